@@ -1,0 +1,152 @@
+-- schema/schema.sql — the litecri database schema as it stands after every migration in
+-- migrations/ (schema version 1).  Documentation for operators: the daemon never runs this file;
+-- it applies migrations/NNNN_*.sql.  tests/unit/test_migrate.c proves that this file and the
+-- migrations produce the same schema (compared statement by statement, comments and white space
+-- aside): a migration that changes the schema must change this file in the same commit.
+--
+-- Inspect a live node:   sqlite3 -readonly /var/lib/litecri/litecri.db 'SELECT * FROM containers_v'
+--
+-- Conventions:
+--   * ids are the 64-hex-digit object ids; names are the CRI "reserved names" and UNIQUE, so the
+--     UNIQUE index *is* the name reservation: deleting the row releases the name.
+--   * states are the CRI enum numbers (PodSandboxState, ContainerState); flags are 0/1 integers
+--     set by one conditional UPDATE when an operation starts and cleared when it ends.
+--   * times are nanoseconds since the Unix epoch, 0 = not set (the CRI convention).
+--   * `config` is the CRI request config, protobuf-encoded exactly as received;
+--     `config_digest` is the SHA-256 of it, used to recognise a retried identical request.
+
+PRAGMA user_version = 1;
+
+CREATE TABLE sandboxes (
+    id              TEXT    NOT NULL PRIMARY KEY
+                            CHECK (length(id) = 64 AND id NOT GLOB '*[^0-9a-f]*'),
+    name            TEXT    NOT NULL UNIQUE,          -- reserved name: name_namespace_uid_attempt
+    meta_name       TEXT    NOT NULL,
+    meta_namespace  TEXT    NOT NULL,
+    meta_uid        TEXT    NOT NULL,
+    meta_attempt    INTEGER NOT NULL DEFAULT 0 CHECK (meta_attempt >= 0),
+    state           INTEGER NOT NULL DEFAULT 1        -- 0 SANDBOX_READY, 1 SANDBOX_NOTREADY
+                            CHECK (state IN (0, 1)),
+    creating        INTEGER NOT NULL DEFAULT 1 CHECK (creating IN (0, 1)),  -- RunPodSandbox in flight
+    stopping        INTEGER NOT NULL DEFAULT 0 CHECK (stopping IN (0, 1)),  -- StopPodSandbox in flight
+    removing        INTEGER NOT NULL DEFAULT 0 CHECK (removing IN (0, 1)),  -- RemovePodSandbox in flight
+    created_at      INTEGER NOT NULL DEFAULT 0,
+    finished_at     INTEGER NOT NULL DEFAULT 0,       -- when it became NOTREADY after READY
+    runtime_handler TEXT    NOT NULL DEFAULT '',
+    pid             INTEGER NOT NULL DEFAULT 0,       -- infra (pause) process, 0 = none
+    netns_path      TEXT    NOT NULL DEFAULT '',      -- pinned network namespace, '' = host
+    ip              TEXT    NOT NULL DEFAULT '',
+    log_directory   TEXT    NOT NULL DEFAULT '',
+    reason          TEXT    NOT NULL DEFAULT '',
+    message         TEXT    NOT NULL DEFAULT '',
+    config          BLOB    NOT NULL,
+    config_digest   TEXT    NOT NULL
+);
+
+CREATE INDEX sandboxes_state ON sandboxes (state);
+
+CREATE TABLE containers (
+    id              TEXT    NOT NULL PRIMARY KEY
+                            CHECK (length(id) = 64 AND id NOT GLOB '*[^0-9a-f]*'),
+    sandbox_id      TEXT    NOT NULL REFERENCES sandboxes (id) ON DELETE RESTRICT,
+    name            TEXT    NOT NULL UNIQUE,          -- reserved name: name_sandbox-name_..._attempt
+    meta_name       TEXT    NOT NULL,
+    meta_attempt    INTEGER NOT NULL DEFAULT 0 CHECK (meta_attempt >= 0),
+    state           INTEGER NOT NULL DEFAULT 0        -- 0 CREATED, 1 RUNNING, 2 EXITED, 3 UNKNOWN
+                            CHECK (state IN (0, 1, 2, 3)),
+    creating        INTEGER NOT NULL DEFAULT 1 CHECK (creating IN (0, 1)),  -- CreateContainer in flight
+    starting        INTEGER NOT NULL DEFAULT 0 CHECK (starting IN (0, 1)),  -- StartContainer in flight
+    removing        INTEGER NOT NULL DEFAULT 0 CHECK (removing IN (0, 1)),  -- RemoveContainer in flight
+    created_at      INTEGER NOT NULL DEFAULT 0,
+    started_at      INTEGER NOT NULL DEFAULT 0,
+    finished_at     INTEGER NOT NULL DEFAULT 0,
+    exit_code       INTEGER NOT NULL DEFAULT 0,
+    reason          TEXT    NOT NULL DEFAULT '',      -- Completed, Error, OOMKilled, ...
+    message         TEXT    NOT NULL DEFAULT '',
+    image           TEXT    NOT NULL DEFAULT '',      -- image as requested (ImageSpec.image)
+    image_ref       TEXT    NOT NULL DEFAULT '',      -- resolved image id / digest reference
+    pid             INTEGER NOT NULL DEFAULT 0,       -- container init process, 0 = none
+    log_path        TEXT    NOT NULL DEFAULT '',      -- absolute: sandbox log_directory + log_path
+    config          BLOB    NOT NULL,
+    config_digest   TEXT    NOT NULL
+);
+
+CREATE INDEX containers_sandbox ON containers (sandbox_id);
+CREATE INDEX containers_state ON containers (state);
+
+-- Labels and annotations: one row per key.  The (key, value) indexes make a label selector an
+-- index lookup: id IN (SELECT owner FROM ..._labels WHERE key = ? AND value = ?).
+CREATE TABLE sandbox_labels (
+    sandbox_id TEXT NOT NULL REFERENCES sandboxes (id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    PRIMARY KEY (sandbox_id, key)
+) WITHOUT ROWID;
+CREATE INDEX sandbox_labels_kv ON sandbox_labels (key, value);
+
+CREATE TABLE sandbox_annotations (
+    sandbox_id TEXT NOT NULL REFERENCES sandboxes (id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    PRIMARY KEY (sandbox_id, key)
+) WITHOUT ROWID;
+CREATE INDEX sandbox_annotations_key ON sandbox_annotations (key);
+
+CREATE TABLE container_labels (
+    container_id TEXT NOT NULL REFERENCES containers (id) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    PRIMARY KEY (container_id, key)
+) WITHOUT ROWID;
+CREATE INDEX container_labels_kv ON container_labels (key, value);
+
+CREATE TABLE container_annotations (
+    container_id TEXT NOT NULL REFERENCES containers (id) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    PRIMARY KEY (container_id, key)
+) WITHOUT ROWID;
+CREATE INDEX container_annotations_key ON container_annotations (key);
+
+-- Operator views: readable state names and ISO-8601 UTC times (NULL when not set).
+CREATE VIEW sandboxes_v AS
+SELECT id,
+       name,
+       meta_namespace AS namespace,
+       meta_name      AS pod,
+       meta_uid       AS uid,
+       meta_attempt   AS attempt,
+       CASE state WHEN 0 THEN 'READY' WHEN 1 THEN 'NOTREADY' ELSE 'INVALID' END AS state,
+       creating, stopping, removing,
+       CASE WHEN created_at = 0 THEN NULL ELSE
+            strftime('%Y-%m-%dT%H:%M:%S', created_at / 1000000000, 'unixepoch')
+            || printf('.%09dZ', created_at % 1000000000) END AS created,
+       CASE WHEN finished_at = 0 THEN NULL ELSE
+            strftime('%Y-%m-%dT%H:%M:%S', finished_at / 1000000000, 'unixepoch')
+            || printf('.%09dZ', finished_at % 1000000000) END AS finished,
+       runtime_handler, pid, netns_path, ip, reason, message,
+       (SELECT count(*) FROM containers c WHERE c.sandbox_id = s.id) AS containers
+FROM sandboxes s;
+
+CREATE VIEW containers_v AS
+SELECT c.id,
+       c.name,
+       c.sandbox_id,
+       s.meta_namespace AS namespace,
+       s.meta_name      AS pod,
+       c.meta_name      AS container,
+       c.meta_attempt   AS attempt,
+       CASE c.state WHEN 0 THEN 'CREATED' WHEN 1 THEN 'RUNNING' WHEN 2 THEN 'EXITED'
+                    WHEN 3 THEN 'UNKNOWN' ELSE 'INVALID' END AS state,
+       c.creating, c.starting, c.removing,
+       CASE WHEN c.created_at = 0 THEN NULL ELSE
+            strftime('%Y-%m-%dT%H:%M:%S', c.created_at / 1000000000, 'unixepoch')
+            || printf('.%09dZ', c.created_at % 1000000000) END AS created,
+       CASE WHEN c.started_at = 0 THEN NULL ELSE
+            strftime('%Y-%m-%dT%H:%M:%S', c.started_at / 1000000000, 'unixepoch')
+            || printf('.%09dZ', c.started_at % 1000000000) END AS started,
+       CASE WHEN c.finished_at = 0 THEN NULL ELSE
+            strftime('%Y-%m-%dT%H:%M:%S', c.finished_at / 1000000000, 'unixepoch')
+            || printf('.%09dZ', c.finished_at % 1000000000) END AS finished,
+       c.exit_code, c.reason, c.message, c.image, c.image_ref, c.pid, c.log_path
+FROM containers c JOIN sandboxes s ON s.id = c.sandbox_id;

@@ -1,0 +1,163 @@
+/* store.c — connections and per-thread pool; see store.h. */
+#include "store/store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/log.h"
+
+struct conn {
+	sqlite3 *db;
+	struct conn *next;
+};
+
+struct store {
+	char *path;
+	pthread_key_t key;     /* this thread's struct conn */
+	pthread_mutex_t lock;  /* guards conns (the list, not the connections) */
+	struct conn *conns;
+};
+
+/* Run one PRAGMA that returns a single text value and compare it (case-insensitively). */
+static int pragma_expect(sqlite3 *db, const char *sql, const char *want, struct lc_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return lc_fail(err, 0, "%s: %s", sql, sqlite3_errmsg(db));
+	int rc = sqlite3_step(st);
+	int ok = rc == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+		 strcasecmp((const char *)sqlite3_column_text(st, 0), want) == 0;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		lc_fail(err, 0, "%s: %s", sql, sqlite3_errmsg(db));
+	else if (!ok)
+		lc_fail(err, 0, "%s: did not take effect (wanted %s)", sql, want);
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+sqlite3 *store_connect(const char *path, struct lc_err *err)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		lc_fail(err, 0, "open database %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+	char *msg = NULL;
+	if (pragma_expect(db, "PRAGMA journal_mode=WAL", "wal", err) < 0 ||
+	    sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK) {
+		if (msg)
+			lc_fail(err, 0, "%s", msg);
+		sqlite3_free(msg);
+		lc_wrap(err, "database %s", path);
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+int store_user_version(sqlite3 *db, int *version, struct lc_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return lc_fail(err, 0, "read schema version: %s", sqlite3_errmsg(db));
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		lc_fail(err, 0, "read schema version: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_open(const char *path, int version, struct store **out, struct lc_err *err)
+{
+	struct store *s = calloc(1, sizeof *s);
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		return lc_fail(err, ENOMEM, "open store %s", path);
+	}
+	if (pthread_key_create(&s->key, NULL) != 0) {
+		free(s->path);
+		free(s);
+		return lc_fail(err, EAGAIN, "open store %s: pthread_key_create", path);
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	sqlite3 *db = store_conn(s, err);
+	int have = 0;
+	if (!db || store_user_version(db, &have, err) < 0) {
+		store_close(s);
+		return -1;
+	}
+	if (have != version) {
+		lc_fail(err, 0, "database %s has schema version %d but this litecri needs %d", path, have, version);
+		store_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+sqlite3 *store_conn(struct store *s, struct lc_err *err)
+{
+	struct conn *c = pthread_getspecific(s->key);
+	if (c)
+		return c->db;
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		lc_fail(err, ENOMEM, "database connection");
+		return NULL;
+	}
+	c->db = store_connect(s->path, err);
+	if (!c->db) {
+		free(c);
+		return NULL;
+	}
+	pthread_setspecific(s->key, c);
+	pthread_mutex_lock(&s->lock);
+	c->next = s->conns;
+	s->conns = c;
+	pthread_mutex_unlock(&s->lock);
+	log_debug("store: new connection to %s", s->path);
+	return c->db;
+}
+
+int store_ping(struct store *s, struct lc_err *err)
+{
+	sqlite3 *db = store_conn(s, err);
+	if (!db)
+		return -1;
+	int v;
+	return store_user_version(db, &v, err);
+}
+
+const char *store_path(const struct store *s) { return s->path; }
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	struct conn *c = s->conns;
+	while (c) {
+		struct conn *next = c->next;
+		int rc = sqlite3_close(c->db);
+		if (rc != SQLITE_OK)
+			log_error("store: closing a connection to %s: %s", s->path, sqlite3_errstr(rc));
+		free(c);
+		c = next;
+	}
+	pthread_key_delete(s->key);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s);
+}

@@ -1,0 +1,46 @@
+/*
+ * store.h — the SQLite database that holds every litecri record.  All SQL lives in src/store/.
+ *
+ * One database file, opened in WAL mode with synchronous=FULL, foreign_keys=ON and a busy
+ * timeout.  Each thread gets its own connection (opened on first use, kept until store_close), so
+ * readers never wait for each other and writers serialize in SQLite (BEGIN IMMEDIATE), never in a
+ * lock of ours.
+ */
+#ifndef LITECRI_STORE_STORE_H
+#define LITECRI_STORE_STORE_H
+
+#include <sqlite3.h>
+
+#include "util/err.h"
+
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+struct store;
+
+/*
+ * Open one connection to `path` (created if missing) and apply the connection settings above.
+ * Used by the store's per-thread pool and by the migrator.  Returns NULL with *err filled.
+ */
+sqlite3 *store_connect(const char *path, struct lc_err *err);
+
+/* Read PRAGMA user_version of db into *version. */
+int store_user_version(sqlite3 *db, int *version, struct lc_err *err);
+
+/*
+ * Open the store on an already migrated database: its schema version must equal `version`
+ * (else refused, naming both versions).  *out is owned by the caller until store_close.
+ */
+int store_open(const char *path, int version, struct store **out, struct lc_err *err);
+
+/* This thread's connection to s, opened on first use.  NULL with *err filled on failure. */
+sqlite3 *store_conn(struct store *s, struct lc_err *err);
+
+/* 0 if this thread's connection answers a trivial query (the database is usable). */
+int store_ping(struct store *s, struct lc_err *err);
+
+const char *store_path(const struct store *s);
+
+/* Close every connection of s.  No thread may use s concurrently or afterwards. */
+void store_close(struct store *s);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * fsutil.h — filesystem helpers: directories, lock files, executables, unix socket paths.
+ * Each returns 0 on success or -1 with *err filled (naming the path).
+ */
+#ifndef LITECRI_UTIL_FSUTIL_H
+#define LITECRI_UTIL_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+/* Create dir and its missing parents with `mode` (existing ones are left as they are). */
+int mkdir_p(const char *dir, mode_t mode, struct lc_err *err);
+
+/* Create the parent directory of `path` (mode as mkdir_p). */
+int mkdir_parent(const char *path, mode_t mode, struct lc_err *err);
+
+/*
+ * Open (creating 0600) `path` and take an exclusive, non-blocking flock on it.
+ * On success *fd holds the lock until closed.  If another process holds it: -1 with
+ * err->errnum = EWOULDBLOCK and a message naming `what` (e.g. "state directory /run/litecri").
+ */
+int lock_file(const char *path, const char *what, int *fd, struct lc_err *err);
+
+/*
+ * Resolve an OCI runtime name or path to an executable file.  A name without '/' is searched in
+ * $PATH.  On success the absolute path is written to out (size outlen).
+ */
+int find_executable(const char *name, char *out, size_t outlen, struct lc_err *err);
+
+/*
+ * Make `path` available for a new unix socket listener:
+ *   - missing: fine;
+ *   - a socket nobody accepts on (left by a crash): removed;
+ *   - a socket something accepts on: refused ("already serving");
+ *   - anything else (regular file, directory): refused, never deleted.
+ */
+int unix_socket_claim(const char *path, struct lc_err *err);
+
+/* 1 if s is a single safe path component: non-empty, no '/', not "." or "..", no NUL, <= 255. */
+int path_component_ok(const char *s);
+
+#endif
