@@ -1,0 +1,26 @@
+/* cri.c — helpers shared by the CRI handlers; see cri.h. */
+#include "cri/cri.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *p = arena_alloc(call->arena, n > 0 ? (size_t)n + 1 : 1);
+	va_start(ap, fmt);
+	vsnprintf(p, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
+	va_end(ap);
+	call->status_msg = p;
+	return code;
+}
+
+void *cri_new(struct cri_call *call, const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = arena_alloc(call->arena, d->sizeof_message);
+	d->message_init(m);
+	return m;
+}

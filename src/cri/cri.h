@@ -1,0 +1,48 @@
+/*
+ * cri.h — what every CRI handler gets and returns.  One file per CRI area implements handlers
+ * (runtime_info.c: Version/Status/RuntimeConfig; sandbox.c, container.c, image.c later);
+ * src/server/dispatch.c maps method names to them.
+ *
+ * A handler decodes nothing and encodes nothing: it receives the decoded request, builds the
+ * response message (allocating from call->arena only) and returns a gRPC status code.  On a
+ * non-OK status it sets call->status_msg (cri_fail) naming the object concerned and returns no
+ * response.
+ */
+#ifndef LITECRI_CRI_CRI_H
+#define LITECRI_CRI_CRI_H
+
+#include <grpc/status.h>
+
+#include "api.pb-c.h"
+#include "util/arena.h"
+#include "util/config.h"
+
+struct store;
+
+/* Process-wide state shared by all handlers (read-only after startup, or internally locked). */
+struct cri_env {
+	const struct lc_config *cfg;
+	struct store *store;
+	int schema_version;
+};
+
+enum cri_api { CRI_API_V1 = 0, CRI_API_V1ALPHA2 = 1 };
+
+struct cri_call {
+	struct arena *arena;  /* request, response and strings: freed when the call ends */
+	enum cri_api api;     /* which package the method was called under */
+	const char *method;   /* full path, for messages */
+	char *status_msg;     /* set by cri_fail */
+};
+
+typedef grpc_status_code (*cri_handler)(struct cri_env *env, struct cri_call *call,
+					const ProtobufCMessage *req, ProtobufCMessage **resp);
+
+/* Set call's status message (formatted, in the arena) and return code. */
+grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Allocate and initialise a message of the given descriptor in the call's arena. */
+void *cri_new(struct cri_call *call, const ProtobufCMessageDescriptor *d);
+
+#endif

@@ -1,0 +1,129 @@
+/* runtime_info.c — Version, Status, RuntimeConfig; see runtime_info.h. */
+#include "cri/runtime_info.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/log.h"
+#include "util/fsutil.h"
+
+/* The version of the kubelet runtime API (VersionResponse.version): "0.1.0" for every CRI version. */
+#define KUBELET_API_VERSION "0.1.0"
+
+grpc_status_code cri_version(struct cri_env *env, struct cri_call *call,
+			     const ProtobufCMessage *req, ProtobufCMessage **resp)
+{
+	(void)env;
+	(void)req;
+	Runtime__V1__VersionResponse *r = cri_new(call, &runtime__v1__version_response__descriptor);
+	r->version = KUBELET_API_VERSION;
+	r->runtime_name = "litecri";
+	r->runtime_version = LITECRI_VERSION;
+	r->runtime_api_version = call->api == CRI_API_V1ALPHA2 ? "v1alpha2" : "v1";
+	*resp = &r->base;
+	return GRPC_STATUS_OK;
+}
+
+static Runtime__V1__RuntimeCondition *condition(struct cri_call *call, const char *type, int ok,
+						const char *reason, const char *message)
+{
+	Runtime__V1__RuntimeCondition *c = cri_new(call, &runtime__v1__runtime_condition__descriptor);
+	c->type = (char *)type;
+	c->status = ok;
+	c->reason = arena_strdup(call->arena, ok ? "" : reason);
+	c->message = arena_strdup(call->arena, ok ? "" : message);
+	return c;
+}
+
+/* The verbose "config" info entry: the daemon's effective settings, as JSON. */
+static char *config_json(struct cri_env *env, struct cri_call *call, const char *runtime_path)
+{
+	const struct lc_config *cfg = env->cfg;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}",
+			      "version", LITECRI_VERSION,
+			      "listen", cfg->listen,
+			      "db", cfg->db,
+			      "root", cfg->root,
+			      "state", cfg->state,
+			      "runtime", cfg->runtime,
+			      "runtimePath", runtime_path,
+			      "schemaVersion", env->schema_version,
+			      "cgroupDriver", "cgroupfs",
+			      "logLevel", log_level_name(cfg->log_level));
+	if (!o)
+		return NULL;
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!s)
+		return NULL;
+	char *r = arena_strdup(call->arena, s);
+	free(s);
+	return r;
+}
+
+grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
+			    const ProtobufCMessage *req, ProtobufCMessage **resp)
+{
+	const Runtime__V1__StatusRequest *rq = (const Runtime__V1__StatusRequest *)req;
+	Runtime__V1__StatusResponse *r = cri_new(call, &runtime__v1__status_response__descriptor);
+	Runtime__V1__RuntimeStatus *st = cri_new(call, &runtime__v1__runtime_status__descriptor);
+
+	/* RuntimeReady: the database answers and the OCI runtime binary is there. */
+	struct lc_err err = { 0 };
+	char runtime_path[PATH_MAX] = "";
+	const char *why = NULL;
+	char *msg = NULL;
+	if (store_ping(env->store, &err) < 0) {
+		why = "DatabaseNotReady";
+		msg = arena_printf(call->arena, "database %s: %s", env->cfg->db, err.msg);
+	} else if (find_executable(env->cfg->runtime, runtime_path, sizeof runtime_path, &err) < 0) {
+		why = "OCIRuntimeNotFound";
+		msg = arena_printf(call->arena, "OCI runtime %s: %s", env->cfg->runtime, err.msg);
+	}
+	/* NetworkReady: pod networking through CNI is not built yet, so say so rather than pretend. */
+	st->n_conditions = 2;
+	st->conditions = arena_alloc(call->arena, 2 * sizeof *st->conditions);
+	st->conditions[0] = condition(call, "RuntimeReady", why == NULL, why, msg);
+	st->conditions[1] = condition(call, "NetworkReady", 0, "NetworkPluginNotReady",
+				      "litecri has no CNI network plugin support yet: only host-network pods can be networked");
+	r->status = st;
+
+	/* The default runtime handler ("") and what it supports. */
+	Runtime__V1__RuntimeHandler *h = cri_new(call, &runtime__v1__runtime_handler__descriptor);
+	h->name = "";
+	h->features = cri_new(call, &runtime__v1__runtime_handler_features__descriptor);
+	r->n_runtime_handlers = 1;
+	r->runtime_handlers = arena_alloc(call->arena, sizeof *r->runtime_handlers);
+	r->runtime_handlers[0] = h;
+	r->features = cri_new(call, &runtime__v1__runtime_features__descriptor);
+
+	if (rq->verbose) {
+		char *cfg = config_json(env, call, runtime_path);
+		if (!cfg)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "Status: cannot encode the verbose info");
+		Runtime__V1__StatusResponse__InfoEntry *e =
+			cri_new(call, &runtime__v1__status_response__info_entry__descriptor);
+		e->key = "config";
+		e->value = cfg;
+		r->n_info = 1;
+		r->info = arena_alloc(call->arena, sizeof *r->info);
+		r->info[0] = e;
+	}
+	*resp = &r->base;
+	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_runtime_config(struct cri_env *env, struct cri_call *call,
+				    const ProtobufCMessage *req, ProtobufCMessage **resp)
+{
+	(void)env;
+	(void)req;
+	Runtime__V1__RuntimeConfigResponse *r = cri_new(call, &runtime__v1__runtime_config_response__descriptor);
+	r->linux = cri_new(call, &runtime__v1__linux_runtime_configuration__descriptor);
+	r->linux->cgroup_driver = RUNTIME__V1__CGROUP_DRIVER__CGROUPFS;
+	*resp = &r->base;
+	return GRPC_STATUS_OK;
+}

@@ -1,0 +1,237 @@
+/*
+ * main.c — the litecri command: the CRI daemon, and `litecri migrate`.
+ *
+ * Startup order matters for crash safety and for never stealing another daemon's files:
+ *   config → directories → locks (state dir, database) → socket claim → migrate → store →
+ *   gRPC server → wait for SIGTERM/SIGINT → stop server → close store → release locks.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grpc/grpc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cri/cri.h"
+#include "server/server.h"
+#include "store/migrate.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+static const char usage[] =
+	"Usage: litecri [OPTIONS]            run the CRI daemon\n"
+	"       litecri migrate [OPTIONS]    apply database migrations and exit\n"
+	"\n"
+	"Options (each overrides the same setting of the config file):\n"
+	"  --config PATH            config file (default " LITECRI_DEFAULT_CONFIG "),\n"
+	"                           then every PATH.d/*.conf drop-in in name order\n"
+	"  --listen ADDR            gRPC socket (default unix:///run/litecri/litecri.sock)\n"
+	"  --db PATH                SQLite database (default /var/lib/litecri/litecri.db)\n"
+	"  --root DIR               persistent data (default /var/lib/litecri)\n"
+	"  --state DIR              volatile state, lock file (default /run/litecri)\n"
+	"  --runtime NAME|PATH      OCI runtime (default runc)\n"
+	"  --log-level LEVEL        error, warn, info or debug (default info)\n"
+	"  --workers N              worker threads started at once; the pool grows when all\n"
+	"                           are busy (default 4)\n"
+	"  --shutdown-timeout SECS  time in-flight calls get after SIGTERM (default 10)\n"
+	"  -h, --help               this text\n"
+	"  -V, --version            print the version\n";
+
+enum { OPT_CONFIG = 256, OPT_SETTING };
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "listen", required_argument, NULL, OPT_SETTING },
+	{ "db", required_argument, NULL, OPT_SETTING },
+	{ "root", required_argument, NULL, OPT_SETTING },
+	{ "state", required_argument, NULL, OPT_SETTING },
+	{ "runtime", required_argument, NULL, OPT_SETTING },
+	{ "log-level", required_argument, NULL, OPT_SETTING },
+	{ "workers", required_argument, NULL, OPT_SETTING },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SETTING },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Defaults, then the config file(s), then the flags.  Returns 0, 1 (done: help/version) or -1. */
+static int load_config(int argc, char **argv, struct lc_config *cfg, struct lc_err *err)
+{
+	const char *config_path = NULL;
+	int c, idx;
+	config_defaults(cfg);
+	/* Pass 1: which config file, or nothing to do. */
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "hV", options, &idx)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case 'V':
+			printf("litecri %s\n", LITECRI_VERSION);
+			return 1;
+		case OPT_CONFIG:
+			config_path = optarg;
+			break;
+		case OPT_SETTING:
+			break;
+		default:
+			return lc_fail(err, 0, "bad command line (see litecri --help)");
+		}
+	}
+	if (optind < argc)
+		return lc_fail(err, 0, "unexpected argument '%s' (see litecri --help)", argv[optind]);
+	if (config_load(cfg, config_path ? config_path : LITECRI_DEFAULT_CONFIG, config_path != NULL, err) < 0)
+		return -1;
+	/* Pass 2: flags override the file. */
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hV", options, &idx)) != -1) {
+		if (c != OPT_SETTING)
+			continue;
+		char key[64];
+		snprintf(key, sizeof key, "%s", options[idx].name);
+		for (char *p = key; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (config_set(cfg, key, optarg, err) < 0)
+			return lc_wrap(err, "--%s", options[idx].name);
+	}
+	return 0;
+}
+
+static int run_migrations(const struct lc_config *cfg, struct lc_err *err)
+{
+	struct migrate_result res;
+	if (migrate_db(cfg->db, litecri_migrations, litecri_migrations_count, &res, err) < 0)
+		return -1;
+	if (res.from == res.to)
+		log_info("database %s is at schema version %d", cfg->db, res.to);
+	else
+		log_info("database %s migrated from schema version %d to %d%s%s", cfg->db, res.from, res.to,
+			 res.backup[0] ? "; backup " : "", res.backup);
+	return 0;
+}
+
+/* Lock "<db>.lock": one litecri process (daemon or migrate) per database.  fd stays open. */
+static int lock_db(const struct lc_config *cfg, int *fd, struct lc_err *err)
+{
+	char path[PATH_MAX + 8], what[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s.lock", cfg->db);
+	snprintf(what, sizeof what, "database %s", cfg->db);
+	return lock_file(path, what, fd, err);
+}
+
+/* Lock "<state>/litecri.lock": one daemon per state directory.  fd stays open. */
+static int lock_state(const struct lc_config *cfg, int *fd, struct lc_err *err)
+{
+	char path[PATH_MAX + 16], what[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/litecri.lock", cfg->state);
+	snprintf(what, sizeof what, "state directory %s", cfg->state);
+	return lock_file(path, what, fd, err);
+}
+
+static int daemon_main(const struct lc_config *cfg)
+{
+	struct lc_err err = { 0 };
+	int state_fd = -1, db_fd = -1, rc = 1;
+	struct store *store = NULL;
+	struct server *srv = NULL;
+
+	if (mkdir_p(cfg->root, 0700, &err) < 0 || mkdir_p(cfg->state, 0700, &err) < 0 ||
+	    mkdir_parent(cfg->db, 0700, &err) < 0)
+		goto fail;
+	if (lock_state(cfg, &state_fd, &err) < 0 || lock_db(cfg, &db_fd, &err) < 0)
+		goto fail;
+	if (unix_socket_claim(cfg->socket_path, &err) < 0)
+		goto fail;
+	if (run_migrations(cfg, &err) < 0)
+		goto fail;
+	if (store_open(cfg->db, (int)litecri_migrations_count, &store, &err) < 0)
+		goto fail;
+
+	char runtime_path[PATH_MAX];
+	if (find_executable(cfg->runtime, runtime_path, sizeof runtime_path, &err) < 0)
+		log_warn("OCI runtime %s: %s; Status will report RuntimeReady=false", cfg->runtime, err.msg);
+	else
+		log_info("OCI runtime %s", runtime_path);
+
+	struct cri_env env = { .cfg = cfg, .store = store, .schema_version = (int)litecri_migrations_count };
+	grpc_init();
+	if (server_start(&env, &srv, &err) < 0) {
+		grpc_shutdown();
+		goto fail;
+	}
+	log_info("litecri %s ready (pid %d, db %s, root %s, state %s)", LITECRI_VERSION, (int)getpid(),
+		 cfg->db, cfg->root, cfg->state);
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	int sig = 0;
+	while (sigwait(&set, &sig) != 0)
+		;
+	log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	server_stop(srv, cfg->shutdown_timeout);
+	grpc_shutdown();
+	rc = 0;
+	goto out;
+fail:
+	log_error("litecri: %s", err.msg);
+out:
+	store_close(store);
+	if (db_fd >= 0)
+		close(db_fd);
+	if (state_fd >= 0)
+		close(state_fd);
+	if (rc == 0)
+		log_info("litecri stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	/* Signals are taken by sigwait in the main thread: block them before any thread exists. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int migrate_only = argc > 1 && !strcmp(argv[1], "migrate");
+	if (migrate_only) {
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	struct lc_config cfg;
+	struct lc_err err = { 0 };
+	int r = load_config(argc, argv, &cfg, &err);
+	if (r == 1)
+		return 0;
+	if (r < 0) {
+		log_error("litecri: %s", err.msg);
+		return 2;
+	}
+	log_set_level(cfg.log_level);
+	if (migrate_only) {
+		int fd = -1;
+		if (mkdir_parent(cfg.db, 0700, &err) < 0 || lock_db(&cfg, &fd, &err) < 0 ||
+		    run_migrations(&cfg, &err) < 0) {
+			log_error("litecri migrate: %s", err.msg);
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		close(fd);
+		return 0;
+	}
+	return daemon_main(&cfg);
+}

@@ -1,0 +1,434 @@
+/* server.c — gRPC plumbing only; see server.h.  No CRI logic lives here. */
+#include "server/server.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "server/dispatch.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#define REQUESTS_PER_METHOD 2 /* calls requested ahead per registered path */
+
+/* One registered path: a dispatch entry under one API package. */
+struct route {
+	const struct dispatch_method *m;
+	enum cri_api api;
+	void *handle; /* grpc_server_register_method */
+	char path[128];
+};
+
+enum tag_kind { TAG_NEW_CALL, TAG_NEW_UNKNOWN, TAG_DONE, TAG_SHUTDOWN };
+
+/* A call from request to completion of its final batch.  The struct is the completion tag. */
+struct call {
+	enum tag_kind kind;
+	struct server *srv;
+	const struct route *route; /* NULL for unknown methods */
+	grpc_call *call;
+	gpr_timespec deadline;
+	grpc_metadata_array md;
+	grpc_call_details details; /* unknown methods only */
+	grpc_byte_buffer *payload;
+	grpc_byte_buffer *response;
+	grpc_slice status_details;
+	int cancelled;
+	struct arena arena;
+};
+
+struct server {
+	struct cri_env *env;
+	grpc_server *server;
+	grpc_completion_queue *cq;
+	struct route *routes;
+	size_t nroutes;
+	char socket_path[108];
+
+	pthread_mutex_t lock;   /* guards threads, nthreads, shutdown_done */
+	pthread_cond_t cond;
+	pthread_t threads[SERVER_MAX_WORKERS];
+	int nthreads;
+	int shutdown_done;      /* the server's shutdown tag completed */
+	atomic_int idle;        /* workers waiting on the queue */
+	atomic_int stopping;    /* no more requests are made */
+	struct call shutdown_tag;
+};
+
+static void *worker(void *arg);
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct call *call_new(struct server *s, enum tag_kind kind, const struct route *r)
+{
+	struct call *c = calloc(1, sizeof *c);
+	if (!c) {
+		log_error("server: out of memory");
+		abort();
+	}
+	c->kind = kind;
+	c->srv = s;
+	c->route = r;
+	grpc_metadata_array_init(&c->md);
+	grpc_call_details_init(&c->details);
+	c->status_details = grpc_empty_slice();
+	arena_init(&c->arena);
+	return c;
+}
+
+static void call_free(struct call *c)
+{
+	if (c->call)
+		grpc_call_unref(c->call);
+	grpc_metadata_array_destroy(&c->md);
+	grpc_call_details_destroy(&c->details);
+	if (c->payload)
+		grpc_byte_buffer_destroy(c->payload);
+	if (c->response)
+		grpc_byte_buffer_destroy(c->response);
+	grpc_slice_unref(c->status_details);
+	arena_release(&c->arena);
+	free(c);
+}
+
+/* Ask gRPC for the next call on route r (or, r == NULL, on any unregistered path). */
+static void request_call(struct server *s, const struct route *r)
+{
+	if (atomic_load(&s->stopping))
+		return;
+	struct call *c = call_new(s, r ? TAG_NEW_CALL : TAG_NEW_UNKNOWN, r);
+	grpc_call_error e;
+	if (r)
+		e = grpc_server_request_registered_call(s->server, r->handle, &c->call, &c->deadline, &c->md,
+							&c->payload, s->cq, s->cq, c);
+	else
+		e = grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c);
+	if (e != GRPC_CALL_OK) {
+		log_warn("server: cannot request a call on %s: grpc_call_error %d", r ? r->path : "(unknown methods)", e);
+		call_free(c);
+	}
+}
+
+/* Send the final batch: initial metadata, the response if any, the status; c completes as TAG_DONE. */
+static void finish(struct call *c, grpc_status_code code, const char *msg)
+{
+	grpc_op ops[4];
+	memset(ops, 0, sizeof ops);
+	size_t n = 0;
+	ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+	n++;
+	if (code == GRPC_STATUS_OK && c->response) {
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n].data.send_message.send_message = c->response;
+		n++;
+	}
+	c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = code;
+	ops[n].data.send_status_from_server.status_details = &c->status_details;
+	n++;
+	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+	n++;
+	c->kind = TAG_DONE;
+	grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
+	if (e != GRPC_CALL_OK) {
+		log_error("server: %s: cannot send the response: grpc_call_error %d",
+			  c->route ? c->route->path : "call", e);
+		call_free(c);
+	}
+}
+
+/* Decode, run the handler, encode.  Returns the status; *msg is the status message. */
+static grpc_status_code run_handler(struct server *s, struct call *c, const char **msg)
+{
+	const struct route *r = c->route;
+	const struct dispatch_method *m = r->m;
+	*msg = NULL;
+	if (!c->payload) {
+		*msg = arena_printf(&c->arena, "%s: the request carries no %s message", r->path, m->input->name);
+		return GRPC_STATUS_INVALID_ARGUMENT;
+	}
+	grpc_byte_buffer_reader rd;
+	if (!grpc_byte_buffer_reader_init(&rd, c->payload)) {
+		*msg = arena_printf(&c->arena, "%s: unreadable request", r->path);
+		return GRPC_STATUS_INVALID_ARGUMENT;
+	}
+	grpc_slice in = grpc_byte_buffer_reader_readall(&rd);
+	grpc_byte_buffer_reader_destroy(&rd);
+	ProtobufCMessage *req = protobuf_c_message_unpack(m->input, &c->arena.pb, GRPC_SLICE_LENGTH(in),
+							  GRPC_SLICE_START_PTR(in));
+	grpc_slice_unref(in);
+	if (!req) {
+		*msg = arena_printf(&c->arena, "%s: the request is not a valid %s message", r->path, m->input->name);
+		return GRPC_STATUS_INVALID_ARGUMENT;
+	}
+
+	struct cri_call cc = { .arena = &c->arena, .api = r->api, .method = r->path };
+	ProtobufCMessage *resp = NULL;
+	grpc_status_code code = m->fn(s->env, &cc, req, &resp);
+	if (code != GRPC_STATUS_OK) {
+		*msg = cc.status_msg ? cc.status_msg : "";
+		return code;
+	}
+	assert(resp && resp->descriptor == m->output);
+	size_t len = protobuf_c_message_get_packed_size(resp);
+	if (len > SERVER_MAX_MESSAGE) {
+		*msg = arena_printf(&c->arena, "%s: the response (%zu bytes) exceeds the %d-byte message limit",
+				    r->path, len, SERVER_MAX_MESSAGE);
+		return GRPC_STATUS_RESOURCE_EXHAUSTED;
+	}
+	grpc_slice out = grpc_slice_malloc(len);
+	size_t packed = protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(out));
+	assert(packed == len);
+	(void)packed;
+	c->response = grpc_raw_byte_buffer_create(&out, 1);
+	grpc_slice_unref(out);
+	return GRPC_STATUS_OK;
+}
+
+static void handle_call(struct server *s, struct call *c)
+{
+	int64_t t0 = now_ns();
+	const char *msg = NULL;
+	grpc_status_code code = run_handler(s, c, &msg);
+	int64_t us = (now_ns() - t0) / 1000;
+	if (code == GRPC_STATUS_OK)
+		log_debug("rpc %s OK %lldus", c->route->path, (long long)us);
+	else
+		log_info("rpc %s failed: status %d: %s (%lldus)", c->route->path, code, msg, (long long)us);
+	finish(c, code, msg);
+}
+
+static void handle_unknown(struct call *c)
+{
+	char *path = grpc_slice_to_c_string(c->details.method);
+	char *msg = arena_printf(&c->arena, "unknown method %s", path);
+	log_info("rpc %s: UNIMPLEMENTED", path);
+	gpr_free(path);
+	finish(c, GRPC_STATUS_UNIMPLEMENTED, msg);
+}
+
+/* Start one more worker thread (caller holds s->lock).  Returns 0 or an errno. */
+static int spawn_worker_locked(struct server *s)
+{
+	if (s->nthreads >= SERVER_MAX_WORKERS)
+		return EAGAIN;
+	int e = pthread_create(&s->threads[s->nthreads], NULL, worker, s);
+	if (e == 0) {
+		s->nthreads++;
+		atomic_fetch_add(&s->idle, 1);
+	}
+	return e;
+}
+
+static void *worker(void *arg)
+{
+	struct server *s = arg;
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		struct call *c = ev.tag;
+		if (c->kind == TAG_SHUTDOWN) {
+			pthread_mutex_lock(&s->lock);
+			s->shutdown_done = 1;
+			pthread_cond_broadcast(&s->cond);
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
+		if (c->kind == TAG_DONE || !ev.success) {
+			/* Final batch done, or a request that ended because the server shuts down. */
+			call_free(c);
+			continue;
+		}
+		/* A new call: keep a request outstanding for its path before doing the (maybe slow) work. */
+		request_call(s, c->route);
+		if (atomic_fetch_sub(&s->idle, 1) == 1) {
+			pthread_mutex_lock(&s->lock);
+			if (!atomic_load(&s->stopping)) {
+				int e = spawn_worker_locked(s);
+				if (e == 0)
+					log_debug("server: all workers busy, pool grown to %d", s->nthreads);
+				else if (e != EAGAIN)
+					log_warn("server: cannot add a worker thread: %s", strerror(e));
+			}
+			pthread_mutex_unlock(&s->lock);
+		}
+		if (c->kind == TAG_NEW_CALL)
+			handle_call(s, c);
+		else
+			handle_unknown(c);
+		atomic_fetch_add(&s->idle, 1);
+	}
+	return NULL;
+}
+
+int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
+{
+	const struct lc_config *cfg = env->cfg;
+	if (dispatch_init() < 0)
+		return lc_fail(err, 0, "the dispatch table names a method the CRI does not have");
+	if (strlen(cfg->socket_path) >= sizeof((struct server *)0)->socket_path)
+		return lc_fail(err, ENAMETOOLONG, "socket path %s", cfg->socket_path);
+	if (mkdir_parent(cfg->socket_path, 0700, err) < 0)
+		return lc_wrap(err, "socket directory");
+
+	struct server *s = calloc(1, sizeof *s);
+	if (!s)
+		return lc_fail(err, ENOMEM, "server");
+	s->env = env;
+	strcpy(s->socket_path, cfg->socket_path);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->shutdown_tag.kind = TAG_SHUTDOWN;
+
+	grpc_arg args[2] = {
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = SERVER_MAX_MESSAGE },
+		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = SERVER_MAX_MESSAGE },
+	};
+	grpc_channel_args cargs = { .num_args = 2, .args = args };
+	s->server = grpc_server_create(&cargs, NULL);
+	s->cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(s->server, s->cq, NULL);
+
+	size_t nm;
+	const struct dispatch_method *methods = dispatch_methods(&nm);
+	s->nroutes = 2 * nm;
+	s->routes = calloc(s->nroutes, sizeof *s->routes);
+	if (!s->routes) {
+		lc_fail(err, ENOMEM, "server routes");
+		goto fail_early;
+	}
+	for (size_t i = 0; i < nm; i++) {
+		for (int api = CRI_API_V1; api <= CRI_API_V1ALPHA2; api++) {
+			struct route *r = &s->routes[2 * i + (size_t)api];
+			r->m = &methods[i];
+			r->api = api;
+			snprintf(r->path, sizeof r->path, "/%s.%s/%s", dispatch_package(api), methods[i].service, methods[i].name);
+			r->handle = grpc_server_register_method(s->server, r->path, NULL,
+								GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+			if (!r->handle) {
+				lc_fail(err, 0, "cannot register method %s", r->path);
+				goto fail_early;
+			}
+		}
+	}
+
+	char addr[128];
+	snprintf(addr, sizeof addr, "unix:%s", s->socket_path);
+	grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+	mode_t old = umask(0117); /* the socket is born 0660: no window with wider access */
+	int port = grpc_server_add_http2_port(s->server, addr, creds);
+	umask(old);
+	grpc_server_credentials_release(creds);
+	if (port == 0) {
+		lc_fail(err, 0, "cannot listen on %s", addr);
+		goto fail_early;
+	}
+	grpc_server_start(s->server);
+
+	pthread_mutex_lock(&s->lock);
+	int e = 0;
+	for (int i = 0; i < cfg->workers && e == 0; i++)
+		e = spawn_worker_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	if (e != 0) {
+		lc_fail(err, e, "start worker threads");
+		server_stop(s, 0);
+		return -1;
+	}
+	if (chmod(s->socket_path, 0660) < 0) {
+		lc_fail(err, errno, "chmod 0660 %s", s->socket_path);
+		server_stop(s, 0);
+		return -1;
+	}
+	for (size_t i = 0; i < s->nroutes; i++)
+		for (int k = 0; k < REQUESTS_PER_METHOD; k++)
+			request_call(s, &s->routes[i]);
+	for (int k = 0; k < REQUESTS_PER_METHOD; k++)
+		request_call(s, NULL);
+	log_info("server: listening on %s (%zu methods, %d workers)", cfg->listen, s->nroutes, cfg->workers);
+	*out = s;
+	return 0;
+
+fail_early:
+	grpc_server_destroy(s->server);
+	grpc_completion_queue_shutdown(s->cq);
+	while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(s->cq);
+	free(s->routes);
+	free(s);
+	return -1;
+}
+
+/* Wait for the shutdown tag until `deadline` (CLOCK_REALTIME); 1 if it came. */
+static int wait_shutdown(struct server *s, const struct timespec *deadline)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = 0;
+	while (!s->shutdown_done && rc != ETIMEDOUT)
+		rc = deadline ? pthread_cond_timedwait(&s->cond, &s->lock, deadline)
+			      : pthread_cond_wait(&s->cond, &s->lock);
+	int done = s->shutdown_done;
+	pthread_mutex_unlock(&s->lock);
+	return done;
+}
+
+void server_stop(struct server *s, int timeout_s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stopping, 1);
+	grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+	pthread_mutex_lock(&s->lock);
+	if (s->nthreads == 0 && spawn_worker_locked(s) != 0) { /* failed start: someone must poll */
+		log_error("server: cannot start a thread to shut down");
+		abort();
+	}
+	pthread_mutex_unlock(&s->lock);
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_s;
+	if (!wait_shutdown(s, &dl)) {
+		log_warn("server: in-flight calls did not finish within %ds; cancelling them", timeout_s);
+		grpc_server_cancel_all_calls(s->server);
+		wait_shutdown(s, NULL);
+	}
+	grpc_server_destroy(s->server);
+	grpc_completion_queue_shutdown(s->cq);
+	pthread_mutex_lock(&s->lock);
+	int n = s->nthreads; /* no more workers are spawned: stopping is set */
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < n; i++)
+		pthread_join(s->threads[i], NULL);
+	grpc_completion_queue_destroy(s->cq);
+	if (unlink(s->socket_path) < 0 && errno != ENOENT)
+		log_warn("server: remove socket %s: %s", s->socket_path, strerror(errno));
+	log_info("server: stopped; socket %s removed", s->socket_path);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s->routes);
+	free(s);
+}

@@ -1,0 +1,33 @@
+/*
+ * server.h — the gRPC (C core) server: one completion queue, a growing pool of worker threads,
+ * registered methods from the dispatch table, UNIMPLEMENTED for everything else.
+ *
+ * A call is handled start to finish by the worker that took it (decode, handler, encode), so a
+ * slow handler occupies one worker only; when every worker is busy the pool grows (up to
+ * SERVER_MAX_WORKERS), so a slow call never holds up the others.
+ */
+#ifndef LITECRI_SERVER_SERVER_H
+#define LITECRI_SERVER_SERVER_H
+
+#include "cri/cri.h"
+#include "util/err.h"
+
+#define SERVER_MAX_MESSAGE (16 * 1024 * 1024) /* send and receive limit, as kubelet's */
+#define SERVER_MAX_WORKERS 256
+
+struct server;
+
+/*
+ * Listen on env->cfg->socket_path (mode 0660; the parent directory is created 0700 if missing)
+ * and start serving.  grpc_init() must have been called.  The caller must already own the
+ * socket path (unix_socket_claim).
+ */
+int server_start(struct cri_env *env, struct server **out, struct lc_err *err);
+
+/*
+ * Stop accepting calls, give in-flight calls up to `timeout_s` seconds to finish, cancel what is
+ * left, stop the workers and free everything.  The socket file is removed.
+ */
+void server_stop(struct server *s, int timeout_s);
+
+#endif
