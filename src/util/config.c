@@ -103,8 +103,30 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 struct ini_ctx {
 	struct lc_config *c;
 	struct lc_err *err;
-	int failed;
+	FILE *f;
+	int line;       /* lines read so far, counted as inih counts them */
+	int failed;     /* line of the first entry refused here, 0 if none */
+	int read_errno; /* errno of a read error (e.g. EISDIR), 0 if none */
+	int too_long;   /* line number of a line longer than inih's buffer, 0 if none */
 };
+
+/* fgets, counting lines, so that an entry's error can be matched with inih's line number. */
+static char *ini_read_line(char *buf, int size, void *user)
+{
+	struct ini_ctx *x = user;
+	char *s = fgets(buf, size, x->f);
+	if (s) {
+		x->line++;
+		/* inih would split a longer line and misread the rest: refuse it instead. */
+		if (!strchr(s, '\n') && !feof(x->f)) {
+			x->too_long = x->line;
+			return NULL;
+		}
+	} else if (ferror(x->f)) {
+		x->read_errno = errno ? errno : EIO;
+	}
+	return s;
+}
 
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
@@ -113,11 +135,11 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 		return 0;
 	if (strcmp(section, "daemon") != 0) {
 		lc_fail(x->err, 0, "unknown section [%s]", section);
-		x->failed = 1;
+		x->failed = x->line;
 		return 0;
 	}
 	if (config_set(x->c, name, value, x->err) < 0) {
-		x->failed = 1;
+		x->failed = x->line;
 		return 0;
 	}
 	return 1;
@@ -131,11 +153,17 @@ static int load_one(struct lc_config *c, const char *path, int required, struct 
 			return 0;
 		return lc_fail(err, errno, "config file %s", path);
 	}
-	struct ini_ctx x = { c, err, 0 };
-	int rc = ini_parse_file(f, on_ini_entry, &x);
+	struct ini_ctx x = { .c = c, .err = err, .f = f };
+	int rc = ini_parse_stream(ini_read_line, &x, on_ini_entry, &x);
 	fclose(f);
+	if (x.read_errno)
+		return lc_fail(err, x.read_errno, "config file %s", path);
+	if (x.too_long)
+		return lc_fail(err, 0, "config file %s line %d: line too long (at most %d characters)", path,
+			       x.too_long, INI_MAX_LINE - 2);
 	if (rc != 0) {
-		if (!x.failed)
+		/* inih reports the first error's line: ours only if no syntax error came before it */
+		if (x.failed != rc)
 			lc_fail(err, 0, "syntax error");
 		return lc_wrap(err, "config file %s line %d", path, rc);
 	}
