@@ -1,0 +1,50 @@
+/*
+ * harness.h — run the real litecri daemon for integration tests.
+ *
+ * Each daemon gets its own temporary directory holding its socket, database, root, state, an
+ * empty config file and its log (stderr).  Tests stop only the daemons they started, by PID.
+ */
+#ifndef LITECRI_TESTS_HARNESS_H
+#define LITECRI_TESTS_HARNESS_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+struct daemon {
+	pid_t pid;
+	char dir[64];            /* /tmp/litecri-test-XXXXXX */
+	char sock[PATH_MAX];     /* <dir>/run/litecri.sock */
+	char endpoint[PATH_MAX + 8]; /* unix://<sock> */
+	char db[PATH_MAX];       /* <dir>/lib/litecri.db */
+	char root[PATH_MAX];     /* <dir>/lib */
+	char state[PATH_MAX];    /* <dir>/state */
+	char config[PATH_MAX];   /* <dir>/litecri.conf (empty unless the test writes it) */
+	char log[PATH_MAX];      /* <dir>/daemon.log */
+};
+
+/* Make a fresh temporary directory and fill in the paths (nothing is started). */
+int harness_init(struct daemon *d);
+
+/*
+ * Start litecri with --config/--listen/--db/--root/--state of d, then `extra` (NULL-terminated,
+ * may be NULL), and wait until the daemon logs that it is ready and its socket accepts connections.  Returns 0 when serving; -1 if
+ * the daemon exited (its exit status in *exit_status, if not NULL) or did not come up in 20 s.
+ */
+int harness_start(struct daemon *d, const char *const *extra, int *exit_status);
+
+/* Run a command to completion (argv NULL-terminated), stderr+stdout to `out_file`; exit status or -1. */
+int harness_run(const char *const *argv, const char *out_file);
+
+/* SIGTERM the daemon and wait (SIGKILL after 30 s).  Returns its exit status (0..255), 128+sig, or -1. */
+int harness_stop(struct daemon *d);
+
+/* Remove d's temporary directory recursively (stop the daemon first). */
+void harness_cleanup(struct daemon *d);
+
+/* Read a whole file into a malloc'ed NUL-terminated string (NULL on failure). */
+char *harness_slurp(const char *path);
+
+/* 1 if a unix-socket connect to path succeeds. */
+int harness_can_connect(const char *path);
+
+#endif

@@ -1,0 +1,584 @@
+/*
+ * test_daemon.c — integration tests: the real litecri daemon on a temporary socket and database,
+ * driven through its unix socket by the C CRI client (src/client/).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <grpc/grpc.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "api.pb-c.h"
+#include "client/cri_client.h"
+#include "harness.h"
+
+#define V1 "/runtime.v1.RuntimeService/"
+#define V1ALPHA2 "/runtime.v1alpha2.RuntimeService/"
+#define TIMEOUT_MS 10000
+
+/* The daemon shared by the tests that do not need one of their own. */
+static struct daemon shared;
+
+static int shared_up(void **state)
+{
+	(void)state;
+	if (harness_init(&shared) < 0)
+		return -1;
+	if (harness_start(&shared, NULL, NULL) < 0) {
+		char *log = harness_slurp(shared.log);
+		fprintf(stderr, "daemon did not start; its log:\n%s\n", log ? log : "(none)");
+		free(log);
+		return -1;
+	}
+	return 0;
+}
+
+static int shared_down(void **state)
+{
+	(void)state;
+	int rc = harness_stop(&shared);
+	harness_cleanup(&shared);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Typed call on a fresh client; asserts the expected status; returns the response (or NULL). */
+static ProtobufCMessage *call(const char *endpoint, const char *method, const ProtobufCMessage *req,
+			      const ProtobufCMessageDescriptor *rd, grpc_status_code want, char **details_out)
+{
+	struct cri_client *c = cri_client_new(endpoint);
+	assert_non_null(c);
+	ProtobufCMessage *resp = NULL;
+	char *details = NULL;
+	grpc_status_code st = cri_client_call(c, method, req, rd, &resp, &details, TIMEOUT_MS);
+	if (st != want)
+		print_error("%s: status %s (%s), wanted %s\n", method, cri_status_name(st), details ? details : "",
+			    cri_status_name(want));
+	assert_int_equal(st, want);
+	cri_client_free(c);
+	if (details_out)
+		*details_out = details;
+	else
+		free(details);
+	return resp;
+}
+
+static Runtime__V1__VersionResponse *version(const char *endpoint, const char *prefix)
+{
+	Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+	req.version = "0.1.0";
+	char method[128];
+	snprintf(method, sizeof method, "%sVersion", prefix);
+	return (Runtime__V1__VersionResponse *)call(endpoint, method, &req.base,
+						    &runtime__v1__version_response__descriptor, GRPC_STATUS_OK, NULL);
+}
+
+/* Raw bytes to a method; returns the status and (optionally) the message. */
+static grpc_status_code raw_call(const char *endpoint, const char *method, const void *buf, size_t len, char **details)
+{
+	struct cri_client *c = cri_client_new(endpoint);
+	assert_non_null(c);
+	void *resp = NULL;
+	size_t resp_len = 0;
+	grpc_status_code st = cri_client_call_raw(c, method, buf, len, &resp, &resp_len, details, TIMEOUT_MS);
+	free(resp);
+	cri_client_free(c);
+	return st;
+}
+
+static void test_version_v1(void **state)
+{
+	(void)state;
+	Runtime__V1__VersionResponse *r = version(shared.endpoint, V1);
+	assert_string_equal(r->runtime_name, "litecri");
+	assert_string_equal(r->runtime_api_version, "v1");
+	assert_string_equal(r->version, "0.1.0");
+	assert_true(strlen(r->runtime_version) > 0);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void test_version_v1alpha2(void **state)
+{
+	(void)state;
+	Runtime__V1__VersionResponse *r = version(shared.endpoint, V1ALPHA2);
+	assert_string_equal(r->runtime_name, "litecri");
+	assert_string_equal(r->runtime_api_version, "v1alpha2");
+	assert_string_equal(r->version, "0.1.0");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static const Runtime__V1__RuntimeCondition *find_cond(const Runtime__V1__StatusResponse *r, const char *type)
+{
+	assert_non_null(r->status);
+	for (size_t i = 0; i < r->status->n_conditions; i++)
+		if (!strcmp(r->status->conditions[i]->type, type))
+			return r->status->conditions[i];
+	fail_msg("no %s condition", type);
+	return NULL;
+}
+
+static Runtime__V1__StatusResponse *status(const char *endpoint, const char *prefix, int verbose)
+{
+	Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+	req.verbose = verbose;
+	char method[128];
+	snprintf(method, sizeof method, "%sStatus", prefix);
+	return (Runtime__V1__StatusResponse *)call(endpoint, method, &req.base,
+						   &runtime__v1__status_response__descriptor, GRPC_STATUS_OK, NULL);
+}
+
+static void test_status_conditions(void **state)
+{
+	(void)state;
+	const char *prefixes[] = { V1, V1ALPHA2 };
+	for (int i = 0; i < 2; i++) {
+		Runtime__V1__StatusResponse *r = status(shared.endpoint, prefixes[i], 0);
+		const Runtime__V1__RuntimeCondition *rt = find_cond(r, "RuntimeReady");
+		if (!rt->status)
+			print_error("RuntimeReady false: %s: %s\n", rt->reason, rt->message);
+		assert_true(rt->status); /* runc is installed by the setup script; the database is open */
+		assert_string_equal(rt->reason, "");
+		const Runtime__V1__RuntimeCondition *net = find_cond(r, "NetworkReady");
+		assert_false(net->status); /* no CNI support yet: said, not pretended */
+		assert_string_equal(net->reason, "NetworkPluginNotReady");
+		assert_true(strlen(net->message) > 0);
+		assert_int_equal(r->n_info, 0); /* info only when verbose */
+		assert_int_equal(r->n_runtime_handlers, 1);
+		assert_string_equal(r->runtime_handlers[0]->name, "");
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+	}
+}
+
+static void test_status_verbose(void **state)
+{
+	(void)state;
+	Runtime__V1__StatusResponse *r = status(shared.endpoint, V1, 1);
+	assert_int_equal(r->n_info, 1);
+	assert_string_equal(r->info[0]->key, "config");
+	json_error_t je;
+	json_t *o = json_loads(r->info[0]->value, 0, &je);
+	if (!o)
+		fail_msg("info[config] is not JSON: %s: %s", je.text, r->info[0]->value);
+	assert_string_equal(json_string_value(json_object_get(o, "db")), shared.db);
+	assert_string_equal(json_string_value(json_object_get(o, "runtime")), "runc");
+	assert_int_equal(json_integer_value(json_object_get(o, "schemaVersion")), 1);
+	assert_string_equal(json_string_value(json_object_get(o, "cgroupDriver")), "cgroupfs");
+	json_decref(o);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void test_runtime_config(void **state)
+{
+	(void)state;
+	Runtime__V1__RuntimeConfigRequest req = RUNTIME__V1__RUNTIME_CONFIG_REQUEST__INIT;
+	Runtime__V1__RuntimeConfigResponse *r = (Runtime__V1__RuntimeConfigResponse *)call(
+		shared.endpoint, V1 "RuntimeConfig", &req.base, &runtime__v1__runtime_config_response__descriptor,
+		GRPC_STATUS_OK, NULL);
+	assert_non_null(r->linux);
+	assert_int_equal(r->linux->cgroup_driver, RUNTIME__V1__CGROUP_DRIVER__CGROUPFS);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void test_unimplemented(void **state)
+{
+	(void)state;
+	/* A CRI method not built yet, under both packages, and a path that is no CRI method at all. */
+	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	const char *methods[] = { V1 "ListContainers", V1ALPHA2 "ListContainers",
+				  "/runtime.v1.ImageService/PullImage", "/no.such.Service/Nothing" };
+	for (size_t i = 0; i < 4; i++) {
+		char *details = NULL;
+		ProtobufCMessage *r = call(shared.endpoint, methods[i], &req.base,
+					   &runtime__v1__list_containers_response__descriptor,
+					   GRPC_STATUS_UNIMPLEMENTED, &details);
+		assert_null(r);
+		assert_non_null(strstr(details, methods[i])); /* the message names the method */
+		free(details);
+	}
+}
+
+static void test_garbage_is_invalid_argument(void **state)
+{
+	(void)state;
+	/* 0xff... is not a valid protobuf field key: the request cannot be decoded. */
+	const unsigned char garbage[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	const char *methods[] = { V1 "Version", V1ALPHA2 "Status", V1 "RuntimeConfig" };
+	for (size_t i = 0; i < 3; i++) {
+		char *details = NULL;
+		grpc_status_code st = raw_call(shared.endpoint, methods[i], garbage, sizeof garbage, &details);
+		assert_int_equal(st, GRPC_STATUS_INVALID_ARGUMENT);
+		assert_non_null(strstr(details, "Request")); /* names the message it expected */
+		free(details);
+	}
+	/* And the daemon keeps serving. */
+	Runtime__V1__VersionResponse *r = version(shared.endpoint, V1);
+	assert_string_equal(r->runtime_name, "litecri");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void test_too_large_request(void **state)
+{
+	(void)state;
+	/* A 17 MiB VersionRequest (field 1, a long string): over the 16 MiB receive limit. */
+	size_t body = 17u * 1024 * 1024;
+	size_t len = 1 + 4 + body;
+	unsigned char *buf = malloc(len);
+	assert_non_null(buf);
+	buf[0] = 0x0a; /* field 1, length-delimited */
+	size_t v = body, i = 1;
+	while (v >= 0x80) {
+		buf[i++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	buf[i++] = (unsigned char)v;
+	memset(buf + i, 'a', len - i);
+	grpc_status_code st = raw_call(shared.endpoint, V1 "Version", buf, len, NULL);
+	free(buf);
+	assert_int_equal(st, GRPC_STATUS_RESOURCE_EXHAUSTED);
+	Runtime__V1__VersionResponse *r = version(shared.endpoint, V1);
+	assert_string_equal(r->runtime_name, "litecri");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void test_socket_modes(void **state)
+{
+	(void)state;
+	struct stat st;
+	assert_int_equal(stat(shared.sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0660);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/run", shared.dir);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700); /* created by the daemon */
+}
+
+/* Many threads, many calls, one daemon: every call answered. */
+struct hammer { const char *endpoint; int calls; int failures; };
+
+static void *hammer_thread(void *arg)
+{
+	struct hammer *h = arg;
+	struct cri_client *c = cri_client_new(h->endpoint);
+	if (!c) {
+		h->failures = h->calls;
+		return NULL;
+	}
+	for (int i = 0; i < h->calls; i++) {
+		Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+		ProtobufCMessage *resp = NULL;
+		grpc_status_code st = cri_client_call(c, i % 2 ? V1 "Status" : V1ALPHA2 "Status", &req.base,
+						      &runtime__v1__status_response__descriptor, &resp, NULL, TIMEOUT_MS);
+		if (st != GRPC_STATUS_OK)
+			h->failures++;
+		else
+			protobuf_c_message_free_unpacked(resp, NULL);
+	}
+	cri_client_free(c);
+	return NULL;
+}
+
+static void test_concurrent_calls(void **state)
+{
+	(void)state;
+	enum { THREADS = 12, CALLS = 150 };
+	pthread_t t[THREADS];
+	struct hammer h[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		h[i] = (struct hammer){ shared.endpoint, CALLS, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, hammer_thread, &h[i]), 0);
+	}
+	int failures = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		failures += h[i].failures;
+	}
+	assert_int_equal(failures, 0);
+}
+
+static void test_bench_tool(void **state)
+{
+	(void)state;
+	char out[PATH_MAX];
+	snprintf(out, sizeof out, "%s/bench.out", shared.dir);
+	const char *rpcs[] = { "Version", "Status" };
+	for (int i = 0; i < 2; i++) {
+		unlink(out);
+		const char *argv[] = { LITECRI_BENCH_BIN, "--endpoint", shared.endpoint, "--rpc", rpcs[i],
+				       "--calls", "300", "--concurrency", "3", NULL };
+		int rc = harness_run(argv, out);
+		char *text = harness_slurp(out);
+		if (rc != 0)
+			print_error("litecri-bench exited %d:\n%s\n", rc, text ? text : "");
+		assert_int_equal(rc, 0);
+		assert_non_null(strstr(text, "calls_per_s="));
+		assert_non_null(strstr(text, "p99_us="));
+		assert_non_null(strstr(text, "errors=0"));
+		free(text);
+	}
+}
+
+/* ---- tests with daemons of their own -------------------------------------------------------- */
+
+static void test_sigterm_clean_shutdown(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	Runtime__V1__VersionResponse *r = version(d.endpoint, V1);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(harness_stop(&d), 0);
+	struct stat st;
+	assert_int_equal(lstat(d.sock, &st), -1); /* socket removed */
+	assert_int_equal(errno, ENOENT);
+	char *log = harness_slurp(d.log);
+	assert_non_null(strstr(log, "received SIGTERM"));
+	assert_non_null(strstr(log, "litecri stopped"));
+	free(log);
+	/* It can start again on the same files (the lock was released, the database is reused). */
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	assert_int_equal(harness_stop(&d), 0);
+	harness_cleanup(&d);
+}
+
+static void test_second_daemon_refused(void **state)
+{
+	(void)state;
+	struct daemon a, b;
+	assert_int_equal(harness_init(&a), 0);
+	assert_int_equal(harness_start(&a, NULL, NULL), 0);
+
+	/* Same socket, database and state directory. */
+	assert_int_equal(harness_init(&b), 0);
+	strcpy(b.sock, a.sock);
+	strcpy(b.db, a.db);
+	strcpy(b.state, a.state);
+	int rc = 0;
+	assert_int_equal(harness_start(&b, NULL, &rc), -1);
+	assert_int_not_equal(rc, 0);
+	char *log = harness_slurp(b.log);
+	assert_non_null(strstr(log, "in use by another litecri"));
+	free(log);
+
+	/* Only the database shared (own state dir and socket): refused by the database lock. */
+	struct daemon c;
+	assert_int_equal(harness_init(&c), 0);
+	strcpy(c.db, a.db);
+	assert_int_equal(harness_start(&c, NULL, &rc), -1);
+	assert_int_not_equal(rc, 0);
+	log = harness_slurp(c.log);
+	assert_non_null(strstr(log, "database"));
+	assert_non_null(strstr(log, "in use by another litecri"));
+	free(log);
+
+	/* Only the socket shared: refused, the socket is not stolen. */
+	struct daemon e;
+	assert_int_equal(harness_init(&e), 0);
+	strcpy(e.sock, a.sock);
+	assert_int_equal(harness_start(&e, NULL, &rc), -1);
+	assert_int_not_equal(rc, 0);
+	log = harness_slurp(e.log);
+	assert_non_null(strstr(log, "already listening"));
+	free(log);
+
+	/* `litecri migrate` on a database a daemon is using: refused too. */
+	char out[PATH_MAX];
+	snprintf(out, sizeof out, "%s/migrate.out", b.dir);
+	const char *argv[] = { LITECRI_BIN, "migrate", "--config", b.config, "--db", a.db, NULL };
+	assert_int_equal(harness_run(argv, out), 1);
+	log = harness_slurp(out);
+	assert_non_null(strstr(log, "in use by another litecri"));
+	free(log);
+
+	/* The first keeps serving. */
+	Runtime__V1__VersionResponse *r = version(a.endpoint, V1);
+	assert_string_equal(r->runtime_name, "litecri");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(harness_stop(&a), 0);
+	harness_cleanup(&a);
+	harness_cleanup(&b);
+	harness_cleanup(&c);
+	harness_cleanup(&e);
+}
+
+/* Bind a unix socket at path and close it without unlinking: what a crashed daemon leaves. */
+static void make_stale_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	close(fd);
+}
+
+static void test_stale_socket_replaced(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/run", d.dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	make_stale_socket(d.sock);
+	assert_false(harness_can_connect(d.sock));
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	Runtime__V1__VersionResponse *r = version(d.endpoint, V1);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(harness_stop(&d), 0);
+
+	/* A regular file at the socket path is not ours to delete: refused, file kept. */
+	int fd = open(d.sock, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keep", 4), 4);
+	close(fd);
+	int rc = 0;
+	assert_int_equal(harness_start(&d, NULL, &rc), -1);
+	assert_int_not_equal(rc, 0);
+	char *content = harness_slurp(d.sock);
+	assert_string_equal(content, "keep");
+	free(content);
+	char *log = harness_slurp(d.log);
+	assert_non_null(strstr(log, "is not a socket"));
+	free(log);
+	harness_cleanup(&d);
+}
+
+static void test_runtime_missing_from_config_file(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	/* The setting comes from a drop-in of the config file, not from a flag. */
+	char dropdir[PATH_MAX + 8], drop[PATH_MAX + 32];
+	snprintf(dropdir, sizeof dropdir, "%s.d", d.config);
+	assert_int_equal(mkdir(dropdir, 0755), 0);
+	snprintf(drop, sizeof drop, "%s/50-runtime.conf", dropdir);
+	FILE *f = fopen(drop, "w");
+	assert_non_null(f);
+	fprintf(f, "[daemon]\nruntime = /nonexistent/litecri-test-runtime\n");
+	fclose(f);
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	Runtime__V1__StatusResponse *r = status(d.endpoint, V1, 0);
+	const Runtime__V1__RuntimeCondition *rt = find_cond(r, "RuntimeReady");
+	assert_false(rt->status);
+	assert_string_equal(rt->reason, "OCIRuntimeNotFound");
+	assert_non_null(strstr(rt->message, "/nonexistent/litecri-test-runtime"));
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(harness_stop(&d), 0);
+
+	/* A flag overrides the file. */
+	const char *extra[] = { "--runtime", "runc", NULL };
+	assert_int_equal(harness_start(&d, extra, NULL), 0);
+	r = status(d.endpoint, V1, 0);
+	assert_true(find_cond(r, "RuntimeReady")->status);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(harness_stop(&d), 0);
+	harness_cleanup(&d);
+}
+
+static int db_user_version(const char *path)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void set_user_version(const char *path, int v)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_migrate_subcommand_and_newer_db(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	const char *argv[] = { LITECRI_BIN, "migrate", "--config", d.config, "--db", d.db, NULL };
+	assert_int_equal(harness_run(argv, d.log), 0);
+	assert_int_equal(db_user_version(d.db), 1);
+	assert_int_equal(harness_run(argv, d.log), 0); /* idempotent */
+
+	/* A database from a newer litecri: the daemon and migrate refuse, naming both versions. */
+	set_user_version(d.db, 42);
+	int rc = 0;
+	assert_int_equal(harness_start(&d, NULL, &rc), -1);
+	assert_int_equal(rc, 1);
+	assert_int_not_equal(harness_run(argv, d.log), 0);
+	char *log = harness_slurp(d.log);
+	assert_non_null(strstr(log, "schema version 42, newer than the 1 this litecri knows"));
+	free(log);
+	assert_int_equal(db_user_version(d.db), 42); /* untouched */
+	harness_cleanup(&d);
+}
+
+static void test_bad_flags(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	const char *extra[] = { "--log-level", "loud", NULL };
+	int rc = 0;
+	assert_int_equal(harness_start(&d, extra, &rc), -1);
+	assert_int_equal(rc, 2);
+	char *log = harness_slurp(d.log);
+	assert_non_null(strstr(log, "log_level"));
+	free(log);
+	harness_cleanup(&d);
+}
+
+int main(void)
+{
+	grpc_init();
+	const struct CMUnitTest shared_tests[] = {
+		cmocka_unit_test(test_version_v1),
+		cmocka_unit_test(test_version_v1alpha2),
+		cmocka_unit_test(test_status_conditions),
+		cmocka_unit_test(test_status_verbose),
+		cmocka_unit_test(test_runtime_config),
+		cmocka_unit_test(test_unimplemented),
+		cmocka_unit_test(test_garbage_is_invalid_argument),
+		cmocka_unit_test(test_too_large_request),
+		cmocka_unit_test(test_socket_modes),
+		cmocka_unit_test(test_concurrent_calls),
+		cmocka_unit_test(test_bench_tool),
+	};
+	const struct CMUnitTest own_tests[] = {
+		cmocka_unit_test(test_sigterm_clean_shutdown),
+		cmocka_unit_test(test_second_daemon_refused),
+		cmocka_unit_test(test_stale_socket_replaced),
+		cmocka_unit_test(test_runtime_missing_from_config_file),
+		cmocka_unit_test(test_migrate_subcommand_and_newer_db),
+		cmocka_unit_test(test_bad_flags),
+	};
+	int failed = cmocka_run_group_tests_name("daemon (shared)", shared_tests, shared_up, shared_down);
+	failed += cmocka_run_group_tests_name("daemon (own)", own_tests, NULL, NULL);
+	grpc_shutdown();
+	return failed ? 1 : 0;
+}

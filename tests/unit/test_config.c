@@ -1,0 +1,509 @@
+/*
+ * test_config.c — configuration: defaults, the INI file and its drop-ins, validation.
+ *
+ * Every test writes its files in a fresh temporary directory (mkdtemp under /tmp) that the
+ * teardown removes with everything in it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/config.h"
+#include "util/log.h"
+
+struct fx {
+	char dir[64];
+	char conf[PATH_MAX];    /* <dir>/litecri.conf */
+	char dropins[PATH_MAX]; /* <dir>/litecri.conf.d */
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/litecri-test-config-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		print_error("mkdtemp: %s\n", strerror(errno));
+		free(f);
+		return -1;
+	}
+	snprintf(f->conf, sizeof f->conf, "%s/litecri.conf", f->dir);
+	snprintf(f->dropins, sizeof f->dropins, "%s/litecri.conf.d", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	if (remove(path) < 0) {
+		print_error("remove %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	int ret = nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+	free(f);
+	return ret;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	log_set_level(LOG_WARN);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "we");
+	if (!fp) {
+		print_error("%s: %s\n", path, strerror(errno));
+		fail();
+	}
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void make_dropins(const struct fx *f)
+{
+	if (mkdir(f->dropins, 0755) < 0 && errno != EEXIST) {
+		print_error("mkdir %s: %s\n", f->dropins, strerror(errno));
+		fail();
+	}
+}
+
+static void write_dropin(const struct fx *f, const char *name, const char *text)
+{
+	char path[PATH_MAX + 64];
+	make_dropins(f);
+	snprintf(path, sizeof path, "%s/%s", f->dropins, name);
+	write_file(path, text);
+}
+
+#define assert_contains(hay, needle)                                                   \
+	do {                                                                           \
+		if (!strstr((hay), (needle))) {                                        \
+			print_error("'%s' does not contain '%s'\n", (hay), (needle));  \
+			fail();                                                        \
+		}                                                                      \
+	} while (0)
+
+/* config_load of `text` (as the main file) must fail with a message containing each needle. */
+static void expect_load_error(const struct fx *f, const char *text, const char *const *needles)
+{
+	write_file(f->conf, text);
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	int rc = config_load(&c, f->conf, 1, &err);
+	if (rc != -1)
+		print_error("config_load accepted:\n%s\n", text);
+	assert_int_equal(rc, -1);
+	for (const char *const *n = needles; *n; n++)
+		assert_contains(err.msg, *n);
+}
+
+/* config_set(key, value) must fail with a message naming the key (and the value). */
+static void expect_set_error(const char *key, const char *value)
+{
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	int rc = config_set(&c, key, value, &err);
+	if (rc != -1)
+		print_error("config_set(%s, '%s') accepted\n", key, value);
+	assert_int_equal(rc, -1);
+	assert_contains(err.msg, key);
+	if (*value)
+		assert_contains(err.msg, value);
+	/* a refused value changes nothing */
+	struct lc_config d;
+	config_defaults(&d);
+	assert_memory_equal(&c, &d, sizeof c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct lc_config c;
+	memset(&c, 0x5a, sizeof c);
+	config_defaults(&c);
+	assert_string_equal(c.listen, "unix:///run/litecri/litecri.sock");
+	assert_string_equal(c.socket_path, "/run/litecri/litecri.sock");
+	assert_string_equal(c.db, "/var/lib/litecri/litecri.db");
+	assert_string_equal(c.root, "/var/lib/litecri");
+	assert_string_equal(c.state, "/run/litecri");
+	assert_string_equal(c.runtime, "runc");
+	assert_int_equal(c.log_level, LOG_INFO);
+	assert_string_equal(log_level_name(c.log_level), "INFO");
+	assert_int_equal(c.workers, 4);
+	assert_int_equal(c.shutdown_timeout, 10);
+	assert_string_equal(LITECRI_DEFAULT_CONFIG, "/etc/litecri/litecri.conf");
+}
+
+static void test_load_file(void **state)
+{
+	struct fx *f = *state;
+	write_file(f->conf, "; litecri configuration\n"
+			    "# another comment style\n"
+			    "\n"
+			    "[daemon]\n"
+			    "listen = unix:///x/y.sock\n"
+			    "db=/data/litecri.db\n"
+			    "root = /data/root   ; inline comment\n"
+			    "state = /run/x\n"
+			    "log_level = debug\n"
+			    "runtime = /usr/bin/crun\n"
+			    "workers = 16\n"
+			    "shutdown_timeout = 0\n");
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	if (config_load(&c, f->conf, 1, &err) != 0)
+		print_error("config_load: %s\n", err.msg);
+	assert_string_equal(c.listen, "unix:///x/y.sock");
+	assert_string_equal(c.socket_path, "/x/y.sock");
+	assert_string_equal(c.db, "/data/litecri.db");
+	assert_string_equal(c.root, "/data/root");
+	assert_string_equal(c.state, "/run/x");
+	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_string_equal(c.runtime, "/usr/bin/crun");
+	assert_int_equal(c.workers, 16);
+	assert_int_equal(c.shutdown_timeout, 0);
+}
+
+/* Keys the file does not set keep their defaults; an empty file changes nothing. */
+static void test_partial_and_empty_file(void **state)
+{
+	struct fx *f = *state;
+	struct lc_config c, d;
+	struct lc_err err = { 0 };
+	config_defaults(&d);
+
+	write_file(f->conf, "");
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, f->conf, 1, &err), 0);
+	assert_memory_equal(&c, &d, sizeof c);
+
+	write_file(f->conf, "[daemon]\nworkers = 2\n");
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, f->conf, 1, &err), 0);
+	assert_int_equal(c.workers, 2);
+	c.workers = d.workers;
+	assert_memory_equal(&c, &d, sizeof c);
+}
+
+static void test_dropins_in_name_order(void **state)
+{
+	struct fx *f = *state;
+	write_file(f->conf, "[daemon]\n"
+			    "workers = 2\n"
+			    "log_level = warn\n"
+			    "runtime = main\n"
+			    "db = /main.db\n");
+	/* written in reverse order, so directory order is not name order by accident */
+	write_dropin(f, "20-b.conf", "[daemon]\nworkers = 20\nruntime = b\n");
+	write_dropin(f, "10-a.conf", "[daemon]\nworkers = 10\nruntime = a\nlog_level = error\n");
+	/* not drop-ins: wrong suffix, hidden, ".conf" alone; each would be an error if read */
+	write_dropin(f, "30-c.conf.bak", "[daemon]\nworkers = 99\n");
+	write_dropin(f, "40-d.txt", "garbage\n");
+	write_dropin(f, ".50-hidden.conf", "[daemon]\nbogus = 1\n");
+	write_dropin(f, ".conf", "[daemon]\nbogus = 1\n");
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	if (config_load(&c, f->conf, 1, &err) != 0)
+		print_error("config_load: %s\n", err.msg);
+	assert_int_equal(c.workers, 20);           /* 20-b.conf after 10-a.conf */
+	assert_string_equal(c.runtime, "b");       /* 20-b.conf after 10-a.conf after the file */
+	assert_int_equal(c.log_level, LOG_ERROR);  /* 10-a.conf after the file */
+	assert_string_equal(c.db, "/main.db");     /* only the file */
+	assert_string_equal(c.root, "/var/lib/litecri"); /* nobody: the default */
+}
+
+/* The drop-ins apply even when the (optional) main file does not exist. */
+static void test_dropins_without_file(void **state)
+{
+	struct fx *f = *state;
+	write_dropin(f, "10-a.conf", "[daemon]\nworkers = 7\n");
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	if (config_load(&c, f->conf, 0, &err) != 0)
+		print_error("config_load: %s\n", err.msg);
+	assert_int_equal(c.workers, 7);
+}
+
+/* An error in a drop-in names the drop-in and its line. */
+static void test_dropin_error(void **state)
+{
+	struct fx *f = *state;
+	write_file(f->conf, "[daemon]\nworkers = 2\n");
+	write_dropin(f, "10-a.conf", "[daemon]\nworkers = 3\n");
+	write_dropin(f, "20-b.conf", "[daemon]\n\n# comment\nlog_level = loud\n");
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	assert_int_equal(config_load(&c, f->conf, 1, &err), -1);
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/20-b.conf", f->dropins);
+	assert_contains(err.msg, path);
+	assert_contains(err.msg, "line 4");
+	assert_contains(err.msg, "log_level");
+	assert_contains(err.msg, "loud");
+}
+
+static void test_missing_file(void **state)
+{
+	struct fx *f = *state;
+	struct lc_config c, d;
+	config_defaults(&c);
+	config_defaults(&d);
+	struct lc_err err = { 0 };
+	/* not required (the default file): fine, nothing changes */
+	assert_int_equal(config_load(&c, f->conf, 0, &err), 0);
+	assert_memory_equal(&c, &d, sizeof c);
+	/* required (--config): an error naming the file and the reason */
+	assert_int_equal(config_load(&c, f->conf, 1, &err), -1);
+	assert_contains(err.msg, f->conf);
+	assert_contains(err.msg, strerror(ENOENT));
+	assert_int_equal(err.errnum, ENOENT);
+}
+
+static void test_file_errors(void **state)
+{
+	struct fx *f = *state;
+	char line[PATH_MAX + 32];
+
+	/* unknown key: names the key, the file and the line */
+	expect_load_error(f, "[daemon]\nworkers = 2\nbogus_key = 1\n",
+			  (const char *const[]){ "bogus_key", f->conf, "line 3", NULL });
+	/* unknown section */
+	expect_load_error(f, "# c\n[network]\nworkers = 2\n",
+			  (const char *const[]){ "network", f->conf, "line 3", NULL });
+	/* a key before any section */
+	expect_load_error(f, "workers = 2\n", (const char *const[]){ f->conf, "line 1", NULL });
+	/* syntax errors */
+	expect_load_error(f, "[daemon]\nworkers = 2\nthis line is not ini\n",
+			  (const char *const[]){ f->conf, "line 3", NULL });
+	expect_load_error(f, "[daemon\nworkers = 2\n", (const char *const[]){ f->conf, "line 1", NULL });
+	/* bad values: name the key */
+	expect_load_error(f, "[daemon]\nlog_level = loud\n",
+			  (const char *const[]){ "log_level", "loud", f->conf, "line 2", NULL });
+	expect_load_error(f, "[daemon]\ndb = relative/litecri.db\n",
+			  (const char *const[]){ "db", "relative/litecri.db", f->conf, "line 2", NULL });
+	expect_load_error(f, "[daemon]\nroot = var/lib\n", (const char *const[]){ "root", "line 2", NULL });
+	expect_load_error(f, "[daemon]\nstate = run\n", (const char *const[]){ "state", "line 2", NULL });
+	expect_load_error(f, "[daemon]\nlisten = tcp://127.0.0.1:1234\n",
+			  (const char *const[]){ "listen", "tcp://127.0.0.1:1234", f->conf, "line 2", NULL });
+	expect_load_error(f, "[daemon]\nworkers = 0\n", (const char *const[]){ "workers", "line 2", NULL });
+	expect_load_error(f, "[daemon]\nworkers = 257\n", (const char *const[]){ "workers", "257", NULL });
+	expect_load_error(f, "[daemon]\nshutdown_timeout = 3601\n",
+			  (const char *const[]){ "shutdown_timeout", "3601", NULL });
+	/* the first error wins: a later valid line does not hide it */
+	expect_load_error(f, "[daemon]\nworkers = 0\nworkers = 4\n",
+			  (const char *const[]){ "workers", "line 2", NULL });
+
+	/* a line longer than libinih's buffer is refused, not split into two entries */
+	{
+		char text[512];
+		int n = snprintf(text, sizeof text, "[daemon]\nruntime = /usr/bin/");
+		memset(text + n, 'r', 300);
+		strcpy(text + n + 300, " log_level = debug\n");
+		expect_load_error(f, text, (const char *const[]){ f->conf, "line 2", "too long", NULL });
+	}
+
+	/* a directory where the file should be */
+	snprintf(line, sizeof line, "%s/dir.conf", f->dir);
+	assert_int_equal(mkdir(line, 0755), 0);
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	/* fopen(3) opens a directory for reading; the read fails and must not pass as empty */
+	assert_int_equal(config_load(&c, line, 1, &err), -1);
+	assert_contains(err.msg, line);
+	assert_int_equal(err.errnum, EISDIR);
+}
+
+/* With both a syntax error and a bad key in one file, the message describes the first one. */
+static void test_first_error_is_reported(void **state)
+{
+	struct fx *f = *state;
+	write_file(f->conf, "[daemon]\nnot an assignment\nbogus_key = 1\n");
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	assert_int_equal(config_load(&c, f->conf, 1, &err), -1);
+	assert_contains(err.msg, f->conf);
+	assert_contains(err.msg, "line 2");
+	if (strstr(err.msg, "bogus_key"))
+		print_error("the message pairs line 2 with line 3's error: %s\n", err.msg);
+	assert_null(strstr(err.msg, "bogus_key"));
+	assert_contains(err.msg, "syntax error");
+
+	/* the other way round: the bad key first, then a syntax error */
+	write_file(f->conf, "[daemon]\nbogus_key = 1\nnot an assignment\n");
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, f->conf, 1, &err), -1);
+	assert_contains(err.msg, "line 2");
+	assert_contains(err.msg, "bogus_key");
+
+	/* two bad keys: the first one, with its line */
+	write_file(f->conf, "[daemon]\n\nfirst_bad = 1\nsecond_bad = 2\n");
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, f->conf, 1, &err), -1);
+	assert_contains(err.msg, "line 3");
+	assert_contains(err.msg, "first_bad");
+}
+
+static void test_value_validation(void **state)
+{
+	(void)state;
+	expect_set_error("log_level", "loud");
+	expect_set_error("log_level", "");
+	expect_set_error("db", "relative/x.db");
+	expect_set_error("db", "");
+	expect_set_error("root", "./root");
+	expect_set_error("state", "run/litecri");
+	expect_set_error("listen", "tcp://127.0.0.1:1234");
+	expect_set_error("listen", "127.0.0.1:1234");
+	expect_set_error("listen", "relative.sock");
+	expect_set_error("listen", "unix://relative.sock");
+	expect_set_error("listen", "unix:relative.sock");
+	expect_set_error("listen", "unix:");
+	expect_set_error("listen", "");
+	expect_set_error("workers", "0");
+	expect_set_error("workers", "-1");
+	expect_set_error("workers", "257");
+	expect_set_error("workers", "4x");
+	expect_set_error("workers", "four");
+	expect_set_error("workers", "99999999999999999999");
+	expect_set_error("workers", "");
+	expect_set_error("shutdown_timeout", "-1");
+	expect_set_error("shutdown_timeout", "3601");
+	expect_set_error("runtime", "");
+
+	/* an unknown key is named (it has no value to check) */
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	assert_int_equal(config_set(&c, "no_such_key", "1", &err), -1);
+	assert_contains(err.msg, "no_such_key");
+	/* the command-line spelling is translated by the caller, not here */
+	assert_int_equal(config_set(&c, "log-level", "info", &err), -1);
+	assert_contains(err.msg, "log-level");
+
+	/* a socket path longer than sockaddr_un.sun_path holds */
+	char longsock[200] = "/";
+	memset(longsock + 1, 'a', 120);
+	longsock[121] = '\0';
+	strcat(longsock, ".sock");
+	expect_set_error("listen", longsock);
+
+	/* a path longer than PATH_MAX */
+	char *longpath = malloc(PATH_MAX + 2);
+	assert_non_null(longpath);
+	longpath[0] = '/';
+	memset(longpath + 1, 'p', PATH_MAX);
+	longpath[PATH_MAX + 1] = '\0';
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "db", longpath, &err), -1);
+	assert_contains(err.msg, "db");
+	free(longpath);
+
+	/* the accepted ranges, inclusive */
+	static const struct {
+		const char *key, *value;
+		int want;
+	} ok[] = {
+		{ "workers", "1", 1 },
+		{ "workers", "256", 256 },
+		{ "shutdown_timeout", "0", 0 },
+		{ "shutdown_timeout", "3600", 3600 },
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		config_defaults(&c);
+		if (config_set(&c, ok[i].key, ok[i].value, &err) != 0)
+			print_error("config_set(%s, %s): %s\n", ok[i].key, ok[i].value, err.msg);
+		int got = !strcmp(ok[i].key, "workers") ? c.workers : c.shutdown_timeout;
+		assert_int_equal(got, ok[i].want);
+	}
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = { { "error", LOG_ERROR }, { "warn", LOG_WARN }, { "warning", LOG_WARN },
+		       { "info", LOG_INFO },   { "debug", LOG_DEBUG }, { "DEBUG", LOG_DEBUG } };
+	for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+		config_defaults(&c);
+		assert_int_equal(config_set(&c, "log_level", levels[i].name, &err), 0);
+		assert_int_equal(c.log_level, levels[i].level);
+	}
+}
+
+static void test_listen_forms(void **state)
+{
+	struct fx *f = *state;
+	static const char *const forms[] = { "unix:///x/y.sock", "unix:/x/y.sock", "/x/y.sock" };
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		struct lc_config c;
+		config_defaults(&c);
+		struct lc_err err = { 0 };
+		if (config_set(&c, "listen", forms[i], &err) != 0)
+			print_error("listen %s: %s\n", forms[i], err.msg);
+		assert_string_equal(c.socket_path, "/x/y.sock");
+		assert_string_equal(c.listen, "unix:///x/y.sock");
+
+		/* and the same through a file */
+		char text[128];
+		snprintf(text, sizeof text, "[daemon]\nlisten = %s\n", forms[i]);
+		write_file(f->conf, text);
+		config_defaults(&c);
+		if (config_load(&c, f->conf, 1, &err) != 0)
+			print_error("listen %s: %s\n", forms[i], err.msg);
+		assert_string_equal(c.socket_path, "/x/y.sock");
+		assert_string_equal(c.listen, "unix:///x/y.sock");
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_and_empty_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dropins_in_name_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dropins_without_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dropin_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_error_is_reported, setup, teardown),
+		cmocka_unit_test(test_value_validation),
+		cmocka_unit_test_setup_teardown(test_listen_forms, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
