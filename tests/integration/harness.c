@@ -1,9 +1,9 @@
 /* harness.c — see harness.h. */
 #include "harness.h"
+#include "../common/tmpdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +25,7 @@ int harness_init(struct daemon *d)
 {
 	memset(d, 0, sizeof *d);
 	d->pid = -1;
-	strcpy(d->dir, "/tmp/litecri-test-XXXXXX");
-	if (!mkdtemp(d->dir))
+	if (tmpdir_make(d->dir, sizeof d->dir, "daemon") < 0)
 		return -1;
 	snprintf(d->sock, sizeof d->sock, "%s/run/litecri.sock", d->dir);
 	snprintf(d->endpoint, sizeof d->endpoint, "unix://%s", d->sock);
@@ -170,21 +169,12 @@ int harness_stop(struct daemon *d)
 	return -1;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 void harness_cleanup(struct daemon *d)
 {
 	if (d->pid > 0)
 		harness_stop(d);
 	if (d->dir[0])
-		nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		tmpdir_remove(d->dir);
 	d->dir[0] = '\0';
 }
 

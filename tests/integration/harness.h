@@ -12,7 +12,7 @@
 
 struct daemon {
 	pid_t pid;
-	char dir[64];            /* /tmp/litecri-test-XXXXXX */
+	char dir[64];            /* /tmp/litecri-test-daemon-XXXXXX */
 	char sock[PATH_MAX];     /* <dir>/run/litecri.sock */
 	char endpoint[PATH_MAX + 8]; /* unix://<sock> */
 	char db[PATH_MAX];       /* <dir>/lib/litecri.db */

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/tmpdir.h"
 #include "util/config.h"
 #include "util/log.h"
 
@@ -35,8 +36,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/litecri-test-config-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (tmpdir_make(f->dir, sizeof f->dir, "config") < 0) {
 		print_error("mkdtemp: %s\n", strerror(errno));
 		free(f);
 		return -1;
@@ -47,22 +47,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	if (remove(path) < 0) {
-		print_error("remove %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	int ret = nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+	int ret = tmpdir_remove(f->dir);
 	free(f);
 	return ret;
 }

@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "../common/tmpdir.h"
 #include "store/migrate.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -55,8 +56,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/litecri-test-store-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (tmpdir_make(f->dir, sizeof f->dir, "store") < 0) {
 		print_error("mkdtemp: %s\n", strerror(errno));
 		free(f);
 		return -1;
@@ -66,31 +66,10 @@ static int setup(void **state)
 	return 0;
 }
 
-/* Remove every file of the (flat) test directory, then the directory. */
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	int ret = 0;
-	DIR *d = opendir(f->dir);
-	if (!d) {
-		print_error("opendir %s: %s\n", f->dir, strerror(errno));
-		ret = -1;
-	} else {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
-				print_error("unlink %s/%s: %s\n", f->dir, e->d_name, strerror(errno));
-				ret = -1;
-			}
-		}
-		closedir(d);
-		if (rmdir(f->dir) < 0) {
-			print_error("rmdir %s: %s\n", f->dir, strerror(errno));
-			ret = -1;
-		}
-	}
+	int ret = tmpdir_remove(f->dir);
 	free(f);
 	return ret;
 }
@@ -169,13 +148,10 @@ static int exec_rc(sqlite3 *db, const char *sql)
 	return rc == SQLITE_OK ? SQLITE_OK : sqlite3_extended_errcode(db);
 }
 
-/* The single integer a query returns (format: sqlite3_mprintf, so %Q and %q work). */
-static sqlite3_int64 q_int(sqlite3 *db, const char *fmt, ...)
+/* Prepare the query (sqlite3_mprintf format, so %Q and %q work) and step to its first row. */
+static sqlite3_stmt *q_row(sqlite3 *db, const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
 	char *sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
 	assert_non_null(sql);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -183,16 +159,25 @@ static sqlite3_int64 q_int(sqlite3 *db, const char *fmt, ...)
 		sqlite3_free(sql);
 		fail();
 	}
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
+	if (sqlite3_step(st) != SQLITE_ROW) {
 		print_error("%s: no row (%s)\n", sql, sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		sqlite3_free(sql);
 		fail();
 	}
+	sqlite3_free(sql);
+	return st;
+}
+
+/* The single integer a query returns. */
+static sqlite3_int64 q_int(sqlite3 *db, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sqlite3_stmt *st = q_row(db, fmt, ap);
+	va_end(ap);
 	sqlite3_int64 v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	sqlite3_free(sql);
 	return v;
 }
 
@@ -201,28 +186,13 @@ static char *q_text(sqlite3 *db, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *sql = sqlite3_vmprintf(fmt, ap);
+	sqlite3_stmt *st = q_row(db, fmt, ap);
 	va_end(ap);
-	assert_non_null(sql);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		print_error("%s: %s\n", sql, sqlite3_errmsg(db));
-		sqlite3_free(sql);
-		fail();
-	}
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		print_error("%s: no row (%s)\n", sql, sqlite3_errmsg(db));
-		sqlite3_finalize(st);
-		sqlite3_free(sql);
-		fail();
-	}
 	const unsigned char *t = sqlite3_column_text(st, 0);
 	char *v = t ? sqlite3_mprintf("%s", (const char *)t) : NULL;
 	if (t)
 		assert_non_null(v);
 	sqlite3_finalize(st);
-	sqlite3_free(sql);
 	return v;
 }
 
