@@ -169,6 +169,19 @@ int harness_stop(struct daemon *d)
 	return -1;
 }
 
+int harness_kill(struct daemon *d)
+{
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGKILL);
+	int st;
+	pid_t w;
+	while ((w = waitpid(d->pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	d->pid = -1;
+	return w > 0 ? 0 : -1;
+}
+
 void harness_cleanup(struct daemon *d)
 {
 	if (d->pid > 0)

@@ -38,6 +38,9 @@ int harness_run(const char *const *argv, const char *out_file);
 /* SIGTERM the daemon and wait (SIGKILL after 30 s).  Returns its exit status (0..255), 128+sig, or -1. */
 int harness_stop(struct daemon *d);
 
+/* SIGKILL the daemon (a crash) and reap it.  Returns 0 once it is gone. */
+int harness_kill(struct daemon *d);
+
 /* Remove d's temporary directory recursively (stop the daemon first). */
 void harness_cleanup(struct daemon *d);
 

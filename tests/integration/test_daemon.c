@@ -30,6 +30,8 @@
 #define V1ALPHA2 "/runtime.v1alpha2.RuntimeService/"
 #define TIMEOUT_MS 10000
 
+static int db_user_version(const char *path);
+
 /* The daemon shared by the tests that do not need one of their own. */
 static struct daemon shared;
 
@@ -355,6 +357,28 @@ static void test_sigterm_clean_shutdown(void **state)
 	harness_cleanup(&d);
 }
 
+/* A daemon killed outright restarts on the same files: stale socket replaced, locks free, data kept. */
+static void test_restart_after_sigkill(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	Runtime__V1__VersionResponse *r = version(d.endpoint, V1);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(harness_kill(&d), 0);
+	struct stat st;
+	assert_int_equal(lstat(d.sock, &st), 0); /* the crash left the socket file behind */
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	r = version(d.endpoint, V1);
+	assert_string_equal(r->runtime_name, "litecri");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(harness_stop(&d), 0);
+	assert_int_equal(db_user_version(d.db), 1);
+	harness_cleanup(&d);
+}
+
 static void test_second_daemon_refused(void **state)
 {
 	(void)state;
@@ -571,6 +595,7 @@ int main(void)
 	};
 	const struct CMUnitTest own_tests[] = {
 		cmocka_unit_test(test_sigterm_clean_shutdown),
+		cmocka_unit_test(test_restart_after_sigkill),
 		cmocka_unit_test(test_second_daemon_refused),
 		cmocka_unit_test(test_stale_socket_replaced),
 		cmocka_unit_test(test_runtime_missing_from_config_file),
