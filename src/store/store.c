@@ -141,8 +141,6 @@ int store_ping(struct store *s, struct lc_err *err)
 	return store_user_version(db, &v, err);
 }
 
-const char *store_path(const struct store *s) { return s->path; }
-
 void store_close(struct store *s)
 {
 	if (!s)

@@ -38,8 +38,6 @@ sqlite3 *store_conn(struct store *s, struct lc_err *err);
 /* 0 if this thread's connection answers a trivial query (the database is usable). */
 int store_ping(struct store *s, struct lc_err *err);
 
-const char *store_path(const struct store *s);
-
 /* Close every connection of s.  No thread may use s concurrently or afterwards. */
 void store_close(struct store *s);
 

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define STATUS_UNKNOWN 2 /* GRPC_STATUS_UNKNOWN, without pulling gRPC into util/ */
-
 static void vfill(struct lc_err *err, int errnum, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
@@ -22,17 +20,6 @@ int lc_fail(struct lc_err *err, int errnum, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfill(err, errnum, fmt, ap);
 	va_end(ap);
-	err->status = STATUS_UNKNOWN;
-	return -1;
-}
-
-int lc_fail_status(struct lc_err *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfill(err, 0, fmt, ap);
-	va_end(ap);
-	err->status = status;
 	return -1;
 }
 

@@ -141,11 +141,3 @@ int unix_socket_claim(const char *path, struct lc_err *err)
 		return lc_fail(err, errno, "remove stale socket %s", path);
 	return 0;
 }
-
-int path_component_ok(const char *s)
-{
-	if (!s || !*s || !strcmp(s, ".") || !strcmp(s, ".."))
-		return 0;
-	size_t n = strlen(s);
-	return n <= 255 && !strchr(s, '/');
-}

@@ -38,7 +38,4 @@ int find_executable(const char *name, char *out, size_t outlen, struct lc_err *e
  */
 int unix_socket_claim(const char *path, struct lc_err *err);
 
-/* 1 if s is a single safe path component: non-empty, no '/', not "." or "..", no NUL, <= 255. */
-int path_component_ok(const char *s);
-
 #endif
