@@ -16,9 +16,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -968,6 +971,76 @@ static void test_failed_migration_rolls_back(void **state)
 }
 
 /* 4b. A migration that leaves a foreign-key violation is rolled back (foreign_key_check). */
+/*
+ * Crash test: a process killed (SIGKILL) in the middle of a migration leaves the database at its
+ * previous version, intact, with the backup in place; the next start migrates normally.
+ */
+static void test_killed_during_migration(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_result res;
+	migrate_ok(f->db, litecri_migrations, litecri_migrations_count, &res);
+	char sid[65], cid[65];
+	make_id(sid, 1);
+	make_id(cid, 2);
+	sqlite3 *db = db_open(f->db, SQLITE_OPEN_READWRITE);
+	assert_int_equal(insert_sandbox(db, sid, "s", 0, T_NS), SQLITE_OK);
+	assert_int_equal(insert_container(db, cid, sid, "c", 0, T_NS, 0), SQLITE_OK);
+	db_close(db);
+
+	/* Changes first, then a statement that computes for minutes: the kill lands inside it. */
+	struct migration *ext = extended_set("9999_test_slow.sql",
+		"CREATE TABLE t_partial(a); INSERT INTO t_partial VALUES (1);"
+		"ALTER TABLE containers ADD COLUMN y INTEGER;"
+		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000000)"
+		" SELECT count(*) FROM c;");
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct lc_err err = { 0 };
+		struct migrate_result r;
+		migrate_db(f->db, ext, litecri_migrations_count + 1, &r, &err);
+		_exit(0);
+	}
+	/* Wait until the child holds the write transaction: another writer then gets SQLITE_BUSY. */
+	db = db_open(f->db, SQLITE_OPEN_READWRITE);
+	sqlite3_busy_timeout(db, 0);
+	int busy = 0;
+	for (int i = 0; i < 2000 && !busy; i++) {
+		int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_BUSY) {
+			busy = 1;
+		} else {
+			assert_int_equal(rc, SQLITE_OK);
+			assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+		}
+	}
+	db_close(db);
+	nanosleep(&(struct timespec){ 0, 200000000 }, NULL); /* well inside the long statement */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL); /* it was killed, not finished */
+	assert_true(busy);
+
+	check_not_applied(f->db, 1);
+	db = db_open(f->db, SQLITE_OPEN_READONLY);
+	assert_q_text(db, "ok", "PRAGMA integrity_check");
+	db_close(db);
+	char bak[PATH_MAX + 16];
+	snprintf(bak, sizeof bak, "%s.v%d.bak", f->db, LATEST);
+	assert_int_equal(user_version_at(bak), LATEST);
+	free(ext);
+
+	/* The next start applies a (fixed) migration normally. */
+	ext = extended_set("9999_test_fixed.sql", "CREATE TABLE t_partial(a);");
+	migrate_ok(f->db, ext, litecri_migrations_count + 1, &res);
+	free(ext);
+	assert_int_equal(res.to, LATEST + 1);
+	assert_int_equal(user_version_at(f->db), LATEST + 1);
+}
+
 static void test_fk_violating_migration_rolls_back(void **state)
 {
 	struct fx *f = *state;
@@ -1412,6 +1485,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_open_older_version_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_during_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fk_violating_migration_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_sql_matches_migrations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_open_settings_and_threads, setup, teardown),
