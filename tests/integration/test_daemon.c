@@ -379,10 +379,23 @@ static void test_restart_after_sigkill(void **state)
 	harness_cleanup(&d);
 }
 
+/* Assert that d fails to start (exit 1) and that its log contains `needle`. */
+static void assert_start_refused(struct daemon *d, const char *needle)
+{
+	int rc = 0;
+	assert_int_equal(harness_start(d, NULL, &rc), -1);
+	assert_int_equal(rc, 1);
+	char *log = harness_slurp(d->log);
+	if (!strstr(log, needle))
+		print_error("log lacks '%s':\n%s\n", needle, log);
+	assert_non_null(strstr(log, needle));
+	free(log);
+}
+
 static void test_second_daemon_refused(void **state)
 {
 	(void)state;
-	struct daemon a, b;
+	struct daemon a, b, c, e;
 	assert_int_equal(harness_init(&a), 0);
 	assert_int_equal(harness_start(&a, NULL, NULL), 0);
 
@@ -391,41 +404,27 @@ static void test_second_daemon_refused(void **state)
 	strcpy(b.sock, a.sock);
 	strcpy(b.db, a.db);
 	strcpy(b.state, a.state);
-	int rc = 0;
-	assert_int_equal(harness_start(&b, NULL, &rc), -1);
-	assert_int_not_equal(rc, 0);
-	char *log = harness_slurp(b.log);
-	assert_non_null(strstr(log, "in use by another litecri"));
-	free(log);
+	assert_start_refused(&b, "in use by another litecri");
 
 	/* Only the database shared (own state dir and socket): refused by the database lock. */
-	struct daemon c;
 	assert_int_equal(harness_init(&c), 0);
 	strcpy(c.db, a.db);
-	assert_int_equal(harness_start(&c, NULL, &rc), -1);
-	assert_int_not_equal(rc, 0);
-	log = harness_slurp(c.log);
-	assert_non_null(strstr(log, "database"));
-	assert_non_null(strstr(log, "in use by another litecri"));
-	free(log);
+	char needle[PATH_MAX + 64];
+	snprintf(needle, sizeof needle, "database %s is in use by another litecri", a.db);
+	assert_start_refused(&c, needle);
 
 	/* Only the socket shared: refused, the socket is not stolen. */
-	struct daemon e;
 	assert_int_equal(harness_init(&e), 0);
 	strcpy(e.sock, a.sock);
-	assert_int_equal(harness_start(&e, NULL, &rc), -1);
-	assert_int_not_equal(rc, 0);
-	log = harness_slurp(e.log);
-	assert_non_null(strstr(log, "already listening"));
-	free(log);
+	assert_start_refused(&e, "already listening");
 
 	/* `litecri migrate` on a database a daemon is using: refused too. */
 	char out[PATH_MAX];
 	snprintf(out, sizeof out, "%s/migrate.out", b.dir);
 	const char *argv[] = { LITECRI_BIN, "migrate", "--config", b.config, "--db", a.db, NULL };
 	assert_int_equal(harness_run(argv, out), 1);
-	log = harness_slurp(out);
-	assert_non_null(strstr(log, "in use by another litecri"));
+	char *log = harness_slurp(out);
+	assert_non_null(strstr(log, needle));
 	free(log);
 
 	/* The first keeps serving. */
@@ -471,15 +470,10 @@ static void test_stale_socket_replaced(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "keep", 4), 4);
 	close(fd);
-	int rc = 0;
-	assert_int_equal(harness_start(&d, NULL, &rc), -1);
-	assert_int_not_equal(rc, 0);
+	assert_start_refused(&d, "is not a socket");
 	char *content = harness_slurp(d.sock);
 	assert_string_equal(content, "keep");
 	free(content);
-	char *log = harness_slurp(d.log);
-	assert_non_null(strstr(log, "is not a socket"));
-	free(log);
 	harness_cleanup(&d);
 }
 
@@ -551,10 +545,9 @@ static void test_migrate_subcommand_and_newer_db(void **state)
 
 	/* A database from a newer litecri: the daemon and migrate refuse, naming both versions. */
 	set_user_version(d.db, 42);
-	int rc = 0;
-	assert_int_equal(harness_start(&d, NULL, &rc), -1);
-	assert_int_equal(rc, 1);
-	assert_int_not_equal(harness_run(argv, d.log), 0);
+	assert_start_refused(&d, "schema version 42, newer than the 1 this litecri knows");
+	assert_int_equal(truncate(d.log, 0), 0);
+	assert_int_equal(harness_run(argv, d.log), 1);
 	char *log = harness_slurp(d.log);
 	assert_non_null(strstr(log, "schema version 42, newer than the 1 this litecri knows"));
 	free(log);

@@ -913,18 +913,25 @@ static void check_not_applied(const char *path, int rows)
 	db_close(db);
 }
 
+/* Migrate path to the latest version and add one sandbox with one container. */
+static void migrate_with_rows(const char *path, struct migrate_result *res)
+{
+	migrate_ok(path, litecri_migrations, litecri_migrations_count, res);
+	char sid[65], cid[65];
+	make_id(sid, 1);
+	make_id(cid, 2);
+	sqlite3 *db = db_open(path, SQLITE_OPEN_READWRITE);
+	assert_int_equal(insert_sandbox(db, sid, "s", 0, T_NS), SQLITE_OK);
+	assert_int_equal(insert_container(db, cid, sid, "c", 0, T_NS, 0), SQLITE_OK);
+	db_close(db);
+}
+
 static void test_failed_migration_rolls_back(void **state)
 {
 	struct fx *f = *state;
 	struct migrate_result res;
-	migrate_ok(f->db, litecri_migrations, litecri_migrations_count, &res);
-	char sid[65], cid[65];
-	make_id(sid, 1);
-	make_id(cid, 2);
-	sqlite3 *db = db_open(f->db, SQLITE_OPEN_READWRITE);
-	assert_int_equal(insert_sandbox(db, sid, "s", 0, T_NS), SQLITE_OK);
-	assert_int_equal(insert_container(db, cid, sid, "c", 0, T_NS, 0), SQLITE_OK);
-	db_close(db);
+	migrate_with_rows(f->db, &res);
+	sqlite3 *db;
 
 	struct migration *ext = extended_set("9999_test_fails.sql", FAILING_SQL);
 	struct lc_err err = { 0 };
@@ -970,7 +977,6 @@ static void test_failed_migration_rolls_back(void **state)
 	db_close(db);
 }
 
-/* 4b. A migration that leaves a foreign-key violation is rolled back (foreign_key_check). */
 /*
  * Crash test: a process killed (SIGKILL) in the middle of a migration leaves the database at its
  * previous version, intact, with the backup in place; the next start migrates normally.
@@ -979,14 +985,8 @@ static void test_killed_during_migration(void **state)
 {
 	struct fx *f = *state;
 	struct migrate_result res;
-	migrate_ok(f->db, litecri_migrations, litecri_migrations_count, &res);
-	char sid[65], cid[65];
-	make_id(sid, 1);
-	make_id(cid, 2);
-	sqlite3 *db = db_open(f->db, SQLITE_OPEN_READWRITE);
-	assert_int_equal(insert_sandbox(db, sid, "s", 0, T_NS), SQLITE_OK);
-	assert_int_equal(insert_container(db, cid, sid, "c", 0, T_NS, 0), SQLITE_OK);
-	db_close(db);
+	migrate_with_rows(f->db, &res);
+	sqlite3 *db;
 
 	/* Changes first, then a statement that computes for minutes: the kill lands inside it. */
 	struct migration *ext = extended_set("9999_test_slow.sql",
@@ -1041,6 +1041,7 @@ static void test_killed_during_migration(void **state)
 	assert_int_equal(user_version_at(f->db), LATEST + 1);
 }
 
+/* 4b. A migration that leaves a foreign-key violation is rolled back (foreign_key_check). */
 static void test_fk_violating_migration_rolls_back(void **state)
 {
 	struct fx *f = *state;
