@@ -15,6 +15,51 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What this process started, by value: a failed test longjmps past its own cleanup. */
+#define MAX_TRACKED 64
+static pid_t tracked_pids[MAX_TRACKED];
+static char tracked_dirs[MAX_TRACKED][64];
+
+static void track_pid(pid_t pid, int add)
+{
+	for (int i = 0; i < MAX_TRACKED; i++)
+		if (add ? tracked_pids[i] == 0 : tracked_pids[i] == pid) {
+			tracked_pids[i] = add ? pid : 0;
+			return;
+		}
+}
+
+static void track_dir(const char *dir, int add)
+{
+	for (int i = 0; i < MAX_TRACKED; i++)
+		if (add ? tracked_dirs[i][0] == '\0' : strcmp(tracked_dirs[i], dir) == 0) {
+			if (add)
+				snprintf(tracked_dirs[i], sizeof tracked_dirs[i], "%s", dir);
+			else
+				tracked_dirs[i][0] = '\0';
+			return;
+		}
+}
+
+int harness_reap_all(void)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		if (tracked_pids[i] > 0) {
+			kill(tracked_pids[i], SIGKILL);
+			waitpid(tracked_pids[i], NULL, 0);
+			tracked_pids[i] = 0;
+			n++;
+		}
+		if (tracked_dirs[i][0]) {
+			tmpdir_remove(tracked_dirs[i]);
+			tracked_dirs[i][0] = '\0';
+			n++;
+		}
+	}
+	return n;
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -27,6 +72,7 @@ int harness_init(struct daemon *d)
 	d->pid = -1;
 	if (tmpdir_make(d->dir, sizeof d->dir, "daemon") < 0)
 		return -1;
+	track_dir(d->dir, 1);
 	snprintf(d->sock, sizeof d->sock, "%s/run/litecri.sock", d->dir);
 	snprintf(d->endpoint, sizeof d->endpoint, "unix://%s", d->sock);
 	snprintf(d->root, sizeof d->root, "%s/lib", d->dir);
@@ -113,12 +159,14 @@ int harness_start(struct daemon *d, const char *const *extra, int *exit_status)
 	d->pid = spawn(argv, d->log);
 	if (d->pid < 0)
 		return -1;
+	track_pid(d->pid, 1);
 	char marker[64];
 	snprintf(marker, sizeof marker, " ready (pid %d,", (int)d->pid);
 	for (int i = 0; i < 2000; i++) {
 		int st;
 		pid_t w = waitpid(d->pid, &st, WNOHANG);
 		if (w == d->pid) {
+			track_pid(d->pid, 0);
 			d->pid = -1;
 			if (exit_status)
 				*exit_status = status_code(st);
@@ -158,6 +206,7 @@ int harness_stop(struct daemon *d)
 	for (int i = 0; i < 3000; i++) {
 		pid_t w = waitpid(d->pid, &st, WNOHANG);
 		if (w == d->pid) {
+			track_pid(d->pid, 0);
 			d->pid = -1;
 			return status_code(st);
 		}
@@ -165,6 +214,7 @@ int harness_stop(struct daemon *d)
 	}
 	kill(d->pid, SIGKILL);
 	waitpid(d->pid, &st, 0);
+	track_pid(d->pid, 0);
 	d->pid = -1;
 	return -1;
 }
@@ -178,6 +228,7 @@ int harness_kill(struct daemon *d)
 	pid_t w;
 	while ((w = waitpid(d->pid, &st, 0)) < 0 && errno == EINTR)
 		;
+	track_pid(d->pid, 0);
 	d->pid = -1;
 	return w > 0 ? 0 : -1;
 }
@@ -186,8 +237,10 @@ void harness_cleanup(struct daemon *d)
 {
 	if (d->pid > 0)
 		harness_stop(d);
-	if (d->dir[0])
+	if (d->dir[0]) {
 		tmpdir_remove(d->dir);
+		track_dir(d->dir, 0);
+	}
 	d->dir[0] = '\0';
 }
 

@@ -44,6 +44,13 @@ int harness_kill(struct daemon *d);
 /* Remove d's temporary directory recursively (stop the daemon first). */
 void harness_cleanup(struct daemon *d);
 
+/*
+ * Stop (SIGKILL) every daemon this process started that is still running and remove every
+ * directory harness_init made that is still there: for teardowns, so that a test that fails
+ * half-way leaves no daemon and no files behind.  Returns the number of leftovers it found.
+ */
+int harness_reap_all(void);
+
 /* Read a whole file into a malloc'ed NUL-terminated string (NULL on failure). */
 char *harness_slurp(const char *path);
 

@@ -54,7 +54,18 @@ static int shared_down(void **state)
 	(void)state;
 	int rc = harness_stop(&shared);
 	harness_cleanup(&shared);
+	harness_reap_all();
 	return rc == 0 ? 0 : -1;
+}
+
+/* After each test with daemons of its own: nothing may be left running or on disk. */
+static int reap(void **state)
+{
+	(void)state;
+	int n = harness_reap_all();
+	if (n)
+		print_error("the test left %d daemon(s) or directories behind; removed\n", n);
+	return 0;
 }
 
 /* Typed call on a fresh client; asserts the expected status; returns the response (or NULL). */
@@ -587,13 +598,13 @@ int main(void)
 		cmocka_unit_test(test_bench_tool),
 	};
 	const struct CMUnitTest own_tests[] = {
-		cmocka_unit_test(test_sigterm_clean_shutdown),
-		cmocka_unit_test(test_restart_after_sigkill),
-		cmocka_unit_test(test_second_daemon_refused),
-		cmocka_unit_test(test_stale_socket_replaced),
-		cmocka_unit_test(test_runtime_missing_from_config_file),
-		cmocka_unit_test(test_migrate_subcommand_and_newer_db),
-		cmocka_unit_test(test_bad_flags),
+		cmocka_unit_test_teardown(test_sigterm_clean_shutdown, reap),
+		cmocka_unit_test_teardown(test_restart_after_sigkill, reap),
+		cmocka_unit_test_teardown(test_second_daemon_refused, reap),
+		cmocka_unit_test_teardown(test_stale_socket_replaced, reap),
+		cmocka_unit_test_teardown(test_runtime_missing_from_config_file, reap),
+		cmocka_unit_test_teardown(test_migrate_subcommand_and_newer_db, reap),
+		cmocka_unit_test_teardown(test_bad_flags, reap),
 	};
 	int failed = cmocka_run_group_tests_name("daemon (shared)", shared_tests, shared_up, shared_down);
 	failed += cmocka_run_group_tests_name("daemon (own)", own_tests, NULL, NULL);
