@@ -346,14 +346,21 @@ static void test_bench_tool(void **state)
 
 /* ---- tests with daemons of their own -------------------------------------------------------- */
 
+/* A fresh daemon of the test's own, serving: init, start, and one Version answered. */
+static void start_serving(struct daemon *d)
+{
+	assert_int_equal(harness_init(d), 0);
+	assert_int_equal(harness_start(d, NULL, NULL), 0);
+	Runtime__V1__VersionResponse *r = version(d->endpoint, V1);
+	assert_string_equal(r->runtime_name, "litecri");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
 static void test_sigterm_clean_shutdown(void **state)
 {
 	(void)state;
 	struct daemon d;
-	assert_int_equal(harness_init(&d), 0);
-	assert_int_equal(harness_start(&d, NULL, NULL), 0);
-	Runtime__V1__VersionResponse *r = version(d.endpoint, V1);
-	protobuf_c_message_free_unpacked(&r->base, NULL);
+	start_serving(&d);
 	assert_int_equal(harness_stop(&d), 0);
 	struct stat st;
 	assert_int_equal(lstat(d.sock, &st), -1); /* socket removed */
@@ -373,16 +380,13 @@ static void test_restart_after_sigkill(void **state)
 {
 	(void)state;
 	struct daemon d;
-	assert_int_equal(harness_init(&d), 0);
-	assert_int_equal(harness_start(&d, NULL, NULL), 0);
-	Runtime__V1__VersionResponse *r = version(d.endpoint, V1);
-	protobuf_c_message_free_unpacked(&r->base, NULL);
+	start_serving(&d);
 	assert_int_equal(harness_kill(&d), 0);
 	struct stat st;
 	assert_int_equal(lstat(d.sock, &st), 0); /* the crash left the socket file behind */
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(harness_start(&d, NULL, NULL), 0);
-	r = version(d.endpoint, V1);
+	Runtime__V1__VersionResponse *r = version(d.endpoint, V1);
 	assert_string_equal(r->runtime_name, "litecri");
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	assert_int_equal(harness_stop(&d), 0);
@@ -407,8 +411,7 @@ static void test_second_daemon_refused(void **state)
 {
 	(void)state;
 	struct daemon a, b, c, e;
-	assert_int_equal(harness_init(&a), 0);
-	assert_int_equal(harness_start(&a, NULL, NULL), 0);
+	start_serving(&a);
 
 	/* Same socket, database and state directory. */
 	assert_int_equal(harness_init(&b), 0);
