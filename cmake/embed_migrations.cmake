@@ -3,6 +3,7 @@
 set(body "")
 set(table "")
 set(expected 1)
+string(REPLACE "|" ";" FILES "${FILES}")  # passed |-separated (see CMakeLists.txt)
 foreach(f IN LISTS FILES)
   get_filename_component(base ${f} NAME)
   if(NOT base MATCHES "^([0-9][0-9][0-9][0-9])_([a-z0-9_]+)\\.sql$")
