@@ -1,0 +1,95 @@
+/*
+ * registry.h — the OCI distribution (Docker registry v2) client: manifests and blobs over
+ * HTTP(S) with libcurl, Bearer-token and basic authentication.
+ *
+ * One session talks to one endpoint about one repository (it keeps its connection and its
+ * token).  Sessions are not shared between threads; any number may run at once.
+ *
+ * Transport rules:
+ *   - https:// endpoints verify certificates against the system CA store, unless `insecure`.
+ *   - http:// endpoints are refused unless `insecure` (registry_session_open fails).
+ *   - Redirects (blob CDNs) are followed, http/https only, at most 5; an https endpoint never
+ *     follows a redirect to http unless insecure.  Credentials are never sent to another host.
+ *   - Timeouts: 30 s to connect; a transfer that moves no byte for 60 s is aborted.
+ *
+ * Authentication: on 401 with `WWW-Authenticate: Bearer realm=..,service=..,scope=..` the
+ * session fetches a token from the realm (GET ?service=&scope=repository:<repo>:pull, with basic
+ * credentials when it has them, or POSTing identity_token as an OAuth2 refresh token) and
+ * retries once; `Basic` challenges are answered with the credentials.  registry_token is used as
+ * the Bearer token directly.
+ */
+#ifndef LITECRI_IMAGE_REGISTRY_H
+#define LITECRI_IMAGE_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/content.h"
+#include "image/digest.h"
+#include "util/err.h"
+
+/* Where to fetch from: "https://host[:port][/prefix]" or "http://..." (no trailing slash). */
+struct registry_endpoint {
+	char url[512];
+	int insecure; /* allow plain http, skip TLS verification */
+};
+
+/* Credentials from the CRI AuthConfig (any field may be NULL or ""). */
+struct registry_auth {
+	const char *username;
+	const char *password;
+	const char *auth;            /* base64("user:password"), as in docker's config.json */
+	const char *identity_token;  /* OAuth2 refresh token */
+	const char *registry_token;  /* a bearer token to send as is */
+};
+
+/* Accept header for manifests: OCI and Docker schema 2, images and indexes. */
+#define REGISTRY_MANIFEST_ACCEPT                                                              \
+	"application/vnd.oci.image.index.v1+json, "                                           \
+	"application/vnd.docker.distribution.manifest.list.v2+json, "                         \
+	"application/vnd.oci.image.manifest.v1+json, "                                        \
+	"application/vnd.docker.distribution.manifest.v2+json"
+
+#define REGISTRY_MANIFEST_MAX (4u << 20) /* manifests larger than 4 MiB are refused */
+
+struct registry_session;
+
+/*
+ * Open a session on endpoint ep for repository `repo` (the path part of the image name, e.g.
+ * "library/busybox"; the endpoint URL's path prefix, if any, goes before "/v2/").  auth may be
+ * NULL.  Nothing is sent yet.
+ */
+int registry_session_open(const struct registry_endpoint *ep, const char *repo,
+			  const struct registry_auth *auth, struct registry_session **out, struct lc_err *err);
+void registry_session_close(struct registry_session *s);
+
+/*
+ * GET /v2/<repo>/manifests/<reference> (a tag or a digest).  On success *body is malloc'ed
+ * (NUL-terminated, *len without the NUL), content_type holds the response media type (without
+ * parameters, "" if none) and digest the sha256 of the body.  When reference is a digest the body
+ * must hash to it (else errnum EBADMSG).
+ * Errors carry errnum: ENOENT (404 / MANIFEST_UNKNOWN / NAME_UNKNOWN), EACCES (401/403 after
+ * authenticating, or a token server refusing), EBADMSG (digest mismatch, oversized), EPROTO (other
+ * HTTP status; message has the status and the registry's error text; also TLS failures),
+ * ECONNREFUSED/EHOSTUNREACH/ETIMEDOUT/ECONNRESET/EIO (transport), ELOOP (more than 5 redirects),
+ * EINVAL (reference neither a tag nor a sha256 digest; nothing is sent).  Messages are one line
+ * and name the repository and endpoint; URLs in them are shown without their query string.
+ */
+int registry_get_manifest(struct registry_session *s, const char *reference, char **body, size_t *len,
+			  char content_type[128], char digest[DIGEST_BUF], struct lc_err *err);
+
+/*
+ * GET /v2/<repo>/blobs/<digest> streamed into the content store, verified against digest and
+ * size (size < 0: unknown).  Already in the store: returns 0 without a request.  Errors as for
+ * manifests; a body that does not match the digest or the size (the transfer stops at the first
+ * byte past it) fails with EBADMSG.  On any failure nothing is left behind (the writer is
+ * aborted: no blob, no temp file).
+ */
+int registry_get_blob(struct registry_session *s, const struct content *c, const char *digest,
+		      int64_t size, struct lc_err *err);
+
+/* Global libcurl setup; call once at startup before any thread uses a session. */
+int registry_global_init(struct lc_err *err);
+void registry_global_cleanup(void);
+
+#endif
