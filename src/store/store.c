@@ -13,6 +13,12 @@
 struct conn {
 	sqlite3 *db;
 	struct conn *next;
+	/* Prepared statements by the address of their SQL text (store_stmt). */
+	struct cached_stmt {
+		const char *sql;
+		sqlite3_stmt *st;
+	} *stmts;
+	int n_stmts;
 };
 
 struct store {
@@ -108,6 +114,41 @@ int store_open(const char *path, int version, struct store **out, struct lc_err 
 	return 0;
 }
 
+sqlite3_stmt *store_stmt(struct store *s, const char *sql, struct lc_err *err)
+{
+	if (!store_conn(s, err))
+		return NULL;
+	struct conn *c = pthread_getspecific(s->key);
+	assert(c);
+	for (int i = 0; i < c->n_stmts; i++)
+		if (c->stmts[i].sql == sql) {
+			assert(!sqlite3_stmt_busy(c->stmts[i].st)); /* the previous user reset it */
+			return c->stmts[i].st;
+		}
+	struct cached_stmt *v = realloc(c->stmts, (size_t)(c->n_stmts + 1) * sizeof *v);
+	if (!v) {
+		lc_fail(err, ENOMEM, "prepare");
+		return NULL;
+	}
+	c->stmts = v;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		lc_fail(err, EIO, "prepare: %s", sqlite3_errmsg(c->db));
+		return NULL;
+	}
+	c->stmts[c->n_stmts].sql = sql;
+	c->stmts[c->n_stmts++].st = st;
+	return st;
+}
+
+void store_stmt_done(sqlite3_stmt **st)
+{
+	if (!*st)
+		return;
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
+}
+
 sqlite3 *store_conn(struct store *s, struct lc_err *err)
 {
 	struct conn *c = pthread_getspecific(s->key);
@@ -148,6 +189,9 @@ void store_close(struct store *s)
 	struct conn *c = s->conns;
 	while (c) {
 		struct conn *next = c->next;
+		for (int i = 0; i < c->n_stmts; i++)
+			sqlite3_finalize(c->stmts[i].st);
+		free(c->stmts);
 		int rc = sqlite3_close(c->db);
 		if (rc != SQLITE_OK)
 			log_error("store: closing a connection to %s: %s", s->path, sqlite3_errstr(rc));

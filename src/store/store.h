@@ -35,6 +35,17 @@ int store_open(const char *path, int version, struct store **out, struct lc_err 
 /* This thread's connection to s, opened on first use.  NULL with *err filled on failure. */
 sqlite3 *store_conn(struct store *s, struct lc_err *err);
 
+/*
+ * The prepared statement for `sql` on this thread's connection, prepared on first use and kept
+ * until store_close.  `sql` must be a string literal (or otherwise live as long as the store): it
+ * is cached by its address.  Use it with
+ *     cleanup_stmt sqlite3_stmt *st = store_stmt(s, SQL, err);
+ * so that it is reset and its bindings cleared on every exit path; never finalize it.
+ */
+sqlite3_stmt *store_stmt(struct store *s, const char *sql, struct lc_err *err);
+void store_stmt_done(sqlite3_stmt **st);
+#define cleanup_stmt __attribute__((cleanup(store_stmt_done)))
+
 /* 0 if this thread's connection answers a trivial query (the database is usable). */
 int store_ping(struct store *s, struct lc_err *err);
 
