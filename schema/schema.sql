@@ -1,6 +1,6 @@
 -- schema/schema.sql — the litecri database schema as it stands after every migration in
--- migrations/ (schema version 1).  Documentation for operators: the daemon never runs this file;
--- it applies migrations/NNNN_*.sql.  tests/unit/test_migrate.c proves that this file and the
+-- migrations/ (schema version 2).  Documentation for operators: the daemon never runs this file;
+-- it applies migrations/NNNN_*.sql.  tests/unit/test_store.c proves that this file and the
 -- migrations produce the same schema (compared statement by statement, comments and white space
 -- aside): a migration that changes the schema must change this file in the same commit.
 --
@@ -15,7 +15,7 @@
 --   * `config` is the CRI request config, protobuf-encoded exactly as received;
 --     `config_digest` is the SHA-256 of it, used to recognise a retried identical request.
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 CREATE TABLE sandboxes (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -150,3 +150,73 @@ SELECT c.id,
             || printf('.%09dZ', c.finished_at % 1000000000) END AS finished,
        c.exit_code, c.reason, c.message, c.image, c.image_ref, c.pid, c.log_path
 FROM containers c JOIN sandboxes s ON s.id = c.sandbox_id;
+
+-- Images (0002_images): an image is identified by its config digest (the CRI image ID); its
+-- names are repo tags (kind 0) and repo digests (kind 1); a layer is unpacked once per chain ID
+-- under <root>/images/layers/<hex>.  Unreferenced layers and blobs are garbage.
+
+CREATE TABLE images (
+    id              TEXT    NOT NULL PRIMARY KEY
+                            CHECK (length(id) = 71 AND id GLOB 'sha256:*'
+                                   AND substr(id, 8) NOT GLOB '*[^0-9a-f]*'),
+    manifest_digest TEXT    NOT NULL,                 -- the image manifest (never an index)
+    media_type      TEXT    NOT NULL,                 -- the manifest's media type
+    config          BLOB    NOT NULL,                 -- the image config JSON, as fetched
+    size            INTEGER NOT NULL CHECK (size >= 0), -- bytes of config + layer blobs
+    uid             INTEGER,                          -- config User when numeric, else NULL
+    username        TEXT    NOT NULL DEFAULT '',      -- config User when not numeric
+    pinned          INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+    created_at      INTEGER NOT NULL DEFAULT 0        -- when stored on this node
+);
+
+CREATE TABLE image_names (
+    name            TEXT    NOT NULL PRIMARY KEY,     -- normalized repo tag or repo digest
+    image_id        TEXT    NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    kind            INTEGER NOT NULL CHECK (kind IN (0, 1)) -- 0 repo tag, 1 repo digest
+);
+
+CREATE INDEX image_names_image ON image_names (image_id);
+
+CREATE TABLE layers (
+    chain_id        TEXT    NOT NULL PRIMARY KEY,
+    diff_id         TEXT    NOT NULL,
+    parent          TEXT    NOT NULL DEFAULT '',      -- chain ID of the layer below, '' = bottom
+    size            INTEGER NOT NULL DEFAULT 0,       -- bytes of regular files unpacked
+    inodes          INTEGER NOT NULL DEFAULT 0,       -- entries unpacked
+    created_at      INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE image_layers (
+    image_id        TEXT    NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    position        INTEGER NOT NULL CHECK (position >= 0), -- 0 = bottom
+    chain_id        TEXT    NOT NULL REFERENCES layers (chain_id),
+    blob_digest     TEXT    NOT NULL,                 -- the layer archive as fetched
+    blob_size       INTEGER NOT NULL CHECK (blob_size >= 0),
+    media_type      TEXT    NOT NULL,
+    PRIMARY KEY (image_id, position)
+);
+
+CREATE INDEX image_layers_chain ON image_layers (chain_id);
+CREATE INDEX image_layers_blob ON image_layers (blob_digest);
+
+CREATE TABLE container_layers (
+    container_id    TEXT    NOT NULL REFERENCES containers (id) ON DELETE CASCADE,
+    position        INTEGER NOT NULL CHECK (position >= 0), -- 0 = bottom (lowest lowerdir)
+    chain_id        TEXT    NOT NULL REFERENCES layers (chain_id),
+    PRIMARY KEY (container_id, position)
+);
+
+CREATE INDEX container_layers_chain ON container_layers (chain_id);
+
+CREATE VIEW images_v AS
+SELECT i.id,
+       (SELECT group_concat(name, ' ') FROM image_names n WHERE n.image_id = i.id AND n.kind = 0) AS tags,
+       (SELECT group_concat(name, ' ') FROM image_names n WHERE n.image_id = i.id AND n.kind = 1) AS digests,
+       i.size,
+       (SELECT count(*) FROM image_layers l WHERE l.image_id = i.id) AS layers,
+       coalesce(i.uid, i.username) AS user,
+       i.pinned,
+       CASE WHEN i.created_at = 0 THEN NULL ELSE
+            strftime('%Y-%m-%dT%H:%M:%S', i.created_at / 1000000000, 'unixepoch')
+            || printf('.%09dZ', i.created_at % 1000000000) END AS created
+FROM images i;
