@@ -1,6 +1,7 @@
 /* config.c — see config.h. */
 #include "util/config.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
@@ -23,6 +24,135 @@ void config_defaults(struct lc_config *c)
 	c->log_level = LOG_INFO;
 	c->workers = 4;
 	c->shutdown_timeout = 10;
+}
+
+void config_free(struct lc_config *c)
+{
+	for (size_t i = 0; i < c->n_registries; i++)
+		free(c->registries[i].mirrors);
+	free(c->registries);
+	c->registries = NULL;
+	c->n_registries = 0;
+}
+
+static int parse_bool(const char *key, const char *v, int *out, struct lc_err *err)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+		*out = 1;
+	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+		*out = 0;
+	else
+		return lc_fail(err, 0, "%s: '%s' is not true or false", key, v);
+	return 0;
+}
+
+/* A registry host: "*" or host[:port] without scheme, path, spaces or quotes. */
+static int valid_registry_host(const char *h)
+{
+	if (!strcmp(h, "*"))
+		return 1;
+	if (!*h || strlen(h) >= 256)
+		return 0;
+	for (const char *p = h; *p; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']'))
+			return 0;
+	return 1;
+}
+
+/* The section for host, created (with its defaults) if missing.  NULL with err on failure. */
+static struct lc_registry *registry_section(struct lc_config *c, const char *host, struct lc_err *err)
+{
+	if (!valid_registry_host(host)) {
+		lc_fail(err, 0, "registry \"%s\": not a registry host[:port] or \"*\"", host);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->n_registries; i++)
+		if (!strcmp(c->registries[i].host, host))
+			return &c->registries[i];
+	struct lc_registry *r = realloc(c->registries, (c->n_registries + 1) * sizeof *r);
+	if (!r) {
+		lc_fail(err, ENOMEM, "registry \"%s\"", host);
+		return NULL;
+	}
+	c->registries = r;
+	r = &c->registries[c->n_registries++];
+	memset(r, 0, sizeof *r);
+	strcpy(r->host, host);
+	r->upstream = 1;
+	return r;
+}
+
+/* "URL [insecure]" or "URL,insecure" → a mirror of r. */
+static int add_mirror(struct lc_registry *r, const char *v, struct lc_err *err)
+{
+	struct lc_mirror m = { 0 };
+	size_t n = strcspn(v, " \t,");
+	const char *rest = v + n;
+	rest += strspn(rest, " \t,");
+	if (*rest) {
+		if (strcmp(rest, "insecure") != 0)
+			return lc_fail(err, 0, "registry \"%s\" mirror %s: unknown option '%s' (only 'insecure')",
+				       r->host, v, rest);
+		m.insecure = 1;
+	}
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	if (n >= sizeof m.url)
+		return lc_fail(err, ENAMETOOLONG, "registry \"%s\" mirror %s", r->host, v);
+	memcpy(m.url, v, n);
+	int https = !strncmp(m.url, "https://", 8), http = !strncmp(m.url, "http://", 7);
+	const char *hostpart = m.url + (https ? 8 : 7);
+	if ((!https && !http) || !*hostpart || *hostpart == '/' || strpbrk(m.url, " \t\"'?#@"))
+		return lc_fail(err, 0, "registry \"%s\" mirror '%s': not an http(s)://host[:port][/path] URL",
+			       r->host, m.url);
+	if (http && !m.insecure)
+		return lc_fail(err, 0, "registry \"%s\" mirror %s is plain HTTP: mark it 'insecure' to allow that",
+			       r->host, m.url);
+	struct lc_mirror *ms = realloc(r->mirrors, (r->n_mirrors + 1) * sizeof *ms);
+	if (!ms)
+		return lc_fail(err, ENOMEM, "registry \"%s\"", r->host);
+	r->mirrors = ms;
+	r->mirrors[r->n_mirrors++] = m;
+	return 0;
+}
+
+int config_registry_set(struct lc_config *c, const char *host, const char *key, const char *value,
+			struct lc_err *err)
+{
+	struct lc_registry *r = registry_section(c, host, err);
+	if (!r)
+		return -1;
+	if (!strcmp(key, "mirror"))
+		return add_mirror(r, value, err);
+	if (!strcmp(key, "insecure"))
+		return parse_bool(key, value, &r->insecure, err);
+	if (!strcmp(key, "upstream"))
+		return parse_bool(key, value, &r->upstream, err);
+	return lc_fail(err, 0, "registry \"%s\": unknown setting '%s' (mirror, insecure, upstream)", host, key);
+}
+
+const struct lc_registry *config_registry_for(const struct lc_config *c, const char *host)
+{
+	const struct lc_registry *star = NULL;
+	for (size_t i = 0; i < c->n_registries; i++) {
+		if (!strcmp(c->registries[i].host, host))
+			return &c->registries[i];
+		if (!strcmp(c->registries[i].host, "*"))
+			star = &c->registries[i];
+	}
+	return star;
+}
+
+/* --registry-mirror HOST=URL[,insecure] */
+static int set_registry_mirror_flag(struct lc_config *c, const char *v, struct lc_err *err)
+{
+	const char *eq = strchr(v, '=');
+	char host[256];
+	if (!eq || eq == v || (size_t)(eq - v) >= sizeof host)
+		return lc_fail(err, 0, "registry_mirror: '%s' is not HOST=URL[,insecure]", v);
+	memcpy(host, v, (size_t)(eq - v));
+	host[eq - v] = 0;
+	return config_registry_set(c, host, "mirror", eq + 1, err);
 }
 
 static int set_path(char *dst, size_t cap, const char *key, const char *v, struct lc_err *err)
@@ -97,6 +227,10 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		return set_int(&c->workers, key, v, 1, 256, err);
 	if (!strcmp(key, "shutdown_timeout"))
 		return set_int(&c->shutdown_timeout, key, v, 0, 3600, err);
+	if (!strcmp(key, "registry_mirror"))
+		return set_registry_mirror_flag(c, v, err);
+	if (!strcmp(key, "insecure_registry"))
+		return config_registry_set(c, v, "insecure", "true", err);
 	return lc_fail(err, 0, "unknown setting '%s'", key);
 }
 
@@ -133,12 +267,23 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 	struct ini_ctx *x = user;
 	if (x->failed)
 		return 0;
-	if (strcmp(section, "daemon") != 0) {
-		lc_fail(x->err, 0, "unknown section [%s]", section);
-		x->failed = x->line;
-		return 0;
+	int rc;
+	size_t sl = strlen(section);
+	if (!strcmp(section, "daemon")) {
+		rc = config_set(x->c, name, value, x->err);
+	} else if (!strncmp(section, "registry \"", 10) && sl > 11 && section[sl - 1] == '"') {
+		char host[256];
+		if (sl - 11 >= sizeof host) {
+			rc = lc_fail(x->err, ENAMETOOLONG, "section [%s]", section);
+		} else {
+			memcpy(host, section + 10, sl - 11);
+			host[sl - 11] = 0;
+			rc = config_registry_set(x->c, host, name, value, x->err);
+		}
+	} else {
+		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon] or [registry \"HOST\"])", section);
 	}
-	if (config_set(x->c, name, value, x->err) < 0) {
+	if (rc < 0) {
 		x->failed = x->line;
 		return 0;
 	}

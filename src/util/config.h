@@ -12,16 +12,39 @@
  *   runtime = runc
  *   workers = 4
  *   shutdown_timeout = 10
+ *
+ *   [registry "*"]                 where images are fetched from (see docs/images.md)
+ *   mirror = https://mirror.example:5000          tried in order, before the registry itself
+ *   mirror = http://127.0.0.1:5000 insecure       plain HTTP / unverified TLS only when marked
+ *   upstream = false                              do not fall back to the image's own registry
+ *   [registry "registry.k8s.io"]   a registry's own section replaces "*" for it entirely
+ *   insecure = true                               the registry itself may be plain HTTP
  * Drop-ins: every "*.conf" in "<config file>.d/", in byte order of their names, after the file.
  */
 #ifndef LITECRI_UTIL_CONFIG_H
 #define LITECRI_UTIL_CONFIG_H
 
 #include <limits.h>
+#include <stddef.h>
 
 #include "util/err.h"
 
 #define LITECRI_DEFAULT_CONFIG "/etc/litecri/litecri.conf"
+
+/* One endpoint images may be fetched from instead of their own registry. */
+struct lc_mirror {
+	char url[512]; /* http(s)://host[:port][/prefix], no trailing '/' */
+	int insecure;  /* plain HTTP allowed, TLS not verified */
+};
+
+/* Settings for one registry host ("*": every host without a section of its own). */
+struct lc_registry {
+	char host[256];
+	struct lc_mirror *mirrors; /* in the order given */
+	size_t n_mirrors;
+	int insecure; /* the host itself: plain HTTP allowed, TLS not verified */
+	int upstream; /* after the mirrors, try the host itself (default 1) */
+};
 
 struct lc_config {
 	char listen[PATH_MAX + 16]; /* as given: unix:///path, unix:/path or /path */
@@ -33,9 +56,27 @@ struct lc_config {
 	int log_level;        /* enum log_level */
 	int workers;          /* worker threads started at once (the pool grows when all are busy) */
 	int shutdown_timeout; /* seconds in-flight calls get to finish after SIGTERM */
+	struct lc_registry *registries; /* malloc'ed; config_free releases */
+	size_t n_registries;
 };
 
 void config_defaults(struct lc_config *c);
+
+/* Release what config_set/config_load allocated (c may be reused after config_defaults). */
+void config_free(struct lc_config *c);
+
+/*
+ * Registry settings.  `host` is "*" or a registry host[:port].  value forms:
+ *   config_registry_set(c, host, "mirror", "URL [insecure]")   append a mirror
+ *   config_registry_set(c, host, "insecure" | "upstream", "true" | "false")
+ * The flags --registry-mirror HOST=URL[,insecure] and --insecure-registry HOST map onto it
+ * (config_set keys "registry_mirror" and "insecure_registry").
+ */
+int config_registry_set(struct lc_config *c, const char *host, const char *key, const char *value,
+			struct lc_err *err);
+
+/* The section for host if there is one, else the "*" section, else NULL (defaults apply). */
+const struct lc_registry *config_registry_for(const struct lc_config *c, const char *host);
 
 /*
  * Set one key (as named in the file; flags use the same names with '-' for '_').

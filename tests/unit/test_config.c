@@ -107,6 +107,7 @@ static void expect_load_error(const struct fx *f, const char *text, const char *
 	config_defaults(&c);
 	struct lc_err err = { 0 };
 	int rc = config_load(&c, f->conf, 1, &err);
+	config_free(&c);
 	if (rc != -1)
 		print_error("config_load accepted:\n%s\n", text);
 	assert_int_equal(rc, -1);
@@ -478,6 +479,71 @@ static void test_listen_forms(void **state)
 	}
 }
 
+/* Registry sections: mirrors in order, insecure and upstream flags, "*" only for hosts without a section. */
+static void test_registry_sections(void **state)
+{
+	struct fx *f = *state;
+	write_file(f->conf,
+		   "[registry \"*\"]\n"
+		   "mirror = https://mirror.example/prefix/\n"
+		   "mirror = http://127.0.0.1:5000 insecure\n"
+		   "upstream = false\n"
+		   "[registry \"127.0.0.1:6000\"]\n"
+		   "insecure = true\n");
+	struct lc_config c;
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	assert_int_equal(config_load(&c, f->conf, 1, &err), 0);
+	/* a flag appends to the file's list */
+	assert_int_equal(config_set(&c, "registry_mirror", "*=https://third.example,insecure", &err), 0);
+	const struct lc_registry *star = config_registry_for(&c, "registry.k8s.io");
+	assert_non_null(star);
+	assert_string_equal(star->host, "*");
+	assert_int_equal(star->n_mirrors, 3);
+	assert_string_equal(star->mirrors[0].url, "https://mirror.example/prefix");
+	assert_int_equal(star->mirrors[0].insecure, 0);
+	assert_string_equal(star->mirrors[1].url, "http://127.0.0.1:5000");
+	assert_int_equal(star->mirrors[1].insecure, 1);
+	assert_string_equal(star->mirrors[2].url, "https://third.example");
+	assert_int_equal(star->mirrors[2].insecure, 1);
+	assert_int_equal(star->upstream, 0);
+	const struct lc_registry *own = config_registry_for(&c, "127.0.0.1:6000");
+	assert_non_null(own);
+	assert_string_equal(own->host, "127.0.0.1:6000");
+	assert_int_equal(own->n_mirrors, 0);
+	assert_int_equal(own->insecure, 1);
+	assert_int_equal(own->upstream, 1);
+	assert_int_equal(config_set(&c, "insecure_registry", "docker.io", &err), 0);
+	assert_int_equal(config_registry_for(&c, "docker.io")->insecure, 1);
+	config_free(&c);
+
+	/* Without a "*" section a host has no settings at all. */
+	config_defaults(&c);
+	assert_null(config_registry_for(&c, "registry.k8s.io"));
+	config_free(&c);
+
+	static const char *const plain_http[] = { "mirror http://10.0.0.1:5000 is plain HTTP", "insecure", NULL };
+	expect_load_error(f, "[registry \"*\"]\nmirror = http://10.0.0.1:5000\n", plain_http);
+	static const char *const not_url[] = { "line 2", "not an http(s)://host", NULL };
+	expect_load_error(f, "[registry \"*\"]\nmirror = ftp://x\n", not_url);
+	static const char *const bad_opt[] = { "unknown option 'secure'", NULL };
+	expect_load_error(f, "[registry \"*\"]\nmirror = https://x secure\n", bad_opt);
+	static const char *const bad_key[] = { "unknown setting 'mirrors'", NULL };
+	expect_load_error(f, "[registry \"*\"]\nmirrors = https://x\n", bad_key);
+	static const char *const bad_host[] = { "not a registry host", NULL };
+	expect_load_error(f, "[registry \"a/b\"]\ninsecure = true\n", bad_host);
+	static const char *const bad_bool[] = { "upstream", "'maybe' is not true or false", NULL };
+	expect_load_error(f, "[registry \"x.io\"]\nupstream = maybe\n", bad_bool);
+	static const char *const bad_section[] = { "unknown section [registry]", NULL };
+	expect_load_error(f, "[registry]\ninsecure = true\n", bad_section);
+	static const char *const bad_flag[] = { "registry_mirror", "HOST=URL", NULL };
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "registry_mirror", "https://x", &err), -1);
+	for (const char *const *n = bad_flag; *n; n++)
+		assert_contains(err.msg, *n);
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +558,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_first_error_is_reported, setup, teardown),
 		cmocka_unit_test(test_value_validation),
 		cmocka_unit_test_setup_teardown(test_listen_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_sections, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
