@@ -1,8 +1,14 @@
 /*
  * litecri-bench.c — a load generator for any CRI endpoint (litecri, containerd, CRI-O).
  *
- *   litecri-bench --endpoint unix:///path/to.sock --rpc Version|Status --calls N --concurrency C
- *                 [--api v1|v1alpha2] [--timeout-ms MS] [--warmup N]
+ *   litecri-bench --endpoint unix:///path/to.sock --rpc RPC --calls N --concurrency C
+ *                 [--api v1|v1alpha2] [--timeout-ms MS] [--warmup N] [--image REF]
+ *
+ * RPC: Version, Status, PullImage, ImageStatus, ListImages, RemoveImage, ImageFsInfo.  The
+ * image RPCs act on --image (required for PullImage, ImageStatus and RemoveImage).  Repeated
+ * PullImage calls of a present image measure what kubelet's "Always" pull policy costs (the
+ * manifest is fetched again, nothing else); RemoveImage removes the image on the first call and
+ * measures the idempotent no-op on the others.
  *
  * It makes N unary calls of one standard CRI RPC over C connections: C threads, each with its
  * own struct cri_client (one channel, one connection), take call indices from a shared atomic
@@ -69,16 +75,68 @@ static const ProtobufCMessage *build_status(void)
 	return &req.base;
 }
 
+/* --image, for the image RPCs. */
+static const char *bench_image;
+
+static const ProtobufCMessage *build_pull_image(void)
+{
+	static Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	static Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	spec.image = (char *)bench_image;
+	req.image = &spec;
+	return &req.base;
+}
+
+static const ProtobufCMessage *build_image_status(void)
+{
+	static Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	static Runtime__V1__ImageStatusRequest req = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+	spec.image = (char *)bench_image;
+	req.image = &spec;
+	return &req.base;
+}
+
+static const ProtobufCMessage *build_list_images(void)
+{
+	static Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+	return &req.base;
+}
+
+static const ProtobufCMessage *build_remove_image(void)
+{
+	static Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	static Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+	spec.image = (char *)bench_image;
+	req.image = &spec;
+	return &req.base;
+}
+
+static const ProtobufCMessage *build_image_fs_info(void)
+{
+	static Runtime__V1__ImageFsInfoRequest req = RUNTIME__V1__IMAGE_FS_INFO_REQUEST__INIT;
+	return &req.base;
+}
+
 struct rpc {
 	const char *name;                                /* --rpc value and rpc= in the output */
+	bool needs_image;                                /* --image is required */
 	const char *method;                              /* after "/runtime.<api>." */
 	const ProtobufCMessage *(*build_request)(void);
 	const ProtobufCMessageDescriptor *response;
 };
 
 static const struct rpc rpcs[] = {
-	{ "Version", "RuntimeService/Version", build_version, &runtime__v1__version_response__descriptor },
-	{ "Status", "RuntimeService/Status", build_status, &runtime__v1__status_response__descriptor },
+	{ "Version", false, "RuntimeService/Version", build_version, &runtime__v1__version_response__descriptor },
+	{ "Status", false, "RuntimeService/Status", build_status, &runtime__v1__status_response__descriptor },
+	{ "PullImage", true, "ImageService/PullImage", build_pull_image, &runtime__v1__pull_image_response__descriptor },
+	{ "ImageStatus", true, "ImageService/ImageStatus", build_image_status,
+	  &runtime__v1__image_status_response__descriptor },
+	{ "ListImages", false, "ImageService/ListImages", build_list_images,
+	  &runtime__v1__list_images_response__descriptor },
+	{ "RemoveImage", true, "ImageService/RemoveImage", build_remove_image,
+	  &runtime__v1__remove_image_response__descriptor },
+	{ "ImageFsInfo", false, "ImageService/ImageFsInfo", build_image_fs_info,
+	  &runtime__v1__image_fs_info_response__descriptor },
 };
 #define N_RPCS (sizeof rpcs / sizeof rpcs[0])
 
@@ -114,6 +172,7 @@ static void usage(FILE *f)
 		"  --timeout-ms MS     deadline of each call, 1..%llu (default %d)\n"
 		"  --warmup N          untimed calls before the measurement, split across the\n"
 		"                      threads, 0..%llu (default 0)\n"
+		"  --image REF         the image of PullImage, ImageStatus, RemoveImage\n"
 		"  -h, --help          this text\n",
 		apis[0], MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, MAX_WARMUP);
 }
@@ -151,7 +210,7 @@ static bool parse_count(const char *opt, const char *s, unsigned long long min, 
 	return true;
 }
 
-enum { OPT_ENDPOINT = 256, OPT_RPC, OPT_CALLS, OPT_CONCURRENCY, OPT_API, OPT_TIMEOUT, OPT_WARMUP };
+enum { OPT_ENDPOINT = 256, OPT_RPC, OPT_CALLS, OPT_CONCURRENCY, OPT_API, OPT_TIMEOUT, OPT_WARMUP, OPT_IMAGE };
 
 static const struct option long_options[] = {
 	{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
@@ -161,6 +220,7 @@ static const struct option long_options[] = {
 	{ "api", required_argument, NULL, OPT_API },
 	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "image", required_argument, NULL, OPT_IMAGE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -221,6 +281,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (!parse_count("warmup", optarg, 0, MAX_WARMUP, &o->warmup))
 				return -1;
 			break;
+		case OPT_IMAGE:
+			if (optarg[0] == '\0') {
+				fprintf(stderr, "litecri-bench: --image: empty\n");
+				return -1;
+			}
+			bench_image = optarg;
+			break;
 		default:    /* getopt_long printed the message */
 			return -1;
 		}
@@ -233,6 +300,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			      : !o->rpc ? "--rpc"
 			      : !have_calls ? "--calls"
 			      : !have_concurrency ? "--concurrency"
+			      : o->rpc->needs_image && !bench_image ? "--image"
 			      : NULL;
 	if (missing) {
 		fprintf(stderr, "litecri-bench: %s is required\n", missing);

@@ -1,5 +1,5 @@
 /*
- * main.c — the litecri command: the CRI daemon, and `litecri migrate`.
+ * main.c — the litecri command: the CRI daemon, `litecri migrate` and `litecri image import`.
  *
  * Startup order matters for crash safety and for never stealing another daemon's files:
  *   config → directories → locks (state dir, database) → socket claim → migrate → store →
@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "cri/cri.h"
+#include "image/images.h"
+#include "image/registry.h"
 #include "server/server.h"
 #include "store/migrate.h"
 #include "store/store.h"
@@ -25,6 +27,10 @@
 static const char usage[] =
 	"Usage: litecri [OPTIONS]            run the CRI daemon\n"
 	"       litecri migrate [OPTIONS]    apply database migrations and exit\n"
+	"       litecri image import [OPTIONS] PATH\n"
+	"                                    import the images of an OCI image layout (directory\n"
+	"                                    or tar) or a `docker save` tarball; works beside a\n"
+	"                                    running daemon (same --db and --root)\n"
 	"\n"
 	"Options (each overrides the same setting of the config file):\n"
 	"  --config PATH            config file (default " LITECRI_DEFAULT_CONFIG "),\n"
@@ -38,6 +44,10 @@ static const char usage[] =
 	"  --workers N              worker threads started at once; the pool grows when all\n"
 	"                           are busy (default 4)\n"
 	"  --shutdown-timeout SECS  time in-flight calls get after SIGTERM (default 10)\n"
+	"  --registry-mirror HOST=URL[,insecure]\n"
+	"                           fetch images of registry HOST (\"*\": any registry without\n"
+	"                           settings of its own) from URL first; repeatable, in order\n"
+	"  --insecure-registry HOST allow plain HTTP / unverified TLS for registry HOST\n"
 	"  -h, --help               this text\n"
 	"  -V, --version            print the version\n";
 
@@ -53,13 +63,15 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, OPT_SETTING },
 	{ "workers", required_argument, NULL, OPT_SETTING },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SETTING },
+	{ "registry-mirror", required_argument, NULL, OPT_SETTING },
+	{ "insecure-registry", required_argument, NULL, OPT_SETTING },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
 /* Defaults, then the config file(s), then the flags.  Returns 0, 1 (done: help/version) or -1. */
-static int load_config(int argc, char **argv, struct lc_config *cfg, struct lc_err *err)
+static int load_config(int argc, char **argv, int nargs, struct lc_config *cfg, struct lc_err *err)
 {
 	const char *config_path = NULL;
 	int c, idx;
@@ -84,8 +96,10 @@ static int load_config(int argc, char **argv, struct lc_config *cfg, struct lc_e
 			return lc_fail(err, 0, "bad command line (see litecri --help)");
 		}
 	}
-	if (optind < argc)
-		return lc_fail(err, 0, "unexpected argument '%s' (see litecri --help)", argv[optind]);
+	if (argc - optind > nargs)
+		return lc_fail(err, 0, "unexpected argument '%s' (see litecri --help)", argv[optind + nargs]);
+	if (argc - optind < nargs)
+		return lc_fail(err, 0, "missing argument (see litecri --help)");
 	if (config_load(cfg, config_path ? config_path : LITECRI_DEFAULT_CONFIG, config_path != NULL, err) < 0)
 		return -1;
 	/* Pass 2: flags override the file. */
@@ -141,6 +155,7 @@ static int daemon_main(const struct lc_config *cfg)
 	struct lc_err err = { 0 };
 	int state_fd = -1, db_fd = -1, rc = 1;
 	struct store *store = NULL;
+	struct images *images = NULL;
 	struct server *srv = NULL;
 
 	if (mkdir_p(cfg->root, 0700, &err) < 0 || mkdir_p(cfg->state, 0700, &err) < 0 ||
@@ -161,7 +176,10 @@ static int daemon_main(const struct lc_config *cfg)
 	else
 		log_info("OCI runtime %s", runtime_path);
 
-	struct cri_env env = { .cfg = cfg, .store = store, .schema_version = (int)litecri_migrations_count };
+	if (registry_global_init(&err) < 0 || images_open(cfg, store, &images, &err) < 0)
+		goto fail;
+	struct cri_env env = { .cfg = cfg, .store = store, .images = images,
+			       .schema_version = (int)litecri_migrations_count };
 	grpc_init();
 	if (server_start(&env, &srv, &err) < 0) {
 		grpc_shutdown();
@@ -185,6 +203,7 @@ static int daemon_main(const struct lc_config *cfg)
 fail:
 	log_error("litecri: %s", err.msg);
 out:
+	images_close(images);
 	store_close(store);
 	if (db_fd >= 0)
 		close(db_fd);
@@ -192,6 +211,48 @@ out:
 		close(state_fd);
 	if (rc == 0)
 		log_info("litecri stopped");
+	return rc;
+}
+
+static void print_imported(const char *id, const char *name, void *arg)
+{
+	(void)arg;
+	printf("%s %s\n", id, name);
+}
+
+/*
+ * `litecri image import PATH`: beside a running daemon (which holds the database lock and has
+ * migrated it) or alone (then migrate first, holding the lock).
+ */
+static int import_main(const struct lc_config *cfg, const char *path)
+{
+	struct lc_err err = { 0 };
+	int db_fd = -1, rc = 1;
+	struct store *store = NULL;
+	struct images *images = NULL;
+	if (mkdir_p(cfg->root, 0700, &err) < 0 || mkdir_parent(cfg->db, 0700, &err) < 0)
+		goto out;
+	if (lock_db(cfg, &db_fd, &err) == 0) {
+		if (run_migrations(cfg, &err) < 0)
+			goto out;
+	} else if (err.errnum != EWOULDBLOCK) {
+		goto out;
+	} else {
+		log_info("database %s is in use by a running litecri: importing beside it", cfg->db);
+	}
+	if (store_open(cfg->db, (int)litecri_migrations_count, &store, &err) < 0 ||
+	    registry_global_init(&err) < 0 || images_open(cfg, store, &images, &err) < 0)
+		goto out;
+	if (images_import(images, path, print_imported, NULL, &err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc)
+		log_error("litecri image import: %s", err.msg);
+	images_close(images);
+	store_close(store);
+	if (db_fd >= 0)
+		close(db_fd);
 	return rc;
 }
 
@@ -206,21 +267,31 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	int migrate_only = argc > 1 && !strcmp(argv[1], "migrate");
-	if (migrate_only) {
-		argv[1] = argv[0];
-		argv++;
-		argc--;
+	int import = argc > 2 && !strcmp(argv[1], "image") && !strcmp(argv[2], "import");
+	if (migrate_only || import) {
+		int skip = import ? 2 : 1;
+		argv[skip] = argv[0];
+		argv += skip;
+		argc -= skip;
 	}
 	struct lc_config cfg;
 	struct lc_err err = { 0 };
-	int r = load_config(argc, argv, &cfg, &err);
-	if (r == 1)
+	int r = load_config(argc, argv, import ? 1 : 0, &cfg, &err);
+	if (r == 1) {
+		config_free(&cfg);
 		return 0;
+	}
 	if (r < 0) {
 		log_error("litecri: %s", err.msg);
+		config_free(&cfg);
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	if (import) {
+		r = import_main(&cfg, argv[optind]);
+		config_free(&cfg);
+		return r;
+	}
 	if (migrate_only) {
 		int fd = -1;
 		if (mkdir_parent(cfg.db, 0700, &err) < 0 || lock_db(&cfg, &fd, &err) < 0 ||
@@ -228,10 +299,14 @@ int main(int argc, char **argv)
 			log_error("litecri migrate: %s", err.msg);
 			if (fd >= 0)
 				close(fd);
+			config_free(&cfg);
 			return 1;
 		}
 		close(fd);
+		config_free(&cfg);
 		return 0;
 	}
-	return daemon_main(&cfg);
+	r = daemon_main(&cfg);
+	config_free(&cfg);
+	return r;
 }

@@ -18,11 +18,13 @@
 #include "util/config.h"
 
 struct store;
+struct images;
 
 /* Process-wide state shared by all handlers (read-only after startup, or internally locked). */
 struct cri_env {
 	const struct lc_config *cfg;
 	struct store *store;
+	struct images *images; /* the image service (src/image/images.h) */
 	int schema_version;
 };
 

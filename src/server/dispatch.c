@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "cri/image.h"
 #include "cri/runtime_info.h"
 #include "util/log.h"
 
@@ -10,6 +11,11 @@ static struct dispatch_method table[] = {
 	{ "RuntimeService", "Version", cri_version, NULL, NULL },
 	{ "RuntimeService", "Status", cri_status, NULL, NULL },
 	{ "RuntimeService", "RuntimeConfig", cri_runtime_config, NULL, NULL },
+	{ "ImageService", "PullImage", cri_pull_image, NULL, NULL },
+	{ "ImageService", "ListImages", cri_list_images, NULL, NULL },
+	{ "ImageService", "ImageStatus", cri_image_status, NULL, NULL },
+	{ "ImageService", "RemoveImage", cri_remove_image, NULL, NULL },
+	{ "ImageService", "ImageFsInfo", cri_image_fs_info, NULL, NULL },
 };
 
 int dispatch_init(void)

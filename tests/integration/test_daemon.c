@@ -187,7 +187,7 @@ static void test_status_verbose(void **state)
 		fail_msg("info[config] is not JSON: %s: %s", je.text, r->info[0]->value);
 	assert_string_equal(json_string_value(json_object_get(o, "db")), shared.db);
 	assert_string_equal(json_string_value(json_object_get(o, "runtime")), "runc");
-	assert_int_equal(json_integer_value(json_object_get(o, "schemaVersion")), 1);
+	assert_int_equal(json_integer_value(json_object_get(o, "schemaVersion")), LITECRI_SCHEMA_VERSION);
 	assert_string_equal(json_string_value(json_object_get(o, "cgroupDriver")), "cgroupfs");
 	json_decref(o);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -211,7 +211,7 @@ static void test_unimplemented(void **state)
 	/* A CRI method not built yet, under both packages, and a path that is no CRI method at all. */
 	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
 	const char *methods[] = { V1 "ListContainers", V1ALPHA2 "ListContainers",
-				  "/runtime.v1.ImageService/PullImage", "/no.such.Service/Nothing" };
+				  "/runtime.v1.RuntimeService/ExecSync", "/no.such.Service/Nothing" };
 	for (size_t i = 0; i < 4; i++) {
 		char *details = NULL;
 		ProtobufCMessage *r = call(shared.endpoint, methods[i], &req.base,
@@ -390,7 +390,7 @@ static void test_restart_after_sigkill(void **state)
 	assert_string_equal(r->runtime_name, "litecri");
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	assert_int_equal(harness_stop(&d), 0);
-	assert_int_equal(db_user_version(d.db), 1);
+	assert_int_equal(db_user_version(d.db), LITECRI_SCHEMA_VERSION);
 	harness_cleanup(&d);
 }
 
@@ -554,16 +554,18 @@ static void test_migrate_subcommand_and_newer_db(void **state)
 	assert_int_equal(harness_init(&d), 0);
 	const char *argv[] = { LITECRI_BIN, "migrate", "--config", d.config, "--db", d.db, NULL };
 	assert_int_equal(harness_run(argv, d.log), 0);
-	assert_int_equal(db_user_version(d.db), 1);
+	assert_int_equal(db_user_version(d.db), LITECRI_SCHEMA_VERSION);
 	assert_int_equal(harness_run(argv, d.log), 0); /* idempotent */
 
 	/* A database from a newer litecri: the daemon and migrate refuse, naming both versions. */
 	set_user_version(d.db, 42);
-	assert_start_refused(&d, "schema version 42, newer than the 1 this litecri knows");
+	char refusal[128];
+	snprintf(refusal, sizeof refusal, "schema version 42, newer than the %d this litecri knows", LITECRI_SCHEMA_VERSION);
+	assert_start_refused(&d, refusal);
 	assert_int_equal(truncate(d.log, 0), 0);
 	assert_int_equal(harness_run(argv, d.log), 1);
 	char *log = harness_slurp(d.log);
-	assert_non_null(strstr(log, "schema version 42, newer than the 1 this litecri knows"));
+	assert_non_null(strstr(log, refusal));
 	free(log);
 	assert_int_equal(db_user_version(d.db), 42); /* untouched */
 	harness_cleanup(&d);

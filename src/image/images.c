@@ -1,0 +1,971 @@
+/* images.c — see images.h. */
+#include "image/images.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/content.h"
+#include "image/manifest.h"
+#include "image/reference.h"
+#include "image/unpack.h"
+#include "store/images.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#define CONFIG_MAX (8u << 20) /* image configs larger than 8 MiB are refused */
+
+/* A pull in progress, shared by every caller asking for the same reference. */
+struct inflight {
+	struct inflight *next;
+	char key[1024];
+	int waiters;
+	int done;
+	int rc;
+	char id[DIGEST_BUF];
+	struct lc_err err;
+};
+
+struct images {
+	const struct lc_config *cfg;
+	struct store *store;
+	struct content content;
+	char lock_path[PATH_MAX + 16];
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct inflight *inflight; /* guarded by mu */
+	int active;                /* pulls/imports of this process holding the shared lock (mu) */
+	int gc_pending;            /* a collection was asked for while active > 0 (mu) */
+};
+
+const struct content *images_content(const struct images *im) { return &im->content; }
+
+/* ---- the garbage-collection lock ------------------------------------------------------- */
+
+/* Take the shared lock for a pull or import: fd to pass to work_end. */
+static int work_begin(struct images *im, int *fd, struct lc_err *err)
+{
+	*fd = open(im->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return lc_fail(err, errno, "open %s", im->lock_path);
+	while (flock(*fd, LOCK_SH) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			close(*fd);
+			*fd = -1;
+			return lc_fail(err, e, "lock %s", im->lock_path);
+		}
+	}
+	pthread_mutex_lock(&im->mu);
+	im->active++;
+	pthread_mutex_unlock(&im->mu);
+	return 0;
+}
+
+/* Release the shared lock; the last one out runs a collection that was deferred. */
+static void work_end(struct images *im, int fd)
+{
+	pthread_mutex_lock(&im->mu);
+	assert(im->active > 0);
+	int run = --im->active == 0 && im->gc_pending;
+	pthread_mutex_unlock(&im->mu);
+	close(fd);
+	if (run) {
+		struct lc_err err = { 0 };
+		if (images_gc(im, &err) < 0)
+			log_warn("image gc: %s", err.msg);
+	}
+}
+
+/* ---- garbage collection ------------------------------------------------------------------ */
+
+static int gc_layer_dir(const char *chain_id, void *arg)
+{
+	struct images *im = arg;
+	struct lc_err err = { 0 };
+	int exists = 0;
+	if (store_layer_exists(im->store, chain_id, &exists, &err) < 0) {
+		log_warn("image gc: %s", err.msg);
+		return -1;
+	}
+	if (!exists) {
+		log_info("image gc: removing layer %s (no record)", chain_id);
+		if (content_remove_layer(&im->content, chain_id, &err) < 0)
+			log_warn("image gc: %s", err.msg);
+	}
+	return 0;
+}
+
+static int gc_blob(const char *digest, void *arg)
+{
+	struct images *im = arg;
+	struct lc_err err = { 0 };
+	int ref = 1;
+	if (store_blob_referenced(im->store, digest, &ref, &err) < 0) {
+		log_warn("image gc: %s", err.msg);
+		return -1;
+	}
+	if (!ref) {
+		log_debug("image gc: removing blob %s", digest);
+		if (content_remove_blob(&im->content, digest, &err) < 0)
+			log_warn("image gc: %s", err.msg);
+	}
+	return 0;
+}
+
+/* Collect with the exclusive lock held: rows first, then what they described. */
+static int gc_locked(struct images *im, struct lc_err *err)
+{
+	char(*ids)[DIGEST_BUF] = NULL;
+	size_t n = 0;
+	if (store_layers_unreferenced(im->store, &ids, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int deleted = 0;
+		if (store_layer_delete_unreferenced(im->store, ids[i], &deleted, err) < 0) {
+			rc = -1;
+			break;
+		}
+		if (deleted) {
+			log_info("image gc: removing layer %s", ids[i]);
+			rc = content_remove_layer(&im->content, ids[i], err);
+		}
+	}
+	free(ids);
+	if (rc < 0)
+		return -1;
+	if (content_each_layer(&im->content, gc_layer_dir, im, err) < 0 ||
+	    content_each_blob(&im->content, gc_blob, im, err) < 0)
+		return -1;
+	return 0;
+}
+
+int images_gc(struct images *im, struct lc_err *err)
+{
+	cleanup_close int fd = open(im->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lc_fail(err, errno, "open %s", im->lock_path);
+	pthread_mutex_lock(&im->mu);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		if (e == EWOULDBLOCK)
+			im->gc_pending = 1; /* the last pull of this process to end runs it */
+		pthread_mutex_unlock(&im->mu);
+		if (e == EWOULDBLOCK) {
+			log_debug("image gc: deferred, a pull or import is running");
+			return 0;
+		}
+		return lc_fail(err, e, "lock %s", im->lock_path);
+	}
+	im->gc_pending = 0;
+	pthread_mutex_unlock(&im->mu);
+	return gc_locked(im, err);
+}
+
+/* ---- open / close -------------------------------------------------------------------------- */
+
+int images_open(const struct lc_config *cfg, struct store *store, struct images **out, struct lc_err *err)
+{
+	struct images *im = calloc(1, sizeof *im);
+	if (!im)
+		return lc_fail(err, ENOMEM, "image service");
+	im->cfg = cfg;
+	im->store = store;
+	pthread_mutex_init(&im->mu, NULL);
+	pthread_cond_init(&im->cond, NULL);
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof dir, "%s/images", cfg->root) >= (int)sizeof dir) {
+		images_close(im);
+		return lc_fail(err, ENAMETOOLONG, "%s/images", cfg->root);
+	}
+	snprintf(im->lock_path, sizeof im->lock_path, "%s/gc.lock", dir);
+	if (content_open(&im->content, dir, err) < 0 || images_gc(im, err) < 0) {
+		images_close(im);
+		return -1;
+	}
+	*out = im;
+	return 0;
+}
+
+void images_close(struct images *im)
+{
+	if (!im)
+		return;
+	assert(im->inflight == NULL && im->active == 0);
+	pthread_mutex_destroy(&im->mu);
+	pthread_cond_destroy(&im->cond);
+	free(im);
+}
+
+/* ---- sources: where manifests and blobs come from ------------------------------------------ */
+
+struct source {
+	/* A manifest by tag or digest (a digest reference must be verified by the source). */
+	int (*manifest)(struct source *s, const char *ref, char **body, size_t *len, char ct[128],
+			char digest[DIGEST_BUF], struct lc_err *err);
+	/* A blob into the content store, verified. */
+	int (*blob)(struct source *s, const struct content *c, const char *digest, int64_t size, struct lc_err *err);
+	char what[600]; /* for messages */
+};
+
+struct registry_source {
+	struct source base;
+	struct registry_session *sess;
+};
+
+static int reg_manifest(struct source *s, const char *ref, char **body, size_t *len, char ct[128],
+			char digest[DIGEST_BUF], struct lc_err *err)
+{
+	return registry_get_manifest(((struct registry_source *)s)->sess, ref, body, len, ct, digest, err);
+}
+
+static int reg_blob(struct source *s, const struct content *c, const char *digest, int64_t size, struct lc_err *err)
+{
+	return registry_get_blob(((struct registry_source *)s)->sess, c, digest, size, err);
+}
+
+/* A directory of blobs (an OCI layout, or an unpacked docker-save tarball with a file map). */
+struct file_map {
+	char digest[DIGEST_BUF];
+	char path[PATH_MAX];
+};
+
+struct dir_source {
+	struct source base;
+	char dir[PATH_MAX];
+	struct file_map *files; /* digests that are not at blobs/sha256/<hex> */
+	size_t n_files;
+};
+
+static int dir_blob_path(struct dir_source *d, const char *digest, char *out, size_t n, struct lc_err *err)
+{
+	if (digest_check(digest, "blob digest", err) < 0)
+		return -1;
+	for (size_t i = 0; i < d->n_files; i++)
+		if (!strcmp(d->files[i].digest, digest))
+			return snprintf(out, n, "%s", d->files[i].path) >= (int)n ? lc_fail(err, ENAMETOOLONG, "%s", digest) : 0;
+	if (snprintf(out, n, "%s/blobs/sha256/%s", d->dir, digest_hex(digest)) >= (int)n)
+		return lc_fail(err, ENAMETOOLONG, "%s", digest);
+	return 0;
+}
+
+/* Copy a file into the content store through a verifying writer. */
+static int copy_file_blob(const char *path, const struct content *c, const char *digest, int64_t size,
+			  struct lc_err *err)
+{
+	if (content_has_blob(c, digest))
+		return 0;
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return lc_fail(err, errno == ENOENT ? ENOENT : errno, "blob %s (%s)", digest, path);
+	struct content_writer w;
+	if (content_writer_open(c, digest, size, &w, err) < 0)
+		return -1;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			lc_fail(err, errno, "read %s", path);
+			content_writer_abort(&w);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (content_writer_write(&w, buf, (size_t)n, err) < 0) {
+			content_writer_abort(&w);
+			return -1;
+		}
+	}
+	return content_writer_commit(&w, err);
+}
+
+static int dir_blob(struct source *s, const struct content *c, const char *digest, int64_t size, struct lc_err *err)
+{
+	char p[PATH_MAX];
+	if (dir_blob_path((struct dir_source *)s, digest, p, sizeof p, err) < 0)
+		return -1;
+	return copy_file_blob(p, c, digest, size, err);
+}
+
+/* Read a whole small file (at most max bytes) into a malloc'ed NUL-terminated buffer. */
+static int read_small_file(const char *path, size_t max, char **buf, size_t *len, struct lc_err *err)
+{
+	cleanup_fclose FILE *f = fopen(path, "re");
+	if (!f)
+		return lc_fail(err, errno, "%s", path);
+	cleanup_free char *b = malloc(max + 1);
+	if (!b)
+		return lc_fail(err, ENOMEM, "%s", path);
+	size_t n = fread(b, 1, max + 1, f);
+	if (ferror(f))
+		return lc_fail(err, EIO, "read %s", path);
+	if (n > max)
+		return lc_fail(err, EFBIG, "%s is larger than %zu bytes", path, max);
+	b[n] = 0;
+	*len = n;
+	*buf = b;
+	b = NULL;
+	return 0;
+}
+
+static int dir_manifest(struct source *s, const char *ref, char **body, size_t *len, char ct[128],
+			char digest[DIGEST_BUF], struct lc_err *err)
+{
+	char p[PATH_MAX];
+	if (dir_blob_path((struct dir_source *)s, ref, p, sizeof p, err) < 0)
+		return -1;
+	if (read_small_file(p, REGISTRY_MANIFEST_MAX, body, len, err) < 0)
+		return -1;
+	digest_buffer(*body, *len, digest);
+	if (strcmp(digest, ref) != 0) {
+		free(*body);
+		*body = NULL;
+		return lc_fail(err, EBADMSG, "manifest %s in %s: its bytes hash to %s", ref, s->what, digest);
+	}
+	ct[0] = 0;
+	return 0;
+}
+
+/* ---- fetching one image from a source ------------------------------------------------------- */
+
+/* Fetch, unpack and record layer i (chain ID chain, parent chain or NULL) unless already present. */
+static int fetch_layer(struct images *im, struct source *src, const struct descriptor *d, const char *diff_id,
+		       const char *chain, const char *parent, struct lc_err *err)
+{
+	int exists = 0;
+	if (store_layer_exists(im->store, chain, &exists, err) < 0)
+		return -1;
+	if (exists && content_has_layer(&im->content, chain))
+		return 0;
+	log_debug("image: fetching layer %s (%lld bytes) from %s", d->digest, (long long)d->size, src->what);
+	if (src->blob(src, &im->content, d->digest, d->size, err) < 0)
+		return -1;
+	char blob[PATH_MAX], tmp[PATH_MAX];
+	if (content_blob_path(&im->content, d->digest, blob, sizeof blob, err) < 0 ||
+	    content_tmpdir(&im->content, "layer-", tmp, sizeof tmp, err) < 0)
+		return -1;
+	struct unpack_result res;
+	struct lc_err e2;
+	if (layer_unpack(blob, tmp, &res, err) < 0) {
+		content_rmtree(tmp, &e2);
+		return lc_wrap(err, "unpack layer %s", d->digest);
+	}
+	if (strcmp(res.diff_id, diff_id) != 0) {
+		content_rmtree(tmp, &e2);
+		return lc_fail(err, EBADMSG, "layer %s unpacks to %s, but the image config says %s", d->digest,
+			       res.diff_id, diff_id);
+	}
+	if (content_publish_layer(&im->content, tmp, chain, err) < 0) {
+		content_rmtree(tmp, &e2);
+		return -1;
+	}
+	return store_layer_add(im->store, chain, diff_id, parent, res.bytes, res.inodes, err);
+}
+
+/*
+ * Fetch the image `top` (a tag or digest) from src and record it under the names derived from
+ * name: its tag, and — when digest_name — name@<digest of the top manifest> (a repo digest is
+ * only true of manifests a registry or layout really has, not of one synthesized on import).
+ * id receives the image ID.
+ */
+static int fetch_image(struct images *im, struct source *src, const char *top, const struct image_ref *name,
+		       int digest_name, char id[DIGEST_BUF], struct lc_err *err)
+{
+	cleanup_free char *body = NULL, *config = NULL;
+	size_t len = 0, config_len = 0;
+	char ct[128] = "", top_digest[DIGEST_BUF], digest[DIGEST_BUF];
+	struct manifest m = { 0 };
+	struct image_config cfg = { 0 };
+	struct image_layer *layers = NULL;
+	int rc = -1;
+
+	if (src->manifest(src, top, &body, &len, ct, top_digest, err) < 0)
+		return -1;
+	strcpy(digest, top_digest);
+	if (manifest_parse(body, len, ct, &m, err) < 0)
+		goto out;
+	if (m.is_index) {
+		const char *arch, *variant;
+		const struct descriptor *d;
+		platform_host(&arch, &variant);
+		if (manifest_select(&m, arch, variant, &d, err) < 0)
+			goto out;
+		strcpy(digest, d->digest);
+		manifest_free(&m);
+		free(body);
+		body = NULL;
+		if (src->manifest(src, digest, &body, &len, ct, digest, err) < 0)
+			goto out;
+		if (manifest_parse(body, len, ct, &m, err) < 0)
+			goto out;
+		if (m.is_index) {
+			lc_fail(err, EINVAL, "index %s points at another index %s", top_digest, digest);
+			goto out;
+		}
+	}
+	if (content_put(&im->content, digest, body, len, err) < 0)
+		goto out;
+	if (src->blob(src, &im->content, m.config.digest, m.config.size, err) < 0 ||
+	    content_read(&im->content, m.config.digest, CONFIG_MAX, &config, &config_len, err) < 0 ||
+	    image_config_parse(config, config_len, &cfg, err) < 0)
+		goto out;
+	if (cfg.n_diff_ids != m.n_layers) {
+		lc_fail(err, EINVAL, "image %s: the manifest has %zu layers, the config %zu diff IDs", m.config.digest,
+			m.n_layers, cfg.n_diff_ids);
+		goto out;
+	}
+	layers = calloc(m.n_layers ? m.n_layers : 1, sizeof *layers);
+	if (!layers) {
+		lc_fail(err, ENOMEM, "image %s", m.config.digest);
+		goto out;
+	}
+	int64_t size = m.config.size;
+	for (size_t i = 0; i < m.n_layers; i++) {
+		struct image_layer *l = &layers[i];
+		digest_chain(i ? layers[i - 1].chain_id : NULL, cfg.diff_ids[i], l->chain_id);
+		strcpy(l->diff_id, cfg.diff_ids[i]);
+		strcpy(l->blob_digest, m.layers[i].digest);
+		l->blob_size = m.layers[i].size;
+		snprintf(l->media_type, sizeof l->media_type, "%s", m.layers[i].media_type);
+		size += l->blob_size;
+		if (fetch_layer(im, src, &m.layers[i], cfg.diff_ids[i], l->chain_id, i ? layers[i - 1].chain_id : NULL,
+				err) < 0)
+			goto out;
+	}
+
+	char tagged[1024] = "", digested[1024];
+	const char *names[2];
+	enum image_name_kind kinds[2];
+	size_t n_names = 0;
+	if (name->tag[0] && image_ref_tagged(name, tagged, sizeof tagged) == 0 && tagged[0]) {
+		names[n_names] = tagged;
+		kinds[n_names++] = IMAGE_NAME_TAG;
+	}
+	if (digest_name && image_ref_digested(name, top_digest, digested, sizeof digested) == 0) {
+		names[n_names] = digested;
+		kinds[n_names++] = IMAGE_NAME_DIGEST;
+	}
+	char username[256];
+	int64_t uid;
+	image_user_split(cfg.user, &uid, username, sizeof username);
+	struct image_put p = {
+		.id = m.config.digest, .manifest_digest = digest, .media_type = m.media_type,
+		.config = config, .config_len = config_len, .size = size, .uid = uid, .username = username,
+		.layers = layers, .n_layers = m.n_layers, .names = names, .kinds = kinds, .n_names = n_names,
+	};
+	if (store_image_put(im->store, &p, err) < 0)
+		goto out;
+	strcpy(id, m.config.digest);
+	rc = 0;
+out:
+	free(layers);
+	image_config_free(&cfg);
+	manifest_free(&m);
+	return rc;
+}
+
+/* ---- pull -------------------------------------------------------------------------------- */
+
+/* Endpoints for a registry host: its mirrors (or those of "*"), then the host itself. */
+static size_t endpoints_for(const struct lc_config *cfg, const char *domain, struct registry_endpoint *eps,
+			    size_t max, int *is_upstream)
+{
+	const struct lc_registry *r = config_registry_for(cfg, domain);
+	size_t n = 0;
+	for (size_t i = 0; r && i < r->n_mirrors && n < max; i++) {
+		snprintf(eps[n].url, sizeof eps[n].url, "%s", r->mirrors[i].url);
+		eps[n].insecure = r->mirrors[i].insecure;
+		is_upstream[n++] = 0;
+	}
+	if (r && !r->upstream)
+		return n;
+	/* The host's own settings: only when the section is its own ("*" is about mirrors). */
+	int insecure = r && !strcmp(r->host, domain) && r->insecure;
+	const char *host = !strcmp(domain, "docker.io") ? "registry-1.docker.io" : domain;
+	if (n < max) {
+		snprintf(eps[n].url, sizeof eps[n].url, "https://%s", host);
+		eps[n].insecure = insecure;
+		is_upstream[n++] = 1;
+	}
+	if (insecure && n < max) {
+		snprintf(eps[n].url, sizeof eps[n].url, "http://%s", host);
+		eps[n].insecure = 1;
+		is_upstream[n++] = 1;
+	}
+	return n;
+}
+
+/* Rank of an error for reporting: the most telling failure of all endpoints wins. */
+static int error_rank(int errnum)
+{
+	switch (errnum) {
+	case EBADMSG: return 5;
+	case EACCES: return 4;
+	case EINVAL: return 3;
+	case ENOENT: return 2;
+	default: return 1; /* transport */
+	}
+}
+
+static int pull_from_endpoints(struct images *im, const struct image_ref *r, const struct registry_auth *auth,
+			       char id[DIGEST_BUF], struct lc_err *err)
+{
+	struct registry_endpoint eps[34];
+	int upstream[34];
+	size_t n = endpoints_for(im->cfg, r->domain, eps, 34, upstream);
+	char full[1024];
+	image_ref_string(r, full, sizeof full);
+	if (n == 0)
+		return lc_fail(err, ENOENT, "image %s: no endpoint to fetch it from (registry \"%s\" has no mirror and upstream = false)",
+			       full, r->domain);
+	int best = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct lc_err e = { 0 };
+		struct registry_source src = { .base = { .manifest = reg_manifest, .blob = reg_blob } };
+		snprintf(src.base.what, sizeof src.base.what, "%s", eps[i].url);
+		/* Credentials kubelet gives are for the image's own registry, never for a mirror. */
+		if (registry_session_open(&eps[i], r->path, upstream[i] ? auth : NULL, &src.sess, &e) == 0) {
+			int rc = fetch_image(im, &src.base, r->digest[0] ? r->digest : r->tag, r, 1, id, &e);
+			registry_session_close(src.sess);
+			if (rc == 0) {
+				log_info("image pull: %s from %s: %s", full, eps[i].url, id);
+				return 0;
+			}
+		}
+		log_info("image pull: %s from %s failed: %s", full, eps[i].url, e.msg);
+		int rank = error_rank(e.errnum);
+		if (rank > best) {
+			best = rank;
+			*err = e;
+			lc_wrap(err, "pull %s from %s", full, eps[i].url);
+		}
+	}
+	return -1;
+}
+
+int images_pull(struct images *im, const char *ref, const struct registry_auth *auth, char id[DIGEST_BUF],
+		struct lc_err *err)
+{
+	struct image_ref r;
+	if (image_ref_parse(ref, &r, err) < 0)
+		return -1;
+	char key[1024];
+	if (image_ref_string(&r, key, sizeof key) < 0)
+		return lc_fail(err, EINVAL, "image reference %s is too long", ref);
+
+	/* Join a pull of the same reference in progress, or become it. */
+	pthread_mutex_lock(&im->mu);
+	struct inflight *f;
+	for (f = im->inflight; f && strcmp(f->key, key) != 0; f = f->next)
+		;
+	if (f) {
+		f->waiters++;
+		log_debug("image pull: %s already in progress; waiting for it", key);
+		while (!f->done)
+			pthread_cond_wait(&im->cond, &im->mu);
+		int rc = f->rc;
+		if (rc == 0)
+			strcpy(id, f->id);
+		else
+			*err = f->err;
+		if (--f->waiters == 0)
+			free(f);
+		pthread_mutex_unlock(&im->mu);
+		return rc;
+	}
+	f = calloc(1, sizeof *f);
+	if (!f) {
+		pthread_mutex_unlock(&im->mu);
+		return lc_fail(err, ENOMEM, "pull %s", key);
+	}
+	strcpy(f->key, key);
+	f->waiters = 1;
+	f->next = im->inflight;
+	im->inflight = f;
+	pthread_mutex_unlock(&im->mu);
+
+	int fd, rc = -1;
+	if (work_begin(im, &fd, err) == 0) {
+		rc = pull_from_endpoints(im, &r, auth, id, err);
+		work_end(im, fd);
+	}
+
+	pthread_mutex_lock(&im->mu);
+	struct inflight **pp;
+	for (pp = &im->inflight; *pp != f; pp = &(*pp)->next)
+		;
+	*pp = f->next;
+	f->done = 1;
+	f->rc = rc;
+	if (rc == 0)
+		strcpy(f->id, id);
+	else
+		f->err = *err;
+	pthread_cond_broadcast(&im->cond);
+	if (--f->waiters == 0)
+		free(f);
+	pthread_mutex_unlock(&im->mu);
+	return rc;
+}
+
+/* ---- resolve / remove ------------------------------------------------------------------------ */
+
+int images_resolve(struct images *im, const char *ref, char id[DIGEST_BUF], struct lc_err *err)
+{
+	char want[DIGEST_BUF];
+	if (image_ref_is_id(ref, want))
+		return store_image_lookup(im->store, want, id, err);
+	struct image_ref r;
+	if (image_ref_parse(ref, &r, err) < 0)
+		return lc_fail(err, ENOENT, "image %s not found (not a valid reference)", ref);
+	char name[1024];
+	int n = r.digest[0] ? image_ref_digested(&r, r.digest, name, sizeof name) : image_ref_tagged(&r, name, sizeof name);
+	if (n < 0)
+		return lc_fail(err, ENOENT, "image %s not found", ref);
+	return store_image_lookup(im->store, name, id, err);
+}
+
+int images_remove(struct images *im, const char *ref, int *removed, struct lc_err *err)
+{
+	char id[DIGEST_BUF];
+	*removed = 0;
+	if (images_resolve(im, ref, id, err) < 0)
+		return err->errnum == ENOENT ? 0 : -1;
+	if (store_image_delete(im->store, id, removed, err) < 0)
+		return -1;
+	if (*removed)
+		log_info("image %s (%s) removed", id, ref);
+	return images_gc(im, err);
+}
+
+/* ---- import ------------------------------------------------------------------------------- */
+
+/* A tar entry path made safe: "./" and "/" prefixes dropped; NULL if it has a ".." component. */
+static const char *safe_rel(const char *p)
+{
+	while (*p == '/' || (p[0] == '.' && p[1] == '/'))
+		p += p[0] == '/' ? 1 : 2;
+	for (const char *c = p; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n == 2 && c[0] == '.' && c[1] == '.')
+			return NULL;
+		c += n;
+		while (*c == '/')
+			c++;
+	}
+	return p;
+}
+
+/* Extract the regular files and directories of the tar at path into dir (nothing else is created). */
+static int extract_tar(const char *path, const char *dir, struct lc_err *err)
+{
+	struct archive *a = archive_read_new();
+	if (!a)
+		return lc_fail(err, ENOMEM, "%s", path);
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	int rc = 0;
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		rc = lc_fail(err, EINVAL, "%s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	struct archive_entry *e;
+	int r;
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(e);
+		const char *rel = name ? safe_rel(name) : NULL;
+		if (!rel) {
+			rc = lc_fail(err, EINVAL, "%s: entry '%s' escapes the archive", path, name ? name : "");
+			goto out;
+		}
+		if (!*rel)
+			continue;
+		char dst[PATH_MAX];
+		if (snprintf(dst, sizeof dst, "%s/%s", dir, rel) >= (int)sizeof dst) {
+			rc = lc_fail(err, ENAMETOOLONG, "%s: entry %s", path, rel);
+			goto out;
+		}
+		mode_t type = archive_entry_filetype(e);
+		if (type == AE_IFDIR) {
+			if (mkdir_p(dst, 0700, err) < 0)
+				goto fail;
+			continue;
+		}
+		if (type != AE_IFREG)
+			continue; /* links and devices have no place in an image archive's metadata */
+		if (mkdir_parent(dst, 0700, err) < 0)
+			goto fail;
+		cleanup_close int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = lc_fail(err, errno, "%s: extract %s", path, rel);
+			goto out;
+		}
+		if (archive_read_data_into_fd(a, fd) != ARCHIVE_OK) {
+			rc = lc_fail(err, EINVAL, "%s: entry %s: %s", path, rel, archive_error_string(a));
+			goto out;
+		}
+	}
+	if (r != ARCHIVE_EOF)
+		rc = lc_fail(err, EINVAL, "%s: %s", path, archive_error_string(a));
+	goto out;
+fail:
+	rc = -1;
+out:
+	archive_read_free(a);
+	return rc;
+}
+
+/* The name an imported image is recorded under; -1 if it has none usable. */
+static int import_name(const char *s, struct image_ref *r, struct lc_err *err)
+{
+	if (!s || !*s)
+		return lc_fail(err, EINVAL, "no image name");
+	return image_ref_parse(s, r, err);
+}
+
+/* Import each entry of an OCI layout's index.json. */
+static int import_oci(struct images *im, struct dir_source *src, void (*on_image)(const char *, const char *, void *),
+		      void *arg, struct lc_err *err)
+{
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof p, "%s/index.json", src->dir);
+	json_error_t je;
+	json_t *root = json_load_file(p, 0, &je);
+	if (!root)
+		return lc_fail(err, EINVAL, "%s: %s", p, je.text);
+	json_t *ms = json_object_get(root, "manifests");
+	int rc = 0, count = 0;
+	if (!json_is_array(ms)) {
+		rc = lc_fail(err, EINVAL, "%s has no manifests", p);
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(ms) && rc == 0; i++) {
+		json_t *d = json_array_get(ms, i), *ann = json_object_get(d, "annotations");
+		const char *dg = json_string_value(json_object_get(d, "digest"));
+		const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
+		if (!name)
+			name = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+		struct image_ref r;
+		char id[DIGEST_BUF];
+		if (digest_check(dg, "index.json manifest", err) < 0 || import_name(name, &r, err) < 0) {
+			rc = lc_wrap(err, "%s: manifests[%zu] (import needs a full image name in its "
+					  "org.opencontainers.image.ref.name annotation)", p, i);
+			break;
+		}
+		rc = fetch_image(im, &src->base, dg, &r, 1, id, err);
+		if (rc == 0) {
+			log_info("image import: %s as %s: %s", src->base.what, name, id);
+			if (on_image)
+				on_image(id, name, arg);
+			count++;
+		}
+	}
+	if (rc == 0 && count == 0)
+		rc = lc_fail(err, EINVAL, "%s lists no image", p);
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* Add path (inside the docker-save dir) to the source's file map; its digest into digest. */
+static int map_file(struct dir_source *src, const char *rel, char digest[DIGEST_BUF], int64_t *size, struct lc_err *err)
+{
+	const char *safe = rel ? safe_rel(rel) : NULL;
+	if (!safe || !*safe)
+		return lc_fail(err, EINVAL, "manifest.json names a bad path '%s'", rel ? rel : "");
+	struct file_map fm;
+	if (snprintf(fm.path, sizeof fm.path, "%s/%s", src->dir, safe) >= (int)sizeof fm.path)
+		return lc_fail(err, ENAMETOOLONG, "%s", safe);
+	cleanup_close int fd = open(fm.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return lc_fail(err, errno, "%s", safe);
+	struct digester *d = digester_new();
+	if (!d)
+		return lc_fail(err, ENOMEM, "%s", safe);
+	char buf[65536];
+	int64_t total = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			digester_free(d);
+			return lc_fail(err, errno, "read %s", safe);
+		}
+		digester_update(d, buf, (size_t)n);
+		total += n;
+	}
+	digester_final(d, digest);
+	digester_free(d);
+	strcpy(fm.digest, digest);
+	struct file_map *v = realloc(src->files, (src->n_files + 1) * sizeof *v);
+	if (!v)
+		return lc_fail(err, ENOMEM, "%s", safe);
+	src->files = v;
+	src->files[src->n_files++] = fm;
+	*size = total;
+	return 0;
+}
+
+/* The OCI media type of a layer file, from its first bytes. */
+static const char *layer_type_of(const char *path)
+{
+	unsigned char m[4] = { 0 };
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(m, 1, 4, f) : 0;
+	if (f)
+		fclose(f);
+	if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+		return MT_OCI_LAYER_GZIP;
+	if (n == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
+		return MT_OCI_LAYER_ZSTD;
+	return MT_OCI_LAYER;
+}
+
+/* Import a `docker save` directory: synthesize an OCI manifest per manifest.json entry. */
+static int import_docker(struct images *im, struct dir_source *src, void (*on_image)(const char *, const char *, void *),
+			 void *arg, struct lc_err *err)
+{
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof p, "%s/manifest.json", src->dir);
+	json_error_t je;
+	json_t *root = json_load_file(p, 0, &je);
+	if (!root)
+		return lc_fail(err, EINVAL, "%s: %s", p, je.text);
+	int rc = 0, count = 0;
+	if (!json_is_array(root)) {
+		rc = lc_fail(err, EINVAL, "%s is not a list", p);
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(root) && rc == 0; i++) {
+		json_t *e = json_array_get(root, i), *layers = json_object_get(e, "Layers"),
+		       *tags = json_object_get(e, "RepoTags");
+		char cdg[DIGEST_BUF];
+		int64_t csize;
+		if (map_file(src, json_string_value(json_object_get(e, "Config")), cdg, &csize, err) < 0) {
+			rc = lc_wrap(err, "%s entry %zu", p, i);
+			break;
+		}
+		json_t *ls = json_array();
+		for (size_t j = 0; json_is_array(layers) && j < json_array_size(layers) && rc == 0; j++) {
+			char ldg[DIGEST_BUF];
+			int64_t lsize;
+			const char *lp = json_string_value(json_array_get(layers, j));
+			if (map_file(src, lp, ldg, &lsize, err) < 0) {
+				rc = lc_wrap(err, "%s entry %zu", p, i);
+				break;
+			}
+			json_array_append_new(ls, json_pack("{s:s, s:s, s:I}", "mediaType",
+							    layer_type_of(src->files[src->n_files - 1].path), "digest", ldg,
+							    "size", (json_int_t)lsize));
+		}
+		if (rc < 0) {
+			json_decref(ls);
+			break;
+		}
+		json_t *man = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
+					MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cdg, "size",
+					(json_int_t)csize, "layers", ls);
+		char *text = man ? json_dumps(man, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(man);
+		if (!text) {
+			rc = lc_fail(err, ENOMEM, "%s entry %zu", p, i);
+			break;
+		}
+		char mdg[DIGEST_BUF];
+		digest_buffer(text, strlen(text), mdg);
+		rc = content_put(&im->content, mdg, text, strlen(text), err);
+		free(text);
+		if (rc < 0)
+			break;
+		/* The manifest is in the store now: the source serves it from there. */
+		struct file_map fm;
+		strcpy(fm.digest, mdg);
+		content_blob_path(&im->content, mdg, fm.path, sizeof fm.path, err);
+		struct file_map *v = realloc(src->files, (src->n_files + 1) * sizeof *v);
+		if (!v) {
+			rc = lc_fail(err, ENOMEM, "%s", p);
+			break;
+		}
+		src->files = v;
+		src->files[src->n_files++] = fm;
+		size_t nt = json_is_array(tags) ? json_array_size(tags) : 0;
+		if (nt == 0) {
+			rc = lc_fail(err, EINVAL, "%s entry %zu has no RepoTags: import needs a name", p, i);
+			break;
+		}
+		for (size_t t = 0; t < nt && rc == 0; t++) {
+			const char *name = json_string_value(json_array_get(tags, t));
+			struct image_ref r;
+			char id[DIGEST_BUF];
+			if (import_name(name, &r, err) < 0 || fetch_image(im, &src->base, mdg, &r, 0, id, err) < 0) {
+				rc = lc_wrap(err, "%s entry %zu", src->base.what, i);
+				break;
+			}
+			log_info("image import: %s as %s: %s", src->base.what, name, id);
+			if (on_image)
+				on_image(id, name, arg);
+			count++;
+		}
+	}
+	if (rc == 0 && count == 0)
+		rc = lc_fail(err, EINVAL, "%s lists no image", p);
+out:
+	json_decref(root);
+	return rc;
+}
+
+int images_import(struct images *im, const char *path,
+		  void (*on_image)(const char *id, const char *name, void *arg), void *arg, struct lc_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return lc_fail(err, errno, "%s", path);
+	struct dir_source src = { .base = { .manifest = dir_manifest, .blob = dir_blob } };
+	char tmp[PATH_MAX] = "";
+	int fd, rc = -1;
+	if (work_begin(im, &fd, err) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(src.dir, sizeof src.dir, "%s", path);
+	} else {
+		if (content_tmpdir(&im->content, "import-", tmp, sizeof tmp, err) < 0 || extract_tar(path, tmp, err) < 0)
+			goto out;
+		snprintf(src.dir, sizeof src.dir, "%s", tmp);
+	}
+	snprintf(src.base.what, sizeof src.base.what, "%s", path);
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof p, "%s/manifest.json", src.dir);
+	if (access(p, F_OK) == 0) {
+		rc = import_docker(im, &src, on_image, arg, err);
+	} else {
+		snprintf(p, sizeof p, "%s/index.json", src.dir);
+		if (access(p, F_OK) == 0)
+			rc = import_oci(im, &src, on_image, arg, err);
+		else
+			lc_fail(err, EINVAL, "%s is neither an OCI image layout (index.json) nor a docker save archive "
+					     "(manifest.json)", path);
+	}
+out:
+	if (tmp[0]) {
+		struct lc_err e2;
+		content_rmtree(tmp, &e2);
+	}
+	free(src.files);
+	work_end(im, fd);
+	return rc;
+}
