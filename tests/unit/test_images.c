@@ -368,7 +368,7 @@ static void test_open_collects_crash_leftovers(void **state)
 
 	im = NULL;
 	assert_int_equal(images_open(&f->cfg, f->store, &im, &err), 0);
-	snprintf(p, sizeof p, "%s/tmp", c->dir);
+	c = images_content(im);
 	assert_int_equal(q_int(f, "SELECT count(*) FROM layers"), 1);
 	assert_false(exists(tmp_file));
 	assert_false(exists(half));
