@@ -649,7 +649,11 @@ int images_remove(struct images *im, const char *ref, int *removed, struct lc_er
 		return -1;
 	if (*removed)
 		log_info("image %s (%s) removed", id, ref);
-	return images_gc(im, err);
+	/* The image is gone whatever happens next: a failed collection is retried by the next one. */
+	struct lc_err gc_err = { 0 };
+	if (images_gc(im, &gc_err) < 0)
+		log_warn("image gc after removing %s: %s", id, gc_err.msg);
+	return 0;
 }
 
 /* ---- import ------------------------------------------------------------------------------- */
