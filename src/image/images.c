@@ -408,8 +408,10 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 		manifest_free(&m);
 		free(body);
 		body = NULL;
-		if (src->manifest(src, digest, &body, &len, ct, digest, err) < 0)
+		char got[DIGEST_BUF];
+		if (src->manifest(src, digest, &body, &len, ct, got, err) < 0)
 			goto out;
+		assert(strcmp(got, digest) == 0); /* a digest reference is verified by the source */
 		if (manifest_parse(body, len, ct, &m, err) < 0)
 			goto out;
 		if (m.is_index) {
