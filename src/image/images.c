@@ -538,7 +538,7 @@ static int pull_from_endpoints(struct images *im, const struct image_ref *r, con
 	for (size_t i = 0; i < n; i++) {
 		struct lc_err e = { 0 };
 		struct registry_source src = { .base = { .manifest = reg_manifest, .blob = reg_blob } };
-		snprintf(src.base.what, sizeof src.base.what, "%s", eps[i].url);
+		snprintf(src.base.what, sizeof src.base.what, "%.*s", (int)sizeof eps[i].url - 1, eps[i].url);
 		/* Credentials kubelet gives are for the image's own registry, never for a mirror. */
 		if (registry_session_open(&eps[i], r->path, upstream[i] ? auth : NULL, &src.sess, &e) == 0) {
 			int rc = fetch_image(im, &src.base, r->digest[0] ? r->digest : r->tag, r, 1, id, &e);
