@@ -491,21 +491,25 @@ static size_t endpoints_for(const struct lc_config *cfg, const char *domain, str
 	for (size_t i = 0; r && i < r->n_mirrors && n < max; i++) {
 		snprintf(eps[n].url, sizeof eps[n].url, "%s", r->mirrors[i].url);
 		eps[n].insecure = r->mirrors[i].insecure;
+		snprintf(eps[n].ca_file, sizeof eps[n].ca_file, "%s", r->mirrors[i].ca);
 		is_upstream[n++] = 0;
 	}
 	if (r && !r->upstream)
 		return n;
 	/* The host's own settings: only when the section is its own ("*" is about mirrors). */
-	int insecure = r && !strcmp(r->host, domain) && r->insecure;
+	int own = r && !strcmp(r->host, domain);
+	int insecure = own && r->insecure;
 	const char *host = !strcmp(domain, "docker.io") ? "registry-1.docker.io" : domain;
 	if (n < max) {
 		snprintf(eps[n].url, sizeof eps[n].url, "https://%s", host);
 		eps[n].insecure = insecure;
+		snprintf(eps[n].ca_file, sizeof eps[n].ca_file, "%s", own ? r->ca : "");
 		is_upstream[n++] = 1;
 	}
 	if (insecure && n < max) {
 		snprintf(eps[n].url, sizeof eps[n].url, "http://%s", host);
 		eps[n].insecure = 1;
+		eps[n].ca_file[0] = 0;
 		is_upstream[n++] = 1;
 	}
 	return n;

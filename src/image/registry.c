@@ -43,6 +43,7 @@ struct registry_session {
 	char host[300];     /* endpoint host, lowercase (TLS verification is skipped only for it) */
 	int https;
 	int insecure;
+	char ca_file[256];  /* CA bundle for the endpoint's own host, "" = system store */
 	char repo[512];
 	char *username;     /* basic credentials (from username/password or the decoded auth) */
 	char *password;
@@ -478,6 +479,8 @@ static int perform(struct registry_session *s, const struct req *q, struct xfer 
 		SETOPT(s->curl, CURLOPT_WRITEDATA, x);
 		SETOPT(s->curl, CURLOPT_SSL_VERIFYPEER, same_host_insecure ? 0L : 1L);
 		SETOPT(s->curl, CURLOPT_SSL_VERIFYHOST, same_host_insecure ? 0L : 2L);
+		if (s->ca_file[0] && strcmp(host, s->host) == 0)
+			SETOPT(s->curl, CURLOPT_CAINFO, s->ca_file);
 		if (hdrs)
 			SETOPT(s->curl, CURLOPT_HTTPHEADER, hdrs);
 		if (q->postfields)
@@ -941,6 +944,7 @@ static int session_open(const struct registry_endpoint *ep, const char *repo, co
 	snprintf(s->repo, sizeof s->repo, "%s", repo);
 	s->https = https;
 	s->insecure = ep->insecure != 0;
+	snprintf(s->ca_file, sizeof s->ca_file, "%s", ep->ca_file);
 	char scheme[16];
 	if (url_origin(s->base, scheme, s->host, sizeof s->host, s->origin, sizeof s->origin, err) < 0) {
 		registry_session_close(s);

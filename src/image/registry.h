@@ -32,6 +32,9 @@
 struct registry_endpoint {
 	char url[512];
 	int insecure; /* allow plain http, skip TLS verification */
+	char ca_file[256]; /* "" = the system CA store; else PEM CA certificates to verify the
+			      endpoint's own host with (token realms and redirects elsewhere still
+			      use the system store) */
 };
 
 /* Credentials from the CRI AuthConfig (any field may be NULL or ""). */

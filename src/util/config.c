@@ -82,18 +82,34 @@ static struct lc_registry *registry_section(struct lc_config *c, const char *hos
 	return r;
 }
 
-/* "URL [insecure]" or "URL,insecure" → a mirror of r. */
+/* A CA bundle path: absolute, fitting ca[256]. */
+static int set_ca(char *dst, size_t cap, const char *host, const char *v, size_t n, struct lc_err *err)
+{
+	if (n == 0 || v[0] != '/')
+		return lc_fail(err, 0, "registry \"%s\" ca '%.*s': not an absolute path", host, (int)n, v);
+	if (n >= cap)
+		return lc_fail(err, ENAMETOOLONG, "registry \"%s\" ca %.*s", host, (int)n, v);
+	memcpy(dst, v, n);
+	dst[n] = 0;
+	return 0;
+}
+
+/* "URL [insecure] [ca=/path]" (options separated by spaces or commas) → a mirror of r. */
 static int add_mirror(struct lc_registry *r, const char *v, struct lc_err *err)
 {
 	struct lc_mirror m = { 0 };
 	size_t n = strcspn(v, " \t,");
-	const char *rest = v + n;
-	rest += strspn(rest, " \t,");
-	if (*rest) {
-		if (strcmp(rest, "insecure") != 0)
-			return lc_fail(err, 0, "registry \"%s\" mirror %s: unknown option '%s' (only 'insecure')",
-				       r->host, v, rest);
-		m.insecure = 1;
+	for (const char *opt = v + n + strspn(v + n, " \t,"); *opt; opt += strspn(opt, " \t,")) {
+		size_t len = strcspn(opt, " \t,");
+		if (len == 8 && !strncmp(opt, "insecure", 8))
+			m.insecure = 1;
+		else if (len > 3 && !strncmp(opt, "ca=", 3)) {
+			if (set_ca(m.ca, sizeof m.ca, r->host, opt + 3, len - 3, err) < 0)
+				return -1;
+		} else
+			return lc_fail(err, 0, "registry \"%s\" mirror %s: unknown option '%.*s' (insecure, ca=PATH)",
+				       r->host, v, (int)len, opt);
+		opt += len;
 	}
 	while (n > 0 && v[n - 1] == '/')
 		n--;
@@ -128,7 +144,9 @@ int config_registry_set(struct lc_config *c, const char *host, const char *key, 
 		return parse_bool(key, value, &r->insecure, err);
 	if (!strcmp(key, "upstream"))
 		return parse_bool(key, value, &r->upstream, err);
-	return lc_fail(err, 0, "registry \"%s\": unknown setting '%s' (mirror, insecure, upstream)", host, key);
+	if (!strcmp(key, "ca"))
+		return set_ca(r->ca, sizeof r->ca, host, value, strlen(value), err);
+	return lc_fail(err, 0, "registry \"%s\": unknown setting '%s' (mirror, insecure, ca, upstream)", host, key);
 }
 
 const struct lc_registry *config_registry_for(const struct lc_config *c, const char *host)

@@ -16,9 +16,11 @@
  *   [registry "*"]                 where images are fetched from (see docs/images.md)
  *   mirror = https://mirror.example:5000          tried in order, before the registry itself
  *   mirror = http://127.0.0.1:5000 insecure       plain HTTP / unverified TLS only when marked
+ *   mirror = https://m.internal ca=/etc/litecri/m.pem   verified with this CA bundle
  *   upstream = false                              do not fall back to the image's own registry
  *   [registry "registry.k8s.io"]   a registry's own section replaces "*" for it entirely
  *   insecure = true                               the registry itself may be plain HTTP
+ *   ca = /etc/litecri/registry-ca.pem             CA bundle for the registry itself
  * Drop-ins: every "*.conf" in "<config file>.d/", in byte order of their names, after the file.
  */
 #ifndef LITECRI_UTIL_CONFIG_H
@@ -35,6 +37,7 @@
 struct lc_mirror {
 	char url[512]; /* http(s)://host[:port][/prefix], no trailing '/' */
 	int insecure;  /* plain HTTP allowed, TLS not verified */
+	char ca[256];  /* CA certificates (PEM) that verify it, "" = the system store */
 };
 
 /* Settings for one registry host ("*": every host without a section of its own). */
@@ -43,6 +46,7 @@ struct lc_registry {
 	struct lc_mirror *mirrors; /* in the order given */
 	size_t n_mirrors;
 	int insecure; /* the host itself: plain HTTP allowed, TLS not verified */
+	char ca[256]; /* the host itself: CA certificates (PEM), "" = the system store */
 	int upstream; /* after the mirrors, try the host itself (default 1) */
 };
 
@@ -67,8 +71,9 @@ void config_free(struct lc_config *c);
 
 /*
  * Registry settings.  `host` is "*" or a registry host[:port].  value forms:
- *   config_registry_set(c, host, "mirror", "URL [insecure]")   append a mirror
+ *   config_registry_set(c, host, "mirror", "URL [insecure] [ca=/path.pem]")   append a mirror
  *   config_registry_set(c, host, "insecure" | "upstream", "true" | "false")
+ *   config_registry_set(c, host, "ca", "/path.pem")
  * The flags --registry-mirror HOST=URL[,insecure] and --insecure-registry HOST map onto it
  * (config_set keys "registry_mirror" and "insecure_registry").
  */
