@@ -392,19 +392,7 @@ static int exists(const char *path)
 }
 
 /* Entries of dir (without . and ..), or -1 if it cannot be opened. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
+static int count_entries(const char *dir) { return tmpdir_count(dir); }
 
 /* Entries of <root>/images/<rel>, a missing directory counting as empty. */
 static int count_in(const char *rel)

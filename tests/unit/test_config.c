@@ -26,34 +26,24 @@
 #include "util/log.h"
 
 struct fx {
-	char dir[64];
-	char conf[PATH_MAX];    /* <dir>/litecri.conf */
-	char dropins[PATH_MAX]; /* <dir>/litecri.conf.d */
+	char dir[TMPDIR_DIR_SIZE]; /* first: see tmpdir_fixture */
+	char conf[PATH_MAX];       /* <dir>/litecri.conf */
+	char dropins[PATH_MAX];    /* <dir>/litecri.conf.d */
 };
+TMPDIR_FIXTURE_CHECK(struct fx);
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
+	struct fx *f = tmpdir_fixture(sizeof *f, "config");
 	if (!f)
 		return -1;
-	if (tmpdir_make(f->dir, sizeof f->dir, "config") < 0) {
-		print_error("mkdtemp: %s\n", strerror(errno));
-		free(f);
-		return -1;
-	}
 	snprintf(f->conf, sizeof f->conf, "%s/litecri.conf", f->dir);
 	snprintf(f->dropins, sizeof f->dropins, "%s/litecri.conf.d", f->dir);
 	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	int ret = tmpdir_remove(f->dir);
-	free(f);
-	return ret;
-}
+static int teardown(void **state) { return tmpdir_fixture_free(*state); }
 
 static int group_setup(void **state)
 {

@@ -31,16 +31,17 @@
 #include "util/log.h"
 
 struct fx {
-	char dir[64];
+	char dir[TMPDIR_DIR_SIZE]; /* first: see tmpdir_fixture */
 	char db[PATH_MAX];
 	struct lc_config cfg;
 	struct store *store;
 };
+TMPDIR_FIXTURE_CHECK(struct fx);
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	if (!f || tmpdir_make(f->dir, sizeof f->dir, "images") < 0)
+	struct fx *f = tmpdir_fixture(sizeof *f, "images");
+	if (!f)
 		return -1;
 	config_defaults(&f->cfg);
 	snprintf(f->db, sizeof f->db, "%s/litecri.db", f->dir);
@@ -62,9 +63,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	store_close(f->store);
 	config_free(&f->cfg);
-	int rc = tmpdir_remove(f->dir);
-	free(f);
-	return rc;
+	return tmpdir_fixture_free(f);
 }
 
 /* A digest made from a label, for test records. */

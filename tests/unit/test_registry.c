@@ -15,7 +15,6 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -380,24 +379,20 @@ static int srv_nconns(struct srv *s)
 static const char MANIFEST[] = "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MANIFEST "\",\"layers\":[]}";
 
 struct fx {
-	char dir[64];
+	char dir[TMPDIR_DIR_SIZE]; /* first: see tmpdir_fixture */
 	char images[128];
 	struct content c;
 	struct srv a;  /* the registry */
 	struct srv b;  /* another "host" (port): a blob CDN */
 	struct registry_session *s;
 };
+TMPDIR_FIXTURE_CHECK(struct fx);
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
+	struct fx *f = tmpdir_fixture(sizeof *f, "registry");
 	if (!f)
 		return -1;
-	if (tmpdir_make(f->dir, sizeof f->dir, "registry") < 0) {
-		print_error("mkdtemp: %s\n", strerror(errno));
-		free(f);
-		return -1;
-	}
 	snprintf(f->images, sizeof f->images, "%s/images", f->dir);
 	srv_start(&f->a);
 	srv_start(&f->b);
@@ -411,9 +406,7 @@ static int teardown(void **state)
 	registry_session_close(f->s);
 	srv_stop(&f->a);
 	srv_stop(&f->b);
-	int ret = tmpdir_remove(f->dir);
-	free(f);
-	return ret;
+	return tmpdir_fixture_free(f);
 }
 
 static int group_setup(void **state)
@@ -464,14 +457,8 @@ static int tmp_entries(const struct fx *f)
 {
 	char p[PATH_MAX + 8];
 	snprintf(p, sizeof p, "%s/tmp", f->images);
-	DIR *d = opendir(p);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
+	int n = tmpdir_count(p);
+	assert_int_not_equal(n, -1);
 	return n;
 }
 

@@ -50,32 +50,22 @@ static const unsigned char CONFIG_BLOB[] = { 0x0a, 0x05, 'h', 'e', 'l', 'l', 'o'
 /* fixture                                                                                    */
 
 struct fx {
-	char dir[64];
+	char dir[TMPDIR_DIR_SIZE]; /* first: see tmpdir_fixture */
 	char db[PATH_MAX];
 };
+TMPDIR_FIXTURE_CHECK(struct fx);
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
+	struct fx *f = tmpdir_fixture(sizeof *f, "store");
 	if (!f)
 		return -1;
-	if (tmpdir_make(f->dir, sizeof f->dir, "store") < 0) {
-		print_error("mkdtemp: %s\n", strerror(errno));
-		free(f);
-		return -1;
-	}
 	snprintf(f->db, sizeof f->db, "%s/litecri.db", f->dir);
 	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	int ret = tmpdir_remove(f->dir);
-	free(f);
-	return ret;
-}
+static int teardown(void **state) { return tmpdir_fixture_free(*state); }
 
 static int group_setup(void **state)
 {

@@ -18,7 +18,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -219,42 +218,31 @@ static void sha256_of(const struct buf *b, char out[DIGEST_BUF])
 /* fixture                                                                                    */
 
 struct fx {
-	char dir[64];
-	char root[PATH_MAX];    /* the unpack target */
-	char outside[PATH_MAX]; /* must stay empty */
-	char layer[PATH_MAX];   /* the archive file */
+	char dir[TMPDIR_DIR_SIZE]; /* first: see tmpdir_fixture */
+	char root[PATH_MAX];       /* the unpack target */
+	char outside[PATH_MAX];    /* must stay empty */
+	char layer[PATH_MAX];      /* the archive file */
 };
+TMPDIR_FIXTURE_CHECK(struct fx);
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
+	struct fx *f = tmpdir_fixture(sizeof *f, "unpack");
 	if (!f)
 		return -1;
-	if (tmpdir_make(f->dir, sizeof f->dir, "unpack") < 0) {
-		print_error("mkdtemp: %s\n", strerror(errno));
-		free(f);
-		return -1;
-	}
 	snprintf(f->root, sizeof f->root, "%s/root", f->dir);
 	snprintf(f->outside, sizeof f->outside, "%s/outside", f->dir);
 	snprintf(f->layer, sizeof f->layer, "%s/layer", f->dir);
 	if (mkdir(f->root, 0755) < 0 || mkdir(f->outside, 0755) < 0) {
 		print_error("mkdir: %s\n", strerror(errno));
-		tmpdir_remove(f->dir);
-		free(f);
+		tmpdir_fixture_free(f);
 		return -1;
 	}
 	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	int ret = tmpdir_remove(f->dir);
-	free(f);
-	return ret;
-}
+static int teardown(void **state) { return tmpdir_fixture_free(*state); }
 
 static int group_setup(void **state)
 {
@@ -377,16 +365,11 @@ static void xattr_in(const char *base, const char *rel, const char *name, char *
 	buf[n] = '\0';
 }
 
+/* Entries of dir except . and .., which must be readable. */
 static int count_entries(const char *dir)
 {
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
+	int n = tmpdir_count(dir);
+	assert_int_not_equal(n, -1);
 	return n;
 }
 
