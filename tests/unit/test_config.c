@@ -477,9 +477,12 @@ static void test_registry_sections(void **state)
 		   "[registry \"*\"]\n"
 		   "mirror = https://mirror.example/prefix/\n"
 		   "mirror = http://127.0.0.1:5000 insecure\n"
+		   "mirror = https://cache.example ca=/etc/litecri/cache.pem\n"
 		   "upstream = false\n"
 		   "[registry \"127.0.0.1:6000\"]\n"
-		   "insecure = true\n");
+		   "insecure = true\n"
+		   "[registry \"corp.example\"]\n"
+		   "ca = /etc/litecri/corp.pem\n");
 	struct lc_config c;
 	config_defaults(&c);
 	struct lc_err err = { 0 };
@@ -489,13 +492,19 @@ static void test_registry_sections(void **state)
 	const struct lc_registry *star = config_registry_for(&c, "registry.k8s.io");
 	assert_non_null(star);
 	assert_string_equal(star->host, "*");
-	assert_int_equal(star->n_mirrors, 3);
+	assert_int_equal(star->n_mirrors, 4);
 	assert_string_equal(star->mirrors[0].url, "https://mirror.example/prefix");
 	assert_int_equal(star->mirrors[0].insecure, 0);
+	assert_string_equal(star->mirrors[0].ca, "");
 	assert_string_equal(star->mirrors[1].url, "http://127.0.0.1:5000");
 	assert_int_equal(star->mirrors[1].insecure, 1);
-	assert_string_equal(star->mirrors[2].url, "https://third.example");
-	assert_int_equal(star->mirrors[2].insecure, 1);
+	assert_string_equal(star->mirrors[2].url, "https://cache.example");
+	assert_string_equal(star->mirrors[2].ca, "/etc/litecri/cache.pem");
+	assert_int_equal(star->mirrors[2].insecure, 0);
+	assert_string_equal(star->mirrors[3].url, "https://third.example");
+	assert_int_equal(star->mirrors[3].insecure, 1);
+	assert_string_equal(config_registry_for(&c, "corp.example")->ca, "/etc/litecri/corp.pem");
+	assert_int_equal(config_registry_for(&c, "corp.example")->insecure, 0);
 	assert_int_equal(star->upstream, 0);
 	const struct lc_registry *own = config_registry_for(&c, "127.0.0.1:6000");
 	assert_non_null(own);
@@ -516,6 +525,15 @@ static void test_registry_sections(void **state)
 	expect_load_error(f, "[registry \"*\"]\nmirror = http://10.0.0.1:5000\n", plain_http);
 	static const char *const not_url[] = { "line 2", "not an http(s)://host", NULL };
 	expect_load_error(f, "[registry \"*\"]\nmirror = ftp://x\n", not_url);
+	static const char *const bad_ca[] = { "ca 'rel.pem': not an absolute path", NULL };
+	expect_load_error(f, "[registry \"*\"]\nmirror = https://x ca=rel.pem\n", bad_ca);
+	expect_load_error(f, "[registry \"x.io\"]\nca = rel.pem\n", bad_ca);
+	write_file(f->conf, "[registry \"*\"]\nmirror = https://x insecure,ca=/a.pem\n");
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, f->conf, 1, &err), 0);
+	assert_int_equal(config_registry_for(&c, "y")->mirrors[0].insecure, 1);
+	assert_string_equal(config_registry_for(&c, "y")->mirrors[0].ca, "/a.pem");
+	config_free(&c);
 	static const char *const bad_opt[] = { "unknown option 'secure'", NULL };
 	expect_load_error(f, "[registry \"*\"]\nmirror = https://x secure\n", bad_opt);
 	static const char *const bad_key[] = { "unknown setting 'mirrors'", NULL };
