@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const char *fmt, ...)
 {
@@ -23,4 +24,17 @@ void *cri_new(struct cri_call *call, const ProtobufCMessageDescriptor *d)
 	ProtobufCMessage *m = arena_alloc(call->arena, d->sizeof_message);
 	d->message_init(m);
 	return m;
+}
+
+char *cri_json(struct cri_call *call, json_t *o)
+{
+	if (!o)
+		return NULL;
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!s)
+		return NULL;
+	char *r = arena_strdup(call->arena, s);
+	free(s);
+	return r;
 }

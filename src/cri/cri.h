@@ -12,6 +12,7 @@
 #define LITECRI_CRI_CRI_H
 
 #include <grpc/status.h>
+#include <jansson.h>
 
 #include "api.pb-c.h"
 #include "util/arena.h"
@@ -43,6 +44,12 @@ typedef grpc_status_code (*cri_handler)(struct cri_env *env, struct cri_call *ca
 /* Set call's status message (formatted, in the arena) and return code. */
 grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Encode o compactly, keys sorted, as a string in the call's arena (for the `verbose` info maps).
+ * o is a new reference and is released here; NULL when o is NULL or cannot be encoded.
+ */
+char *cri_json(struct cri_call *call, json_t *o);
 
 /* Allocate and initialise a message of the given descriptor in the call's arena. */
 void *cri_new(struct cri_call *call, const ProtobufCMessageDescriptor *d);

@@ -138,15 +138,7 @@ static char *verbose_info(struct cri_call *call, const struct image_info *im)
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o}", "id", im->id, "manifestDigest",
 			      im->manifest_digest, "mediaType", im->media_type, "size", (json_int_t)im->size,
 			      "imageSpec", spec ? spec : json_null(), "chainIDs", chain, "layers", layers);
-	if (!o)
-		return NULL;
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!s)
-		return NULL;
-	char *r = arena_strdup(call->arena, s);
-	free(s);
-	return r;
+	return cri_json(call, o);
 }
 
 grpc_status_code cri_image_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,

@@ -53,15 +53,7 @@ static char *config_json(struct cri_env *env, struct cri_call *call, const char 
 			      "schemaVersion", env->schema_version,
 			      "cgroupDriver", "cgroupfs",
 			      "logLevel", log_level_name(cfg->log_level));
-	if (!o)
-		return NULL;
-	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	if (!s)
-		return NULL;
-	char *r = arena_strdup(call->arena, s);
-	free(s);
-	return r;
+	return cri_json(call, o);
 }
 
 grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
