@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <sqlite3.h>
 
 #include "../common/tmpdir.h"
@@ -391,6 +393,73 @@ static void test_open_collects_crash_leftovers(void **state)
 	images_close(im);
 }
 
+/* Write a tar at path with regular files {name, content}... (NULL-terminated pairs). */
+static void write_tar(const char *path, const char *const *files)
+{
+	struct archive *a = archive_write_new();
+	assert_non_null(a);
+	assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	for (const char *const *f = files; *f; f += 2) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, f[0]);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)strlen(f[1]));
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		assert_int_equal(archive_write_data(a, f[1], strlen(f[1])), (la_ssize_t)strlen(f[1]));
+		archive_entry_free(e);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+/*
+ * 7. `litecri image import` of a hostile archive: an entry that climbs out of the archive, or a
+ * docker-save manifest.json that names a file outside it, fails with EINVAL, writes nothing
+ * outside, records nothing and leaves tmp/ empty.
+ */
+static void test_import_refuses_escapes(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err = { 0 };
+	struct images *im = NULL;
+	assert_int_equal(images_open(&f->cfg, f->store, &im, &err), 0);
+	char tar[PATH_MAX], outside[PATH_MAX], tmp[PATH_MAX];
+	snprintf(tar, sizeof tar, "%s/evil.tar", f->dir);
+	snprintf(tmp, sizeof tmp, "%s/tmp", images_content(im)->dir);
+
+	/* "../../evil" from tmp/import-XXXXXX/ would land in <root>/images. */
+	snprintf(outside, sizeof outside, "%s/evil", images_content(im)->dir);
+	const char *climb[] = { "oci-layout", "{}", "../../evil", "gotcha", NULL };
+	write_tar(tar, climb);
+	assert_int_equal(images_import(im, tar, NULL, NULL, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_non_null(strstr(err.msg, "escapes"));
+	assert_false(exists(outside));
+	assert_int_equal(tmpdir_count(tmp), 0);
+
+	/* A docker-save manifest naming a file outside the archive as its config. */
+	const char *save[] = { "manifest.json",
+			       "[{\"Config\":\"../../../../../../etc/passwd\",\"RepoTags\":[\"r.io/x:1\"],\"Layers\":[]}]",
+			       NULL };
+	write_tar(tar, save);
+	assert_int_equal(images_import(im, tar, NULL, NULL, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_non_null(strstr(err.msg, "bad path"));
+	assert_int_equal(tmpdir_count(tmp), 0);
+
+	/* Neither an OCI layout nor a docker-save archive. */
+	const char *neither[] = { "hello.txt", "hi", NULL };
+	write_tar(tar, neither);
+	assert_int_equal(images_import(im, tar, NULL, NULL, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_non_null(strstr(err.msg, "neither an OCI image layout"));
+	assert_int_equal(q_int(f, "SELECT count(*) FROM images"), 0);
+	assert_int_equal(tmpdir_count(tmp), 0);
+	images_close(im);
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -401,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_and_references, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_collects_crash_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_escapes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
