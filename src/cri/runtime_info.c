@@ -38,6 +38,22 @@ static Runtime__V1__RuntimeCondition *condition(struct cri_call *call, const cha
 	return c;
 }
 
+/* The registry sections: {"HOST": {"mirrors": [{"url", "insecure", "ca"}], "insecure", "ca", "upstream"}}. */
+static json_t *registries_json(const struct lc_config *cfg)
+{
+	json_t *regs = json_object();
+	for (size_t i = 0; regs && i < cfg->n_registries; i++) {
+		const struct lc_registry *r = &cfg->registries[i];
+		json_t *mirrors = json_array();
+		for (size_t j = 0; mirrors && j < r->n_mirrors; j++)
+			json_array_append_new(mirrors, json_pack("{s:s, s:b, s:s}", "url", r->mirrors[j].url, "insecure",
+								 r->mirrors[j].insecure, "ca", r->mirrors[j].ca));
+		json_object_set_new(regs, r->host, json_pack("{s:o*, s:b, s:s, s:b}", "mirrors", mirrors, "insecure",
+							    r->insecure, "ca", r->ca, "upstream", r->upstream));
+	}
+	return regs;
+}
+
 /* The verbose "config" info entry: the daemon's effective settings, as JSON. */
 static char *config_json(struct cri_env *env, struct cri_call *call, const char *runtime_path)
 {
@@ -53,6 +69,8 @@ static char *config_json(struct cri_env *env, struct cri_call *call, const char 
 			      "schemaVersion", env->schema_version,
 			      "cgroupDriver", "cgroupfs",
 			      "logLevel", log_level_name(cfg->log_level));
+	if (o)
+		json_object_set_new(o, "registries", registries_json(cfg));
 	return cri_json(call, o);
 }
 

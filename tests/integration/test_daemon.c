@@ -503,7 +503,8 @@ static void test_runtime_missing_from_config_file(void **state)
 	snprintf(drop, sizeof drop, "%s/50-runtime.conf", dropdir);
 	FILE *f = fopen(drop, "w");
 	assert_non_null(f);
-	fprintf(f, "[daemon]\nruntime = /nonexistent/litecri-test-runtime\n");
+	fprintf(f, "[daemon]\nruntime = /nonexistent/litecri-test-runtime\n"
+		   "[registry \"*\"]\nmirror = https://127.0.0.1:1 ca=/nonexistent/ca.pem\nupstream = false\n");
 	fclose(f);
 	assert_int_equal(harness_start(&d, NULL, NULL), 0);
 	Runtime__V1__StatusResponse *r = status(d.endpoint, V1, 0);
@@ -514,11 +515,28 @@ static void test_runtime_missing_from_config_file(void **state)
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	assert_int_equal(harness_stop(&d), 0);
 
-	/* A flag overrides the file. */
-	const char *extra[] = { "--runtime", "runc", NULL };
+	/* A flag overrides the file; registry flags add to the file's sections.  Status verbose shows them. */
+	const char *extra[] = { "--runtime", "runc", "--registry-mirror", "*=http://127.0.0.1:2,insecure",
+				"--insecure-registry", "127.0.0.1:3", NULL };
 	assert_int_equal(harness_start(&d, extra, NULL), 0);
-	r = status(d.endpoint, V1, 0);
+	r = status(d.endpoint, V1, 1);
 	assert_true(find_cond(r, "RuntimeReady")->status);
+	assert_int_equal(r->n_info, 1);
+	json_t *o = json_loads(r->info[0]->value, 0, NULL);
+	assert_non_null(o);
+	json_t *star = json_object_get(json_object_get(o, "registries"), "*");
+	json_t *mirrors = json_object_get(star, "mirrors");
+	assert_int_equal(json_array_size(mirrors), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(mirrors, 0), "url")), "https://127.0.0.1:1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(mirrors, 0), "ca")), "/nonexistent/ca.pem");
+	assert_true(json_is_false(json_object_get(json_array_get(mirrors, 0), "insecure")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(mirrors, 1), "url")), "http://127.0.0.1:2");
+	assert_true(json_is_true(json_object_get(json_array_get(mirrors, 1), "insecure")));
+	assert_true(json_is_false(json_object_get(star, "upstream")));
+	json_t *own = json_object_get(json_object_get(o, "registries"), "127.0.0.1:3");
+	assert_true(json_is_true(json_object_get(own, "insecure")));
+	assert_true(json_is_true(json_object_get(own, "upstream")));
+	json_decref(o);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	assert_int_equal(harness_stop(&d), 0);
 	harness_cleanup(&d);
