@@ -204,6 +204,7 @@ fail:
 	log_error("litecri: %s", err.msg);
 out:
 	images_close(images);
+	registry_global_cleanup(); /* after every session is closed; a no-op if never initialised */
 	store_close(store);
 	if (db_fd >= 0)
 		close(db_fd);
@@ -250,6 +251,7 @@ out:
 	if (rc)
 		log_error("litecri image import: %s", err.msg);
 	images_close(images);
+	registry_global_cleanup(); /* after every session is closed; a no-op if never initialised */
 	store_close(store);
 	if (db_fd >= 0)
 		close(db_fd);
