@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -1107,17 +1108,20 @@ static size_t body_cb(char *data, size_t size, size_t n, void *ud)
 
 /*
  * One request.  method "GET", "HEAD", "POST", "PUT"; `headers` NULL-terminated extra headers;
- * userpwd "user:pass" for basic auth or NULL; body/len for POST and PUT.  Fills *resp (free its
- * body with buf_free).  Returns 0 when an HTTP answer came (any status), -1 on transport error.
+ * userpwd "user:pass" for basic auth or NULL; body/len for POST and PUT.  `ca`: NULL or "" for
+ * plain http only; else https is allowed too, verified (peer and host name) against that PEM CA
+ * bundle.  Fills *resp (free its body with buf_free).  Returns 0 when an HTTP answer came (any
+ * status), -1 on transport error.
  */
 static int http_do(const char *method, const char *url, const char *const *headers, const char *userpwd,
-		   const void *body, size_t len, struct http_resp *resp)
+		   const char *ca, const void *body, size_t len, struct http_resp *resp)
 {
 	memset(resp, 0, sizeof *resp);
 	pthread_once(&curl_once, curl_init_once);
 	if (!curl_ok)
 		return fail("curl_global_init failed");
-	if (strncmp(url, "http://127.0.0.1:", 17) != 0)
+	int tls = ca && ca[0];
+	if (strncmp(url, "http://127.0.0.1:", 17) != 0 && !(tls && strncmp(url, "https://127.0.0.1:", 18) == 0))
 		return fail("refusing a request to anything but 127.0.0.1: %s", url);
 	CURL *c = curl_easy_init();
 	if (!c)
@@ -1133,7 +1137,12 @@ static int http_do(const char *method, const char *url, const char *const *heade
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, tls ? "http,https" : "http");
+	if (tls) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	}
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
@@ -1220,65 +1229,92 @@ static int unb64(const char *in, char *out, size_t cap)
 	return len;
 }
 
-/* Make an RSA key and a self-signed certificate for it (valid from an hour ago for a day). */
+/*
+ * A certificate for `key` named CN=cn, valid from an hour ago for a day, signed by issuer's key
+ * (self-signed when issuer is NULL).  san NULL: a CA (CA:TRUE; digitalSignature, keyCertSign,
+ * cRLSign); else a TLS server certificate (CA:FALSE; digitalSignature, keyEncipherment;
+ * serverAuth) with subjectAltName `san` ("IP:...,DNS:...").  NULL on failure.
+ */
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, const char *san)
+{
+	X509 *x = X509_new();
+	uint32_t serial;
+	if (!x || RAND_bytes((unsigned char *)&serial, sizeof serial) != 1)
+		goto err;
+	X509_NAME *name = X509_get_subject_name(x);
+	if (!X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(serial & 0x7fffffff) + 1) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) || !X509_gmtime_adj(X509_getm_notAfter(x), 86400) ||
+	    !X509_set_pubkey(x, key) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name))
+		goto err;
+	const struct {
+		int nid;
+		const char *value;
+	} ext[] = {
+		{ NID_basic_constraints, san ? "critical,CA:FALSE" : "critical,CA:TRUE" },
+		{ NID_key_usage, san ? "critical,digitalSignature,keyEncipherment"
+				     : "critical,digitalSignature,keyCertSign,cRLSign" },
+		{ NID_subject_key_identifier, "hash" },
+		{ NID_authority_key_identifier, "keyid:always" },
+		{ san ? NID_ext_key_usage : NID_undef, "serverAuth" },
+		{ san ? NID_subject_alt_name : NID_undef, san },
+	};
+	X509V3_CTX v3;
+	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+	for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+		if (ext[i].nid == NID_undef)
+			continue;
+		X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, ext[i].nid, ext[i].value);
+		int ok = e && X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+		if (!ok)
+			goto err;
+	}
+	if (!X509_sign(x, issuer ? issuer_key : key, EVP_sha256()))
+		goto err;
+	return x;
+err:
+	X509_free(x);
+	return NULL;
+}
+
+/* Write certificate x (if not NULL) and private key (if not NULL; PKCS#8, unencrypted) as PEM to
+ * a new file at path (mode 0600).  0 or -1. */
+static int write_pem(const char *path, X509 *x, EVP_PKEY *key)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return fail("create %s: %s", path, strerror(e));
+	}
+	int ok = (!x || PEM_write_X509(f, x)) && (!key || PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
+	if (fclose(f) != 0 || !ok)
+		return fail("write %s failed", path);
+	return 0;
+}
+
+/* Make an RSA key and a self-signed certificate for it (a CA: the registry's rootcertbundle). */
 static int token_keys(struct token_server *ts, const char *cert_path)
 {
 	int rc = -1;
 	X509 *x = NULL;
 	unsigned char *der = NULL;
-	FILE *f = NULL;
 	ts->key = EVP_RSA_gen(2048);
-	x = X509_new();
-	if (!ts->key || !x) {
-		fail("RSA key or certificate allocation failed");
+	x = ts->key ? make_cert(ts->key, "litecri-test-token", NULL, NULL, NULL) : NULL;
+	int dlen = x ? i2d_X509(x, &der) : -1;
+	if (dlen <= 0) {
+		fail("making the token signing certificate failed (libcrypto)");
+		ERR_print_errors_fp(stderr);
 		goto out;
 	}
-	uint32_t serial;
-	if (RAND_bytes((unsigned char *)&serial, sizeof serial) != 1)
-		goto ssl_err;
-	X509_NAME *name = X509_get_subject_name(x);
-	X509V3_CTX v3;
-	X509_EXTENSION *bc = NULL, *ku = NULL;
-	if (!X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(serial & 0x7fffffff) + 1) ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) || !X509_gmtime_adj(X509_getm_notAfter(x), 86400) ||
-	    !X509_set_pubkey(x, ts->key) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"litecri-test-token", -1, -1, 0) ||
-	    !X509_set_issuer_name(x, name))
-		goto ssl_err;
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	bc = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
-	ku = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, "critical,digitalSignature,keyCertSign");
-	int ext_ok = bc && ku && X509_add_ext(x, bc, -1) && X509_add_ext(x, ku, -1);
-	X509_EXTENSION_free(bc);
-	X509_EXTENSION_free(ku);
-	if (!ext_ok || !X509_sign(x, ts->key, EVP_sha256()))
-		goto ssl_err;
-	int dlen = i2d_X509(x, &der);
-	if (dlen <= 0)
-		goto ssl_err;
 	ts->cert_b64 = b64(der, (size_t)dlen);
-	if (!ts->cert_b64)
-		goto out;
-	f = fopen(cert_path, "we");
-	if (!f) {
-		fail("create %s: %s", cert_path, strerror(errno));
-		goto out;
-	}
-	if (!PEM_write_X509(f, x))
-		goto ssl_err;
-	if (fclose(f) != 0) {
-		f = NULL;
-		fail("write %s: %s", cert_path, strerror(errno));
-		goto out;
-	}
-	f = NULL;
-	rc = 0;
-	goto out;
-ssl_err:
-	fail("making the token signing certificate failed (libcrypto)");
+	if (ts->cert_b64 && write_pem(cert_path, x, NULL) == 0)
+		rc = 0;
 out:
-	if (f)
-		fclose(f);
 	OPENSSL_free(der);
 	X509_free(x);
 	return rc;
@@ -1627,6 +1663,10 @@ static int write_registry_config(const struct testreg *r, const char *path)
 			 "auth:\n  token:\n    realm: http://127.0.0.1:%d/token\n    service: %s\n    issuer: %s\n"
 			 "    rootcertbundle: %s/token.crt\n",
 			 r->token_port, TOKEN_SERVICE, TOKEN_ISSUER, r->dir);
+	char tls[2 * PATH_MAX + 128] = "";
+	if (!strcmp(r->scheme, "https"))
+		snprintf(tls, sizeof tls, "  tls:\n    certificate: %s/server.pem\n    key: %s/server.key\n", r->dir,
+			 r->dir);
 	char *text = NULL;
 	int n = asprintf(&text,
 			 "version: 0.1\n"
@@ -1634,9 +1674,10 @@ static int write_registry_config(const struct testreg *r, const char *path)
 			 "storage:\n  filesystem:\n    rootdirectory: %s/storage\n  delete:\n    enabled: true\n"
 			 "  maintenance:\n    uploadpurging:\n      enabled: false\n"
 			 "http:\n  addr: 127.0.0.1:%d\n  secret: litecri-test-secret\n"
+			 "%s"
 			 "health:\n  storagedriver:\n    enabled: false\n"
 			 "%s",
-			 r->dir, r->port, auth);
+			 r->dir, r->port, tls, auth);
 	if (n < 0)
 		return fail("out of memory");
 	int rc = write_file(path, text, (size_t)n);
@@ -1681,7 +1722,7 @@ static void show_log(const struct testreg *r)
 static int wait_ready(struct testreg *r)
 {
 	char url[128];
-	snprintf(url, sizeof url, "http://%s/v2/", r->host);
+	snprintf(url, sizeof url, "%s://%s/v2/", r->scheme, r->host);
 	for (int i = 0; i < 600; i++) {
 		int st;
 		if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
@@ -1694,7 +1735,7 @@ static int wait_ready(struct testreg *r)
 		int saved = dup(STDERR_FILENO), nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (saved >= 0 && nul >= 0)
 			dup2(nul, STDERR_FILENO);
-		int rc = http_do("GET", url, NULL, NULL, NULL, 0, &resp);
+		int rc = http_do("GET", url, NULL, NULL, r->ca_file, NULL, 0, &resp);
 		if (saved >= 0) {
 			dup2(saved, STDERR_FILENO);
 			close(saved);
@@ -1711,12 +1752,49 @@ static int wait_ready(struct testreg *r)
 	return fail("docker-registry on %s did not answer /v2/ within 30 s", r->host);
 }
 
-int testreg_start(struct testreg *r, enum testreg_auth auth)
+/* The TLS files of testreg_start_tls in r->dir; sets r->ca_file and r->other_ca_file. */
+static int tls_files(struct testreg *r)
+{
+	int rc = -1;
+	EVP_PKEY *ca_key = EVP_EC_gen("P-256"), *srv_key = EVP_EC_gen("P-256"), *other_key = EVP_EC_gen("P-256");
+	X509 *ca = NULL, *srv = NULL, *other = NULL;
+	if (!ca_key || !srv_key || !other_key || !(ca = make_cert(ca_key, "litecri-test-ca", NULL, NULL, NULL)) ||
+	    !(srv = make_cert(srv_key, "127.0.0.1", ca, ca_key, "IP:127.0.0.1,DNS:localhost")) ||
+	    !(other = make_cert(other_key, "litecri-test-other-ca", NULL, NULL, NULL))) {
+		fail("making the registry's TLS certificates failed (libcrypto)");
+		ERR_print_errors_fp(stderr);
+		goto out;
+	}
+	char p[PATH_MAX + 32];
+	snprintf(r->ca_file, sizeof r->ca_file, "%s/ca.pem", r->dir);
+	snprintf(r->other_ca_file, sizeof r->other_ca_file, "%s/other-ca.pem", r->dir);
+	if (write_pem(r->ca_file, ca, NULL) < 0 || write_pem(r->other_ca_file, other, NULL) < 0)
+		goto out;
+	snprintf(p, sizeof p, "%s/server.pem", r->dir);
+	if (write_pem(p, srv, NULL) < 0)
+		goto out;
+	snprintf(p, sizeof p, "%s/server.key", r->dir);
+	if (write_pem(p, NULL, srv_key) < 0)
+		goto out;
+	rc = 0;
+out:
+	X509_free(ca);
+	X509_free(srv);
+	X509_free(other);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(srv_key);
+	EVP_PKEY_free(other_key);
+	return rc;
+}
+
+/* testreg_start (tls 0) and testreg_start_tls (tls 1). */
+static int registry_start(struct testreg *r, enum testreg_auth auth, int tls)
 {
 	memset(r, 0, sizeof *r);
 	r->pid = -1;
 	r->token_port = -1;
 	r->auth = auth;
+	snprintf(r->scheme, sizeof r->scheme, "%s", tls ? "https" : "http");
 	snprintf(r->user, sizeof r->user, "litecri");
 	snprintf(r->pass, sizeof r->pass, "pw-%s", auth == TESTREG_TOKEN ? "token" : "basic");
 	if (tmpdir_make(r->dir, sizeof r->dir, "registry") < 0) {
@@ -1724,6 +1802,8 @@ int testreg_start(struct testreg *r, enum testreg_auth auth)
 		return fail("mkdtemp: %s", strerror(errno));
 	}
 	char p[PATH_MAX + 32];
+	if (tls && tls_files(r) < 0)
+		goto fail;
 	if (auth == TESTREG_BASIC) {
 		snprintf(p, sizeof p, "%s/htpasswd", r->dir);
 		if (write_htpasswd(r, p) < 0)
@@ -1753,6 +1833,16 @@ int testreg_start(struct testreg *r, enum testreg_auth auth)
 fail:
 	testreg_stop(r);
 	return -1;
+}
+
+int testreg_start(struct testreg *r, enum testreg_auth auth)
+{
+	return registry_start(r, auth, 0);
+}
+
+int testreg_start_tls(struct testreg *r, enum testreg_auth auth)
+{
+	return registry_start(r, auth, 1);
 }
 
 void testreg_stop(struct testreg *r)
@@ -1805,7 +1895,7 @@ static int push_credentials(const struct testreg *r, const char *repo, char *hdr
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/token?service=%s&scope=repository:%s:pull,push", r->token_port,
 		 TOKEN_SERVICE, repo);
 	struct http_resp resp;
-	if (http_do("GET", url, NULL, up, NULL, 0, &resp) < 0)
+	if (http_do("GET", url, NULL, up, NULL, NULL, 0, &resp) < 0)
 		return -1;
 	json_t *j = resp.status == 200 ? json_loads((const char *)resp.body.p, 0, NULL) : NULL;
 	const char *tok = json_string_value(json_object_get(j, "token"));
@@ -1831,28 +1921,29 @@ static int push_blob(const struct push_ctx *pc, const char *digest)
 {
 	char url[4096];
 	struct http_resp resp;
-	snprintf(url, sizeof url, "http://%s/v2/%s/blobs/%s", pc->r->host, pc->repo, digest);
-	if (http_do("HEAD", url, pc->headers, pc->userpwd, NULL, 0, &resp) < 0)
+	snprintf(url, sizeof url, "%s://%s/v2/%s/blobs/%s", pc->r->scheme, pc->r->host, pc->repo, digest);
+	if (http_do("HEAD", url, pc->headers, pc->userpwd, pc->r->ca_file, NULL, 0, &resp) < 0)
 		return -1;
 	buf_free(&resp.body);
 	if (resp.status == 200)
 		return 0;
-	snprintf(url, sizeof url, "http://%s/v2/%s/blobs/uploads/", pc->r->host, pc->repo);
-	if (http_do("POST", url, pc->headers, pc->userpwd, NULL, 0, &resp) < 0)
+	snprintf(url, sizeof url, "%s://%s/v2/%s/blobs/uploads/", pc->r->scheme, pc->r->host, pc->repo);
+	if (http_do("POST", url, pc->headers, pc->userpwd, pc->r->ca_file, NULL, 0, &resp) < 0)
 		return -1;
 	buf_free(&resp.body);
 	if (resp.status != 202 || !resp.location[0])
 		return fail("POST %s: status %ld (location \"%s\")", url, resp.status, resp.location);
 	const char *sep = strchr(resp.location, '?') ? "&" : "?";
 	if (resp.location[0] == '/')
-		snprintf(url, sizeof url, "http://%s%s%sdigest=%s", pc->r->host, resp.location, sep, digest);
+		snprintf(url, sizeof url, "%s://%s%s%sdigest=%s", pc->r->scheme, pc->r->host, resp.location, sep,
+			 digest);
 	else
 		snprintf(url, sizeof url, "%s%sdigest=%s", resp.location, sep, digest);
 	struct buf blob = { 0 };
 	if (get_blob(pc->layout, digest, &blob) < 0)
 		return -1;
 	const char *hdrs[3] = { "Content-Type: application/octet-stream", pc->headers[0], NULL };
-	int rc = http_do("PUT", url, hdrs, pc->userpwd, blob.p, blob.len, &resp);
+	int rc = http_do("PUT", url, hdrs, pc->userpwd, pc->r->ca_file, blob.p, blob.len, &resp);
 	buf_free(&blob);
 	if (rc < 0)
 		return -1;
@@ -1900,11 +1991,11 @@ static int push_manifest(const struct push_ctx *pc, const char *digest, const ch
 		}
 	}
 	char url[4096], ct[160];
-	snprintf(url, sizeof url, "http://%s/v2/%s/manifests/%s", pc->r->host, pc->repo, ref);
+	snprintf(url, sizeof url, "%s://%s/v2/%s/manifests/%s", pc->r->scheme, pc->r->host, pc->repo, ref);
 	snprintf(ct, sizeof ct, "Content-Type: %s", mt);
 	const char *hdrs[3] = { ct, pc->headers[0], NULL };
 	struct http_resp resp;
-	if (http_do("PUT", url, hdrs, pc->userpwd, body.p, body.len, &resp) < 0)
+	if (http_do("PUT", url, hdrs, pc->userpwd, pc->r->ca_file, body.p, body.len, &resp) < 0)
 		goto out;
 	if (resp.status != 201)
 		fail("PUT %s: status %ld: %s", url, resp.status, resp.body.p ? (char *)resp.body.p : "");

@@ -98,6 +98,12 @@ struct testreg {
 	/* TOKEN: the token server (a thread of this process on 127.0.0.1) */
 	int token_port;
 	void *token_server;
+	/* how the registry is reached: "http", or "https" (testreg_start_tls) */
+	char scheme[8];
+	/* TLS only ("" otherwise): the CA that signed the registry's certificate, and a second CA
+	 * that signed nothing the registry presents (for "wrong CA" cases), both PEM. */
+	char ca_file[PATH_MAX + 16];       /* <dir>/ca.pem */
+	char other_ca_file[PATH_MAX + 16]; /* <dir>/other-ca.pem */
 };
 
 /* Start docker-registry on 127.0.0.1:<free port> with storage in a new temp dir; wait until it
@@ -107,6 +113,16 @@ struct testreg {
  * registry trusts); a request without valid credentials gets 401 and no token.
  * The registry is killed if this process dies (PR_SET_PDEATHSIG). */
 int testreg_start(struct testreg *r, enum testreg_auth auth);
+
+/*
+ * testreg_start, serving HTTPS only (docker-registry's http.tls).  Made with libcrypto on each
+ * start (EC P-256 keys, valid from an hour ago for a day): a self-signed CA (<dir>/ca.pem), the
+ * server key (<dir>/server.key) and certificate (<dir>/server.pem) signed by that CA, for
+ * DNS:localhost and IP:127.0.0.1 with extendedKeyUsage serverAuth, and an unrelated second CA
+ * (<dir>/other-ca.pem).  r->scheme is "https"; the fixture's own requests (readiness, pushes)
+ * verify the registry against r->ca_file.  TOKEN: the token server itself stays plain http.
+ */
+int testreg_start_tls(struct testreg *r, enum testreg_auth auth);
 
 /* Push image img from layout to repository `repo` (e.g. "x/busybox") with tag `tag` (index
  * children and blobs first).  Authenticates as r->user when the registry wants it. */

@@ -5,7 +5,9 @@
  * Every test has its own docker-registry on 127.0.0.1 (tests/common/testimg.h), its own images
  * built from /bin/busybox, and its own daemon whose `*` mirror is that registry (`upstream =
  * false`), so names like registry.k8s.io/litecri-test/busybox:1.0 never leave this machine.
- * Setup starts them; teardown stops them (also after a failed assertion).
+ * The TLS tests serve the registry over https with a CA made for the test and configure the daemon
+ * with or without that CA (see enum daemon_conf).  Setup starts them; teardown stops them (also
+ * after a failed assertion).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,12 +59,55 @@ static struct {
 
 static int down(void **state);
 
+/* The daemon's registry settings (its config file). */
+enum daemon_conf {
+	/* `*` mirror http://<registry or relay> insecure, upstream = false; the registry's own
+	 * section: insecure (usable directly over plain http) */
+	CONF_HTTP,
+	/* TLS registry as `*` mirror https://<registry> ... (upstream = false), with: */
+	CONF_TLS_MIRROR_CA,       /* ca=<its CA> */
+	CONF_TLS_MIRROR_PLAIN,    /* nothing: verified against the system store */
+	CONF_TLS_MIRROR_INSECURE, /* insecure */
+	/* TLS registry's own section (no mirror for it), with: */
+	CONF_TLS_REGISTRY_CA,       /* ca = <its CA> */
+	CONF_TLS_REGISTRY_OTHER_CA, /* ca = <a CA that did not sign its certificate> */
+};
+
+/* Write the daemon's config file for `conf` (mirror_port: the registry's or the relay's). */
+static int write_daemon_conf(enum daemon_conf conf, int mirror_port)
+{
+	FILE *f = fopen(fx.d.config, "we");
+	if (!f)
+		return -1;
+	const char *mirror_opts = conf == CONF_TLS_MIRROR_CA ? " ca=" : conf == CONF_TLS_MIRROR_INSECURE ? " insecure" : "";
+	switch (conf) {
+	case CONF_HTTP:
+		fprintf(f,
+			"[registry \"*\"]\nmirror = http://127.0.0.1:%d insecure\nupstream = false\n\n"
+			"[registry \"%s\"]\ninsecure = true\n",
+			mirror_port, fx.reg.host);
+		break;
+	case CONF_TLS_MIRROR_CA:
+	case CONF_TLS_MIRROR_PLAIN:
+	case CONF_TLS_MIRROR_INSECURE:
+		fprintf(f, "[registry \"*\"]\nmirror = https://127.0.0.1:%d%s%s\nupstream = false\n", mirror_port,
+			mirror_opts, conf == CONF_TLS_MIRROR_CA ? fx.reg.ca_file : "");
+		break;
+	case CONF_TLS_REGISTRY_CA:
+	case CONF_TLS_REGISTRY_OTHER_CA:
+		fprintf(f, "[registry \"*\"]\nupstream = false\n\n[registry \"%s\"]\nca = %s\n", fx.reg.host,
+			conf == CONF_TLS_REGISTRY_CA ? fx.reg.ca_file : fx.reg.other_ca_file);
+		break;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 /*
- * Start a registry (auth), optionally a paced relay in front of it (rate >= 0; the `*` mirror
- * then goes through it), and a daemon configured with the `*` mirror and a section making
- * 127.0.0.1:<registry port> usable directly over plain http.
+ * Start a registry (auth; serving TLS for every conf but CONF_HTTP), optionally a paced relay in
+ * front of it (rate >= 0; the `*` mirror then goes through it), and a daemon configured as `conf`
+ * says.
  */
-static int fixture_start(enum testreg_auth auth, long relay_rate)
+static int fixture_start(enum testreg_auth auth, long relay_rate, enum daemon_conf conf)
 {
 	memset(&fx, 0, sizeof fx);
 	fx.reg.pid = -1;
@@ -71,7 +116,7 @@ static int fixture_start(enum testreg_auth auth, long relay_rate)
 		fx.layout[0] = '\0';
 		return -1;
 	}
-	if (testreg_start(&fx.reg, auth) < 0)
+	if ((conf == CONF_HTTP ? testreg_start(&fx.reg, auth) : testreg_start_tls(&fx.reg, auth)) < 0)
 		return -1;
 	int mirror_port = fx.reg.port;
 	if (relay_rate >= 0) {
@@ -82,14 +127,7 @@ static int fixture_start(enum testreg_auth auth, long relay_rate)
 	if (harness_init(&fx.d) < 0)
 		return -1;
 	snprintf(fx.images, sizeof fx.images, "%s/images", fx.d.root);
-	FILE *f = fopen(fx.d.config, "we");
-	if (!f)
-		return -1;
-	fprintf(f,
-		"[registry \"*\"]\nmirror = http://127.0.0.1:%d insecure\nupstream = false\n\n"
-		"[registry \"%s\"]\ninsecure = true\n",
-		mirror_port, fx.reg.host);
-	if (fclose(f) != 0)
+	if (write_daemon_conf(conf, mirror_port) < 0)
 		return -1;
 	if (harness_start(&fx.d, NULL, NULL) < 0) {
 		char *log = harness_slurp(fx.d.log);
@@ -101,12 +139,18 @@ static int fixture_start(enum testreg_auth auth, long relay_rate)
 }
 
 /* fixture_start, cleaning up after itself when it fails (cmocka then runs no teardown). */
-static int fixture_up(enum testreg_auth auth, long relay_rate)
+static int fixture_up_conf(enum testreg_auth auth, long relay_rate, enum daemon_conf conf)
 {
-	if (fixture_start(auth, relay_rate) == 0)
+	if (fixture_start(auth, relay_rate, conf) == 0)
 		return 0;
 	down(NULL);
 	return -1;
+}
+
+/* fixture_up_conf with plain http (CONF_HTTP). */
+static int fixture_up(enum testreg_auth auth, long relay_rate)
+{
+	return fixture_up_conf(auth, relay_rate, CONF_HTTP);
 }
 
 /* An open registry as the `*` mirror. */
@@ -142,6 +186,48 @@ static int up_token(void **state)
 {
 	(void)state;
 	return fixture_up(TESTREG_TOKEN, -1);
+}
+
+/* TLS registry as the `*` mirror, verified against its CA (mirror option ca=). */
+static int up_tls_mirror_ca(void **state)
+{
+	(void)state;
+	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_MIRROR_CA);
+}
+
+/* TLS registry as the `*` mirror, neither a CA nor insecure: the system store cannot verify it. */
+static int up_tls_mirror_plain(void **state)
+{
+	(void)state;
+	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_MIRROR_PLAIN);
+}
+
+/* TLS registry as the `*` mirror marked insecure (no verification). */
+static int up_tls_mirror_insecure(void **state)
+{
+	(void)state;
+	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_MIRROR_INSECURE);
+}
+
+/* TLS registry used by its own name, its section giving its CA. */
+static int up_tls_registry_ca(void **state)
+{
+	(void)state;
+	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_REGISTRY_CA);
+}
+
+/* TLS registry used by its own name, its section giving a CA that did not sign its certificate. */
+static int up_tls_registry_other_ca(void **state)
+{
+	(void)state;
+	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_REGISTRY_OTHER_CA);
+}
+
+/* TLS registry wanting basic auth, used by its own name with its CA. */
+static int up_tls_basic(void **state)
+{
+	(void)state;
+	return fixture_up_conf(TESTREG_BASIC, -1, CONF_TLS_REGISTRY_CA);
 }
 
 /* 1 if the file at path holds a sanitizer report (printed), for the ASan/UBSan build. */
@@ -1152,6 +1238,97 @@ static void test_token_auth(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* TLS                                                                                        */
+
+/* Pull `name` (pushed as repo:1 of BASE) and check the image is there under that name; the
+ * registry served its manifest (over TLS: it serves nothing else). */
+static void tls_pull_ok(const char *repo, const char *name)
+{
+	struct testimg img;
+	build_push(TESTIMG_BASE, repo, "1", &img);
+	pull_ok(name, img.config_digest);
+	Runtime__V1__ImageStatusResponse *r = image_status(name, 0);
+	assert_non_null(r->image);
+	assert_string_equal(r->image->id, img.config_digest);
+	assert_true(has(r->image->repo_tags, r->image->n_repo_tags, name));
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_true(has_blob(img.layer_digests[0]));
+	assert_true(has_layer(img.chain_ids[0]));
+	assert_true(testreg_count_requests(&fx.reg, "GET", "/manifests/1") >= 1);
+	assert_int_equal(count_in("tmp"), 0);
+}
+
+/* Pull `name` (pushed as repo:1) must fail UNAVAILABLE for want of a trusted certificate: the
+ * message names the endpoint and the certificate problem; the registry answered no request of the
+ * pull (no handshake completed) and nothing is stored. */
+static void tls_pull_untrusted(const char *repo, const char *name)
+{
+	struct testimg img;
+	build_push(TESTIMG_BASE, repo, "1", &img);
+	int gets = testreg_count_requests(&fx.reg, "GET", "/v2/");
+	char *msg = pull_fails(name, NULL, NULL, GRPC_STATUS_UNAVAILABLE, GRPC_STATUS_UNAVAILABLE);
+	print_message("PullImage %s: %s\n", name, msg);
+	int names_endpoint = strstr(msg, fx.reg.host) != NULL;
+	int names_cert = strstr(msg, "certificate") != NULL || strstr(msg, "SSL") != NULL;
+	if (!names_endpoint || !names_cert)
+		print_error("the message should name %s and the certificate problem: %s\n", fx.reg.host, msg);
+	free(msg);
+	assert_true(names_endpoint);
+	assert_true(names_cert);
+	assert_int_equal(testreg_count_requests(&fx.reg, "GET", "/v2/"), gets);
+	assert_int_equal(testreg_count_requests(&fx.reg, "HEAD", "/manifests/"), 0);
+	assert_false(image_known(name));
+	assert_store_empty();
+}
+
+/* https mirror with ca=<the registry's CA>: verified, pulled. */
+static void test_tls_mirror_ca(void **state)
+{
+	(void)state;
+	tls_pull_ok(MIRROR_REPO "busybox", UPSTREAM "busybox:1");
+}
+
+/* https mirror with neither ca= nor insecure: the system store does not know the test CA. */
+static void test_tls_mirror_untrusted(void **state)
+{
+	(void)state;
+	tls_pull_untrusted(MIRROR_REPO "busybox", UPSTREAM "busybox:1");
+}
+
+/* https mirror marked insecure, no CA: not verified, pulled (over https: the port speaks nothing
+ * else). */
+static void test_tls_mirror_insecure(void **state)
+{
+	(void)state;
+	tls_pull_ok(MIRROR_REPO "busybox", UPSTREAM "busybox:1");
+}
+
+/* 127.0.0.1:<port>/x/busybox:1 with the section's ca = <the registry's CA>: pulled. */
+static void test_tls_registry_ca(void **state)
+{
+	(void)state;
+	char name[128];
+	snprintf(name, sizeof name, "%s/x/busybox:1", fx.reg.host);
+	tls_pull_ok("x/busybox", name);
+}
+
+/* The same with ca = <another CA>: refused. */
+static void test_tls_registry_other_ca(void **state)
+{
+	(void)state;
+	char name[128];
+	snprintf(name, sizeof name, "%s/x/busybox:1", fx.reg.host);
+	tls_pull_untrusted("x/busybox", name);
+}
+
+/* Basic auth over TLS (the registry verified with its CA): see auth_pull_cases. */
+static void test_tls_basic_auth(void **state)
+{
+	(void)state;
+	auth_pull_cases();
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* import                                                                                     */
 
 /* Run `litecri image import` on path beside the running daemon; exit status. */
@@ -1270,6 +1447,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_image_fs_info, up_open, down),
 		cmocka_unit_test_setup_teardown(test_basic_auth, up_basic, down),
 		cmocka_unit_test_setup_teardown(test_token_auth, up_token, down),
+		cmocka_unit_test_setup_teardown(test_tls_mirror_ca, up_tls_mirror_ca, down),
+		cmocka_unit_test_setup_teardown(test_tls_mirror_untrusted, up_tls_mirror_plain, down),
+		cmocka_unit_test_setup_teardown(test_tls_mirror_insecure, up_tls_mirror_insecure, down),
+		cmocka_unit_test_setup_teardown(test_tls_registry_ca, up_tls_registry_ca, down),
+		cmocka_unit_test_setup_teardown(test_tls_registry_other_ca, up_tls_registry_other_ca, down),
+		cmocka_unit_test_setup_teardown(test_tls_basic_auth, up_tls_basic, down),
 		cmocka_unit_test_setup_teardown(test_import_layout_dir, up_open, down),
 		cmocka_unit_test_setup_teardown(test_import_layout_tar, up_open, down),
 		cmocka_unit_test_setup_teardown(test_import_docker_save, up_open, down),
