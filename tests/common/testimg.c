@@ -51,19 +51,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image/manifest.h"
+
 #define CREATED "2024-01-01T00:00:00Z"
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define BIG_SIZE (64u << 20)
 
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+/* The media types are the daemon's (image/manifest.h); this one it has no use for. */
 #define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
 
 #define REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
@@ -206,7 +200,7 @@ static int sha256_digest(const void *data, size_t len, char out[72])
 }
 
 /* The hex part of a "sha256:<hex>" digest (NULL if it is not one). */
-static const char *digest_hex(const char *digest)
+static const char *hex_of(const char *digest)
 {
 	if (strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71)
 		return NULL;
@@ -501,7 +495,7 @@ static int layout_init(const char *layout)
 /* Path of blob `digest` in layout. */
 static int blob_path(const char *layout, const char *digest, char *out, size_t cap)
 {
-	const char *hex = digest_hex(digest);
+	const char *hex = hex_of(digest);
 	if (!hex)
 		return fail("not a sha256 digest: %s", digest);
 	if (snprintf(out, cap, "%s/blobs/sha256/%s", layout, hex) >= (int)cap)
@@ -1014,12 +1008,12 @@ int testimg_docker_save(const char *layout, const struct testimg *img, const cha
 	if (!a)
 		goto done;
 	char config_name[96];
-	snprintf(config_name, sizeof config_name, "%s.json", digest_hex(img->config_digest));
+	snprintf(config_name, sizeof config_name, "%s.json", hex_of(img->config_digest));
 	if (tar_add_bytes(a, config_name, cbuf.p, cbuf.len) < 0)
 		goto done;
 	for (int i = 0; i < img->n_layers; i++) {
 		struct buf blob = { 0 }, raw = { 0 };
-		const char *id = digest_hex(img->diff_ids[i]);
+		const char *id = hex_of(img->diff_ids[i]);
 		int ok = get_blob(layout, img->layer_digests[i], &blob) == 0 && decompress(&blob, &raw) == 0 &&
 			 tar_add_dir(a, id) == 0;
 		if (ok) {
@@ -2022,7 +2016,7 @@ int testreg_push(const struct testreg *r, const char *layout, const struct testi
 
 int testreg_corrupt_blob(const struct testreg *r, const char *digest)
 {
-	const char *hex = digest_hex(digest);
+	const char *hex = hex_of(digest);
 	if (!hex)
 		return fail("not a sha256 digest: %s", digest);
 	char p[PATH_MAX + 128];
