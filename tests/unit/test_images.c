@@ -15,13 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <sqlite3.h>
 
+#include "../common/testimg.h"
 #include "../common/tmpdir.h"
 #include "image/content.h"
 #include "image/digest.h"
@@ -460,6 +464,109 @@ static void test_import_refuses_escapes(void **state)
 	images_close(im);
 }
 
+/* Each image: its config and manifest blobs, and each layer's row, directory and blob, are present. */
+static void check_consistent(struct fx *f, struct images *im, size_t *n_images)
+{
+	const struct content *c = images_content(im);
+	struct lc_err err = { 0 };
+	struct image_info *v = NULL;
+	size_t n = 0;
+	assert_int_equal(store_image_list(f->store, &v, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(content_has_blob(c, v[i].id));
+		assert_true(content_has_blob(c, v[i].manifest_digest));
+		for (size_t j = 0; j < v[i].n_layers; j++) {
+			assert_true(content_has_layer(c, v[i].layers[j].chain_id));
+			assert_true(content_has_blob(c, v[i].layers[j].blob_digest));
+		}
+		image_info_free(&v[i]);
+	}
+	free(v);
+	*n_images = n;
+	/* Every layer row has its directory, every directory its row. */
+	char(*ids)[DIGEST_BUF] = NULL;
+	size_t nl = 0;
+	assert_int_equal(store_layers_unreferenced(f->store, &ids, &nl, &err), 0);
+	assert_int_equal(nl, 0); /* garbage was collected at open */
+	free(ids);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/layers", c->dir);
+	assert_int_equal(tmpdir_count(dir), (int)q_int(f, "SELECT count(*) FROM layers"));
+	snprintf(dir, sizeof dir, "%s/tmp", c->dir);
+	assert_int_equal(tmpdir_count(dir), 0);
+}
+
+/*
+ * 8. Crash test: `image import` of a 64 MiB image SIGKILLed at many points.  Every time, the
+ * next open leaves the store consistent — no image, or the whole image — and the import then
+ * completes.
+ */
+static void test_import_killed_anywhere(void **state)
+{
+	struct fx *f = *state;
+	char layout[PATH_MAX];
+	snprintf(layout, sizeof layout, "%s/layout", f->dir);
+	struct testimg img;
+	assert_int_equal(testimg_build(layout, TESTIMG_BIG, "registry.k8s.io/litecri-test/big:1", &img), 0);
+
+	/* How long an undisturbed import takes, to spread the kills over it. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct lc_err err = { 0 };
+	struct images *im = NULL;
+	assert_int_equal(images_open(&f->cfg, f->store, &im, &err), 0);
+	assert_int_equal(images_import(im, layout, NULL, NULL, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long full_us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+	int removed = 0;
+	assert_int_equal(images_remove(im, "registry.k8s.io/litecri-test/big:1", &removed, &err), 0);
+	images_close(im);
+
+	int completed = 0, interrupted = 0;
+	for (int k = 0; k < 10; k++) {
+		long delay_us = full_us * k / 6; /* 0 %, 17 %, ... 150 % of an import */
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			/* The child: its own connection, an import, then exit. */
+			struct store *s = NULL;
+			struct images *ci = NULL;
+			struct lc_err e = { 0 };
+			if (store_open(f->db, (int)litecri_migrations_count, &s, &e) < 0 ||
+			    images_open(&f->cfg, s, &ci, &e) < 0 || images_import(ci, layout, NULL, NULL, &e) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		usleep((useconds_t)delay_us);
+		kill(pid, SIGKILL);
+		int status = 0;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (WIFEXITED(status)) {
+			assert_int_equal(WEXITSTATUS(status), 0);
+			completed++;
+		} else {
+			interrupted++;
+		}
+
+		/* The next start: consistent, then the import completes, then remove for the next round. */
+		im = NULL;
+		assert_int_equal(images_open(&f->cfg, f->store, &im, &err), 0);
+		size_t n = 0;
+		check_consistent(f, im, &n);
+		assert_true(n <= 1);
+		assert_int_equal(images_import(im, layout, NULL, NULL, &err), 0);
+		check_consistent(f, im, &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(images_remove(im, "registry.k8s.io/litecri-test/big:1", &removed, &err), 0);
+		assert_int_equal(removed, 1);
+		images_close(im);
+	}
+	/* The kills really landed inside imports (the first at once; the last ones after it ended). */
+	assert_true(interrupted >= 3);
+	print_message("import killed %d times, completed %d times (an import takes %ld ms)\n", interrupted,
+		      completed, full_us / 1000);
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -471,6 +578,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_collects_crash_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_refuses_escapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_killed_anywhere, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
