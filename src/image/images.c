@@ -90,35 +90,30 @@ static void work_end(struct images *im, int fd)
 
 /* ---- garbage collection ------------------------------------------------------------------ */
 
-static int gc_layer_dir(const char *chain_id, void *arg)
-{
-	struct images *im = arg;
-	struct lc_err err = { 0 };
-	int exists = 0;
-	if (store_layer_exists(im->store, chain_id, &exists, &err) < 0) {
-		log_warn("image gc: %s", err.msg);
-		return -1;
-	}
-	if (!exists) {
-		log_info("image gc: removing layer %s (no record)", chain_id);
-		if (content_remove_layer(&im->content, chain_id, &err) < 0)
-			log_warn("image gc: %s", err.msg);
-	}
-	return 0;
-}
+/*
+ * One kind of content a collection walks on disk: layer directories (kept while they have a
+ * row) or blobs (kept while an image references them).
+ */
+struct sweep {
+	struct images *im;
+	const char *what;
+	int (*wanted)(struct store *s, const char *digest, int *yes, struct lc_err *err);
+	int (*remove)(const struct content *c, const char *digest, struct lc_err *err);
+};
 
-static int gc_blob(const char *digest, void *arg)
+/* content_each_* callback: remove digest unless it is still wanted. */
+static int sweep_one(const char *digest, void *arg)
 {
-	struct images *im = arg;
+	const struct sweep *w = arg;
 	struct lc_err err = { 0 };
-	int ref = 1;
-	if (store_blob_referenced(im->store, digest, &ref, &err) < 0) {
+	int yes = 1;
+	if (w->wanted(w->im->store, digest, &yes, &err) < 0) {
 		log_warn("image gc: %s", err.msg);
 		return -1;
 	}
-	if (!ref) {
-		log_debug("image gc: removing blob %s", digest);
-		if (content_remove_blob(&im->content, digest, &err) < 0)
+	if (!yes) {
+		log_info("image gc: removing %s %s", w->what, digest);
+		if (w->remove(&w->im->content, digest, &err) < 0)
 			log_warn("image gc: %s", err.msg);
 	}
 	return 0;
@@ -146,8 +141,10 @@ static int gc_locked(struct images *im, struct lc_err *err)
 	free(ids);
 	if (rc < 0)
 		return -1;
-	if (content_each_layer(&im->content, gc_layer_dir, im, err) < 0 ||
-	    content_each_blob(&im->content, gc_blob, im, err) < 0)
+	struct sweep dirs = { im, "layer directory without a record", store_layer_exists, content_remove_layer };
+	struct sweep blobs = { im, "unreferenced blob", store_blob_referenced, content_remove_blob };
+	if (content_each_layer(&im->content, sweep_one, &dirs, err) < 0 ||
+	    content_each_blob(&im->content, sweep_one, &blobs, err) < 0)
 		return -1;
 	return 0;
 }
