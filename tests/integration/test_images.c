@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -714,6 +715,52 @@ static void test_base_layer_contents(void **state)
 	free(passwd);
 }
 
+/* What the MULTI layers look like stacked by overlayfs (1 = present). */
+struct rootfs_view {
+	int mounted, busybox, data_a, data_b, keep_x, old_y, old_z, old_new;
+};
+
+/*
+ * Mount the n layers (bottom first) read-only with overlayfs — lowerdirs only, as a container's
+ * rootfs stacks them under its own upper dir — look, and unmount before anything is asserted,
+ * so that a failing test never leaves a mount behind.
+ */
+static void view_rootfs(char chain_ids[][72], int n, struct rootfs_view *v)
+{
+	memset(v, 0, sizeof *v);
+	char mnt[PATH_MAX], opts[4096] = "lowerdir=", p[PATH_MAX + 32];
+	snprintf(mnt, sizeof mnt, "%s/rootfs-view", fx.d.dir);
+	if (mkdir(mnt, 0700) < 0)
+		return;
+	for (int i = n - 1; i >= 0; i--) { /* overlayfs lists the top layer first */
+		lpath(p, sizeof p, chain_ids[i], "");
+		size_t len = strlen(p);
+		if (len && p[len - 1] == '/')
+			p[len - 1] = 0;
+		strncat(opts, p, sizeof opts - strlen(opts) - 2);
+		if (i)
+			strcat(opts, ":");
+	}
+	if (mount("overlay", mnt, "overlay", MS_RDONLY, opts) < 0) {
+		print_error("mount overlay %s: %s\n", opts, strerror(errno));
+		rmdir(mnt);
+		return;
+	}
+	v->mounted = 1;
+	struct { const char *rel; int *out; } probes[] = {
+		{ "bin/busybox", &v->busybox }, { "data/a", &v->data_a }, { "data/b", &v->data_b },
+		{ "data/keep/x", &v->keep_x }, { "opt/old/y", &v->old_y }, { "opt/old/z", &v->old_z },
+		{ "opt/old/new", &v->old_new },
+	};
+	for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", mnt, probes[i].rel);
+		*probes[i].out = exists(p);
+	}
+	if (umount2(mnt, 0) < 0)
+		print_error("umount %s: %s\n", mnt, strerror(errno));
+	rmdir(mnt);
+}
+
 /* MULTI: gzip + uncompressed + zstd layers, each unpacked alone in overlay form; the config. */
 static void test_multi_layers_and_config(void **state)
 {
@@ -774,6 +821,18 @@ static void test_multi_layers_and_config(void **state)
 	assert_non_null(nw);
 	assert_string_equal(nw, "new\n");
 	free(nw);
+
+	/* Stacked by overlayfs as a container's rootfs will be, the whiteouts take effect. */
+	struct rootfs_view v;
+	view_rootfs(img.chain_ids, 3, &v);
+	assert_int_equal(v.mounted, 1);
+	assert_int_equal(v.busybox, 1);   /* layer 1 shows through */
+	assert_int_equal(v.data_a, 0);    /* whited out by layer 3 */
+	assert_int_equal(v.data_b, 1);    /* layer 2 */
+	assert_int_equal(v.keep_x, 1);
+	assert_int_equal(v.old_y, 0);     /* hidden by the opaque directory */
+	assert_int_equal(v.old_z, 0);
+	assert_int_equal(v.old_new, 1);   /* layer 3's own file in the opaque directory */
 
 	/* the config: uid from User "1000"; verbose info carries the config and the chain IDs */
 	Runtime__V1__ImageStatusResponse *r = image_status(name, 0);
