@@ -992,6 +992,38 @@ int registry_session_open(const struct registry_endpoint *ep, const char *repo,
 	return session_open(ep, repo, auth, out, err) < 0 ? clean(err) : 0;
 }
 
+/* strdup of a secret that may be NULL; 0, or -1 on out-of-memory. */
+static int dup_opt(const char *src, char **dst)
+{
+	*dst = NULL;
+	return src && !(*dst = strdup(src)) ? -1 : 0;
+}
+
+int registry_session_clone(const struct registry_session *s, struct registry_session **out, struct lc_err *err)
+{
+	*out = NULL;
+	struct registry_session *c = calloc(1, sizeof *c);
+	if (!c)
+		return lc_fail(err, ENOMEM, "registry session for %s", s->base);
+	memcpy(c->base, s->base, sizeof c->base);
+	memcpy(c->origin, s->origin, sizeof c->origin);
+	memcpy(c->host, s->host, sizeof c->host);
+	memcpy(c->ca_file, s->ca_file, sizeof c->ca_file);
+	memcpy(c->repo, s->repo, sizeof c->repo);
+	c->https = s->https;
+	c->insecure = s->insecure;
+	c->basic = s->basic;
+	c->has_credentials = s->has_credentials;
+	if (dup_opt(s->username, &c->username) < 0 || dup_opt(s->password, &c->password) < 0 ||
+	    dup_opt(s->identity_token, &c->identity_token) < 0 || dup_opt(s->token, &c->token) < 0 ||
+	    !(c->curl = curl_easy_init())) {
+		registry_session_close(c);
+		return lc_fail(err, ENOMEM, "registry session for %s", s->base);
+	}
+	*out = c;
+	return 0;
+}
+
 void registry_session_close(struct registry_session *s)
 {
 	if (!s)

@@ -67,6 +67,13 @@ int registry_session_open(const struct registry_endpoint *ep, const char *repo,
 void registry_session_close(struct registry_session *s);
 
 /*
+ * A second session like s — same endpoint, repository, credentials and the token s holds now —
+ * with its own connection, for another thread (parallel layer downloads).  s may not be in use
+ * by another thread while it is copied.
+ */
+int registry_session_clone(const struct registry_session *s, struct registry_session **out, struct lc_err *err);
+
+/*
  * GET /v2/<repo>/manifests/<reference> (a tag or a digest).  On success *body is malloc'ed
  * (NUL-terminated, *len without the NUL), content_type holds the response media type (without
  * parameters, "" if none) and digest the sha256 of the body.  When reference is a digest the body
