@@ -44,6 +44,8 @@ static const char usage[] =
 	"  --workers N              worker threads started at once; the pool grows when all\n"
 	"                           are busy (default 4)\n"
 	"  --shutdown-timeout SECS  time in-flight calls get after SIGTERM (default 10)\n"
+	"  --max-concurrent-downloads N\n"
+	"                           layers one pull fetches and unpacks at once, 1..16 (default 3)\n"
 	"  --registry-mirror HOST=URL[,insecure]\n"
 	"                           fetch images of registry HOST (\"*\": any registry without\n"
 	"                           settings of its own) from URL first; repeatable, in order\n"
@@ -63,6 +65,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, OPT_SETTING },
 	{ "workers", required_argument, NULL, OPT_SETTING },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SETTING },
+	{ "max-concurrent-downloads", required_argument, NULL, OPT_SETTING },
 	{ "registry-mirror", required_argument, NULL, OPT_SETTING },
 	{ "insecure-registry", required_argument, NULL, OPT_SETTING },
 	{ "help", no_argument, NULL, 'h' },

@@ -69,8 +69,10 @@ static char *config_json(struct cri_env *env, struct cri_call *call, const char 
 			      "schemaVersion", env->schema_version,
 			      "cgroupDriver", "cgroupfs",
 			      "logLevel", log_level_name(cfg->log_level));
-	if (o)
+	if (o) {
 		json_object_set_new(o, "registries", registries_json(cfg));
+		json_object_set_new(o, "maxConcurrentDownloads", json_integer(cfg->max_concurrent_downloads));
+	}
 	return cri_json(call, o);
 }
 

@@ -214,6 +214,9 @@ struct source {
 			char digest[DIGEST_BUF], struct lc_err *err);
 	/* A blob into the content store, verified. */
 	int (*blob)(struct source *s, const struct content *c, const char *digest, int64_t size, struct lc_err *err);
+	/* A source for another thread (its own connection); NULL with err on failure.  Release with put. */
+	struct source *(*clone)(struct source *s, struct lc_err *err);
+	void (*put)(struct source *s);
 	char what[600]; /* for messages */
 };
 
@@ -231,6 +234,27 @@ static int reg_manifest(struct source *s, const char *ref, char **body, size_t *
 static int reg_blob(struct source *s, const struct content *c, const char *digest, int64_t size, struct lc_err *err)
 {
 	return registry_get_blob(((struct registry_source *)s)->sess, c, digest, size, err);
+}
+
+static struct source *reg_clone(struct source *s, struct lc_err *err)
+{
+	struct registry_source *r = malloc(sizeof *r);
+	if (!r) {
+		lc_fail(err, ENOMEM, "%s", s->what);
+		return NULL;
+	}
+	*r = *(struct registry_source *)s;
+	if (registry_session_clone(((struct registry_source *)s)->sess, &r->sess, err) < 0) {
+		free(r);
+		return NULL;
+	}
+	return &r->base;
+}
+
+static void reg_put(struct source *s)
+{
+	registry_session_close(((struct registry_source *)s)->sess);
+	free(s);
 }
 
 /* A directory of blobs (an OCI layout, or an unpacked docker-save tarball with a file map). */
@@ -290,6 +314,15 @@ static int copy_file_blob(const char *path, const struct content *c, const char 
 	return content_writer_commit(&w, err);
 }
 
+/* A directory source only reads files: every thread may share it. */
+static struct source *dir_clone(struct source *s, struct lc_err *err)
+{
+	(void)err;
+	return s;
+}
+
+static void dir_put(struct source *s) { (void)s; }
+
 static int dir_blob(struct source *s, const struct content *c, const char *digest, int64_t size, struct lc_err *err)
 {
 	char p[PATH_MAX];
@@ -339,15 +372,24 @@ static int dir_manifest(struct source *s, const char *ref, char **body, size_t *
 
 /* ---- fetching one image from a source ------------------------------------------------------- */
 
-/* Fetch, unpack and record layer i (chain ID chain, parent chain or NULL) unless already present. */
-static int fetch_layer(struct images *im, struct source *src, const struct descriptor *d, const char *diff_id,
-		       const char *chain, const char *parent, struct lc_err *err)
+/* One layer to fetch: set up by the pull's thread, done by any of its download threads. */
+struct layer_job {
+	const struct descriptor *d;
+	const char *diff_id;
+	const char *chain;
+	const char *parent;       /* chain ID below, NULL for the bottom layer */
+	struct unpack_result res; /* filled when done */
+	int rc;                   /* 0 done, -1 failed (err), 1 not run */
+	struct lc_err err;
+};
+
+/*
+ * Fetch, unpack, check and publish one layer.  No database access: the download threads have
+ * no connection of their own; the pull's thread records the layers afterwards.
+ */
+static int fetch_unpack(struct images *im, struct source *src, struct layer_job *j, struct lc_err *err)
 {
-	int exists = 0;
-	if (store_layer_exists(im->store, chain, &exists, err) < 0)
-		return -1;
-	if (exists && content_has_layer(&im->content, chain))
-		return 0;
+	const struct descriptor *d = j->d;
 	log_debug("image: fetching layer %s (%lld bytes) from %s", d->digest, (long long)d->size, src->what);
 	if (src->blob(src, &im->content, d->digest, d->size, err) < 0)
 		return -1;
@@ -355,22 +397,107 @@ static int fetch_layer(struct images *im, struct source *src, const struct descr
 	if (content_blob_path(&im->content, d->digest, blob, sizeof blob, err) < 0 ||
 	    content_tmpdir(&im->content, "layer-", tmp, sizeof tmp, err) < 0)
 		return -1;
-	struct unpack_result res;
 	struct lc_err e2;
-	if (layer_unpack(blob, tmp, &res, err) < 0) {
+	if (layer_unpack(blob, tmp, &j->res, err) < 0) {
 		content_rmtree(tmp, &e2);
 		return lc_wrap(err, "unpack layer %s", d->digest);
 	}
-	if (strcmp(res.diff_id, diff_id) != 0) {
+	if (strcmp(j->res.diff_id, j->diff_id) != 0) {
 		content_rmtree(tmp, &e2);
 		return lc_fail(err, EBADMSG, "layer %s unpacks to %s, but the image config says %s", d->digest,
-			       res.diff_id, diff_id);
+			       j->res.diff_id, j->diff_id);
 	}
-	if (content_publish_layer(&im->content, tmp, chain, err) < 0) {
+	if (content_publish_layer(&im->content, tmp, j->chain, err) < 0) {
 		content_rmtree(tmp, &e2);
 		return -1;
 	}
-	return store_layer_add(im->store, chain, diff_id, parent, res.bytes, res.inodes, err);
+	return 0;
+}
+
+/* The jobs of one pull, shared by its download threads. */
+struct layer_pool {
+	struct images *im;
+	struct source *src;
+	struct layer_job *jobs;
+	size_t n;
+	size_t next;   /* next job to take (mu) */
+	int failed;    /* a job failed: take no more (mu) */
+	pthread_mutex_t mu;
+};
+
+/* Take and run jobs until none is left or one has failed. */
+static void pool_run(struct layer_pool *p, struct source *src)
+{
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		size_t i = p->failed ? p->n : p->next++;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n)
+			return;
+		struct layer_job *j = &p->jobs[i];
+		j->rc = fetch_unpack(p->im, src, j, &j->err);
+		if (j->rc < 0) {
+			pthread_mutex_lock(&p->mu);
+			p->failed = 1;
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
+}
+
+/* A download thread: its own source (connection), then jobs. */
+static void *pool_thread(void *arg)
+{
+	struct layer_pool *p = arg;
+	struct lc_err err = { 0 };
+	struct source *src = p->src->clone(p->src, &err);
+	if (!src) { /* the other threads carry on */
+		log_warn("image: no extra connection to %s: %s", p->src->what, err.msg);
+		return NULL;
+	}
+	pool_run(p, src);
+	if (src != p->src)
+		src->put(src);
+	return NULL;
+}
+
+/*
+ * Fetch the n jobs with up to cfg->max_concurrent_downloads threads (this one included), then
+ * record each published layer, bottom first.  On failure, the error of the lowest failed layer
+ * (the layers that did complete are recorded all the same).
+ */
+static int fetch_layers(struct images *im, struct source *src, struct layer_job *jobs, size_t n, struct lc_err *err)
+{
+	struct layer_pool p = { .im = im, .src = src, .jobs = jobs, .n = n };
+	pthread_mutex_init(&p.mu, NULL);
+	size_t want = (size_t)im->cfg->max_concurrent_downloads;
+	size_t extra = (n < want ? n : want) - 1, started = 0;
+	pthread_t threads[16];
+	assert(extra < sizeof threads / sizeof threads[0]);
+	for (size_t i = 0; i < extra; i++) {
+		if (pthread_create(&threads[started], NULL, pool_thread, &p) != 0) {
+			log_warn("image: cannot start a download thread: %s", strerror(errno));
+			break;
+		}
+		started++;
+	}
+	pool_run(&p, src);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	/* Every layer that was published gets its row, even when another failed: a retry reuses it. */
+	int failed = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].rc < 0 && failed < 0)
+			failed = (int)i;
+		if (jobs[i].rc == 0 && store_layer_add(im->store, jobs[i].chain, jobs[i].diff_id, jobs[i].parent,
+						       jobs[i].res.bytes, jobs[i].res.inodes, err) < 0)
+			return -1;
+	}
+	if (failed >= 0) {
+		*err = jobs[failed].err;
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -388,6 +515,7 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 	struct manifest m = { 0 };
 	struct image_config cfg = { 0 };
 	struct image_layer *layers = NULL;
+	struct layer_job *jobs = NULL;
 	int rc = -1;
 
 	if (src->manifest(src, top, &body, &len, ct, top_digest, err) < 0)
@@ -432,19 +560,32 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 		lc_fail(err, ENOMEM, "image %s", m.config.digest);
 		goto out;
 	}
+	jobs = calloc(m.n_layers ? m.n_layers : 1, sizeof *jobs);
+	if (!jobs) {
+		lc_fail(err, ENOMEM, "image %s", m.config.digest);
+		goto out;
+	}
 	int64_t size = m.config.size;
+	size_t n_jobs = 0;
 	for (size_t i = 0; i < m.n_layers; i++) {
 		struct image_layer *l = &layers[i];
-		digest_chain(i ? layers[i - 1].chain_id : NULL, cfg.diff_ids[i], l->chain_id);
+		const char *parent = i ? layers[i - 1].chain_id : NULL;
+		digest_chain(parent, cfg.diff_ids[i], l->chain_id);
 		strcpy(l->diff_id, cfg.diff_ids[i]);
 		strcpy(l->blob_digest, m.layers[i].digest);
 		l->blob_size = m.layers[i].size;
 		snprintf(l->media_type, sizeof l->media_type, "%s", m.layers[i].media_type);
 		size += l->blob_size;
-		if (fetch_layer(im, src, &m.layers[i], cfg.diff_ids[i], l->chain_id, i ? layers[i - 1].chain_id : NULL,
-				err) < 0)
+		int exists = 0;
+		if (store_layer_exists(im->store, l->chain_id, &exists, err) < 0)
 			goto out;
+		if (exists && content_has_layer(&im->content, l->chain_id))
+			continue;
+		jobs[n_jobs++] = (struct layer_job){ .d = &m.layers[i], .diff_id = l->diff_id, .chain = l->chain_id,
+						     .parent = parent, .rc = 1 };
 	}
+	if (n_jobs && fetch_layers(im, src, jobs, n_jobs, err) < 0)
+		goto out;
 
 	char tagged[1024] = "", digested[1024];
 	const char *names[2];
@@ -471,6 +612,7 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 	strcpy(id, m.config.digest);
 	rc = 0;
 out:
+	free(jobs);
 	free(layers);
 	image_config_free(&cfg);
 	manifest_free(&m);
@@ -538,7 +680,9 @@ static int pull_from_endpoints(struct images *im, const struct image_ref *r, con
 	int best = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct lc_err e = { 0 };
-		struct registry_source src = { .base = { .manifest = reg_manifest, .blob = reg_blob } };
+		struct registry_source src = {
+			.base = { .manifest = reg_manifest, .blob = reg_blob, .clone = reg_clone, .put = reg_put }
+		};
 		snprintf(src.base.what, sizeof src.base.what, "%.*s", (int)sizeof eps[i].url - 1, eps[i].url);
 		/* Credentials kubelet gives are for the image's own registry, never for a mirror. */
 		if (registry_session_open(&eps[i], r->path, upstream[i] ? auth : NULL, &src.sess, &e) == 0) {
@@ -942,7 +1086,9 @@ int images_import(struct images *im, const char *path,
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return lc_fail(err, errno, "%s", path);
-	struct dir_source src = { .base = { .manifest = dir_manifest, .blob = dir_blob } };
+	struct dir_source src = {
+		.base = { .manifest = dir_manifest, .blob = dir_blob, .clone = dir_clone, .put = dir_put }
+	};
 	char tmp[PATH_MAX] = "";
 	int fd, rc = -1;
 	if (work_begin(im, &fd, err) < 0)

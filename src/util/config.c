@@ -24,6 +24,7 @@ void config_defaults(struct lc_config *c)
 	c->log_level = LOG_INFO;
 	c->workers = 4;
 	c->shutdown_timeout = 10;
+	c->max_concurrent_downloads = 3;
 }
 
 void config_free(struct lc_config *c)
@@ -245,6 +246,8 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		return set_int(&c->workers, key, v, 1, 256, err);
 	if (!strcmp(key, "shutdown_timeout"))
 		return set_int(&c->shutdown_timeout, key, v, 0, 3600, err);
+	if (!strcmp(key, "max_concurrent_downloads"))
+		return set_int(&c->max_concurrent_downloads, key, v, 1, 16, err);
 	if (!strcmp(key, "registry_mirror"))
 		return set_registry_mirror_flag(c, v, err);
 	if (!strcmp(key, "insecure_registry"))

@@ -12,6 +12,7 @@
  *   runtime = runc
  *   workers = 4
  *   shutdown_timeout = 10
+ *   max_concurrent_downloads = 3   layers one pull fetches and unpacks at once
  *
  *   [registry "*"]                 where images are fetched from (see docs/images.md)
  *   mirror = https://mirror.example:5000          tried in order, before the registry itself
@@ -60,6 +61,7 @@ struct lc_config {
 	int log_level;        /* enum log_level */
 	int workers;          /* worker threads started at once (the pool grows when all are busy) */
 	int shutdown_timeout; /* seconds in-flight calls get to finish after SIGTERM */
+	int max_concurrent_downloads; /* layers one pull fetches and unpacks at once */
 	struct lc_registry *registries; /* malloc'ed; config_free releases */
 	size_t n_registries;
 };

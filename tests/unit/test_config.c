@@ -142,6 +142,7 @@ static void test_defaults(void **state)
 	assert_string_equal(log_level_name(c.log_level), "INFO");
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.shutdown_timeout, 10);
+	assert_int_equal(c.max_concurrent_downloads, 3);
 	assert_string_equal(LITECRI_DEFAULT_CONFIG, "/etc/litecri/litecri.conf");
 }
 
@@ -385,6 +386,8 @@ static void test_value_validation(void **state)
 	expect_set_error("workers", "");
 	expect_set_error("shutdown_timeout", "-1");
 	expect_set_error("shutdown_timeout", "3601");
+	expect_set_error("max_concurrent_downloads", "0");
+	expect_set_error("max_concurrent_downloads", "17");
 	expect_set_error("runtime", "");
 
 	/* an unknown key is named (it has no value to check) */
