@@ -1280,20 +1280,50 @@ static void auth_pull_cases(void)
 	free(details);
 }
 
-/* htpasswd registry: see auth_pull_cases. */
+/*
+ * MULTI (three layers, fetched by three download threads, each with its own connection) from an
+ * authenticating registry with credentials: every thread is let in.  Returns the number of
+ * tokens the registry's token server issued during the pull.
+ */
+static int auth_pull_multi(void)
+{
+	struct testimg img;
+	build_push(TESTIMG_MULTI, "x/multi", "1", &img);
+	char name[128];
+	snprintf(name, sizeof name, "%s/x/multi:1", fx.reg.host);
+	char *ref = NULL, *details = NULL;
+	int tokens = testreg_tokens_issued(&fx.reg);
+	grpc_status_code st = pull(name, fx.reg.user, fx.reg.pass, NULL, &ref, &details);
+	tokens = testreg_tokens_issued(&fx.reg) - tokens;
+	if (st != GRPC_STATUS_OK)
+		print_error("PullImage %s with credentials: %s: %s\n", name, cri_status_name(st), details ? details : "");
+	assert_int_equal(st, GRPC_STATUS_OK);
+	assert_string_equal(ref, img.config_digest);
+	free(ref);
+	free(details);
+	assert_int_equal(count_in("layers"), 3);
+	return tokens;
+}
+
+/* htpasswd registry: see auth_pull_cases and auth_pull_multi. */
 static void test_basic_auth(void **state)
 {
 	(void)state;
 	auth_pull_cases();
+	(void)auth_pull_multi();
 }
 
-/* Token registry: see auth_pull_cases; the daemon fetched tokens from the realm. */
+/*
+ * Token registry: see auth_pull_cases; the daemon fetched tokens from the realm.  The download
+ * threads of one pull start with the token the pull already has: one token per pull.
+ */
 static void test_token_auth(void **state)
 {
 	(void)state;
 	int before = testreg_tokens_issued(&fx.reg); /* the pushes took some */
 	auth_pull_cases();
 	assert_true(testreg_tokens_issued(&fx.reg) > before);
+	assert_int_equal(auth_pull_multi(), 1);
 }
 
 /* ------------------------------------------------------------------------------------------ */
