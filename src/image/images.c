@@ -607,8 +607,15 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 		.config = config, .config_len = config_len, .size = size, .uid = uid, .username = username,
 		.layers = layers, .n_layers = m.n_layers, .names = names, .kinds = kinds, .n_names = n_names,
 	};
-	if (store_image_put(im->store, &p, err) < 0)
+	int orphaned = 0;
+	if (store_image_put(im->store, &p, &orphaned, err) < 0)
 		goto out;
+	if (orphaned) { /* a tag moved here from an image that had no other name: collect it */
+		log_info("image %s took the last name of %d other image(s): they are removed", m.config.digest, orphaned);
+		pthread_mutex_lock(&im->mu);
+		im->gc_pending = 1; /* run by work_end, once no pull or import of this process is active */
+		pthread_mutex_unlock(&im->mu);
+	}
 	strcpy(id, m.config.digest);
 	rc = 0;
 out:

@@ -91,7 +91,8 @@ int store_layer_exists(struct store *s, const char *chain_id, int *exists, struc
 }
 
 /* The body of store_image_put, inside its transaction. */
-static int image_put_tx(struct store *s, sqlite3 *db, const struct image_put *p, struct lc_err *err)
+static int image_put_tx(struct store *s, sqlite3 *db, const struct image_put *p, int *orphaned,
+			struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *ins = NULL, *del_layers = NULL, *ins_layer = NULL, *ins_name = NULL,
 				 *orphans = NULL;
@@ -161,11 +162,15 @@ static int image_put_tx(struct store *s, sqlite3 *db, const struct image_put *p,
 		    &orphans, err) < 0)
 		return -1;
 	sqlite3_bind_text(orphans, 1, p->id, -1, SQLITE_STATIC);
-	return step_done(db, orphans, err, "remove images left without a name");
+	if (step_done(db, orphans, err, "remove images left without a name") < 0)
+		return -1;
+	*orphaned = sqlite3_changes(db);
+	return 0;
 }
 
-int store_image_put(struct store *s, const struct image_put *p, struct lc_err *err)
+int store_image_put(struct store *s, const struct image_put *p, int *orphaned, struct lc_err *err)
 {
+	int n = 0;
 	assert(digest_valid(p->id) && digest_valid(p->manifest_digest));
 	assert(p->n_names == 0 || (p->names && p->kinds));
 	sqlite3 *db = store_conn(s, err);
@@ -173,10 +178,12 @@ int store_image_put(struct store *s, const struct image_put *p, struct lc_err *e
 		return -1;
 	if (exec(db, "BEGIN IMMEDIATE", err) < 0)
 		return lc_wrap(err, "image %s", p->id);
-	if (image_put_tx(s, db, p, err) < 0 || exec(db, "COMMIT", err) < 0) {
+	if (image_put_tx(s, db, p, &n, err) < 0 || exec(db, "COMMIT", err) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return lc_wrap(err, "image %s", p->id);
 	}
+	if (orphaned)
+		*orphaned = n;
 	return 0;
 }
 

@@ -77,10 +77,10 @@ int store_layer_exists(struct store *s, const char *chain_id, int *exists, struc
 /*
  * One transaction: insert the image (or refresh it, keeping created_at), its layer list, and
  * its names — a name held by another image moves to this one, and an image left without any
- * name is deleted (its layers become garbage).  Every layer row must exist already
- * (FOREIGN KEY).
+ * name is deleted (its layers become garbage; *orphaned, if not NULL, counts such images).
+ * Every layer row must exist already (FOREIGN KEY).
  */
-int store_image_put(struct store *s, const struct image_put *p, struct lc_err *err);
+int store_image_put(struct store *s, const struct image_put *p, int *orphaned, struct lc_err *err);
 
 /*
  * Find the image `ref` names: an image ID ("sha256:<hex>"), or a normalized name (repo tag or repo

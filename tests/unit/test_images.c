@@ -114,6 +114,9 @@ static void add_layers(struct fx *f, const char *label, struct image_layer *ls, 
 	}
 }
 
+/* Images the last put() removed because they lost their last name to it. */
+static int last_orphaned;
+
 /* Put image `label` with the given layers and names (tags unless they contain '@'). */
 static int put(struct fx *f, const char *label, const struct image_layer *ls, size_t n, const char *const *names,
 	       size_t n_names, char id[DIGEST_BUF], struct lc_err *err)
@@ -129,7 +132,7 @@ static int put(struct fx *f, const char *label, const struct image_layer *ls, si
 			       .config = "{\"config\":{\"User\":\"1000\"}}", .config_len = 26, .size = 300, .uid = 1000,
 			       .username = "", .layers = ls, .n_layers = n, .names = names, .kinds = kinds,
 			       .n_names = n_names };
-	return store_image_put(f->store, &p, err);
+	return store_image_put(f->store, &p, &last_orphaned, err);
 }
 
 /* 1. An image is recorded with its names and layers, found by ID and by each name. */
@@ -185,13 +188,16 @@ static void test_tag_moves(void **state)
 	const char *tag_and_digest[] = { "r.io/x:latest",
 					 "r.io/x@sha256:00000000000000000000000000000000000000000000000000000000000000aa" };
 	assert_int_equal(put(f, "A", la, 1, tag, 1, a, &err), 0);
+	assert_int_equal(last_orphaned, 0);
 	assert_int_equal(put(f, "B", lb, 1, tag_and_digest, 2, b, &err), 0);
+	assert_int_equal(last_orphaned, 1);
 	/* A lost its only name: gone; B holds the tag. */
 	assert_int_equal(store_image_lookup(f->store, a, got, &err), -1);
 	assert_int_equal(store_image_lookup(f->store, "r.io/x:latest", got, &err), 0);
 	assert_string_equal(got, b);
 	/* C takes the tag from B, but B keeps its repo digest and so stays. */
 	assert_int_equal(put(f, "C", la, 1, tag, 1, c, &err), 0);
+	assert_int_equal(last_orphaned, 0);
 	assert_int_equal(store_image_lookup(f->store, b, got, &err), 0);
 	assert_int_equal(store_image_lookup(f->store, "r.io/x:latest", got, &err), 0);
 	assert_string_equal(got, c);
@@ -346,7 +352,7 @@ static void test_open_collects_crash_leftovers(void **state)
 	struct image_put put = { .id = cfg_dg, .manifest_digest = md, .media_type = "m", .config = cfg_text,
 				 .config_len = strlen(cfg_text), .size = 1, .uid = -1, .username = "", .layers = ls,
 				 .n_layers = 1, .names = &name, .kinds = &kind, .n_names = 1 };
-	assert_int_equal(store_image_put(f->store, &put, &err), 0);
+	assert_int_equal(store_image_put(f->store, &put, NULL, &err), 0);
 	content_layer_path(c, ls[0].chain_id, keep_layer, sizeof keep_layer, &err);
 	content_blob_path(c, ls[0].blob_digest, keep_blob, sizeof keep_blob, &err);
 	content_blob_path(c, cfg_dg, keep_cfg, sizeof keep_cfg, &err);
@@ -567,6 +573,45 @@ static void test_import_killed_anywhere(void **state)
 		      completed, full_us / 1000);
 }
 
+/*
+ * 9. An import that takes the only name of another image removes that image and, once the
+ * import ends, collects the layers only it used.
+ */
+static void test_import_takes_last_name(void **state)
+{
+	struct fx *f = *state;
+	char layout[PATH_MAX], multi_tar[PATH_MAX], base_tar[PATH_MAX];
+	snprintf(layout, sizeof layout, "%s/layout", f->dir);
+	snprintf(multi_tar, sizeof multi_tar, "%s/multi.tar", f->dir);
+	snprintf(base_tar, sizeof base_tar, "%s/base.tar", f->dir);
+	struct testimg multi, base;
+	assert_int_equal(testimg_build(layout, TESTIMG_MULTI, "registry.k8s.io/litecri-test/multi:1", &multi), 0);
+	assert_int_equal(testimg_build(layout, TESTIMG_BASE, "registry.k8s.io/litecri-test/base:1", &base), 0);
+	/* docker save archives carry tags only, no repo digest: the tag is each image's one name. */
+	assert_int_equal(testimg_docker_save(layout, &multi, "r.io/app:1", multi_tar), 0);
+	assert_int_equal(testimg_docker_save(layout, &base, "r.io/app:1", base_tar), 0);
+
+	struct lc_err err = { 0 };
+	struct images *im = NULL;
+	assert_int_equal(images_open(&f->cfg, f->store, &im, &err), 0);
+	assert_int_equal(images_import(im, multi_tar, NULL, NULL, &err), 0);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM layers"), 3);
+	assert_int_equal(images_import(im, base_tar, NULL, NULL, &err), 0);
+	/* MULTI lost r.io/app:1 and with it its last name; its two upper layers were collected. */
+	char id[DIGEST_BUF];
+	assert_int_equal(images_resolve(im, "r.io/app:1", id, &err), 0);
+	assert_string_equal(id, base.config_digest);
+	assert_int_equal(images_resolve(im, multi.config_digest, id, &err), -1);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM images"), 1);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM layers"), 1);
+	const struct content *c = images_content(im);
+	assert_true(content_has_layer(c, multi.chain_ids[0])); /* BASE's layer, shared */
+	assert_false(content_has_layer(c, multi.chain_ids[1]));
+	assert_false(content_has_layer(c, multi.chain_ids[2]));
+	assert_false(content_has_blob(c, multi.config_digest));
+	images_close(im);
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -579,6 +624,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_collects_crash_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_refuses_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_killed_anywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_takes_last_name, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
