@@ -8,14 +8,15 @@
 #include "util/log.h"
 
 static struct dispatch_method table[] = {
-	{ "RuntimeService", "Version", cri_version, NULL, NULL },
-	{ "RuntimeService", "Status", cri_status, NULL, NULL },
-	{ "RuntimeService", "RuntimeConfig", cri_runtime_config, NULL, NULL },
-	{ "ImageService", "PullImage", cri_pull_image, NULL, NULL },
-	{ "ImageService", "ListImages", cri_list_images, NULL, NULL },
-	{ "ImageService", "ImageStatus", cri_image_status, NULL, NULL },
-	{ "ImageService", "RemoveImage", cri_remove_image, NULL, NULL },
-	{ "ImageService", "ImageFsInfo", cri_image_fs_info, NULL, NULL },
+	/* service          method           handler            slow */
+	{ "RuntimeService", "Version", cri_version, 0, NULL, NULL },
+	{ "RuntimeService", "Status", cri_status, 0, NULL, NULL },
+	{ "RuntimeService", "RuntimeConfig", cri_runtime_config, 0, NULL, NULL },
+	{ "ImageService", "PullImage", cri_pull_image, 1, NULL, NULL },
+	{ "ImageService", "ListImages", cri_list_images, 0, NULL, NULL },
+	{ "ImageService", "ImageStatus", cri_image_status, 0, NULL, NULL },
+	{ "ImageService", "RemoveImage", cri_remove_image, 1, NULL, NULL },
+	{ "ImageService", "ImageFsInfo", cri_image_fs_info, 0, NULL, NULL },
 };
 
 int dispatch_init(void)

@@ -16,6 +16,9 @@ struct dispatch_method {
 	const char *service;  /* "RuntimeService" or "ImageService" */
 	const char *name;     /* "Version" */
 	cri_handler fn;
+	/* 1: may take long (network, runtime, large disk work): run by the worker pool.  0: short
+	 * (database reads, small answers): run on the polling thread as soon as it arrives. */
+	int slow;
 	/* Filled by dispatch_init from the generated service descriptors: */
 	const ProtobufCMessageDescriptor *input, *output;
 };

@@ -53,7 +53,10 @@ struct call {
 struct server {
 	struct cri_env *env;
 	grpc_server *server;
-	grpc_completion_queue *cq;
+	grpc_completion_queue *cq;      /* polling: fast calls, unknown methods, shutdown (the poller) */
+	grpc_completion_queue *cq_slow; /* non-polling: slow calls (the worker pool) */
+	pthread_t poller;
+	int poller_started;
 	struct route *routes;
 	size_t nroutes;
 	char socket_path[108];
@@ -69,6 +72,12 @@ struct server {
 };
 
 static void *worker(void *arg);
+
+/* The queue a route's calls are requested on: slow methods go to the pool, the rest stay. */
+static grpc_completion_queue *route_cq(const struct server *s, const struct route *r)
+{
+	return r && r->m->slow ? s->cq_slow : s->cq;
+}
 
 static int64_t now_ns(void)
 {
@@ -118,7 +127,7 @@ static void request_call(struct server *s, const struct route *r)
 	grpc_call_error e;
 	if (r)
 		e = grpc_server_request_registered_call(s->server, r->handle, &c->call, &c->deadline, &c->md,
-							&c->payload, s->cq, s->cq, c);
+							&c->payload, route_cq(s, r), route_cq(s, r), c);
 	else
 		e = grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c);
 	if (e != GRPC_CALL_OK) {
@@ -240,7 +249,12 @@ static int spawn_worker_locked(struct server *s)
 	return e;
 }
 
-static void *worker(void *arg)
+/*
+ * The polling thread: it alone polls the socket (the slow queue does not poll), and it runs
+ * each fast call to completion the moment it arrives — no hand-over to another thread, which
+ * costs more than a short handler.  Slow calls reach the pool through cq_slow.
+ */
+static void *poller(void *arg)
 {
 	struct server *s = arg;
 	for (;;) {
@@ -258,11 +272,36 @@ static void *worker(void *arg)
 			continue;
 		}
 		if (c->kind == TAG_DONE || !ev.success) {
+			call_free(c);
+			continue;
+		}
+		request_call(s, c->route);
+		if (c->kind == TAG_NEW_CALL)
+			handle_call(s, c);
+		else
+			handle_unknown(c);
+	}
+	return NULL;
+}
+
+/* A pool thread: slow calls, each on its own thread; the pool grows when every one is busy. */
+static void *worker(void *arg)
+{
+	struct server *s = arg;
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(s->cq_slow, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		struct call *c = ev.tag;
+		assert(c->kind != TAG_SHUTDOWN && c->kind != TAG_NEW_UNKNOWN);
+		if (c->kind == TAG_DONE || !ev.success) {
 			/* Final batch done, or a request that ended because the server shuts down. */
 			call_free(c);
 			continue;
 		}
-		/* A new call: keep a request outstanding for its path before doing the (maybe slow) work. */
+		/* A new call: keep a request outstanding for its path before doing the slow work. */
 		request_call(s, c->route);
 		if (atomic_fetch_sub(&s->idle, 1) == 1) {
 			pthread_mutex_lock(&s->lock);
@@ -275,10 +314,7 @@ static void *worker(void *arg)
 			}
 			pthread_mutex_unlock(&s->lock);
 		}
-		if (c->kind == TAG_NEW_CALL)
-			handle_call(s, c);
-		else
-			handle_unknown(c);
+		handle_call(s, c);
 		atomic_fetch_add(&s->idle, 1);
 	}
 	return NULL;
@@ -311,6 +347,10 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 	s->server = grpc_server_create(&cargs, NULL);
 	s->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(s->server, s->cq, NULL);
+	grpc_completion_queue_attributes attr = { .version = 1, .cq_completion_type = GRPC_CQ_NEXT,
+						  .cq_polling_type = GRPC_CQ_NON_POLLING };
+	s->cq_slow = grpc_completion_queue_create(grpc_completion_queue_factory_lookup(&attr), &attr, NULL);
+	grpc_server_register_completion_queue(s->server, s->cq_slow, NULL);
 
 	size_t nm;
 	const struct dispatch_method *methods = dispatch_methods(&nm);
@@ -348,8 +388,19 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 	}
 	grpc_server_start(s->server);
 
+	int e = pthread_create(&s->poller, NULL, poller, s);
+	if (e != 0) {
+		/* Nothing polls: shut down by hand (no call can have arrived without a poller). */
+		lc_fail(err, e, "start the polling thread");
+		grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+		grpc_server_cancel_all_calls(s->server);
+		while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).tag !=
+		       &s->shutdown_tag)
+			;
+		goto fail_early;
+	}
+	s->poller_started = 1;
 	pthread_mutex_lock(&s->lock);
-	int e = 0;
 	for (int i = 0; i < cfg->workers && e == 0; i++)
 		e = spawn_worker_locked(s);
 	pthread_mutex_unlock(&s->lock);
@@ -374,10 +425,14 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 
 fail_early:
 	grpc_server_destroy(s->server);
-	grpc_completion_queue_shutdown(s->cq);
-	while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
-		;
-	grpc_completion_queue_destroy(s->cq);
+	grpc_completion_queue *cqs[2] = { s->cq, s->cq_slow };
+	for (int i = 0; i < 2; i++) {
+		grpc_completion_queue_shutdown(cqs[i]);
+		while (grpc_completion_queue_next(cqs[i], gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+		       GRPC_QUEUE_SHUTDOWN)
+			;
+		grpc_completion_queue_destroy(cqs[i]);
+	}
 	free(s->routes);
 	free(s);
 	return -1;
@@ -401,13 +456,8 @@ void server_stop(struct server *s, int timeout_s)
 	if (!s)
 		return;
 	atomic_store(&s->stopping, 1);
+	assert(s->poller_started); /* it takes the shutdown tag */
 	grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
-	pthread_mutex_lock(&s->lock);
-	if (s->nthreads == 0 && spawn_worker_locked(s) != 0) { /* failed start: someone must poll */
-		log_error("server: cannot start a thread to shut down");
-		abort();
-	}
-	pthread_mutex_unlock(&s->lock);
 	struct timespec dl;
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += timeout_s;
@@ -418,12 +468,15 @@ void server_stop(struct server *s, int timeout_s)
 	}
 	grpc_server_destroy(s->server);
 	grpc_completion_queue_shutdown(s->cq);
+	grpc_completion_queue_shutdown(s->cq_slow);
+	pthread_join(s->poller, NULL);
 	pthread_mutex_lock(&s->lock);
 	int n = s->nthreads; /* no more workers are spawned: stopping is set */
 	pthread_mutex_unlock(&s->lock);
 	for (int i = 0; i < n; i++)
 		pthread_join(s->threads[i], NULL);
 	grpc_completion_queue_destroy(s->cq);
+	grpc_completion_queue_destroy(s->cq_slow);
 	if (unlink(s->socket_path) < 0 && errno != ENOENT)
 		log_warn("server: remove socket %s: %s", s->socket_path, strerror(errno));
 	log_info("server: stopped; socket %s removed", s->socket_path);

@@ -1,10 +1,13 @@
 /*
- * server.h — the gRPC (C core) server: one completion queue, a growing pool of worker threads,
- * registered methods from the dispatch table, UNIMPLEMENTED for everything else.
+ * server.h — the gRPC (C core) server: registered methods from the dispatch table,
+ * UNIMPLEMENTED for everything else.
  *
- * A call is handled start to finish by the worker that took it (decode, handler, encode), so a
- * slow handler occupies one worker only; when every worker is busy the pool grows (up to
- * SERVER_MAX_WORKERS), so a slow call never holds up the others.
+ * Two completion queues.  One polling thread owns the socket and runs every fast method
+ * (dispatch.c: slow = 0 — database reads, small answers) start to finish the moment it arrives,
+ * with no hand-over to another thread.  Slow methods (slow = 1: pulls, removals, runtime work)
+ * are requested on a non-polling queue served by a pool of worker threads; a call occupies one
+ * worker, and when every worker is busy the pool grows (up to SERVER_MAX_WORKERS), so a slow
+ * call never holds up the others, fast or slow.
  */
 #ifndef LITECRI_SERVER_SERVER_H
 #define LITECRI_SERVER_SERVER_H

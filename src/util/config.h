@@ -59,7 +59,7 @@ struct lc_config {
 	char state[PATH_MAX];
 	char runtime[PATH_MAX];
 	int log_level;        /* enum log_level */
-	int workers;          /* worker threads started at once (the pool grows when all are busy) */
+	int workers;          /* slow-call threads started at once (the pool grows when all are busy) */
 	int shutdown_timeout; /* seconds in-flight calls get to finish after SIGTERM */
 	int max_concurrent_downloads; /* layers one pull fetches and unpacks at once */
 	struct lc_registry *registries; /* malloc'ed; config_free releases */

@@ -1101,6 +1101,43 @@ static void test_killed_mid_pull(void **state)
 	assert_int_equal(count_in("tmp"), 0);
 }
 
+/*
+ * While a pull crawls (the relay paces it), status calls are answered: the pull runs on a pool
+ * thread, the status calls on the polling thread, and neither waits for the other.
+ */
+static void test_status_during_pull(void **state)
+{
+	(void)state;
+	struct testimg img;
+	build_push(TESTIMG_BIG, MIRROR_REPO "big", "1", &img);
+	struct bg_pull b = { .image = UPSTREAM "big:1" };
+	assert_int_equal(pthread_create(&b.thread, NULL, bg_pull_main, &b), 0);
+	int seen = 0;
+	for (int i = 0; i < 6000 && !seen; i++) { /* up to 30 s for the download to begin */
+		seen = count_in("tmp") > 0;
+		if (!seen)
+			sleep_ms(5);
+	}
+	assert_true(seen);
+	for (int i = 0; i < 50; i++) {
+		Runtime__V1__ImageStatusResponse *r = image_status(UPSTREAM "big:1", 0);
+		assert_null(r->image); /* not there until the pull ends */
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		Runtime__V1__ListImagesResponse *l = list_images(NULL);
+		assert_int_equal(l->n_images, 0);
+		protobuf_c_message_free_unpacked(&l->base, NULL);
+	}
+	/* All answered while the pull is still under way: its layer is still being written. */
+	assert_true(count_in("tmp") > 0);
+	assert_int_equal(db_int("SELECT count(*) FROM images"), 0);
+	testproxy_set_rate(&fx.proxy, 0);
+	pthread_join(b.thread, NULL);
+	assert_int_equal(b.st, GRPC_STATUS_OK);
+	assert_string_equal(b.ref, img.config_digest);
+	free(b.ref);
+	free(b.details);
+}
+
 /* Two pulls of the same image at once: both succeed with the same ID; each blob is fetched once. */
 static void test_concurrent_pulls(void **state)
 {
@@ -1530,6 +1567,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_config, up_open, down),
 		cmocka_unit_test_setup_teardown(test_missing_image, up_open, down),
 		cmocka_unit_test_setup_teardown(test_killed_mid_pull, up_slow, down),
+		cmocka_unit_test_setup_teardown(test_status_during_pull, up_slow, down),
 		cmocka_unit_test_setup_teardown(test_concurrent_pulls, up_paced, down),
 		cmocka_unit_test_setup_teardown(test_remove, up_open, down),
 		cmocka_unit_test_setup_teardown(test_list_images, up_open, down),
