@@ -199,7 +199,7 @@ static int daemon_main(const struct lc_config *cfg)
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	server_stop(srv, cfg->shutdown_timeout);
+	server_stop(srv, cfg->shutdown_timeout, registry_cancel_all); /* pulls give up after it */
 	grpc_shutdown();
 	rc = 0;
 	goto out;

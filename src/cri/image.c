@@ -20,7 +20,7 @@ static grpc_status_code image_status_code(int errnum)
 	case EACCES: return GRPC_STATUS_UNAUTHENTICATED;
 	case EBADMSG: return GRPC_STATUS_DATA_LOSS;
 	case ECONNREFUSED: case EHOSTUNREACH: case ENETUNREACH: case ETIMEDOUT: case EPROTO:
-	case ECONNRESET: case EHOSTDOWN:
+	case ECONNRESET: case EHOSTDOWN: case ECANCELED:
 		return GRPC_STATUS_UNAVAILABLE;
 	case ENOSPC: return GRPC_STATUS_RESOURCE_EXHAUSTED;
 	default: return GRPC_STATUS_INTERNAL;

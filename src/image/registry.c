@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,11 +361,29 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
+/* Set by registry_cancel_all: every transfer stops at its next progress callback. */
+static atomic_int cancelled;
+
+void registry_cancel_all(void) { atomic_store(&cancelled, 1); }
+
+/* libcurl progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&cancelled);
+}
+
 /* Map a libcurl failure to an errno-ish value. */
 static int curl_errnum(CURL *h, CURLcode rc)
 {
 	long os = 0;
 	switch (rc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+		return ECANCELED;
 	case CURLE_COULDNT_CONNECT:
 		if (curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os) == CURLE_OK && os > 0)
 			return (int)os;
@@ -472,6 +491,8 @@ static int perform(struct registry_session *s, const struct req *q, struct xfer 
 		SETOPT(s->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		SETOPT(s->curl, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
 		SETOPT(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
+		SETOPT(s->curl, CURLOPT_NOPROGRESS, 0L);
+		SETOPT(s->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 		SETOPT(s->curl, CURLOPT_USERAGENT, USER_AGENT);
 		SETOPT(s->curl, CURLOPT_HEADERFUNCTION, on_header);
 		SETOPT(s->curl, CURLOPT_HEADERDATA, x);
@@ -492,6 +513,11 @@ static int perform(struct registry_session *s, const struct req *q, struct xfer 
 		}
 
 		xfer_reset_response(x);
+		if (atomic_load(&cancelled)) {
+			curl_slist_free_all(hdrs);
+			return lc_fail(err, ECANCELED, "%s %.*s: cancelled: litecri is shutting down", q->method,
+				       SHOWN(url));
+		}
 		CURLcode rc = curl_easy_perform(s->curl);
 		/* The handle keeps a pointer to the list until the next reset: detach it first. */
 		if (hdrs)

@@ -98,6 +98,12 @@ int registry_get_manifest(struct registry_session *s, const char *reference, cha
 int registry_get_blob(struct registry_session *s, const struct content *c, const char *digest,
 		      int64_t size, struct lc_err *err);
 
+/*
+ * Make every transfer in progress, and every one started later, fail at once with errnum
+ * ECANCELED (the daemon is shutting down and will not wait for slow pulls).  Irreversible.
+ */
+void registry_cancel_all(void);
+
 /* Global libcurl setup; call once at startup before any thread uses a session. */
 int registry_global_init(struct lc_err *err);
 void registry_global_cleanup(void);

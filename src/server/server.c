@@ -66,6 +66,7 @@ struct server {
 	pthread_t threads[SERVER_MAX_WORKERS];
 	int nthreads;
 	int shutdown_done;      /* the server's shutdown tag completed */
+	int busy;               /* handlers running (lock); server_stop waits for 0 before the queues go */
 	atomic_int idle;        /* workers waiting on the queue */
 	atomic_int stopping;    /* no more requests are made */
 	struct call shutdown_tag;
@@ -250,6 +251,25 @@ static int spawn_worker_locked(struct server *s)
 }
 
 /*
+ * Run a new call's handler and send its answer, counted in s->busy: the completion queues must
+ * outlive every handler (a cancelled call still gets its final batch).
+ */
+static void serve(struct server *s, struct call *c)
+{
+	pthread_mutex_lock(&s->lock);
+	s->busy++;
+	pthread_mutex_unlock(&s->lock);
+	if (c->kind == TAG_NEW_CALL)
+		handle_call(s, c);
+	else
+		handle_unknown(c);
+	pthread_mutex_lock(&s->lock);
+	if (--s->busy == 0)
+		pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
  * The polling thread: it alone polls the socket (the slow queue does not poll), and it runs
  * each fast call to completion the moment it arrives — no hand-over to another thread, which
  * costs more than a short handler.  Slow calls reach the pool through cq_slow.
@@ -276,10 +296,7 @@ static void *poller(void *arg)
 			continue;
 		}
 		request_call(s, c->route);
-		if (c->kind == TAG_NEW_CALL)
-			handle_call(s, c);
-		else
-			handle_unknown(c);
+		serve(s, c);
 	}
 	return NULL;
 }
@@ -314,7 +331,7 @@ static void *worker(void *arg)
 			}
 			pthread_mutex_unlock(&s->lock);
 		}
-		handle_call(s, c);
+		serve(s, c);
 		atomic_fetch_add(&s->idle, 1);
 	}
 	return NULL;
@@ -406,12 +423,12 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 	pthread_mutex_unlock(&s->lock);
 	if (e != 0) {
 		lc_fail(err, e, "start worker threads");
-		server_stop(s, 0);
+		server_stop(s, 0, NULL);
 		return -1;
 	}
 	if (chmod(s->socket_path, 0660) < 0) {
 		lc_fail(err, errno, "chmod 0660 %s", s->socket_path);
-		server_stop(s, 0);
+		server_stop(s, 0, NULL);
 		return -1;
 	}
 	for (size_t i = 0; i < s->nroutes; i++)
@@ -451,7 +468,7 @@ static int wait_shutdown(struct server *s, const struct timespec *deadline)
 	return done;
 }
 
-void server_stop(struct server *s, int timeout_s)
+void server_stop(struct server *s, int timeout_s, void (*on_timeout)(void))
 {
 	if (!s)
 		return;
@@ -463,9 +480,16 @@ void server_stop(struct server *s, int timeout_s)
 	dl.tv_sec += timeout_s;
 	if (!wait_shutdown(s, &dl)) {
 		log_warn("server: in-flight calls did not finish within %ds; cancelling them", timeout_s);
+		if (on_timeout)
+			on_timeout(); /* make the handlers still at work give up */
 		grpc_server_cancel_all_calls(s->server);
 		wait_shutdown(s, NULL);
 	}
+	/* The shutdown tag comes once calls are cancelled, handlers may still be at work: wait. */
+	pthread_mutex_lock(&s->lock);
+	while (s->busy > 0)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
 	grpc_server_destroy(s->server);
 	grpc_completion_queue_shutdown(s->cq);
 	grpc_completion_queue_shutdown(s->cq_slow);

@@ -28,9 +28,11 @@ struct server;
 int server_start(struct cri_env *env, struct server **out, struct lc_err *err);
 
 /*
- * Stop accepting calls, give in-flight calls up to `timeout_s` seconds to finish, cancel what is
- * left, stop the workers and free everything.  The socket file is removed.
+ * Stop accepting calls, give in-flight calls up to `timeout_s` seconds to finish, then call
+ * on_timeout (if not NULL: it must make running handlers return soon, e.g. abort transfers) and
+ * cancel what is left; wait for the handlers, stop the threads and free everything.  The socket
+ * file is removed.
  */
-void server_stop(struct server *s, int timeout_s);
+void server_stop(struct server *s, int timeout_s, void (*on_timeout)(void));
 
 #endif

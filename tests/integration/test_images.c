@@ -1138,6 +1138,48 @@ static void test_status_during_pull(void **state)
 	free(b.details);
 }
 
+/*
+ * SIGTERM while a pull crawls: after --shutdown-timeout the daemon gives up the transfer and
+ * exits 0 at once (it does not wait for the pull); the next start finds nothing half-done.
+ */
+static void test_sigterm_during_pull(void **state)
+{
+	(void)state;
+	struct testimg img;
+	build_push(TESTIMG_BIG, MIRROR_REPO "big", "1", &img);
+	assert_int_equal(harness_stop(&fx.d), 0);
+	const char *extra[] = { "--shutdown-timeout", "1", NULL };
+	assert_int_equal(harness_start(&fx.d, extra, NULL), 0);
+	testproxy_set_rate(&fx.proxy, 256L << 10); /* 64 MiB would take minutes */
+	struct bg_pull b = { .image = UPSTREAM "big:1" };
+	assert_int_equal(pthread_create(&b.thread, NULL, bg_pull_main, &b), 0);
+	int seen = 0;
+	for (int i = 0; i < 6000 && !seen; i++) {
+		seen = count_in("tmp") > 0;
+		if (!seen)
+			sleep_ms(5);
+	}
+	assert_true(seen);
+	/* harness_stop sends SIGTERM and would SIGKILL after 30 s: a clean 0 means it did not wait. */
+	assert_int_equal(harness_stop(&fx.d), 0);
+	pthread_join(b.thread, NULL);
+	assert_int_not_equal(b.st, GRPC_STATUS_OK);
+	free(b.ref);
+	free(b.details);
+	char *log = harness_slurp(fx.d.log);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "cancelling them"));
+	assert_non_null(strstr(log, "shutting down"));
+	free(log);
+
+	testproxy_set_rate(&fx.proxy, 0);
+	assert_int_equal(harness_start(&fx.d, NULL, NULL), 0);
+	assert_int_equal(count_in("tmp"), 0);
+	assert_int_equal(db_int("SELECT count(*) FROM images"), 0);
+	assert_layer_dirs_have_rows();
+	pull_ok(UPSTREAM "big:1", img.config_digest);
+}
+
 /* Two pulls of the same image at once: both succeed with the same ID; each blob is fetched once. */
 static void test_concurrent_pulls(void **state)
 {
@@ -1568,6 +1610,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_image, up_open, down),
 		cmocka_unit_test_setup_teardown(test_killed_mid_pull, up_slow, down),
 		cmocka_unit_test_setup_teardown(test_status_during_pull, up_slow, down),
+		cmocka_unit_test_setup_teardown(test_sigterm_during_pull, up_slow, down),
 		cmocka_unit_test_setup_teardown(test_concurrent_pulls, up_paced, down),
 		cmocka_unit_test_setup_teardown(test_remove, up_open, down),
 		cmocka_unit_test_setup_teardown(test_list_images, up_open, down),
