@@ -895,6 +895,16 @@ static int import_name(const char *s, struct image_ref *r, struct lc_err *err)
 	return image_ref_parse(s, r, err);
 }
 
+/* One image of an archive is in: say so (log, caller's callback) and count it. */
+static void imported(const struct dir_source *src, const char *id, const char *name,
+		     void (*on_image)(const char *, const char *, void *), void *arg, int *count)
+{
+	log_info("image import: %s as %s: %s", src->base.what, name, id);
+	if (on_image)
+		on_image(id, name, arg);
+	(*count)++;
+}
+
 /* Import each entry of an OCI layout's index.json. */
 static int import_oci(struct images *im, struct dir_source *src, void (*on_image)(const char *, const char *, void *),
 		      void *arg, struct lc_err *err)
@@ -925,12 +935,8 @@ static int import_oci(struct images *im, struct dir_source *src, void (*on_image
 			break;
 		}
 		rc = fetch_image(im, &src->base, dg, &r, 1, id, err);
-		if (rc == 0) {
-			log_info("image import: %s as %s: %s", src->base.what, name, id);
-			if (on_image)
-				on_image(id, name, arg);
-			count++;
-		}
+		if (rc == 0)
+			imported(src, id, name, on_image, arg, &count);
 	}
 	if (rc == 0 && count == 0)
 		rc = lc_fail(err, EINVAL, "%s lists no image", p);
@@ -1074,10 +1080,7 @@ static int import_docker(struct images *im, struct dir_source *src, void (*on_im
 				rc = lc_wrap(err, "%s entry %zu", src->base.what, i);
 				break;
 			}
-			log_info("image import: %s as %s: %s", src->base.what, name, id);
-			if (on_image)
-				on_image(id, name, arg);
-			count++;
+			imported(src, id, name, on_image, arg, &count);
 		}
 	}
 	if (rc == 0 && count == 0)

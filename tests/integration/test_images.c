@@ -139,96 +139,37 @@ static int fixture_start(enum testreg_auth auth, long relay_rate, enum daemon_co
 	return 0;
 }
 
-/* fixture_start, cleaning up after itself when it fails (cmocka then runs no teardown). */
-static int fixture_up_conf(enum testreg_auth auth, long relay_rate, enum daemon_conf conf)
+/* What a test runs against: the registry's authentication, the relay's pace, the daemon's config. */
+struct setting {
+	enum testreg_auth auth;
+	long relay_rate; /* bytes/s of the relay in front of the registry; -1: no relay */
+	enum daemon_conf conf;
+};
+
+static const struct setting
+	OPEN = { TESTREG_OPEN, -1, CONF_HTTP },              /* an open registry as the `*` mirror */
+	SLOW = { TESTREG_OPEN, 4L << 20, CONF_HTTP },        /* the mirror behind a 4 MiB/s relay */
+	PACED = { TESTREG_OPEN, 24L << 20, CONF_HTTP },      /* 24 MiB/s: BIG takes ~3 s */
+	BASIC = { TESTREG_BASIC, -1, CONF_HTTP },            /* htpasswd */
+	TOKEN = { TESTREG_TOKEN, -1, CONF_HTTP },            /* bearer tokens from the test's server */
+	TLS_MIRROR_CA = { TESTREG_OPEN, -1, CONF_TLS_MIRROR_CA },             /* verified (ca=) */
+	TLS_MIRROR_PLAIN = { TESTREG_OPEN, -1, CONF_TLS_MIRROR_PLAIN },       /* no CA, not insecure */
+	TLS_MIRROR_INSECURE = { TESTREG_OPEN, -1, CONF_TLS_MIRROR_INSECURE }, /* not verified */
+	TLS_REGISTRY_CA = { TESTREG_OPEN, -1, CONF_TLS_REGISTRY_CA },         /* by its own name, its CA */
+	TLS_REGISTRY_OTHER_CA = { TESTREG_OPEN, -1, CONF_TLS_REGISTRY_OTHER_CA }, /* a CA that did not sign it */
+	TLS_BASIC = { TESTREG_BASIC, -1, CONF_TLS_REGISTRY_CA };              /* basic auth over TLS */
+
+/*
+ * Setup: the registry and daemon of the test's setting (its cmocka prestate), cleaning up after
+ * itself when it fails (cmocka then runs no teardown).
+ */
+static int up(void **state)
 {
-	if (fixture_start(auth, relay_rate, conf) == 0)
+	const struct setting *st = *state;
+	if (fixture_start(st->auth, st->relay_rate, st->conf) == 0)
 		return 0;
 	down(NULL);
 	return -1;
-}
-
-/* fixture_up_conf with plain http (CONF_HTTP). */
-static int fixture_up(enum testreg_auth auth, long relay_rate)
-{
-	return fixture_up_conf(auth, relay_rate, CONF_HTTP);
-}
-
-/* An open registry as the `*` mirror. */
-static int up_open(void **state)
-{
-	(void)state;
-	return fixture_up(TESTREG_OPEN, -1);
-}
-
-/* The mirror behind a relay paced to 4 MiB/s: BIG's 64 MiB layer takes ~16 s to fetch. */
-static int up_slow(void **state)
-{
-	(void)state;
-	return fixture_up(TESTREG_OPEN, 4L << 20);
-}
-
-/* The mirror behind a relay paced to 24 MiB/s: BIG takes ~3 s, long enough to overlap. */
-static int up_paced(void **state)
-{
-	(void)state;
-	return fixture_up(TESTREG_OPEN, 24L << 20);
-}
-
-/* A registry wanting basic auth (htpasswd). */
-static int up_basic(void **state)
-{
-	(void)state;
-	return fixture_up(TESTREG_BASIC, -1);
-}
-
-/* A registry wanting bearer tokens from the test's token server. */
-static int up_token(void **state)
-{
-	(void)state;
-	return fixture_up(TESTREG_TOKEN, -1);
-}
-
-/* TLS registry as the `*` mirror, verified against its CA (mirror option ca=). */
-static int up_tls_mirror_ca(void **state)
-{
-	(void)state;
-	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_MIRROR_CA);
-}
-
-/* TLS registry as the `*` mirror, neither a CA nor insecure: the system store cannot verify it. */
-static int up_tls_mirror_plain(void **state)
-{
-	(void)state;
-	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_MIRROR_PLAIN);
-}
-
-/* TLS registry as the `*` mirror marked insecure (no verification). */
-static int up_tls_mirror_insecure(void **state)
-{
-	(void)state;
-	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_MIRROR_INSECURE);
-}
-
-/* TLS registry used by its own name, its section giving its CA. */
-static int up_tls_registry_ca(void **state)
-{
-	(void)state;
-	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_REGISTRY_CA);
-}
-
-/* TLS registry used by its own name, its section giving a CA that did not sign its certificate. */
-static int up_tls_registry_other_ca(void **state)
-{
-	(void)state;
-	return fixture_up_conf(TESTREG_OPEN, -1, CONF_TLS_REGISTRY_OTHER_CA);
-}
-
-/* TLS registry wanting basic auth, used by its own name with its CA. */
-static int up_tls_basic(void **state)
-{
-	(void)state;
-	return fixture_up_conf(TESTREG_BASIC, -1, CONF_TLS_REGISTRY_CA);
 }
 
 /* 1 if the file at path holds a sanitizer report (printed), for the ASan/UBSan build. */
@@ -1597,35 +1538,35 @@ int main(void)
 	if (getenv("LITECRI_TEST_FILTER")) /* e.g. LITECRI_TEST_FILTER='test_import*' */
 		cmocka_set_test_filter(getenv("LITECRI_TEST_FILTER"));
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pull_by_tag, up_open, down),
-		cmocka_unit_test_setup_teardown(test_pull_by_digest, up_open, down),
-		cmocka_unit_test_setup_teardown(test_base_layer_contents, up_open, down),
-		cmocka_unit_test_setup_teardown(test_multi_layers_and_config, up_open, down),
-		cmocka_unit_test_setup_teardown(test_username, up_open, down),
-		cmocka_unit_test_setup_teardown(test_docker_media_types, up_open, down),
-		cmocka_unit_test_setup_teardown(test_index_platform, up_open, down),
-		cmocka_unit_test_setup_teardown(test_shared_layer, up_open, down),
-		cmocka_unit_test_setup_teardown(test_corrupt_layer, up_open, down),
-		cmocka_unit_test_setup_teardown(test_corrupt_config, up_open, down),
-		cmocka_unit_test_setup_teardown(test_missing_image, up_open, down),
-		cmocka_unit_test_setup_teardown(test_killed_mid_pull, up_slow, down),
-		cmocka_unit_test_setup_teardown(test_status_during_pull, up_slow, down),
-		cmocka_unit_test_setup_teardown(test_sigterm_during_pull, up_slow, down),
-		cmocka_unit_test_setup_teardown(test_concurrent_pulls, up_paced, down),
-		cmocka_unit_test_setup_teardown(test_remove, up_open, down),
-		cmocka_unit_test_setup_teardown(test_list_images, up_open, down),
-		cmocka_unit_test_setup_teardown(test_image_fs_info, up_open, down),
-		cmocka_unit_test_setup_teardown(test_basic_auth, up_basic, down),
-		cmocka_unit_test_setup_teardown(test_token_auth, up_token, down),
-		cmocka_unit_test_setup_teardown(test_tls_mirror_ca, up_tls_mirror_ca, down),
-		cmocka_unit_test_setup_teardown(test_tls_mirror_untrusted, up_tls_mirror_plain, down),
-		cmocka_unit_test_setup_teardown(test_tls_mirror_insecure, up_tls_mirror_insecure, down),
-		cmocka_unit_test_setup_teardown(test_tls_registry_ca, up_tls_registry_ca, down),
-		cmocka_unit_test_setup_teardown(test_tls_registry_other_ca, up_tls_registry_other_ca, down),
-		cmocka_unit_test_setup_teardown(test_tls_basic_auth, up_tls_basic, down),
-		cmocka_unit_test_setup_teardown(test_import_layout_dir, up_open, down),
-		cmocka_unit_test_setup_teardown(test_import_layout_tar, up_open, down),
-		cmocka_unit_test_setup_teardown(test_import_docker_save, up_open, down),
+		cmocka_unit_test_prestate_setup_teardown(test_pull_by_tag, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_pull_by_digest, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_base_layer_contents, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_multi_layers_and_config, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_username, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_docker_media_types, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_index_platform, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_shared_layer, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_corrupt_layer, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_corrupt_config, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_missing_image, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_killed_mid_pull, up, down, (void *)&SLOW),
+		cmocka_unit_test_prestate_setup_teardown(test_status_during_pull, up, down, (void *)&SLOW),
+		cmocka_unit_test_prestate_setup_teardown(test_sigterm_during_pull, up, down, (void *)&SLOW),
+		cmocka_unit_test_prestate_setup_teardown(test_concurrent_pulls, up, down, (void *)&PACED),
+		cmocka_unit_test_prestate_setup_teardown(test_remove, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_list_images, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_image_fs_info, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_basic_auth, up, down, (void *)&BASIC),
+		cmocka_unit_test_prestate_setup_teardown(test_token_auth, up, down, (void *)&TOKEN),
+		cmocka_unit_test_prestate_setup_teardown(test_tls_mirror_ca, up, down, (void *)&TLS_MIRROR_CA),
+		cmocka_unit_test_prestate_setup_teardown(test_tls_mirror_untrusted, up, down, (void *)&TLS_MIRROR_PLAIN),
+		cmocka_unit_test_prestate_setup_teardown(test_tls_mirror_insecure, up, down, (void *)&TLS_MIRROR_INSECURE),
+		cmocka_unit_test_prestate_setup_teardown(test_tls_registry_ca, up, down, (void *)&TLS_REGISTRY_CA),
+		cmocka_unit_test_prestate_setup_teardown(test_tls_registry_other_ca, up, down, (void *)&TLS_REGISTRY_OTHER_CA),
+		cmocka_unit_test_prestate_setup_teardown(test_tls_basic_auth, up, down, (void *)&TLS_BASIC),
+		cmocka_unit_test_prestate_setup_teardown(test_import_layout_dir, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_import_layout_tar, up, down, (void *)&OPEN),
+		cmocka_unit_test_prestate_setup_teardown(test_import_docker_save, up, down, (void *)&OPEN),
 	};
 	int failed = cmocka_run_group_tests_name("images", tests, NULL, NULL);
 	grpc_shutdown();
