@@ -895,6 +895,17 @@ static int import_name(const char *s, struct image_ref *r, struct lc_err *err)
 	return image_ref_parse(s, r, err);
 }
 
+/* Parse <src dir>/<name> (its path left in p); NULL with err naming the file. */
+static json_t *load_json(const struct dir_source *src, const char *name, char *p, size_t n, struct lc_err *err)
+{
+	snprintf(p, n, "%s/%s", src->dir, name);
+	json_error_t je;
+	json_t *root = json_load_file(p, 0, &je);
+	if (!root)
+		lc_fail(err, EINVAL, "%s: %s", p, je.text);
+	return root;
+}
+
 /* One image of an archive is in: say so (log, caller's callback) and count it. */
 static void imported(const struct dir_source *src, const char *id, const char *name,
 		     void (*on_image)(const char *, const char *, void *), void *arg, int *count)
@@ -910,11 +921,9 @@ static int import_oci(struct images *im, struct dir_source *src, void (*on_image
 		      void *arg, struct lc_err *err)
 {
 	char p[PATH_MAX + 16];
-	snprintf(p, sizeof p, "%s/index.json", src->dir);
-	json_error_t je;
-	json_t *root = json_load_file(p, 0, &je);
+	json_t *root = load_json(src, "index.json", p, sizeof p, err);
 	if (!root)
-		return lc_fail(err, EINVAL, "%s: %s", p, je.text);
+		return -1;
 	json_t *ms = json_object_get(root, "manifests");
 	int rc = 0, count = 0;
 	if (!json_is_array(ms)) {
@@ -1005,11 +1014,9 @@ static int import_docker(struct images *im, struct dir_source *src, void (*on_im
 			 void *arg, struct lc_err *err)
 {
 	char p[PATH_MAX + 16];
-	snprintf(p, sizeof p, "%s/manifest.json", src->dir);
-	json_error_t je;
-	json_t *root = json_load_file(p, 0, &je);
+	json_t *root = load_json(src, "manifest.json", p, sizeof p, err);
 	if (!root)
-		return lc_fail(err, EINVAL, "%s: %s", p, je.text);
+		return -1;
 	int rc = 0, count = 0;
 	if (!json_is_array(root)) {
 		rc = lc_fail(err, EINVAL, "%s is not a list", p);

@@ -987,6 +987,21 @@ static void sleep_ms(int ms)
 }
 
 /*
+ * Start b's pull on its thread and wait (up to 30 s) until its download shows in images/tmp.
+ * Returns 1 once it does, 0 if it never did (the thread runs on either way: join it).
+ */
+static int bg_pull_start(struct bg_pull *b)
+{
+	assert_int_equal(pthread_create(&b->thread, NULL, bg_pull_main, b), 0);
+	for (int i = 0; i < 6000; i++) {
+		if (count_in("tmp") > 0)
+			return 1;
+		sleep_ms(5);
+	}
+	return 0;
+}
+
+/*
  * SIGKILL the daemon while it fetches BIG (paced to 4 MiB/s, so ~16 s): after a restart nothing
  * of the pull is left — tmp empty, no image row, no layer directory without its row, no partial
  * blob — and the pull then succeeds.
@@ -997,13 +1012,7 @@ static void test_killed_mid_pull(void **state)
 	struct testimg img;
 	build_push(TESTIMG_BIG, MIRROR_REPO "big", "1", &img);
 	struct bg_pull b = { .image = UPSTREAM "big:1" };
-	assert_int_equal(pthread_create(&b.thread, NULL, bg_pull_main, &b), 0);
-	int seen = 0;
-	for (int i = 0; i < 6000 && !seen; i++) { /* up to 30 s for the download to begin */
-		seen = count_in("tmp") > 0;
-		if (!seen)
-			sleep_ms(5);
-	}
+	int seen = bg_pull_start(&b);
 	if (seen)
 		sleep_ms(1500); /* a few MiB into the 64 MiB layer */
 	int in_tmp = count_in("tmp");
@@ -1052,13 +1061,7 @@ static void test_status_during_pull(void **state)
 	struct testimg img;
 	build_push(TESTIMG_BIG, MIRROR_REPO "big", "1", &img);
 	struct bg_pull b = { .image = UPSTREAM "big:1" };
-	assert_int_equal(pthread_create(&b.thread, NULL, bg_pull_main, &b), 0);
-	int seen = 0;
-	for (int i = 0; i < 6000 && !seen; i++) { /* up to 30 s for the download to begin */
-		seen = count_in("tmp") > 0;
-		if (!seen)
-			sleep_ms(5);
-	}
+	int seen = bg_pull_start(&b);
 	assert_true(seen);
 	for (int i = 0; i < 50; i++) {
 		Runtime__V1__ImageStatusResponse *r = image_status(UPSTREAM "big:1", 0);
@@ -1093,13 +1096,7 @@ static void test_sigterm_during_pull(void **state)
 	assert_int_equal(harness_start(&fx.d, extra, NULL), 0);
 	testproxy_set_rate(&fx.proxy, 256L << 10); /* 64 MiB would take minutes */
 	struct bg_pull b = { .image = UPSTREAM "big:1" };
-	assert_int_equal(pthread_create(&b.thread, NULL, bg_pull_main, &b), 0);
-	int seen = 0;
-	for (int i = 0; i < 6000 && !seen; i++) {
-		seen = count_in("tmp") > 0;
-		if (!seen)
-			sleep_ms(5);
-	}
+	int seen = bg_pull_start(&b);
 	assert_true(seen);
 	/* harness_stop sends SIGTERM and would SIGKILL after 30 s: a clean 0 means it did not wait. */
 	assert_int_equal(harness_stop(&fx.d), 0);
