@@ -101,7 +101,7 @@ grpc_status_code cri_list_images(struct cri_env *env, struct cri_call *call, con
 				*resp = &r->base;
 				return GRPC_STATUS_OK;
 			}
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "ListImages %s: %s", filter, err.msg);
+			return cri_fail(call, image_status_code(err.errnum), "ListImages %s: %s", filter, err.msg);
 		}
 		r->images = arena_alloc(call->arena, sizeof *r->images);
 		r->images[r->n_images++] = to_cri_image(call, &im);
@@ -157,7 +157,7 @@ grpc_status_code cri_image_status(struct cri_env *env, struct cri_call *call, co
 			*resp = &r->base;
 			return GRPC_STATUS_OK;
 		}
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "ImageStatus %s: %s", ref, err.msg);
+		return cri_fail(call, image_status_code(err.errnum), "ImageStatus %s: %s", ref, err.msg);
 	}
 	r->image = to_cri_image(call, &im);
 	grpc_status_code rc = GRPC_STATUS_OK;

@@ -784,13 +784,20 @@ int images_resolve(struct images *im, const char *ref, char id[DIGEST_BUF], stru
 	if (image_ref_is_id(ref, want))
 		return store_image_lookup(im->store, want, id, err);
 	struct image_ref r;
-	if (image_ref_parse(ref, &r, err) < 0)
-		return lc_fail(err, ENOENT, "image %s not found (not a valid reference)", ref);
 	char name[1024];
-	int n = r.digest[0] ? image_ref_digested(&r, r.digest, name, sizeof name) : image_ref_tagged(&r, name, sizeof name);
-	if (n < 0)
-		return lc_fail(err, ENOENT, "image %s not found", ref);
-	return store_image_lookup(im->store, name, id, err);
+	if (image_ref_parse(ref, &r, err) == 0 &&
+	    (r.digest[0] ? image_ref_digested(&r, r.digest, name, sizeof name)
+			 : image_ref_tagged(&r, name, sizeof name)) == 0 &&
+	    store_image_lookup(im->store, name, id, err) == 0)
+		return 0;
+	if (err->errnum != ENOENT && err->errnum != EINVAL)
+		return -1; /* the database failed */
+	/* Not a name of an image: a short ID ("3f57d9401f8d", "sha256:3f57..."), as crictl shows them? */
+	const char *hex = !strncmp(ref, DIGEST_PREFIX, 7) ? ref + 7 : ref;
+	size_t n = strlen(hex);
+	if (n >= IMAGE_ID_PREFIX_MIN && n <= DIGEST_HEX_LEN && strspn(hex, "0123456789abcdef") == n)
+		return store_image_lookup_prefix(im->store, hex, id, err);
+	return lc_fail(err, ENOENT, "image %s not found", ref);
 }
 
 int images_remove(struct images *im, const char *ref, int *removed, struct lc_err *err)

@@ -46,10 +46,14 @@ const struct content *images_content(const struct images *im);
 int images_pull(struct images *im, const char *ref, const struct registry_auth *auth, char id[DIGEST_BUF],
 		struct lc_err *err);
 
+/* The shortest ID prefix images_resolve takes (crictl shows 13 digits). */
+#define IMAGE_ID_PREFIX_MIN 4
+
 /*
  * The image ID `ref` names: an ID ("sha256:<hex>" or the 64 hex digits), a name in any form
- * (normalized, e.g. "busybox" = "docker.io/library/busybox:latest"), or name@digest.
- * Not found: -1 with errnum ENOENT.
+ * (normalized, e.g. "busybox" = "docker.io/library/busybox:latest"), name@digest, or — when it
+ * names no image — a unique ID prefix of at least IMAGE_ID_PREFIX_MIN hex digits, with or
+ * without "sha256:".  Not found: -1 with errnum ENOENT; an ambiguous prefix: EINVAL.
  */
 int images_resolve(struct images *im, const char *ref, char id[DIGEST_BUF], struct lc_err *err);
 

@@ -208,6 +208,37 @@ int store_image_lookup(struct store *s, const char *ref, char id[DIGEST_BUF], st
 	return 0;
 }
 
+int store_image_lookup_prefix(struct store *s, const char *hex, char id[DIGEST_BUF], struct lc_err *err)
+{
+	size_t n = strlen(hex);
+	assert(n >= 1 && n <= DIGEST_HEX_LEN && strspn(hex, "0123456789abcdef") == n);
+	(void)n;
+	sqlite3 *db = store_conn(s, err);
+	if (!db)
+		return -1;
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	/* A range on the primary key: 'sha256:<hex>' <= id < 'sha256:<hex>g' ('g' follows every hex digit). */
+	if (prepare(s,
+		    "SELECT id FROM images WHERE id >= 'sha256:' || ?1 AND id < 'sha256:' || ?1 || 'g' "
+		    "ORDER BY id LIMIT 2",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return lc_fail(err, ENOENT, "no image ID starts with %s", hex);
+	if (rc != SQLITE_ROW)
+		return db_fail(db, err, "look up image ID prefix");
+	copy_text(id, DIGEST_BUF, st, 0);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return lc_fail(err, EINVAL, "image ID prefix %s is ambiguous: %s and %s match", hex, id,
+			       (const char *)sqlite3_column_text(st, 0));
+	if (rc != SQLITE_DONE)
+		return db_fail(db, err, "look up image ID prefix");
+	return 0;
+}
+
 void image_info_free(struct image_info *im)
 {
 	if (!im)

@@ -88,6 +88,12 @@ int store_image_put(struct store *s, const struct image_put *p, int *orphaned, s
  */
 int store_image_lookup(struct store *s, const char *ref, char id[DIGEST_BUF], struct lc_err *err);
 
+/*
+ * Find the one image whose ID's hex digits start with `hex` (lowercase hex, 1..64 digits).
+ * None: -1 with errnum ENOENT; more than one: -1 with errnum EINVAL ("ambiguous", naming two).
+ */
+int store_image_lookup_prefix(struct store *s, const char *hex, char id[DIGEST_BUF], struct lc_err *err);
+
 /* Read one image with its names and layers.  Missing: -1 with errnum ENOENT. */
 int store_image_get(struct store *s, const char *id, struct image_info *out, struct lc_err *err);
 

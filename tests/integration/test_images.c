@@ -560,6 +560,9 @@ static void test_pull_by_tag(void **state)
 	/* the same image by ID (with and without "sha256:") and by repo digest */
 	assert_true(image_known(img.config_digest));
 	assert_true(image_known(img.config_digest + 7));
+	char short_id[16]; /* as crictl shows it */
+	snprintf(short_id, sizeof short_id, "%.13s", img.config_digest + 7);
+	assert_true(image_known(short_id));
 	assert_true(image_known(want_digest));
 
 	/* content: config, manifest, layer blob; the layer unpacked under its chain ID */

@@ -612,6 +612,73 @@ static void test_import_takes_last_name(void **state)
 	images_close(im);
 }
 
+/* 10. A short ID resolves when unique; an ambiguous one is refused naming both; names come first. */
+static void test_short_ids(void **state)
+{
+	struct fx *f = *state;
+	struct image_layer ls[1];
+	add_layers(f, "s", ls, 1);
+	/* Find two labels whose digests share their first hex digit but not the first four. */
+	char a[DIGEST_BUF], b[DIGEST_BUF], la[32], lb[32];
+	int found = 0;
+	for (int i = 0; i < 200 && !found; i++)
+		for (int j = i + 1; j < 200 && !found; j++) {
+			snprintf(la, sizeof la, "img%d", i);
+			snprintf(lb, sizeof lb, "img%d", j);
+			dg(la, a);
+			dg(lb, b);
+			found = a[7] == b[7] && strncmp(a + 7, b + 7, 4) != 0;
+		}
+	assert_true(found);
+	struct lc_err err = { 0 };
+	const char *na[] = { "r.io/a:1" }, *nb[] = { "r.io/b:1" };
+	char id[DIGEST_BUF];
+	assert_int_equal(put(f, la, ls, 1, na, 1, id, &err), 0);
+	assert_int_equal(put(f, lb, ls, 1, nb, 1, id, &err), 0);
+	struct images *im = NULL;
+	assert_int_equal(images_open(&f->cfg, f->store, &im, &err), 0);
+
+	char got[DIGEST_BUF], short_a[32], prefixed_b[40];
+	snprintf(short_a, sizeof short_a, "%.12s", a + 7);
+	snprintf(prefixed_b, sizeof prefixed_b, "sha256:%.13s", b + 7);
+	assert_int_equal(images_resolve(im, short_a, got, &err), 0);
+	assert_string_equal(got, a);
+	assert_int_equal(images_resolve(im, prefixed_b, got, &err), 0);
+	assert_string_equal(got, b);
+	/* Four digits are the least taken; a shared first digit alone is too short to try. */
+	char four[8];
+	snprintf(four, sizeof four, "%.4s", a + 7);
+	assert_int_equal(images_resolve(im, four, got, &err), 0);
+	assert_string_equal(got, a);
+	char one[4];
+	snprintf(one, sizeof one, "%.1s", a + 7);
+	assert_int_equal(images_resolve(im, one, got, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	/* Ambiguous, straight from the store. */
+	assert_int_equal(store_image_lookup_prefix(f->store, one, got, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_non_null(strstr(err.msg, "ambiguous"));
+	assert_non_null(strstr(err.msg, a));
+	assert_non_null(strstr(err.msg, b));
+	/* No such ID: A's first twelve digits with the last one changed (B differs in the first four). */
+	char none[32];
+	snprintf(none, sizeof none, "%s", short_a);
+	none[11] = none[11] == '0' ? '1' : '0';
+	assert_int_equal(images_resolve(im, none, got, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	/* A name wins over an ID prefix: a repository named with hex digits. */
+	const char *hexname[] = { "docker.io/library/deadbeef0000:latest" };
+	assert_int_equal(put(f, "hexnamed", ls, 1, hexname, 1, id, &err), 0);
+	assert_int_equal(images_resolve(im, "deadbeef0000", got, &err), 0);
+	assert_string_equal(got, id);
+	/* Removing by short ID. */
+	int removed = 0;
+	assert_int_equal(images_remove(im, short_a, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(images_resolve(im, a, got, &err), -1);
+	images_close(im);
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -625,6 +692,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_refuses_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_killed_anywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_takes_last_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_ids, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
