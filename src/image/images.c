@@ -607,9 +607,14 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 		.config = config, .config_len = config_len, .size = size, .uid = uid, .username = username,
 		.layers = layers, .n_layers = m.n_layers, .names = names, .kinds = kinds, .n_names = n_names,
 	};
-	int orphaned = 0;
-	if (store_image_put(im->store, &p, &orphaned, err) < 0)
+	int orphaned = 0, same = 0;
+	if (n_jobs == 0 && store_image_unchanged(im->store, &p, &same, err) < 0)
 		goto out;
+	if (same) {
+		log_debug("image %s: recorded already, unchanged", m.config.digest);
+	} else if (store_image_put(im->store, &p, &orphaned, err) < 0) {
+		goto out;
+	}
 	if (orphaned) { /* a tag moved here from an image that had no other name: collect it */
 		log_info("image %s took the last name of %d other image(s): they are removed", m.config.digest, orphaned);
 		pthread_mutex_lock(&im->mu);

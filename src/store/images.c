@@ -187,6 +187,38 @@ int store_image_put(struct store *s, const struct image_put *p, int *orphaned, s
 	return 0;
 }
 
+int store_image_unchanged(struct store *s, const struct image_put *p, int *same, struct lc_err *err)
+{
+	*same = 0;
+	sqlite3 *db = store_conn(s, err);
+	if (!db)
+		return -1;
+	cleanup_stmt sqlite3_stmt *img = NULL, *name = NULL;
+	if (prepare(s, "SELECT 1 FROM images WHERE id = ?1 AND manifest_digest = ?2", &img, err) < 0 ||
+	    prepare(s, "SELECT 1 FROM image_names WHERE name = ?1 AND image_id = ?2 AND kind = ?3", &name, err) < 0)
+		return -1;
+	sqlite3_bind_text(img, 1, p->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(img, 2, p->manifest_digest, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(img);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(db, err, "look up image");
+	for (size_t i = 0; i < p->n_names; i++) {
+		sqlite3_reset(name);
+		sqlite3_bind_text(name, 1, p->names[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(name, 2, p->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(name, 3, (int)p->kinds[i]);
+		rc = sqlite3_step(name);
+		if (rc == SQLITE_DONE)
+			return 0;
+		if (rc != SQLITE_ROW)
+			return db_fail(db, err, "look up image name");
+	}
+	*same = 1;
+	return 0;
+}
+
 int store_image_lookup(struct store *s, const char *ref, char id[DIGEST_BUF], struct lc_err *err)
 {
 	sqlite3 *db = store_conn(s, err);

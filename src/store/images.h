@@ -83,6 +83,13 @@ int store_layer_exists(struct store *s, const char *chain_id, int *exists, struc
 int store_image_put(struct store *s, const struct image_put *p, int *orphaned, struct lc_err *err);
 
 /*
+ * *same = 1 if p is recorded already exactly as far as a pull can change it: the image with
+ * p's ID and manifest digest, and every one of p's names pointing at it.  Read-only: a pull
+ * of an image that has not changed (kubelet's "Always" policy) then writes nothing.
+ */
+int store_image_unchanged(struct store *s, const struct image_put *p, int *same, struct lc_err *err);
+
+/*
  * Find the image `ref` names: an image ID ("sha256:<hex>"), or a normalized name (repo tag or repo
  * digest).  Not found: -1 with errnum ENOENT.
  */

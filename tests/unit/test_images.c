@@ -679,6 +679,42 @@ static void test_short_ids(void **state)
 	images_close(im);
 }
 
+/* 11. store_image_unchanged: true only for the same image, manifest and names. */
+static void test_unchanged(void **state)
+{
+	struct fx *f = *state;
+	struct image_layer ls[1];
+	add_layers(f, "u", ls, 1);
+	char id[DIGEST_BUF], md[DIGEST_BUF], other_md[DIGEST_BUF];
+	struct lc_err err = { 0 };
+	const char *names[] = { "r.io/u:1", "r.io/u@sha256:00000000000000000000000000000000000000000000000000000000000000cc" };
+	assert_int_equal(put(f, "U", ls, 1, names, 2, id, &err), 0);
+	dg("U-manifest", md); /* what put() used */
+	dg("another manifest", other_md);
+	enum image_name_kind kinds[] = { IMAGE_NAME_TAG, IMAGE_NAME_DIGEST, IMAGE_NAME_TAG };
+	const char *more[] = { names[0], names[1], "r.io/u:2" };
+	struct image_put p = { .id = id, .manifest_digest = md, .media_type = "m", .config = "{}", .config_len = 2,
+			       .size = 1, .uid = -1, .username = "", .layers = ls, .n_layers = 1, .names = more,
+			       .kinds = kinds, .n_names = 2 };
+	int same = -1;
+	assert_int_equal(store_image_unchanged(f->store, &p, &same, &err), 0);
+	assert_int_equal(same, 1);
+	p.n_names = 1;
+	assert_int_equal(store_image_unchanged(f->store, &p, &same, &err), 0);
+	assert_int_equal(same, 1); /* a subset of its names: nothing to write */
+	p.n_names = 3;
+	assert_int_equal(store_image_unchanged(f->store, &p, &same, &err), 0);
+	assert_int_equal(same, 0); /* a new tag */
+	p.n_names = 2;
+	p.manifest_digest = other_md;
+	assert_int_equal(store_image_unchanged(f->store, &p, &same, &err), 0);
+	assert_int_equal(same, 0); /* the same config from another manifest */
+	p.manifest_digest = md;
+	dg("not recorded", id);
+	assert_int_equal(store_image_unchanged(f->store, &p, &same, &err), 0);
+	assert_int_equal(same, 0);
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -693,6 +729,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_killed_anywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_takes_last_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unchanged, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
