@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "image/content.h"
@@ -390,6 +391,8 @@ struct layer_job {
 static int fetch_unpack(struct images *im, struct source *src, struct layer_job *j, struct lc_err *err)
 {
 	const struct descriptor *d = j->d;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	log_debug("image: fetching layer %s (%lld bytes) from %s", d->digest, (long long)d->size, src->what);
 	if (src->blob(src, &im->content, d->digest, d->size, err) < 0)
 		return -1;
@@ -411,6 +414,10 @@ static int fetch_unpack(struct images *im, struct source *src, struct layer_job 
 		content_rmtree(tmp, &e2);
 		return -1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("image: layer %s (%lld bytes from %s, %llu bytes unpacked) ready in %lld ms as %s", d->digest,
+		 (long long)d->size, src->what, (unsigned long long)j->res.bytes,
+		 (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000), j->chain);
 	return 0;
 }
 
