@@ -515,18 +515,23 @@ static void test_import_killed_anywhere(void **state)
 	struct testimg img;
 	assert_int_equal(testimg_build(layout, TESTIMG_BIG, "registry.k8s.io/litecri-test/big:1", &img), 0);
 
-	/* How long an undisturbed import takes, to spread the kills over it. */
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* How long an undisturbed import takes (the faster of two: caches warm), to spread the kills. */
+	long full_us = -1;
 	struct lc_err err = { 0 };
 	struct images *im = NULL;
-	assert_int_equal(images_open(&f->cfg, f->store, &im, &err), 0);
-	assert_int_equal(images_import(im, layout, NULL, NULL, &err), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	long full_us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 	int removed = 0;
-	assert_int_equal(images_remove(im, "registry.k8s.io/litecri-test/big:1", &removed, &err), 0);
-	images_close(im);
+	for (int round = 0; round < 2; round++) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(images_open(&f->cfg, f->store, &im, &err), 0);
+		assert_int_equal(images_import(im, layout, NULL, NULL, &err), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+		if (full_us < 0 || us < full_us)
+			full_us = us;
+		assert_int_equal(images_remove(im, "registry.k8s.io/litecri-test/big:1", &removed, &err), 0);
+		images_close(im);
+	}
 
 	int completed = 0, interrupted = 0;
 	for (int k = 0; k < 10; k++) {
