@@ -419,15 +419,12 @@ static int exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* Entries of dir (without . and ..), or -1 if it cannot be opened. */
-static int count_entries(const char *dir) { return tmpdir_count(dir); }
-
 /* Entries of <root>/images/<rel>, a missing directory counting as empty. */
 static int count_in(const char *rel)
 {
 	char p[PATH_MAX];
 	ipath(p, sizeof p, "%s", rel);
-	int n = count_entries(p);
+	int n = tmpdir_count(p);
 	return n < 0 ? 0 : n;
 }
 
@@ -523,12 +520,6 @@ static json_t *verbose_info(const char *image)
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	assert_non_null(o);
 	return o;
-}
-
-/* File content as a string (malloc'ed), or NULL. */
-static char *slurp(const char *path)
-{
-	return harness_slurp(path);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -653,7 +644,7 @@ static void test_base_layer_contents(void **state)
 	assert_string_equal(val, "test");
 
 	lpath(p, sizeof p, c, "etc/passwd");
-	char *passwd = slurp(p);
+	char *passwd = harness_slurp(p);
 	assert_non_null(passwd);
 	assert_non_null(strstr(passwd, "app:x:1000:1000:"));
 	free(passwd);
@@ -730,7 +721,7 @@ static void test_multi_layers_and_config(void **state)
 	struct stat st;
 	/* layer 2 (uncompressed): plain files */
 	lpath(p, sizeof p, img.chain_ids[1], "data/a");
-	char *a = slurp(p);
+	char *a = harness_slurp(p);
 	assert_non_null(a);
 	assert_string_equal(a, "a\n");
 	free(a);
@@ -761,7 +752,7 @@ static void test_multi_layers_and_config(void **state)
 	lpath(p, sizeof p, c3, "opt/old/y");
 	assert_false(exists(p));
 	lpath(p, sizeof p, c3, "opt/old/new");
-	char *nw = slurp(p);
+	char *nw = harness_slurp(p);
 	assert_non_null(nw);
 	assert_string_equal(nw, "new\n");
 	free(nw);
@@ -871,7 +862,7 @@ static void test_index_platform(void **state)
 
 	char p[PATH_MAX], want_arch[32];
 	lpath(p, sizeof p, img.chain_ids[1], "arch");
-	char *arch = slurp(p);
+	char *arch = harness_slurp(p);
 	assert_non_null(arch);
 	snprintf(want_arch, sizeof want_arch, "%s\n", testimg_host_arch());
 	assert_string_equal(arch, want_arch);
