@@ -9,6 +9,8 @@
 --     whichever images and containers use it.  A layer row exists only once its directory is
 --     complete; rows nobody references (and the blobs no image references) are garbage,
 --     collected outside any transaction.
+--   * Nothing derivable is stored: an image's size is its config plus its layer blobs (images_v),
+--     a layer's parent is the layer below it in image_layers.
 
 CREATE TABLE images (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -17,7 +19,6 @@ CREATE TABLE images (
     manifest_digest TEXT    NOT NULL,                 -- the image manifest (never an index)
     media_type      TEXT    NOT NULL,                 -- the manifest's media type
     config          BLOB    NOT NULL,                 -- the image config JSON, as fetched
-    size            INTEGER NOT NULL CHECK (size >= 0), -- bytes of config + layer blobs
     uid             INTEGER,                          -- config User when numeric, else NULL
     username        TEXT    NOT NULL DEFAULT '',      -- config User when not numeric
     pinned          INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
@@ -35,7 +36,6 @@ CREATE INDEX image_names_image ON image_names (image_id);
 CREATE TABLE layers (
     chain_id        TEXT    NOT NULL PRIMARY KEY,
     diff_id         TEXT    NOT NULL,
-    parent          TEXT    NOT NULL DEFAULT '',      -- chain ID of the layer below, '' = bottom
     size            INTEGER NOT NULL DEFAULT 0,       -- bytes of regular files unpacked
     inodes          INTEGER NOT NULL DEFAULT 0,       -- entries unpacked
     created_at      INTEGER NOT NULL DEFAULT 0
@@ -67,7 +67,7 @@ CREATE VIEW images_v AS
 SELECT i.id,
        (SELECT group_concat(name, ' ') FROM image_names n WHERE n.image_id = i.id AND n.kind = 0) AS tags,
        (SELECT group_concat(name, ' ') FROM image_names n WHERE n.image_id = i.id AND n.kind = 1) AS digests,
-       i.size,
+       (length(i.config) + (SELECT coalesce(sum(l.blob_size), 0) FROM image_layers l WHERE l.image_id = i.id)) AS size,
        (SELECT count(*) FROM image_layers l WHERE l.image_id = i.id) AS layers,
        coalesce(i.uid, i.username) AS user,
        i.pinned,

@@ -378,7 +378,6 @@ struct layer_job {
 	const struct descriptor *d;
 	const char *diff_id;
 	const char *chain;
-	const char *parent;       /* chain ID below, NULL for the bottom layer */
 	struct unpack_result res; /* filled when done */
 	int rc;                   /* 0 done, -1 failed (err), 1 not run */
 	struct lc_err err;
@@ -496,8 +495,8 @@ static int fetch_layers(struct images *im, struct source *src, struct layer_job 
 	for (size_t i = 0; i < n; i++) {
 		if (jobs[i].rc < 0 && failed < 0)
 			failed = (int)i;
-		if (jobs[i].rc == 0 && store_layer_add(im->store, jobs[i].chain, jobs[i].diff_id, jobs[i].parent,
-						       jobs[i].res.bytes, jobs[i].res.inodes, err) < 0)
+		if (jobs[i].rc == 0 && store_layer_add(im->store, jobs[i].chain, jobs[i].diff_id, jobs[i].res.bytes,
+						       jobs[i].res.inodes, err) < 0)
 			return -1;
 	}
 	if (failed >= 0) {
@@ -572,24 +571,21 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 		lc_fail(err, ENOMEM, "image %s", m.config.digest);
 		goto out;
 	}
-	int64_t size = m.config.size;
 	size_t n_jobs = 0;
 	for (size_t i = 0; i < m.n_layers; i++) {
 		struct image_layer *l = &layers[i];
-		const char *parent = i ? layers[i - 1].chain_id : NULL;
-		digest_chain(parent, cfg.diff_ids[i], l->chain_id);
+		digest_chain(i ? layers[i - 1].chain_id : NULL, cfg.diff_ids[i], l->chain_id);
 		strcpy(l->diff_id, cfg.diff_ids[i]);
 		strcpy(l->blob_digest, m.layers[i].digest);
 		l->blob_size = m.layers[i].size;
 		snprintf(l->media_type, sizeof l->media_type, "%s", m.layers[i].media_type);
-		size += l->blob_size;
 		int exists = 0;
 		if (store_layer_exists(im->store, l->chain_id, &exists, err) < 0)
 			goto out;
 		if (exists && content_has_layer(&im->content, l->chain_id))
 			continue;
 		jobs[n_jobs++] = (struct layer_job){ .d = &m.layers[i], .diff_id = l->diff_id, .chain = l->chain_id,
-						     .parent = parent, .rc = 1 };
+						     .rc = 1 };
 	}
 	if (n_jobs && fetch_layers(im, src, jobs, n_jobs, err) < 0)
 		goto out;
@@ -611,7 +607,7 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 	image_user_split(cfg.user, &uid, username, sizeof username);
 	struct image_put p = {
 		.id = m.config.digest, .manifest_digest = digest, .media_type = m.media_type,
-		.config = config, .config_len = config_len, .size = size, .uid = uid, .username = username,
+		.config = config, .config_len = config_len, .uid = uid, .username = username,
 		.layers = layers, .n_layers = m.n_layers, .names = names, .kinds = kinds, .n_names = n_names,
 	};
 	int orphaned = 0, same = 0;

@@ -52,8 +52,8 @@ static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
-int store_layer_add(struct store *s, const char *chain_id, const char *diff_id, const char *parent,
-		    uint64_t size, uint64_t inodes, struct lc_err *err)
+int store_layer_add(struct store *s, const char *chain_id, const char *diff_id, uint64_t size, uint64_t inodes,
+		    struct lc_err *err)
 {
 	assert(digest_valid(chain_id) && digest_valid(diff_id));
 	sqlite3 *db = store_conn(s, err);
@@ -61,16 +61,15 @@ int store_layer_add(struct store *s, const char *chain_id, const char *diff_id, 
 		return -1;
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s,
-		    "INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, inodes, created_at) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		    "INSERT OR IGNORE INTO layers (chain_id, diff_id, size, inodes, created_at) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5)",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, chain_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, diff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, parent ? parent : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)inodes);
-	sqlite3_bind_int64(st, 6, now_ns());
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)inodes);
+	sqlite3_bind_int64(st, 5, now_ns());
 	return step_done(db, st, err, "record layer") < 0 ? lc_wrap(err, "layer %s", chain_id) : 0;
 }
 
@@ -97,10 +96,10 @@ static int image_put_tx(struct store *s, sqlite3 *db, const struct image_put *p,
 	cleanup_stmt sqlite3_stmt *ins = NULL, *del_layers = NULL, *ins_layer = NULL, *ins_name = NULL,
 				 *orphans = NULL;
 	if (prepare(s,
-		    "INSERT INTO images (id, manifest_digest, media_type, config, size, uid, username, created_at) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+		    "INSERT INTO images (id, manifest_digest, media_type, config, uid, username, created_at) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
 		    "ON CONFLICT (id) DO UPDATE SET manifest_digest = excluded.manifest_digest, "
-		    "media_type = excluded.media_type, config = excluded.config, size = excluded.size, "
+		    "media_type = excluded.media_type, config = excluded.config, "
 		    "uid = excluded.uid, username = excluded.username",
 		    &ins, err) < 0)
 		return -1;
@@ -108,13 +107,12 @@ static int image_put_tx(struct store *s, sqlite3 *db, const struct image_put *p,
 	sqlite3_bind_text(ins, 2, p->manifest_digest, -1, SQLITE_STATIC);
 	sqlite3_bind_text(ins, 3, p->media_type, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(ins, 4, p->config, (int)p->config_len, SQLITE_STATIC);
-	sqlite3_bind_int64(ins, 5, p->size);
 	if (p->uid >= 0)
-		sqlite3_bind_int64(ins, 6, p->uid);
+		sqlite3_bind_int64(ins, 5, p->uid);
 	else
-		sqlite3_bind_null(ins, 6);
-	sqlite3_bind_text(ins, 7, p->username ? p->username : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ins, 8, now_ns());
+		sqlite3_bind_null(ins, 5);
+	sqlite3_bind_text(ins, 6, p->username ? p->username : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 7, now_ns());
 	if (step_done(db, ins, err, "record image") < 0)
 		return -1;
 
@@ -334,7 +332,10 @@ static int image_fill(struct store *s, sqlite3 *db, struct image_info *im, struc
 	return 0;
 }
 
-#define IMAGE_COLUMNS "id, manifest_digest, media_type, config, size, uid, username, pinned, created_at"
+/* The image's size is computed: its config plus its layer blobs. */
+#define IMAGE_COLUMNS                                                                             \
+	"id, manifest_digest, media_type, config, length(config) + (SELECT coalesce(sum(blob_size), 0) " \
+	"FROM image_layers l WHERE l.image_id = images.id), uid, username, pinned, created_at"
 
 /* The scalar columns of the current row of st (IMAGE_COLUMNS order) into im. */
 static int image_row(sqlite3_stmt *st, struct image_info *im, struct lc_err *err)

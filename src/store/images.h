@@ -35,7 +35,6 @@ struct image_put {
 	const char *media_type;       /* of the manifest */
 	const char *config;           /* config JSON */
 	size_t config_len;
-	int64_t size;                 /* config + layer blobs */
 	int64_t uid;                  /* -1: none / not numeric */
 	const char *username;         /* "" when uid is set or no user */
 	const struct image_layer *layers;
@@ -51,7 +50,7 @@ struct image_info {
 	char manifest_digest[DIGEST_BUF];
 	char media_type[128];
 	char *config;                 /* NUL-terminated JSON */
-	int64_t size;
+	int64_t size;                 /* config + layer blobs (computed, not stored) */
 	int64_t uid;                  /* -1: none */
 	char username[256];
 	int pinned;
@@ -68,8 +67,8 @@ void image_info_free(struct image_info *im);
  * Record a layer whose directory has just been published (INSERT OR IGNORE: a layer recorded
  * by a concurrent pull is fine).
  */
-int store_layer_add(struct store *s, const char *chain_id, const char *diff_id, const char *parent,
-		    uint64_t size, uint64_t inodes, struct lc_err *err);
+int store_layer_add(struct store *s, const char *chain_id, const char *diff_id, uint64_t size, uint64_t inodes,
+		    struct lc_err *err);
 
 /* *exists = 1 if the layer row is there. */
 int store_layer_exists(struct store *s, const char *chain_id, int *exists, struct lc_err *err);

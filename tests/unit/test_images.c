@@ -109,8 +109,7 @@ static void add_layers(struct fx *f, const char *label, struct image_layer *ls, 
 		dg(name, ls[i].blob_digest);
 		ls[i].blob_size = 100;
 		strcpy(ls[i].media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
-		assert_int_equal(store_layer_add(f->store, ls[i].chain_id, ls[i].diff_id, i ? ls[i - 1].chain_id : NULL,
-						 1000, 10, &err), 0);
+		assert_int_equal(store_layer_add(f->store, ls[i].chain_id, ls[i].diff_id, 1000, 10, &err), 0);
 	}
 }
 
@@ -129,7 +128,7 @@ static int put(struct fx *f, const char *label, const struct image_layer *ls, si
 	for (size_t i = 0; i < n_names; i++)
 		kinds[i] = strchr(names[i], '@') ? IMAGE_NAME_DIGEST : IMAGE_NAME_TAG;
 	struct image_put p = { .id = id, .manifest_digest = md, .media_type = "application/vnd.oci.image.manifest.v1+json",
-			       .config = "{\"config\":{\"User\":\"1000\"}}", .config_len = 26, .size = 300, .uid = 1000,
+			       .config = "{\"config\":{\"User\":\"1000\"}}", .config_len = 26, .uid = 1000,
 			       .username = "", .layers = ls, .n_layers = n, .names = names, .kinds = kinds,
 			       .n_names = n_names };
 	return store_image_put(f->store, &p, &last_orphaned, err);
@@ -163,6 +162,7 @@ static void test_put_get_lookup(void **state)
 	assert_string_equal(im.layers[1].chain_id, ls[1].chain_id);
 	assert_string_equal(im.layers[0].diff_id, ls[0].diff_id);
 	assert_int_equal(im.uid, 1000);
+	assert_int_equal(im.size, 26 + 2 * 100); /* config + layer blobs, computed */
 	assert_string_equal(im.config, "{\"config\":{\"User\":\"1000\"}}");
 	assert_true(im.created_at > 0);
 	image_info_free(&im);
@@ -350,7 +350,7 @@ static void test_open_collects_crash_leftovers(void **state)
 	enum image_name_kind kind = IMAGE_NAME_TAG;
 	const char *name = "r.io/keep:1";
 	struct image_put put = { .id = cfg_dg, .manifest_digest = md, .media_type = "m", .config = cfg_text,
-				 .config_len = strlen(cfg_text), .size = 1, .uid = -1, .username = "", .layers = ls,
+				 .config_len = strlen(cfg_text), .uid = -1, .username = "", .layers = ls,
 				 .n_layers = 1, .names = &name, .kinds = &kind, .n_names = 1 };
 	assert_int_equal(store_image_put(f->store, &put, NULL, &err), 0);
 	content_layer_path(c, ls[0].chain_id, keep_layer, sizeof keep_layer, &err);
@@ -699,7 +699,7 @@ static void test_unchanged(void **state)
 	enum image_name_kind kinds[] = { IMAGE_NAME_TAG, IMAGE_NAME_DIGEST, IMAGE_NAME_TAG };
 	const char *more[] = { names[0], names[1], "r.io/u:2" };
 	struct image_put p = { .id = id, .manifest_digest = md, .media_type = "m", .config = "{}", .config_len = 2,
-			       .size = 1, .uid = -1, .username = "", .layers = ls, .n_layers = 1, .names = more,
+			       .uid = -1, .username = "", .layers = ls, .n_layers = 1, .names = more,
 			       .kinds = kinds, .n_names = 2 };
 	int same = -1;
 	assert_int_equal(store_image_unchanged(f->store, &p, &same, &err), 0);
