@@ -246,18 +246,15 @@ int content_put(const struct content *c, const char *expected_digest, const void
 	return content_writer_commit(&w, err);
 }
 
-int content_read(const struct content *c, const char *digest, size_t max, char **buf, size_t *len,
-		 struct lc_err *err)
+int content_read_file(const char *path, const char *digest, size_t max, char **buf, size_t *len,
+		      struct lc_err *err)
 {
-	char p[PATH_MAX];
-	if (content_blob_path(c, digest, p, sizeof p, err) < 0)
-		return -1;
-	cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return lc_fail(err, errno, "blob %s", digest);
+		return lc_fail(err, errno, "blob %s (%s)", digest, path);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return lc_fail(err, errno, "stat %s", p);
+		return lc_fail(err, errno, "stat %s", path);
 	if ((size_t)st.st_size > max)
 		return lc_fail(err, EFBIG, "blob %s is %lld bytes, more than %zu", digest, (long long)st.st_size, max);
 	cleanup_free char *b = malloc((size_t)st.st_size + 1);
@@ -269,18 +266,27 @@ int content_read(const struct content *c, const char *digest, size_t max, char *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return lc_fail(err, n < 0 ? errno : EIO, "read %s", p);
+			return lc_fail(err, n < 0 ? errno : EIO, "read %s", path);
 		got += (size_t)n;
 	}
 	b[got] = 0;
 	char d[DIGEST_BUF];
 	digest_buffer(b, got, d);
 	if (strcmp(d, digest) != 0)
-		return lc_fail(err, EBADMSG, "blob %s on disk is corrupt: its bytes hash to %s", digest, d);
+		return lc_fail(err, EBADMSG, "blob %s (%s) is corrupt: its bytes hash to %s", digest, path, d);
 	*len = got;
 	*buf = b;
 	b = NULL;
 	return 0;
+}
+
+int content_read(const struct content *c, const char *digest, size_t max, char **buf, size_t *len,
+		 struct lc_err *err)
+{
+	char p[PATH_MAX];
+	if (content_blob_path(c, digest, p, sizeof p, err) < 0)
+		return -1;
+	return content_read_file(p, digest, max, buf, len, err);
 }
 
 int content_tmpdir(const struct content *c, const char *prefix, char *out, size_t n, struct lc_err *err)

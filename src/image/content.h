@@ -68,6 +68,10 @@ int content_put(const struct content *c, const char *expected_digest, const void
 int content_read(const struct content *c, const char *digest, size_t max, char **buf, size_t *len,
 		 struct lc_err *err);
 
+/* The same for a file anywhere (an image archive's blob), checked against digest. */
+int content_read_file(const char *path, const char *digest, size_t max, char **buf, size_t *len,
+		      struct lc_err *err);
+
 /* A fresh empty directory tmp/<prefix>XXXXXX for an unpack in progress; its path in out. */
 int content_tmpdir(const struct content *c, const char *prefix, char *out, size_t n, struct lc_err *err);
 

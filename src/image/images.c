@@ -332,41 +332,15 @@ static int dir_blob(struct source *s, const struct content *c, const char *diges
 	return copy_file_blob(p, c, digest, size, err);
 }
 
-/* Read a whole small file (at most max bytes) into a malloc'ed NUL-terminated buffer. */
-static int read_small_file(const char *path, size_t max, char **buf, size_t *len, struct lc_err *err)
-{
-	cleanup_fclose FILE *f = fopen(path, "re");
-	if (!f)
-		return lc_fail(err, errno, "%s", path);
-	cleanup_free char *b = malloc(max + 1);
-	if (!b)
-		return lc_fail(err, ENOMEM, "%s", path);
-	size_t n = fread(b, 1, max + 1, f);
-	if (ferror(f))
-		return lc_fail(err, EIO, "read %s", path);
-	if (n > max)
-		return lc_fail(err, EFBIG, "%s is larger than %zu bytes", path, max);
-	b[n] = 0;
-	*len = n;
-	*buf = b;
-	b = NULL;
-	return 0;
-}
-
 static int dir_manifest(struct source *s, const char *ref, char **body, size_t *len, char ct[128],
 			char digest[DIGEST_BUF], struct lc_err *err)
 {
 	char p[PATH_MAX];
 	if (dir_blob_path((struct dir_source *)s, ref, p, sizeof p, err) < 0)
 		return -1;
-	if (read_small_file(p, REGISTRY_MANIFEST_MAX, body, len, err) < 0)
-		return -1;
-	digest_buffer(*body, *len, digest);
-	if (strcmp(digest, ref) != 0) {
-		free(*body);
-		*body = NULL;
-		return lc_fail(err, EBADMSG, "manifest %s in %s: its bytes hash to %s", ref, s->what, digest);
-	}
+	if (content_read_file(p, ref, REGISTRY_MANIFEST_MAX, body, len, err) < 0)
+		return lc_wrap(err, "manifest in %s", s->what);
+	strcpy(digest, ref);
 	ct[0] = 0;
 	return 0;
 }
