@@ -25,37 +25,6 @@ static int fsync_dir(const char *dir, struct lc_err *err)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	int r = type == FTW_DP ? rmdir(path) : unlink(path);
-	if (r < 0 && errno != ENOENT) {
-		log_warn("content: cannot remove %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Remove path and everything below it.  Physical walk (symlinks are removed, never followed),
- * depth first, staying on path's filesystem.  Missing is fine.
- */
-int content_rmtree(const char *path, struct lc_err *err)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : lc_fail(err, errno, "%s", path);
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) < 0 && errno != ENOENT)
-			return lc_fail(err, errno, "remove %s", path);
-		return 0;
-	}
-	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
-		return lc_fail(err, errno, "remove directory tree %s", path);
-	return 0;
-}
-
 /* Remove every entry of dir (the directory itself stays). */
 static int empty_dir(const char *dir, struct lc_err *err)
 {
@@ -72,7 +41,7 @@ static int empty_dir(const char *dir, struct lc_err *err)
 			rc = lc_fail(err, ENAMETOOLONG, "%s/%s", dir, e->d_name);
 			break;
 		}
-		if (content_rmtree(p, err) < 0) {
+		if (rmtree(p, err) < 0) {
 			rc = -1;
 			break;
 		}
@@ -325,7 +294,7 @@ int content_publish_layer(const struct content *c, const char *tmpdir, const cha
 		if (errno == ENOTEMPTY || errno == EEXIST) {
 			/* Another pull published the same layer first: keep theirs. */
 			log_debug("content: layer %s already present; discarding %s", chain_id, tmpdir);
-			return content_rmtree(tmpdir, err);
+			return rmtree(tmpdir, err);
 		}
 		return lc_fail(err, errno, "rename %s to %s", tmpdir, dst);
 	}
@@ -350,11 +319,11 @@ int content_remove_layer(const struct content *c, const char *chain_id, struct l
 		return -1;
 	if (snprintf(tmp, sizeof tmp, "%s/tmp/del-%s", c->dir, digest_hex(chain_id)) >= (int)sizeof tmp)
 		return lc_fail(err, ENAMETOOLONG, "%s", chain_id);
-	if (content_rmtree(tmp, err) < 0) /* a previous removal of the same layer that died */
+	if (rmtree(tmp, err) < 0) /* a previous removal of the same layer that died */
 		return -1;
 	if (rename(p, tmp) < 0)
 		return errno == ENOENT ? 0 : lc_fail(err, errno, "rename %s to %s", p, tmp);
-	return content_rmtree(tmp, err);
+	return rmtree(tmp, err);
 }
 
 /* Call fn(digest, arg) for each name in dir that, with prefix, forms a valid digest. */

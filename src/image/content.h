@@ -89,9 +89,6 @@ int content_publish_layer(const struct content *c, const char *tmpdir, const cha
 int content_remove_blob(const struct content *c, const char *digest, struct lc_err *err);
 int content_remove_layer(const struct content *c, const char *chain_id, struct lc_err *err);
 
-/* Remove a directory tree (not following symlinks, not crossing into mounts).  Missing is fine. */
-int content_rmtree(const char *path, struct lc_err *err);
-
 /*
  * Call fn for every blob digest / layer chain ID present on disk (for garbage collection).
  * Stops at and returns the first negative return of fn.

@@ -375,16 +375,16 @@ static int fetch_unpack(struct images *im, struct source *src, struct layer_job 
 		return -1;
 	struct lc_err e2;
 	if (layer_unpack(blob, tmp, &j->res, err) < 0) {
-		content_rmtree(tmp, &e2);
+		rmtree(tmp, &e2);
 		return lc_wrap(err, "unpack layer %s", d->digest);
 	}
 	if (strcmp(j->res.diff_id, j->diff_id) != 0) {
-		content_rmtree(tmp, &e2);
+		rmtree(tmp, &e2);
 		return lc_fail(err, EBADMSG, "layer %s unpacks to %s, but the image config says %s", d->digest,
 			       j->res.diff_id, j->diff_id);
 	}
 	if (content_publish_layer(&im->content, tmp, j->chain, err) < 0) {
-		content_rmtree(tmp, &e2);
+		rmtree(tmp, &e2);
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1122,7 +1122,7 @@ int images_import(struct images *im, const char *path,
 out:
 	if (tmp[0]) {
 		struct lc_err e2;
-		content_rmtree(tmp, &e2);
+		rmtree(tmp, &e2);
 	}
 	free(src.files);
 	work_end(im, fd);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/log.h"
 
 int mkdir_p(const char *dir, mode_t mode, struct lc_err *err)
 {
@@ -139,5 +141,36 @@ int unix_socket_claim(const char *path, struct lc_err *err)
 		return lc_fail(err, errno, "probe socket %s", path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return lc_fail(err, errno, "remove stale socket %s", path);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	int r = type == FTW_DP ? rmdir(path) : unlink(path);
+	if (r < 0 && errno != ENOENT) {
+		log_warn("cannot remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Remove path and everything below it.  Physical walk (symlinks are removed, never followed),
+ * depth first, staying on path's filesystem.  Missing is fine.
+ */
+int rmtree(const char *path, struct lc_err *err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : lc_fail(err, errno, "%s", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return lc_fail(err, errno, "remove %s", path);
+		return 0;
+	}
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
+		return lc_fail(err, errno, "remove directory tree %s", path);
 	return 0;
 }

@@ -38,4 +38,11 @@ int find_executable(const char *name, char *out, size_t outlen, struct lc_err *e
  */
 int unix_socket_claim(const char *path, struct lc_err *err);
 
+/*
+ * Remove path and everything below it: a physical walk (symlinks are removed, never followed),
+ * depth first, never crossing into another filesystem (a mount point below path makes it fail with
+ * EBUSY instead of emptying what is mounted there).  Missing is fine.
+ */
+int rmtree(const char *path, struct lc_err *err);
+
 #endif
