@@ -1,5 +1,5 @@
 -- schema/schema.sql — the litecri database schema as it stands after every migration in
--- migrations/ (schema version 2).  Documentation for operators: the daemon never runs this file;
+-- migrations/ (schema version 3).  Documentation for operators: the daemon never runs this file;
 -- it applies migrations/NNNN_*.sql.  tests/unit/test_store.c proves that this file and the
 -- migrations produce the same schema (compared statement by statement, comments and white space
 -- aside): a migration that changes the schema must change this file in the same commit.
@@ -15,7 +15,7 @@
 --   * `config` is the CRI request config, protobuf-encoded exactly as received;
 --     `config_digest` is the SHA-256 of it, used to recognise a retried identical request.
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 CREATE TABLE sandboxes (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -68,7 +68,9 @@ CREATE TABLE containers (
     pid             INTEGER NOT NULL DEFAULT 0,       -- container init process, 0 = none
     log_path        TEXT    NOT NULL DEFAULT '',      -- absolute: sandbox log_directory + log_path
     config          BLOB    NOT NULL,
-    config_digest   TEXT    NOT NULL
+    config_digest   TEXT    NOT NULL,
+    stop_signal     INTEGER NOT NULL DEFAULT 15       -- first signal of StopContainer (image StopSignal)
+                            CHECK (stop_signal BETWEEN 1 AND 64)
 );
 
 CREATE INDEX containers_sandbox ON containers (sandbox_id);
@@ -218,3 +220,10 @@ SELECT i.id,
             strftime('%Y-%m-%dT%H:%M:%S', i.created_at / 1000000000, 'unixepoch')
             || printf('.%09dZ', i.created_at % 1000000000) END AS created
 FROM images i;
+
+-- Facts about the host the recorded state belongs to: 'boot_id' = the kernel boot ID of the last
+-- daemon start (a different one at startup means the host rebooted and every process is gone).
+CREATE TABLE host (
+    key   TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "cri/cri.h"
+#include "cri/lifecycle.h"
 #include "image/images.h"
 #include "image/registry.h"
+#include "runtime/runtime.h"
 #include "server/server.h"
 #include "store/migrate.h"
 #include "store/store.h"
@@ -39,7 +41,9 @@ static const char usage[] =
 	"  --db PATH                SQLite database (default /var/lib/litecri/litecri.db)\n"
 	"  --root DIR               persistent data (default /var/lib/litecri)\n"
 	"  --state DIR              volatile state, lock file (default /run/litecri)\n"
-	"  --runtime NAME|PATH      OCI runtime (default runc)\n"
+	"  --runtime NAME|PATH      OCI runtime: runc (default) or crun\n"
+	"  --conmon NAME|PATH       container monitor (default conmon)\n"
+	"  --pause PATH             the pods' infra program (default: litecri-pause beside litecri)\n"
 	"  --log-level LEVEL        error, warn, info or debug (default info)\n"
 	"  --workers N              threads for slow calls (pulls, removals) started at once;\n"
 	"                           the pool grows when all are busy (default 4)\n"
@@ -62,6 +66,8 @@ static const struct option options[] = {
 	{ "root", required_argument, NULL, OPT_SETTING },
 	{ "state", required_argument, NULL, OPT_SETTING },
 	{ "runtime", required_argument, NULL, OPT_SETTING },
+	{ "conmon", required_argument, NULL, OPT_SETTING },
+	{ "pause", required_argument, NULL, OPT_SETTING },
 	{ "log-level", required_argument, NULL, OPT_SETTING },
 	{ "workers", required_argument, NULL, OPT_SETTING },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SETTING },
@@ -153,6 +159,36 @@ static int lock_state(const struct lc_config *cfg, int *fd, struct lc_err *err)
 	return lock_file(path, what, fd, err);
 }
 
+/*
+ * The OCI runtime (runc or crun, each container supervised by conmon) and the lifecycle state
+ * built on it: exit watcher, startup recovery.  Everything the runtime keeps is under <state>.
+ * Without a runtime or conmon the daemon still serves (env->lc stays NULL): images and status work,
+ * calls that run pods and containers fail with FAILED_PRECONDITION.
+ */
+static int open_lifecycle(struct cri_env *env, struct lc_err *err)
+{
+	const struct lc_config *cfg = env->cfg;
+	char runtime_path[PATH_MAX], conmon_path[PATH_MAX], root[PATH_MAX + 8], exit_dir[PATH_MAX + 8],
+		socket_dir[PATH_MAX + 8];
+	if (find_executable(cfg->runtime, runtime_path, sizeof runtime_path, err) < 0 ||
+	    find_executable(cfg->conmon, conmon_path, sizeof conmon_path, err) < 0) {
+		/* Serve anyway: Status reports RuntimeReady=false and kubelet marks the node NotReady. */
+		log_warn("%s: pods and containers cannot be run (Status reports RuntimeReady=false)", err->msg);
+		return 0;
+	}
+	const char *base = strrchr(runtime_path, '/') + 1;
+	snprintf(root, sizeof root, "%s/%s", cfg->state, base);
+	snprintf(exit_dir, sizeof exit_dir, "%s/exits", cfg->state);
+	snprintf(socket_dir, sizeof socket_dir, "%s/attach", cfg->state);
+	struct rt_oci_config rc = { .runtime_path = runtime_path, .conmon_path = conmon_path, .root = root,
+				    .exit_dir = exit_dir, .socket_dir = socket_dir, .debug = cfg->log_level >= LOG_DEBUG };
+	struct runtime *rt = NULL;
+	if (runtime_oci_new(&rc, &rt, err) < 0)
+		return -1;
+	log_info("OCI runtime %s (state %s), conmon %s", runtime_path, root, conmon_path);
+	return lifecycle_open(env, rt, err);
+}
+
 static int daemon_main(const struct lc_config *cfg)
 {
 	struct lc_err err = { 0 };
@@ -160,6 +196,7 @@ static int daemon_main(const struct lc_config *cfg)
 	struct store *store = NULL;
 	struct images *images = NULL;
 	struct server *srv = NULL;
+	struct cri_env env = { .cfg = cfg, .schema_version = (int)litecri_migrations_count };
 
 	if (mkdir_p(cfg->root, 0700, &err) < 0 || mkdir_p(cfg->state, 0700, &err) < 0 ||
 	    mkdir_parent(cfg->db, 0700, &err) < 0)
@@ -173,16 +210,12 @@ static int daemon_main(const struct lc_config *cfg)
 	if (store_open(cfg->db, (int)litecri_migrations_count, &store, &err) < 0)
 		goto fail;
 
-	char runtime_path[PATH_MAX];
-	if (find_executable(cfg->runtime, runtime_path, sizeof runtime_path, &err) < 0)
-		log_warn("OCI runtime %s: %s; Status will report RuntimeReady=false", cfg->runtime, err.msg);
-	else
-		log_info("OCI runtime %s", runtime_path);
-
 	if (registry_global_init(&err) < 0 || images_open(cfg, store, &images, &err) < 0)
 		goto fail;
-	struct cri_env env = { .cfg = cfg, .store = store, .images = images,
-			       .schema_version = (int)litecri_migrations_count };
+	env.store = store;
+	env.images = images;
+	if (open_lifecycle(&env, &err) < 0)
+		goto fail;
 	grpc_init();
 	if (server_start(&env, &srv, &err) < 0) {
 		grpc_shutdown();
@@ -206,6 +239,7 @@ static int daemon_main(const struct lc_config *cfg)
 fail:
 	log_error("litecri: %s", err.msg);
 out:
+	lifecycle_close(&env); /* containers keep running under conmon */
 	images_close(images);
 	registry_global_cleanup(); /* after every session is closed; a no-op if never initialised */
 	store_close(store);

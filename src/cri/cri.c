@@ -38,3 +38,17 @@ char *cri_json(struct cri_call *call, json_t *o)
 	free(s);
 	return r;
 }
+
+void *cri_map_copy(struct cri_call *call, const ProtobufCMessageDescriptor *d, void *const *src, size_t n)
+{
+	if (!n)
+		return NULL;
+	struct cri_map_entry **out = arena_alloc(call->arena, n * sizeof *out);
+	for (size_t i = 0; i < n; i++) {
+		const struct cri_map_entry *e = src[i];
+		out[i] = cri_new(call, d);
+		out[i]->key = e->key;
+		out[i]->value = e->value;
+	}
+	return out;
+}

@@ -1,6 +1,7 @@
 /*
  * cri.h — what every CRI handler gets and returns.  One file per CRI area implements handlers
- * (runtime_info.c: Version/Status/RuntimeConfig; sandbox.c, container.c, image.c later);
+ * (runtime_info.c: Version/Status/RuntimeConfig; sandbox.c: pod sandboxes; container.c: containers;
+ * image.c: images; lifecycle.c and recover.c: what sandboxes and containers share);
  * src/server/dispatch.c maps method names to them.
  *
  * A handler decodes nothing and encodes nothing: it receives the decoded request, builds the
@@ -20,12 +21,14 @@
 
 struct store;
 struct images;
+struct lifecycle;
 
 /* Process-wide state shared by all handlers (read-only after startup, or internally locked). */
 struct cri_env {
 	const struct lc_config *cfg;
 	struct store *store;
 	struct images *images; /* the image service (src/image/images.h) */
+	struct lifecycle *lc;  /* pods and containers (src/cri/lifecycle.h) */
 	int schema_version;
 };
 
@@ -50,6 +53,19 @@ grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const ch
  * o is a new reference and is released here; NULL when o is NULL or cannot be encoded.
  */
 char *cri_json(struct cri_call *call, json_t *o);
+
+/* A map<string,string> entry of any message: every generated entry struct has this layout. */
+struct cri_map_entry {
+	ProtobufCMessage base;
+	char *key;
+	char *value;
+};
+
+/*
+ * Copy n map entries (of any entry type) into new entries of descriptor d, for a response's map
+ * field; strings are shared, not copied (both live in the call's arena or longer).
+ */
+void *cri_map_copy(struct cri_call *call, const ProtobufCMessageDescriptor *d, void *const *src, size_t n);
 
 /* Allocate and initialise a message of the given descriptor in the call's arena. */
 void *cri_new(struct cri_call *call, const ProtobufCMessageDescriptor *d);

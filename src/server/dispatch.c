@@ -3,8 +3,10 @@
 
 #include <string.h>
 
+#include "cri/container.h"
 #include "cri/image.h"
 #include "cri/runtime_info.h"
+#include "cri/sandbox.h"
 #include "util/log.h"
 
 static struct dispatch_method table[] = {
@@ -12,6 +14,18 @@ static struct dispatch_method table[] = {
 	{ "RuntimeService", "Version", cri_version, 0, NULL, NULL },
 	{ "RuntimeService", "Status", cri_status, 0, NULL, NULL },
 	{ "RuntimeService", "RuntimeConfig", cri_runtime_config, 0, NULL, NULL },
+	{ "RuntimeService", "RunPodSandbox", cri_run_pod_sandbox, 1, NULL, NULL },
+	{ "RuntimeService", "StopPodSandbox", cri_stop_pod_sandbox, 1, NULL, NULL },
+	{ "RuntimeService", "RemovePodSandbox", cri_remove_pod_sandbox, 1, NULL, NULL },
+	{ "RuntimeService", "PodSandboxStatus", cri_pod_sandbox_status, 0, NULL, NULL },
+	{ "RuntimeService", "ListPodSandbox", cri_list_pod_sandbox, 0, NULL, NULL },
+	{ "RuntimeService", "CreateContainer", cri_create_container, 1, NULL, NULL },
+	{ "RuntimeService", "StartContainer", cri_start_container, 1, NULL, NULL },
+	{ "RuntimeService", "StopContainer", cri_stop_container, 1, NULL, NULL },
+	{ "RuntimeService", "RemoveContainer", cri_remove_container, 1, NULL, NULL },
+	{ "RuntimeService", "ContainerStatus", cri_container_status, 0, NULL, NULL },
+	{ "RuntimeService", "ListContainers", cri_list_containers, 0, NULL, NULL },
+	{ "RuntimeService", "ReopenContainerLog", cri_reopen_container_log, 1, NULL, NULL },
 	{ "ImageService", "PullImage", cri_pull_image, 1, NULL, NULL },
 	{ "ImageService", "ListImages", cri_list_images, 0, NULL, NULL },
 	{ "ImageService", "ImageStatus", cri_image_status, 0, NULL, NULL },

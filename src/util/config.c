@@ -21,6 +21,7 @@ void config_defaults(struct lc_config *c)
 	strcpy(c->root, "/var/lib/litecri");
 	strcpy(c->state, "/run/litecri");
 	strcpy(c->runtime, "runc");
+	strcpy(c->conmon, "conmon");
 	c->log_level = LOG_INFO;
 	c->workers = 4;
 	c->shutdown_timeout = 10;
@@ -229,6 +230,13 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		return set_path(c->root, sizeof c->root, key, v, err);
 	if (!strcmp(key, "state"))
 		return set_path(c->state, sizeof c->state, key, v, err);
+	if (!strcmp(key, "conmon") || !strcmp(key, "pause")) {
+		char *dst = key[0] == 'c' ? c->conmon : c->pause;
+		if (!*v || strlen(v) >= sizeof c->conmon)
+			return lc_fail(err, 0, "%s: invalid value '%s'", key, v);
+		strcpy(dst, v);
+		return 0;
+	}
 	if (!strcmp(key, "runtime")) {
 		if (!*v || strlen(v) >= sizeof c->runtime)
 			return lc_fail(err, 0, "runtime: invalid value '%s'", v);

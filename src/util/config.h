@@ -10,6 +10,8 @@
  *   state = /run/litecri
  *   log_level = info
  *   runtime = runc
+ *   conmon = conmon                   name or path of the container monitor
+ *   pause = /usr/bin/litecri-pause    the pods' infra program (default: beside litecri)
  *   workers = 4
  *   shutdown_timeout = 10
  *   max_concurrent_downloads = 3   layers one pull fetches and unpacks at once
@@ -58,6 +60,8 @@ struct lc_config {
 	char root[PATH_MAX];
 	char state[PATH_MAX];
 	char runtime[PATH_MAX];
+	char conmon[PATH_MAX]; /* name or path of conmon (default "conmon", searched in $PATH) */
+	char pause[PATH_MAX];  /* litecri-pause program; "" = the one installed beside litecri */
 	int log_level;        /* enum log_level */
 	int workers;          /* slow-call threads started at once (the pool grows when all are busy) */
 	int shutdown_timeout; /* seconds in-flight calls get to finish after SIGTERM */

@@ -1,0 +1,549 @@
+/*
+ * container.c — CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus,
+ * ListContainers, ReopenContainerLog.
+ *
+ * Transitions are decided by the database (store/pods.h); the runtime work between them runs
+ * outside any transaction.  Stop and Remove live in lifecycle.c because pods use them too.
+ */
+#include "cri/container.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cri/lifecycle.h"
+#include "cri/sandbox.h"
+#include "image/content.h"
+#include "image/digest.h"
+#include "image/images.h"
+#include "runtime/rootfs.h"
+#include "runtime/spec.h"
+#include "store/images.h"
+#include "store/pods.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#define RETRY_WAIT_NS (120LL * 1000000000) /* kubelet's CreateContainer deadline */
+#define START_ERROR_EXIT_CODE 128         /* as containerd records a failed start */
+
+static int relative_clean(const char *p)
+{
+	if (!*p || p[0] == '/')
+		return 0;
+	for (const char *s = p; s; s = strchr(s, '/')) {
+		if (*s == '/')
+			s++;
+		if (!strncmp(s, "..", 2) && (s[2] == '/' || s[2] == '\0'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Resolve a request's container ID.  1 = found, 0 = none, -1 = error set in *code. */
+static int resolve_container(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+			     char id[POD_ID_BUF], grpc_status_code *code)
+{
+	struct lc_err err = { 0 };
+	if (!ref || !*ref) {
+		*code = cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: container_id is required", rpc);
+		return -1;
+	}
+	if (store_container_resolve(env->store, ref, id, &err) == 0)
+		return 1;
+	if (err.errnum == ENOENT)
+		return 0;
+	*code = cri_fail(call, err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_INTERNAL, "%s: %s", rpc,
+			 err.msg);
+	return -1;
+}
+
+static int container_settled(struct cri_env *env, const char *id)
+{
+	struct arena a;
+	arena_init(&a);
+	struct container_row r;
+	struct lc_err err = { 0 };
+	int rc = store_container_get(env->store, id, &a, &r, &err);
+	int done = rc < 0 || !r.creating;
+	arena_release(&a);
+	return done;
+}
+
+/* The slow part of CreateContainer: rootfs, bundle, conmon + runtime create.  Undone by teardown. */
+static int container_setup(struct cri_env *env, struct cri_call *call, const char *id, const struct sandbox_row *sb,
+			   const Runtime__V1__ContainerConfig *cfg, const struct image_info *img, const char *log_path,
+			   pid_t *pid, struct lc_err *err)
+{
+	char bundle[PATH_MAX], rootfs[PATH_MAX], rw[PATH_MAX];
+	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0 ||
+	    lc_dir(env, DIR_CTR_STATE, id, "rootfs", rootfs, sizeof rootfs, err) < 0 ||
+	    lc_dir(env, DIR_CTR_ROOT, id, NULL, rw, sizeof rw, err) < 0)
+		return -1;
+	if (mkdir_p(bundle, 0700, err) < 0 || mkdir_p(rw, 0700, err) < 0)
+		return -1;
+	const char **lower = arena_alloc(call->arena, (img->n_layers + 1) * sizeof *lower);
+	for (size_t i = 0; i < img->n_layers; i++) {
+		char p[PATH_MAX];
+		if (content_layer_path(images_content(env->images), img->layers[i].chain_id, p, sizeof p, err) < 0)
+			return -1;
+		lower[i] = arena_strdup(call->arena, p);
+	}
+	if (rootfs_mount(lower, img->n_layers, rw, rootfs, err) < 0)
+		return -1;
+	const Runtime__V1__PodSandboxConfig *sbcfg =
+		runtime__v1__pod_sandbox_config__unpack(&call->arena->pb, sb->config_len, sb->config);
+	if (!sbcfg)
+		return lc_fail(err, EIO, "sandbox %s: the recorded config does not decode", sb->id);
+	struct spec_pod pod;
+	if (sandbox_spec_pod(env, call, sb, sbcfg, &pod, err) < 0)
+		return -1;
+	struct spec_container c = { .id = id, .config = cfg, .image_config = img->config,
+				    .image_name = cfg->image->image, .rootfs = rootfs };
+	json_t *spec = NULL;
+	if (spec_container(&pod, &c, &spec, err) < 0) {
+		if (err->errnum == ENOENT) /* a user or device the request names does not exist: bad input */
+			err->errnum = EINVAL;
+		return -1;
+	}
+	int rc = spec_write(bundle, spec, err);
+	json_decref(spec);
+	if (rc < 0)
+		return -1;
+	if (*log_path && mkdir_parent(log_path, 0755, err) < 0)
+		return -1;
+	struct rt_create rc_ = { .id = id, .bundle = bundle, .log_path = log_path };
+	return rt_create(env->lc->rt, &rc_, pid, err);
+}
+
+grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp)
+{
+	const Runtime__V1__CreateContainerRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "CreateContainer");
+	const Runtime__V1__ContainerConfig *cfg = r->config;
+	if (!cfg || !cfg->metadata || !cfg->metadata->name || !*cfg->metadata->name ||
+	    strpbrk(cfg->metadata->name, "/\n"))
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"CreateContainer: config.metadata.name is required (non-empty, without '/')");
+	const char *cname = cfg->metadata->name;
+	if (!cfg->image || !cfg->image->image || !*cfg->image->image)
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "CreateContainer %s: config.image.image is required", cname);
+	if (cfg->tty)
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"CreateContainer %s: tty containers are not supported (litecri has no attach yet)", cname);
+	if (cfg->log_path && *cfg->log_path && !relative_clean(cfg->log_path))
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"CreateContainer %s: log_path \"%s\" must be relative to the sandbox's log_directory, "
+				"without \"..\"", cname, cfg->log_path);
+	struct lc_err err = { 0 };
+	char sbid[POD_ID_BUF];
+	if (!r->pod_sandbox_id || store_sandbox_resolve(env->store, r->pod_sandbox_id, sbid, &err) < 0)
+		return cri_fail(call, !r->pod_sandbox_id || err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT
+						 : err.errnum == ENOENT ? GRPC_STATUS_NOT_FOUND : GRPC_STATUS_INTERNAL,
+				"CreateContainer %s: sandbox %s not found", cname,
+				r->pod_sandbox_id ? r->pod_sandbox_id : "");
+	struct sandbox_row sb;
+	if (store_sandbox_get(env->store, sbid, call->arena, &sb, &err) < 0)
+		return cri_fail(call, lc_status_code(err.errnum), "CreateContainer %s: %s", cname, err.msg);
+
+	/* The image: its ID is what PullImage returned, recorded as image_ref. */
+	char image_id[DIGEST_BUF];
+	struct image_info img = { 0 };
+	if (images_resolve(env->images, cfg->image->image, image_id, &err) < 0 ||
+	    store_image_get(env->store, image_id, &img, &err) < 0) {
+		image_info_free(&img);
+		return cri_fail(call, err.errnum == ENOENT ? GRPC_STATUS_NOT_FOUND : lc_status_code(err.errnum),
+				"CreateContainer %s: image %s: %s", cname, cfg->image->image, err.msg);
+	}
+	const char *name = arena_printf(call->arena, "k8s_%s_%s_%s_%s_%u", cname, sb.meta_name, sb.meta_namespace,
+					sb.meta_uid, cfg->metadata->attempt);
+	const char *log_path = "";
+	if (sb.log_directory[0] && cfg->log_path && *cfg->log_path)
+		log_path = arena_printf(call->arena, "%s/%s", sb.log_directory, cfg->log_path);
+
+	size_t len = protobuf_c_message_get_packed_size(&cfg->base);
+	uint8_t *bytes = arena_alloc(call->arena, len + 1);
+	protobuf_c_message_pack(&cfg->base, bytes);
+	char digest[DIGEST_BUF];
+	struct digester *d = digester_new();
+	if (!d) {
+		image_info_free(&img);
+		return cri_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "CreateContainer %s: out of memory", name);
+	}
+	digester_update(d, bytes, len);
+	digester_update(d, sbid, strlen(sbid));
+	digester_final(d, digest);
+	digester_free(d);
+
+	struct kv *labels = arena_alloc(call->arena, (cfg->n_labels + 1) * sizeof *labels);
+	for (size_t i = 0; i < cfg->n_labels; i++)
+		labels[i] = (struct kv){ cfg->labels[i]->key, cfg->labels[i]->value };
+	struct kv *ann = arena_alloc(call->arena, (cfg->n_annotations + 1) * sizeof *ann);
+	for (size_t i = 0; i < cfg->n_annotations; i++)
+		ann[i] = (struct kv){ cfg->annotations[i]->key, cfg->annotations[i]->value };
+	const char **layers = arena_alloc(call->arena, (img.n_layers + 1) * sizeof *layers);
+	for (size_t i = 0; i < img.n_layers; i++)
+		layers[i] = arena_strdup(call->arena, img.layers[i].chain_id);
+	struct pod_new n = {
+		.sandbox_id = sbid, .name = name, .meta_name = cname, .meta_attempt = cfg->metadata->attempt,
+		.config = bytes, .config_len = len, .config_digest = digest_hex(digest),
+		.labels = labels, .n_labels = cfg->n_labels, .annotations = ann, .n_annotations = cfg->n_annotations,
+		.image = cfg->image->image, .image_ref = arena_strdup(call->arena, image_id), .log_path = log_path,
+		.stop_signal = spec_stop_signal(img.config), .layers = layers, .n_layers = img.n_layers,
+	};
+	Runtime__V1__CreateContainerResponse *out = cri_new(call, &runtime__v1__create_container_response__descriptor);
+	*resp = &out->base;
+	grpc_status_code code = GRPC_STATUS_OK;
+	for (int attempt = 0;; attempt++) {
+		struct pod_holder h;
+		enum pod_refusal why;
+		if (lc_new_id(n.id, &err) < 0) {
+			code = cri_fail(call, GRPC_STATUS_INTERNAL, "CreateContainer %s: %s", name, err.msg);
+			goto out;
+		}
+		if (store_container_insert(env->store, &n, &h, &why, &err) == 0)
+			break;
+		if (err.errnum == ENOENT) {
+			code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: %s", name, err.msg);
+			goto out;
+		}
+		if (err.errnum == EAGAIN) {
+			code = cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "CreateContainer %s: sandbox %s is %s", name,
+					sbid, why == REFUSED_CREATING ? "still being created"
+					      : why == REFUSED_STOPPING ? "being stopped"
+					      : why == REFUSED_REMOVING ? "being removed" : "not ready");
+			goto out;
+		}
+		if (err.errnum == EINVAL) { /* a layer collected since the image was read */
+			code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: image %s was removed meanwhile: %s",
+					name, cfg->image->image, err.msg);
+			goto out;
+		}
+		if (err.errnum != EEXIST) {
+			code = cri_fail(call, GRPC_STATUS_INTERNAL, "CreateContainer %s: %s", name, err.msg);
+			goto out;
+		}
+		if (!h.same) {
+			code = cri_fail(call, GRPC_STATUS_ALREADY_EXISTS,
+					"CreateContainer: name %s is reserved for container %s, created from a different "
+					"request", name, h.id);
+			goto out;
+		}
+		if (h.creating && lc_wait(env, container_settled, h.id, lc_now() + RETRY_WAIT_NS) != 0) {
+			code = cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED, "CreateContainer %s: container %s is still being created",
+					name, h.id);
+			goto out;
+		}
+		struct container_row held;
+		if (store_container_get(env->store, h.id, call->arena, &held, &err) == 0 && !held.creating) {
+			log_info("CreateContainer %s: identical to container %s's request: returning it", name, h.id);
+			out->container_id = arena_strdup(call->arena, h.id);
+			goto out;
+		}
+		if (attempt >= 3) {
+			code = cri_fail(call, GRPC_STATUS_ABORTED, "CreateContainer %s: name held by changing containers", name);
+			goto out;
+		}
+	}
+	log_info("container %s: creating %s in sandbox %s from image %s", n.id, name, sbid, image_id);
+	pid_t pid = 0;
+	if (container_setup(env, call, n.id, &sb, cfg, &img, log_path, &pid, &err) < 0 ||
+	    store_container_created(env->store, n.id, pid, lc_now(), &err) < 0) {
+		code = lc_status_code(err.errnum);
+		if (code == GRPC_STATUS_NOT_FOUND) /* a file of ours or of the runtime: not the caller's fault */
+			code = GRPC_STATUS_INTERNAL;
+		code = cri_fail(call, code, "CreateContainer %s (container %s): %s", name, n.id, err.msg);
+		struct lc_err e2 = { 0 };
+		if (lc_container_teardown(env, n.id, &e2) < 0 || store_container_delete(env->store, n.id, &e2) < 0)
+			log_error("container %s: cleanup after failed create: %s (recovery retries at startup)", n.id, e2.msg);
+		goto out;
+	}
+	log_info("container %s created (%s, pid %d)", n.id, name, (int)pid);
+	out->container_id = arena_strdup(call->arena, n.id);
+out:
+	image_info_free(&img);
+	if (code != GRPC_STATUS_OK)
+		*resp = NULL;
+	return code;
+}
+
+static const char *state_name(int state)
+{
+	static const char *const names[] = { "CREATED", "RUNNING", "EXITED", "UNKNOWN" };
+	return state >= 0 && state <= 3 ? names[state] : "INVALID";
+}
+
+grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				     ProtobufCMessage **resp)
+{
+	const Runtime__V1__StartContainerRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "StartContainer");
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = resolve_container(env, call, "StartContainer", r->container_id, id, &code);
+	if (found < 0)
+		return code;
+	if (!found)
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "StartContainer: container %s not found", r->container_id);
+	struct lc_err err = { 0 };
+	enum pod_refusal why;
+	if (store_container_set_starting(env->store, id, &why, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "StartContainer %s: %s", id, err.msg);
+	if (why != REFUSED_NONE) {
+		struct container_row row;
+		int state = store_container_get(env->store, id, call->arena, &row, &err) == 0 ? row.state : -1;
+		switch (why) {
+		case REFUSED_MISSING:
+			return cri_fail(call, GRPC_STATUS_NOT_FOUND, "StartContainer: container %s not found", id);
+		case REFUSED_CREATING:
+			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "container %s is still being created", id);
+		case REFUSED_REMOVING:
+			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "container %s is in removing state", id);
+		case REFUSED_STARTING:
+			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "container %s is already in starting state", id);
+		default:
+			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+					"container %s is in state %s: only a CREATED container can be started", id,
+					state_name(state));
+		}
+	}
+	int64_t started_at = lc_now(); /* before the process can exit, so started_at <= finished_at */
+	if (rt_start(env->lc->rt, id, &err) < 0) {
+		struct lc_err e2 = { 0 };
+		if (store_container_start_failed(env->store, id, lc_now(), START_ERROR_EXIT_CODE, "StartError", err.msg,
+						 &e2) < 0)
+			log_error("container %s: start failure not recorded: %s", id, e2.msg);
+		log_warn("container %s: start failed: %s", id, err.msg);
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "StartContainer %s: %s", id, err.msg);
+	}
+	if (store_container_started(env->store, id, started_at, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "StartContainer %s: started, but not recorded: %s", id, err.msg);
+	log_info("container %s started", id);
+	*resp = cri_new(call, &runtime__v1__start_container_response__descriptor);
+	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_stop_container(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				    ProtobufCMessage **resp)
+{
+	const Runtime__V1__StopContainerRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "StopContainer");
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = resolve_container(env, call, "StopContainer", r->container_id, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	if (found && lc_container_stop(env, id, r->timeout, &err) < 0)
+		return cri_fail(call, err.errnum == ETIMEDOUT ? GRPC_STATUS_DEADLINE_EXCEEDED : GRPC_STATUS_INTERNAL,
+				"StopContainer %s: %s", id, err.msg);
+	*resp = cri_new(call, &runtime__v1__stop_container_response__descriptor);
+	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_remove_container(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp)
+{
+	const Runtime__V1__RemoveContainerRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "RemoveContainer");
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = resolve_container(env, call, "RemoveContainer", r->container_id, id, &code);
+	if (found < 0)
+		return code;
+	if (found && (code = lc_container_remove(env, call, id)) != GRPC_STATUS_OK)
+		return code;
+	*resp = cri_new(call, &runtime__v1__remove_container_response__descriptor);
+	return GRPC_STATUS_OK;
+}
+
+static Runtime__V1__ContainerState cri_state(int state)
+{
+	switch (state) {
+	case CTR_CREATED:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED;
+	case CTR_RUNNING:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+	case CTR_EXITED:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
+	default:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
+	}
+}
+
+/* The CRI Signal enum value of a signal number (its names are "SIGNAL_SIG<ABBREV>"). */
+static Runtime__V1__Signal cri_signal(int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	char name[32];
+	if (!abbrev || snprintf(name, sizeof name, "SIGNAL_SIG%s", abbrev) >= (int)sizeof name)
+		return RUNTIME__V1__SIGNAL__SIGNAL_RUNTIME_DEFAULT;
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(&runtime__v1__signal__descriptor, name);
+	return v ? (Runtime__V1__Signal)v->value : RUNTIME__V1__SIGNAL__SIGNAL_RUNTIME_DEFAULT;
+}
+
+static const Runtime__V1__ContainerConfig *container_config(struct cri_call *call, const struct container_row *c)
+{
+	return runtime__v1__container_config__unpack(&call->arena->pb, c->config_len, c->config);
+}
+
+grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp)
+{
+	const Runtime__V1__ContainerStatusRequest *r = (const void *)req;
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = resolve_container(env, call, "ContainerStatus", r->container_id, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	struct container_row c;
+	if (found && store_container_get(env->store, id, call->arena, &c, &err) < 0) {
+		if (err.errnum != ENOENT)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "ContainerStatus %s: %s", id, err.msg);
+		found = 0;
+	}
+	if (!found || c.creating) /* visible once CreateContainer has finished */
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "ContainerStatus: container %s not found", r->container_id);
+	const Runtime__V1__ContainerConfig *cfg = container_config(call, &c);
+	if (!cfg)
+		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "ContainerStatus %s: the recorded config does not decode", id);
+	Runtime__V1__ContainerStatusResponse *out = cri_new(call, &runtime__v1__container_status_response__descriptor);
+	Runtime__V1__ContainerStatus *st = cri_new(call, &runtime__v1__container_status__descriptor);
+	out->status = st;
+	st->id = c.id;
+	st->metadata = cfg->metadata;
+	st->state = cri_state(c.state);
+	st->created_at = c.created_at;
+	st->started_at = c.started_at;
+	st->finished_at = c.finished_at;
+	st->exit_code = c.exit_code;
+	st->image = cfg->image;
+	st->image_ref = (char *)c.image_ref;
+	st->image_id = (char *)c.image_ref;
+	st->reason = (char *)c.reason;
+	st->message = (char *)c.message;
+	st->n_labels = cfg->n_labels;
+	st->labels = cri_map_copy(call, &runtime__v1__container_status__labels_entry__descriptor,
+				  (void *const *)cfg->labels, cfg->n_labels);
+	st->n_annotations = cfg->n_annotations;
+	st->annotations = cri_map_copy(call, &runtime__v1__container_status__annotations_entry__descriptor,
+				       (void *const *)cfg->annotations, cfg->n_annotations);
+	st->n_mounts = cfg->n_mounts;
+	st->mounts = cfg->mounts;
+	st->log_path = (char *)c.log_path;
+	st->stop_signal = cri_signal(c.stop_signal);
+	if (r->verbose) {
+		json_t *info = json_pack("{s:s, s:s, s:I, s:b, s:b, s:i}", "name", c.name, "sandboxID", c.sandbox_id, "pid",
+					 (json_int_t)c.pid, "starting", c.starting, "removing", c.removing, "stopSignal",
+					 c.stop_signal);
+		char spec_path[PATH_MAX];
+		if (info && lc_dir(env, DIR_CTR_STATE, c.id, "config.json", spec_path, sizeof spec_path, &err) == 0) {
+			json_t *spec = json_load_file(spec_path, 0, NULL);
+			if (spec)
+				json_object_set_new(info, "runtimeSpec", spec);
+		}
+		Runtime__V1__ContainerStatusResponse__InfoEntry *e =
+			cri_new(call, &runtime__v1__container_status_response__info_entry__descriptor);
+		e->key = "info";
+		e->value = cri_json(call, info);
+		if (e->value) {
+			out->n_info = 1;
+			out->info = arena_alloc(call->arena, sizeof *out->info);
+			out->info[0] = e;
+		}
+	}
+	*resp = &out->base;
+	return GRPC_STATUS_OK;
+}
+
+static int hex_prefix(const char *s)
+{
+	size_t n = strlen(s);
+	return n <= POD_ID_LEN && strspn(s, "0123456789abcdef") == n;
+}
+
+grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				     ProtobufCMessage **resp)
+{
+	const Runtime__V1__ListContainersRequest *r = (const void *)req;
+	const Runtime__V1__ContainerFilter *f = r->filter;
+	struct pod_filter pf = { .state = -1 };
+	Runtime__V1__ListContainersResponse *out = cri_new(call, &runtime__v1__list_containers_response__descriptor);
+	*resp = &out->base;
+	if (f) {
+		if ((f->id && *f->id && !hex_prefix(f->id)) || (f->pod_sandbox_id && *f->pod_sandbox_id && !hex_prefix(f->pod_sandbox_id)))
+			return GRPC_STATUS_OK; /* nothing has such an ID */
+		if (f->id && *f->id)
+			pf.id_prefix = f->id;
+		if (f->pod_sandbox_id && *f->pod_sandbox_id)
+			pf.sandbox_id_prefix = f->pod_sandbox_id;
+		if (f->state)
+			pf.state = f->state->state;
+		if (f->n_label_selector) {
+			struct kv *l = arena_alloc(call->arena, f->n_label_selector * sizeof *l);
+			for (size_t i = 0; i < f->n_label_selector; i++)
+				l[i] = (struct kv){ f->label_selector[i]->key, f->label_selector[i]->value };
+			pf.labels = l;
+			pf.n_labels = f->n_label_selector;
+		}
+	}
+	struct lc_err err = { 0 };
+	struct container_row *rows;
+	size_t n;
+	if (store_container_list(env->store, &pf, call->arena, &rows, &n, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "ListContainers: %s", err.msg);
+	out->containers = arena_alloc(call->arena, (n + 1) * sizeof *out->containers);
+	for (size_t i = 0; i < n; i++) {
+		const Runtime__V1__ContainerConfig *cfg = container_config(call, &rows[i]);
+		if (!cfg) {
+			log_error("container %s: the recorded config does not decode; left out of ListContainers", rows[i].id);
+			continue;
+		}
+		Runtime__V1__Container *c = cri_new(call, &runtime__v1__container__descriptor);
+		c->id = rows[i].id;
+		c->pod_sandbox_id = rows[i].sandbox_id;
+		c->metadata = cfg->metadata;
+		c->image = cfg->image;
+		c->image_ref = (char *)rows[i].image_ref;
+		c->image_id = (char *)rows[i].image_ref;
+		c->state = cri_state(rows[i].state);
+		c->created_at = rows[i].created_at;
+		c->n_labels = cfg->n_labels;
+		c->labels = cri_map_copy(call, &runtime__v1__container__labels_entry__descriptor, (void *const *)cfg->labels,
+					 cfg->n_labels);
+		c->n_annotations = cfg->n_annotations;
+		c->annotations = cri_map_copy(call, &runtime__v1__container__annotations_entry__descriptor,
+					      (void *const *)cfg->annotations, cfg->n_annotations);
+		out->containers[out->n_containers++] = c;
+	}
+	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_reopen_container_log(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+					  ProtobufCMessage **resp)
+{
+	const Runtime__V1__ReopenContainerLogRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "ReopenContainerLog");
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = resolve_container(env, call, "ReopenContainerLog", r->container_id, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	struct container_row c;
+	if (!found || store_container_get(env->store, id, call->arena, &c, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "ReopenContainerLog: container %s not found", r->container_id);
+	if (c.state != CTR_RUNNING)
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ReopenContainerLog: container %s is %s, not running",
+				id, state_name(c.state));
+	char bundle[PATH_MAX];
+	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0 ||
+	    rt_reopen_log(env->lc->rt, id, bundle, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "ReopenContainerLog %s: %s", id, err.msg);
+	*resp = cri_new(call, &runtime__v1__reopen_container_log_response__descriptor);
+	return GRPC_STATUS_OK;
+}

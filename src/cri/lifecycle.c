@@ -1,0 +1,430 @@
+/* lifecycle.c — see lifecycle.h. */
+#include "cri/lifecycle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/exits.h"
+#include "runtime/podns.h"
+#include "runtime/rootfs.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+int64_t lc_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int lc_new_id(char id[POD_ID_BUF], struct lc_err *err)
+{
+	unsigned char b[32];
+	size_t got = 0;
+	while (got < sizeof b) {
+		ssize_t r = getrandom(b + got, sizeof b - got, 0);
+		if (r < 0 && errno != EINTR)
+			return lc_fail(err, errno, "getrandom");
+		if (r > 0)
+			got += (size_t)r;
+	}
+	for (size_t i = 0; i < sizeof b; i++)
+		snprintf(id + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+grpc_status_code lc_status_code(int errnum)
+{
+	switch (errnum) {
+	case ENOENT:
+		return GRPC_STATUS_NOT_FOUND;
+	case EINVAL:
+	case ENAMETOOLONG:
+		return GRPC_STATUS_INVALID_ARGUMENT;
+	case EEXIST:
+		return GRPC_STATUS_ALREADY_EXISTS;
+	case EAGAIN:
+	case EBUSY:
+		return GRPC_STATUS_FAILED_PRECONDITION;
+	case ETIMEDOUT:
+		return GRPC_STATUS_DEADLINE_EXCEEDED;
+	default:
+		return GRPC_STATUS_INTERNAL;
+	}
+}
+
+int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const char *sub, char *out, size_t n,
+	   struct lc_err *err)
+{
+	/* IDs reach paths only after this check (and they come from database rows anyway). */
+	if (strlen(id) != POD_ID_LEN || strspn(id, "0123456789abcdef") != POD_ID_LEN)
+		return lc_fail(err, EINVAL, "\"%s\" is not an object ID", id);
+	const char *base = which == DIR_CTR_ROOT || which == DIR_SB_ROOT ? env->cfg->root : env->cfg->state;
+	const char *kind = which == DIR_CTR_ROOT || which == DIR_CTR_STATE ? "containers" : "sandboxes";
+	int r = sub ? snprintf(out, n, "%s/%s/%s/%s", base, kind, id, sub) : snprintf(out, n, "%s/%s/%s", base, kind, id);
+	if (r < 0 || (size_t)r >= n)
+		return lc_fail(err, ENAMETOOLONG, "path of %s %s", kind, id);
+	return 0;
+}
+
+void lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at)
+{
+	struct lifecycle *lc = env->lc;
+	struct lc_err err = { 0 };
+	char oom[PATH_MAX];
+	int is_oom = lc_dir(env, DIR_CTR_STATE, id, "oom", oom, sizeof oom, &err) == 0 && access(oom, F_OK) == 0;
+	const char *reason = is_oom ? "OOMKilled" : exit_code == 0 ? "Completed" : "Error";
+	int changed = 0;
+	if (store_container_exited(env->store, id, exit_code, finished_at, reason, &changed, &err) < 0)
+		log_error("container %s: exit %d not recorded: %s", id, exit_code, err.msg);
+	else if (changed)
+		log_info("container %s exited with code %d (%s)", id, exit_code, reason);
+	if (!changed) {
+		if (store_sandbox_infra_exited(env->store, id, finished_at, &changed, &err) < 0)
+			log_error("sandbox %s: infra exit not recorded: %s", id, err.msg);
+		else if (changed)
+			log_info("sandbox %s: infra process exited with code %d: NOTREADY", id, exit_code);
+	}
+	pthread_mutex_lock(&lc->mu);
+	lc->gen++;
+	pthread_cond_broadcast(&lc->cv);
+	pthread_mutex_unlock(&lc->mu);
+}
+
+static void on_exit_file(const char *id, int exit_code, int64_t finished_at, void *arg)
+{
+	lc_record_exit(arg, id, exit_code, finished_at);
+}
+
+int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline)
+{
+	struct lifecycle *lc = env->lc;
+	for (;;) {
+		pthread_mutex_lock(&lc->mu);
+		uint64_t seen = lc->gen;
+		pthread_mutex_unlock(&lc->mu);
+		if (done(env, id))
+			return 0;
+		int64_t now = lc_now();
+		if (deadline && now >= deadline)
+			return 1;
+		int64_t until = now + 1000000000; /* re-check at least once a second */
+		if (deadline && deadline < until)
+			until = deadline;
+		struct timespec ts = { .tv_sec = until / 1000000000, .tv_nsec = until % 1000000000 };
+		pthread_mutex_lock(&lc->mu);
+		while (lc->gen == seen)
+			if (pthread_cond_timedwait(&lc->cv, &lc->mu, &ts) == ETIMEDOUT)
+				break;
+		pthread_mutex_unlock(&lc->mu);
+	}
+}
+
+/*
+ * A container counts as stopped when its row says so, is gone, or — should conmon's exit file never
+ * come (conmon killed) — when the runtime no longer runs it and no exit file exists: then the exit
+ * is recorded here with code 255 (unknown).
+ */
+static int container_gone(struct cri_env *env, const char *id)
+{
+	struct arena a;
+	arena_init(&a);
+	struct container_row r;
+	struct lc_err err = { 0 };
+	int gone;
+	if (store_container_get(env->store, id, &a, &r, &err) < 0)
+		gone = err.errnum == ENOENT;
+	else
+		gone = r.state == CTR_EXITED || (r.state == CTR_CREATED && !r.starting);
+	arena_release(&a);
+	if (gone)
+		return 1;
+	enum rt_state st;
+	pid_t pid;
+	if (rt_state(env->lc->rt, id, &st, &pid, &err) == 0 && (st == RT_STOPPED || st == RT_MISSING)) {
+		int code;
+		int64_t at;
+		if (exit_file_read(env->lc->exit_dir, id, &code, &at, &err) == 0)
+			lc_record_exit(env, id, code, at); /* the watcher missed it */
+		else if (!lc_conmon_alive(env, id))
+			lc_record_lost_exit(env, id);
+		/* else conmon is about to write the exit file */
+	}
+	return 0;
+}
+
+int lc_conmon_alive(struct cri_env *env, const char *id)
+{
+	char path[PATH_MAX], buf[32];
+	struct lc_err err = { 0 };
+	if (lc_dir(env, DIR_CTR_STATE, id, "conmon.pid", path, sizeof path, &err) < 0)
+		return 0;
+	if (access(path, F_OK) < 0 && lc_dir(env, DIR_SB_STATE, id, "conmon.pid", path, sizeof path, &err) < 0)
+		return 0;
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	long pid = strtol(buf, NULL, 10);
+	return pid > 1 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+void lc_record_lost_exit(struct cri_env *env, const char *id)
+{
+	struct lc_err err = { 0 };
+	int code;
+	int64_t at;
+	if (exit_file_read(env->lc->exit_dir, id, &code, &at, &err) == 0) {
+		lc_record_exit(env, id, code, at);
+		return;
+	}
+	log_warn("%s: not running any more, and conmon is gone without leaving an exit code (host rebooted or "
+		 "conmon killed): recording exit code 255", id);
+	lc_record_exit(env, id, 255, lc_now());
+}
+
+/* How long StopContainer waits for a SIGKILLed container before it gives up. */
+#define KILL_WAIT_NS (120LL * 1000000000)
+
+int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, struct lc_err *err)
+{
+	struct arena a;
+	arena_init(&a);
+	struct container_row r;
+	int rc = store_container_get(env->store, id, &a, &r, err);
+	int sig = rc == 0 ? r.stop_signal : 0, state = rc == 0 ? r.state : -1;
+	arena_release(&a);
+	if (rc < 0)
+		return err->errnum == ENOENT ? 0 : -1;
+	if (state != CTR_RUNNING && state != CTR_UNKNOWN)
+		return 0;
+	struct runtime *rt = env->lc->rt;
+	if (timeout > 0) {
+		log_info("container %s: stopping with signal %d, %lld s before SIGKILL", id, sig, (long long)timeout);
+		if (rt_kill(rt, id, sig, 0, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
+			return -1;
+		/* kubelet's terminationGracePeriodSeconds is an int64: a timeout beyond a century is none */
+		int64_t deadline = timeout > 3155760000LL ? 0 : lc_now() + timeout * 1000000000;
+		if (lc_wait(env, container_gone, id, deadline) == 0)
+			return 0;
+	}
+	log_info("container %s: SIGKILL", id);
+	if (rt_kill(rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
+		return -1;
+	if (lc_wait(env, container_gone, id, lc_now() + KILL_WAIT_NS) != 0)
+		return lc_fail(err, ETIMEDOUT, "container %s did not exit within %lld s of SIGKILL", id,
+			       KILL_WAIT_NS / 1000000000);
+	return 0;
+}
+
+int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *err)
+{
+	char dir[PATH_MAX], rootfs[PATH_MAX], rw[PATH_MAX];
+	if (lc_dir(env, DIR_CTR_STATE, id, NULL, dir, sizeof dir, err) < 0 ||
+	    lc_dir(env, DIR_CTR_STATE, id, "rootfs", rootfs, sizeof rootfs, err) < 0 ||
+	    lc_dir(env, DIR_CTR_ROOT, id, NULL, rw, sizeof rw, err) < 0)
+		return -1;
+	if (rt_delete(env->lc->rt, id, err) < 0) {
+		if (err->errnum != ENOENT)
+			return lc_wrap(err, "delete runtime container %s", id);
+		log_debug("container %s: the runtime did not know it (fine)", id);
+	}
+	if (rootfs_unmount(rootfs, err) < 0 || rmtree(dir, err) < 0 || rmtree(rw, err) < 0 ||
+	    exit_file_remove(env->lc->exit_dir, id, err) < 0)
+		return lc_wrap(err, "container %s", id);
+	return 0;
+}
+
+int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err)
+{
+	char dir[PATH_MAX], shm[PATH_MAX], ns[PATH_MAX], files[PATH_MAX];
+	if (lc_dir(env, DIR_SB_STATE, id, NULL, dir, sizeof dir, err) < 0 ||
+	    lc_dir(env, DIR_SB_STATE, id, "shm", shm, sizeof shm, err) < 0 ||
+	    lc_dir(env, DIR_SB_STATE, id, "ns", ns, sizeof ns, err) < 0 ||
+	    lc_dir(env, DIR_SB_ROOT, id, NULL, files, sizeof files, err) < 0)
+		return -1;
+	if (rt_delete(env->lc->rt, id, err) < 0 && err->errnum != ENOENT)
+		return lc_wrap(err, "delete infra container of sandbox %s", id);
+	if (podns_shm_unmount(shm, err) < 0 || podns_remove(ns, err) < 0 || rmtree(dir, err) < 0 ||
+	    rmtree(files, err) < 0 || exit_file_remove(env->lc->exit_dir, id, err) < 0)
+		return lc_wrap(err, "sandbox %s", id);
+	return 0;
+}
+
+grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call, const char *id)
+{
+	struct lc_err err = { 0 };
+	struct container_row r;
+	if (store_container_get(env->store, id, call->arena, &r, &err) < 0) {
+		if (err.errnum == ENOENT) {
+			log_debug("RemoveContainer: container %s does not exist", id);
+			return GRPC_STATUS_OK;
+		}
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "container %s: %s", id, err.msg);
+	}
+	/* Forcibly stop the container if it is running or its state is unknown. */
+	if (r.state == CTR_RUNNING || r.state == CTR_UNKNOWN) {
+		log_info("container %s: forcibly stopping it to remove it", id);
+		if (lc_container_stop(env, id, 0, &err) < 0)
+			return cri_fail(call, lc_status_code(err.errnum), "failed to forcibly stop container %s: %s", id,
+					err.msg);
+	}
+	enum pod_refusal why;
+	if (store_container_set_removing(env->store, id, &why, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "failed to set removing state for container %s: %s", id,
+				err.msg);
+	switch (why) {
+	case REFUSED_NONE:
+		break;
+	case REFUSED_MISSING: /* removed meanwhile by another call */
+		return GRPC_STATUS_OK;
+	case REFUSED_RUNNING:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+				"container %s is still running, to stop first", id);
+	case REFUSED_UNKNOWN:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+				"container %s state is unknown, to stop first", id);
+	case REFUSED_STARTING:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+				"container %s is in starting state, can't be removed", id);
+	case REFUSED_REMOVING:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "container %s is already in removing state", id);
+	case REFUSED_CREATING:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+				"container %s is still being created, can't be removed", id);
+	default:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "container %s can't be removed now", id);
+	}
+	/* From here on, any failure resets `removing` so that the call can be retried. */
+	if (lc_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
+		struct lc_err e2 = { 0 };
+		if (store_container_reset_removing(env->store, id, &e2) < 0)
+			log_error("container %s: failed to reset removing state: %s", id, e2.msg);
+		return cri_fail(call, lc_status_code(err.errnum) == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL
+												: lc_status_code(err.errnum),
+				"failed to remove container %s: %s", id, err.msg);
+	}
+	log_info("container %s removed (name %s released)", id, r.name);
+	return GRPC_STATUS_OK;
+}
+
+/* Copy the pause program into <state>/pause/rootfs (atomically: running pods keep the old inode). */
+static int install_pause(struct cri_env *env, struct lc_err *err)
+{
+	struct lifecycle *lc = env->lc;
+	char src[PATH_MAX];
+	if (env->cfg->pause[0]) {
+		snprintf(src, sizeof src, "%s", env->cfg->pause);
+	} else {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		if (n < 0)
+			return lc_fail(err, errno, "readlink /proc/self/exe");
+		self[n] = '\0';
+		if (snprintf(src, sizeof src, "%s/litecri-pause", dirname(self)) >= (int)sizeof src)
+			return lc_fail(err, ENAMETOOLONG, "pause program path");
+	}
+	if (snprintf(lc->pause_rootfs, sizeof lc->pause_rootfs, "%s/pause/rootfs", env->cfg->state) >=
+	    (int)sizeof lc->pause_rootfs)
+		return lc_fail(err, ENAMETOOLONG, "pause rootfs path");
+	static const char *const dirs[] = { "", "/proc", "/dev", "/sys", "/etc" };
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		char d[PATH_MAX + 8];
+		snprintf(d, sizeof d, "%s%s", lc->pause_rootfs, dirs[i]);
+		if (mkdir_p(d, 0755, err) < 0)
+			return -1;
+	}
+	cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return lc_fail(err, errno, "pause program %s (see --pause)", src);
+	char tmp[PATH_MAX + 16], dst[PATH_MAX + 16];
+	snprintf(tmp, sizeof tmp, "%s/.pause.tmp", lc->pause_rootfs);
+	snprintf(dst, sizeof dst, "%s/pause", lc->pause_rootfs);
+	cleanup_close int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0)
+		return lc_fail(err, errno, "create %s", tmp);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return lc_fail(err, errno, "read %s", src);
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return lc_fail(err, errno, "write %s", tmp);
+			}
+			off += w;
+		}
+	}
+	if (fchmod(out, 0755) < 0 || rename(tmp, dst) < 0)
+		return lc_fail(err, errno, "install %s", dst);
+	log_info("pause program %s installed in %s", src, lc->pause_rootfs);
+	return 0;
+}
+
+int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
+{
+	struct lifecycle *lc = calloc(1, sizeof *lc);
+	if (!lc) {
+		runtime_free(rt);
+		return lc_fail(err, ENOMEM, "lifecycle");
+	}
+	lc->rt = rt;
+	pthread_mutex_init(&lc->mu, NULL);
+	pthread_cond_init(&lc->cv, NULL);
+	env->lc = lc;
+	if (snprintf(lc->exit_dir, sizeof lc->exit_dir, "%s/exits", env->cfg->state) >= (int)sizeof lc->exit_dir) {
+		lc_fail(err, ENAMETOOLONG, "state directory %s", env->cfg->state);
+		goto fail;
+	}
+	static const char *const sub[] = { "containers", "sandboxes" };
+	for (size_t i = 0; i < 2; i++) {
+		char d[PATH_MAX + 16];
+		snprintf(d, sizeof d, "%s/%s", env->cfg->root, sub[i]);
+		if (mkdir_p(d, 0700, err) < 0)
+			goto fail;
+		snprintf(d, sizeof d, "%s/%s", env->cfg->state, sub[i]);
+		if (mkdir_p(d, 0700, err) < 0)
+			goto fail;
+	}
+	if (install_pause(env, err) < 0)
+		goto fail;
+	/* The watcher first reports the exit files already there: exits while the daemon was down. */
+	if (exits_start(lc->exit_dir, on_exit_file, env, &lc->exits, err) < 0)
+		goto fail;
+	if (lc_recover(env, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	lifecycle_close(env);
+	return -1;
+}
+
+void lifecycle_close(struct cri_env *env)
+{
+	struct lifecycle *lc = env->lc;
+	if (!lc)
+		return;
+	exits_stop(lc->exits);
+	runtime_free(lc->rt);
+	pthread_cond_destroy(&lc->cv);
+	pthread_mutex_destroy(&lc->mu);
+	free(lc);
+	env->lc = NULL;
+}

@@ -1,0 +1,120 @@
+/*
+ * lifecycle.h — what the pod sandbox (sandbox.c) and container (container.c) handlers share:
+ * where each object's files live, how exits are recorded and waited for, stopping and tearing down
+ * a container, and the recovery that runs at startup.  Internal to src/cri/ and main.
+ *
+ * Files of an object (IDs are 64 hex digits checked by the database, never taken from a request
+ * unchecked):
+ *   <root>/containers/<id>/      upper/ and work/ of its overlay rootfs (persistent)
+ *   <state>/containers/<id>/     its bundle: config.json, rootfs/ (the overlay mount), conmon's
+ *                                pidfiles, ctl/winsz FIFOs and "oom" marker
+ *   <root>/sandboxes/<id>/       hosts, resolv.conf, hostname (bind-mounted into its containers)
+ *   <state>/sandboxes/<id>/      the infra container's bundle, ns/ (pinned namespaces), shm/
+ *   <state>/exits/<id>           exit code written by conmon
+ *   <state>/pause/rootfs/pause   the infra program every pod runs
+ */
+#ifndef LITECRI_CRI_LIFECYCLE_H
+#define LITECRI_CRI_LIFECYCLE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "cri/cri.h"
+#include "runtime/runtime.h"
+#include "store/pods.h"
+
+struct exits;
+
+struct lifecycle {
+	struct runtime *rt;
+	struct exits *exits;
+	/* Broadcast after every recorded exit: waiters re-read the database. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t gen;
+	char exit_dir[PATH_MAX];
+	char pause_rootfs[PATH_MAX];
+};
+
+enum lc_dir { DIR_CTR_ROOT, DIR_CTR_STATE, DIR_SB_ROOT, DIR_SB_STATE };
+
+/*
+ * Start the lifecycle part of env: take ownership of rt, create the directories, install the
+ * pause program, start the exit watcher, then recover (see recover.c).  On failure rt is freed.
+ */
+int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err);
+/* Stop the exit watcher and free the runtime (NULL-safe).  Containers keep running. */
+void lifecycle_close(struct cri_env *env);
+
+/* "<root|state>/<containers|sandboxes>/<id>[/<sub>]" (sub may be NULL).  -1 if too long. */
+int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const char *sub, char *out, size_t n,
+	   struct lc_err *err);
+
+/* A new random object ID (64 hex digits). */
+int lc_new_id(char id[POD_ID_BUF], struct lc_err *err);
+
+/* Nanoseconds since the epoch. */
+int64_t lc_now(void);
+
+/*
+ * Record an exit reported by the exit watcher (or found by recovery): a container becomes EXITED
+ * with reason OOMKilled / Completed / Error, a sandbox's infra exit makes it NOTREADY.  Wakes waiters.
+ */
+void lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at);
+
+/* 1 if the conmon supervising container (or infra container) id still runs. */
+int lc_conmon_alive(struct cri_env *env, const char *id);
+
+/*
+ * The exit of a container / infra container the runtime no longer runs: from conmon's exit file
+ * if there is one, else exit code 255 (conmon is gone: a reboot, or it was killed).  Call only
+ * when conmon is not alive, or it may still be about to write the file.
+ */
+void lc_record_lost_exit(struct cri_env *env, const char *id);
+
+/*
+ * Stop a container the StopContainer way: the stop signal, `timeout` seconds, then SIGKILL to all
+ * of its processes; return once its exit is recorded.  Not RUNNING/UNKNOWN: nothing to do.
+ * Missing: 0.  Failure: -1 naming the container.
+ */
+int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, struct lc_err *err);
+
+/*
+ * RemoveContainer, exactly as the reference: missing → OK; RUNNING/UNKNOWN → forcibly stopped
+ * first; removing set by one conditional UPDATE (each refusal a FAILED_PRECONDITION naming the
+ * container); runtime container, rootfs and dirs deleted; row deleted; on failure removing reset.
+ */
+grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call, const char *id);
+
+/* Delete what a container has outside the database (runtime container, mounts, dirs, exit file). */
+int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *err);
+/* The same for a sandbox (infra container, shm, pinned namespaces, dirs, exit file). */
+int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err);
+
+/*
+ * Wait until `done(env, id)` returns non-zero (it re-reads the database), re-checking after every
+ * recorded exit and at least once a second, until deadline (ns since the epoch; 0 = none).
+ * Returns 0 when done, 1 on deadline.
+ */
+int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline);
+
+/* Startup recovery (recover.c): reconcile every row with the runtime, sweep orphans. */
+int lc_recover(struct cri_env *env, struct lc_err *err);
+
+/*
+ * In a handler that needs the runtime: fail with FAILED_PRECONDITION when the daemon started
+ * without one (no OCI runtime or conmon found).
+ */
+#define LC_REQUIRE_RUNTIME(env, call, rpc)                                                              \
+	do {                                                                                            \
+		if (!(env)->lc)                                                                         \
+			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,                          \
+					"%s: no OCI runtime or conmon was found at startup (see RuntimeReady " \
+					"in Status)", rpc);                                             \
+	} while (0)
+
+/* gRPC status for an errnum from the store / runtime / spec layers. */
+grpc_status_code lc_status_code(int errnum);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * recover.c — startup recovery: make the database and the host agree again after a crash, a kill
+ * or a reboot, before the first call is served.  Never aborts on one object: each problem is
+ * logged and the next object is looked at.
+ *
+ *   containers  creating → torn down and deleted (the create never finished);
+ *               removing → the removal is finished;
+ *               starting → RUNNING if the runtime runs it, CREATED if it is still created, else its exit;
+ *               CREATED/RUNNING/UNKNOWN the runtime no longer runs → its exit (from conmon's exit
+ *               file, else code 255).
+ *   sandboxes   creating → torn down and deleted; removing → finished; stopping → cleared;
+ *               READY whose infra container is gone → NOTREADY.
+ *   orphans     runtime containers, directories and exit files no row owns → deleted (leaks of a
+ *               crash between a row's deletion and its files'; never anything a row owns).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cri/lifecycle.h"
+#include "runtime/exits.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+
+static int is_id(const char *s)
+{
+	return strlen(s) == POD_ID_LEN && strspn(s, "0123456789abcdef") == POD_ID_LEN;
+}
+
+/* The runtime no longer runs id: its exit, unless conmon is alive and about to report it. */
+static void record_lost_exit(struct cri_env *env, const char *id)
+{
+	if (!lc_conmon_alive(env, id))
+		lc_record_lost_exit(env, id);
+}
+
+static enum rt_state runtime_state(struct cri_env *env, const char *id)
+{
+	struct lc_err err = { 0 };
+	enum rt_state st = RT_MISSING;
+	pid_t pid;
+	if (rt_state(env->lc->rt, id, &st, &pid, &err) < 0) {
+		log_warn("%s: runtime state unreadable: %s", id, err.msg);
+		return RT_PAUSED; /* unknown: leave it as recorded */
+	}
+	return st;
+}
+
+static void recover_container(struct cri_env *env, const struct container_row *c)
+{
+	struct lc_err err = { 0 };
+	const char *id = c->id;
+	if (c->creating || c->removing) {
+		log_info("container %s: %s interrupted: removing it", id, c->creating ? "create" : "removal");
+		if (lc_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
+			log_error("container %s: %s", id, err.msg);
+			if (c->removing && store_container_reset_removing(env->store, id, &err) < 0)
+				log_error("container %s: %s", id, err.msg);
+		}
+		return;
+	}
+	if (c->state == CTR_EXITED && !c->starting)
+		return;
+	enum rt_state st = runtime_state(env, id);
+	if (c->starting) {
+		int rc = 0;
+		if (st == RT_RUNNING) {
+			rc = store_container_started(env->store, id, lc_now(), &err);
+		} else {
+			if (st != RT_CREATED)
+				record_lost_exit(env, id);
+			rc = store_container_reset_starting(env->store, id, &err);
+		}
+		if (rc < 0)
+			log_error("container %s: %s", id, err.msg);
+		else
+			log_info("container %s: start interrupted: runtime says %s", id,
+				 st == RT_RUNNING ? "running" : st == RT_CREATED ? "created" : "gone");
+		return;
+	}
+	if (st == RT_MISSING || st == RT_STOPPED)
+		record_lost_exit(env, id);
+}
+
+static void recover_sandbox(struct cri_env *env, struct arena *a, const struct sandbox_row *sb)
+{
+	struct lc_err err = { 0 };
+	const char *id = sb->id;
+	if (sb->creating || sb->removing) {
+		log_info("sandbox %s: %s interrupted: removing it", id, sb->creating ? "create" : "removal");
+		char (*ids)[POD_ID_BUF];
+		size_t n = 0;
+		int rc = store_sandbox_containers(env->store, id, a, &ids, &n, &err);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			if (lc_container_teardown(env, ids[i], &err) < 0 || store_container_delete(env->store, ids[i], &err) < 0)
+				rc = -1;
+		if (rc < 0 || lc_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0) {
+			log_error("sandbox %s: %s", id, err.msg);
+			if (sb->removing && store_sandbox_reset_removing(env->store, id, &err) < 0)
+				log_error("sandbox %s: %s", id, err.msg);
+		}
+		return;
+	}
+	if (sb->stopping && store_sandbox_reset_stopping(env->store, id, &err) < 0)
+		log_error("sandbox %s: %s", id, err.msg);
+	if (sb->state == SANDBOX_READY) {
+		enum rt_state st = runtime_state(env, id);
+		if (st == RT_MISSING || st == RT_STOPPED)
+			record_lost_exit(env, id);
+	}
+}
+
+/* 1 if a container or sandbox row has this ID. */
+static int owned(struct cri_env *env, struct arena *a, const char *id)
+{
+	struct lc_err err = { 0 };
+	struct container_row c;
+	struct sandbox_row s;
+	if (store_container_get(env->store, id, a, &c, &err) == 0)
+		return 1;
+	if (err.errnum != ENOENT)
+		return 1; /* unreadable: never delete what might be owned */
+	if (store_sandbox_get(env->store, id, a, &s, &err) == 0)
+		return 1;
+	return err.errnum != ENOENT;
+}
+
+/* Delete every entry of dir that no row owns, with `teardown` (NULL: just the file). */
+static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
+		      int (*teardown)(struct cri_env *, const char *, struct lc_err *))
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno != ENOENT)
+			log_warn("recovery: cannot read %s: %s", dir, strerror(errno));
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (!is_id(e->d_name)) {
+			log_warn("recovery: %s/%s is not litecri's: left alone", dir, e->d_name);
+			continue;
+		}
+		if (owned(env, a, e->d_name))
+			continue;
+		struct lc_err err = { 0 };
+		int rc = teardown ? teardown(env, e->d_name, &err) : exit_file_remove(dir, e->d_name, &err);
+		if (rc < 0)
+			log_error("recovery: leftover %s/%s: %s", dir, e->d_name, err.msg);
+		else
+			log_info("recovery: removed leftover %s/%s", dir, e->d_name);
+	}
+	closedir(d);
+}
+
+/* Note a reboot since the last start (state under /run is gone; every process with it). */
+static int check_boot(struct cri_env *env, struct lc_err *err)
+{
+	char boot[64] = "", last[64];
+	cleanup_close int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, boot, sizeof boot - 1) : -1;
+	if (n <= 0)
+		return 0; /* no boot ID (unusual kernel): the per-object checks still apply */
+	boot[n] = '\0';
+	boot[strcspn(boot, "\n")] = '\0';
+	if (store_host_get(env->store, "boot_id", last, sizeof last, err) < 0)
+		return -1;
+	if (last[0] && strcmp(last, boot))
+		log_info("recovery: the host rebooted since the last start (boot %s, was %s): every recorded process is "
+			 "gone", boot, last);
+	return strcmp(last, boot) ? store_host_set(env->store, "boot_id", boot, err) : 0;
+}
+
+int lc_recover(struct cri_env *env, struct lc_err *err)
+{
+	struct arena a;
+	arena_init(&a);
+	int rc = -1;
+	char (*ids)[POD_ID_BUF];
+	size_t n;
+	if (check_boot(env, err) < 0)
+		goto out;
+	if (store_container_ids(env->store, &a, &ids, &n, err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct container_row c;
+		struct lc_err e = { 0 };
+		if (store_container_get(env->store, ids[i], &a, &c, &e) == 0)
+			recover_container(env, &c);
+		else
+			log_error("recovery: container %s: %s", ids[i], e.msg);
+	}
+	if (store_sandbox_ids(env->store, &a, &ids, &n, err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct sandbox_row s;
+		struct lc_err e = { 0 };
+		if (store_sandbox_get(env->store, ids[i], &a, &s, &e) == 0)
+			recover_sandbox(env, &a, &s);
+		else
+			log_error("recovery: sandbox %s: %s", ids[i], e.msg);
+	}
+	/* Orphans: runtime containers first (they hold the mounts), then files. */
+	char **rids = NULL;
+	size_t rn = 0;
+	struct lc_err e = { 0 };
+	if (rt_list(env->lc->rt, &rids, &rn, &e) < 0) {
+		log_warn("recovery: cannot list the runtime's containers: %s", e.msg);
+	} else {
+		for (size_t i = 0; i < rn; i++) {
+			if (is_id(rids[i]) && !owned(env, &a, rids[i])) {
+				if (rt_delete(env->lc->rt, rids[i], &e) < 0 && e.errnum != ENOENT)
+					log_error("recovery: orphan runtime container %s: %s", rids[i], e.msg);
+				else
+					log_info("recovery: deleted orphan runtime container %s", rids[i]);
+			}
+			free(rids[i]);
+		}
+		free(rids);
+	}
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof dir, "%s/containers", env->cfg->state);
+	sweep_dir(env, &a, dir, lc_container_teardown);
+	snprintf(dir, sizeof dir, "%s/containers", env->cfg->root);
+	sweep_dir(env, &a, dir, lc_container_teardown);
+	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->state);
+	sweep_dir(env, &a, dir, lc_sandbox_teardown);
+	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->root);
+	sweep_dir(env, &a, dir, lc_sandbox_teardown);
+	sweep_dir(env, &a, env->lc->exit_dir, NULL);
+	rc = 0;
+out:
+	arena_release(&a);
+	return rc;
+}

@@ -1,0 +1,561 @@
+/*
+ * sandbox.c — RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox.
+ *
+ * Each mutating call is: one transaction that sets a flag (or inserts the row with creating = 1),
+ * the slow work outside any transaction, one transaction that records the outcome or resets the
+ * flag.  A pod is: pinned network/IPC/UTS namespaces (unless the host's are asked for), a tmpfs for
+ * /dev/shm, the /etc files of its containers, and an infra container running litecri-pause (the
+ * pod's PID namespace and zombie reaper), supervised by conmon like every container.
+ */
+#include "cri/sandbox.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cri/lifecycle.h"
+#include "image/digest.h"
+#include "runtime/exits.h"
+#include "runtime/podns.h"
+#include "runtime/spec.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#define SHM_SIZE (64ULL << 20) /* /dev/shm of a pod, as Docker and containerd size it */
+#define RETRY_WAIT_NS (240LL * 1000000000) /* kubelet's RunPodSandbox deadline */
+#define INFRA_WAIT_NS (60LL * 1000000000)
+
+static const Runtime__V1__NamespaceOption *ns_options(const Runtime__V1__PodSandboxConfig *cfg)
+{
+	if (cfg->linux && cfg->linux->security_context)
+		return cfg->linux->security_context->namespace_options;
+	return NULL;
+}
+
+/* Which namespaces the pod gets of its own (UTS follows the network, as in containerd). */
+static int pod_kinds(const Runtime__V1__PodSandboxConfig *cfg)
+{
+	const Runtime__V1__NamespaceOption *o = ns_options(cfg);
+	int kinds = 0;
+	if (!o || o->network != RUNTIME__V1__NAMESPACE_MODE__NODE)
+		kinds |= PODNS_NET | PODNS_UTS;
+	if (!o || o->ipc != RUNTIME__V1__NAMESPACE_MODE__NODE)
+		kinds |= PODNS_IPC;
+	return kinds;
+}
+
+static int path_clean_abs(const char *p)
+{
+	return p[0] == '/' && !strstr(p, "/../") && strcmp(p + strlen(p) - (strlen(p) >= 3 ? 3 : 0), "/..") != 0;
+}
+
+int sandbox_spec_pod(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
+		     const Runtime__V1__PodSandboxConfig *cfg, struct spec_pod *out, struct lc_err *err)
+{
+	char buf[PATH_MAX];
+	int kinds = pod_kinds(cfg);
+	memset(out, 0, sizeof *out);
+	out->id = sb->id;
+	out->config = cfg;
+	out->infra_pid = (pid_t)sb->pid;
+#define DUP_DIR(field, which, sub)                                                   \
+	do {                                                                         \
+		if (lc_dir(env, which, sb->id, sub, buf, sizeof buf, err) < 0)       \
+			return -1;                                                   \
+		out->field = arena_strdup(call->arena, buf);                          \
+	} while (0)
+	if (kinds & PODNS_NET)
+		DUP_DIR(netns, DIR_SB_STATE, "ns/net");
+	if (kinds & PODNS_IPC) {
+		DUP_DIR(ipcns, DIR_SB_STATE, "ns/ipc");
+		DUP_DIR(shm, DIR_SB_STATE, "shm");
+	} else {
+		out->shm = "/dev/shm";
+	}
+	if (kinds & PODNS_UTS)
+		DUP_DIR(utsns, DIR_SB_STATE, "ns/uts");
+	DUP_DIR(hosts, DIR_SB_ROOT, "hosts");
+	DUP_DIR(resolv_conf, DIR_SB_ROOT, "resolv.conf");
+	DUP_DIR(hostname, DIR_SB_ROOT, "hostname");
+#undef DUP_DIR
+	out->cgroup_parent = cfg->linux && cfg->linux->cgroup_parent ? cfg->linux->cgroup_parent : "";
+	return 0;
+}
+
+/* The pinned network namespace of the pod ("" when it uses the host's). */
+static const char *sandbox_netns(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
+				 const Runtime__V1__PodSandboxConfig *cfg)
+{
+	char buf[PATH_MAX];
+	struct lc_err err = { 0 };
+	if (!(pod_kinds(cfg) & PODNS_NET) || lc_dir(env, DIR_SB_STATE, sb->id, "ns/net", buf, sizeof buf, &err) < 0)
+		return "";
+	return arena_strdup(call->arena, buf);
+}
+
+/* The slow part of RunPodSandbox: everything outside the database.  Undone by lc_sandbox_teardown. */
+static int sandbox_setup(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
+			 const Runtime__V1__PodSandboxConfig *cfg, pid_t *pid, struct lc_err *err)
+{
+	char dir[PATH_MAX], files[PATH_MAX], ns[PATH_MAX], shm[PATH_MAX];
+	if (lc_dir(env, DIR_SB_STATE, sb->id, NULL, dir, sizeof dir, err) < 0 ||
+	    lc_dir(env, DIR_SB_ROOT, sb->id, NULL, files, sizeof files, err) < 0 ||
+	    lc_dir(env, DIR_SB_STATE, sb->id, "ns", ns, sizeof ns, err) < 0 ||
+	    lc_dir(env, DIR_SB_STATE, sb->id, "shm", shm, sizeof shm, err) < 0)
+		return -1;
+	if (mkdir_p(dir, 0700, err) < 0 || mkdir_p(files, 0755, err) < 0)
+		return -1;
+	int kinds = pod_kinds(cfg);
+	const char *hostname = cfg->hostname ? cfg->hostname : "";
+	if (kinds && podns_create(ns, kinds, hostname, err) < 0)
+		return -1;
+	const Runtime__V1__DNSConfig *dns = cfg->dns_config;
+	struct podns_files f = {
+		.hostname = hostname,
+		.servers = dns ? (const char *const *)dns->servers : NULL, .n_servers = dns ? dns->n_servers : 0,
+		.searches = dns ? (const char *const *)dns->searches : NULL, .n_searches = dns ? dns->n_searches : 0,
+		.options = dns ? (const char *const *)dns->options : NULL, .n_options = dns ? dns->n_options : 0,
+		.host_dns = dns == NULL,
+	};
+	if (podns_write_files(files, &f, err) < 0)
+		return -1;
+	if ((kinds & PODNS_IPC) && podns_shm_mount(shm, SHM_SIZE, err) < 0)
+		return -1;
+	struct spec_pod pod;
+	if (sandbox_spec_pod(env, call, sb, cfg, &pod, err) < 0)
+		return -1;
+	json_t *spec = NULL;
+	if (spec_pause(&pod, env->lc->pause_rootfs, &spec, err) < 0)
+		return -1;
+	int rc = spec_write(dir, spec, err);
+	json_decref(spec);
+	if (rc < 0)
+		return -1;
+	struct rt_create c = { .id = sb->id, .bundle = dir, .log_path = "" };
+	if (rt_create(env->lc->rt, &c, pid, err) < 0 || rt_start(env->lc->rt, sb->id, err) < 0)
+		return lc_wrap(err, "infra container");
+	return 0;
+}
+
+/* Done waiting for a name's holder: its create finished (or failed and released the name). */
+static int sandbox_settled(struct cri_env *env, const char *id)
+{
+	struct arena a;
+	arena_init(&a);
+	struct sandbox_row r;
+	struct lc_err err = { 0 };
+	int rc = store_sandbox_get(env->store, id, &a, &r, &err);
+	int done = rc < 0 || !r.creating;
+	arena_release(&a);
+	return done;
+}
+
+static int valid_name(const char *s)
+{
+	return s && *s && !strpbrk(s, "/\n");
+}
+
+grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				     ProtobufCMessage **resp)
+{
+	const Runtime__V1__RunPodSandboxRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "RunPodSandbox");
+	const Runtime__V1__PodSandboxConfig *cfg = r->config;
+	if (!cfg || !cfg->metadata)
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "RunPodSandbox: config.metadata is required");
+	const Runtime__V1__PodSandboxMetadata *m = cfg->metadata;
+	if (!valid_name(m->name) || !valid_name(m->namespace_) || !valid_name(m->uid))
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"RunPodSandbox: metadata name, namespace and uid must be non-empty, without '/' "
+				"(got \"%s\", \"%s\", \"%s\")", m->name ? m->name : "", m->namespace_ ? m->namespace_ : "",
+				m->uid ? m->uid : "");
+	if (cfg->log_directory && cfg->log_directory[0] && !path_clean_abs(cfg->log_directory))
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"RunPodSandbox %s: log_directory \"%s\" must be an absolute path without \"..\"", m->name,
+				cfg->log_directory);
+	const char *handler = r->runtime_handler ? r->runtime_handler : "";
+	const char *name = arena_printf(call->arena, "k8s_POD_%s_%s_%s_%u", m->name, m->namespace_, m->uid, m->attempt);
+
+	/* The request as received, and its digest: an identical retry is recognised by it. */
+	size_t len = protobuf_c_message_get_packed_size(&cfg->base);
+	uint8_t *bytes = arena_alloc(call->arena, len + 1);
+	protobuf_c_message_pack(&cfg->base, bytes);
+	char digest[DIGEST_BUF];
+	{
+		struct digester *d = digester_new();
+		if (!d)
+			return cri_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "RunPodSandbox %s: out of memory", name);
+		digester_update(d, bytes, len);
+		digester_update(d, "", 1);
+		digester_update(d, handler, strlen(handler));
+		digester_final(d, digest);
+		digester_free(d);
+	}
+	struct kv *labels = arena_alloc(call->arena, (cfg->n_labels + 1) * sizeof *labels);
+	for (size_t i = 0; i < cfg->n_labels; i++)
+		labels[i] = (struct kv){ cfg->labels[i]->key, cfg->labels[i]->value };
+	struct kv *ann = arena_alloc(call->arena, (cfg->n_annotations + 1) * sizeof *ann);
+	for (size_t i = 0; i < cfg->n_annotations; i++)
+		ann[i] = (struct kv){ cfg->annotations[i]->key, cfg->annotations[i]->value };
+
+	struct lc_err err = { 0 };
+	struct pod_new n = {
+		.name = name, .meta_name = m->name, .meta_namespace = m->namespace_, .meta_uid = m->uid,
+		.meta_attempt = m->attempt, .config = bytes, .config_len = len, .config_digest = digest_hex(digest),
+		.labels = labels, .n_labels = cfg->n_labels, .annotations = ann, .n_annotations = cfg->n_annotations,
+		.runtime_handler = handler, .log_directory = cfg->log_directory,
+	};
+	Runtime__V1__RunPodSandboxResponse *out = cri_new(call, &runtime__v1__run_pod_sandbox_response__descriptor);
+	for (int attempt = 0;; attempt++) {
+		struct pod_holder h;
+		if (lc_new_id(n.id, &err) < 0)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "RunPodSandbox %s: %s", name, err.msg);
+		if (store_sandbox_insert(env->store, &n, &h, &err) == 0)
+			break;
+		if (err.errnum != EEXIST)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "RunPodSandbox %s: %s", name, err.msg);
+		if (!h.same)
+			return cri_fail(call, GRPC_STATUS_ALREADY_EXISTS,
+					"RunPodSandbox: name %s is reserved for sandbox %s, created from a different request",
+					name, h.id);
+		/* kubelet retrying after its deadline: the same request.  Wait for the first one if it is
+		 * still in flight, then hand out its sandbox. */
+		if (h.creating && lc_wait(env, sandbox_settled, h.id, lc_now() + RETRY_WAIT_NS) != 0)
+			return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED,
+					"RunPodSandbox %s: sandbox %s is still being created", name, h.id);
+		struct sandbox_row held;
+		if (store_sandbox_get(env->store, h.id, call->arena, &held, &err) == 0 && !held.creating) {
+			log_info("RunPodSandbox %s: identical to sandbox %s's request: returning it", name, h.id);
+			out->pod_sandbox_id = arena_strdup(call->arena, h.id);
+			*resp = &out->base;
+			return GRPC_STATUS_OK;
+		}
+		if (attempt >= 3) /* the first request failed and released the name: try to take it */
+			return cri_fail(call, GRPC_STATUS_ABORTED, "RunPodSandbox %s: name held by changing sandboxes",
+					name);
+	}
+	log_info("sandbox %s: creating %s", n.id, name);
+	struct sandbox_row sb;
+	pid_t pid = 0;
+	if (store_sandbox_get(env->store, n.id, call->arena, &sb, &err) < 0 ||
+	    sandbox_setup(env, call, &sb, cfg, &pid, &err) < 0 ||
+	    store_sandbox_created(env->store, n.id, pid, sandbox_netns(env, call, &sb, cfg), lc_now(), &err) < 0) {
+		grpc_status_code code = lc_status_code(err.errnum);
+		char *msg = arena_printf(call->arena, "RunPodSandbox %s (sandbox %s): %s", name, n.id, err.msg);
+		struct lc_err e2 = { 0 };
+		if (lc_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
+			log_error("sandbox %s: cleanup after failed create: %s (recovery retries at startup)", n.id, e2.msg);
+		return cri_fail(call, code == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL : code, "%s", msg);
+	}
+	log_info("sandbox %s ready (%s, infra pid %d)", n.id, name, (int)pid);
+	out->pod_sandbox_id = arena_strdup(call->arena, n.id);
+	*resp = &out->base;
+	return GRPC_STATUS_OK;
+}
+
+/* Resolve a request's sandbox ID (full or unique prefix).  1 = found, 0 = none, -1 = error set. */
+static int resolve_sandbox(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+			   char id[POD_ID_BUF], grpc_status_code *code)
+{
+	struct lc_err err = { 0 };
+	if (!ref || !*ref) {
+		*code = cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: pod_sandbox_id is required", rpc);
+		return -1;
+	}
+	if (store_sandbox_resolve(env->store, ref, id, &err) == 0)
+		return 1;
+	if (err.errnum == ENOENT)
+		return 0;
+	*code = cri_fail(call, err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_INTERNAL, "%s: %s", rpc,
+			 err.msg);
+	return -1;
+}
+
+static int sandbox_not_stopping(struct cri_env *env, const char *id)
+{
+	struct arena a;
+	arena_init(&a);
+	struct sandbox_row r;
+	struct lc_err err = { 0 };
+	int rc = store_sandbox_get(env->store, id, &a, &r, &err);
+	int done = rc < 0 || !r.stopping;
+	arena_release(&a);
+	return done;
+}
+
+/* The infra process is gone: recorded as exited, or the runtime no longer runs it. */
+static int infra_gone(struct cri_env *env, const char *id)
+{
+	struct arena a;
+	arena_init(&a);
+	struct sandbox_row r;
+	struct lc_err err = { 0 };
+	int rc = store_sandbox_get(env->store, id, &a, &r, &err);
+	int done = rc < 0 || r.state != SANDBOX_READY;
+	arena_release(&a);
+	if (done)
+		return 1;
+	enum rt_state st;
+	pid_t pid;
+	return rt_state(env->lc->rt, id, &st, &pid, &err) == 0 && (st == RT_STOPPED || st == RT_MISSING);
+}
+
+/*
+ * StopPodSandbox's work on a sandbox whose `stopping` flag this call holds: every container
+ * forcibly stopped, then the infra container; NOTREADY recorded.  Namespaces and files stay until
+ * RemovePodSandbox (a stopped pod may still be inspected), so a stop never fails on them.
+ */
+static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, struct lc_err *err)
+{
+	char (*ids)[POD_ID_BUF];
+	size_t n;
+	if (store_sandbox_containers(env->store, id, a, &ids, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (lc_container_stop(env, ids[i], 0, err) < 0)
+			return -1;
+	if (rt_kill(env->lc->rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
+		return lc_wrap(err, "stop infra container");
+	if (lc_wait(env, infra_gone, id, lc_now() + INFRA_WAIT_NS) != 0)
+		return lc_fail(err, ETIMEDOUT, "infra container of sandbox %s did not exit", id);
+	return store_sandbox_stopped(env->store, id, lc_now(), err);
+}
+
+/* Stop with the `stopping` flag: concurrent stops wait for the one in flight. */
+static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call, const char *rpc, const char *id)
+{
+	struct lc_err err = { 0 };
+	for (;;) {
+		enum pod_refusal why;
+		if (store_sandbox_set_stopping(env->store, id, &why, &err) < 0)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "%s %s: %s", rpc, id, err.msg);
+		if (why == REFUSED_NONE)
+			break;
+		if (why == REFUSED_MISSING || why == REFUSED_REMOVING)
+			return GRPC_STATUS_OK; /* gone, or a removal (which stops it) is under way */
+		if (why == REFUSED_CREATING)
+			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "%s: sandbox %s is still being created", rpc,
+					id);
+		if (why == REFUSED_STOPPING) {
+			lc_wait(env, sandbox_not_stopping, id, 0);
+			continue; /* stop it again: cheap when it is stopped already, and this call's own result */
+		}
+	}
+	log_info("sandbox %s: stopping", id);
+	if (sandbox_stop(env, id, call->arena, &err) < 0) {
+		struct lc_err e2 = { 0 };
+		if (store_sandbox_reset_stopping(env->store, id, &e2) < 0)
+			log_error("sandbox %s: failed to reset stopping state: %s", id, e2.msg);
+		return cri_fail(call, lc_status_code(err.errnum) == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL
+											: lc_status_code(err.errnum),
+				"%s: failed to stop sandbox %s: %s", rpc, id, err.msg);
+	}
+	log_info("sandbox %s stopped", id);
+	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_stop_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp)
+{
+	const Runtime__V1__StopPodSandboxRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "StopPodSandbox");
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = resolve_sandbox(env, call, "StopPodSandbox", r->pod_sandbox_id, id, &code);
+	if (found < 0)
+		return code;
+	if (found && (code = stop_sandbox(env, call, "StopPodSandbox", id)) != GRPC_STATUS_OK)
+		return code;
+	*resp = cri_new(call, &runtime__v1__stop_pod_sandbox_response__descriptor);
+	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+					ProtobufCMessage **resp)
+{
+	const Runtime__V1__RemovePodSandboxRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "RemovePodSandbox");
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = resolve_sandbox(env, call, "RemovePodSandbox", r->pod_sandbox_id, id, &code);
+	if (found < 0)
+		return code;
+	*resp = cri_new(call, &runtime__v1__remove_pod_sandbox_response__descriptor);
+	if (!found)
+		return GRPC_STATUS_OK;
+	struct lc_err err = { 0 };
+	struct sandbox_row sb;
+	if (store_sandbox_get(env->store, id, call->arena, &sb, &err) < 0)
+		return err.errnum == ENOENT ? GRPC_STATUS_OK
+					    : cri_fail(call, GRPC_STATUS_INTERNAL, "RemovePodSandbox %s: %s", id, err.msg);
+	/* Forcibly stop it first if it is ready (or a stop is in flight). */
+	if ((sb.state == SANDBOX_READY || sb.stopping) &&
+	    (code = stop_sandbox(env, call, "RemovePodSandbox", id)) != GRPC_STATUS_OK)
+		return code;
+	enum pod_refusal why;
+	if (store_sandbox_set_removing(env->store, id, &why, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "RemovePodSandbox %s: %s", id, err.msg);
+	switch (why) {
+	case REFUSED_NONE:
+		break;
+	case REFUSED_MISSING:
+		return GRPC_STATUS_OK;
+	case REFUSED_REMOVING:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "sandbox %s is already in removing state", id);
+	case REFUSED_CREATING:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "sandbox %s is still being created", id);
+	default:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+				"sandbox %s is being stopped or started again, can't be removed now", id);
+	}
+	/* Containers first (the rows reference the sandbox), each the RemoveContainer way. */
+	char (*ids)[POD_ID_BUF];
+	size_t n = 0;
+	code = GRPC_STATUS_OK;
+	if (store_sandbox_containers(env->store, id, call->arena, &ids, &n, &err) < 0)
+		code = cri_fail(call, GRPC_STATUS_INTERNAL, "RemovePodSandbox %s: %s", id, err.msg);
+	for (size_t i = 0; code == GRPC_STATUS_OK && i < n; i++)
+		code = lc_container_remove(env, call, ids[i]);
+	if (code == GRPC_STATUS_OK &&
+	    (lc_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0))
+		code = cri_fail(call, lc_status_code(err.errnum) == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL
+											  : lc_status_code(err.errnum),
+				"failed to remove sandbox %s: %s", id, err.msg);
+	if (code != GRPC_STATUS_OK) {
+		struct lc_err e2 = { 0 };
+		if (store_sandbox_reset_removing(env->store, id, &e2) < 0)
+			log_error("sandbox %s: failed to reset removing state: %s", id, e2.msg);
+		return code;
+	}
+	log_info("sandbox %s removed (name %s released)", id, sb.name);
+	return GRPC_STATUS_OK;
+}
+
+static const Runtime__V1__PodSandboxConfig *sandbox_config(struct cri_call *call, const struct sandbox_row *sb)
+{
+	return runtime__v1__pod_sandbox_config__unpack(&call->arena->pb, sb->config_len, sb->config);
+}
+
+grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+					ProtobufCMessage **resp)
+{
+	const Runtime__V1__PodSandboxStatusRequest *r = (const void *)req;
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = resolve_sandbox(env, call, "PodSandboxStatus", r->pod_sandbox_id, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	struct sandbox_row sb;
+	if (found && store_sandbox_get(env->store, id, call->arena, &sb, &err) < 0) {
+		if (err.errnum != ENOENT)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "PodSandboxStatus %s: %s", id, err.msg);
+		found = 0;
+	}
+	if (!found || sb.creating) /* a sandbox is visible once RunPodSandbox has finished */
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "PodSandboxStatus: sandbox %s not found", r->pod_sandbox_id);
+	const Runtime__V1__PodSandboxConfig *cfg = sandbox_config(call, &sb);
+	if (!cfg)
+		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "PodSandboxStatus %s: the recorded config does not decode", id);
+	Runtime__V1__PodSandboxStatusResponse *out = cri_new(call, &runtime__v1__pod_sandbox_status_response__descriptor);
+	Runtime__V1__PodSandboxStatus *st = cri_new(call, &runtime__v1__pod_sandbox_status__descriptor);
+	out->status = st;
+	st->id = sb.id;
+	st->metadata = cfg->metadata;
+	st->state = sb.state == SANDBOX_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
+					      : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+	st->created_at = sb.created_at;
+	st->network = cri_new(call, &runtime__v1__pod_sandbox_network_status__descriptor);
+	st->network->ip = (char *)sb.ip;
+	st->linux = cri_new(call, &runtime__v1__linux_pod_sandbox_status__descriptor);
+	st->linux->namespaces = cri_new(call, &runtime__v1__namespace__descriptor);
+	const Runtime__V1__NamespaceOption *o = ns_options(cfg);
+	st->linux->namespaces->options = o ? (Runtime__V1__NamespaceOption *)o
+					   : cri_new(call, &runtime__v1__namespace_option__descriptor);
+	st->n_labels = cfg->n_labels;
+	st->labels = cri_map_copy(call, &runtime__v1__pod_sandbox_status__labels_entry__descriptor,
+				  (void *const *)cfg->labels, cfg->n_labels);
+	st->n_annotations = cfg->n_annotations;
+	st->annotations = cri_map_copy(call, &runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
+				       (void *const *)cfg->annotations, cfg->n_annotations);
+	st->runtime_handler = (char *)sb.runtime_handler;
+	if (r->verbose) {
+		json_t *info = json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:b}", "name", sb.name, "pid", (json_int_t)sb.pid,
+					 "netnsPath", sb.netns_path, "runtimeHandler", sb.runtime_handler, "logDirectory",
+					 sb.log_directory, "stopping", sb.stopping, "removing", sb.removing);
+		char spec_path[PATH_MAX];
+		if (info && lc_dir(env, DIR_SB_STATE, sb.id, "config.json", spec_path, sizeof spec_path, &err) == 0) {
+			json_t *spec = json_load_file(spec_path, 0, NULL);
+			if (spec)
+				json_object_set_new(info, "runtimeSpec", spec);
+		}
+		Runtime__V1__PodSandboxStatusResponse__InfoEntry *e =
+			cri_new(call, &runtime__v1__pod_sandbox_status_response__info_entry__descriptor);
+		e->key = "info";
+		e->value = cri_json(call, info);
+		if (e->value) {
+			out->n_info = 1;
+			out->info = arena_alloc(call->arena, sizeof *out->info);
+			out->info[0] = e;
+		}
+	}
+	*resp = &out->base;
+	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp)
+{
+	const Runtime__V1__ListPodSandboxRequest *r = (const void *)req;
+	const Runtime__V1__PodSandboxFilter *f = r->filter;
+	struct pod_filter pf = { .state = -1 };
+	Runtime__V1__ListPodSandboxResponse *out = cri_new(call, &runtime__v1__list_pod_sandbox_response__descriptor);
+	*resp = &out->base;
+	if (f) {
+		if (f->id && *f->id) {
+			if (strlen(f->id) > POD_ID_LEN || strspn(f->id, "0123456789abcdef") != strlen(f->id))
+				return GRPC_STATUS_OK; /* no sandbox has such an ID */
+			pf.id_prefix = f->id;
+		}
+		if (f->state)
+			pf.state = f->state->state;
+		if (f->n_label_selector) {
+			struct kv *l = arena_alloc(call->arena, f->n_label_selector * sizeof *l);
+			for (size_t i = 0; i < f->n_label_selector; i++)
+				l[i] = (struct kv){ f->label_selector[i]->key, f->label_selector[i]->value };
+			pf.labels = l;
+			pf.n_labels = f->n_label_selector;
+		}
+	}
+	struct lc_err err = { 0 };
+	struct sandbox_row *rows;
+	size_t n;
+	if (store_sandbox_list(env->store, &pf, call->arena, &rows, &n, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "ListPodSandbox: %s", err.msg);
+	out->items = arena_alloc(call->arena, (n + 1) * sizeof *out->items);
+	for (size_t i = 0; i < n; i++) {
+		const Runtime__V1__PodSandboxConfig *cfg = sandbox_config(call, &rows[i]);
+		if (!cfg) {
+			log_error("sandbox %s: the recorded config does not decode; left out of ListPodSandbox", rows[i].id);
+			continue;
+		}
+		Runtime__V1__PodSandbox *p = cri_new(call, &runtime__v1__pod_sandbox__descriptor);
+		p->id = rows[i].id;
+		p->metadata = cfg->metadata;
+		p->state = rows[i].state == SANDBOX_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
+							  : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+		p->created_at = rows[i].created_at;
+		p->n_labels = cfg->n_labels;
+		p->labels = cri_map_copy(call, &runtime__v1__pod_sandbox__labels_entry__descriptor,
+					 (void *const *)cfg->labels, cfg->n_labels);
+		p->n_annotations = cfg->n_annotations;
+		p->annotations = cri_map_copy(call, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
+					      (void *const *)cfg->annotations, cfg->n_annotations);
+		p->runtime_handler = (char *)rows[i].runtime_handler;
+		out->items[out->n_items++] = p;
+	}
+	return GRPC_STATUS_OK;
+}

@@ -1,0 +1,30 @@
+/*
+ * sandbox.h — the pod sandbox RPCs: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
+ * PodSandboxStatus, ListPodSandbox.  See docs/lifecycle.md for the behaviour.
+ */
+#ifndef LITECRI_CRI_SANDBOX_H
+#define LITECRI_CRI_SANDBOX_H
+
+#include "cri/cri.h"
+#include "runtime/spec.h"
+#include "store/pods.h"
+
+grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				     ProtobufCMessage **resp);
+grpc_status_code cri_stop_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp);
+grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+					ProtobufCMessage **resp);
+grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+					ProtobufCMessage **resp);
+grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp);
+
+/*
+ * What a pod gives its containers (namespaces, files, cgroup parent), from its row and config;
+ * strings live in the call's arena.  The pod must have been created (its infra pid is known).
+ */
+int sandbox_spec_pod(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
+		     const Runtime__V1__PodSandboxConfig *cfg, struct spec_pod *out, struct lc_err *err);
+
+#endif

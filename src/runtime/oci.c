@@ -1,0 +1,837 @@
+/*
+ * oci.c — see runtime.h: runc (or crun, same command line) with one conmon per container.
+ *
+ * Every runtime command is `<runtime> --root <root> --log-format=json <subcommand> ...`; its
+ * stderr (JSON log lines) becomes the error message.  create spawns conmon, which daemonizes,
+ * runs `<runtime> create` itself and reports the container's pid (or the runtime's error) as one
+ * JSON line on the sync pipe (_OCI_SYNCPIPE=3).
+ *
+ * What conmon 2.1.6 leaves, relied on here and by the callers:
+ *   <bundle>/pidfile, <bundle>/conmon.pid   container init pid, conmon's (daemonized) pid
+ *   <bundle>/ctl, <bundle>/winsz             control FIFOs ("2 0 0\n" on ctl reopens the log)
+ *   <bundle>/attach                          attach socket (removed when conmon exits normally)
+ *   <bundle>/exit, <exit_dir>/<id>           exit code as decimal text, written to a temporary
+ *                                            file and renamed into place
+ *   <bundle>/oom                             empty, when the memory cgroup's OOM killer struck
+ *   <socket_dir>/<id>                        symlink to the bundle (removed by delete here)
+ */
+#include "runtime/runtime.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/proc.h"
+
+extern char **environ;
+
+#define RUNTIME_TIMEOUT_MS 60000 /* one runtime command */
+#define CONMON_TIMEOUT_MS 60000  /* conmon's report of the created container */
+#define REOPEN_TIMEOUT_MS 10000  /* conmon's new log file after a reopen request */
+#define CONMON_KILL_WAIT_MS 5000 /* a conmon killed after a failed create */
+#define SUN_PATH_MAX 108         /* sizeof sockaddr_un.sun_path */
+
+struct oci {
+	char *runtime_path, *conmon_path, *root, *exit_dir, *socket_dir;
+	char *name;        /* basename of runtime_path */
+	int debug;
+	char **env;        /* the daemon's environment minus what would mislead runc or conmon */
+	char **conmon_env; /* env + _OCI_SYNCPIPE=3 */
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int id_valid(const char *id)
+{
+	size_t i = 0;
+	for (; id[i]; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+/* Does the runtime keep state for id?  (runc and crun both keep <root>/<id>/.) */
+static int known(const struct oci *o, const char *id)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof p, "%s/%s", o->root, id) >= (int)sizeof p)
+		return 1;
+	struct stat st;
+	if (lstat(p, &st) < 0)
+		return !(errno == ENOENT || errno == ENOTDIR);
+	return 1;
+}
+
+/* Append s (trimmed) to buf, "; "-separated. */
+static void msg_append(char *buf, size_t cap, const char *s, size_t len)
+{
+	while (len && (s[len - 1] == '\n' || s[len - 1] == ' ' || s[len - 1] == '\r'))
+		len--;
+	while (len && (*s == ' ' || *s == '\n')) {
+		s++;
+		len--;
+	}
+	if (!len)
+		return;
+	size_t n = strlen(buf);
+	if (n && n + 2 < cap) {
+		memcpy(buf + n, "; ", 3);
+		n += 2;
+	}
+	if (n + 1 >= cap)
+		return;
+	if (len > cap - n - 1)
+		len = cap - n - 1;
+	memcpy(buf + n, s, len);
+	buf[n + len] = '\0';
+}
+
+/*
+ * The readable part of a runtime's stderr: the "msg" of its JSON log lines of level error (or
+ * worse), else every line as it is.
+ */
+static void runtime_msg(const char *errout, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (int pass = 0; pass < 2 && !buf[0]; pass++) {
+		for (const char *line = errout; line && *line;) {
+			const char *nl = strchr(line, '\n');
+			size_t len = nl ? (size_t)(nl - line) : strlen(line);
+			json_t *j = json_loadb(line, len, 0, NULL);
+			const char *msg = j ? json_string_value(json_object_get(j, "msg")) : NULL;
+			const char *level = j ? json_string_value(json_object_get(j, "level")) : NULL;
+			int severe = level && (!strcmp(level, "error") || !strcmp(level, "fatal") || !strcmp(level, "panic"));
+			if (pass == 0 && msg && severe)
+				msg_append(buf, cap, msg, strlen(msg));
+			else if (pass == 1 && msg)
+				msg_append(buf, cap, msg, strlen(msg));
+			else if (pass == 1)
+				msg_append(buf, cap, line, len);
+			json_decref(j);
+			line = nl ? nl + 1 : NULL;
+		}
+	}
+}
+
+/* Fail naming the command and the container, with the runtime's own words. */
+static int rt_fail(const struct oci *o, int errnum, const char *verb, const char *id, const struct proc_result *r,
+		   struct lc_err *err)
+{
+	char msg[800];
+	runtime_msg(r->errout, msg, sizeof msg);
+	if (msg[0])
+		lc_fail(err, 0, "%s %s %s: %s", o->name, verb, id, msg);
+	else
+		lc_fail(err, 0, "%s %s %s: exit status %d", o->name, verb, id, r->status);
+	err->errnum = errnum;
+	return -1;
+}
+
+/* Run `<runtime> --root <root> --log-format=json <args...>`: 0 when it ran (check r->status). */
+static int rt_run(const struct oci *o, const char *id, const char *const *args, struct proc_result *r,
+		  struct lc_err *err)
+{
+	const char *argv[16];
+	size_t n = 0;
+	argv[n++] = o->runtime_path;
+	argv[n++] = "--root";
+	argv[n++] = o->root;
+	argv[n++] = "--log-format=json";
+	for (size_t i = 0; args[i]; i++) {
+		assert(n < sizeof argv / sizeof argv[0] - 1);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	struct proc_opts po = { .env = (const char *const *)o->env, .timeout_ms = RUNTIME_TIMEOUT_MS };
+	int64_t t0 = now_us();
+	if (proc_run(argv, &po, r, err) < 0) {
+		log_debug("%s %s %s: %s", o->name, args[0], id, err->msg);
+		return lc_wrap(err, "%s %s %s", o->name, args[0], id);
+	}
+	log_debug("%s %s %s: exit status %d in %.1f ms", o->name, args[0], id, r->status,
+		  (double)(now_us() - t0) / 1000.0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+/* Read a decimal pid from path: > 0, or 0 when absent or not a pid. */
+static pid_t read_pidfile(const char *path)
+{
+	char buf[32];
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *end;
+	errno = 0;
+	long v = strtol(buf, &end, 10);
+	if (errno || end == buf || v <= 0 || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+/*
+ * The command line of process pid (NUL-separated, in buf) if it is o's conmon for id; else -1.
+ * Guards against a recycled pid.
+ */
+static ssize_t conmon_cmdline(const struct oci *o, pid_t pid, const char *id, char *buf, size_t cap)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
+	cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == cap - 1)
+			break;
+	}
+	buf[len] = '\0';
+	if (len == 0 || strcmp(buf, o->conmon_path) != 0)
+		return -1;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		if (!strcmp(buf + i, id))
+			return (ssize_t)len;
+	return -1;
+}
+
+/* The socket directory entry conmon makes for id (shortened as conmon does at sun_path's limit). */
+static void socket_link_remove(const struct oci *o, const char *id)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof p, "%s/%s", o->socket_dir, id) >= (int)sizeof p)
+		return;
+	if (strlen(p) == SUN_PATH_MAX - 1)
+		p[SUN_PATH_MAX - 2] = '\0';
+	if (unlink(p) < 0 && errno != ENOENT)
+		log_warn("remove attach socket link %s of container %s: %s", p, id, strerror(errno));
+}
+
+/* Undo a failed create: conmon first (so it writes no exit file), then the runtime's container. */
+static void create_undo(const struct oci *o, const struct rt_create *c, const char *conmon_pidfile)
+{
+	char cmd[8192];
+	pid_t cp = read_pidfile(conmon_pidfile);
+	if (cp > 0 && conmon_cmdline(o, cp, c->id, cmd, sizeof cmd) > 0) {
+		cleanup_close int pfd = (int)syscall(SYS_pidfd_open, cp, 0);
+		if (kill(cp, SIGKILL) < 0 && errno != ESRCH)
+			log_warn("kill conmon %d of container %s: %s", (int)cp, c->id, strerror(errno));
+		struct pollfd pf = { .fd = pfd, .events = POLLIN };
+		if (pfd >= 0) {
+			int n;
+			do
+				n = poll(&pf, 1, CONMON_KILL_WAIT_MS);
+			while (n < 0 && errno == EINTR);
+			if (n == 0)
+				log_warn("conmon %d of container %s outlived SIGKILL for %d ms", (int)cp, c->id,
+					 CONMON_KILL_WAIT_MS);
+		}
+		log_debug("killed conmon %d of container %s after a failed create", (int)cp, c->id);
+	}
+	if (known(o, c->id)) {
+		struct lc_err e;
+		struct proc_result r;
+		const char *args[] = { "delete", "--force", c->id, NULL };
+		if (rt_run(o, c->id, args, &r, &e) < 0)
+			log_warn("undo create: %s", e.msg);
+		else if (r.status != 0 && known(o, c->id)) {
+			rt_fail(o, EIO, "delete --force", c->id, &r, &e);
+			log_warn("undo create: %s", e.msg);
+		}
+		proc_result_free(&r);
+	}
+	socket_link_remove(o, c->id);
+}
+
+/*
+ * Read conmon's one-line JSON report from the sync pipe: {"data": <pid>} or
+ * {"data": -1, "message": "<runtime stderr>"}.  EOF without one: conmon died.
+ */
+static int read_sync(const struct oci *o, int fd, const char *id, const char *conmon_err, pid_t *pid,
+		     struct lc_err *err)
+{
+	char buf[65536];
+	size_t len = 0;
+	int64_t deadline = now_us() + (int64_t)CONMON_TIMEOUT_MS * 1000;
+	char *nl = NULL;
+	while (!nl) {
+		int64_t left = (deadline - now_us()) / 1000;
+		if (left <= 0)
+			return lc_fail(err, ETIMEDOUT, "conmon of container %s did not report within %d ms", id,
+				       CONMON_TIMEOUT_MS);
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int n = poll(&pf, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return lc_fail(err, errno, "poll the sync pipe of conmon for container %s", id);
+		if (n <= 0)
+			continue;
+		ssize_t got = read(fd, buf + len, sizeof buf - 1 - len);
+		if (got < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return lc_fail(err, errno, "read the sync pipe of conmon for container %s", id);
+		}
+		if (got == 0) {
+			char msg[600] = "";
+			msg_append(msg, sizeof msg, conmon_err, strlen(conmon_err));
+			return lc_fail(err, EIO, "create container %s: conmon exited without reporting its pid%s%s", id,
+				       msg[0] ? ": " : "", msg);
+		}
+		len += (size_t)got;
+		buf[len] = '\0';
+		nl = strchr(buf, '\n');
+		if (!nl && len == sizeof buf - 1)
+			return lc_fail(err, EPROTO, "create container %s: conmon's report is too long", id);
+	}
+	json_t *j = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
+	json_t *data = j ? json_object_get(j, "data") : NULL;
+	if (!json_is_integer(data)) {
+		json_decref(j);
+		*nl = '\0';
+		return lc_fail(err, EPROTO, "create container %s: unexpected report from conmon: %.200s", id, buf);
+	}
+	json_int_t v = json_integer_value(data);
+	if (v <= 0 || v > INT_MAX) {
+		const char *m = json_string_value(json_object_get(j, "message"));
+		struct proc_result r = { .status = (int)v, .errout = (char *)(m ? m : "") };
+		rt_fail(o, EIO, "create", id, &r, err);
+		json_decref(j);
+		return -1;
+	}
+	json_decref(j);
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static int unlink_stale(const char *bundle, const char *name, struct lc_err *err)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof p, "%s/%s", bundle, name) >= (int)sizeof p)
+		return lc_fail(err, ENAMETOOLONG, "bundle %s", bundle);
+	if (unlink(p) < 0 && errno != ENOENT)
+		return lc_fail(err, errno, "remove stale %s", p);
+	return 0;
+}
+
+static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct lc_err *err)
+{
+	struct oci *o = impl;
+	if (!id_valid(c->id))
+		return lc_fail(err, EINVAL, "container ID %s is not 64 hex digits", c->id);
+	if (c->log_path[0] && (c->log_path[0] != '/' || strchr(c->log_path, ':')))
+		return lc_fail(err, EINVAL, "log path %s of container %s: must be absolute and without ':'",
+			       c->log_path, c->id);
+	if (known(o, c->id)) {
+		lc_fail(err, 0, "container %s already exists in %s", c->id, o->root);
+		err->errnum = EEXIST;
+		return -1;
+	}
+	static const char *const stale[] = { "pidfile", "conmon.pid", "exit", "oom" };
+	for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
+		if (unlink_stale(c->bundle, stale[i], err) < 0)
+			return -1;
+
+	char pidfile[PATH_MAX], conmon_pidfile[PATH_MAX], log_arg[PATH_MAX + 16], root_arg[PATH_MAX + 16];
+	if (snprintf(pidfile, sizeof pidfile, "%s/pidfile", c->bundle) >= (int)sizeof pidfile ||
+	    snprintf(conmon_pidfile, sizeof conmon_pidfile, "%s/conmon.pid", c->bundle) >= (int)sizeof conmon_pidfile)
+		return lc_fail(err, ENAMETOOLONG, "bundle %s", c->bundle);
+	/* "none": conmon reads and drops the output (k8s-file:/dev/null would rename over /dev/null on reopen). */
+	if (c->log_path[0])
+		snprintf(log_arg, sizeof log_arg, "k8s-file:%s", c->log_path);
+	else
+		snprintf(log_arg, sizeof log_arg, "none");
+	snprintf(root_arg, sizeof root_arg, "--root=%s", o->root);
+	const char *argv[] = {
+		o->conmon_path, "--api-version", "1",
+		"-c", c->id, "-u", c->id, "-n", c->id,
+		"-r", o->runtime_path, "-b", c->bundle, "-p", pidfile,
+		"--exit-dir", o->exit_dir, "-l", log_arg,
+		"--persist-dir", c->bundle, "--conmon-pidfile", conmon_pidfile,
+		"--socket-dir-path", o->socket_dir,
+		"--runtime-arg", root_arg, "--runtime-arg", "--log-format=json",
+		"--log-level", o->debug ? "debug" : "info",
+		NULL,
+	};
+
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return lc_fail(err, errno, "sync pipe for container %s", c->id);
+	cleanup_close int sync_r = sync[0];
+	int sync_w = sync[1];
+	struct proc_opts po = {
+		.env = (const char *const *)o->conmon_env,
+		.keep_fds = &sync_w,
+		.n_keep_fds = 1,
+		.timeout_ms = CONMON_TIMEOUT_MS,
+		.cwd = c->bundle, /* conmon also writes "oom" into its working directory */
+	};
+	int64_t t0 = now_us();
+	struct proc_result r;
+	int rc = proc_run(argv, &po, &r, err);
+	close(sync_w);
+	if (rc < 0) {
+		lc_wrap(err, "start conmon for container %s", c->id);
+		create_undo(o, c, conmon_pidfile);
+		return -1;
+	}
+	if (r.status != 0) {
+		char msg[600] = "";
+		msg_append(msg, sizeof msg, r.errout, strlen(r.errout));
+		lc_fail(err, 0, "conmon for container %s exited with status %d%s%s", c->id, r.status,
+			msg[0] ? ": " : "", msg);
+		err->errnum = EIO;
+		proc_result_free(&r);
+		create_undo(o, c, conmon_pidfile);
+		return -1;
+	}
+	if (o->debug && r.errout[0]) {
+		char msg[600] = "";
+		msg_append(msg, sizeof msg, r.errout, strlen(r.errout));
+		log_debug("conmon for container %s: %s", c->id, msg);
+	}
+	rc = read_sync(o, sync_r, c->id, r.errout, pid, err);
+	proc_result_free(&r);
+	if (rc < 0) {
+		create_undo(o, c, conmon_pidfile);
+		return -1;
+	}
+	log_debug("%s create %s (conmon): pid %d in %.1f ms", o->name, c->id, (int)*pid,
+		  (double)(now_us() - t0) / 1000.0);
+	return 0;
+}
+
+static int oci_start(void *impl, const char *id, struct lc_err *err)
+{
+	struct oci *o = impl;
+	const char *args[] = { "start", id, NULL };
+	struct proc_result r;
+	if (rt_run(o, id, args, &r, err) < 0)
+		return -1;
+	int rc = r.status == 0 ? 0 : rt_fail(o, known(o, id) ? EIO : ENOENT, "start", id, &r, err);
+	proc_result_free(&r);
+	return rc;
+}
+
+static int oci_state(void *impl, const char *id, enum rt_state *st, pid_t *pid, struct lc_err *err)
+{
+	struct oci *o = impl;
+	*st = RT_MISSING;
+	*pid = 0;
+	if (!known(o, id))
+		return 0;
+	const char *args[] = { "state", id, NULL };
+	struct proc_result r;
+	if (rt_run(o, id, args, &r, err) < 0)
+		return -1;
+	if (r.status != 0) {
+		int rc = 0; /* gone meanwhile, or a state directory the runtime cannot load: missing */
+		if (known(o, id) && !strstr(r.errout, "does not exist"))
+			rc = rt_fail(o, EIO, "state", id, &r, err);
+		proc_result_free(&r);
+		return rc;
+	}
+	json_error_t jerr;
+	json_t *j = json_loads(r.out, 0, &jerr);
+	proc_result_free(&r);
+	const char *s = j ? json_string_value(json_object_get(j, "status")) : NULL;
+	json_t *jp = j ? json_object_get(j, "pid") : NULL;
+	int rc = 0;
+	if (!s || !json_is_integer(jp))
+		rc = lc_fail(err, EPROTO, "%s state %s: no status and pid in its output", o->name, id);
+	else if (!strcmp(s, "created"))
+		*st = RT_CREATED;
+	else if (!strcmp(s, "running"))
+		*st = RT_RUNNING;
+	else if (!strcmp(s, "paused"))
+		*st = RT_PAUSED;
+	else if (!strcmp(s, "stopped"))
+		*st = RT_STOPPED;
+	else
+		rc = lc_fail(err, EPROTO, "%s state %s: unknown status \"%s\"", o->name, id, s);
+	if (rc == 0)
+		*pid = (pid_t)json_integer_value(jp);
+	else
+		*st = RT_MISSING;
+	json_decref(j);
+	return rc;
+}
+
+static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err *err)
+{
+	struct oci *o = impl;
+	char signum[16];
+	snprintf(signum, sizeof signum, "%d", sig);
+	if (all) {
+		/* `kill --all` succeeds on a stopped container: ask first, for ENOENT/ESRCH as without --all. */
+		enum rt_state st;
+		pid_t p;
+		if (oci_state(impl, id, &st, &p, err) < 0)
+			return -1;
+		if (st == RT_MISSING) {
+			lc_fail(err, 0, "%s kill %s: container does not exist", o->name, id);
+			err->errnum = ENOENT;
+			return -1;
+		}
+		if (st == RT_STOPPED) {
+			lc_fail(err, 0, "%s kill %s: container not running", o->name, id);
+			err->errnum = ESRCH;
+			return -1;
+		}
+	}
+	const char *args_all[] = { "kill", "--all", id, signum, NULL };
+	const char *args_one[] = { "kill", id, signum, NULL };
+	struct proc_result r;
+	if (rt_run(o, id, all ? args_all : args_one, &r, err) < 0)
+		return -1;
+	if (r.status == 0) {
+		proc_result_free(&r);
+		return 0;
+	}
+	int errnum = EIO;
+	enum rt_state st = RT_RUNNING;
+	pid_t p;
+	struct lc_err e2;
+	if (!known(o, id))
+		errnum = ENOENT;
+	else if (strstr(r.errout, "not running") || (oci_state(impl, id, &st, &p, &e2) == 0 && st == RT_STOPPED))
+		errnum = ESRCH;
+	else if (st == RT_MISSING)
+		errnum = ENOENT;
+	rt_fail(o, errnum, "kill", id, &r, err);
+	proc_result_free(&r);
+	return -1;
+}
+
+static int oci_delete(void *impl, const char *id, struct lc_err *err)
+{
+	struct oci *o = impl;
+	/* `delete --force` of an unknown container succeeds silently: tell ENOENT ourselves. */
+	if (!known(o, id)) {
+		lc_fail(err, 0, "%s delete %s: container does not exist", o->name, id);
+		err->errnum = ENOENT;
+		return -1;
+	}
+	const char *args[] = { "delete", "--force", id, NULL };
+	struct proc_result r;
+	if (rt_run(o, id, args, &r, err) < 0)
+		return -1;
+	int rc = 0;
+	if (r.status != 0)
+		rc = rt_fail(o, known(o, id) ? EIO : ENOENT, "delete", id, &r, err);
+	proc_result_free(&r);
+	if (rc == 0)
+		socket_link_remove(o, id);
+	return rc;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
+{
+	struct oci *o = impl;
+	*ids = NULL;
+	*n = 0;
+	const char *args[] = { "list", "--format", "json", NULL };
+	struct proc_result r;
+	if (rt_run(o, "(all)", args, &r, err) < 0)
+		return -1;
+	if (r.status != 0) {
+		rt_fail(o, EIO, "list", "--format json", &r, err);
+		proc_result_free(&r);
+		return -1;
+	}
+	json_error_t jerr;
+	json_t *j = json_loads(r.out, JSON_DECODE_ANY, &jerr);
+	proc_result_free(&r);
+	if (!j)
+		return lc_fail(err, EPROTO, "%s list: output is not JSON: %s", o->name, jerr.text);
+	if (json_is_null(j)) {
+		json_decref(j);
+		return 0;
+	}
+	if (!json_is_array(j)) {
+		json_decref(j);
+		return lc_fail(err, EPROTO, "%s list: output is not a JSON array", o->name);
+	}
+	size_t cnt = json_array_size(j);
+	char **v = calloc(cnt ? cnt : 1, sizeof *v);
+	if (!v) {
+		json_decref(j);
+		return lc_fail(err, ENOMEM, "%s list", o->name);
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		const char *id = json_string_value(json_object_get(json_array_get(j, i), "id"));
+		if (!id)
+			continue;
+		if (!(v[k] = strdup(id))) {
+			free_strv(v, k);
+			json_decref(j);
+			return lc_fail(err, ENOMEM, "%s list", o->name);
+		}
+		k++;
+	}
+	json_decref(j);
+	*ids = v;
+	*n = k;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Reopen: conmon (ctl FIFO message "2 0 0\n") opens "<log>.tmp" and renames it to <log>.  Done
+ * when a file other than the one there before sits at <log>; conmon exiting first ends the wait.
+ */
+static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct lc_err *err)
+{
+	struct oci *o = impl;
+	char ctl[PATH_MAX], conmon_pidfile[PATH_MAX];
+	if (snprintf(ctl, sizeof ctl, "%s/ctl", bundle) >= (int)sizeof ctl ||
+	    snprintf(conmon_pidfile, sizeof conmon_pidfile, "%s/conmon.pid", bundle) >= (int)sizeof conmon_pidfile)
+		return lc_fail(err, ENAMETOOLONG, "bundle %s", bundle);
+	cleanup_close int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENXIO) {
+			lc_fail(err, 0, "reopen the log of container %s: it is not running (its conmon is gone)", id);
+			err->errnum = ESRCH;
+			return -1;
+		}
+		return lc_fail(err, e, "reopen the log of container %s: open %s", id, ctl);
+	}
+
+	/* Which file conmon writes: its -l argument. */
+	char cmd[16384];
+	pid_t cp = read_pidfile(conmon_pidfile);
+	ssize_t len = cp > 0 ? conmon_cmdline(o, cp, id, cmd, sizeof cmd) : -1;
+	if (len < 0) {
+		lc_fail(err, 0, "reopen the log of container %s: its conmon is not running", id);
+		err->errnum = ESRCH;
+		return -1;
+	}
+	const char *log = NULL;
+	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(cmd + i) + 1)
+		if (!strcmp(cmd + i, "-l") && i + 3 < len)
+			log = cmd + i + 3;
+	if (!log || strncmp(log, "k8s-file:", 9) != 0) {
+		log_debug("reopen the log of container %s: it has none", id);
+		return 0;
+	}
+	log += 9;
+
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", log);
+	cleanup_close int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0)
+		return lc_fail(err, errno, "inotify for the log of container %s", id);
+	if (inotify_add_watch(ifd, dirname(dir), IN_CREATE | IN_MOVED_TO) < 0)
+		return lc_fail(err, errno, "watch %s for the log of container %s", dir, id);
+	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, cp, 0);
+	if (pfd < 0)
+		return lc_fail(err, errno, "pidfd of conmon %d of container %s", (int)cp, id);
+	struct stat before;
+	int had = stat(log, &before) == 0;
+
+	static const char msg[] = "2 0 0\n";
+	ssize_t w;
+	do
+		w = write(fd, msg, sizeof msg - 1);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)sizeof msg - 1)
+		return lc_fail(err, w < 0 ? errno : EIO, "reopen the log of container %s: write %s", id, ctl);
+
+	int64_t deadline = now_us() + (int64_t)REOPEN_TIMEOUT_MS * 1000;
+	for (;;) {
+		struct stat now;
+		if (stat(log, &now) == 0 && (!had || now.st_ino != before.st_ino || now.st_dev != before.st_dev))
+			break;
+		int64_t left = (deadline - now_us()) / 1000;
+		if (left <= 0)
+			return lc_fail(err, ETIMEDOUT, "conmon of container %s did not reopen %s within %d ms", id, log,
+				       REOPEN_TIMEOUT_MS);
+		struct pollfd pf[2] = { { .fd = ifd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		int n = poll(pf, 2, (int)left);
+		if (n < 0 && errno != EINTR)
+			return lc_fail(err, errno, "wait for the new log of container %s", id);
+		if (n > 0 && pf[0].revents) {
+			char ev[4096];
+			while (read(ifd, ev, sizeof ev) > 0)
+				;
+		}
+		if (n > 0 && pf[1].revents && !pf[0].revents) {
+			if (stat(log, &now) == 0 && (!had || now.st_ino != before.st_ino || now.st_dev != before.st_dev))
+				break;
+			lc_fail(err, 0, "reopen the log of container %s: its conmon exited", id);
+			err->errnum = ESRCH;
+			return -1;
+		}
+	}
+	log_debug("conmon of container %s reopened %s", id, log);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void oci_close(void *impl)
+{
+	struct oci *o = impl;
+	if (!o)
+		return;
+	free(o->runtime_path);
+	free(o->conmon_path);
+	free(o->root);
+	free(o->exit_dir);
+	free(o->socket_dir);
+	free(o->name);
+	if (o->env)
+		for (char **e = o->env; *e; e++)
+			free(*e);
+	free(o->env);
+	free(o->conmon_env); /* shares env's strings but its last one */
+	free(o);
+}
+
+static const struct runtime_ops oci_ops = {
+	.create = oci_create,
+	.start = oci_start,
+	.kill = oci_kill,
+	.delete = oci_delete,
+	.state = oci_state,
+	.list = oci_list,
+	.reopen_log = oci_reopen_log,
+	.close = oci_close,
+};
+
+/* Variables that would make runc or conmon do something else than asked (sd_notify, socket activation, pipes). */
+static int env_dropped(const char *kv)
+{
+	static const char *const drop[] = { "NOTIFY_SOCKET=", "LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=", "_OCI_" };
+	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+		if (!strncmp(kv, drop[i], strlen(drop[i])))
+			return 1;
+	return 0;
+}
+
+static int env_build(struct oci *o, struct lc_err *err)
+{
+	size_t n = 0;
+	for (char **e = environ; e && *e; e++)
+		n++;
+	o->env = calloc(n + 1, sizeof *o->env);
+	o->conmon_env = calloc(n + 2, sizeof *o->conmon_env);
+	if (!o->env || !o->conmon_env)
+		return lc_fail(err, ENOMEM, "runtime environment");
+	size_t k = 0;
+	for (char **e = environ; e && *e; e++) {
+		if (env_dropped(*e))
+			continue;
+		if (!(o->env[k] = strdup(*e)))
+			return lc_fail(err, ENOMEM, "runtime environment");
+		o->conmon_env[k] = o->env[k];
+		k++;
+	}
+	o->conmon_env[k] = "_OCI_SYNCPIPE=3";
+	return 0;
+}
+
+static int executable(const char *what, const char *path, struct lc_err *err)
+{
+	if (!path || path[0] != '/')
+		return lc_fail(err, EINVAL, "%s path %s is not absolute", what, path ? path : "(none)");
+	if (access(path, X_OK) < 0)
+		return lc_fail(err, errno, "%s %s", what, path);
+	return 0;
+}
+
+int runtime_oci_new(const struct rt_oci_config *c, struct runtime **out, struct lc_err *err)
+{
+	*out = NULL;
+	if (executable("OCI runtime", c->runtime_path, err) < 0 || executable("conmon", c->conmon_path, err) < 0)
+		return -1;
+	const char *dirs[] = { c->root, c->exit_dir, c->socket_dir };
+	for (size_t i = 0; i < 3; i++) {
+		if (!dirs[i] || dirs[i][0] != '/')
+			return lc_fail(err, EINVAL, "runtime directory %s is not absolute", dirs[i] ? dirs[i] : "(none)");
+		if (mkdir_p(dirs[i], 0700, err) < 0)
+			return -1;
+	}
+	struct oci *o = calloc(1, sizeof *o);
+	struct runtime *rt = calloc(1, sizeof *rt);
+	if (!o || !rt) {
+		free(o);
+		free(rt);
+		return lc_fail(err, ENOMEM, "runtime");
+	}
+	const char *base = strrchr(c->runtime_path, '/') + 1;
+	o->runtime_path = strdup(c->runtime_path);
+	o->conmon_path = strdup(c->conmon_path);
+	o->root = strdup(c->root);
+	o->exit_dir = strdup(c->exit_dir);
+	o->socket_dir = strdup(c->socket_dir);
+	o->name = strdup(base);
+	o->debug = c->debug;
+	if (!o->runtime_path || !o->conmon_path || !o->root || !o->exit_dir || !o->socket_dir || !o->name) {
+		oci_close(o);
+		free(rt);
+		return lc_fail(err, ENOMEM, "runtime");
+	}
+	if (env_build(o, err) < 0) {
+		oci_close(o);
+		free(rt);
+		return -1;
+	}
+	rt->ops = &oci_ops;
+	rt->impl = o;
+	rt->name = o->name;
+	log_debug("runtime %s (%s) with conmon %s, root %s, exits in %s", o->name, o->runtime_path, o->conmon_path,
+		  o->root, o->exit_dir);
+	*out = rt;
+	return 0;
+}
+
+void runtime_free(struct runtime *rt)
+{
+	if (!rt)
+		return;
+	if (rt->ops && rt->ops->close)
+		rt->ops->close(rt->impl);
+	free(rt);
+}

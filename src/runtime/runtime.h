@@ -1,0 +1,95 @@
+/*
+ * runtime.h — the OCI runtime as the CRI layer sees it: one struct of function pointers.
+ *
+ * The real implementation (oci.c: runc or crun, each container supervised by conmon) is made by
+ * runtime_oci_new; unit tests wrap or replace it to inject a failure at any step.  Every call is
+ * slow work: the CRI layer never calls one inside a database transaction.
+ *
+ * Container IDs are the 64-hex-digit IDs of litecri's rows (a pod's infra container uses the
+ * sandbox ID).  Exits are not polled: conmon writes "<exit_dir>/<id>" holding the exit code when
+ * the container's init process ends (and "<bundle>/oom" first when the cgroup OOM killer struck);
+ * exits.h watches that directory.
+ *
+ * Errors: -1 with *err filled; err->errnum is ENOENT when the runtime does not know the container,
+ * ESRCH when kill found it not running, other values for real failures.
+ */
+#ifndef LITECRI_RUNTIME_RUNTIME_H
+#define LITECRI_RUNTIME_RUNTIME_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+enum rt_state { RT_MISSING = 0, RT_CREATED, RT_RUNNING, RT_PAUSED, RT_STOPPED };
+
+struct rt_create {
+	const char *id;       /* 64 hex digits */
+	const char *bundle;   /* directory holding config.json; conmon also leaves its files here */
+	const char *log_path; /* CRI-format log conmon writes ("" = the container's output is discarded) */
+};
+
+struct runtime_ops {
+	/*
+	 * Create the container (conmon + `runtime create`): afterwards it is in state "created"
+	 * and *pid is its init process.  On failure nothing is left behind (no runtime container, no conmon;
+	 * conmon's files in the bundle stay for the caller to remove with it).  EEXIST when the runtime
+	 * already has id.  log_path: absolute, without ':' (conmon's -l syntax), its directory existing.
+	 */
+	int (*create)(void *impl, const struct rt_create *c, pid_t *pid, struct lc_err *err);
+	/* Start a created container (`runtime start`). */
+	int (*start)(void *impl, const char *id, struct lc_err *err);
+	/* Send sig to the container's init process (all=1: to every process of it).  ESRCH: stopped. */
+	int (*kill)(void *impl, const char *id, int sig, int all, struct lc_err *err);
+	/* Delete the container, killing it first if it still runs (`runtime delete --force`).  ENOENT: unknown. */
+	int (*delete)(void *impl, const char *id, struct lc_err *err);
+	/* The runtime's view: RT_MISSING (and 0) when it does not know id. */
+	int (*state)(void *impl, const char *id, enum rt_state *st, pid_t *pid, struct lc_err *err);
+	/* IDs of every container the runtime knows (malloc'ed array of malloc'ed strings). */
+	int (*list)(void *impl, char ***ids, size_t *n, struct lc_err *err);
+	/*
+	 * Make conmon reopen the container's log file (after kubelet rotated it): returns once a new
+	 * file is at the log path.  ESRCH when the container's conmon is gone (container not running);
+	 * a container whose output is discarded (log_path "") has nothing to reopen (0).
+	 */
+	int (*reopen_log)(void *impl, const char *id, const char *bundle, struct lc_err *err);
+	void (*close)(void *impl);
+};
+
+struct runtime {
+	const struct runtime_ops *ops;
+	void *impl;
+	const char *name; /* "runc", "crun", "fake", ... for messages and RuntimeStatus */
+};
+
+/* What the real runtime needs (every directory exists or is created by runtime_oci_new). */
+struct rt_oci_config {
+	const char *runtime_path; /* absolute path of runc or crun */
+	const char *conmon_path;  /* absolute path of conmon */
+	const char *root;         /* the runtime's --root (its state), e.g. <state>/runc */
+	const char *exit_dir;     /* where conmon writes exit files, e.g. <state>/exits */
+	const char *socket_dir;   /* conmon's --socket-dir-path (attach sockets), e.g. <state>/attach */
+	int debug;                /* conmon logs at debug level (runtime commands are logged with log_debug always) */
+};
+
+int runtime_oci_new(const struct rt_oci_config *c, struct runtime **out, struct lc_err *err);
+
+/* Convenience wrappers: rt->ops->x(rt->impl, ...). */
+static inline int rt_create(struct runtime *rt, const struct rt_create *c, pid_t *pid, struct lc_err *err)
+{ return rt->ops->create(rt->impl, c, pid, err); }
+static inline int rt_start(struct runtime *rt, const char *id, struct lc_err *err)
+{ return rt->ops->start(rt->impl, id, err); }
+static inline int rt_kill(struct runtime *rt, const char *id, int sig, int all, struct lc_err *err)
+{ return rt->ops->kill(rt->impl, id, sig, all, err); }
+static inline int rt_delete(struct runtime *rt, const char *id, struct lc_err *err)
+{ return rt->ops->delete(rt->impl, id, err); }
+static inline int rt_state(struct runtime *rt, const char *id, enum rt_state *st, pid_t *pid, struct lc_err *err)
+{ return rt->ops->state(rt->impl, id, st, pid, err); }
+static inline int rt_list(struct runtime *rt, char ***ids, size_t *n, struct lc_err *err)
+{ return rt->ops->list(rt->impl, ids, n, err); }
+static inline int rt_reopen_log(struct runtime *rt, const char *id, const char *bundle, struct lc_err *err)
+{ return rt->ops->reopen_log(rt->impl, id, bundle, err); }
+/* Close and free rt (NULL is fine). */
+void runtime_free(struct runtime *rt);
+
+#endif

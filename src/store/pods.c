@@ -1,0 +1,859 @@
+/* pods.c — see pods.h. */
+#include "store/pods.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sql.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+
+static const char *arena_text(struct arena *a, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return arena_strdup(a, t ? (const char *)t : "");
+}
+
+static const void *arena_blob(struct arena *a, sqlite3_stmt *st, int col, size_t *len)
+{
+	const void *b = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+	*len = n > 0 ? (size_t)n : 0;
+	void *p = arena_alloc(a, *len + 1);
+	if (*len)
+		memcpy(p, b, *len);
+	return p;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Roll back whatever this connection has open (after a failure inside a transaction). */
+static int rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static int commit(sqlite3 *db, struct lc_err *err)
+{
+	if (exec(db, "COMMIT", err) < 0)
+		return rollback(db);
+	return 0;
+}
+
+/*
+ * Run one single-statement conditional UPDATE (a transition).  Autocommit: one statement is its
+ * own transaction, taken with a RESERVED lock at once, so no BEGIN IMMEDIATE is needed around it.
+ * *changed = sqlite3_changes.
+ */
+static int run_update(struct store *s, sqlite3_stmt *st, int *changed, struct lc_err *err, const char *what,
+		      const char *id)
+{
+	sqlite3 *db = sqlite3_db_handle(st);
+	(void)s;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_fail(db, err, what) < 0 ? lc_wrap(err, "%s", id) : -1;
+	if (changed)
+		*changed = sqlite3_changes(db);
+	return 0;
+}
+
+/* Range on a TEXT primary key: prefix <= id < prefix || 'g' ('g' sorts after every hex digit). */
+static int resolve(struct store *s, const char *sql, const char *what, const char *ref, char id[POD_ID_BUF],
+		   struct lc_err *err)
+{
+	size_t n = strlen(ref);
+	if (n == 0 || n > POD_ID_LEN || strspn(ref, "0123456789abcdef") != n)
+		return lc_fail(err, EINVAL, "%s ID \"%s\" is not 1 to 64 lowercase hex digits", what, ref);
+	sqlite3 *db = store_conn(s, err);
+	if (!db)
+		return -1;
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, sql, &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return lc_fail(err, ENOENT, "%s %s not found", what, ref);
+	if (rc != SQLITE_ROW)
+		return db_fail(db, err, "resolve ID");
+	copy_text(id, POD_ID_BUF, st, 0);
+	if (n == POD_ID_LEN)
+		return 0;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return lc_fail(err, EINVAL, "%s ID prefix %s is ambiguous: %s and %s match", what, ref, id,
+			       (const char *)sqlite3_column_text(st, 0));
+	if (rc != SQLITE_DONE)
+		return db_fail(db, err, "resolve ID");
+	return 0;
+}
+
+/* Insert key/value rows of one owner with a prepared INSERT (?1 owner, ?2 key, ?3 value). */
+static int insert_kvs(sqlite3 *db, sqlite3_stmt *st, const char *owner, const struct kv *kv, size_t n,
+		      struct lc_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kv[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, kv[i].value, -1, SQLITE_STATIC);
+		if (step_done(db, st, err, "insert label/annotation") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Within an open transaction: the row holding `name` in table (sql selects id, config_digest, creating). */
+static int find_holder(struct store *s, const char *sql, const char *name, const char *digest,
+		       struct pod_holder *holder, int *found, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, sql, &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	*found = 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(sqlite3_db_handle(st), err, "look up name");
+	*found = 1;
+	memset(holder, 0, sizeof *holder);
+	copy_text(holder->id, POD_ID_BUF, st, 0);
+	const unsigned char *d = sqlite3_column_text(st, 1);
+	holder->same = d && !strcmp((const char *)d, digest);
+	holder->creating = sqlite3_column_int(st, 2);
+	return 0;
+}
+
+/* --- sandboxes ------------------------------------------------------------------------------- */
+
+#define SANDBOX_COLS                                                                                     \
+	"s.id, s.name, s.meta_name, s.meta_namespace, s.meta_uid, s.meta_attempt, s.state, s.creating, "   \
+	"s.stopping, s.removing, s.created_at, s.finished_at, s.runtime_handler, s.netns_path, s.ip, "      \
+	"s.log_directory, s.reason, s.message, s.pid, s.config"
+
+static void sandbox_fill(struct arena *a, sqlite3_stmt *st, struct sandbox_row *r)
+{
+	memset(r, 0, sizeof *r);
+	copy_text(r->id, sizeof r->id, st, 0);
+	r->name = arena_text(a, st, 1);
+	r->meta_name = arena_text(a, st, 2);
+	r->meta_namespace = arena_text(a, st, 3);
+	r->meta_uid = arena_text(a, st, 4);
+	r->meta_attempt = (uint32_t)sqlite3_column_int64(st, 5);
+	r->state = sqlite3_column_int(st, 6);
+	r->creating = sqlite3_column_int(st, 7);
+	r->stopping = sqlite3_column_int(st, 8);
+	r->removing = sqlite3_column_int(st, 9);
+	r->created_at = sqlite3_column_int64(st, 10);
+	r->finished_at = sqlite3_column_int64(st, 11);
+	r->runtime_handler = arena_text(a, st, 12);
+	r->netns_path = arena_text(a, st, 13);
+	r->ip = arena_text(a, st, 14);
+	r->log_directory = arena_text(a, st, 15);
+	r->reason = arena_text(a, st, 16);
+	r->message = arena_text(a, st, 17);
+	r->pid = sqlite3_column_int64(st, 18);
+	r->config = arena_blob(a, st, 19, &r->config_len);
+}
+
+int store_sandbox_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder, struct lc_err *err)
+{
+	assert(strlen(n->id) == POD_ID_LEN);
+	sqlite3 *db = store_conn(s, err);
+	if (!db)
+		return -1;
+	if (exec(db, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	int found = 0;
+	if (find_holder(s, "SELECT id, config_digest, creating FROM sandboxes WHERE name = ?1", n->name,
+			n->config_digest, holder, &found, err) < 0)
+		return rollback(db);
+	if (found) {
+		rollback(db);
+		return lc_fail(err, EEXIST, "sandbox name %s is held by sandbox %s", n->name, holder->id);
+	}
+	{
+		cleanup_stmt sqlite3_stmt *st = NULL;
+		if (prepare(s,
+			    "INSERT INTO sandboxes (id, name, meta_name, meta_namespace, meta_uid, meta_attempt, "
+			    "state, creating, runtime_handler, log_directory, config, config_digest) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?8, ?9, ?10)",
+			    &st, err) < 0)
+			return rollback(db);
+		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, n->meta_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, n->meta_namespace, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, n->meta_uid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, n->meta_attempt);
+		sqlite3_bind_text(st, 7, n->runtime_handler ? n->runtime_handler : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, n->log_directory ? n->log_directory : "", -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, n->config_len ? n->config : "", (int)n->config_len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, n->config_digest, -1, SQLITE_STATIC);
+		if (step_done(db, st, err, "insert sandbox") < 0)
+			return rollback(db);
+	}
+	cleanup_stmt sqlite3_stmt *lab = NULL, *ann = NULL;
+	if (prepare(s, "INSERT INTO sandbox_labels (sandbox_id, key, value) VALUES (?1, ?2, ?3)", &lab, err) < 0 ||
+	    insert_kvs(db, lab, n->id, n->labels, n->n_labels, err) < 0 ||
+	    prepare(s, "INSERT INTO sandbox_annotations (sandbox_id, key, value) VALUES (?1, ?2, ?3)", &ann, err) < 0 ||
+	    insert_kvs(db, ann, n->id, n->annotations, n->n_annotations, err) < 0)
+		return rollback(db);
+	return commit(db, err) < 0 ? lc_wrap(err, "sandbox %s", n->id) : 0;
+}
+
+int store_sandbox_created(struct store *s, const char *id, int64_t pid, const char *netns_path, int64_t created_at,
+			  struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE sandboxes SET creating = 0, state = 0, pid = ?2, netns_path = ?3, created_at = ?4 "
+		    "WHERE id = ?1 AND creating = 1",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, pid);
+	sqlite3_bind_text(st, 3, netns_path ? netns_path : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, created_at);
+	int changed = 0;
+	if (run_update(s, st, &changed, err, "record sandbox created", id) < 0)
+		return -1;
+	return changed == 1 ? 0 : lc_fail(err, ENOENT, "sandbox %s: no create in flight to finish", id);
+}
+
+int store_sandbox_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err)
+{
+	return resolve(s, "SELECT id FROM sandboxes WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 2", "sandbox",
+		       ref, id, err);
+}
+
+int store_sandbox_get(struct store *s, const char *id, struct arena *a, struct sandbox_row *out, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE s.id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return lc_fail(err, ENOENT, "sandbox %s not found", id);
+	if (rc != SQLITE_ROW)
+		return db_fail(sqlite3_db_handle(st), err, "read sandbox") < 0 ? lc_wrap(err, "%s", id) : -1;
+	sandbox_fill(a, st, out);
+	return 0;
+}
+
+/* Labels of a filter as a JSON object for json_each (NULL when there are none). */
+static char *labels_json(const struct pod_filter *f)
+{
+	if (!f->n_labels)
+		return NULL;
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < f->n_labels; i++)
+		json_object_set_new(o, f->labels[i].key, json_string(f->labels[i].value));
+	char *r = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return r;
+}
+
+/* Number of distinct label keys of a filter (a map's keys are distinct, but be exact). */
+static size_t labels_count(const struct pod_filter *f)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->n_labels; i++) {
+		size_t j = 0;
+		while (j < i && strcmp(f->labels[j].key, f->labels[i].key))
+			j++;
+		n += j == i;
+	}
+	return n;
+}
+
+/* Grow an array of rows in the arena. */
+static void *grow(struct arena *a, void *old, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return old;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p = arena_alloc(a, ncap * size);
+	if (n)
+		memcpy(p, old, n * size);
+	*cap = ncap;
+	return p;
+}
+
+/*
+ * Filters: ?1 id prefix, ?2 state (-1 any), ?3 sandbox id prefix, ?4 labels JSON, ?5 label count.
+ * One statement per driving filter so that each starts from an index (the most selective filter
+ * given); the other filters are checked on the rows it yields.
+ */
+#define SB_LABELS "SELECT l.sandbox_id FROM sandbox_labels l JOIN json_each(?4) j ON l.key = j.key AND l.value = j.value " \
+		  "GROUP BY l.sandbox_id HAVING count(*) = ?5"
+#define SB_REST                                                                                          \
+	" AND s.creating = 0 AND (?1 IS NULL OR (s.id >= ?1 AND s.id < ?1 || 'g')) AND (?2 < 0 OR s.state = ?2) " \
+	"AND (?4 IS NULL OR s.id IN (" SB_LABELS ")) ORDER BY s.created_at, s.id"
+
+int store_sandbox_list(struct store *s, const struct pod_filter *f, struct arena *a, struct sandbox_row **out,
+		       size_t *n, struct lc_err *err)
+{
+	const char *sql;
+	if (f->id_prefix)
+		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE s.id >= ?1 AND s.id < ?1 || 'g'" SB_REST;
+	else if (f->n_labels)
+		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE s.id IN (" SB_LABELS ")" SB_REST;
+	else if (f->state >= 0)
+		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE s.state = ?2" SB_REST;
+	else
+		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE 1" SB_REST;
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, sql, &st, err) < 0)
+		return -1;
+	cleanup_free char *labels = labels_json(f);
+	if (f->n_labels && !labels)
+		return lc_fail(err, ENOMEM, "label selector");
+	bind_text(st, 1, f->id_prefix);
+	sqlite3_bind_int(st, 2, f->state);
+	bind_text(st, 4, labels);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)labels_count(f));
+	struct sandbox_row *rows = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = grow(a, rows, cnt, &cap, sizeof *rows);
+		sandbox_fill(a, st, &rows[cnt++]);
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(sqlite3_db_handle(st), err, "list sandboxes");
+	*out = rows;
+	*n = cnt;
+	return 0;
+}
+
+/* Read the refusal reason of a sandbox (sql selects state, creating, stopping, removing). */
+static int sandbox_why(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT state, creating, stopping, removing FROM sandboxes WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*why = REFUSED_MISSING;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return db_fail(sqlite3_db_handle(st), err, "read sandbox");
+	*why = sqlite3_column_int(st, 1) ? REFUSED_CREATING
+	     : sqlite3_column_int(st, 3) ? REFUSED_REMOVING
+	     : sqlite3_column_int(st, 2) ? REFUSED_STOPPING
+	     : sqlite3_column_int(st, 0) == SANDBOX_READY ? REFUSED_NOT_READY /* READY: must stop first */
+	     : REFUSED_STATE;
+	return 0;
+}
+
+/* Run a conditional UPDATE on id; when it changes nothing, *why from sandbox_why/container_why. */
+static int transition(struct store *s, sqlite3_stmt *st, const char *id, enum pod_refusal *why,
+		      int (*whyfn)(struct store *, const char *, enum pod_refusal *, struct lc_err *),
+		      const char *what, struct lc_err *err)
+{
+	int changed = 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (run_update(s, st, &changed, err, what, id) < 0)
+		return -1;
+	*why = REFUSED_NONE;
+	if (changed)
+		return 0;
+	/* Read after the refused UPDATE: the row may have changed in between, which only makes the reason
+	 * newer; a caller that gets REFUSED_NONE back here retries. */
+	return whyfn(s, id, why, err);
+}
+
+int store_sandbox_set_stopping(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE sandboxes SET stopping = 1 WHERE id = ?1 AND creating = 0 AND stopping = 0 AND removing = 0",
+		    &st, err) < 0)
+		return -1;
+	return transition(s, st, id, why, sandbox_why, "set sandbox stopping", err);
+}
+
+int store_sandbox_set_removing(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE sandboxes SET removing = 1 WHERE id = ?1 AND state = 1 AND creating = 0 AND stopping = 0 "
+		    "AND removing = 0",
+		    &st, err) < 0)
+		return -1;
+	return transition(s, st, id, why, sandbox_why, "set sandbox removing", err);
+}
+
+int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE sandboxes SET stopping = 0, state = 1, pid = 0, "
+		    "finished_at = CASE WHEN finished_at = 0 THEN ?2 ELSE finished_at END WHERE id = ?1",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, finished_at);
+	return run_update(s, st, NULL, err, "record sandbox stopped", id);
+}
+
+int store_sandbox_reset_stopping(struct store *s, const char *id, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "UPDATE sandboxes SET stopping = 0 WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "reset sandbox stopping", id);
+}
+
+int store_sandbox_reset_removing(struct store *s, const char *id, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "UPDATE sandboxes SET removing = 0 WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "reset sandbox removing", id);
+}
+
+int store_sandbox_infra_exited(struct store *s, const char *id, int64_t finished_at, int *changed, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE sandboxes SET state = 1, pid = 0, "
+		    "finished_at = CASE WHEN finished_at = 0 THEN ?2 ELSE finished_at END "
+		    "WHERE id = ?1 AND state = 0 AND creating = 0",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, finished_at);
+	return run_update(s, st, changed, err, "record infra exit", id);
+}
+
+int store_sandbox_delete(struct store *s, const char *id, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "DELETE FROM sandboxes WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3 *db = sqlite3_db_handle(st);
+		if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+			return lc_fail(err, EBUSY, "sandbox %s still has containers", id);
+		return db_fail(db, err, "delete sandbox") < 0 ? lc_wrap(err, "%s", id) : -1;
+	}
+	return 0;
+}
+
+/* Collect the first column (an ID) of every row of st. */
+static int collect_ids(struct arena *a, sqlite3_stmt *st, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err)
+{
+	char (*v)[POD_ID_BUF] = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = grow(a, v, cnt, &cap, sizeof *v);
+		copy_text(v[cnt++], POD_ID_BUF, st, 0);
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(sqlite3_db_handle(st), err, "list IDs");
+	*ids = v;
+	*n = cnt;
+	return 0;
+}
+
+int store_sandbox_containers(struct store *s, const char *sandbox_id, struct arena *a, char (**ids)[POD_ID_BUF],
+			     size_t *n, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT id FROM containers WHERE sandbox_id = ?1 ORDER BY created_at, id", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, sandbox_id, -1, SQLITE_STATIC);
+	return collect_ids(a, st, ids, n, err);
+}
+
+int store_sandbox_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT id FROM sandboxes ORDER BY id", &st, err) < 0)
+		return -1;
+	return collect_ids(a, st, ids, n, err);
+}
+
+int store_container_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT id FROM containers ORDER BY id", &st, err) < 0)
+		return -1;
+	return collect_ids(a, st, ids, n, err);
+}
+
+/* --- containers ------------------------------------------------------------------------------ */
+
+#define CONTAINER_COLS                                                                                   \
+	"c.id, c.sandbox_id, c.name, c.meta_name, c.meta_attempt, c.state, c.creating, c.starting, "        \
+	"c.removing, c.created_at, c.started_at, c.finished_at, c.exit_code, c.reason, c.message, c.image, " \
+	"c.image_ref, c.log_path, c.pid, c.stop_signal, c.config"
+
+static void container_fill(struct arena *a, sqlite3_stmt *st, struct container_row *r)
+{
+	memset(r, 0, sizeof *r);
+	copy_text(r->id, sizeof r->id, st, 0);
+	copy_text(r->sandbox_id, sizeof r->sandbox_id, st, 1);
+	r->name = arena_text(a, st, 2);
+	r->meta_name = arena_text(a, st, 3);
+	r->meta_attempt = (uint32_t)sqlite3_column_int64(st, 4);
+	r->state = sqlite3_column_int(st, 5);
+	r->creating = sqlite3_column_int(st, 6);
+	r->starting = sqlite3_column_int(st, 7);
+	r->removing = sqlite3_column_int(st, 8);
+	r->created_at = sqlite3_column_int64(st, 9);
+	r->started_at = sqlite3_column_int64(st, 10);
+	r->finished_at = sqlite3_column_int64(st, 11);
+	r->exit_code = sqlite3_column_int(st, 12);
+	r->reason = arena_text(a, st, 13);
+	r->message = arena_text(a, st, 14);
+	r->image = arena_text(a, st, 15);
+	r->image_ref = arena_text(a, st, 16);
+	r->log_path = arena_text(a, st, 17);
+	r->pid = sqlite3_column_int64(st, 18);
+	r->stop_signal = sqlite3_column_int(st, 19);
+	r->config = arena_blob(a, st, 20, &r->config_len);
+}
+
+int store_container_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder,
+			   enum pod_refusal *why, struct lc_err *err)
+{
+	assert(strlen(n->id) == POD_ID_LEN && n->sandbox_id);
+	*why = REFUSED_NONE;
+	sqlite3 *db = store_conn(s, err);
+	if (!db)
+		return -1;
+	if (exec(db, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	int found = 0;
+	if (find_holder(s, "SELECT id, config_digest, creating FROM containers WHERE name = ?1", n->name,
+			n->config_digest, holder, &found, err) < 0)
+		return rollback(db);
+	if (found) {
+		rollback(db);
+		return lc_fail(err, EEXIST, "container name %s is held by container %s", n->name, holder->id);
+	}
+	{
+		cleanup_stmt sqlite3_stmt *st = NULL;
+		if (prepare(s, "SELECT state, creating, stopping, removing FROM sandboxes WHERE id = ?1", &st, err) < 0)
+			return rollback(db);
+		sqlite3_bind_text(st, 1, n->sandbox_id, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE) {
+			rollback(db);
+			return lc_fail(err, ENOENT, "sandbox %s not found", n->sandbox_id);
+		}
+		if (rc != SQLITE_ROW)
+			return db_fail(db, err, "read sandbox") < 0 ? rollback(db) : -1;
+		*why = sqlite3_column_int(st, 1) ? REFUSED_CREATING
+		     : sqlite3_column_int(st, 3) ? REFUSED_REMOVING
+		     : sqlite3_column_int(st, 2) ? REFUSED_STOPPING
+		     : sqlite3_column_int(st, 0) != SANDBOX_READY ? REFUSED_NOT_READY
+		     : REFUSED_NONE;
+		if (*why != REFUSED_NONE) {
+			rollback(db);
+			return lc_fail(err, EAGAIN, "sandbox %s is not ready", n->sandbox_id);
+		}
+	}
+	{
+		cleanup_stmt sqlite3_stmt *st = NULL;
+		if (prepare(s,
+			    "INSERT INTO containers (id, sandbox_id, name, meta_name, meta_attempt, state, creating, "
+			    "image, image_ref, log_path, config, config_digest, stop_signal) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, 0, 1, ?6, ?7, ?8, ?9, ?10, ?11)",
+			    &st, err) < 0)
+			return rollback(db);
+		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, n->sandbox_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, n->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, n->meta_name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, n->meta_attempt);
+		sqlite3_bind_text(st, 6, n->image ? n->image : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, n->image_ref ? n->image_ref : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, n->log_path ? n->log_path : "", -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, n->config_len ? n->config : "", (int)n->config_len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, n->config_digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 11, n->stop_signal > 0 ? n->stop_signal : 15);
+		if (step_done(db, st, err, "insert container") < 0)
+			return rollback(db);
+	}
+	cleanup_stmt sqlite3_stmt *lab = NULL, *ann = NULL, *lay = NULL;
+	if (prepare(s, "INSERT INTO container_labels (container_id, key, value) VALUES (?1, ?2, ?3)", &lab, err) < 0 ||
+	    insert_kvs(db, lab, n->id, n->labels, n->n_labels, err) < 0 ||
+	    prepare(s, "INSERT INTO container_annotations (container_id, key, value) VALUES (?1, ?2, ?3)", &ann,
+		    err) < 0 ||
+	    insert_kvs(db, ann, n->id, n->annotations, n->n_annotations, err) < 0 ||
+	    prepare(s, "INSERT INTO container_layers (container_id, position, chain_id) VALUES (?1, ?2, ?3)", &lay,
+		    err) < 0)
+		return rollback(db);
+	for (size_t i = 0; i < n->n_layers; i++) {
+		sqlite3_reset(lay);
+		sqlite3_bind_text(lay, 1, n->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(lay, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(lay, 3, n->layers[i], -1, SQLITE_STATIC);
+		if (step_done(db, lay, err, "record container layer") < 0) {
+			/* A layer row deleted by image garbage collection since the image was read: EINVAL
+			 * (foreign key) — the caller reports the image as gone. */
+			return rollback(db);
+		}
+	}
+	return commit(db, err) < 0 ? lc_wrap(err, "container %s", n->id) : 0;
+}
+
+int store_container_created(struct store *s, const char *id, int64_t pid, int64_t created_at, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "UPDATE containers SET creating = 0, pid = ?2, created_at = ?3 WHERE id = ?1 AND creating = 1",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, pid);
+	sqlite3_bind_int64(st, 3, created_at);
+	int changed = 0;
+	if (run_update(s, st, &changed, err, "record container created", id) < 0)
+		return -1;
+	return changed == 1 ? 0 : lc_fail(err, ENOENT, "container %s: no create in flight to finish", id);
+}
+
+int store_container_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err)
+{
+	return resolve(s, "SELECT id FROM containers WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 2",
+		       "container", ref, id, err);
+}
+
+int store_container_get(struct store *s, const char *id, struct arena *a, struct container_row *out,
+			struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT " CONTAINER_COLS " FROM containers c WHERE c.id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return lc_fail(err, ENOENT, "container %s not found", id);
+	if (rc != SQLITE_ROW)
+		return db_fail(sqlite3_db_handle(st), err, "read container") < 0 ? lc_wrap(err, "%s", id) : -1;
+	container_fill(a, st, out);
+	return 0;
+}
+
+#define CT_LABELS "SELECT l.container_id FROM container_labels l JOIN json_each(?4) j ON l.key = j.key " \
+		  "AND l.value = j.value GROUP BY l.container_id HAVING count(*) = ?5"
+#define CT_REST                                                                                           \
+	" AND c.creating = 0 AND (?1 IS NULL OR (c.id >= ?1 AND c.id < ?1 || 'g')) AND (?2 < 0 OR c.state = ?2) " \
+	"AND (?3 IS NULL OR (c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g')) "                             \
+	"AND (?4 IS NULL OR c.id IN (" CT_LABELS ")) ORDER BY c.created_at, c.id"
+
+int store_container_list(struct store *s, const struct pod_filter *f, struct arena *a, struct container_row **out,
+			 size_t *n, struct lc_err *err)
+{
+	const char *sql;
+	if (f->id_prefix)
+		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE c.id >= ?1 AND c.id < ?1 || 'g'" CT_REST;
+	else if (f->sandbox_id_prefix)
+		sql = "SELECT " CONTAINER_COLS " FROM containers c "
+		      "WHERE c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g'" CT_REST;
+	else if (f->n_labels)
+		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE c.id IN (" CT_LABELS ")" CT_REST;
+	else if (f->state >= 0)
+		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE c.state = ?2" CT_REST;
+	else
+		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE 1" CT_REST;
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, sql, &st, err) < 0)
+		return -1;
+	cleanup_free char *labels = labels_json(f);
+	if (f->n_labels && !labels)
+		return lc_fail(err, ENOMEM, "label selector");
+	bind_text(st, 1, f->id_prefix);
+	sqlite3_bind_int(st, 2, f->state);
+	bind_text(st, 3, f->sandbox_id_prefix);
+	bind_text(st, 4, labels);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)labels_count(f));
+	struct container_row *rows = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = grow(a, rows, cnt, &cap, sizeof *rows);
+		container_fill(a, st, &rows[cnt++]);
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(sqlite3_db_handle(st), err, "list containers");
+	*out = rows;
+	*n = cnt;
+	return 0;
+}
+
+static int container_why(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT state, creating, starting, removing FROM containers WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*why = REFUSED_MISSING;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return db_fail(sqlite3_db_handle(st), err, "read container");
+	int state = sqlite3_column_int(st, 0);
+	*why = sqlite3_column_int(st, 1) ? REFUSED_CREATING
+	     : sqlite3_column_int(st, 3) ? REFUSED_REMOVING
+	     : sqlite3_column_int(st, 2) ? REFUSED_STARTING
+	     : state == CTR_RUNNING ? REFUSED_RUNNING
+	     : state == CTR_UNKNOWN ? REFUSED_UNKNOWN
+	     : REFUSED_STATE;
+	return 0;
+}
+
+int store_container_set_starting(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE containers SET starting = 1 WHERE id = ?1 AND state = 0 AND creating = 0 AND starting = 0 "
+		    "AND removing = 0",
+		    &st, err) < 0)
+		return -1;
+	return transition(s, st, id, why, container_why, "set container starting", err);
+}
+
+int store_container_started(struct store *s, const char *id, int64_t started_at, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE containers SET starting = 0, state = CASE WHEN state = 0 THEN 1 ELSE state END, "
+		    "started_at = CASE WHEN finished_at <> 0 AND finished_at < ?2 THEN finished_at ELSE ?2 END "
+		    "WHERE id = ?1 AND starting = 1",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, started_at);
+	return run_update(s, st, NULL, err, "record container started", id);
+}
+
+int store_container_start_failed(struct store *s, const char *id, int64_t finished_at, int exit_code,
+				 const char *reason, const char *message, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE containers SET starting = 0, state = 2, pid = 0, finished_at = ?2, exit_code = ?3, "
+		    "reason = ?4, message = ?5 WHERE id = ?1",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, finished_at);
+	sqlite3_bind_int(st, 3, exit_code);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, message, -1, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "record container start failure", id);
+}
+
+int store_container_exited(struct store *s, const char *id, int exit_code, int64_t finished_at, const char *reason,
+			   int *changed, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    /* finished_at comes from the exit file's mtime, a coarse clock: never before the start */
+		    "UPDATE containers SET state = 2, pid = 0, exit_code = ?2, finished_at = max(?3, started_at), "
+		    "reason = ?4 "
+		    "WHERE id = ?1 AND state <> 2",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, exit_code);
+	sqlite3_bind_int64(st, 3, finished_at);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	return run_update(s, st, changed, err, "record container exit", id);
+}
+
+int store_container_set_removing(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE containers SET removing = 1 WHERE id = ?1 AND state NOT IN (1, 3) AND creating = 0 "
+		    "AND starting = 0 AND removing = 0",
+		    &st, err) < 0)
+		return -1;
+	return transition(s, st, id, why, container_why, "set container removing", err);
+}
+
+int store_container_reset_removing(struct store *s, const char *id, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "UPDATE containers SET removing = 0 WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "reset container removing", id);
+}
+
+int store_container_reset_starting(struct store *s, const char *id, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "UPDATE containers SET starting = 0 WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "reset container starting", id);
+}
+
+int store_container_delete(struct store *s, const char *id, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "DELETE FROM containers WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "delete container", id);
+}
+
+/* --- host ------------------------------------------------------------------------------------ */
+
+int store_host_get(struct store *s, const char *key, char *out, size_t n, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT value FROM host WHERE key = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_text(out, n, st, 0);
+	else if (rc == SQLITE_DONE)
+		snprintf(out, n, "%s", "");
+	else
+		return db_fail(sqlite3_db_handle(st), err, "read host fact");
+	return 0;
+}
+
+int store_host_set(struct store *s, const char *key, const char *value, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "INSERT INTO host (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2", &st,
+		    err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "record host fact", key);
+}

@@ -1,0 +1,223 @@
+/*
+ * pods.h — pod sandbox and container records (tables sandboxes, containers, their labels and
+ * annotations, container_layers; migrations 0001 and 0003).  All lifecycle SQL lives here.
+ *
+ * Every state change is one short BEGIN IMMEDIATE transaction, most of them one conditional UPDATE
+ * whose changed-row count says whether the transition was allowed; when it was not, the caller is
+ * told why (enum pod_refusal) from a read of the row in the same transaction.  Nothing here touches
+ * the runtime or the filesystem.
+ *
+ * Strings of returned rows are allocated in the arena the caller passes (one per gRPC call).
+ */
+#ifndef LITECRI_STORE_PODS_H
+#define LITECRI_STORE_PODS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/err.h"
+
+struct store;
+
+#define POD_ID_LEN 64
+#define POD_ID_BUF 65
+
+/* CRI enum values, as stored. */
+enum { SANDBOX_READY = 0, SANDBOX_NOTREADY = 1 };
+enum { CTR_CREATED = 0, CTR_RUNNING = 1, CTR_EXITED = 2, CTR_UNKNOWN = 3 };
+
+/* Why a conditional transition changed nothing. */
+enum pod_refusal {
+	REFUSED_NONE = 0,
+	REFUSED_MISSING,   /* no such row */
+	REFUSED_CREATING,  /* its create is still in flight */
+	REFUSED_STARTING,  /* a StartContainer is in flight */
+	REFUSED_STOPPING,  /* a StopPodSandbox is in flight */
+	REFUSED_REMOVING,  /* a Remove is in flight */
+	REFUSED_RUNNING,   /* state RUNNING (container) */
+	REFUSED_UNKNOWN,   /* state UNKNOWN (container) */
+	REFUSED_STATE,     /* any other state that does not allow it (e.g. Start of an EXITED container) */
+	REFUSED_NOT_READY, /* the sandbox is not READY (CreateContainer) */
+};
+
+struct kv {
+	const char *key, *value;
+};
+
+/* A new sandbox or container row: written with creating = 1 by *_insert. */
+struct pod_new {
+	char id[POD_ID_BUF];
+	const char *sandbox_id;      /* containers only */
+	const char *name;            /* the reserved name */
+	const char *meta_name, *meta_namespace, *meta_uid; /* namespace/uid: sandboxes only */
+	uint32_t meta_attempt;
+	const void *config; size_t config_len; /* the CRI config, protobuf-encoded as received */
+	const char *config_digest;   /* sha256 hex of config (with the sandbox id for containers) */
+	const struct kv *labels; size_t n_labels;
+	const struct kv *annotations; size_t n_annotations;
+	/* sandboxes */
+	const char *runtime_handler, *log_directory;
+	/* containers */
+	const char *image, *image_ref, *log_path;
+	int stop_signal;
+	const char *const *layers; size_t n_layers; /* chain IDs, bottom first (container_layers) */
+};
+
+/* What holds a name that *_insert found taken. */
+struct pod_holder {
+	char id[POD_ID_BUF];
+	int same;     /* its config_digest equals the new request's */
+	int creating; /* its create is still in flight */
+};
+
+struct sandbox_row {
+	char id[POD_ID_BUF];
+	const char *name, *meta_name, *meta_namespace, *meta_uid;
+	uint32_t meta_attempt;
+	int state, creating, stopping, removing;
+	int64_t created_at, finished_at;
+	const char *runtime_handler, *netns_path, *ip, *log_directory, *reason, *message;
+	int64_t pid;
+	const void *config; size_t config_len;
+};
+
+struct container_row {
+	char id[POD_ID_BUF];
+	char sandbox_id[POD_ID_BUF];
+	const char *name, *meta_name;
+	uint32_t meta_attempt;
+	int state, creating, starting, removing;
+	int64_t created_at, started_at, finished_at;
+	int exit_code;
+	const char *reason, *message, *image, *image_ref, *log_path;
+	int64_t pid;
+	int stop_signal;
+	const void *config; size_t config_len;
+};
+
+/* ListPodSandbox / ListContainers filters: NULL / -1 = not filtered. */
+struct pod_filter {
+	const char *id_prefix;         /* exact ID or a prefix of it (lowercase hex) */
+	int state;                     /* -1 or a state */
+	const char *sandbox_id_prefix; /* containers only */
+	const struct kv *labels; size_t n_labels; /* all must match */
+};
+
+/* --- sandboxes ------------------------------------------------------------------------------- */
+
+/*
+ * Insert the sandbox (creating = 1, NOTREADY) with its labels and annotations.  Name taken: -1 with
+ * errnum EEXIST and *holder describing the row holding it.
+ */
+int store_sandbox_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder, struct lc_err *err);
+
+/* RunPodSandbox finished: READY, creating = 0, with its infra pid, netns and created_at. */
+int store_sandbox_created(struct store *s, const char *id, int64_t pid, const char *netns_path,
+			  int64_t created_at, struct lc_err *err);
+
+/*
+ * The sandbox `ref` names: its full ID or a unique prefix (1..64 lowercase hex digits).
+ * None: -1 with errnum ENOENT; ambiguous: EINVAL.
+ */
+int store_sandbox_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err);
+
+/* Read one sandbox.  Missing: -1 with errnum ENOENT. */
+int store_sandbox_get(struct store *s, const char *id, struct arena *a, struct sandbox_row *out, struct lc_err *err);
+
+/* Sandboxes matching f (creating ones excluded), in creation order. */
+int store_sandbox_list(struct store *s, const struct pod_filter *f, struct arena *a, struct sandbox_row **out,
+		       size_t *n, struct lc_err *err);
+
+/*
+ * Set the flag (stopping or removing) if nothing else is in flight: stopping needs creating = 0,
+ * stopping = 0, removing = 0; removing needs the same and state NOTREADY.  *why says what refused.
+ */
+int store_sandbox_set_stopping(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
+int store_sandbox_set_removing(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
+
+/* StopPodSandbox finished: NOTREADY (finished_at set once), pid = 0, stopping = 0. */
+int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, struct lc_err *err);
+
+/* Clear a flag after a failed operation so it can be retried. */
+int store_sandbox_reset_stopping(struct store *s, const char *id, struct lc_err *err);
+int store_sandbox_reset_removing(struct store *s, const char *id, struct lc_err *err);
+
+/* The infra process exited: NOTREADY, pid = 0 (only if READY). */
+int store_sandbox_infra_exited(struct store *s, const char *id, int64_t finished_at, int *changed, struct lc_err *err);
+
+/* Delete the row (releasing its name).  Its containers must be gone: else -1 with errnum EBUSY. */
+int store_sandbox_delete(struct store *s, const char *id, struct lc_err *err);
+
+/* IDs of the sandbox's containers (any state, creating ones too). */
+int store_sandbox_containers(struct store *s, const char *sandbox_id, struct arena *a, char (**ids)[POD_ID_BUF],
+			     size_t *n, struct lc_err *err);
+
+/* --- containers ------------------------------------------------------------------------------ */
+
+/*
+ * Insert the container (creating = 1, CREATED) with labels, annotations and its layer list, if its
+ * sandbox is READY and not being stopped or removed (else -1 with errnum ENOENT for a missing
+ * sandbox, EAGAIN with *why for one that is not ready).  Name taken: -1 with errnum EEXIST and
+ * *holder.
+ */
+int store_container_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder,
+			   enum pod_refusal *why, struct lc_err *err);
+
+/* CreateContainer finished: creating = 0, pid, created_at. */
+int store_container_created(struct store *s, const char *id, int64_t pid, int64_t created_at, struct lc_err *err);
+
+/* As store_sandbox_resolve, for containers. */
+int store_container_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err);
+
+int store_container_get(struct store *s, const char *id, struct arena *a, struct container_row *out,
+			struct lc_err *err);
+
+/* Containers matching f (creating ones excluded), in creation order. */
+int store_container_list(struct store *s, const struct pod_filter *f, struct arena *a, struct container_row **out,
+			 size_t *n, struct lc_err *err);
+
+/* starting = 1 if CREATED and nothing in flight; *why says what refused. */
+int store_container_set_starting(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
+
+/*
+ * StartContainer succeeded: starting = 0; RUNNING with started_at (never after a finished_at the
+ * exit watcher may already have recorded: a process that exits at once is EXITED, not RUNNING).
+ */
+int store_container_started(struct store *s, const char *id, int64_t started_at, struct lc_err *err);
+
+/* StartContainer failed: starting = 0, EXITED with exit_code, reason ("StartError") and message. */
+int store_container_start_failed(struct store *s, const char *id, int64_t finished_at, int exit_code,
+				 const char *reason, const char *message, struct lc_err *err);
+
+/*
+ * The container's process exited: EXITED with exit_code, finished_at, reason, pid = 0 — only if it
+ * was not EXITED already (idempotent: the exit watcher and recovery may both report it).
+ * *changed = 1 if this call recorded it.
+ */
+int store_container_exited(struct store *s, const char *id, int exit_code, int64_t finished_at, const char *reason,
+			   int *changed, struct lc_err *err);
+
+/*
+ * removing = 1 unless RUNNING, UNKNOWN, creating, starting or already removing (the reference's
+ * setContainerRemoving); *why says which refused.
+ */
+int store_container_set_removing(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
+int store_container_reset_removing(struct store *s, const char *id, struct lc_err *err);
+/* Clear starting (recovery: no StartContainer owns it any more). */
+int store_container_reset_starting(struct store *s, const char *id, struct lc_err *err);
+
+/* Delete the row: its labels, annotations and layer list go with it; the name is released. */
+int store_container_delete(struct store *s, const char *id, struct lc_err *err);
+
+/* --- host ------------------------------------------------------------------------------------ */
+
+/* Value of key in table host ("" when absent) / set it. */
+int store_host_get(struct store *s, const char *key, char *out, size_t n, struct lc_err *err);
+int store_host_set(struct store *s, const char *key, const char *value, struct lc_err *err);
+
+/* Every sandbox / container ID (for recovery at startup). */
+int store_sandbox_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err);
+int store_container_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err);
+
+#endif

@@ -1,0 +1,366 @@
+/* proc.c — see proc.h. */
+#include "util/proc.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+extern char **environ;
+
+#define OUT_MAX_DEFAULT (64 * 1024)
+
+/* What the child reports through the exec-error pipe before _exit(127). */
+enum stage { STAGE_FDS = 1, STAGE_CHDIR, STAGE_EXEC };
+struct report {
+	int stage;
+	int errnum;
+};
+
+/* Everything the child needs, prepared before fork (the child only makes async-signal-safe calls). */
+struct child_args {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int devnull, out_w, err_w, report_w;
+	const int *keep;
+	size_t n_keep;
+	int *high;        /* n_keep + 4 slots: copies of the above above the target range */
+	int max_fd;       /* for the close loop when close_range is missing */
+	sigset_t none;
+};
+
+static void child_fail(int fd, enum stage stage, int errnum) __attribute__((noreturn));
+static void child_fail(int fd, enum stage stage, int errnum)
+{
+	struct report rep = { stage, errnum };
+	ssize_t n;
+	do
+		n = write(fd, &rep, sizeof rep);
+	while (n < 0 && errno == EINTR);
+	_exit(127);
+}
+
+static void child(const struct child_args *a) __attribute__((noreturn));
+static void child(const struct child_args *a)
+{
+	/* Every signal is blocked (by the parent, around fork): reset dispositions, then unblock. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, &dfl, NULL); /* SIGKILL, SIGSTOP and libc-internal ones fail: fine */
+	sigprocmask(SIG_SETMASK, &a->none, NULL);
+
+	/*
+	 * Layout: 0-2 stdio, 3.. the kept descriptors, then the report pipe (close-on-exec).  Copy
+	 * every source above that range first so no dup2 clobbers a source still needed.
+	 */
+	int n = (int)a->n_keep;
+	int report_fd = 3 + n;
+	int base = report_fd + 1;
+	int src[4] = { a->devnull, a->out_w, a->err_w, a->report_w };
+	for (int i = 0; i < 4; i++) {
+		a->high[i] = fcntl(src[i], F_DUPFD, base);
+		if (a->high[i] < 0)
+			child_fail(a->report_w, STAGE_FDS, errno);
+	}
+	for (int i = 0; i < n; i++) {
+		a->high[4 + i] = fcntl(a->keep[i], F_DUPFD, base);
+		if (a->high[4 + i] < 0)
+			child_fail(a->report_w, STAGE_FDS, errno);
+	}
+	if (dup2(a->high[3], report_fd) < 0 || fcntl(report_fd, F_SETFD, FD_CLOEXEC) < 0)
+		child_fail(a->high[3], STAGE_FDS, errno);
+	for (int i = 0; i < 3; i++)
+		if (dup2(a->high[i], i) < 0)
+			child_fail(report_fd, STAGE_FDS, errno);
+	for (int i = 0; i < n; i++)
+		if (dup2(a->high[4 + i], 3 + i) < 0)
+			child_fail(report_fd, STAGE_FDS, errno);
+	if (syscall(SYS_close_range, (unsigned)base, ~0U, 0) < 0)
+		for (int fd = base; fd < a->max_fd; fd++)
+			close(fd);
+
+	if (a->cwd && chdir(a->cwd) < 0)
+		child_fail(report_fd, STAGE_CHDIR, errno);
+	execve(a->path, a->argv, a->envp);
+	child_fail(report_fd, STAGE_EXEC, errno);
+}
+
+/* Bytes kept from one stream: up to max, the rest read and dropped. */
+struct sink {
+	int fd;
+	char *p;
+	size_t len, cap, max;
+};
+
+static int sink_read(struct sink *s)
+{
+	char chunk[16384];
+	ssize_t n = read(s->fd, chunk, sizeof chunk);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -1;
+	if (n == 0) {
+		close(s->fd);
+		s->fd = -1;
+		return 0;
+	}
+	size_t keep = (size_t)n;
+	if (keep > s->max - s->len)
+		keep = s->max - s->len;
+	if (keep == 0)
+		return 0;
+	if (s->len + keep + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < s->len + keep + 1)
+			cap *= 2;
+		if (cap > s->max + 1)
+			cap = s->max + 1;
+		char *p = realloc(s->p, cap);
+		if (!p)
+			return -1;
+		s->p = p;
+		s->cap = cap;
+	}
+	memcpy(s->p + s->len, chunk, keep);
+	s->len += keep;
+	return 0;
+}
+
+static char *sink_take(struct sink *s)
+{
+	char *p = s->p ? s->p : malloc(1);
+	if (!p)
+		return NULL;
+	p[s->len] = '\0';
+	s->p = NULL;
+	return p;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int reap(pid_t pid, int *status)
+{
+	pid_t r;
+	do
+		r = waitpid(pid, status, 0);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -1 : 0;
+}
+
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 255;
+}
+
+static void close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	p[0] = p[1] = -1;
+}
+
+void proc_result_free(struct proc_result *r)
+{
+	if (!r)
+		return;
+	free(r->out);
+	free(r->errout);
+	r->out = r->errout = NULL;
+}
+
+/* The parent's side once the child runs: read both streams, wait, enforce the deadline. */
+static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, struct sink *errs,
+		     int timeout_ms, int *status, struct lc_err *err)
+{
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int reaped = 0;
+	while (!reaped || out->fd >= 0 || errs->fd >= 0) {
+		int wait_ms = -1;
+		if (deadline) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0) {
+				if (reaped)
+					break; /* the child is done; a grandchild holds its output open */
+				kill(pid, SIGKILL);
+				reap(pid, status);
+				return lc_fail(err, ETIMEDOUT, "%s did not finish within %d ms (killed)", path, timeout_ms);
+			}
+			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		struct pollfd pf[3] = {
+			{ .fd = out->fd, .events = POLLIN },
+			{ .fd = errs->fd, .events = POLLIN },
+			{ .fd = reaped ? -1 : pidfd, .events = POLLIN },
+		};
+		int n = poll(pf, 3, wait_ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			kill(pid, SIGKILL);
+			reap(pid, status);
+			return lc_fail(err, e, "poll the output of %s", path);
+		}
+		if (pf[0].revents && sink_read(out) < 0) {
+			int e = errno;
+			kill(pid, SIGKILL);
+			reap(pid, status);
+			return lc_fail(err, e, "read the stdout of %s", path);
+		}
+		if (pf[1].revents && sink_read(errs) < 0) {
+			int e = errno;
+			kill(pid, SIGKILL);
+			reap(pid, status);
+			return lc_fail(err, e, "read the stderr of %s", path);
+		}
+		if (pf[2].revents) {
+			if (reap(pid, status) < 0)
+				return lc_fail(err, errno, "wait for %s", path);
+			reaped = 1;
+		}
+	}
+	return 0;
+}
+
+int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_result *r, struct lc_err *err)
+{
+	static const struct proc_opts defaults;
+	if (!o)
+		o = &defaults;
+	assert(argv && argv[0] && argv[0][0] == '/');
+	assert(o->n_keep_fds == 0 || o->keep_fds);
+	memset(r, 0, sizeof *r);
+	const char *path = argv[0];
+
+	cleanup_free int *high = calloc(o->n_keep_fds + 4, sizeof *high);
+	if (!high)
+		return lc_fail(err, ENOMEM, "run %s", path);
+	cleanup_close int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return lc_fail(err, errno, "open /dev/null");
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, repp[2] = { -1, -1 };
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(repp, O_CLOEXEC) < 0) {
+		int e = errno;
+		close_pair(outp);
+		close_pair(errp);
+		close_pair(repp);
+		return lc_fail(err, e, "pipe for %s", path);
+	}
+
+	struct rlimit rl;
+	int max_fd = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)INT_MAX)
+		max_fd = (int)rl.rlim_cur;
+	struct child_args a = {
+		.path = path,
+		.argv = (char *const *)argv,
+		.envp = o->env ? (char *const *)o->env : environ,
+		.cwd = o->cwd,
+		.devnull = devnull,
+		.out_w = outp[1],
+		.err_w = errp[1],
+		.report_w = repp[1],
+		.keep = o->keep_fds,
+		.n_keep = o->n_keep_fds,
+		.high = high,
+		.max_fd = max_fd,
+	};
+	sigemptyset(&a.none);
+
+	/* No signal handler of the daemon may run in the child before its dispositions are reset. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = fork();
+	if (pid == 0)
+		child(&a);
+	int fork_errno = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(outp[1]);
+	close(errp[1]);
+	close(repp[1]);
+	outp[1] = errp[1] = repp[1] = -1;
+	if (pid < 0) {
+		close_pair(outp);
+		close_pair(errp);
+		close_pair(repp);
+		return lc_fail(err, fork_errno, "fork for %s", path);
+	}
+
+	/* The report pipe closes on exec (EOF) or carries why the child could not get there. */
+	struct report rep = { 0, 0 };
+	ssize_t got;
+	do
+		got = read(repp[0], &rep, sizeof rep);
+	while (got < 0 && errno == EINTR);
+	close_pair(repp);
+	int status = 0;
+	if (got != 0) {
+		close_pair(outp);
+		close_pair(errp);
+		reap(pid, &status);
+		if (got != (ssize_t)sizeof rep)
+			return lc_fail(err, got < 0 ? errno : EPROTO, "start %s", path);
+		if (rep.stage == STAGE_CHDIR)
+			return lc_fail(err, rep.errnum, "chdir %s for %s", o->cwd, path);
+		if (rep.stage == STAGE_FDS)
+			return lc_fail(err, rep.errnum, "pass descriptors to %s", path);
+		return lc_fail(err, rep.errnum, "exec %s", path);
+	}
+
+	cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		int e = errno;
+		kill(pid, SIGKILL);
+		reap(pid, &status);
+		close_pair(outp);
+		close_pair(errp);
+		return lc_fail(err, e, "pidfd_open for %s", path);
+	}
+	size_t max = o->out_max ? o->out_max : OUT_MAX_DEFAULT;
+	struct sink out = { .fd = outp[0], .max = max }, errs = { .fd = errp[0], .max = max };
+	int rc = supervise(path, pid, pidfd, &out, &errs, o->timeout_ms, &status, err);
+	if (out.fd >= 0)
+		close(out.fd);
+	if (errs.fd >= 0)
+		close(errs.fd);
+	if (rc == 0) {
+		r->out = sink_take(&out);
+		r->errout = sink_take(&errs);
+		if (!r->out || !r->errout) {
+			proc_result_free(r);
+			rc = lc_fail(err, ENOMEM, "output of %s", path);
+		}
+		r->status = status_code(status);
+	}
+	free(out.p);
+	free(errs.p);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/*
+ * proc.h — run a helper program (runc, conmon) from a multi-threaded daemon.
+ *
+ * fork + exec with only async-signal-safe calls in the child: the signal mask is emptied and
+ * every signal disposition reset to default (the daemon blocks SIGTERM/SIGINT and ignores
+ * SIGPIPE; children must not inherit that), every descriptor but 0-2 and the ones passed is
+ * closed, stdin is /dev/null.
+ */
+#ifndef LITECRI_UTIL_PROC_H
+#define LITECRI_UTIL_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+struct proc_opts {
+	const char *const *env;  /* NULL: the daemon's environment */
+	const int *keep_fds;     /* descriptors passed to the child as 3, 4, ... in this order */
+	size_t n_keep_fds;
+	size_t out_max;          /* bytes of stdout / stderr kept (0: 64 KiB); the rest is read and dropped */
+	int timeout_ms;          /* > 0: SIGKILL the child after it, and fail with errnum ETIMEDOUT */
+	const char *cwd;         /* NULL: the daemon's working directory */
+};
+
+struct proc_result {
+	int status;  /* exit status 0..255, or 128+signal */
+	char *out;   /* stdout, NUL-terminated, malloc'ed (may be "") */
+	char *errout; /* stderr, NUL-terminated, malloc'ed */
+};
+
+/*
+ * Run argv[0] (absolute path) to completion.  -1 only when it could not be run (exec failure:
+ * errnum of execve, e.g. ENOENT) or timed out.  o may be NULL (all defaults).
+ *
+ * Completion is the child's exit and EOF on its stdout and stderr: a daemonizing child whose
+ * grandchild keeps those open delays the return until it closes them (or until timeout_ms, which
+ * then is no failure since the child itself did exit).  On -1, r holds nothing to free.
+ */
+int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_result *r, struct lc_err *err);
+void proc_result_free(struct proc_result *r);
+
+#endif

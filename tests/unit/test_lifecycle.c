@@ -1,0 +1,1577 @@
+/*
+ * test_lifecycle.c — the container transitions (src/cri/container.c, lifecycle.c, recover.c and the
+ * SQL of src/store/pods.c) with faults injected through the runtime interface.
+ *
+ * Each test gets a fresh temporary directory holding a real migrated SQLite database, litecri's
+ * root and state directories, and a "pause program" (any small file: lifecycle_open only copies
+ * it).  The runtime is a fake (struct runtime with its own runtime_ops): an in-memory table of
+ * containers guarded by a mutex, whose every operation can be told to fail the next N times (with
+ * an errnum of the test's choice, optionally only for one container), to block until released (to
+ * build races in a chosen order), and which counts and logs its calls.
+ *
+ * Exits are reported the way the real system reports them: when a signal kills a container the
+ * fake writes the exit file "<exit_dir>/<id>" holding 128+signal (atomically: a temporary name, then
+ * rename, as conmon does), and the real exit watcher started by lifecycle_open records it.  This is
+ * more robust than calling lc_record_exit from the fake: nothing is recorded while a handler is
+ * inside the fake (a runtime call may not re-enter the store on the handler's behalf), the wait of
+ * StopContainer is exercised exactly as in production (a waiter woken by the watcher, or its own
+ * re-check reading the exit file), and a test can hold the exit back (conmon being slow) to build
+ * the windows that matter.  The fake also keeps conmon's pidfile (<bundle>/conmon.pid, holding
+ * this process's own pid: alive) while "conmon" supervises a container, because lifecycle.c asks
+ * it whether an exit file may still come.
+ *
+ * Handlers are called directly with a struct cri_call whose arena lives for one call, as
+ * src/server/server.c sets a call up; worker threads only record results: every assertion runs on
+ * the test's thread.  There are no timed assertions: a test that needs "the handler is waiting"
+ * waits for the fake to see the handler's next runtime call instead.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../common/tmpdir.h"
+#include "cri/container.h"
+#include "cri/lifecycle.h"
+#include "runtime/runtime.h"
+#include "store/migrate.h"
+#include "store/pods.h"
+#include "store/store.h"
+#include "util/arena.h"
+#include "util/config.h"
+#include "util/log.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* the fake runtime                                                                           */
+
+enum fop { F_CREATE, F_START, F_KILL, F_DELETE, F_STATE, F_LIST, F_REOPEN, F_NOPS };
+static const char *const fop_name[F_NOPS] = { "create", "start", "kill", "delete", "state", "list", "reopen_log" };
+
+/* How a container dies of a signal. */
+enum death {
+	DEATH_NOW,  /* at once: the runtime says stopped and the exit file is written */
+	DEATH_SLOW, /* the process lingers: the runtime says running until fake_reap */
+	DEATH_LAG,  /* the process is gone (runc: "stopped", pid 0) but conmon writes the exit file
+		     * only at fake_reap */
+};
+
+#define FAKE_MAX 256
+#define FAKE_EVENTS 8192
+
+struct fctr {
+	int used;
+	int sandbox; /* a pod's infra container (its files live under sandboxes/) */
+	char id[POD_ID_BUF];
+	enum rt_state st;
+	pid_t pid;
+	int pending; /* exit code fake_reap will report, -1 = none */
+};
+
+struct fevent {
+	enum fop op;
+	int sig;
+	char id[POD_ID_BUF];
+};
+
+struct fake {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fctr c[FAKE_MAX];
+	/* fault injection, per operation */
+	int fail_n[F_NOPS];
+	int fail_errno[F_NOPS];
+	char fail_id[F_NOPS][POD_ID_BUF]; /* "" = any container */
+	int hold[F_NOPS];                 /* calls block while set */
+	int waiting[F_NOPS];              /* calls blocked now */
+	unsigned calls[F_NOPS];
+	unsigned kills[65]; /* kill calls per signal */
+	struct fevent ev[FAKE_EVENTS];
+	size_t n_ev;
+	/* behaviour */
+	int ignore_stop_signal; /* signals other than SIGKILL do nothing */
+	enum death death;
+	pid_t next_pid;
+	char exit_dir[PATH_MAX + 16];
+	char state_dir[PATH_MAX]; /* litecri's state directory (bundles: conmon's pidfile) */
+};
+
+static struct fctr *fake_find(struct fake *f, const char *id)
+{
+	for (size_t i = 0; i < FAKE_MAX; i++)
+		if (f->c[i].used && !strcmp(f->c[i].id, id))
+			return &f->c[i];
+	return NULL;
+}
+
+/*
+ * conmon, as far as litecri sees it: its pidfile "<state>/<containers|sandboxes>/<id>/conmon.pid",
+ * written while it supervises the container, gone once it has written the exit file and exited.
+ * The pid in it is this test process's own: alive, and never signalled (lifecycle.c only probes
+ * it with kill(pid, 0)).
+ */
+static void conmon_path(struct fake *f, const struct fctr *c, char *buf, size_t cap, int dir_only)
+{
+	int n = snprintf(buf, cap, "%s/%s/%s%s", f->state_dir, c->sandbox ? "sandboxes" : "containers", c->id,
+			 dir_only ? "" : "/conmon.pid");
+	if (n < 0 || (size_t)n >= cap)
+		abort();
+}
+
+static void conmon_start(struct fake *f, const struct fctr *c)
+{
+	char dir[PATH_MAX + 100], path[PATH_MAX + 100];
+	conmon_path(f, c, dir, sizeof dir, 1);
+	conmon_path(f, c, path, sizeof path, 0);
+	FILE *fp = NULL;
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || !(fp = fopen(path, "w")) ||
+	    fprintf(fp, "%d", (int)getpid()) < 0 || fclose(fp) != 0) {
+		fprintf(stderr, "fake runtime: cannot write %s: %s\n", path, strerror(errno));
+		abort();
+	}
+}
+
+static void conmon_exit(struct fake *f, const struct fctr *c)
+{
+	char path[PATH_MAX + 100];
+	conmon_path(f, c, path, sizeof path, 0);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		fprintf(stderr, "fake runtime: cannot remove %s: %s\n", path, strerror(errno));
+		abort();
+	}
+}
+
+/* Write "<exit_dir>/<id>" as conmon does (temporary file, then rename).  Lock held. */
+static void fake_write_exit(struct fake *f, const char *id, int code)
+{
+	char tmp[PATH_MAX + 100], path[PATH_MAX + 100];
+	snprintf(tmp, sizeof tmp, "%s/%s.tmp", f->exit_dir, id);
+	snprintf(path, sizeof path, "%s/%s", f->exit_dir, id);
+	FILE *fp = fopen(tmp, "w");
+	if (!fp || fprintf(fp, "%d", code) < 0 || fclose(fp) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "fake runtime: cannot write exit file %s: %s\n", path, strerror(errno));
+		abort();
+	}
+}
+
+/* The container's init process died with `code`.  Lock held. */
+static void fake_die(struct fake *f, struct fctr *c, int code)
+{
+	switch (f->death) {
+	case DEATH_NOW:
+		c->st = RT_STOPPED;
+		c->pid = 0;
+		fake_write_exit(f, c->id, code);
+		conmon_exit(f, c);
+		break;
+	case DEATH_SLOW:
+		c->pending = code;
+		break;
+	case DEATH_LAG:
+		c->st = RT_STOPPED;
+		c->pid = 0;
+		c->pending = code;
+		break;
+	}
+}
+
+/*
+ * Common entry of every operation: count and log the call, block while the operation is held,
+ * inject a failure when one is due.  Returns 0 with f->mu held, or -1 (lock released, *err set).
+ */
+static int fake_enter(struct fake *f, enum fop op, const char *id, int sig, struct lc_err *err)
+{
+	pthread_mutex_lock(&f->mu);
+	f->calls[op]++;
+	if (op == F_KILL && sig > 0 && sig <= 64)
+		f->kills[sig]++;
+	if (f->n_ev < FAKE_EVENTS) {
+		struct fevent *e = &f->ev[f->n_ev++];
+		e->op = op;
+		e->sig = sig;
+		snprintf(e->id, sizeof e->id, "%s", id ? id : "");
+	}
+	pthread_cond_broadcast(&f->cv);
+	while (f->hold[op]) {
+		f->waiting[op]++;
+		pthread_cond_broadcast(&f->cv);
+		pthread_cond_wait(&f->cv, &f->mu);
+		f->waiting[op]--;
+	}
+	if (f->fail_n[op] > 0 && (!f->fail_id[op][0] || (id && !strcmp(f->fail_id[op], id)))) {
+		f->fail_n[op]--;
+		int e = f->fail_errno[op];
+		pthread_mutex_unlock(&f->mu);
+		return lc_fail(err, e, "fake %s %s: injected failure", fop_name[op], id ? id : "");
+	}
+	return 0;
+}
+
+static int fake_create(void *impl, const struct rt_create *rc, pid_t *pid, struct lc_err *err)
+{
+	struct fake *f = impl;
+	if (fake_enter(f, F_CREATE, rc->id, 0, err) < 0)
+		return -1;
+	int r = 0;
+	struct fctr *c = fake_find(f, rc->id);
+	if (c) {
+		r = lc_fail(err, EEXIST, "fake create %s: exists", rc->id);
+	} else {
+		for (size_t i = 0; i < FAKE_MAX && !c; i++)
+			if (!f->c[i].used)
+				c = &f->c[i];
+		if (!c) {
+			r = lc_fail(err, ENOSPC, "fake create %s: table full", rc->id);
+		} else {
+			*c = (struct fctr){ .used = 1, .st = RT_CREATED, .pid = f->next_pid++, .pending = -1 };
+			snprintf(c->id, sizeof c->id, "%s", rc->id);
+			conmon_start(f, c);
+			*pid = c->pid;
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static int fake_start(void *impl, const char *id, struct lc_err *err)
+{
+	struct fake *f = impl;
+	if (fake_enter(f, F_START, id, 0, err) < 0)
+		return -1;
+	int r = 0;
+	struct fctr *c = fake_find(f, id);
+	if (!c)
+		r = lc_fail(err, ENOENT, "fake start %s: no such container", id);
+	else if (c->st != RT_CREATED)
+		r = lc_fail(err, EINVAL, "fake start %s: not in state created", id);
+	else
+		c->st = RT_RUNNING;
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static int fake_kill(void *impl, const char *id, int sig, int all, struct lc_err *err)
+{
+	struct fake *f = impl;
+	(void)all;
+	if (fake_enter(f, F_KILL, id, sig, err) < 0)
+		return -1;
+	int r = 0;
+	struct fctr *c = fake_find(f, id);
+	if (!c)
+		r = lc_fail(err, ENOENT, "fake kill %s: no such container", id);
+	else if (c->st != RT_RUNNING && c->st != RT_CREATED)
+		r = lc_fail(err, ESRCH, "fake kill %s: container not running", id);
+	else if (c->pending < 0 && (sig == SIGKILL || !f->ignore_stop_signal))
+		fake_die(f, c, 128 + sig);
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static int fake_delete(void *impl, const char *id, struct lc_err *err)
+{
+	struct fake *f = impl;
+	if (fake_enter(f, F_DELETE, id, 0, err) < 0)
+		return -1;
+	int r = 0;
+	struct fctr *c = fake_find(f, id);
+	if (!c)
+		r = lc_fail(err, ENOENT, "fake delete %s: no such container", id);
+	else {
+		conmon_exit(f, c); /* `delete --force` kills the container; conmon goes with it */
+		c->used = 0;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static int fake_state(void *impl, const char *id, enum rt_state *st, pid_t *pid, struct lc_err *err)
+{
+	struct fake *f = impl;
+	if (fake_enter(f, F_STATE, id, 0, err) < 0)
+		return -1;
+	struct fctr *c = fake_find(f, id);
+	*st = c ? c->st : RT_MISSING;
+	*pid = c && c->st != RT_STOPPED ? c->pid : 0; /* runc reports pid 0 once stopped */
+	pthread_mutex_unlock(&f->mu);
+	return 0;
+}
+
+static int fake_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
+{
+	struct fake *f = impl;
+	if (fake_enter(f, F_LIST, NULL, 0, err) < 0)
+		return -1;
+	char **v = calloc(FAKE_MAX + 1, sizeof *v);
+	size_t k = 0;
+	for (size_t i = 0; v && i < FAKE_MAX; i++)
+		if (f->c[i].used && !(v[k++] = strdup(f->c[i].id)))
+			abort();
+	pthread_mutex_unlock(&f->mu);
+	if (!v)
+		return lc_fail(err, ENOMEM, "fake list");
+	*ids = v;
+	*n = k;
+	return 0;
+}
+
+static int fake_reopen_log(void *impl, const char *id, const char *bundle, struct lc_err *err)
+{
+	struct fake *f = impl;
+	(void)bundle;
+	if (fake_enter(f, F_REOPEN, id, 0, err) < 0)
+		return -1;
+	pthread_mutex_unlock(&f->mu);
+	return 0;
+}
+
+/* The fake outlives each struct runtime wrapping it (lifecycle_close frees those): nothing to do. */
+static void fake_close(void *impl) { (void)impl; }
+
+static const struct runtime_ops fake_ops = {
+	.create = fake_create,
+	.start = fake_start,
+	.kill = fake_kill,
+	.delete = fake_delete,
+	.state = fake_state,
+	.list = fake_list,
+	.reopen_log = fake_reopen_log,
+	.close = fake_close,
+};
+
+/* A new struct runtime over f, for lifecycle_open (which owns and frees it). */
+static struct runtime *fake_runtime(struct fake *f)
+{
+	struct runtime *rt = calloc(1, sizeof *rt);
+	assert_non_null(rt);
+	rt->ops = &fake_ops;
+	rt->impl = f;
+	rt->name = "fake";
+	return rt;
+}
+
+/* --- what tests do to the fake -------------------------------------------------------------- */
+
+/* Put container id in the runtime in state st (its conmon alive unless it is stopped). */
+static void fake_put(struct fake *f, const char *id, enum rt_state st, int sandbox)
+{
+	pthread_mutex_lock(&f->mu);
+	struct fctr *c = fake_find(f, id);
+	for (size_t i = 0; i < FAKE_MAX && !c; i++)
+		if (!f->c[i].used)
+			c = &f->c[i];
+	assert_non_null(c);
+	*c = (struct fctr){ .used = 1, .sandbox = sandbox, .st = st, .pid = st == RT_STOPPED ? 0 : f->next_pid++,
+			    .pending = -1 };
+	snprintf(c->id, sizeof c->id, "%s", id);
+	if (st == RT_STOPPED)
+		conmon_exit(f, c);
+	else
+		conmon_start(f, c);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void fake_add(struct fake *f, const char *id, enum rt_state st) { fake_put(f, id, st, 0); }
+
+/* conmon of id is killed (without writing an exit file). */
+static void fake_kill_conmon(struct fake *f, const char *id)
+{
+	pthread_mutex_lock(&f->mu);
+	struct fctr *c = fake_find(f, id);
+	assert_non_null(c);
+	conmon_exit(f, c);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* The runtime's state of id (RT_MISSING when unknown). */
+static enum rt_state fake_has(struct fake *f, const char *id)
+{
+	pthread_mutex_lock(&f->mu);
+	struct fctr *c = fake_find(f, id);
+	enum rt_state st = c ? c->st : RT_MISSING;
+	pthread_mutex_unlock(&f->mu);
+	return st;
+}
+
+/* The next n calls of op (for container id, or any when id is NULL) fail with errnum. */
+static void fake_fail(struct fake *f, enum fop op, int n, int errnum, const char *id)
+{
+	pthread_mutex_lock(&f->mu);
+	f->fail_n[op] = n;
+	f->fail_errno[op] = errnum;
+	snprintf(f->fail_id[op], sizeof f->fail_id[op], "%s", id ? id : "");
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Make calls of op block (on) or let every blocked and later call through (off). */
+static void fake_hold(struct fake *f, enum fop op, int on)
+{
+	pthread_mutex_lock(&f->mu);
+	f->hold[op] = on;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Wait until n calls of op are blocked. */
+static void fake_wait_blocked(struct fake *f, enum fop op, int n)
+{
+	pthread_mutex_lock(&f->mu);
+	while (f->waiting[op] < n)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static unsigned fake_calls(struct fake *f, enum fop op)
+{
+	pthread_mutex_lock(&f->mu);
+	unsigned n = f->calls[op];
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+static unsigned fake_kills(struct fake *f, int sig)
+{
+	pthread_mutex_lock(&f->mu);
+	unsigned n = f->kills[sig];
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+/* The lingering / lagging death of id happens now: stopped, exit file written. */
+static void fake_reap(struct fake *f, const char *id)
+{
+	pthread_mutex_lock(&f->mu);
+	struct fctr *c = fake_find(f, id);
+	assert_non_null(c);
+	assert_true(c->pending >= 0);
+	c->st = RT_STOPPED;
+	c->pid = 0;
+	fake_write_exit(f, id, c->pending);
+	conmon_exit(f, c);
+	c->pending = -1;
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Index of the first event (op, sig if sig >= 0) for id at or after `from`, or -1. */
+static long fake_event(struct fake *f, size_t from, enum fop op, int sig, const char *id)
+{
+	pthread_mutex_lock(&f->mu);
+	long r = -1;
+	for (size_t i = from; i < f->n_ev && r < 0; i++)
+		if (f->ev[i].op == op && (sig < 0 || f->ev[i].sig == sig) && !strcmp(f->ev[i].id, id))
+			r = (long)i;
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static size_t fake_n_events(struct fake *f)
+{
+	pthread_mutex_lock(&f->mu);
+	size_t n = f->n_ev;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* fixture                                                                                    */
+
+struct fx {
+	char dir[TMPDIR_DIR_SIZE]; /* first: see tmpdir_fixture */
+	char db[PATH_MAX];
+	struct lc_config cfg;
+	struct store *store;
+	struct cri_env env;
+	struct fake fake;
+	char sandbox[POD_ID_BUF];
+	unsigned seq; /* container names */
+};
+TMPDIR_FIXTURE_CHECK(struct fx);
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int teardown(void **state);
+
+/* A failed setup cleans up itself (cmocka runs no teardown after it). */
+static int setup_failed(void **state, const char *what, const char *msg)
+{
+	print_error("setup: %s: %s\n", what, msg);
+	teardown(state);
+	*state = NULL;
+	return -1;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = tmpdir_fixture(sizeof *f, "lcunit");
+	if (!f)
+		return -1;
+	*state = f;
+	pthread_mutex_init(&f->fake.mu, NULL);
+	pthread_cond_init(&f->fake.cv, NULL);
+	struct lc_err err = { 0 };
+	snprintf(f->db, sizeof f->db, "%s/litecri.db", f->dir);
+	struct migrate_result res;
+	if (migrate_db(f->db, litecri_migrations, litecri_migrations_count, &res, &err) < 0 ||
+	    store_open(f->db, (int)litecri_migrations_count, &f->store, &err) < 0)
+		return setup_failed(state, "store", err.msg);
+	config_defaults(&f->cfg);
+	snprintf(f->cfg.db, sizeof f->cfg.db, "%s", f->db);
+	snprintf(f->cfg.root, sizeof f->cfg.root, "%s/root", f->dir);
+	snprintf(f->cfg.state, sizeof f->cfg.state, "%s/state", f->dir);
+	snprintf(f->cfg.pause, sizeof f->cfg.pause, "%s/pause-program", f->dir);
+	write_file(f->cfg.pause, "#!/bin/sh\n# not run: lifecycle_open only installs it\n");
+	f->env = (struct cri_env){ .cfg = &f->cfg, .store = f->store, .images = NULL,
+				   .schema_version = (int)litecri_migrations_count };
+
+	f->fake.next_pid = 4000000;
+	snprintf(f->fake.exit_dir, sizeof f->fake.exit_dir, "%s/exits", f->cfg.state);
+	snprintf(f->fake.state_dir, sizeof f->fake.state_dir, "%s", f->cfg.state);
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		return setup_failed(state, "lifecycle_open", err.msg);
+	assert_string_equal(f->env.lc->exit_dir, f->fake.exit_dir);
+
+	/* One READY sandbox whose infra container the runtime runs. */
+	struct pod_new n = { .name = "k8s_POD_pod_ns_uid_0", .meta_name = "pod", .meta_namespace = "ns",
+			     .meta_uid = "uid", .config_digest = "sandbox-config" };
+	struct pod_holder h;
+	if (lc_new_id(n.id, &err) < 0 || store_sandbox_insert(f->store, &n, &h, &err) < 0 ||
+	    store_sandbox_created(f->store, n.id, 4000, "", lc_now(), &err) < 0)
+		return setup_failed(state, "sandbox", err.msg);
+	snprintf(f->sandbox, sizeof f->sandbox, "%s", n.id);
+	fake_put(&f->fake, n.id, RT_RUNNING, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (!f)
+		return 0;
+	lifecycle_close(&f->env);
+	if (f->store)
+		store_close(f->store);
+	config_free(&f->cfg);
+	pthread_cond_destroy(&f->fake.cv);
+	pthread_mutex_destroy(&f->fake.mu);
+	return tmpdir_fixture_free(f);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* rows                                                                                       */
+
+/* The reserved name of container number k. */
+static void ctr_name(unsigned k, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "k8s_c%u_pod_ns_uid_0", k);
+}
+
+/* Insert a container row named after k (creating = 1), as CreateContainer's first step does. */
+static void insert_row(struct fx *f, unsigned k, char id[POD_ID_BUF])
+{
+	char name[64], meta[32];
+	ctr_name(k, name, sizeof name);
+	snprintf(meta, sizeof meta, "c%u", k);
+	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	md.name = meta;
+	Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+	img.image = "busybox:latest";
+	Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+	cfg.metadata = &md;
+	cfg.image = &img;
+	size_t len = protobuf_c_message_get_packed_size(&cfg.base);
+	uint8_t *bytes = malloc(len + 1);
+	assert_non_null(bytes);
+	protobuf_c_message_pack(&cfg.base, bytes);
+	struct lc_err err = { 0 };
+	struct pod_new n = { .sandbox_id = f->sandbox, .name = name, .meta_name = meta, .config = bytes,
+			     .config_len = len, .config_digest = name, .image = "busybox:latest",
+			     .image_ref = "sha256:0123", .log_path = "", .stop_signal = SIGTERM };
+	struct pod_holder h;
+	enum pod_refusal why;
+	assert_int_equal(lc_new_id(n.id, &err), 0);
+	int rc = store_container_insert(f->store, &n, &h, &why, &err);
+	free(bytes);
+	if (rc < 0)
+		fail_msg("insert container %s: %s", name, err.msg);
+	memcpy(id, n.id, POD_ID_BUF);
+}
+
+/*
+ * A new container in `state` (CTR_CREATED, CTR_RUNNING or CTR_EXITED with code 0), its row made by
+ * the store's transitions and the fake runtime holding it in the matching state.
+ */
+static void mk_container(struct fx *f, int state, char id[POD_ID_BUF])
+{
+	struct lc_err err = { 0 };
+	insert_row(f, ++f->seq, id);
+	fake_add(&f->fake, id, RT_CREATED);
+	assert_int_equal(store_container_created(f->store, id, 4242, lc_now(), &err), 0);
+	if (state == CTR_CREATED)
+		return;
+	enum pod_refusal why;
+	assert_int_equal(store_container_set_starting(f->store, id, &why, &err), 0);
+	assert_int_equal(why, REFUSED_NONE);
+	assert_int_equal(store_container_started(f->store, id, lc_now(), &err), 0);
+	fake_add(&f->fake, id, RT_RUNNING);
+	if (state == CTR_RUNNING)
+		return;
+	int changed = 0;
+	assert_int_equal(store_container_exited(f->store, id, 0, lc_now(), "Completed", &changed, &err), 0);
+	assert_int_equal(changed, 1);
+	fake_add(&f->fake, id, RT_STOPPED);
+}
+
+struct snap {
+	int exists, state, creating, starting, removing, exit_code;
+	int64_t started_at, finished_at;
+	char reason[64], message[512];
+};
+
+static struct snap row(struct fx *f, const char *id)
+{
+	struct snap s = { 0 };
+	struct arena a;
+	arena_init(&a);
+	struct container_row r;
+	struct lc_err err = { 0 };
+	if (store_container_get(f->store, id, &a, &r, &err) == 0) {
+		s = (struct snap){ .exists = 1, .state = r.state, .creating = r.creating, .starting = r.starting,
+				   .removing = r.removing, .exit_code = r.exit_code, .started_at = r.started_at,
+				   .finished_at = r.finished_at };
+		snprintf(s.reason, sizeof s.reason, "%s", r.reason);
+		snprintf(s.message, sizeof s.message, "%s", r.message);
+	} else if (err.errnum != ENOENT) {
+		arena_release(&a);
+		fail_msg("read container %s: %s", id, err.msg);
+	}
+	arena_release(&a);
+	return s;
+}
+
+/* Rows with a creating/starting/removing flag set (a flag stuck after the calls finished). */
+static int flagged_rows(struct fx *f)
+{
+	struct lc_err err = { 0 };
+	sqlite3 *db = store_conn(f->store, &err);
+	assert_non_null(db);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM containers WHERE creating OR starting OR removing",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* What a killed daemon leaves behind: set one flag of a row by SQL. */
+static void set_flag(struct fx *f, const char *id, const char *flag)
+{
+	struct lc_err err = { 0 };
+	sqlite3 *db = store_conn(f->store, &err);
+	assert_non_null(db);
+	char sql[128];
+	snprintf(sql, sizeof sql, "UPDATE containers SET %s = 1 WHERE id = ?1", flag);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* calls                                                                                      */
+
+struct res {
+	grpc_status_code code;
+	int has_resp; /* a response message came back */
+	char msg[1024];
+};
+
+/* One call of handler h, as the server makes it (an arena for the call, released after). */
+static struct res rpc(struct fx *f, cri_handler h, const ProtobufCMessage *req)
+{
+	struct arena a;
+	arena_init(&a);
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/test" };
+	ProtobufCMessage *resp = NULL;
+	struct res r = { 0 };
+	r.code = h(&f->env, &c, req, &resp);
+	r.has_resp = resp != NULL;
+	snprintf(r.msg, sizeof r.msg, "%s", c.status_msg ? c.status_msg : "");
+	arena_release(&a);
+	return r;
+}
+
+static struct res call_remove(struct fx *f, const char *id)
+{
+	Runtime__V1__RemoveContainerRequest req = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+	req.container_id = (char *)id;
+	return rpc(f, cri_remove_container, &req.base);
+}
+
+static struct res call_start(struct fx *f, const char *id)
+{
+	Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+	req.container_id = (char *)id;
+	return rpc(f, cri_start_container, &req.base);
+}
+
+static struct res call_stop(struct fx *f, const char *id, int64_t timeout)
+{
+	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	req.container_id = (char *)id;
+	req.timeout = timeout;
+	return rpc(f, cri_stop_container, &req.base);
+}
+
+/* Check a call's outcome: code, a response exactly when OK, and message fragments. */
+#define assert_res(r, want, ...) check_res(__FILE__, __LINE__, (r), (want), (const char *[]){ __VA_ARGS__, NULL })
+static void check_res(const char *file, int line, struct res r, grpc_status_code want, const char **frags)
+{
+	if (r.code != want)
+		fail_msg("%s:%d: status %d, wanted %d (message: \"%s\")", file, line, r.code, want, r.msg);
+	if (r.has_resp != (want == GRPC_STATUS_OK))
+		fail_msg("%s:%d: status %d %s a response", file, line, r.code, r.has_resp ? "with" : "without");
+	for (size_t i = 0; frags[i]; i++)
+		if (!strstr(r.msg, frags[i]))
+			fail_msg("%s:%d: message \"%s\" does not name \"%s\"", file, line, r.msg, frags[i]);
+}
+
+/* A call on a thread of its own (for a handler that blocks in the fake). */
+struct bg {
+	pthread_t t;
+	struct fx *f;
+	enum { BG_START, BG_REMOVE, BG_STOP } what;
+	char id[POD_ID_BUF];
+	int64_t timeout;
+	struct res r;
+	atomic_int done;
+};
+
+static void *bg_main(void *p)
+{
+	struct bg *b = p;
+	b->r = b->what == BG_START ? call_start(b->f, b->id)
+	     : b->what == BG_REMOVE ? call_remove(b->f, b->id)
+	     : call_stop(b->f, b->id, b->timeout);
+	/* Under the fake's lock, so that a test waiting on the fake also wakes up for this. */
+	pthread_mutex_lock(&b->f->fake.mu);
+	atomic_store(&b->done, 1);
+	pthread_cond_broadcast(&b->f->fake.cv);
+	pthread_mutex_unlock(&b->f->fake.mu);
+	return NULL;
+}
+
+/*
+ * Wait until the fake has seen more than `than` calls of op (sig > 0: kill calls with that signal),
+ * or the background call b has returned (a wrong early return must fail the test, not hang it).
+ */
+static void wait_calls_or_done(struct fx *f, enum fop op, int sig, unsigned than, struct bg *b)
+{
+	struct fake *k = &f->fake;
+	pthread_mutex_lock(&k->mu);
+	while ((sig > 0 ? k->kills[sig] : k->calls[op]) <= than && !atomic_load(&b->done))
+		pthread_cond_wait(&k->cv, &k->mu);
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void bg_run(struct bg *b, struct fx *f, int what, const char *id, int64_t timeout)
+{
+	memset(b, 0, sizeof *b);
+	b->f = f;
+	b->what = what;
+	snprintf(b->id, sizeof b->id, "%s", id);
+	b->timeout = timeout;
+	assert_int_equal(pthread_create(&b->t, NULL, bg_main, b), 0);
+}
+
+static struct res bg_join(struct bg *b)
+{
+	assert_int_equal(pthread_join(b->t, NULL), 0);
+	return b->r;
+}
+
+/* Worker threads that run one job each per round, all released at once by a barrier. */
+#define POOL_MAX 16
+
+struct pool;
+typedef struct res (*job_fn)(struct fx *f, int idx, const char *id);
+struct worker {
+	struct pool *p;
+	int idx;
+};
+struct pool {
+	struct fx *f;
+	int n;
+	pthread_t t[POOL_MAX];
+	struct worker w[POOL_MAX];
+	pthread_barrier_t go, done;
+	job_fn job;
+	char id[POD_ID_BUF];
+	int quit;
+	struct res r[POOL_MAX];
+};
+
+static void *pool_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pool *p = w->p;
+	for (;;) {
+		pthread_barrier_wait(&p->go);
+		if (p->quit)
+			return NULL;
+		p->r[w->idx] = p->job(p->f, w->idx, p->id);
+		pthread_barrier_wait(&p->done);
+	}
+}
+
+static void pool_init(struct pool *p, struct fx *f, int n)
+{
+	assert_true(n <= POOL_MAX);
+	memset(p, 0, sizeof *p);
+	p->f = f;
+	p->n = n;
+	assert_int_equal(pthread_barrier_init(&p->go, NULL, (unsigned)n + 1), 0);
+	assert_int_equal(pthread_barrier_init(&p->done, NULL, (unsigned)n + 1), 0);
+	for (int i = 0; i < n; i++) {
+		p->w[i] = (struct worker){ p, i };
+		assert_int_equal(pthread_create(&p->t[i], NULL, pool_main, &p->w[i]), 0);
+	}
+}
+
+/* Run job(f, i, id) on every worker at once; return when all are done. */
+static void pool_run(struct pool *p, job_fn job, const char *id)
+{
+	p->job = job;
+	snprintf(p->id, sizeof p->id, "%s", id);
+	pthread_barrier_wait(&p->go);
+	pthread_barrier_wait(&p->done);
+}
+
+static void pool_free(struct pool *p)
+{
+	p->quit = 1;
+	pthread_barrier_wait(&p->go);
+	for (int i = 0; i < p->n; i++)
+		pthread_join(p->t[i], NULL);
+	pthread_barrier_destroy(&p->go);
+	pthread_barrier_destroy(&p->done);
+}
+
+static struct res job_remove(struct fx *f, int idx, const char *id)
+{
+	(void)idx;
+	return call_remove(f, id);
+}
+
+/* Worker 0 starts, worker 1 removes. */
+static struct res job_start_or_remove(struct fx *f, int idx, const char *id)
+{
+	return idx == 0 ? call_start(f, id) : call_remove(f, id);
+}
+
+/* Remove a container whatever its state (test cleanup); it must succeed. */
+static void remove_ok(struct fx *f, const char *id)
+{
+	assert_res(call_remove(f, id), GRPC_STATUS_OK, "");
+	assert_false(row(f, id).exists);
+	assert_int_equal(fake_has(&f->fake, id), RT_MISSING);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* RemoveContainer                                                                            */
+
+/* (1) The runtime's delete fails: the call fails, removing is reset, a retry removes the row and
+ * releases the name. */
+static void test_remove_delete_fails_then_retry(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_EXITED, id);
+	unsigned k = f->seq;
+	unsigned d0 = fake_calls(&f->fake, F_DELETE);
+
+	fake_fail(&f->fake, F_DELETE, 1, EIO, NULL);
+	assert_res(call_remove(f, id), GRPC_STATUS_INTERNAL, id, "injected failure");
+	assert_int_equal(fake_calls(&f->fake, F_DELETE), d0 + 1);
+	struct snap s = row(f, id);
+	assert_true(s.exists);
+	assert_int_equal(s.removing, 0);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(fake_has(&f->fake, id), RT_STOPPED);
+
+	/* The name is still held by the row. */
+	char other[POD_ID_BUF];
+	struct lc_err err = { 0 };
+	{
+		char name[64];
+		ctr_name(k, name, sizeof name);
+		struct pod_new n = { .sandbox_id = f->sandbox, .name = name, .meta_name = "x", .config = "",
+				     .config_len = 0, .config_digest = "other", .stop_signal = SIGTERM };
+		struct pod_holder h;
+		enum pod_refusal why;
+		assert_int_equal(lc_new_id(n.id, &err), 0);
+		assert_int_equal(store_container_insert(f->store, &n, &h, &why, &err), -1);
+		assert_int_equal(err.errnum, EEXIST);
+		assert_string_equal(h.id, id);
+	}
+
+	assert_res(call_remove(f, id), GRPC_STATUS_OK, "");
+	assert_int_equal(fake_calls(&f->fake, F_DELETE), d0 + 2);
+	assert_false(row(f, id).exists);
+	assert_int_equal(fake_has(&f->fake, id), RT_MISSING);
+
+	/* The name is free again: a new row may take it. */
+	insert_row(f, k, other);
+	assert_string_not_equal(other, id);
+	assert_true(row(f, other).exists);
+	assert_int_equal(flagged_rows(f), 1); /* the new row is still "creating", as inserted */
+}
+
+/* (2) Remove while a StartContainer is in flight: refused, naming the container and "starting". */
+static void test_remove_while_starting(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_CREATED, id);
+	unsigned d0 = fake_calls(&f->fake, F_DELETE);
+
+	fake_hold(&f->fake, F_START, 1);
+	struct bg b;
+	bg_run(&b, f, BG_START, id, 0);
+	fake_wait_blocked(&f->fake, F_START, 1);
+	assert_int_equal(row(f, id).starting, 1);
+
+	assert_res(call_remove(f, id), GRPC_STATUS_FAILED_PRECONDITION, id, "starting");
+	struct snap s = row(f, id);
+	assert_int_equal(s.removing, 0);
+	assert_int_equal(s.starting, 1);
+	assert_int_equal(fake_calls(&f->fake, F_DELETE), d0);
+
+	fake_hold(&f->fake, F_START, 0);
+	assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+	s = row(f, id);
+	assert_int_equal(s.state, CTR_RUNNING);
+	assert_int_equal(s.starting, 0);
+	remove_ok(f, id);
+	assert_int_equal(flagged_rows(f), 0);
+}
+
+/* (3) 16 concurrent RemoveContainer calls on one container: one removal, nobody fails internally. */
+static void test_remove_concurrent(void **state)
+{
+	struct fx *f = *state;
+	enum { WORKERS = 16, ROUNDS = 12 };
+	struct pool p;
+	pool_init(&p, f, WORKERS);
+	for (int round = 0; round < ROUNDS; round++) {
+		/* Most rounds on an EXITED container; every third on a RUNNING one (each call may try to
+		 * stop it first). */
+		int running = round % 3 == 2;
+		char id[POD_ID_BUF];
+		mk_container(f, running ? CTR_RUNNING : CTR_EXITED, id);
+		unsigned d0 = fake_calls(&f->fake, F_DELETE), k0 = fake_kills(&f->fake, SIGKILL);
+
+		pool_run(&p, job_remove, id);
+
+		int ok = 0, refused = 0;
+		for (int i = 0; i < WORKERS; i++) {
+			struct res r = p.r[i];
+			if (r.code == GRPC_STATUS_OK) {
+				assert_true(r.has_resp);
+				ok++;
+			} else if (r.code == GRPC_STATUS_FAILED_PRECONDITION) {
+				assert_false(r.has_resp);
+				if (!strstr(r.msg, "already in removing state") || !strstr(r.msg, id))
+					fail_msg("round %d worker %d: refused with \"%s\"", round, i, r.msg);
+				refused++;
+			} else {
+				fail_msg("round %d worker %d: status %d: %s", round, i, r.code, r.msg);
+			}
+		}
+		assert_int_equal(ok + refused, WORKERS);
+		assert_true(ok >= 1);
+		/* Exactly one removal reached the runtime. */
+		assert_int_equal(fake_calls(&f->fake, F_DELETE), d0 + 1);
+		if (running)
+			assert_true(fake_kills(&f->fake, SIGKILL) > k0);
+		assert_false(row(f, id).exists);
+		assert_int_equal(fake_has(&f->fake, id), RT_MISSING);
+		assert_int_equal(flagged_rows(f), 0);
+	}
+	pool_free(&p);
+}
+
+/* (4) StartContainer racing RemoveContainer on a CREATED container. */
+static void test_start_races_remove(void **state)
+{
+	struct fx *f = *state;
+	enum { FORCED = 8, FREE = 40 };
+	char id[POD_ID_BUF];
+
+	/* Start first: Remove comes while the runtime start is in flight. */
+	for (int round = 0; round < FORCED; round++) {
+		mk_container(f, CTR_CREATED, id);
+		unsigned d0 = fake_calls(&f->fake, F_DELETE);
+		fake_hold(&f->fake, F_START, 1);
+		struct bg b;
+		bg_run(&b, f, BG_START, id, 0);
+		fake_wait_blocked(&f->fake, F_START, 1);
+		assert_res(call_remove(f, id), GRPC_STATUS_FAILED_PRECONDITION, id, "starting");
+		fake_hold(&f->fake, F_START, 0);
+		assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+		assert_int_equal(fake_calls(&f->fake, F_DELETE), d0);
+		struct snap s = row(f, id);
+		assert_int_equal(s.state, CTR_RUNNING);
+		assert_int_equal(s.starting + s.removing, 0);
+		assert_int_equal(fake_has(&f->fake, id), RT_RUNNING);
+		remove_ok(f, id);
+	}
+
+	/* Remove first: Start comes while the runtime delete is in flight. */
+	for (int round = 0; round < FORCED; round++) {
+		mk_container(f, CTR_CREATED, id);
+		unsigned s0 = fake_calls(&f->fake, F_START);
+		fake_hold(&f->fake, F_DELETE, 1);
+		struct bg b;
+		bg_run(&b, f, BG_REMOVE, id, 0);
+		fake_wait_blocked(&f->fake, F_DELETE, 1);
+		assert_int_equal(row(f, id).removing, 1);
+		assert_res(call_start(f, id), GRPC_STATUS_FAILED_PRECONDITION, id, "removing");
+		fake_hold(&f->fake, F_DELETE, 0);
+		assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+		assert_int_equal(fake_calls(&f->fake, F_START), s0);
+		assert_false(row(f, id).exists);
+		assert_int_equal(fake_has(&f->fake, id), RT_MISSING);
+	}
+	assert_int_equal(flagged_rows(f), 0);
+
+	/*
+	 * Free race.  Both may succeed only one after the other: Start finished before Remove read the
+	 * row, so Remove had to stop the RUNNING container first (a SIGKILL).  Otherwise exactly one
+	 * wins and the other is refused (FAILED_PRECONDITION), or Start finds the row gone (NOT_FOUND).
+	 */
+	struct pool p;
+	pool_init(&p, f, 2);
+	int orders[4] = { 0 };
+	for (int round = 0; round < FREE; round++) {
+		mk_container(f, CTR_CREATED, id);
+		unsigned k0 = fake_kills(&f->fake, SIGKILL);
+		pool_run(&p, job_start_or_remove, id);
+		struct res st = p.r[0], rm = p.r[1];
+		for (int i = 0; i < 2; i++) {
+			struct res r = p.r[i];
+			if (r.code != GRPC_STATUS_OK && r.code != GRPC_STATUS_FAILED_PRECONDITION &&
+			    !(i == 0 && r.code == GRPC_STATUS_NOT_FOUND))
+				fail_msg("round %d: %s: status %d: %s", round, i ? "remove" : "start", r.code, r.msg);
+			if ((r.code == GRPC_STATUS_OK) != r.has_resp)
+				fail_msg("round %d: status %d and response disagree", round, r.code);
+		}
+		struct snap s = row(f, id);
+		if (st.code == GRPC_STATUS_OK && rm.code == GRPC_STATUS_OK) {
+			orders[0]++;
+			assert_true(fake_kills(&f->fake, SIGKILL) > k0); /* sequential: Remove stopped it */
+			assert_false(s.exists);
+		} else if (st.code == GRPC_STATUS_OK) {
+			orders[1]++;
+			if (!strstr(rm.msg, id) || (!strstr(rm.msg, "starting") && !strstr(rm.msg, "running")))
+				fail_msg("round %d: remove refused with \"%s\"", round, rm.msg);
+			assert_true(s.exists);
+			assert_int_equal(s.state, CTR_RUNNING);
+			remove_ok(f, id);
+		} else if (rm.code == GRPC_STATUS_OK) {
+			orders[2]++;
+			if (st.code == GRPC_STATUS_FAILED_PRECONDITION && (!strstr(st.msg, id) || !strstr(st.msg, "removing")))
+				fail_msg("round %d: start refused with \"%s\"", round, st.msg);
+			assert_false(s.exists);
+		} else {
+			fail_msg("round %d: neither won: start %d \"%s\", remove %d \"%s\"", round, st.code, st.msg, rm.code,
+				 rm.msg);
+		}
+		assert_int_equal(fake_has(&f->fake, id), row(f, id).exists ? RT_RUNNING : RT_MISSING);
+		assert_int_equal(flagged_rows(f), 0);
+	}
+	pool_free(&p);
+	print_message("free race: both in turn %d, start won %d, remove won %d\n", orders[0], orders[1], orders[2]);
+}
+
+/* (5) RUNNING: force-stopped (SIGKILL) before the delete; a stop failure fails Remove without
+ * setting removing. */
+static void test_remove_running(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, id);
+	size_t e0 = fake_n_events(&f->fake);
+	remove_ok(f, id);
+	long kill = fake_event(&f->fake, e0, F_KILL, SIGKILL, id), del = fake_event(&f->fake, e0, F_DELETE, -1, id);
+	assert_true(kill >= 0);
+	assert_true(del > kill);
+
+	/* kill fails with a real error: no removal, no flag, still RUNNING; a retry works. */
+	mk_container(f, CTR_RUNNING, id);
+	unsigned d0 = fake_calls(&f->fake, F_DELETE);
+	fake_fail(&f->fake, F_KILL, 1, EIO, id);
+	assert_res(call_remove(f, id), GRPC_STATUS_INTERNAL, id, "forcibly stop");
+	struct snap s = row(f, id);
+	assert_true(s.exists);
+	assert_int_equal(s.state, CTR_RUNNING);
+	assert_int_equal(s.removing, 0);
+	assert_int_equal(fake_calls(&f->fake, F_DELETE), d0);
+	assert_int_equal(fake_has(&f->fake, id), RT_RUNNING);
+	remove_ok(f, id);
+
+	/* The runtime lost the container (no exit file either): kill says ENOENT, the exit is recorded
+	 * as unknown (255) and the removal goes on. */
+	mk_container(f, CTR_RUNNING, id);
+	struct lc_err err = { 0 };
+	assert_int_equal(fake_delete(&f->fake, id, &err), 0);
+	remove_ok(f, id);
+	assert_int_equal(flagged_rows(f), 0);
+}
+
+/* (6) A container that does not exist: OK, and the runtime is not asked anything. */
+static void test_remove_missing(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	struct lc_err err = { 0 };
+	assert_int_equal(lc_new_id(id, &err), 0);
+	unsigned k0 = fake_calls(&f->fake, F_KILL), d0 = fake_calls(&f->fake, F_DELETE);
+	assert_res(call_remove(f, id), GRPC_STATUS_OK, "");
+	assert_res(call_remove(f, "0123abc"), GRPC_STATUS_OK, ""); /* a prefix nothing has */
+	assert_int_equal(fake_calls(&f->fake, F_KILL), k0);
+	assert_int_equal(fake_calls(&f->fake, F_DELETE), d0);
+
+	/* Twice in a row on a real one: the second finds nothing and is OK too. */
+	mk_container(f, CTR_EXITED, id);
+	remove_ok(f, id);
+	assert_res(call_remove(f, id), GRPC_STATUS_OK, "");
+	assert_int_equal(fake_calls(&f->fake, F_DELETE), d0 + 1);
+}
+
+/* (7) Teardown fails after the runtime delete succeeded: removing reset; the retry finds the
+ * runtime container gone (fine) and finishes. */
+static void test_remove_teardown_fails_after_delete(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_EXITED, id);
+	/* The exit file's name is taken by a directory: unlinking it fails (EISDIR). */
+	char path[PATH_MAX + 80];
+	snprintf(path, sizeof path, "%s/%s", f->env.lc->exit_dir, id);
+	assert_int_equal(mkdir(path, 0700), 0);
+	unsigned d0 = fake_calls(&f->fake, F_DELETE);
+
+	assert_res(call_remove(f, id), GRPC_STATUS_INTERNAL, id);
+	assert_int_equal(fake_calls(&f->fake, F_DELETE), d0 + 1);
+	assert_int_equal(fake_has(&f->fake, id), RT_MISSING); /* the runtime part is done */
+	struct snap s = row(f, id);
+	assert_true(s.exists);
+	assert_int_equal(s.removing, 0);
+
+	/* Still failing: still reset. */
+	assert_res(call_remove(f, id), GRPC_STATUS_INTERNAL, id);
+	assert_int_equal(row(f, id).removing, 0);
+
+	assert_int_equal(rmdir(path), 0);
+	assert_res(call_remove(f, id), GRPC_STATUS_OK, "");
+	assert_false(row(f, id).exists);
+	assert_int_equal(flagged_rows(f), 0);
+
+	/* The simplest form: the runtime delete itself fails with EIO. */
+	mk_container(f, CTR_CREATED, id);
+	fake_fail(&f->fake, F_DELETE, 1, EIO, id);
+	assert_res(call_remove(f, id), GRPC_STATUS_INTERNAL, id);
+	assert_int_equal(row(f, id).removing, 0);
+	assert_int_equal(fake_has(&f->fake, id), RT_CREATED);
+	remove_ok(f, id);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* StartContainer, StopContainer                                                              */
+
+/* (8) The runtime start fails: EXITED, code 128, reason StartError, starting cleared. */
+static void test_start_fails(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_CREATED, id);
+	fake_fail(&f->fake, F_START, 1, EIO, id);
+	assert_res(call_start(f, id), GRPC_STATUS_INTERNAL, id, "injected failure");
+	struct snap s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 128);
+	assert_string_equal(s.reason, "StartError");
+	assert_non_null(strstr(s.message, "injected failure"));
+	assert_int_equal(s.starting, 0);
+	assert_true(s.finished_at > 0);
+
+	/* ContainerStatus shows it. */
+	Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+	req.container_id = id;
+	struct arena a;
+	arena_init(&a);
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "ContainerStatus" };
+	ProtobufCMessage *resp = NULL;
+	assert_int_equal(cri_container_status(&f->env, &c, &req.base, &resp), GRPC_STATUS_OK);
+	Runtime__V1__ContainerStatusResponse *out = (void *)resp;
+	assert_non_null(out->status);
+	assert_int_equal(out->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+	assert_int_equal(out->status->exit_code, 128);
+	assert_string_equal(out->status->reason, "StartError");
+	assert_string_equal(out->status->metadata->name, "c1");
+	assert_string_equal(out->status->image->image, "busybox:latest");
+	arena_release(&a);
+
+	/* Not startable again; removable. */
+	assert_res(call_start(f, id), GRPC_STATUS_FAILED_PRECONDITION, id, "EXITED");
+	remove_ok(f, id);
+	assert_int_equal(flagged_rows(f), 0);
+}
+
+/* (9) A process that ignores its stop signal: SIGKILL after the timeout, and the call returns only
+ * once the exit is recorded. */
+static void test_stop_ignores_signal(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	f->fake.ignore_stop_signal = 1;
+
+	/* SIGKILL kills at once: the exit file appears, the watcher records it. */
+	mk_container(f, CTR_RUNNING, id);
+	size_t e0 = fake_n_events(&f->fake);
+	assert_res(call_stop(f, id, 1), GRPC_STATUS_OK, "");
+	struct snap s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 137);
+	assert_string_equal(s.reason, "Error");
+	long term = fake_event(&f->fake, e0, F_KILL, SIGTERM, id), kill = fake_event(&f->fake, e0, F_KILL, SIGKILL, id);
+	assert_true(term >= 0);
+	assert_true(kill > term);
+	/* Stopping it again does nothing. */
+	unsigned k0 = fake_calls(&f->fake, F_KILL);
+	assert_res(call_stop(f, id, 1), GRPC_STATUS_OK, "");
+	assert_int_equal(fake_calls(&f->fake, F_KILL), k0);
+	remove_ok(f, id);
+
+	/* The SIGKILLed process takes its time to die: the call waits for the exit. */
+	f->fake.death = DEATH_SLOW;
+	mk_container(f, CTR_RUNNING, id);
+	unsigned sk0 = fake_kills(&f->fake, SIGKILL);
+	struct bg b;
+	bg_run(&b, f, BG_STOP, id, 1);
+	wait_calls_or_done(f, F_KILL, SIGKILL, sk0, &b);
+	/* Let the waiting call look at the container again after the SIGKILL: still running. */
+	unsigned st0 = fake_calls(&f->fake, F_STATE);
+	wait_calls_or_done(f, F_STATE, 0, st0 + 1, &b);
+	assert_false(atomic_load(&b.done));
+	assert_int_equal(row(f, id).state, CTR_RUNNING);
+	fake_reap(&f->fake, id);
+	assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+	s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 137);
+	f->fake.death = DEATH_NOW;
+	remove_ok(f, id);
+	assert_int_equal(flagged_rows(f), 0);
+}
+
+/*
+ * The exit code conmon reports is the one recorded, even when StopContainer looks at the container
+ * between the process's death and conmon writing the exit file: runc already says "stopped" (pid 0)
+ * then, which is not "conmon is gone".  When conmon really is gone without an exit file, the exit is
+ * recorded as unknown (255) and the call returns.
+ */
+static void test_stop_exit_code_survives_conmon_lag(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, id);
+	f->fake.death = DEATH_LAG;
+	unsigned sk0 = fake_kills(&f->fake, SIGKILL);
+	/* StopContainer with timeout 0 asks the runtime nothing before the SIGKILL. */
+	unsigned st0 = fake_calls(&f->fake, F_STATE);
+	struct bg b;
+	bg_run(&b, f, BG_STOP, id, 0);
+	wait_calls_or_done(f, F_KILL, SIGKILL, sk0, &b);
+	/*
+	 * The call looks at the container while the exit file is pending, and decides: either it
+	 * returns (it recorded an exit of its own), or it keeps waiting and looks again a second later
+	 * (the second state call proves the first look is over).  Only then does conmon write 137.
+	 */
+	wait_calls_or_done(f, F_STATE, 0, st0 + 1, &b);
+	fake_reap(&f->fake, id);
+	assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+	struct snap s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	if (s.exit_code != 137)
+		fail_msg("container %s: exit code %d (%s) recorded; conmon reported 137", id, s.exit_code, s.reason);
+	remove_ok(f, id);
+
+	/* conmon killed while the container dies: nobody will ever write the exit file. */
+	mk_container(f, CTR_RUNNING, id);
+	sk0 = fake_kills(&f->fake, SIGKILL);
+	st0 = fake_calls(&f->fake, F_STATE);
+	bg_run(&b, f, BG_STOP, id, 0);
+	wait_calls_or_done(f, F_KILL, SIGKILL, sk0, &b);
+	wait_calls_or_done(f, F_STATE, 0, st0, &b);
+	assert_false(atomic_load(&b.done)); /* conmon is alive: it waits for the file */
+	fake_kill_conmon(&f->fake, id);
+	assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+	s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 255);
+	f->fake.death = DEATH_NOW;
+	remove_ok(f, id);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* recovery                                                                                   */
+
+static void mkdir_or_fail(const char *path)
+{
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		fail_msg("mkdir %s: %s", path, strerror(errno));
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+/* (10) Flags a killed daemon leaves, reconciled by the recovery lifecycle_open runs. */
+static void test_recover_flags(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err = { 0 };
+	char rm[POD_ID_BUF], rm_fail[POD_ID_BUF], st_run[POD_ID_BUF], st_created[POD_ID_BUF], st_exit[POD_ID_BUF],
+		st_lost[POD_ID_BUF], creating[POD_ID_BUF], run_lost[POD_ID_BUF], run_exit[POD_ID_BUF], run_ok[POD_ID_BUF],
+		exited[POD_ID_BUF], orphan_rt[POD_ID_BUF], orphan_dir[POD_ID_BUF], orphan_exit[POD_ID_BUF];
+
+	mk_container(f, CTR_EXITED, rm);
+	mk_container(f, CTR_EXITED, rm_fail);
+	mk_container(f, CTR_CREATED, st_run);
+	mk_container(f, CTR_CREATED, st_created);
+	mk_container(f, CTR_CREATED, st_exit);
+	mk_container(f, CTR_CREATED, st_lost);
+	insert_row(f, ++f->seq, creating); /* CreateContainer killed half-way */
+	mk_container(f, CTR_RUNNING, run_lost);
+	mk_container(f, CTR_RUNNING, run_exit);
+	mk_container(f, CTR_RUNNING, run_ok);
+	mk_container(f, CTR_EXITED, exited);
+	assert_int_equal(lc_new_id(orphan_rt, &err), 0);
+	assert_int_equal(lc_new_id(orphan_dir, &err), 0);
+	assert_int_equal(lc_new_id(orphan_exit, &err), 0);
+
+	/* The daemon dies. */
+	lifecycle_close(&f->env);
+	set_flag(f, rm, "removing");
+	set_flag(f, rm_fail, "removing");
+	set_flag(f, st_run, "starting");
+	fake_add(&f->fake, st_run, RT_RUNNING); /* the runtime start had happened */
+	set_flag(f, st_created, "starting");
+	set_flag(f, st_exit, "starting");
+	set_flag(f, st_lost, "starting");
+	pthread_mutex_lock(&f->fake.mu);
+	fake_write_exit(&f->fake, st_exit, 1); /* started, and exited with 1 while the daemon was down */
+	fake_write_exit(&f->fake, run_exit, 0);
+	pthread_mutex_unlock(&f->fake.mu);
+	struct lc_err e2 = { 0 };
+	assert_int_equal(fake_delete(&f->fake, st_exit, &e2), 0);
+	assert_int_equal(fake_delete(&f->fake, st_lost, &e2), 0);
+	assert_int_equal(fake_delete(&f->fake, run_lost, &e2), 0);
+	fake_add(&f->fake, run_exit, RT_STOPPED);
+	/* What the half-created container had already made. */
+	char p[PATH_MAX + 200], q[PATH_MAX + 300];
+	fake_add(&f->fake, creating, RT_CREATED);
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.state, creating);
+	mkdir_or_fail(p);
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.root, creating);
+	mkdir_or_fail(p);
+	snprintf(q, sizeof q, "%s/upper", p);
+	mkdir_or_fail(q);
+	/* Leftovers nobody owns (and an entry that is not litecri's). */
+	fake_add(&f->fake, orphan_rt, RT_RUNNING);
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.state, orphan_dir);
+	mkdir_or_fail(p);
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.root, orphan_dir);
+	mkdir_or_fail(p);
+	pthread_mutex_lock(&f->fake.mu);
+	fake_write_exit(&f->fake, orphan_exit, 0);
+	pthread_mutex_unlock(&f->fake.mu);
+	snprintf(p, sizeof p, "%s/containers/not-an-id", f->cfg.state);
+	mkdir_or_fail(p);
+	/* rm_fail's runtime delete fails during recovery. */
+	fake_fail(&f->fake, F_DELETE, 1, EIO, rm_fail);
+
+	/* The daemon starts again. */
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+
+	struct snap s;
+	/* removing → removal finished; its runtime delete failing → kept, removing reset. */
+	assert_false(row(f, rm).exists);
+	assert_int_equal(fake_has(&f->fake, rm), RT_MISSING);
+	s = row(f, rm_fail);
+	assert_true(s.exists);
+	assert_int_equal(s.removing, 0);
+	assert_int_equal(fake_has(&f->fake, rm_fail), RT_STOPPED);
+	/* starting → RUNNING / CREATED / its exit (from the exit file, else 255). */
+	s = row(f, st_run);
+	assert_int_equal(s.state, CTR_RUNNING);
+	assert_true(s.started_at > 0);
+	s = row(f, st_created);
+	assert_int_equal(s.state, CTR_CREATED);
+	s = row(f, st_exit);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 1);
+	assert_string_equal(s.reason, "Error");
+	s = row(f, st_lost);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 255);
+	/* creating → torn down and deleted. */
+	assert_false(row(f, creating).exists);
+	assert_int_equal(fake_has(&f->fake, creating), RT_MISSING);
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.state, creating);
+	assert_false(exists(p));
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.root, creating);
+	assert_false(exists(p));
+	/* RUNNING the runtime no longer runs → its exit. */
+	s = row(f, run_lost);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 255);
+	s = row(f, run_exit);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 0);
+	assert_string_equal(s.reason, "Completed");
+	s = row(f, run_ok);
+	assert_int_equal(s.state, CTR_RUNNING);
+	assert_int_equal(fake_has(&f->fake, run_ok), RT_RUNNING);
+	s = row(f, exited);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 0);
+	/* Orphans gone, the foreign entry left alone, the sandbox untouched. */
+	assert_int_equal(fake_has(&f->fake, orphan_rt), RT_MISSING);
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.state, orphan_rt);
+	assert_false(exists(p));
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.state, orphan_dir);
+	assert_false(exists(p));
+	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.root, orphan_dir);
+	assert_false(exists(p));
+	snprintf(p, sizeof p, "%s/%s", f->env.lc->exit_dir, orphan_exit);
+	assert_false(exists(p));
+	snprintf(p, sizeof p, "%s/containers/not-an-id", f->cfg.state);
+	assert_true(exists(p));
+	assert_int_equal(fake_has(&f->fake, f->sandbox), RT_RUNNING);
+	struct arena a;
+	arena_init(&a);
+	struct sandbox_row sb;
+	assert_int_equal(store_sandbox_get(f->store, f->sandbox, &a, &sb, &err), 0);
+	assert_int_equal(sb.state, SANDBOX_READY);
+	arena_release(&a);
+	/* No flag left anywhere, and everything is usable again. */
+	assert_int_equal(flagged_rows(f), 0);
+	remove_ok(f, rm_fail);
+	remove_ok(f, st_created);
+	remove_ok(f, run_ok);
+}
+
+/*
+ * Recovery of a `starting` container whose runtime state cannot be read while its conmon is alive:
+ * no exit may be invented for a container that may well be running.  The flag itself must go (else
+ * the container can never be removed).
+ */
+static void test_recover_starting_state_unreadable(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err = { 0 };
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_CREATED, id);
+	lifecycle_close(&f->env);
+	set_flag(f, id, "starting");
+	fake_add(&f->fake, id, RT_RUNNING);
+	fake_fail(&f->fake, F_STATE, 1, EIO, id);
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+	struct snap s = row(f, id);
+	assert_int_equal(s.starting, 0);
+	if (s.state == CTR_EXITED)
+		fail_msg("container %s: runtime state unreadable, yet recorded EXITED with code %d (%s); the runtime "
+			 "still runs it", id, s.exit_code, s.reason);
+}
+
+/*
+ * StopContainer with the largest timeout a client can send: the stop signal, then a wait without
+ * SIGKILL.  (Placed last: with -DLITECRI_SANITIZE=ON a signed overflow of the deadline aborts.)
+ */
+static void test_stop_huge_timeout(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, id);
+	f->fake.death = DEATH_SLOW; /* SIGTERM kills it, slowly */
+	unsigned t0 = fake_kills(&f->fake, SIGTERM), k0 = fake_kills(&f->fake, SIGKILL);
+	struct bg b;
+	bg_run(&b, f, BG_STOP, id, INT64_MAX);
+	wait_calls_or_done(f, F_KILL, SIGTERM, t0, &b);
+	/* The call looks at the container twice more (it re-checks at least once a second). */
+	unsigned st0 = fake_calls(&f->fake, F_STATE);
+	wait_calls_or_done(f, F_STATE, 0, st0 + 1, &b);
+	assert_false(atomic_load(&b.done));
+	unsigned sigkills = fake_kills(&f->fake, SIGKILL) - k0;
+	fake_reap(&f->fake, id);
+	assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+	f->fake.death = DEATH_NOW;
+	if (sigkills)
+		fail_msg("container %s: SIGKILL sent although the timeout (INT64_MAX s) had not passed", id);
+	struct snap s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 128 + SIGTERM);
+	remove_ok(f, id);
+}
+
+int main(void)
+{
+	log_set_level(getenv("LITECRI_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_remove_delete_fails_then_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_while_starting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_races_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_teardown_fails_after_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_ignores_signal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_exit_code_survives_conmon_lag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_starting_state_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_huge_timeout, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1040 @@
+/*
+ * test_runtime.c — running helper programs (proc_run), the exit-file watcher, and real containers
+ * through runc + conmon (runtime_oci_new): lifecycle, exit codes, CRI logs and their reopening,
+ * errors, failed creates, the OOM marker, and litecri-pause as a container's init.
+ *
+ * Each runtime test has its own temporary directory holding the runtime's --root, the exit and
+ * attach-socket directories and the bundles (rootfs: a copy of /bin/busybox).  The teardown
+ * deletes every container the test made, kills their conmons (by the pid in the bundle, after
+ * checking its command line) and removes the directory, whether or not the test passed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/tmpdir.h"
+#include "runtime/exits.h"
+#include "runtime/runtime.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/proc.h"
+
+#define WAIT_MS 60000 /* bound on waiting for anything asynchronous (a hang guard, not a timing check) */
+#define MAX_CTRS 8
+#define MAX_SEEN 64
+
+static char runc_path[PATH_MAX], conmon_path[PATH_MAX];
+
+struct seen {
+	char id[65];
+	int code;
+	int64_t at;
+};
+
+struct fx {
+	char dir[TMPDIR_DIR_SIZE]; /* first: see tmpdir_fixture */
+	char root[PATH_MAX], exit_dir[PATH_MAX], sock_dir[PATH_MAX];
+	struct runtime *rt;
+	struct exits *ex;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct seen seen[MAX_SEEN];
+	size_t n_seen;
+	char ids[MAX_CTRS][65];
+	char bundles[MAX_CTRS][PATH_MAX];
+	size_t n_ctrs;
+};
+TMPDIR_FIXTURE_CHECK(struct fx);
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static void on_exit_file(const char *id, int code, int64_t at, void *arg)
+{
+	struct fx *f = arg;
+	pthread_mutex_lock(&f->mu);
+	if (f->n_seen < MAX_SEEN) {
+		snprintf(f->seen[f->n_seen].id, sizeof f->seen[0].id, "%s", id);
+		f->seen[f->n_seen].code = code;
+		f->seen[f->n_seen].at = at;
+		f->n_seen++;
+	}
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* The exit code the watcher reported for id (waiting for it), or -1000 if none came. */
+static int wait_exit(struct fx *f, const char *id)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		for (size_t i = 0; i < f->n_seen; i++)
+			if (!strcmp(f->seen[i].id, id)) {
+				int c = f->seen[i].code;
+				pthread_mutex_unlock(&f->mu);
+				return c;
+			}
+		if (now_ms() >= deadline)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return -1000;
+}
+
+static int find_tool(const char *name, char *out)
+{
+	struct lc_err err;
+	if (find_executable(name, out, PATH_MAX, &err) == 0)
+		return 0;
+	const char *dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(out, PATH_MAX, "%s/%s", dirs[i], name);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	log_set_level(getenv("LITECRI_TEST_DEBUG") ? LOG_DEBUG : LOG_WARN);
+	if (find_tool("runc", runc_path) < 0 || find_tool("conmon", conmon_path) < 0) {
+		fprintf(stderr, "runc and conmon are needed (.ci/deps installs them)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = tmpdir_fixture(sizeof *f, "runtime");
+	if (!f)
+		return -1;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	snprintf(f->root, sizeof f->root, "%s/root", f->dir);
+	snprintf(f->exit_dir, sizeof f->exit_dir, "%s/exits", f->dir);
+	snprintf(f->sock_dir, sizeof f->sock_dir, "%s/attach", f->dir);
+	struct rt_oci_config c = {
+		.runtime_path = runc_path,
+		.conmon_path = conmon_path,
+		.root = f->root,
+		.exit_dir = f->exit_dir,
+		.socket_dir = f->sock_dir,
+		.debug = 1,
+	};
+	struct lc_err err;
+	if (runtime_oci_new(&c, &f->rt, &err) < 0 || exits_start(f->exit_dir, on_exit_file, f, &f->ex, &err) < 0) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		runtime_free(f->rt);
+		tmpdir_fixture_free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+/* Is pid a conmon (alive, not a zombie) whose command line names id? */
+static int is_conmon_of(pid_t pid, const char *id)
+{
+	char p[64], buf[16384];
+	snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (!strstr(buf, "conmon"))
+		return 0;
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
+		if (!strcmp(buf + i, id))
+			return 1;
+	return 0;
+}
+
+/* Any live conmon process for id (scanning /proc)? */
+static int conmon_running(const char *id)
+{
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	int found = 0;
+	while ((e = readdir(d)) && !found) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		found = is_conmon_of((pid_t)pid, id);
+	}
+	closedir(d);
+	return found;
+}
+
+static pid_t read_pid(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	return n > 0 ? (pid_t)atoi(buf) : 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	for (size_t i = 0; i < f->n_ctrs; i++) {
+		if (rt_delete(f->rt, f->ids[i], &err) < 0 && err.errnum != ENOENT)
+			fprintf(stderr, "teardown: %s\n", err.msg);
+		char p[PATH_MAX + 16];
+		snprintf(p, sizeof p, "%s/conmon.pid", f->bundles[i]);
+		pid_t cp = read_pid(p);
+		if (cp > 0 && is_conmon_of(cp, f->ids[i])) {
+			fprintf(stderr, "teardown: killing conmon %d of %s\n", (int)cp, f->ids[i]);
+			kill(cp, SIGKILL);
+		}
+	}
+	exits_stop(f->ex);
+	runtime_free(f->rt);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	return tmpdir_fixture_free(f);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Bundles */
+
+static void copy_file(const char *from, const char *to, mode_t mode)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	assert_true(in >= 0);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	assert_true(out >= 0);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	assert_int_equal(close(out), 0);
+}
+
+static char *slurp(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *s = malloc(cap);
+	assert_non_null(s);
+	ssize_t n;
+	while ((n = read(fd, s + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 1024) {
+			cap *= 2;
+			s = realloc(s, cap);
+			assert_non_null(s);
+		}
+	}
+	close(fd);
+	s[len] = '\0';
+	return s;
+}
+
+static void new_id(char *id)
+{
+	unsigned char r[32];
+	assert_int_equal(getrandom(r, sizeof r, 0), (ssize_t)sizeof r);
+	for (size_t i = 0; i < 32; i++)
+		sprintf(id + 2 * i, "%02x", r[i]);
+}
+
+/*
+ * A bundle <dir>/<name> whose rootfs holds /bin/busybox (and /pause when pause is set), made
+ * with `runc spec` and given args.  mem_limit > 0 sets the memory cgroup limit.  The container's
+ * ID is recorded for the teardown.  Returns the index of the container in f.
+ */
+static size_t make_bundle(struct fx *f, const char *name, const char *const *args, int pause, long mem_limit)
+{
+	assert_true(f->n_ctrs < MAX_CTRS);
+	size_t k = f->n_ctrs++;
+	new_id(f->ids[k]);
+	char b[PATH_MAX];
+	snprintf(b, sizeof b, "%s/%s", f->dir, name);
+	memcpy(f->bundles[k], b, sizeof b);
+	char p[PATH_MAX + 64];
+	struct lc_err err;
+	snprintf(p, sizeof p, "%s/rootfs/bin", b);
+	assert_int_equal(mkdir_p(p, 0755, &err), 0);
+	snprintf(p, sizeof p, "%s/rootfs/bin/busybox", b);
+	copy_file("/bin/busybox", p, 0755);
+	snprintf(p, sizeof p, "%s/rootfs/bin/sh", b);
+	assert_int_equal(symlink("busybox", p), 0);
+	if (pause) {
+		snprintf(p, sizeof p, "%s/rootfs/pause", b);
+		copy_file(LITECRI_PAUSE_BIN, p, 0755);
+	}
+
+	const char *argv[] = { runc_path, "spec", "--bundle", b, NULL };
+	struct proc_result r;
+	assert_int_equal(proc_run(argv, NULL, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	proc_result_free(&r);
+	snprintf(p, sizeof p, "%s/config.json", b);
+	json_error_t jerr;
+	json_t *spec = json_load_file(p, 0, &jerr);
+	assert_non_null(spec);
+	json_t *proc = json_object_get(spec, "process");
+	json_t *jargs = json_array();
+	for (size_t i = 0; args[i]; i++)
+		json_array_append_new(jargs, json_string(args[i]));
+	json_object_set_new(proc, "args", jargs);
+	json_object_set_new(proc, "terminal", json_false());
+	if (mem_limit > 0) {
+		json_t *res = json_object_get(json_object_get(spec, "linux"), "resources");
+		assert_non_null(res);
+		json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)mem_limit));
+	}
+	assert_int_equal(json_dump_file(spec, p, JSON_INDENT(1)), 0);
+	json_decref(spec);
+	return k;
+}
+
+static void log_path_of(struct fx *f, const char *name, char *out)
+{
+	snprintf(out, PATH_MAX, "%s/%s.log", f->dir, name);
+}
+
+static pid_t create(struct fx *f, size_t k, const char *log_path)
+{
+	struct rt_create c = { .id = f->ids[k], .bundle = f->bundles[k], .log_path = log_path };
+	struct lc_err err;
+	pid_t pid = 0;
+	if (rt_create(f->rt, &c, &pid, &err) < 0)
+		fail_msg("create %s: %s", f->ids[k], err.msg);
+	assert_true(pid > 0);
+	return pid;
+}
+
+static enum rt_state state_of(struct fx *f, const char *id, pid_t *pid)
+{
+	struct lc_err err;
+	enum rt_state st;
+	pid_t p;
+	if (rt_state(f->rt, id, &st, &p, &err) < 0)
+		fail_msg("state %s: %s", id, err.msg);
+	if (pid)
+		*pid = p;
+	return st;
+}
+
+static void must(int rc, const struct lc_err *err)
+{
+	if (rc < 0)
+		fail_msg("%s", err->msg);
+}
+
+/* Wait (bounded) until the file at path contains needle. */
+static char *wait_contains(const char *path, const char *needle)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		char *s = slurp(path);
+		if (s && strstr(s, needle))
+			return s;
+		free(s);
+		if (now_ms() >= deadline)
+			fail_msg("%s never contained \"%s\"", path, needle);
+		sleep_ms(20);
+	}
+}
+
+/* The CRI log line "<RFC3339Nano> <stream> <P|F> <msg>" of the log text s whose stream and msg match. */
+static void assert_log_line(const char *s, const char *stream, const char *tag, const char *msg)
+{
+	char want[256];
+	snprintf(want, sizeof want, " %s %s %s\n", stream, tag, msg);
+	const char *hit = strstr(s, want);
+	if (!hit)
+		fail_msg("no line \"%s %s %s\" in log:\n%s", stream, tag, msg, s);
+	const char *line = hit;
+	while (line > s && line[-1] != '\n')
+		line--;
+	/* 2026-11-28T17:20:04.393593661+00:00 */
+	size_t tslen = (size_t)(hit - line);
+	assert_int_equal(tslen, 35);
+	assert_true(line[4] == '-' && line[7] == '-' && line[10] == 'T' && line[13] == ':' && line[16] == ':' &&
+		    line[19] == '.' && (line[29] == '+' || line[29] == '-' || line[29] == 'Z'));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* proc_run */
+
+static void test_proc_status(void **state)
+{
+	(void)state;
+	struct proc_result r;
+	struct lc_err err;
+	const char *ok[] = { "/bin/sh", "-c", "exit 0", NULL };
+	assert_int_equal(proc_run(ok, NULL, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.errout, "");
+	proc_result_free(&r);
+	const char *three[] = { "/bin/sh", "-c", "exit 3", NULL };
+	assert_int_equal(proc_run(three, NULL, &r, &err), 0);
+	assert_int_equal(r.status, 3);
+	proc_result_free(&r);
+	const char *sig[] = { "/bin/sh", "-c", "kill -TERM $$", NULL };
+	assert_int_equal(proc_run(sig, NULL, &r, &err), 0);
+	assert_int_equal(r.status, 128 + SIGTERM);
+	proc_result_free(&r);
+	const char *missing[] = { "/nonexistent/program", NULL };
+	assert_int_equal(proc_run(missing, NULL, &r, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_non_null(strstr(err.msg, "/nonexistent/program"));
+	assert_null(r.out);
+	struct proc_opts bad_cwd = { .cwd = "/nonexistent-dir" };
+	assert_int_equal(proc_run(ok, &bad_cwd, &r, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	struct proc_opts cwd = { .cwd = "/tmp" };
+	const char *pwd[] = { "/bin/sh", "-c", "pwd", NULL };
+	assert_int_equal(proc_run(pwd, &cwd, &r, &err), 0);
+	assert_string_equal(r.out, "/tmp\n");
+	proc_result_free(&r);
+	const char *const env[] = { "A=b c", NULL };
+	struct proc_opts eo = { .env = env };
+	const char *echo[] = { "/bin/sh", "-c", "echo \"$A\"", NULL };
+	assert_int_equal(proc_run(echo, &eo, &r, &err), 0);
+	assert_string_equal(r.out, "b c\n");
+	proc_result_free(&r);
+}
+
+static void test_proc_output(void **state)
+{
+	(void)state;
+	struct proc_result r;
+	struct lc_err err;
+	const char *both[] = { "/bin/sh", "-c", "echo out; echo err >&2; echo out2", NULL };
+	assert_int_equal(proc_run(both, NULL, &r, &err), 0);
+	assert_string_equal(r.out, "out\nout2\n");
+	assert_string_equal(r.errout, "err\n");
+	proc_result_free(&r);
+
+	/* 300000 bytes on each stream, 1000 kept: the rest is read (no deadlock) and dropped. */
+	const char *big[] = { "/bin/sh", "-c", "head -c 300000 /dev/zero | tr '\\0' a; head -c 300000 /dev/zero | tr '\\0' b >&2; exit 4", NULL };
+	struct proc_opts o = { .out_max = 1000 };
+	assert_int_equal(proc_run(big, &o, &r, &err), 0);
+	assert_int_equal(r.status, 4);
+	assert_int_equal(strlen(r.out), 1000);
+	assert_int_equal(strlen(r.errout), 1000);
+	assert_int_equal(strspn(r.out, "a"), 1000);
+	assert_int_equal(strspn(r.errout, "b"), 1000);
+	proc_result_free(&r);
+
+	/* Default cap: 64 KiB. */
+	assert_int_equal(proc_run(big, NULL, &r, &err), 0);
+	assert_int_equal(strlen(r.out), 64 * 1024);
+	proc_result_free(&r);
+}
+
+static void test_proc_timeout(void **state)
+{
+	(void)state;
+	struct proc_result r;
+	struct lc_err err;
+	const char *slow[] = { "/bin/sleep", "30", NULL };
+	struct proc_opts o = { .timeout_ms = 200 };
+	assert_int_equal(proc_run(slow, &o, &r, &err), -1);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_null(r.out);
+	/* A child that is done while a grandchild keeps its output open: not a failure. */
+	const char *daemonish[] = { "/bin/sh", "-c", "sleep 30 & echo $!; exit 0", NULL };
+	assert_int_equal(proc_run(daemonish, &o, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	int grandchild = atoi(r.out);
+	assert_true(grandchild > 0);
+	assert_int_equal(kill(grandchild, SIGKILL), 0); /* the sleep this test started */
+	proc_result_free(&r);
+}
+
+/* The child gets an empty signal mask and default dispositions though the caller blocks and ignores. */
+static void test_proc_signals(void **state)
+{
+	(void)state;
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe, old_hup;
+	sigemptyset(&ign.sa_mask);
+	assert_int_equal(sigaction(SIGPIPE, &ign, &old_pipe), 0);
+	assert_int_equal(sigaction(SIGHUP, &ign, &old_hup), 0);
+
+	struct proc_result r;
+	struct lc_err err;
+	const char *grep[] = { "/bin/grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status", NULL };
+	int rc = proc_run(grep, NULL, &r, &err);
+
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	assert_int_equal(rc, 0);
+	assert_string_equal(r.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+	proc_result_free(&r);
+
+	/* The caller's own mask is as it was. */
+	sigset_t now;
+	pthread_sigmask(SIG_SETMASK, NULL, &now);
+	assert_int_equal(sigismember(&now, SIGTERM), sigismember(&old, SIGTERM));
+}
+
+/* Passed descriptors arrive as 3, 4, ... in order (even when their numbers collide); others are closed. */
+static void test_proc_fds(void **state)
+{
+	(void)state;
+	int p1[2], p2[2];
+	assert_int_equal(pipe(p1), 0);
+	assert_int_equal(pipe(p2), 0);
+	/* Non-close-on-exec descriptors the child must not see. */
+	int leak = dup2(p1[1], 150);
+	assert_int_equal(leak, 150);
+	int a = dup2(p1[1], 201), b = dup2(p2[1], 200);
+	assert_true(a == 201 && b == 200);
+	close(p1[1]);
+	close(p2[1]);
+
+	struct proc_result r;
+	struct lc_err err;
+	int keep[] = { a, b };
+	struct proc_opts o = { .keep_fds = keep, .n_keep_fds = 2 };
+	const char *ls[] = { "/bin/ls", "/proc/self/fd", NULL }; /* 5: ls's own directory handle */
+	assert_int_equal(proc_run(ls, &o, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "0\n1\n2\n3\n4\n5\n");
+	proc_result_free(&r);
+	const char *sh[] = { "/bin/sh", "-c", "echo one >&3; echo two >&4", NULL };
+	assert_int_equal(proc_run(sh, &o, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	proc_result_free(&r);
+	close(a);
+	close(b);
+	close(leak);
+	char buf[16] = "";
+	assert_int_equal(read(p1[0], buf, sizeof buf), 4);
+	assert_memory_equal(buf, "one\n", 4);
+	assert_int_equal(read(p2[0], buf, sizeof buf), 4);
+	assert_memory_equal(buf, "two\n", 4);
+	close(p1[0]);
+	close(p2[0]);
+
+	/* Kept descriptors numbered 4 and 3, passed as 3 and 4: swapped on the way. */
+	int q1[2], q2[2];
+	assert_int_equal(pipe(q1), 0);
+	assert_int_equal(pipe(q2), 0);
+	int s3 = fcntl(3, F_DUPFD_CLOEXEC, 300), s4 = fcntl(4, F_DUPFD_CLOEXEC, 300); /* whatever was there */
+	assert_int_equal(dup2(q1[1], 4), 4);
+	assert_int_equal(dup2(q2[1], 3), 3);
+	int swapped[] = { 4, 3 };
+	struct proc_opts o2 = { .keep_fds = swapped, .n_keep_fds = 2 };
+	const char *sh2[] = { "/bin/sh", "-c", "echo first >&3; echo second >&4", NULL };
+	int rc = proc_run(sh2, &o2, &r, &err);
+	/* restore 3 and 4 */
+	if (s3 >= 0)
+		dup2(s3, 3);
+	else
+		close(3);
+	if (s4 >= 0)
+		dup2(s4, 4);
+	else
+		close(4);
+	if (s3 >= 0)
+		close(s3);
+	if (s4 >= 0)
+		close(s4);
+	close(q1[1]);
+	close(q2[1]);
+	assert_int_equal(rc, 0);
+	proc_result_free(&r);
+	memset(buf, 0, sizeof buf);
+	assert_int_equal(read(q1[0], buf, sizeof buf), 6);
+	assert_memory_equal(buf, "first\n", 6);
+	assert_int_equal(read(q2[0], buf, sizeof buf), 7);
+	assert_memory_equal(buf, "second\n", 7);
+	close(q1[0]);
+	close(q2[0]);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* exit files */
+
+static void test_exit_files(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	char dir[PATH_MAX], p[PATH_MAX + 80], id1[65], id2[65], id3[65];
+	snprintf(dir, sizeof dir, "%s/other-exits", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	new_id(id1);
+	new_id(id2);
+	new_id(id3);
+	/* Present before the watcher starts: reported. */
+	snprintf(p, sizeof p, "%s/%s", dir, id1);
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("5", fp);
+	fclose(fp);
+	/* Not container IDs: ignored. */
+	snprintf(p, sizeof p, "%s/%s.XY12ZA", dir, id2);
+	fp = fopen(p, "w");
+	fputs("9", fp);
+	fclose(fp);
+	snprintf(p, sizeof p, "%s/notes", dir);
+	fp = fopen(p, "w");
+	fputs("9", fp);
+	fclose(fp);
+
+	exits_stop(f->ex);
+	f->ex = NULL;
+	f->n_seen = 0;
+	assert_int_equal(exits_start(dir, on_exit_file, f, &f->ex, &err), 0);
+	assert_int_equal(wait_exit(f, id1), 5);
+
+	/* Renamed into place (as conmon does). */
+	snprintf(p, sizeof p, "%s/%s.XY12ZA", dir, id2);
+	char to[PATH_MAX + 80];
+	snprintf(to, sizeof to, "%s/%s", dir, id2);
+	assert_int_equal(rename(p, to), 0);
+	assert_int_equal(wait_exit(f, id2), 9);
+
+	/* Written in place: an empty close is skipped, the complete write reported. */
+	snprintf(p, sizeof p, "%s/%s", dir, id3);
+	fp = fopen(p, "w");
+	fclose(fp);
+	fp = fopen(p, "w");
+	fputs("137\n", fp);
+	fclose(fp);
+	assert_int_equal(wait_exit(f, id3), 137);
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->n_seen; i++)
+		assert_true(strlen(f->seen[i].id) == 64 && f->seen[i].at > 0);
+	pthread_mutex_unlock(&f->mu);
+
+	int code;
+	int64_t at;
+	assert_int_equal(exit_file_read(dir, id3, &code, &at, &err), 0);
+	assert_int_equal(code, 137);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(at, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+	assert_int_equal(exit_file_remove(dir, id3, &err), 0);
+	assert_int_equal(exit_file_remove(dir, id3, &err), 0);
+	assert_int_equal(exit_file_read(dir, id3, &code, &at, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(exit_file_read(dir, "notes", &code, &at, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+
+	/* Stopped: no callback afterwards. */
+	exits_stop(f->ex);
+	f->ex = NULL;
+	size_t before = f->n_seen;
+	snprintf(p, sizeof p, "%s/%s", dir, id3);
+	fp = fopen(p, "w");
+	fputs("1", fp);
+	fclose(fp);
+	assert_int_equal(f->n_seen, before);
+	assert_int_equal(exits_start(f->exit_dir, on_exit_file, f, &f->ex, &err), 0); /* for the teardown */
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* containers */
+
+static void test_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	/* Blocks on the FIFO /go until the test opens and closes it, then writes and exits 0. */
+	const char *args[] = { "/bin/busybox", "sh", "-c",
+			       "cat /go; echo out; echo err >&2; printf part; exit 0", NULL };
+	size_t k = make_bundle(f, "life", args, 0, 0);
+	const char *id = f->ids[k];
+	char fifo[PATH_MAX + 16], log[PATH_MAX];
+	snprintf(fifo, sizeof fifo, "%s/rootfs/go", f->bundles[k]);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	log_path_of(f, "life", log);
+
+	pid_t pid = create(f, k, log);
+	pid_t spid;
+	assert_int_equal(state_of(f, id, &spid), RT_CREATED);
+	assert_int_equal(spid, pid);
+	char **ids;
+	size_t n;
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], id);
+	free(ids[0]);
+	free(ids);
+
+	must(rt_start(f->rt, id, &err), &err);
+	assert_int_equal(state_of(f, id, NULL), RT_RUNNING);
+	int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	close(fd);
+
+	assert_int_equal(wait_exit(f, id), 0);
+	int code;
+	int64_t at;
+	must(exit_file_read(f->exit_dir, id, &code, &at, &err), &err);
+	assert_int_equal(code, 0);
+	char *s = slurp(log); /* complete: conmon writes the exit file after draining the output */
+	assert_non_null(s);
+	assert_log_line(s, "stdout", "F", "out");
+	assert_log_line(s, "stderr", "F", "err");
+	assert_log_line(s, "stdout", "P", "part");
+	free(s);
+
+	assert_int_equal(state_of(f, id, NULL), RT_STOPPED);
+	assert_int_equal(rt_kill(f->rt, id, SIGTERM, 0, &err), -1);
+	assert_int_equal(err.errnum, ESRCH);
+	assert_non_null(strstr(err.msg, id));
+	assert_int_equal(rt_kill(f->rt, id, SIGKILL, 1, &err), -1);
+	assert_int_equal(err.errnum, ESRCH);
+	must(rt_delete(f->rt, id, &err), &err);
+	assert_int_equal(state_of(f, id, NULL), RT_MISSING);
+	assert_int_equal(rt_delete(f->rt, id, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_non_null(strstr(err.msg, id));
+	assert_int_equal(rt_kill(f->rt, id, SIGKILL, 0, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(rt_kill(f->rt, id, SIGKILL, 1, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(rt_start(f->rt, id, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	assert_int_equal(n, 0);
+	free(ids);
+	assert_int_equal(tmpdir_count(f->sock_dir), 0); /* delete removed conmon's attach link */
+	assert_false(conmon_running(id));
+}
+
+/* create -> start -> SIGKILL -> exit 137 -> delete, timed; exit 1; list of several. */
+static void test_exit_codes_and_cycle(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	const char *sleeper[] = { "/bin/busybox", "sleep", "1000", NULL };
+	const char *one[] = { "/bin/busybox", "sh", "-c", "exit 1", NULL };
+	size_t a = make_bundle(f, "sleeper", sleeper, 0, 0);
+	size_t b = make_bundle(f, "one", one, 0, 0);
+
+	int64_t t0 = now_ms();
+	create(f, a, "");
+	int64_t t1 = now_ms();
+	must(rt_start(f->rt, f->ids[a], &err), &err);
+	int64_t t2 = now_ms();
+	must(rt_kill(f->rt, f->ids[a], SIGKILL, 0, &err), &err);
+	int64_t t3 = now_ms();
+	assert_int_equal(wait_exit(f, f->ids[a]), 137);
+	int64_t t4 = now_ms();
+	must(rt_delete(f->rt, f->ids[a], &err), &err);
+	int64_t t5 = now_ms();
+	print_message("cycle: create %lld ms, start %lld ms, kill %lld ms, exit seen %lld ms later, delete %lld ms; "
+		      "total %lld ms\n", (long long)(t1 - t0), (long long)(t2 - t1), (long long)(t3 - t2),
+		      (long long)(t4 - t3), (long long)(t5 - t4), (long long)(t5 - t0));
+
+	create(f, b, "");
+	f->n_seen = 0;
+	size_t c = make_bundle(f, "sleeper2", sleeper, 0, 0);
+	create(f, c, "");
+	char **ids;
+	size_t n;
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	assert_int_equal(n, 2);
+	int found_b = 0, found_c = 0;
+	for (size_t i = 0; i < n; i++) {
+		found_b |= !strcmp(ids[i], f->ids[b]);
+		found_c |= !strcmp(ids[i], f->ids[c]);
+		free(ids[i]);
+	}
+	free(ids);
+	assert_true(found_b && found_c);
+	must(rt_start(f->rt, f->ids[b], &err), &err);
+	assert_int_equal(wait_exit(f, f->ids[b]), 1);
+
+	/* kill --all of a running container; delete --force of a created one. */
+	must(rt_start(f->rt, f->ids[c], &err), &err);
+	must(rt_kill(f->rt, f->ids[c], SIGKILL, 1, &err), &err);
+	assert_int_equal(wait_exit(f, f->ids[c]), 137);
+	must(rt_delete(f->rt, f->ids[b], &err), &err);
+	must(rt_delete(f->rt, f->ids[c], &err), &err);
+
+	/* A created, never started container: delete kills it (and conmon then goes). */
+	size_t d = make_bundle(f, "sleeper3", sleeper, 0, 0);
+	create(f, d, "");
+	assert_true(conmon_running(f->ids[d]));
+	must(rt_delete(f->rt, f->ids[d], &err), &err);
+	assert_int_equal(state_of(f, f->ids[d], NULL), RT_MISSING);
+	wait_exit(f, f->ids[d]);
+	int64_t deadline = now_ms() + WAIT_MS;
+	while (conmon_running(f->ids[d]) && now_ms() < deadline)
+		sleep_ms(20);
+	assert_false(conmon_running(f->ids[d]));
+
+	/* Unknown containers. */
+	char ghost[65];
+	new_id(ghost);
+	assert_int_equal(state_of(f, ghost, NULL), RT_MISSING);
+	assert_int_equal(rt_delete(f->rt, ghost, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(rt_kill(f->rt, ghost, SIGTERM, 0, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+}
+
+static void test_reopen_log(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	const char *args[] = { "/bin/busybox", "sh", "-c", "while :; do echo tick; sleep 0.05; done", NULL };
+	size_t k = make_bundle(f, "ticker", args, 0, 0);
+	const char *id = f->ids[k];
+	char log[PATH_MAX], rotated[PATH_MAX + 8];
+	log_path_of(f, "ticker", log);
+	snprintf(rotated, sizeof rotated, "%s.1", log);
+	create(f, k, log);
+	must(rt_start(f->rt, id, &err), &err);
+	free(wait_contains(log, "stdout F tick\n"));
+
+	assert_int_equal(rename(log, rotated), 0);
+	must(rt_reopen_log(f->rt, id, f->bundles[k], &err), &err);
+	struct stat st;
+	assert_int_equal(stat(log, &st), 0); /* synchronous: the new file is there */
+	free(wait_contains(log, "stdout F tick\n"));
+	/* Reopening without rotation also works (a new file replaces the old one). */
+	must(rt_reopen_log(f->rt, id, f->bundles[k], &err), &err);
+
+	must(rt_kill(f->rt, id, SIGKILL, 0, &err), &err);
+	assert_int_equal(wait_exit(f, id), 137);
+	/* conmon is gone (or going): not running */
+	int64_t deadline = now_ms() + WAIT_MS;
+	while (conmon_running(id) && now_ms() < deadline)
+		sleep_ms(20);
+	assert_int_equal(rt_reopen_log(f->rt, id, f->bundles[k], &err), -1);
+	assert_int_equal(err.errnum, ESRCH);
+	must(rt_delete(f->rt, id, &err), &err);
+
+	/* Discarded output (log_path ""): nothing to reopen, no error. */
+	size_t q = make_bundle(f, "quiet", args, 0, 0);
+	create(f, q, "");
+	must(rt_reopen_log(f->rt, f->ids[q], f->bundles[q], &err), &err);
+	must(rt_delete(f->rt, f->ids[q], &err), &err);
+}
+
+static void test_create_failure(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	const char *args[] = { "/bin/missing-program", NULL };
+	size_t k = make_bundle(f, "broken", args, 0, 0);
+	const char *id = f->ids[k];
+	struct rt_create c = { .id = id, .bundle = f->bundles[k], .log_path = "" };
+	pid_t pid = 0;
+	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
+	print_message("create failure: %s\n", err.msg);
+	assert_non_null(strstr(err.msg, id));
+	assert_non_null(strstr(err.msg, "/bin/missing-program"));
+	assert_int_equal(state_of(f, id, NULL), RT_MISSING);
+	assert_false(conmon_running(id));
+	assert_int_equal(tmpdir_count(f->root), 0);
+	assert_int_equal(tmpdir_count(f->sock_dir), 0);
+	assert_int_equal(tmpdir_count(f->exit_dir), 0);
+
+	/* Unusable log path: conmon refuses before it daemonizes. */
+	const char *ok[] = { "/bin/busybox", "true", NULL };
+	size_t m = make_bundle(f, "nolog", ok, 0, 0);
+	c.id = f->ids[m];
+	c.bundle = f->bundles[m];
+	c.log_path = "/nonexistent-dir/x.log";
+	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
+	print_message("bad log path: %s\n", err.msg);
+	assert_non_null(strstr(err.msg, f->ids[m]));
+	assert_int_equal(state_of(f, f->ids[m], NULL), RT_MISSING);
+	assert_false(conmon_running(f->ids[m]));
+	c.log_path = "/tmp/a:b.log";
+	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	c.id = "not-an-id";
+	c.log_path = "";
+	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+
+	/* The same ID twice: the second create fails and leaves the first alone. */
+	c.id = f->ids[m];
+	create(f, m, "");
+	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	assert_int_equal(state_of(f, f->ids[m], NULL), RT_CREATED);
+}
+
+/* Children of pid (any state, zombies too), from /proc: their number, the first max of them in kids. */
+static int children_of(pid_t pid, pid_t *kids, int max)
+{
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d))) {
+		char *end;
+		long p = strtol(e->d_name, &end, 10);
+		if (*end || p <= 0)
+			continue;
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%ld/stat", p);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		const char *rp = strrchr(buf, ')'); /* "pid (comm) S ppid ..." */
+		char st;
+		int ppid;
+		if (rp && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == pid) {
+			if (n < max)
+				kids[n] = (pid_t)p;
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_pause(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	struct proc_result r;
+	const char *version[] = { LITECRI_PAUSE_BIN, "--version", NULL };
+	assert_int_equal(proc_run(version, NULL, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "litecri-pause " LITECRI_VERSION));
+	proc_result_free(&r);
+
+	const char *args[] = { "/pause", NULL };
+	size_t k = make_bundle(f, "pause", args, 1, 0);
+	const char *id = f->ids[k];
+	pid_t pid = create(f, k, "");
+	must(rt_start(f->rt, id, &err), &err);
+	assert_int_equal(state_of(f, id, NULL), RT_RUNNING);
+
+	/* Orphans in the container's PID namespace become the pause process's children. */
+	const char *exec[] = { runc_path, "--root", f->root, "exec", id, "/bin/busybox", "sh", "-c",
+			       "for i in 1 2; do /bin/busybox sleep 1000 </dev/null >/dev/null 2>&1 & done", NULL };
+	/* (runc exec copies the process's output until EOF: the orphans must not hold it.) */
+	struct proc_opts o = { .timeout_ms = WAIT_MS };
+	if (proc_run(exec, &o, &r, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(r.status, 0);
+	proc_result_free(&r);
+	pid_t kids[2];
+	assert_int_equal(children_of(pid, kids, 2), 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(kill(kids[i], SIGKILL), 0); /* the sleeps this test started */
+	int64_t deadline = now_ms() + WAIT_MS;
+	while (children_of(pid, kids, 0) > 0 && now_ms() < deadline)
+		sleep_ms(20);
+	assert_int_equal(children_of(pid, kids, 0), 0); /* exited and reaped: no zombies left */
+
+	must(rt_kill(f->rt, id, SIGTERM, 0, &err), &err);
+	assert_int_equal(wait_exit(f, id), 0);
+	must(rt_delete(f->rt, id, &err), &err);
+}
+
+static void test_oom(void **state)
+{
+	struct fx *f = *state;
+	struct statfs sfs;
+	struct stat st;
+	if (statfs("/sys/fs/cgroup", &sfs) < 0 ||
+	    (sfs.f_type != 0x63677270 /* cgroup2 */ && stat("/sys/fs/cgroup/memory", &st) < 0)) {
+		print_message("no memory cgroup: skipped\n");
+		skip();
+	}
+	struct lc_err err;
+	const char *args[] = { "/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1", NULL };
+	size_t k = make_bundle(f, "oom", args, 0, 32L * 1024 * 1024);
+	create(f, k, "");
+	must(rt_start(f->rt, f->ids[k], &err), &err);
+	assert_int_equal(wait_exit(f, f->ids[k]), 137);
+	char p[PATH_MAX + 8];
+	snprintf(p, sizeof p, "%s/oom", f->bundles[k]);
+	assert_int_equal(stat(p, &st), 0);
+	must(rt_delete(f->rt, f->ids[k], &err), &err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proc_status),
+		cmocka_unit_test(test_proc_output),
+		cmocka_unit_test(test_proc_timeout),
+		cmocka_unit_test(test_proc_signals),
+		cmocka_unit_test(test_proc_fds),
+		cmocka_unit_test_setup_teardown(test_exit_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_codes_and_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oom, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
