@@ -42,24 +42,6 @@ static int relative_clean(const char *p)
 	return 1;
 }
 
-/* Resolve a request's container ID.  1 = found, 0 = none, -1 = error set in *code. */
-static int resolve_container(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
-			     char id[POD_ID_BUF], grpc_status_code *code)
-{
-	struct lc_err err = { 0 };
-	if (!ref || !*ref) {
-		*code = cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: container_id is required", rpc);
-		return -1;
-	}
-	if (store_container_resolve(env->store, ref, id, &err) == 0)
-		return 1;
-	if (err.errnum == ENOENT)
-		return 0;
-	*code = cri_fail(call, err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_INTERNAL, "%s: %s", rpc,
-			 err.msg);
-	return -1;
-}
-
 static int container_settled(struct cri_env *env, const char *id)
 {
 	struct arena a;
@@ -178,12 +160,8 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	digester_final(d, digest);
 	digester_free(d);
 
-	struct kv *labels = arena_alloc(call->arena, (cfg->n_labels + 1) * sizeof *labels);
-	for (size_t i = 0; i < cfg->n_labels; i++)
-		labels[i] = (struct kv){ cfg->labels[i]->key, cfg->labels[i]->value };
-	struct kv *ann = arena_alloc(call->arena, (cfg->n_annotations + 1) * sizeof *ann);
-	for (size_t i = 0; i < cfg->n_annotations; i++)
-		ann[i] = (struct kv){ cfg->annotations[i]->key, cfg->annotations[i]->value };
+	struct kv *labels = lc_kvs(call, (void *const *)cfg->labels, cfg->n_labels);
+	struct kv *ann = lc_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations);
 	const char **layers = arena_alloc(call->arena, (img.n_layers + 1) * sizeof *layers);
 	for (size_t i = 0; i < img.n_layers; i++)
 		layers[i] = arena_strdup(call->arena, img.layers[i].chain_id);
@@ -283,7 +261,7 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 	LC_REQUIRE_RUNTIME(env, call, "StartContainer");
 	char id[POD_ID_BUF];
 	grpc_status_code code;
-	int found = resolve_container(env, call, "StartContainer", r->container_id, id, &code);
+	int found = lc_resolve(env, call, "StartContainer", 1, r->container_id, id, &code);
 	if (found < 0)
 		return code;
 	if (!found)
@@ -333,7 +311,7 @@ grpc_status_code cri_stop_container(struct cri_env *env, struct cri_call *call, 
 	LC_REQUIRE_RUNTIME(env, call, "StopContainer");
 	char id[POD_ID_BUF];
 	grpc_status_code code;
-	int found = resolve_container(env, call, "StopContainer", r->container_id, id, &code);
+	int found = lc_resolve(env, call, "StopContainer", 1, r->container_id, id, &code);
 	if (found < 0)
 		return code;
 	struct lc_err err = { 0 };
@@ -351,7 +329,7 @@ grpc_status_code cri_remove_container(struct cri_env *env, struct cri_call *call
 	LC_REQUIRE_RUNTIME(env, call, "RemoveContainer");
 	char id[POD_ID_BUF];
 	grpc_status_code code;
-	int found = resolve_container(env, call, "RemoveContainer", r->container_id, id, &code);
+	int found = lc_resolve(env, call, "RemoveContainer", 1, r->container_id, id, &code);
 	if (found < 0)
 		return code;
 	if (found && (code = lc_container_remove(env, call, id)) != GRPC_STATUS_OK)
@@ -396,7 +374,7 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 	const Runtime__V1__ContainerStatusRequest *r = (const void *)req;
 	char id[POD_ID_BUF];
 	grpc_status_code code;
-	int found = resolve_container(env, call, "ContainerStatus", r->container_id, id, &code);
+	int found = lc_resolve(env, call, "ContainerStatus", 1, r->container_id, id, &code);
 	if (found < 0)
 		return code;
 	struct lc_err err = { 0 };
@@ -484,10 +462,7 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 		if (f->state)
 			pf.state = f->state->state;
 		if (f->n_label_selector) {
-			struct kv *l = arena_alloc(call->arena, f->n_label_selector * sizeof *l);
-			for (size_t i = 0; i < f->n_label_selector; i++)
-				l[i] = (struct kv){ f->label_selector[i]->key, f->label_selector[i]->value };
-			pf.labels = l;
+			pf.labels = lc_kvs(call, (void *const *)f->label_selector, f->n_label_selector);
 			pf.n_labels = f->n_label_selector;
 		}
 	}
@@ -530,7 +505,7 @@ grpc_status_code cri_reopen_container_log(struct cri_env *env, struct cri_call *
 	LC_REQUIRE_RUNTIME(env, call, "ReopenContainerLog");
 	char id[POD_ID_BUF];
 	grpc_status_code code;
-	int found = resolve_container(env, call, "ReopenContainerLog", r->container_id, id, &code);
+	int found = lc_resolve(env, call, "ReopenContainerLog", 1, r->container_id, id, &code);
 	if (found < 0)
 		return code;
 	struct lc_err err = { 0 };

@@ -43,6 +43,36 @@ int lc_new_id(char id[POD_ID_BUF], struct lc_err *err)
 	return 0;
 }
 
+int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int container, const char *ref,
+	       char id[POD_ID_BUF], grpc_status_code *code)
+{
+	struct lc_err err = { 0 };
+	if (!ref || !*ref) {
+		*code = cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: %s is required", rpc,
+				 container ? "container_id" : "pod_sandbox_id");
+		return -1;
+	}
+	int rc = container ? store_container_resolve(env->store, ref, id, &err)
+			   : store_sandbox_resolve(env->store, ref, id, &err);
+	if (rc == 0)
+		return 1;
+	if (err.errnum == ENOENT)
+		return 0;
+	*code = cri_fail(call, err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_INTERNAL, "%s: %s", rpc,
+			 err.msg);
+	return -1;
+}
+
+struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n)
+{
+	struct kv *kv = arena_alloc(call->arena, (n + 1) * sizeof *kv);
+	for (size_t i = 0; i < n; i++) {
+		const struct cri_map_entry *e = entries[i];
+		kv[i] = (struct kv){ e->key, e->value };
+	}
+	return kv;
+}
+
 grpc_status_code lc_status_code(int errnum)
 {
 	switch (errnum) {

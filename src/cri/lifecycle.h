@@ -99,6 +99,17 @@ int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err)
  */
 int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline);
 
+/*
+ * Resolve a request's sandbox (container = 0) or container (container = 1) ID, full or a unique
+ * prefix.  1 = found (id filled), 0 = no such object, -1 = bad or ambiguous ID or a database
+ * error: *code is the gRPC status, set with cri_fail.
+ */
+int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int container, const char *ref,
+	       char id[POD_ID_BUF], grpc_status_code *code);
+
+/* A request's map<string,string> entries (any entry type) as key/value pairs for the store. */
+struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n);
+
 /* Startup recovery (recover.c): reconcile every row with the runtime, sweep orphans. */
 int lc_recover(struct cri_env *env, struct lc_err *err);
 

@@ -194,12 +194,8 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 		digester_final(d, digest);
 		digester_free(d);
 	}
-	struct kv *labels = arena_alloc(call->arena, (cfg->n_labels + 1) * sizeof *labels);
-	for (size_t i = 0; i < cfg->n_labels; i++)
-		labels[i] = (struct kv){ cfg->labels[i]->key, cfg->labels[i]->value };
-	struct kv *ann = arena_alloc(call->arena, (cfg->n_annotations + 1) * sizeof *ann);
-	for (size_t i = 0; i < cfg->n_annotations; i++)
-		ann[i] = (struct kv){ cfg->annotations[i]->key, cfg->annotations[i]->value };
+	struct kv *labels = lc_kvs(call, (void *const *)cfg->labels, cfg->n_labels);
+	struct kv *ann = lc_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations);
 
 	struct lc_err err = { 0 };
 	struct pod_new n = {
@@ -254,24 +250,6 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	out->pod_sandbox_id = arena_strdup(call->arena, n.id);
 	*resp = &out->base;
 	return GRPC_STATUS_OK;
-}
-
-/* Resolve a request's sandbox ID (full or unique prefix).  1 = found, 0 = none, -1 = error set. */
-static int resolve_sandbox(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
-			   char id[POD_ID_BUF], grpc_status_code *code)
-{
-	struct lc_err err = { 0 };
-	if (!ref || !*ref) {
-		*code = cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: pod_sandbox_id is required", rpc);
-		return -1;
-	}
-	if (store_sandbox_resolve(env->store, ref, id, &err) == 0)
-		return 1;
-	if (err.errnum == ENOENT)
-		return 0;
-	*code = cri_fail(call, err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_INTERNAL, "%s: %s", rpc,
-			 err.msg);
-	return -1;
 }
 
 static int sandbox_not_stopping(struct cri_env *env, const char *id)
@@ -364,7 +342,7 @@ grpc_status_code cri_stop_pod_sandbox(struct cri_env *env, struct cri_call *call
 	LC_REQUIRE_RUNTIME(env, call, "StopPodSandbox");
 	char id[POD_ID_BUF];
 	grpc_status_code code;
-	int found = resolve_sandbox(env, call, "StopPodSandbox", r->pod_sandbox_id, id, &code);
+	int found = lc_resolve(env, call, "StopPodSandbox", 0, r->pod_sandbox_id, id, &code);
 	if (found < 0)
 		return code;
 	if (found && (code = stop_sandbox(env, call, "StopPodSandbox", id)) != GRPC_STATUS_OK)
@@ -380,7 +358,7 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 	LC_REQUIRE_RUNTIME(env, call, "RemovePodSandbox");
 	char id[POD_ID_BUF];
 	grpc_status_code code;
-	int found = resolve_sandbox(env, call, "RemovePodSandbox", r->pod_sandbox_id, id, &code);
+	int found = lc_resolve(env, call, "RemovePodSandbox", 0, r->pod_sandbox_id, id, &code);
 	if (found < 0)
 		return code;
 	*resp = cri_new(call, &runtime__v1__remove_pod_sandbox_response__descriptor);
@@ -445,7 +423,7 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 	const Runtime__V1__PodSandboxStatusRequest *r = (const void *)req;
 	char id[POD_ID_BUF];
 	grpc_status_code code;
-	int found = resolve_sandbox(env, call, "PodSandboxStatus", r->pod_sandbox_id, id, &code);
+	int found = lc_resolve(env, call, "PodSandboxStatus", 0, r->pod_sandbox_id, id, &code);
 	if (found < 0)
 		return code;
 	struct lc_err err = { 0 };
@@ -523,10 +501,7 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
 		if (f->state)
 			pf.state = f->state->state;
 		if (f->n_label_selector) {
-			struct kv *l = arena_alloc(call->arena, f->n_label_selector * sizeof *l);
-			for (size_t i = 0; i < f->n_label_selector; i++)
-				l[i] = (struct kv){ f->label_selector[i]->key, f->label_selector[i]->value };
-			pf.labels = l;
+			pf.labels = lc_kvs(call, (void *const *)f->label_selector, f->n_label_selector);
 			pf.n_labels = f->n_label_selector;
 		}
 	}
