@@ -234,7 +234,9 @@ static const ProtobufCMessage *build_list_containers(void)
 /*
  * A PodSandboxConfig with its parts (it points into itself: initialize in place, never copy).
  * tag makes the name and UID unique within the run: name "bench-<run id>-<tag>" (also the
- * hostname), UID "<run id>-<tag>", namespace "litecri-bench", label litecri-bench/run=<run id>.
+ * hostname), UID "<run id>-<tag>", namespace "litecri-bench", label litecri-bench/run=<run id>,
+ * namespaces as kubelet sets them for a pod without hostPID/shareProcessNamespace (PID per
+ * container; network of the pod, or the node's with --host-network).
  */
 struct podcfg {
 	Runtime__V1__PodSandboxConfig config;
@@ -275,6 +277,8 @@ static void podcfg_init(struct podcfg *p, const char *tag)
 	p->labels[0] = &p->label;
 	p->config.labels = p->labels;
 	p->config.n_labels = 1;
+	/* kubelet's defaults: a PID namespace per container, IPC per pod, the pod's network or the node's */
+	p->ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
 	if (ctx.host_network)
 		p->ns.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
 	p->sc.namespace_options = &p->ns;
@@ -331,6 +335,7 @@ static void ctrcfg_init(struct ctrcfg *c, const char *pod_id, struct podcfg *pod
 	c->config.labels = c->labels;
 	c->config.n_labels = 1;
 	c->ns.network = pod->ns.network;
+	c->ns.pid = pod->ns.pid;
 	c->sc.namespace_options = &c->ns;
 	c->linux_.security_context = &c->sc;
 	c->config.linux = &c->linux_;
