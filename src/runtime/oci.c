@@ -534,6 +534,39 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
 	return -1;
 }
 
+/*
+ * `delete --force` of a container whose init still exists (a created container's waiting
+ * `runc init`, or a running one) makes runc SIGKILL it and then sleep 100 ms before it looks
+ * again.  Killing the init ourselves and waiting until conmon has reaped it turns that into a
+ * plain delete of a stopped container (~110 ms → ~10 ms).  Only runc's state file is read
+ * ("init_process_pid" in <root>/<id>/state.json); for other runtimes, or when anything is
+ * unexpected, this does nothing and `delete --force` does the work as before.
+ */
+static void kill_before_delete(struct oci *o, const char *id)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s/state.json", o->root, id) >= (int)sizeof path)
+		return;
+	json_t *j = json_load_file(path, 0, NULL);
+	json_t *jp = j ? json_object_get(j, "init_process_pid") : NULL;
+	pid_t pid = json_is_integer(jp) ? (pid_t)json_integer_value(jp) : 0;
+	json_decref(j);
+	if (pid <= 1)
+		return;
+	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0) /* gone already */
+		return;
+	struct lc_err e = { 0 };
+	if (oci_kill(o, id, SIGKILL, 0, &e) < 0)
+		return;
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	if (poll(&p, 1, 2000) <= 0)
+		return;
+	/* Exited; now let conmon reap it (a zombie still counts as alive for the runtime). */
+	for (int i = 0; i < 2000 && kill(pid, 0) == 0; i++)
+		usleep(500);
+}
+
 static int oci_delete(void *impl, const char *id, struct lc_err *err)
 {
 	struct oci *o = impl;
@@ -543,6 +576,7 @@ static int oci_delete(void *impl, const char *id, struct lc_err *err)
 		err->errnum = ENOENT;
 		return -1;
 	}
+	kill_before_delete(o, id);
 	const char *args[] = { "delete", "--force", id, NULL };
 	struct proc_result r;
 	if (rt_run(o, id, args, &r, err) < 0)
