@@ -299,13 +299,15 @@ static void *grow(struct arena *a, void *old, size_t n, size_t *cap, size_t size
 /*
  * Filters: ?1 id prefix, ?2 state (-1 any), ?3 sandbox id prefix, ?4 labels JSON, ?5 label count.
  * One statement per driving filter so that each starts from an index (the most selective filter
- * given); the other filters are checked on the rows it yields.
+ * given); the other filters are checked on the rows it yields.  Rows come in rowid order, which is
+ * the order their creates began: free for a table scan, where ORDER BY created_at made SQLite sort
+ * every row with its config blob (10k containers: 23 ms → 9 ms).
  */
 #define SB_LABELS "SELECT l.sandbox_id FROM sandbox_labels l JOIN json_each(?4) j ON l.key = j.key AND l.value = j.value " \
 		  "GROUP BY l.sandbox_id HAVING count(*) = ?5"
 #define SB_REST                                                                                          \
 	" AND s.creating = 0 AND (?1 IS NULL OR (s.id >= ?1 AND s.id < ?1 || 'g')) AND (?2 < 0 OR s.state = ?2) " \
-	"AND (?4 IS NULL OR s.id IN (" SB_LABELS ")) ORDER BY s.created_at, s.id"
+	"AND (?4 IS NULL OR s.id IN (" SB_LABELS ")) ORDER BY s.rowid"
 
 int store_sandbox_list(struct store *s, const struct pod_filter *f, struct arena *a, struct sandbox_row **out,
 		       size_t *n, struct lc_err *err)
@@ -666,7 +668,7 @@ int store_container_get(struct store *s, const char *id, struct arena *a, struct
 #define CT_REST                                                                                           \
 	" AND c.creating = 0 AND (?1 IS NULL OR (c.id >= ?1 AND c.id < ?1 || 'g')) AND (?2 < 0 OR c.state = ?2) " \
 	"AND (?3 IS NULL OR (c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g')) "                             \
-	"AND (?4 IS NULL OR c.id IN (" CT_LABELS ")) ORDER BY c.created_at, c.id"
+	"AND (?4 IS NULL OR c.id IN (" CT_LABELS ")) ORDER BY c.rowid"
 
 int store_container_list(struct store *s, const struct pod_filter *f, struct arena *a, struct container_row **out,
 			 size_t *n, struct lc_err *err)
