@@ -1559,6 +1559,33 @@ static void test_exit_codes(void **state)
 	assert_exited(ctr_status(ok), 0, "Completed");
 }
 
+/* A container whose memory limit the cgroup OOM killer enforces ends EXITED, 137, OOMKilled. */
+static void test_oom_killed(void **state)
+{
+	(void)state;
+	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) != 0) {
+		char *ctl = harness_slurp("/sys/fs/cgroup/cgroup.controllers");
+		int v2 = ctl && strstr(ctl, "memory");
+		free(ctl);
+		if (!v2)
+			skip(); /* no memory controller on this host */
+	}
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-oom", POD_LABELS);
+	char *pod = run_pod(pc);
+	/* the string doubles until the 32 MiB limit stops it */
+	Runtime__V1__ContainerConfig *cc = ctr_config("hog", "echo hog-ready; x=0123456789; while true; do x=$x$x; done", NULL);
+	cc->linux = TNEW(Runtime__V1__LinuxContainerConfig, runtime__v1__linux_container_config__descriptor);
+	cc->linux->resources = TNEW(Runtime__V1__LinuxContainerResources, runtime__v1__linux_container_resources__descriptor);
+	cc->linux->resources->memory_limit_in_bytes = 32 << 20;
+	char *hog = create_ctr(pod, cc, pc);
+	start_ctr(hog);
+	assert_exited(wait_ctr_state(hog, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED), 137, "OOMKilled");
+	/* and an ordinary exit in the same pod is not mistaken for one */
+	char *ok = create_ctr(pod, ctr_config("fine", "exit 0", NULL), pc);
+	start_ctr(ok);
+	assert_exited(wait_ctr_state(ok, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED), 0, "Completed");
+}
+
 /* StopContainer with timeout 2 on a process that ignores SIGTERM: SIGKILL after the timeout,
  * and the call returns only once the process is gone. */
 static void test_stop_ignoring_term(void **state)
@@ -2107,6 +2134,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pod_two_containers, up, down),
 		cmocka_unit_test_setup_teardown(test_exit_codes, up, down),
+		cmocka_unit_test_setup_teardown(test_oom_killed, up, down),
 		cmocka_unit_test_setup_teardown(test_stop_ignoring_term, up, down),
 		cmocka_unit_test_setup_teardown(test_remove_running, up, down),
 		cmocka_unit_test_setup_teardown(test_missing_and_twice, up, down),
