@@ -1559,6 +1559,69 @@ static void test_exit_codes(void **state)
 	assert_exited(ctr_status(ok), 0, "Completed");
 }
 
+/* A StopContainer run in a thread of its own (no test-owned allocations: own() is not for threads). */
+struct bg_stop {
+	const char *endpoint, *id;
+	int64_t timeout;
+	grpc_status_code st;
+	int done; /* set (atomically) when the call returned */
+};
+
+static void *bg_stop_main(void *p)
+{
+	struct bg_stop *b = p;
+	struct cri_client *c = cri_client_new(b->endpoint);
+	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	req.container_id = (char *)b->id;
+	req.timeout = b->timeout;
+	ProtobufCMessage *resp = NULL;
+	char *msg = NULL;
+	b->st = c ? cri_client_call(c, RT "StopContainer", &req.base, &runtime__v1__stop_container_response__descriptor,
+				    &resp, &msg, (int)b->timeout * 1000 + 2 * CALL_TIMEOUT_MS)
+		  : GRPC_STATUS_RESOURCE_EXHAUSTED;
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	free(msg);
+	cri_client_free(c);
+	__atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * Status reads never wait behind a Stop in progress (lessons.md 6): while a StopContainer waits
+ * out its 60 s timeout on a process that ignores SIGTERM, ContainerStatus and ListContainers
+ * answer (and say RUNNING); a RemoveContainer then force-stops the container, and the waiting
+ * Stop returns OK.
+ */
+static void test_status_during_stop(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-busy", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c = create_ctr(
+		pod, ctr_config("slow", "trap 'echo got-term' TERM; echo slow-ready; while true; do sleep 1; done", NULL),
+		pc);
+	start_ctr(c);
+	wait_log(log_path_of("slow"), "slow-ready");
+	struct bg_stop b = { .endpoint = fx.d.endpoint, .id = c, .timeout = 60 };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, bg_stop_main, &b), 0);
+	wait_log(log_path_of("slow"), "got-term"); /* the Stop is under way */
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+		assert_true(list_ctrs(NULL)->n_containers >= 1);
+		assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+	}
+	int stop_done = __atomic_load_n(&b.done, __ATOMIC_SEQ_CST);
+	remove_ctr(c); /* force-stops it: the waiting Stop sees the exit */
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_false(stop_done); /* every read above was answered while the Stop was in flight */
+	assert_int_equal(b.st, GRPC_STATUS_OK);
+	Runtime__V1__ContainerStatusResponse *gone;
+	char *details;
+	assert_int_equal(ctr_status_st(c, 0, &gone, &details), GRPC_STATUS_NOT_FOUND);
+}
+
 /* A container whose memory limit the cgroup OOM killer enforces ends EXITED, 137, OOMKilled. */
 static void test_oom_killed(void **state)
 {
@@ -2135,6 +2198,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pod_two_containers, up, down),
 		cmocka_unit_test_setup_teardown(test_exit_codes, up, down),
 		cmocka_unit_test_setup_teardown(test_oom_killed, up, down),
+		cmocka_unit_test_setup_teardown(test_status_during_stop, up, down),
 		cmocka_unit_test_setup_teardown(test_stop_ignoring_term, up, down),
 		cmocka_unit_test_setup_teardown(test_remove_running, up, down),
 		cmocka_unit_test_setup_teardown(test_missing_and_twice, up, down),
