@@ -107,12 +107,50 @@ int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const c
 	return 0;
 }
 
+/* The "oom_kill N" counter of a cgroup's memory.oom_control (v1) or memory.events (v2); -1 if unreadable. */
+static long oom_kills(const char *path)
+{
+	cleanup_fclose FILE *f = fopen(path, "re");
+	char line[128];
+	long n;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "oom_kill %ld", &n) == 1)
+			return n;
+	return -1;
+}
+
+/*
+ * Did the cgroup OOM killer strike this container?  conmon's "oom" marker says so, but nothing
+ * orders it before the exit file; a SIGKILLed container without the marker is checked against its
+ * cgroup's own oom_kill counter too (the cgroup outlives the process until the runtime deletes it).
+ */
+static int container_oom(struct cri_env *env, const char *id, int exit_code)
+{
+	struct lc_err err = { 0 };
+	char path[PATH_MAX];
+	if (lc_dir(env, DIR_CTR_STATE, id, "oom", path, sizeof path, &err) == 0 && access(path, F_OK) == 0)
+		return 1;
+	if (exit_code != 128 + SIGKILL || lc_dir(env, DIR_CTR_STATE, id, "config.json", path, sizeof path, &err) < 0)
+		return 0;
+	json_t *spec = json_load_file(path, 0, NULL);
+	const char *cg = json_string_value(json_object_get(json_object_get(spec, "linux"), "cgroupsPath"));
+	long n = -1;
+	if (cg && cg[0] == '/' && !strstr(cg, "..")) {
+		char f[PATH_MAX];
+		if (snprintf(f, sizeof f, "/sys/fs/cgroup/memory%s/memory.oom_control", cg) < (int)sizeof f)
+			n = oom_kills(f);
+		if (n < 0 && snprintf(f, sizeof f, "/sys/fs/cgroup%s/memory.events", cg) < (int)sizeof f)
+			n = oom_kills(f);
+	}
+	json_decref(spec);
+	return n > 0;
+}
+
 void lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at)
 {
 	struct lifecycle *lc = env->lc;
 	struct lc_err err = { 0 };
-	char oom[PATH_MAX];
-	int is_oom = lc_dir(env, DIR_CTR_STATE, id, "oom", oom, sizeof oom, &err) == 0 && access(oom, F_OK) == 0;
+	int is_oom = container_oom(env, id, exit_code);
 	const char *reason = is_oom ? "OOMKilled" : exit_code == 0 ? "Completed" : "Error";
 	int changed = 0;
 	if (store_container_exited(env->store, id, exit_code, finished_at, reason, &changed, &err) < 0)
