@@ -83,7 +83,7 @@ grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
 	Runtime__V1__StatusResponse *r = cri_new(call, &runtime__v1__status_response__descriptor);
 	Runtime__V1__RuntimeStatus *st = cri_new(call, &runtime__v1__runtime_status__descriptor);
 
-	/* RuntimeReady: the database answers and the OCI runtime binary is there. */
+	/* RuntimeReady: the database answers, the OCI runtime binary is there and pods can be run. */
 	struct lc_err err = { 0 };
 	char runtime_path[PATH_MAX] = "";
 	const char *why = NULL;
@@ -94,6 +94,10 @@ grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
 	} else if (find_executable(env->cfg->runtime, runtime_path, sizeof runtime_path, &err) < 0) {
 		why = "OCIRuntimeNotFound";
 		msg = arena_printf(call->arena, "OCI runtime %s: %s", env->cfg->runtime, err.msg);
+	} else if (!env->lc) { /* the runtime appeared after startup, or conmon is missing */
+		why = "ContainerRuntimeNotStarted";
+		msg = arena_printf(call->arena, "no OCI runtime or conmon (%s) was found when litecri started: restart it",
+				   env->cfg->conmon);
 	}
 	/* NetworkReady: pod networking through CNI is not built yet, so say so rather than pretend. */
 	st->n_conditions = 2;

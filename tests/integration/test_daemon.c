@@ -542,6 +542,45 @@ static void test_runtime_missing_from_config_file(void **state)
 	harness_cleanup(&d);
 }
 
+/* Without conmon the daemon serves, says why RuntimeReady is false, and refuses to run pods. */
+static void test_conmon_missing(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	const char *extra[] = { "--conmon", "/nonexistent/litecri-test-conmon", NULL };
+	assert_int_equal(harness_start(&d, extra, NULL), 0);
+	Runtime__V1__StatusResponse *r = status(d.endpoint, V1, 0);
+	const Runtime__V1__RuntimeCondition *rt = find_cond(r, "RuntimeReady");
+	assert_false(rt->status);
+	assert_string_equal(rt->reason, "ContainerRuntimeNotStarted");
+	assert_non_null(strstr(rt->message, "/nonexistent/litecri-test-conmon"));
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+
+	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+	md.name = "p";
+	md.namespace_ = "ns";
+	md.uid = "u";
+	Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+	cfg.metadata = &md;
+	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	req.config = &cfg;
+	char *details = NULL;
+	assert_null(call(d.endpoint, V1 "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor,
+			 GRPC_STATUS_FAILED_PRECONDITION, &details));
+	assert_non_null(strstr(details, "RunPodSandbox"));
+	free(details);
+	/* reads still work */
+	Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+	ProtobufCMessage *l = call(d.endpoint, V1 "ListPodSandbox", &lreq.base,
+				   &runtime__v1__list_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
+	assert_non_null(l);
+	assert_int_equal(((Runtime__V1__ListPodSandboxResponse *)l)->n_items, 0);
+	protobuf_c_message_free_unpacked(l, NULL);
+	assert_int_equal(harness_stop(&d), 0);
+	harness_cleanup(&d);
+}
+
 static int db_user_version(const char *path)
 {
 	sqlite3 *db = NULL;
@@ -626,6 +665,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_second_daemon_refused, reap),
 		cmocka_unit_test_teardown(test_stale_socket_replaced, reap),
 		cmocka_unit_test_teardown(test_runtime_missing_from_config_file, reap),
+		cmocka_unit_test_teardown(test_conmon_missing, reap),
 		cmocka_unit_test_teardown(test_migrate_subcommand_and_newer_db, reap),
 		cmocka_unit_test_teardown(test_bad_flags, reap),
 	};
