@@ -146,8 +146,9 @@ static int find_holder(struct store *s, const char *sql, const char *name, const
 	"s.stopping, s.removing, s.created_at, s.finished_at, s.runtime_handler, s.netns_path, s.ip, "      \
 	"s.log_directory, s.reason, s.message, s.pid, s.config"
 
-static void sandbox_fill(struct arena *a, sqlite3_stmt *st, struct sandbox_row *r)
+static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 {
+	struct sandbox_row *r = out;
 	memset(r, 0, sizeof *r);
 	copy_text(r->id, sizeof r->id, st, 0);
 	r->name = arena_text(a, st, 1);
@@ -297,6 +298,39 @@ static void *grow(struct arena *a, void *old, size_t n, size_t *cap, size_t size
 }
 
 /*
+ * Run a list statement (filters bound as ?1 id prefix, ?2 state, ?3 sandbox id prefix, ?4 labels
+ * JSON, ?5 label count) and collect its rows, each `size` bytes, filled by fill().
+ */
+static int list_rows(struct store *s, const char *sql, const struct pod_filter *f, struct arena *a,
+		     void (*fill)(struct arena *, sqlite3_stmt *, void *), size_t size, void **out, size_t *n,
+		     struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, sql, &st, err) < 0)
+		return -1;
+	cleanup_free char *labels = labels_json(f);
+	if (f->n_labels && !labels)
+		return lc_fail(err, ENOMEM, "label selector");
+	bind_text(st, 1, f->id_prefix);
+	sqlite3_bind_int(st, 2, f->state);
+	bind_text(st, 3, f->sandbox_id_prefix);
+	bind_text(st, 4, labels);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)labels_count(f));
+	unsigned char *rows = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = grow(a, rows, cnt, &cap, size);
+		fill(a, st, rows + size * cnt++);
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(sqlite3_db_handle(st), err, "list");
+	*out = rows;
+	*n = cnt;
+	return 0;
+}
+
+/*
  * Filters: ?1 id prefix, ?2 state (-1 any), ?3 sandbox id prefix, ?4 labels JSON, ?5 label count.
  * One statement per driving filter so that each starts from an index (the most selective filter
  * given); the other filters are checked on the rows it yields.  Rows come in rowid order, which is
@@ -321,28 +355,8 @@ int store_sandbox_list(struct store *s, const struct pod_filter *f, struct arena
 		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE s.state = ?2" SB_REST;
 	else
 		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE 1" SB_REST;
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, sql, &st, err) < 0)
-		return -1;
-	cleanup_free char *labels = labels_json(f);
-	if (f->n_labels && !labels)
-		return lc_fail(err, ENOMEM, "label selector");
-	bind_text(st, 1, f->id_prefix);
-	sqlite3_bind_int(st, 2, f->state);
-	bind_text(st, 4, labels);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)labels_count(f));
-	struct sandbox_row *rows = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows = grow(a, rows, cnt, &cap, sizeof *rows);
-		sandbox_fill(a, st, &rows[cnt++]);
-	}
-	if (rc != SQLITE_DONE)
-		return db_fail(sqlite3_db_handle(st), err, "list sandboxes");
-	*out = rows;
-	*n = cnt;
-	return 0;
+	return list_rows(s, sql, f, a, sandbox_fill, sizeof **out,
+			 (void **)out, n, err);
 }
 
 /* Read the refusal reason of a sandbox (sql selects state, creating, stopping, removing). */
@@ -515,8 +529,9 @@ int store_container_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BU
 	"c.removing, c.created_at, c.started_at, c.finished_at, c.exit_code, c.reason, c.message, c.image, " \
 	"c.image_ref, c.log_path, c.pid, c.stop_signal, c.config"
 
-static void container_fill(struct arena *a, sqlite3_stmt *st, struct container_row *r)
+static void container_fill(struct arena *a, sqlite3_stmt *st, void *out)
 {
+	struct container_row *r = out;
 	memset(r, 0, sizeof *r);
 	copy_text(r->id, sizeof r->id, st, 0);
 	copy_text(r->sandbox_id, sizeof r->sandbox_id, st, 1);
@@ -685,29 +700,8 @@ int store_container_list(struct store *s, const struct pod_filter *f, struct are
 		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE c.state = ?2" CT_REST;
 	else
 		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE 1" CT_REST;
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, sql, &st, err) < 0)
-		return -1;
-	cleanup_free char *labels = labels_json(f);
-	if (f->n_labels && !labels)
-		return lc_fail(err, ENOMEM, "label selector");
-	bind_text(st, 1, f->id_prefix);
-	sqlite3_bind_int(st, 2, f->state);
-	bind_text(st, 3, f->sandbox_id_prefix);
-	bind_text(st, 4, labels);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)labels_count(f));
-	struct container_row *rows = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows = grow(a, rows, cnt, &cap, sizeof *rows);
-		container_fill(a, st, &rows[cnt++]);
-	}
-	if (rc != SQLITE_DONE)
-		return db_fail(sqlite3_db_handle(st), err, "list containers");
-	*out = rows;
-	*n = cnt;
-	return 0;
+	return list_rows(s, sql, f, a, container_fill,
+			 sizeof **out, (void **)out, n, err);
 }
 
 static int container_why(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
