@@ -438,12 +438,6 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 	return GRPC_STATUS_OK;
 }
 
-static int hex_prefix(const char *s)
-{
-	size_t n = strlen(s);
-	return n <= POD_ID_LEN && strspn(s, "0123456789abcdef") == n;
-}
-
 grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 				     ProtobufCMessage **resp)
 {
@@ -453,7 +447,8 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 	Runtime__V1__ListContainersResponse *out = cri_new(call, &runtime__v1__list_containers_response__descriptor);
 	*resp = &out->base;
 	if (f) {
-		if ((f->id && *f->id && !hex_prefix(f->id)) || (f->pod_sandbox_id && *f->pod_sandbox_id && !hex_prefix(f->pod_sandbox_id)))
+		if ((f->id && *f->id && !lc_hex_prefix(f->id)) ||
+		    (f->pod_sandbox_id && *f->pod_sandbox_id && !lc_hex_prefix(f->pod_sandbox_id)))
 			return GRPC_STATUS_OK; /* nothing has such an ID */
 		if (f->id && *f->id)
 			pf.id_prefix = f->id;

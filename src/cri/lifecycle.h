@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cri/cri.h"
 #include "runtime/runtime.h"
@@ -50,6 +51,13 @@ void lifecycle_close(struct cri_env *env);
 /* "<root|state>/<containers|sandboxes>/<id>[/<sub>]" (sub may be NULL).  -1 if too long. */
 int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const char *sub, char *out, size_t n,
 	   struct lc_err *err);
+
+/* 1 if s is 0..64 lowercase hex digits: a possible object ID or ID prefix. */
+static inline int lc_hex_prefix(const char *s)
+{
+	size_t n = strlen(s);
+	return n <= POD_ID_LEN && strspn(s, "0123456789abcdef") == n;
+}
 
 /* A new random object ID (64 hex digits). */
 int lc_new_id(char id[POD_ID_BUF], struct lc_err *err);

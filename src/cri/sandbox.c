@@ -494,7 +494,7 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
 	*resp = &out->base;
 	if (f) {
 		if (f->id && *f->id) {
-			if (strlen(f->id) > POD_ID_LEN || strspn(f->id, "0123456789abcdef") != strlen(f->id))
+			if (!lc_hex_prefix(f->id))
 				return GRPC_STATUS_OK; /* no sandbox has such an ID */
 			pf.id_prefix = f->id;
 		}
