@@ -2036,6 +2036,33 @@ static void test_remove_ready_pod(void **state)
 	stop_pod(pod);
 }
 
+/*
+ * StopPodSandbox and RemovePodSandbox succeed when the pod's namespaces are already gone (an
+ * operator or a crash unmounted the pins), and leave nothing behind.
+ */
+static void test_namespaces_already_gone(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-nsgone", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c = create_ctr(pod, ctr_config("inside", "echo inside-ready; " SLEEP_FOREVER, NULL), pc);
+	start_ctr(c);
+	wait_log(log_path_of("inside"), "inside-ready");
+	static const char *const kinds[] = { "net", "ipc", "uts" };
+	for (size_t i = 0; i < 3; i++) {
+		char *pin = tprintf("%s/sandboxes/%s/ns/%s", fx.d.state, pod, kinds[i]);
+		assert_int_equal(umount2(pin, MNT_DETACH), 0);
+		assert_int_equal(unlink(pin), 0);
+	}
+	stop_pod(pod);
+	stop_pod(pod);
+	assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+	remove_pod(pod);
+	assert_pod_not_found(pod);
+	const char *const all[] = { pod, c, NULL };
+	assert_nothing_left(all);
+}
+
 /* The daemon restarts (SIGTERM or SIGKILL) under running containers: they keep running, exits
  * while it was down are recorded, and it stops them afterwards. */
 static void restart_case(int crash)
@@ -2198,6 +2225,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pod_two_containers, up, down),
 		cmocka_unit_test_setup_teardown(test_exit_codes, up, down),
 		cmocka_unit_test_setup_teardown(test_oom_killed, up, down),
+		cmocka_unit_test_setup_teardown(test_namespaces_already_gone, up, down),
 		cmocka_unit_test_setup_teardown(test_status_during_stop, up, down),
 		cmocka_unit_test_setup_teardown(test_stop_ignoring_term, up, down),
 		cmocka_unit_test_setup_teardown(test_remove_running, up, down),
