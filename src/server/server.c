@@ -61,10 +61,11 @@ struct server {
 	size_t nroutes;
 	char socket_path[108];
 
-	pthread_mutex_t lock;   /* guards threads, nthreads, shutdown_done */
+	pthread_mutex_t lock;   /* guards nthreads, shutdown_done, busy */
 	pthread_cond_t cond;
-	pthread_t threads[SERVER_MAX_WORKERS];
-	int nthreads;
+	int nthreads;           /* live worker threads (detached; each decrements it as it ends) */
+	int base;               /* workers kept however idle (--workers) */
+	int idle_s;             /* seconds an extra worker waits for a call before it ends */
 	int shutdown_done;      /* the server's shutdown tag completed */
 	int busy;               /* handlers running (lock); server_stop waits for 0 before the queues go */
 	atomic_int idle;        /* workers waiting on the queue */
@@ -73,6 +74,9 @@ struct server {
 };
 
 static void *worker(void *arg);
+
+/* An extra worker idle this long ends: 60 s, or $LITECRI_WORKER_IDLE_S (1..3600; tests set it low). */
+#define WORKER_IDLE_S 60
 
 /* The queue a route's calls are requested on: slow methods go to the pool, the rest stay. */
 static grpc_completion_queue *route_cq(const struct server *s, const struct route *r)
@@ -237,17 +241,53 @@ static void handle_unknown(struct call *c)
 	finish(c, GRPC_STATUS_UNIMPLEMENTED, msg);
 }
 
-/* Start one more worker thread (caller holds s->lock).  Returns 0 or an errno. */
+/* Start one more (detached) worker thread (caller holds s->lock).  Returns 0 or an errno. */
 static int spawn_worker_locked(struct server *s)
 {
 	if (s->nthreads >= SERVER_MAX_WORKERS)
 		return EAGAIN;
-	int e = pthread_create(&s->threads[s->nthreads], NULL, worker, s);
+	pthread_attr_t attr;
+	pthread_t t;
+	int e = pthread_attr_init(&attr);
+	if (e == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		e = pthread_create(&t, &attr, worker, s);
+		pthread_attr_destroy(&attr);
+	}
 	if (e == 0) {
 		s->nthreads++;
 		atomic_fetch_add(&s->idle, 1);
 	}
 	return e;
+}
+
+/*
+ * A worker leaves: at shutdown, or (shrink = 1) after s->idle_s idle seconds when the pool
+ * holds more than --workers threads.  Returns 1 if the caller must end its thread now; it must
+ * not touch s after that (server_stop may free it as soon as nthreads reaches 0).
+ */
+static int worker_leave(struct server *s, int shrink)
+{
+	pthread_mutex_lock(&s->lock);
+	if (shrink) {
+		/* Leave only while another worker stays idle: a worker taking a call makes idle 0 and
+		 * grows the pool (see worker()), so a call is never left without one to take it. */
+		int v = atomic_load(&s->idle);
+		do {
+			if (atomic_load(&s->stopping) || s->nthreads <= s->base || v <= 1) {
+				pthread_mutex_unlock(&s->lock);
+				return 0;
+			}
+		} while (!atomic_compare_exchange_weak(&s->idle, &v, v - 1));
+	} else {
+		atomic_fetch_sub(&s->idle, 1);
+	}
+	s->nthreads--;
+	if (shrink)
+		log_debug("server: idle worker ended, pool shrunk to %d", s->nthreads);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return 1;
 }
 
 /*
@@ -306,9 +346,18 @@ static void *worker(void *arg)
 {
 	struct server *s = arg;
 	for (;;) {
-		grpc_event ev = grpc_completion_queue_next(s->cq_slow, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-		if (ev.type == GRPC_QUEUE_SHUTDOWN)
-			break;
+		gpr_timespec idle_until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+						       gpr_time_from_seconds(s->idle_s, GPR_TIMESPAN));
+		grpc_event ev = grpc_completion_queue_next(s->cq_slow, idle_until, NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN) {
+			worker_leave(s, 0);
+			return NULL;
+		}
+		if (ev.type == GRPC_QUEUE_TIMEOUT) {
+			if (worker_leave(s, 1))
+				return NULL;
+			continue;
+		}
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
 		struct call *c = ev.tag;
@@ -334,7 +383,6 @@ static void *worker(void *arg)
 		serve(s, c);
 		atomic_fetch_add(&s->idle, 1);
 	}
-	return NULL;
 }
 
 int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
@@ -417,7 +465,10 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 		goto fail_early;
 	}
 	s->poller_started = 1;
+	const char *idle_env = getenv("LITECRI_WORKER_IDLE_S");
+	s->idle_s = idle_env && atoi(idle_env) >= 1 && atoi(idle_env) <= 3600 ? atoi(idle_env) : WORKER_IDLE_S;
 	pthread_mutex_lock(&s->lock);
+	s->base = cfg->workers;
 	for (int i = 0; i < cfg->workers && e == 0; i++)
 		e = spawn_worker_locked(s);
 	pthread_mutex_unlock(&s->lock);
@@ -494,11 +545,10 @@ void server_stop(struct server *s, int timeout_s, void (*on_timeout)(void))
 	grpc_completion_queue_shutdown(s->cq);
 	grpc_completion_queue_shutdown(s->cq_slow);
 	pthread_join(s->poller, NULL);
-	pthread_mutex_lock(&s->lock);
-	int n = s->nthreads; /* no more workers are spawned: stopping is set */
+	pthread_mutex_lock(&s->lock); /* no more workers are spawned: stopping is set */
+	while (s->nthreads > 0)
+		pthread_cond_wait(&s->cond, &s->lock);
 	pthread_mutex_unlock(&s->lock);
-	for (int i = 0; i < n; i++)
-		pthread_join(s->threads[i], NULL);
 	grpc_completion_queue_destroy(s->cq);
 	grpc_completion_queue_destroy(s->cq_slow);
 	if (unlink(s->socket_path) < 0 && errno != ENOENT)

@@ -7,7 +7,7 @@
  * with no hand-over to another thread.  Slow methods (slow = 1: pulls, removals, runtime work)
  * are requested on a non-polling queue served by a pool of worker threads; a call occupies one
  * worker, and when every worker is busy the pool grows (up to SERVER_MAX_WORKERS), so a slow
- * call never holds up the others, fast or slow.
+ * call never holds up the others, fast or slow; workers beyond --workers end after a minute idle.
  */
 #ifndef LITECRI_SERVER_SERVER_H
 #define LITECRI_SERVER_SERVER_H

@@ -1622,6 +1622,64 @@ static void test_status_during_stop(void **state)
 	assert_int_equal(ctr_status_st(c, 0, &gone, &details), GRPC_STATUS_NOT_FOUND);
 }
 
+/* Threads of the daemon process (/proc/<pid>/status). */
+static int daemon_threads(void)
+{
+	char *st = harness_slurp(tprintf("/proc/%d/status", (int)fx.d.pid));
+	assert_non_null(st);
+	const char *t = strstr(st, "\nThreads:");
+	int n = t ? atoi(t + 9) : -1;
+	free(st);
+	assert_true(n > 0);
+	return n;
+}
+
+/*
+ * The worker pool grows while slow calls wait (six StopContainer calls waiting out their timeout at
+ * once) and shrinks back once they are done (extra workers end after LITECRI_WORKER_IDLE_S = 1 s
+ * idle, set in main for every daemon of this test).
+ */
+static void test_pool_grows_and_shrinks(void **state)
+{
+	(void)state;
+	enum { N = 6 };
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-pool", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *ids[N];
+	struct bg_stop b[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		const char *name = tprintf("w%d", i);
+		ids[i] = create_ctr(pod, ctr_config(name, "trap 'echo got-term' TERM; echo w-ready; while true; do sleep 1; done",
+						     NULL), pc);
+		start_ctr(ids[i]);
+		wait_log(log_path_of(name), "w-ready");
+	}
+	for (int i = 0; i < N; i++) {
+		b[i] = (struct bg_stop){ .endpoint = fx.d.endpoint, .id = ids[i], .timeout = 3 };
+		assert_int_equal(pthread_create(&th[i], NULL, bg_stop_main, &b[i]), 0);
+	}
+	for (int i = 0; i < N; i++)
+		wait_log(log_path_of(tprintf("w%d", i)), "got-term"); /* all six Stops are waiting now */
+	int busy = daemon_threads();
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(b[i].st, GRPC_STATUS_OK);
+		assert_exited(ctr_status(ids[i]), 137, "Error");
+	}
+	/* six workers were busy, the default pool is 4: at least two end once idle */
+	int64_t deadline = now_ms() + 30000;
+	int now;
+	while ((now = daemon_threads()) > busy - 2 && now_ms() < deadline)
+		usleep(100 * 1000);
+	if (now > busy - 2)
+		print_error("daemon threads: %d while six Stops waited, still %d after 30 s\n", busy, now);
+	assert_true(now <= busy - 2);
+	/* and the pool still serves slow calls */
+	for (int i = 0; i < N; i++)
+		remove_ctr(ids[i]);
+}
+
 /* A container whose memory limit the cgroup OOM killer enforces ends EXITED, 137, OOMKilled. */
 static void test_oom_killed(void **state)
 {
@@ -2212,6 +2270,8 @@ static void test_reopen_log(void **state)
 
 int main(void)
 {
+	/* Every daemon of this test ends extra pool workers after 1 s idle (the default is 60 s). */
+	setenv("LITECRI_WORKER_IDLE_S", "1", 1);
 	/* Only 127.0.0.1 is ever contacted: no proxy may redirect the daemon's or our requests. */
 	const char *proxies[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
 	for (size_t i = 0; i < sizeof proxies / sizeof *proxies; i++)
@@ -2227,6 +2287,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oom_killed, up, down),
 		cmocka_unit_test_setup_teardown(test_namespaces_already_gone, up, down),
 		cmocka_unit_test_setup_teardown(test_status_during_stop, up, down),
+		cmocka_unit_test_setup_teardown(test_pool_grows_and_shrinks, up, down),
 		cmocka_unit_test_setup_teardown(test_stop_ignoring_term, up, down),
 		cmocka_unit_test_setup_teardown(test_remove_running, up, down),
 		cmocka_unit_test_setup_teardown(test_missing_and_twice, up, down),
