@@ -71,7 +71,10 @@ int64_t lc_now(void);
  */
 void lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at);
 
-/* 1 if the conmon supervising container (or infra container) id still runs. */
+/*
+ * 1 if the conmon supervising container (or infra container) id still runs: the PID in its
+ * pidfile exists and did not start after the pidfile was written (a reused PID is not conmon).
+ */
 int lc_conmon_alive(struct cri_env *env, const char *id);
 
 /*
