@@ -418,21 +418,8 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 		json_t *info = json_pack("{s:s, s:s, s:I, s:b, s:b, s:i}", "name", c.name, "sandboxID", c.sandbox_id, "pid",
 					 (json_int_t)c.pid, "starting", c.starting, "removing", c.removing, "stopSignal",
 					 c.stop_signal);
-		char spec_path[PATH_MAX];
-		if (info && lc_dir(env, DIR_CTR_STATE, c.id, "config.json", spec_path, sizeof spec_path, &err) == 0) {
-			json_t *spec = json_load_file(spec_path, 0, NULL);
-			if (spec)
-				json_object_set_new(info, "runtimeSpec", spec);
-		}
-		Runtime__V1__ContainerStatusResponse__InfoEntry *e =
-			cri_new(call, &runtime__v1__container_status_response__info_entry__descriptor);
-		e->key = "info";
-		e->value = cri_json(call, info);
-		if (e->value) {
-			out->n_info = 1;
-			out->info = arena_alloc(call->arena, sizeof *out->info);
-			out->info[0] = e;
-		}
+		out->info = lc_verbose_info(env, call, DIR_CTR_STATE, c.id, info,
+					    &runtime__v1__container_status_response__info_entry__descriptor, &out->n_info);
 	}
 	*resp = &out->base;
 	return GRPC_STATUS_OK;

@@ -63,6 +63,28 @@ int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int 
 	return -1;
 }
 
+void *lc_verbose_info(struct cri_env *env, struct cri_call *call, enum lc_dir which, const char *id, json_t *info,
+		      const ProtobufCMessageDescriptor *entry_desc, size_t *n)
+{
+	struct lc_err err = { 0 };
+	char spec_path[PATH_MAX];
+	*n = 0;
+	if (info && lc_dir(env, which, id, "config.json", spec_path, sizeof spec_path, &err) == 0) {
+		json_t *spec = json_load_file(spec_path, 0, NULL);
+		if (spec)
+			json_object_set_new(info, "runtimeSpec", spec);
+	}
+	struct cri_map_entry *e = cri_new(call, entry_desc);
+	e->key = "info";
+	e->value = cri_json(call, info);
+	if (!e->value)
+		return NULL;
+	struct cri_map_entry **v = arena_alloc(call->arena, sizeof *v);
+	v[0] = e;
+	*n = 1;
+	return v;
+}
+
 struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n)
 {
 	struct kv *kv = arena_alloc(call->arena, (n + 1) * sizeof *kv);

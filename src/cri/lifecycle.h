@@ -118,6 +118,14 @@ int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), co
 int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int container, const char *ref,
 	       char id[POD_ID_BUF], grpc_status_code *code);
 
+/*
+ * The `info` map of a verbose PodSandboxStatus / ContainerStatus: one entry "info" holding `info`
+ * (a new reference, released here) with the object's OCI spec (config.json in its bundle
+ * directory `which`) added as "runtimeSpec".  Entries are made with entry_desc; *n is 0 or 1.
+ */
+void *lc_verbose_info(struct cri_env *env, struct cri_call *call, enum lc_dir which, const char *id, json_t *info,
+		      const ProtobufCMessageDescriptor *entry_desc, size_t *n);
+
 /* A request's map<string,string> entries (any entry type) as key/value pairs for the store. */
 struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n);
 

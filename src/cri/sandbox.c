@@ -464,21 +464,8 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 		json_t *info = json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:b}", "name", sb.name, "pid", (json_int_t)sb.pid,
 					 "netnsPath", sb.netns_path, "runtimeHandler", sb.runtime_handler, "logDirectory",
 					 sb.log_directory, "stopping", sb.stopping, "removing", sb.removing);
-		char spec_path[PATH_MAX];
-		if (info && lc_dir(env, DIR_SB_STATE, sb.id, "config.json", spec_path, sizeof spec_path, &err) == 0) {
-			json_t *spec = json_load_file(spec_path, 0, NULL);
-			if (spec)
-				json_object_set_new(info, "runtimeSpec", spec);
-		}
-		Runtime__V1__PodSandboxStatusResponse__InfoEntry *e =
-			cri_new(call, &runtime__v1__pod_sandbox_status_response__info_entry__descriptor);
-		e->key = "info";
-		e->value = cri_json(call, info);
-		if (e->value) {
-			out->n_info = 1;
-			out->info = arena_alloc(call->arena, sizeof *out->info);
-			out->info[0] = e;
-		}
+		out->info = lc_verbose_info(env, call, DIR_SB_STATE, sb.id, info,
+					    &runtime__v1__pod_sandbox_status_response__info_entry__descriptor, &out->n_info);
 	}
 	*resp = &out->base;
 	return GRPC_STATUS_OK;
