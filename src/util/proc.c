@@ -107,6 +107,7 @@ struct sink {
 	int fd;
 	char *p;
 	size_t len, cap, max;
+	size_t dropped; /* bytes read beyond max */
 };
 
 static int sink_read(struct sink *s)
@@ -123,6 +124,7 @@ static int sink_read(struct sink *s)
 	size_t keep = (size_t)n;
 	if (keep > s->max - s->len)
 		keep = s->max - s->len;
+	s->dropped += (size_t)n - keep;
 	if (keep == 0)
 		return 0;
 	if (s->len + keep + 1 > s->cap) {
@@ -195,22 +197,27 @@ void proc_result_free(struct proc_result *r)
 	r->out = r->errout = NULL;
 }
 
-/* The parent's side once the child runs: read both streams, wait, enforce the deadline. */
+/* The parent's side once the child runs: read both streams, wait, enforce the deadline and, once
+ * the child is reaped, the drain time. */
 static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, struct sink *errs,
-		     int timeout_ms, int *status, struct lc_err *err)
+		     const struct proc_opts *o, int *status, struct lc_err *err)
 {
-	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int64_t deadline = o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
 	int reaped = 0;
 	while (!reaped || out->fd >= 0 || errs->fd >= 0) {
+		int64_t until = deadline;
 		int wait_ms = -1;
-		if (deadline) {
-			int64_t left = deadline - now_ms();
+		if (until) {
+			int64_t left = until - now_ms();
 			if (left <= 0) {
 				if (reaped)
 					break; /* the child is done; a grandchild holds its output open */
+				if (o->on_timeout)
+					o->on_timeout(o->on_timeout_arg);
 				kill(pid, SIGKILL);
 				reap(pid, status);
-				return lc_fail(err, ETIMEDOUT, "%s did not finish within %d ms (killed)", path, timeout_ms);
+				return lc_fail(err, ETIMEDOUT, "%s did not finish within %d ms (killed)", path,
+					       o->timeout_ms);
 			}
 			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
 		}
@@ -244,6 +251,11 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 			if (reap(pid, status) < 0)
 				return lc_fail(err, errno, "wait for %s", path);
 			reaped = 1;
+			if (o->drain_ms > 0) {
+				int64_t drain = now_ms() + o->drain_ms;
+				if (!deadline || drain < deadline)
+					deadline = drain;
+			}
 		}
 	}
 	return 0;
@@ -346,12 +358,16 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 	}
 	size_t max = o->out_max ? o->out_max : OUT_MAX_DEFAULT;
 	struct sink out = { .fd = outp[0], .max = max }, errs = { .fd = errp[0], .max = max };
-	int rc = supervise(path, pid, pidfd, &out, &errs, o->timeout_ms, &status, err);
+	int rc = supervise(path, pid, pidfd, &out, &errs, o, &status, err);
 	if (out.fd >= 0)
 		close(out.fd);
 	if (errs.fd >= 0)
 		close(errs.fd);
 	if (rc == 0) {
+		r->out_len = out.len;
+		r->errout_len = errs.len;
+		r->out_dropped = out.dropped;
+		r->errout_dropped = errs.dropped;
 		r->out = sink_take(&out);
 		r->errout = sink_take(&errs);
 		if (!r->out || !r->errout) {

@@ -20,6 +20,9 @@ struct proc_opts {
 	size_t n_keep_fds;
 	size_t out_max;          /* bytes of stdout / stderr kept (0: 64 KiB); the rest is read and dropped */
 	int timeout_ms;          /* > 0: SIGKILL the child after it, and fail with errnum ETIMEDOUT */
+	void (*on_timeout)(void *arg); /* called at the timeout, before the child is killed (may be NULL) */
+	void *on_timeout_arg;
+	int drain_ms;            /* > 0: once the child exited, wait at most this long for EOF on its output */
 	const char *cwd;         /* NULL: the daemon's working directory */
 };
 
@@ -27,6 +30,8 @@ struct proc_result {
 	int status;  /* exit status 0..255, or 128+signal */
 	char *out;   /* stdout, NUL-terminated, malloc'ed (may be "") */
 	char *errout; /* stderr, NUL-terminated, malloc'ed */
+	size_t out_len, errout_len;         /* bytes kept (the output may hold NUL bytes) */
+	size_t out_dropped, errout_dropped; /* bytes read beyond out_max and dropped */
 };
 
 /*
@@ -35,7 +40,7 @@ struct proc_result {
  *
  * Completion is the child's exit and EOF on its stdout and stderr: a daemonizing child whose
  * grandchild keeps those open delays the return until it closes them (or until timeout_ms, which
- * then is no failure since the child itself did exit).  On -1, r holds nothing to free.
+ * then is no failure since the child itself did exit; nor is the end of drain_ms).  On -1, r holds nothing to free.
  */
 int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_result *r, struct lc_err *err);
 void proc_result_free(struct proc_result *r);
