@@ -15,7 +15,7 @@
 --   * `config` is the CRI request config, protobuf-encoded exactly as received;
 --     `config_digest` is the SHA-256 of it, used to recognise a retried identical request.
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 
 CREATE TABLE sandboxes (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -70,7 +70,10 @@ CREATE TABLE containers (
     config          BLOB    NOT NULL,
     config_digest   TEXT    NOT NULL,
     stop_signal     INTEGER NOT NULL DEFAULT 15       -- first signal of StopContainer (image StopSignal)
-                            CHECK (stop_signal BETWEEN 1 AND 64)
+                            CHECK (stop_signal BETWEEN 1 AND 64),
+    resources       BLOB,                             -- LinuxContainerResources last applied by
+                                                      -- UpdateContainerResources; NULL = the config's
+    updating        INTEGER NOT NULL DEFAULT 0 CHECK (updating IN (0, 1))  -- UpdateContainerResources in flight
 );
 
 CREATE INDEX containers_sandbox ON containers (sandbox_id);
@@ -140,7 +143,7 @@ SELECT c.id,
        c.meta_attempt   AS attempt,
        CASE c.state WHEN 0 THEN 'CREATED' WHEN 1 THEN 'RUNNING' WHEN 2 THEN 'EXITED'
                     WHEN 3 THEN 'UNKNOWN' ELSE 'INVALID' END AS state,
-       c.creating, c.starting, c.removing,
+       c.creating, c.starting, c.removing, c.updating,
        CASE WHEN c.created_at = 0 THEN NULL ELSE
             strftime('%Y-%m-%dT%H:%M:%S', c.created_at / 1000000000, 'unixepoch')
             || printf('.%09dZ', c.created_at % 1000000000) END AS created,

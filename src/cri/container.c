@@ -1,6 +1,6 @@
 /*
  * container.c — CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus,
- * ListContainers, ReopenContainerLog.
+ * ListContainers, ReopenContainerLog, UpdateContainerResources.
  *
  * Transitions are decided by the database (store/pods.h); the runtime work between them runs
  * outside any transaction.  Stop and Remove live in lifecycle.c because pods use them too.
@@ -414,10 +414,19 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 	st->mounts = cfg->mounts;
 	st->log_path = (char *)c.log_path;
 	st->stop_signal = cri_signal(c.stop_signal);
+	const Runtime__V1__LinuxContainerResources *res = lc_container_resources(call->arena, &c);
+	if (res) {
+		st->resources = cri_new(call, &runtime__v1__container_resources__descriptor);
+		st->resources->linux = (Runtime__V1__LinuxContainerResources *)res;
+	}
 	if (r->verbose) {
 		json_t *info = json_pack("{s:s, s:s, s:I, s:b, s:b, s:i}", "name", c.name, "sandboxID", c.sandbox_id, "pid",
 					 (json_int_t)c.pid, "starting", c.starting, "removing", c.removing, "stopSignal",
 					 c.stop_signal);
+		if (info && json_object_set_new(info, "updating", json_boolean(c.updating)) < 0) {
+			json_decref(info);
+			info = NULL;
+		}
 		out->info = lc_verbose_info(env, call, DIR_CTR_STATE, c.id, info,
 					    &runtime__v1__container_status_response__info_entry__descriptor, &out->n_info);
 	}
@@ -502,5 +511,133 @@ grpc_status_code cri_reopen_container_log(struct cri_env *env, struct cri_call *
 	    rt_reopen_log(env->lc->rt, id, bundle, &err) < 0)
 		return cri_fail(call, GRPC_STATUS_INTERNAL, "ReopenContainerLog %s: %s", id, err.msg);
 	*resp = cri_new(call, &runtime__v1__reopen_container_log_response__descriptor);
+	return GRPC_STATUS_OK;
+}
+
+/* cur with every field upd sets (non-zero; a non-empty list or map replaces the old one) replaced,
+ * as runc update and containerd treat a partial update.  oom_score_adj stays: it is fixed at
+ * creation. */
+static Runtime__V1__LinuxContainerResources *resources_merge(struct cri_call *call,
+							     const Runtime__V1__LinuxContainerResources *cur,
+							     const Runtime__V1__LinuxContainerResources *upd)
+{
+	Runtime__V1__LinuxContainerResources *m = cri_new(call, &runtime__v1__linux_container_resources__descriptor);
+	if (cur) {
+		m->cpu_period = cur->cpu_period;
+		m->cpu_quota = cur->cpu_quota;
+		m->cpu_shares = cur->cpu_shares;
+		m->memory_limit_in_bytes = cur->memory_limit_in_bytes;
+		m->oom_score_adj = cur->oom_score_adj;
+		m->cpuset_cpus = cur->cpuset_cpus;
+		m->cpuset_mems = cur->cpuset_mems;
+		m->n_hugepage_limits = cur->n_hugepage_limits;
+		m->hugepage_limits = cur->hugepage_limits;
+		m->n_unified = cur->n_unified;
+		m->unified = cur->unified;
+		m->memory_swap_limit_in_bytes = cur->memory_swap_limit_in_bytes;
+	}
+#define TAKE(f)              \
+	do {                 \
+		if (upd->f)  \
+			m->f = upd->f; \
+	} while (0)
+	TAKE(cpu_period);
+	TAKE(cpu_quota);
+	TAKE(cpu_shares);
+	TAKE(memory_limit_in_bytes);
+	TAKE(memory_swap_limit_in_bytes);
+#undef TAKE
+	if (upd->cpuset_cpus && *upd->cpuset_cpus)
+		m->cpuset_cpus = upd->cpuset_cpus;
+	if (upd->cpuset_mems && *upd->cpuset_mems)
+		m->cpuset_mems = upd->cpuset_mems;
+	if (upd->n_hugepage_limits) {
+		m->n_hugepage_limits = upd->n_hugepage_limits;
+		m->hugepage_limits = upd->hugepage_limits;
+	}
+	if (upd->n_unified) {
+		m->n_unified = upd->n_unified;
+		m->unified = upd->unified;
+	}
+	return m;
+}
+
+/*
+ * UpdateContainerResources: the request merged into the container's current resources, checked
+ * (INVALID_ARGUMENT), `updating` set by one conditional UPDATE (CREATED or RUNNING, nothing else in
+ * flight), applied to the live cgroup, then recorded with updating cleared; any failure clears it.
+ */
+grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+						ProtobufCMessage **resp)
+{
+	const Runtime__V1__UpdateContainerResourcesRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "UpdateContainerResources");
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = lc_resolve(env, call, "UpdateContainerResources", 1, r->container_id, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	struct container_row c;
+	if (found && store_container_get(env->store, id, call->arena, &c, &err) < 0) {
+		if (err.errnum != ENOENT)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "UpdateContainerResources %s: %s", id, err.msg);
+		found = 0;
+	}
+	if (!found || c.creating)
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "UpdateContainerResources: container %s not found",
+				r->container_id);
+	if (!r->linux) {
+		if (r->windows)
+			return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+					"UpdateContainerResources %s: Windows resources on a Linux node", id);
+		*resp = cri_new(call, &runtime__v1__update_container_resources_response__descriptor);
+		return GRPC_STATUS_OK; /* nothing to change */
+	}
+	Runtime__V1__LinuxContainerResources *m = resources_merge(call, lc_container_resources(call->arena, &c), r->linux);
+	json_t *check;
+	if (spec_resources(m, &check, &err) < 0)
+		return cri_fail(call, err.errnum == ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_INVALID_ARGUMENT,
+				"UpdateContainerResources %s: %s", id, err.msg);
+	json_decref(check);
+	size_t len = runtime__v1__linux_container_resources__get_packed_size(m);
+	uint8_t *packed = arena_alloc(call->arena, len ? len : 1);
+	runtime__v1__linux_container_resources__pack(m, packed);
+
+	enum pod_refusal why;
+	if (store_container_set_updating(env->store, id, &why, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "UpdateContainerResources %s: %s", id, err.msg);
+	switch (why) {
+	case REFUSED_NONE:
+		break;
+	case REFUSED_MISSING:
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "UpdateContainerResources: container %s not found", id);
+	case REFUSED_REMOVING:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "container %s is in removing state", id);
+	case REFUSED_UPDATING:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+				"container %s: another UpdateContainerResources is in flight", id);
+	default:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+				"container %s is in state %s: only a CREATED or RUNNING container can be updated", id,
+				state_name(c.state));
+	}
+	if (lc_container_apply_resources(env, id, m, &err) < 0) {
+		struct lc_err e2 = { 0 };
+		if (store_container_reset_updating(env->store, id, &e2) < 0)
+			log_error("container %s: updating not reset: %s", id, e2.msg);
+		log_warn("container %s: resources not updated: %s", id, err.msg);
+		grpc_status_code st = err.errnum == ESRCH || err.errnum == ENOENT ? GRPC_STATUS_FAILED_PRECONDITION
+				    : err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT
+							     : GRPC_STATUS_INTERNAL;
+		return cri_fail(call, st, "UpdateContainerResources %s: %s", id, err.msg);
+	}
+	if (store_container_updated(env->store, id, packed, len, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "UpdateContainerResources %s: applied, but not recorded: %s", id,
+				err.msg);
+	log_info("container %s: resources updated (cpu shares %lld quota %lld period %lld cpuset \"%s\", memory %lld)", id,
+		 (long long)m->cpu_shares, (long long)m->cpu_quota, (long long)m->cpu_period,
+		 m->cpuset_cpus ? m->cpuset_cpus : "", (long long)m->memory_limit_in_bytes);
+	*resp = cri_new(call, &runtime__v1__update_container_resources_response__descriptor);
 	return GRPC_STATUS_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * container.h — the container RPCs: CreateContainer, StartContainer, StopContainer,
- * RemoveContainer, ContainerStatus, ListContainers, ReopenContainerLog.  See docs/lifecycle.md.
+ * RemoveContainer, ContainerStatus, ListContainers, ReopenContainerLog, UpdateContainerResources.  See docs/lifecycle.md.
  */
 #ifndef LITECRI_CRI_CONTAINER_H
 #define LITECRI_CRI_CONTAINER_H
@@ -21,5 +21,7 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 				     ProtobufCMessage **resp);
 grpc_status_code cri_reopen_container_log(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 					  ProtobufCMessage **resp);
+grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+						ProtobufCMessage **resp);
 
 #endif

@@ -16,6 +16,7 @@
 #include "runtime/exits.h"
 #include "runtime/podns.h"
 #include "runtime/rootfs.h"
+#include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -548,4 +549,33 @@ void lifecycle_close(struct cri_env *env)
 	pthread_mutex_destroy(&lc->mu);
 	free(lc);
 	env->lc = NULL;
+}
+
+const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c)
+{
+	if (c->resources) {
+		const Runtime__V1__LinuxContainerResources *r =
+			runtime__v1__linux_container_resources__unpack(&a->pb, c->resources_len, c->resources);
+		if (r)
+			return r;
+		log_error("container %s: the recorded resources do not decode; reporting its config's", c->id);
+	}
+	const Runtime__V1__ContainerConfig *cfg = runtime__v1__container_config__unpack(&a->pb, c->config_len, c->config);
+	return cfg && cfg->linux ? cfg->linux->resources : NULL;
+}
+
+int lc_container_apply_resources(struct cri_env *env, const char *id, const Runtime__V1__LinuxContainerResources *r,
+				 struct lc_err *err)
+{
+	char bundle[PATH_MAX];
+	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0)
+		return -1;
+	json_t *res;
+	if (spec_resources(r, &res, err) < 0)
+		return -1;
+	cleanup_free char *text = json_dumps(res, JSON_COMPACT);
+	json_decref(res);
+	if (!text)
+		return lc_fail(err, ENOMEM, "resources of container %s", id);
+	return rt_update(env->lc->rt, id, bundle, text, err);
 }

@@ -129,6 +129,17 @@ void *lc_verbose_info(struct cri_env *env, struct cri_call *call, enum lc_dir wh
 /* A request's map<string,string> entries (any entry type) as key/value pairs for the store. */
 struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n);
 
+/*
+ * The container's Linux resources as they apply now: those the last UpdateContainerResources
+ * recorded, else those of its CreateContainer config; NULL when neither gives any (or a recorded
+ * value does not decode: logged).  Allocated in a.
+ */
+const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c);
+
+/* Apply r to container id's live cgroup (runtime update).  EINVAL: r is not valid (spec_resources). */
+int lc_container_apply_resources(struct cri_env *env, const char *id, const Runtime__V1__LinuxContainerResources *r,
+				 struct lc_err *err);
+
 /* Startup recovery (recover.c): reconcile every row with the runtime, sweep orphans. */
 int lc_recover(struct cri_env *env, struct lc_err *err);
 

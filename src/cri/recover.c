@@ -7,7 +7,9 @@
  *               removing → the removal is finished;
  *               starting → RUNNING if the runtime runs it, CREATED if it is still created, else its exit;
  *               CREATED/RUNNING/UNKNOWN the runtime no longer runs → its exit (from conmon's exit
- *               file, else code 255).
+ *               file, else code 255);
+ *               updating → the recorded resources re-applied (the interrupted update may have
+ *               reached the cgroup without being recorded), updating cleared.
  *   sandboxes   creating → torn down and deleted; removing → finished; stopping → cleared;
  *               READY whose infra container is gone → NOTREADY.
  *   orphans     runtime containers, directories and exit files no row owns → deleted (leaks of a
@@ -62,6 +64,20 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 				log_error("container %s: %s", id, err.msg);
 		}
 		return;
+	}
+	if (c->updating) {
+		if (c->state == CTR_CREATED || c->state == CTR_RUNNING) {
+			struct arena a;
+			arena_init(&a);
+			const Runtime__V1__LinuxContainerResources *r = lc_container_resources(&a, c);
+			if (r && lc_container_apply_resources(env, id, r, &err) < 0)
+				log_warn("container %s: recorded resources not re-applied: %s", id, err.msg);
+			arena_release(&a);
+		}
+		if (store_container_reset_updating(env->store, id, &err) < 0)
+			log_error("container %s: %s", id, err.msg);
+		else
+			log_info("container %s: resource update interrupted: recorded resources re-applied", id);
 	}
 	if (c->state == CTR_EXITED && !c->starting)
 		return;

@@ -6,6 +6,10 @@
  * runs `<runtime> create` itself and reports the container's pid (or the runtime's error) as one
  * JSON line on the sync pipe (_OCI_SYNCPIPE=3).
  *
+ * exec (ExecSync) runs a second conmon in exec mode (-e --sync, logs "passthrough"): it runs
+ * `<runtime> exec -d`, reaps the command as subreaper and exits with its status, while the
+ * command writes straight into the daemon's pipes.  update is `<runtime> update --resources`.
+ *
  * What conmon 2.1.6 leaves, relied on here and by the callers:
  *   <bundle>/pidfile, <bundle>/conmon.pid   container init pid, conmon's (daemonized) pid
  *   <bundle>/ctl, <bundle>/winsz             control FIFOs ("2 0 0\n" on ctl reopens the log)
@@ -744,6 +748,322 @@ static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct
 
 /* ------------------------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------------------------ */
+/* exec and update                                                                            */
+
+#define EXEC_DRAIN_MS 2000 /* output a background process of an exec'ed command keeps open */
+
+void rt_exec_result_free(struct rt_exec_result *r)
+{
+	if (!r)
+		return;
+	free(r->out);
+	free(r->errout);
+	memset(r, 0, sizeof *r);
+}
+
+/* At an exec's timeout: SIGKILL the command (its pid file, written by the runtime once it started;
+ * conmon, still running at this point, is the subreaper that waits for it, so the pid is still the
+ * command's).  Without a pid file the command has not started, and killing conmon (done next by
+ * proc_run) ends it. */
+static void exec_timeout(void *arg)
+{
+	const char *pidfile = arg;
+	pid_t p = read_pidfile(pidfile);
+	if (p > 0)
+		kill(p, SIGKILL);
+}
+
+/* The process of the bundle's config.json with args replaced and no terminal, written to path. */
+static int exec_process(const struct rt_exec *x, const char *path, struct lc_err *err)
+{
+	char cfg[PATH_MAX];
+	if (snprintf(cfg, sizeof cfg, "%s/config.json", x->bundle) >= (int)sizeof cfg)
+		return lc_fail(err, ENAMETOOLONG, "bundle %s", x->bundle);
+	json_error_t jerr;
+	json_t *spec = json_load_file(cfg, 0, &jerr);
+	if (!spec)
+		return lc_fail(err, EIO, "exec in container %s: %s: %s", x->id, cfg, jerr.text);
+	json_t *proc = json_object_get(spec, "process");
+	json_t *args = json_array();
+	int rc = 0;
+	if (!json_is_object(proc) || !args) {
+		rc = lc_fail(err, EIO, "exec in container %s: %s has no process", x->id, cfg);
+		goto out;
+	}
+	for (size_t i = 0; i < x->n_args; i++)
+		if (json_array_append_new(args, json_string(x->args[i])) < 0) {
+			rc = lc_fail(err, EINVAL, "exec in container %s: argument %zu is not UTF-8", x->id, i);
+			goto out;
+		}
+	if (json_object_set(proc, "args", args) < 0 || json_object_set_new(proc, "terminal", json_false()) < 0) {
+		rc = lc_fail(err, ENOMEM, "exec in container %s: process", x->id);
+		goto out;
+	}
+	json_object_del(proc, "consoleSize");
+	if (json_dump_file(proc, path, JSON_COMPACT) < 0)
+		rc = lc_fail(err, EIO, "exec in container %s: write %s", x->id, path);
+out:
+	json_decref(args);
+	json_decref(spec);
+	return rc;
+}
+
+/* The "data" of the first and second JSON lines conmon wrote to its sync file: the command's pid
+ * (none when it never started) and its exit status. */
+static void exec_sync_read(int fd, long long *pid, long long *status)
+{
+	char buf[1024];
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	*pid = *status = -1;
+	int i = 0;
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l && i < 2; l = strtok_r(NULL, "\n", &save), i++) {
+		json_t *j = json_loads(l, 0, NULL);
+		json_t *d = j ? json_object_get(j, "data") : NULL;
+		if (json_is_integer(d))
+			*(i == 0 ? pid : status) = json_integer_value(d);
+		json_decref(j);
+	}
+}
+
+/*
+ * conmon in exec mode (`-e --sync`, logs "passthrough"): it runs `<runtime> exec -d --pid-file`,
+ * is the subreaper that waits for the command, writes the command's pid and then its exit status
+ * to the sync file (fd 3) and exits with that status.  The command's stdout and stderr are
+ * conmon's own: the pipes proc_run reads.  A background process the command leaves holding them
+ * delays the answer by EXEC_DRAIN_MS at most.  Everything lives in a private directory
+ * <bundle>/exec-XXXXXX (process.json, pid, sync, exits/, and conmon's cwd so that an "oom" marker
+ * of the exec never lands in the bundle), removed afterwards.
+ */
+static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *res, struct lc_err *err)
+{
+	struct oci *o = impl;
+	memset(res, 0, sizeof *res);
+	assert(x->n_args >= 1);
+	if (!id_valid(x->id))
+		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", x->id);
+	if (!known(o, x->id)) {
+		lc_fail(err, 0, "%s exec %s: container does not exist", o->name, x->id);
+		err->errnum = ENOENT;
+		return -1;
+	}
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof dir, "%s/exec-XXXXXX", x->bundle) >= (int)sizeof dir - 32)
+		return lc_fail(err, ENAMETOOLONG, "bundle %s", x->bundle);
+	if (!mkdtemp(dir))
+		return lc_fail(err, errno, "exec in container %s: create %s", x->id, dir);
+	char proc_path[PATH_MAX + 16], pidfile[PATH_MAX + 16], syncfile[PATH_MAX + 16], exits[PATH_MAX + 16],
+		root_arg[PATH_MAX + 16];
+	snprintf(proc_path, sizeof proc_path, "%s/process.json", dir);
+	snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
+	snprintf(syncfile, sizeof syncfile, "%s/sync", dir);
+	snprintf(exits, sizeof exits, "%s/exits", dir);
+	snprintf(root_arg, sizeof root_arg, "--root=%s", o->root);
+	const char *uuid = strrchr(dir, '/') + 1; /* "exec-XXXXXX": unique while it runs */
+	struct proc_result r = { 0 };
+	int rc = exec_process(x, proc_path, err);
+	int sync_fd = -1;
+	if (rc == 0 && mkdir(exits, 0700) < 0)
+		rc = lc_fail(err, errno, "exec in container %s: create %s", x->id, exits);
+	if (rc == 0 && (sync_fd = open(syncfile, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		rc = lc_fail(err, errno, "exec in container %s: create %s", x->id, syncfile);
+	if (rc == 0) {
+		const char *argv[] = {
+			o->conmon_path, "--api-version", "1", "-c", x->id, "-n", x->id, "-u", uuid,
+			"-r", o->runtime_path, "-b", x->bundle, "-p", pidfile, "--exit-dir", exits,
+			"-e", "--exec-process-spec", proc_path, "--sync", "--log-path", "passthrough:",
+			"--socket-dir-path", o->socket_dir,
+			"--runtime-arg", root_arg, "--runtime-arg", "--log-format=json",
+			/* conmon's stderr is the command's: only its errors may join it */
+			"--log-level", "error", NULL,
+		};
+		struct proc_opts po = {
+			.env = (const char *const *)o->conmon_env,
+			.keep_fds = &sync_fd,
+			.n_keep_fds = 1,
+			.timeout_ms = x->timeout_ms,
+			.on_timeout = exec_timeout,
+			.on_timeout_arg = pidfile,
+			.out_max = x->out_max,
+			.drain_ms = EXEC_DRAIN_MS,
+			.cwd = dir,
+		};
+		int64_t t0 = now_us();
+		rc = proc_run(argv, &po, &r, err);
+		if (rc < 0 && err->errnum == ETIMEDOUT)
+			lc_fail(err, ETIMEDOUT, "the command run in container %s did not finish within %d ms (killed)",
+				x->id, x->timeout_ms);
+		else if (rc < 0)
+			lc_wrap(err, "conmon exec in %s", x->id);
+		else
+			log_debug("%s exec %s: exit status %d in %.1f ms", o->name, x->id, r.status,
+				  (double)(now_us() - t0) / 1000.0);
+	}
+	if (rc == 0) {
+		long long pid, status;
+		exec_sync_read(sync_fd, &pid, &status);
+		if (pid > 0 && status >= 0) {
+			res->exit_code = status > 255 ? 255 : (int)status;
+			res->out = r.out;
+			res->errout = r.errout;
+			res->out_len = r.out_len;
+			res->errout_len = r.errout_len;
+			res->out_dropped = r.out_dropped;
+			res->errout_dropped = r.errout_dropped;
+			r.out = r.errout = NULL;
+		} else {
+			/* The command never started: the runtime's reason is on stderr (JSON log lines). */
+			char msg[800];
+			runtime_msg(r.errout, msg, sizeof msg);
+			if (!msg[0])
+				snprintf(msg, sizeof msg, "conmon exited with status %d", r.status);
+			enum rt_state st = RT_RUNNING;
+			pid_t p;
+			struct lc_err e2;
+			if (!known(o, x->id) || strstr(msg, "does not exist")) {
+				lc_fail(err, 0, "%s exec %s: container does not exist", o->name, x->id);
+				err->errnum = ENOENT;
+			} else if (strstr(msg, "stopped container") || strstr(msg, "not running") ||
+				   strstr(msg, "created container") ||
+				   (oci_state(o, x->id, &st, &p, &e2) == 0 && st != RT_RUNNING)) {
+				lc_fail(err, 0, "%s exec %s: container not running: %s", o->name, x->id, msg);
+				err->errnum = ESRCH;
+			} else {
+				/* 127 / 126 as a shell reports a command it cannot run */
+				res->exit_code = strstr(msg, "no such file") || strstr(msg, "not found") ? 127 : 126;
+				res->errout = strdup(msg);
+				res->out = strdup("");
+				res->errout_len = strlen(msg);
+				if (!res->errout || !res->out) {
+					rt_exec_result_free(res);
+					lc_fail(err, ENOMEM, "exec in container %s", x->id);
+				} else {
+					lc_fail(err, 0, "%s exec %s: %s", o->name, x->id, msg);
+					err->errnum = ENOEXEC;
+				}
+			}
+			rc = -1;
+		}
+	}
+	if (sync_fd >= 0)
+		close(sync_fd);
+	proc_result_free(&r);
+	socket_link_remove(o, uuid);
+	struct lc_err e3 = { 0 };
+	if (rmtree(dir, &e3) < 0)
+		log_warn("exec in container %s: %s", x->id, e3.msg);
+	return rc;
+}
+
+/*
+ * Hugepage limits: `runc update` (1.1) does not take them, so they are written to the container's
+ * hugetlb cgroup files here: cgroup v1 "hugetlb.<size>.limit_in_bytes" in its hugetlb hierarchy,
+ * or cgroup v2 "hugetlb.<size>.max".  The container's cgroups are those of its init process.  A
+ * host without a hugetlb controller for the container has nothing to enforce them with: logged.
+ */
+static int update_hugetlb(struct oci *o, const char *id, json_t *limits, struct lc_err *err)
+{
+	if (!json_array_size(limits))
+		return 0;
+	enum rt_state st;
+	pid_t pid;
+	if (oci_state(o, id, &st, &pid, err) < 0)
+		return -1;
+	if (pid <= 0 || (st != RT_RUNNING && st != RT_CREATED && st != RT_PAUSED)) {
+		lc_fail(err, 0, "update %s: container not running", id);
+		err->errnum = ESRCH;
+		return -1;
+	}
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	cleanup_fclose FILE *f = fopen(path, "re");
+	if (!f)
+		return lc_fail(err, errno, "update %s: read %s", id, path);
+	char line[PATH_MAX + 64], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		const char *ctrls = c1 + 1, *cg = c2 + 1;
+		if (!strcmp(ctrls, "hugetlb") || strstr(ctrls, "hugetlb,") || strstr(ctrls, ",hugetlb"))
+			snprintf(v1, sizeof v1, "/sys/fs/cgroup/hugetlb%s", cg);
+		else if (!strcmp(line, "0") && !*ctrls)
+			snprintf(v2, sizeof v2, "%s%s", access("/sys/fs/cgroup/unified", F_OK) == 0 ?
+					"/sys/fs/cgroup/unified" : "/sys/fs/cgroup", cg);
+	}
+	for (size_t i = 0; i < json_array_size(limits); i++) {
+		json_t *h = json_array_get(limits, i);
+		const char *size = json_string_value(json_object_get(h, "pageSize"));
+		json_int_t limit = json_integer_value(json_object_get(h, "limit"));
+		char file[PATH_MAX + 64] = "";
+		if (!size)
+			continue;
+		if (v1[0])
+			snprintf(file, sizeof file, "%s/hugetlb.%s.limit_in_bytes", v1, size);
+		if ((!file[0] || access(file, W_OK) != 0) && v2[0])
+			snprintf(file, sizeof file, "%s/hugetlb.%s.max", v2, size);
+		if (!file[0] || access(file, W_OK) != 0) {
+			log_warn("container %s: hugepage limit %s = %lld not applied: the host has no hugetlb "
+				 "controller for it", id, size, (long long)limit);
+			continue;
+		}
+		char val[32];
+		int n = snprintf(val, sizeof val, "%lld", (long long)limit);
+		cleanup_close int fd = open(file, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, val, (size_t)n) != n)
+			return lc_fail(err, errno, "update %s: write %s to %s", id, val, file);
+	}
+	return 0;
+}
+
+/* `<runtime> update --resources <bundle>/resources.json <id>`, then the hugepage limits. */
+static int oci_update(void *impl, const char *id, const char *bundle, const char *resources_json, struct lc_err *err)
+{
+	struct oci *o = impl;
+	if (!id_valid(id))
+		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", id);
+	if (!known(o, id)) {
+		lc_fail(err, 0, "%s update %s: container does not exist", o->name, id);
+		err->errnum = ENOENT;
+		return -1;
+	}
+	json_error_t jerr;
+	json_t *res = json_loads(resources_json, 0, &jerr);
+	if (!json_is_object(res)) {
+		json_decref(res);
+		return lc_fail(err, EINVAL, "update %s: resources are not a JSON object", id);
+	}
+	json_t *huge = json_incref(json_object_get(res, "hugepageLimits"));
+	json_object_del(res, "hugepageLimits");
+	char path[PATH_MAX];
+	int rc = 0;
+	if (snprintf(path, sizeof path, "%s/resources.json", bundle) >= (int)sizeof path)
+		rc = lc_fail(err, ENAMETOOLONG, "bundle %s", bundle);
+	else if (json_dump_file(res, path, JSON_COMPACT) < 0)
+		rc = lc_fail(err, EIO, "update %s: write %s", id, path);
+	json_decref(res);
+	if (rc == 0) {
+		const char *args[] = { "update", "--resources", path, id, NULL };
+		struct proc_result r = { 0 };
+		rc = rt_run(o, id, args, &r, err);
+		if (rc == 0) {
+			if (r.status != 0) {
+				int errnum = !known(o, id) ? ENOENT : strstr(r.errout, "not running") ? ESRCH : EIO;
+				rc = rt_fail(o, errnum, "update", id, &r, err);
+			}
+			proc_result_free(&r);
+		}
+		unlink(path);
+	}
+	if (rc == 0)
+		rc = update_hugetlb(o, id, huge, err);
+	json_decref(huge);
+	return rc;
+}
+
 static void oci_close(void *impl)
 {
 	struct oci *o = impl;
@@ -771,6 +1091,8 @@ static const struct runtime_ops oci_ops = {
 	.state = oci_state,
 	.list = oci_list,
 	.reopen_log = oci_reopen_log,
+	.exec = oci_exec,
+	.update = oci_update,
 	.close = oci_close,
 };
 

@@ -29,6 +29,23 @@ struct rt_create {
 	const char *log_path; /* CRI-format log conmon writes ("" = the container's output is discarded) */
 };
 
+/* A command to run in a running container (ExecSync). */
+struct rt_exec {
+	const char *id;
+	const char *bundle;      /* the container's bundle: config.json's process is the template */
+	char *const *args;       /* the command, n_args >= 1 */
+	size_t n_args;
+	int timeout_ms;          /* > 0: the command is killed after it (ETIMEDOUT) */
+	size_t out_max;          /* bytes of stdout / stderr kept each (0: 64 KiB) */
+};
+
+struct rt_exec_result {
+	int exit_code;           /* 0..255, 128+signal when killed */
+	char *out, *errout;      /* malloc'ed, out_len / errout_len bytes (+ a NUL) */
+	size_t out_len, errout_len;
+	size_t out_dropped, errout_dropped; /* bytes beyond out_max, dropped */
+};
+
 struct runtime_ops {
 	/*
 	 * Create the container (conmon + `runtime create`): afterwards it is in state "created"
@@ -53,8 +70,28 @@ struct runtime_ops {
 	 * a container whose output is discarded (log_path "") has nothing to reopen (0).
 	 */
 	int (*reopen_log)(void *impl, const char *id, const char *bundle, struct lc_err *err);
+	/*
+	 * Run x->args in the running container x->id, in its namespaces and cgroup, as its own process
+	 * runs (user, groups, capabilities, environment, working directory, seccomp, AppArmor,
+	 * noNewPrivileges from the bundle's config.json), without a terminal, stdin empty; stdout and
+	 * stderr captured separately.  Returns once the command exited and its output was read (a
+	 * background process it left holding the output open is not waited for long).  ETIMEDOUT: the
+	 * command ran past x->timeout_ms and was killed.  ESRCH: the container is not running.
+	 * ENOENT: unknown.  ENOEXEC: the command could not be started in the container (r->errout holds
+	 * why; r->exit_code is 127 when it was not found, else 126).  On ENOEXEC r must be freed;
+	 * on other failures it holds nothing.
+	 */
+	int (*exec)(void *impl, const struct rt_exec *x, struct rt_exec_result *r, struct lc_err *err);
+	/*
+	 * Apply resources (an OCI linux.resources JSON object) to the container's live cgroup
+	 * (`runtime update`; hugepage limits written to its hugetlb cgroup files when the host has
+	 * that controller for it).  ESRCH: the container is not running or created.  ENOENT: unknown.
+	 */
+	int (*update)(void *impl, const char *id, const char *bundle, const char *resources_json, struct lc_err *err);
 	void (*close)(void *impl);
 };
+
+void rt_exec_result_free(struct rt_exec_result *r);
 
 struct runtime {
 	const struct runtime_ops *ops;
@@ -89,6 +126,11 @@ static inline int rt_list(struct runtime *rt, char ***ids, size_t *n, struct lc_
 { return rt->ops->list(rt->impl, ids, n, err); }
 static inline int rt_reopen_log(struct runtime *rt, const char *id, const char *bundle, struct lc_err *err)
 { return rt->ops->reopen_log(rt->impl, id, bundle, err); }
+static inline int rt_exec(struct runtime *rt, const struct rt_exec *x, struct rt_exec_result *r, struct lc_err *err)
+{ return rt->ops->exec(rt->impl, x, r, err); }
+static inline int rt_update(struct runtime *rt, const char *id, const char *bundle, const char *resources_json,
+			    struct lc_err *err)
+{ return rt->ops->update(rt->impl, id, bundle, resources_json, err); }
 /* Close and free rt (NULL is fine). */
 void runtime_free(struct runtime *rt);
 

@@ -983,7 +983,7 @@ static int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, s
 				goto fail;
 			}
 		}
-		int shared, slave;
+		int shared = 0, slave = 0; /* set by mount_propagation; gcc -O2 cannot tell */
 		switch (m->propagation) {
 		case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE:
 			break;
@@ -1346,6 +1346,18 @@ static int resources_json(struct jb *b, const cri_resources *r, json_t *res, jso
 	if (clamp_oom_score_adj((long)r->oom_score_adj, &adj, err) < 0)
 		return -1;
 	jb_set(b, process, "oomScoreAdj", jb_int(b, adj));
+	return 0;
+}
+
+int spec_resources(const Runtime__V1__LinuxContainerResources *r, json_t **out, struct lc_err *err)
+{
+	assert(r && out);
+	*out = NULL;
+	struct jb b = { .err = err };
+	json_auto_t *res = jb_obj(&b), *process = jb_obj(&b);
+	if (b.failed || resources_json(&b, r, res, process, err) < 0 || b.failed)
+		return -1;
+	*out = json_incref(res);
 	return 0;
 }
 

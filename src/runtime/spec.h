@@ -106,6 +106,13 @@ int spec_container(const struct spec_pod *p, const struct spec_container *c, jso
  */
 int spec_pause(const struct spec_pod *p, const char *rootfs, json_t **out, struct lc_err *err);
 
+/*
+ * The OCI linux.resources object (cpu, memory, hugepageLimits, unified; no devices) of r, checked
+ * as for a container (negative values, cpusets, page sizes, oom_score_adj range: EINVAL), for
+ * `runtime update`.  *out is a new reference.
+ */
+int spec_resources(const Runtime__V1__LinuxContainerResources *r, json_t **out, struct lc_err *err);
+
 /* Write spec to "<bundle>/config.json" (mode 0600) atomically (temporary file, fsync, rename, fsync
  * of the directory).  The bundle directory must exist. */
 int spec_write(const char *bundle, json_t *spec, struct lc_err *err);

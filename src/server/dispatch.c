@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cri/container.h"
+#include "cri/exec.h"
 #include "cri/image.h"
 #include "cri/runtime_info.h"
 #include "cri/sandbox.h"
@@ -26,6 +27,8 @@ static struct dispatch_method table[] = {
 	{ "RuntimeService", "ContainerStatus", cri_container_status, 0, NULL, NULL },
 	{ "RuntimeService", "ListContainers", cri_list_containers, 0, NULL, NULL },
 	{ "RuntimeService", "ReopenContainerLog", cri_reopen_container_log, 1, NULL, NULL },
+	{ "RuntimeService", "UpdateContainerResources", cri_update_container_resources, 1, NULL, NULL },
+	{ "RuntimeService", "ExecSync", cri_exec_sync, 1, NULL, NULL },
 	{ "ImageService", "PullImage", cri_pull_image, 1, NULL, NULL },
 	{ "ImageService", "ListImages", cri_list_images, 0, NULL, NULL },
 	{ "ImageService", "ImageStatus", cri_image_status, 0, NULL, NULL },

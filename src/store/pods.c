@@ -527,7 +527,7 @@ int store_container_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BU
 #define CONTAINER_COLS                                                                                   \
 	"c.id, c.sandbox_id, c.name, c.meta_name, c.meta_attempt, c.state, c.creating, c.starting, "        \
 	"c.removing, c.created_at, c.started_at, c.finished_at, c.exit_code, c.reason, c.message, c.image, " \
-	"c.image_ref, c.log_path, c.pid, c.stop_signal, c.config"
+	"c.image_ref, c.log_path, c.pid, c.stop_signal, c.config, c.resources, c.updating"
 
 static void container_fill(struct arena *a, sqlite3_stmt *st, void *out)
 {
@@ -554,6 +554,8 @@ static void container_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	r->pid = sqlite3_column_int64(st, 18);
 	r->stop_signal = sqlite3_column_int(st, 19);
 	r->config = arena_blob(a, st, 20, &r->config_len);
+	r->resources = sqlite3_column_type(st, 21) == SQLITE_NULL ? NULL : arena_blob(a, st, 21, &r->resources_len);
+	r->updating = sqlite3_column_int(st, 22);
 }
 
 int store_container_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder,
@@ -814,6 +816,57 @@ int store_container_reset_starting(struct store *s, const char *id, struct lc_er
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	return run_update(s, st, NULL, err, "reset container starting", id);
+}
+
+static int container_update_why(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT creating, removing, updating FROM containers WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*why = REFUSED_MISSING;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return db_fail(sqlite3_db_handle(st), err, "read container");
+	*why = sqlite3_column_int(st, 0) ? REFUSED_CREATING
+	     : sqlite3_column_int(st, 1) ? REFUSED_REMOVING
+	     : sqlite3_column_int(st, 2) ? REFUSED_UPDATING
+	     : REFUSED_STATE;
+	return 0;
+}
+
+int store_container_set_updating(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE containers SET updating = 1 WHERE id = ?1 AND state IN (0, 1) AND creating = 0 "
+		    "AND removing = 0 AND updating = 0",
+		    &st, err) < 0)
+		return -1;
+	return transition(s, st, id, why, container_update_why, "set container updating", err);
+}
+
+int store_container_updated(struct store *s, const char *id, const void *resources, size_t len, struct lc_err *err)
+{
+	assert(resources || len == 0);
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "UPDATE containers SET resources = ?2, updating = 0 WHERE id = ?1 AND updating = 1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, len ? resources : "", (int)len, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "record container resources", id);
+}
+
+int store_container_reset_updating(struct store *s, const char *id, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, "UPDATE containers SET updating = 0 WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run_update(s, st, NULL, err, "reset container updating", id);
 }
 
 int store_container_delete(struct store *s, const char *id, struct lc_err *err)

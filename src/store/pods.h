@@ -1,6 +1,6 @@
 /*
  * pods.h — pod sandbox and container records (tables sandboxes, containers, their labels and
- * annotations, container_layers; migrations 0001 and 0003).  All lifecycle SQL lives here.
+ * annotations, container_layers; migrations 0001, 0003 and 0004).  All lifecycle SQL lives here.
  *
  * Every state change is one short BEGIN IMMEDIATE transaction, most of them one conditional UPDATE
  * whose changed-row count says whether the transition was allowed; when it was not, the caller is
@@ -39,6 +39,7 @@ enum pod_refusal {
 	REFUSED_UNKNOWN,   /* state UNKNOWN (container) */
 	REFUSED_STATE,     /* any other state that does not allow it (e.g. Start of an EXITED container) */
 	REFUSED_NOT_READY, /* the sandbox is not READY (CreateContainer) */
+	REFUSED_UPDATING,  /* an UpdateContainerResources is in flight */
 };
 
 struct kv {
@@ -94,6 +95,8 @@ struct container_row {
 	int64_t pid;
 	int stop_signal;
 	const void *config; size_t config_len;
+	const void *resources; size_t resources_len; /* NULL: never updated (the config's apply) */
+	int updating;
 };
 
 /* ListPodSandbox / ListContainers filters: NULL / -1 = not filtered. */
@@ -206,6 +209,17 @@ int store_container_set_removing(struct store *s, const char *id, enum pod_refus
 int store_container_reset_removing(struct store *s, const char *id, struct lc_err *err);
 /* Clear starting (recovery: no StartContainer owns it any more). */
 int store_container_reset_starting(struct store *s, const char *id, struct lc_err *err);
+
+/*
+ * updating = 1 if CREATED or RUNNING and no create, removal or update is in flight; *why says what
+ * refused (REFUSED_STATE: EXITED or UNKNOWN).
+ */
+int store_container_set_updating(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
+/* UpdateContainerResources succeeded: resources (protobuf-encoded LinuxContainerResources) recorded,
+ * updating = 0.  A row deleted meanwhile is no error. */
+int store_container_updated(struct store *s, const char *id, const void *resources, size_t len, struct lc_err *err);
+/* Clear updating (the update failed, or recovery). */
+int store_container_reset_updating(struct store *s, const char *id, struct lc_err *err);
 
 /* Delete the row: its labels, annotations and layer list go with it; the name is released. */
 int store_container_delete(struct store *s, const char *id, struct lc_err *err);

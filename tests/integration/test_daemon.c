@@ -211,7 +211,7 @@ static void test_unimplemented(void **state)
 	/* A CRI method not built yet, under both packages, and a path that is no CRI method at all. */
 	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
 	const char *methods[] = { V1 "ContainerStats", V1ALPHA2 "ContainerStats",
-				  "/runtime.v1.RuntimeService/ExecSync", "/no.such.Service/Nothing" };
+				  "/runtime.v1.RuntimeService/Attach", "/no.such.Service/Nothing" };
 	for (size_t i = 0; i < 4; i++) {
 		char *details = NULL;
 		ProtobufCMessage *r = call(shared.endpoint, methods[i], &req.base,

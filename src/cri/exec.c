@@ -1,0 +1,117 @@
+/*
+ * exec.c — ExecSync: the command runs in the container through the OCI runtime's exec (its
+ * namespaces, cgroup and the process settings of its config.json), with stdout and stderr
+ * captured separately, each bounded by EXEC_SYNC_OUTPUT_MAX.
+ *
+ * Outcomes: the command's exit code (OK, whatever it is); a command that cannot be started (not
+ * found, not executable) is exit code 127 / 126 with the runtime's reason on stderr, as a shell
+ * reports it; a timeout kills the command and fails with DEADLINE_EXCEEDED (kubelet turns that
+ * into a probe timeout); a container that is missing is NOT_FOUND, one that is not RUNNING is
+ * FAILED_PRECONDITION.  Nothing is recorded in the database.
+ */
+#include "cri/exec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cri/lifecycle.h"
+#include "store/pods.h"
+#include "util/log.h"
+
+/* A response stream: the bytes kept, plus a line saying how many were dropped. */
+static ProtobufCBinaryData stream(struct cri_call *call, const char *p, size_t len, size_t dropped)
+{
+	char note[128] = "";
+	if (dropped)
+		snprintf(note, sizeof note, "\n[litecri: output truncated: %zu more bytes were dropped]\n", dropped);
+	size_t n = strlen(note);
+	uint8_t *d = arena_alloc(call->arena, len + n + 1);
+	if (len)
+		memcpy(d, p, len);
+	memcpy(d + len, note, n + 1);
+	return (ProtobufCBinaryData){ .len = len + n, .data = d };
+}
+
+static const char *state_word(int state)
+{
+	switch (state) {
+	case CTR_CREATED: return "CREATED";
+	case CTR_RUNNING: return "RUNNING";
+	case CTR_EXITED: return "EXITED";
+	default: return "UNKNOWN";
+	}
+}
+
+grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+			       ProtobufCMessage **resp)
+{
+	const Runtime__V1__ExecSyncRequest *r = (const void *)req;
+	LC_REQUIRE_RUNTIME(env, call, "ExecSync");
+	if (r->n_cmd == 0 || !r->cmd[0] || !*r->cmd[0])
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: cmd is empty", r->container_id);
+	if (r->timeout < 0)
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: negative timeout %lld",
+				r->container_id, (long long)r->timeout);
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = lc_resolve(env, call, "ExecSync", 1, r->container_id, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	struct container_row c;
+	if (found && store_container_get(env->store, id, call->arena, &c, &err) < 0) {
+		if (err.errnum != ENOENT)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "ExecSync %s: %s", id, err.msg);
+		found = 0;
+	}
+	if (!found || c.creating)
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "ExecSync: container %s not found", r->container_id);
+	if (c.state != CTR_RUNNING)
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ExecSync: container %s is not running (state %s)",
+				id, state_word(c.state));
+
+	char bundle[PATH_MAX];
+	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0)
+		return cri_fail(call, GRPC_STATUS_INTERNAL, "ExecSync %s: %s", id, err.msg);
+	struct rt_exec x = {
+		.id = id,
+		.bundle = bundle,
+		.args = r->cmd,
+		.n_args = r->n_cmd,
+		.timeout_ms = r->timeout == 0 ? 0 : r->timeout > INT_MAX / 1000 ? INT_MAX : (int)r->timeout * 1000,
+		.out_max = EXEC_SYNC_OUTPUT_MAX,
+	};
+	struct rt_exec_result res;
+	int rc = rt_exec(env->lc->rt, &x, &res, &err);
+	if (rc < 0 && err.errnum != ENOEXEC) {
+		switch (err.errnum) {
+		case ETIMEDOUT:
+			log_info("container %s: ExecSync %s timed out after %lld s (killed)", id, r->cmd[0],
+				 (long long)r->timeout);
+			return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED,
+					"ExecSync %s: command \"%s\" timed out after %lld s (killed)", id, r->cmd[0],
+					(long long)r->timeout);
+		case ESRCH:
+		case ENOENT:
+			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ExecSync: container %s is not running: %s",
+					id, err.msg);
+		case EINVAL:
+			return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: %s", id, err.msg);
+		default:
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "ExecSync %s: %s", id, err.msg);
+		}
+	}
+	if (rc < 0)
+		log_debug("container %s: ExecSync %s could not start: %s", id, r->cmd[0], err.msg);
+	Runtime__V1__ExecSyncResponse *out = cri_new(call, &runtime__v1__exec_sync_response__descriptor);
+	out->stdout = stream(call, res.out, res.out_len, res.out_dropped);
+	out->stderr = stream(call, res.errout, res.errout_len, res.errout_dropped);
+	out->exit_code = res.exit_code;
+	log_debug("container %s: ExecSync %s: exit code %d, %zu + %zu bytes of output", id, r->cmd[0], res.exit_code,
+		  res.out_len, res.errout_len);
+	rt_exec_result_free(&res);
+	*resp = &out->base;
+	return GRPC_STATUS_OK;
+}

@@ -1,0 +1,543 @@
+/*
+ * test_exec.c — ExecSync and UpdateContainerResources against the real daemon and real runc
+ * containers (fixture: podfix.h): what kubelet's exec probes and in-place resizes need.
+ *
+ *   ExecSync: exit codes, stdout and stderr apart, binary output, the container's namespaces,
+ *   cgroup and user, bounded output, a command that cannot start, timeout (DEADLINE_EXCEEDED, the
+ *   command killed), a background process keeping the output open, calls served while execs run,
+ *   and the status codes of bad requests.
+ *   UpdateContainerResources: values visible in the container's cgroup files and reported by
+ *   ContainerStatus (also after a daemon restart), partial updates, bad values refused with
+ *   nothing changed, and the status codes of containers that cannot be updated.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "podfix.h"
+
+static const char *const LABELS[] = { "app", "exec", NULL };
+
+/* A READY pod and one RUNNING container of it running script (its config may be adjusted by fn). */
+static char *running_ctr(const char *pod_name, const char *name, const char *script,
+			 void (*fn)(Runtime__V1__ContainerConfig *), char **pod_out)
+{
+	Runtime__V1__PodSandboxConfig *pc = pod_config(pod_name, LABELS);
+	char *pod = run_pod(pc);
+	Runtime__V1__ContainerConfig *cc = ctr_config(name, script, NULL);
+	if (fn)
+		fn(cc);
+	char *c = create_ctr(pod, cc, pc);
+	start_ctr(c);
+	wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	if (pod_out)
+		*pod_out = pod;
+	return c;
+}
+
+static grpc_status_code exec_st(const char *id, const char *const *cmd, int64_t timeout,
+				Runtime__V1__ExecSyncResponse **out, char **details)
+{
+	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	req.container_id = (char *)id;
+	size_t n = 0;
+	while (cmd && cmd[n])
+		n++;
+	req.cmd = (char **)cmd;
+	req.n_cmd = n;
+	req.timeout = timeout;
+	ProtobufCMessage *resp = NULL;
+	grpc_status_code st = rpc(RT "ExecSync", &req.base, &runtime__v1__exec_sync_response__descriptor, &resp, details,
+				  CALL_TIMEOUT_MS);
+	*out = (Runtime__V1__ExecSyncResponse *)resp;
+	return st;
+}
+
+static Runtime__V1__ExecSyncResponse *exec_ok(const char *id, const char *const *cmd, int64_t timeout)
+{
+	Runtime__V1__ExecSyncResponse *r;
+	char *details;
+	grpc_status_code st = exec_st(id, cmd, timeout, &r, &details);
+	if (st != GRPC_STATUS_OK) {
+		print_error("ExecSync %s %s: %s: %s\n", id, cmd[0], cri_status_name(st), details);
+		fail();
+	}
+	return r;
+}
+
+/* ExecSync of `sh -c script` that must give exit code 0: its stdout as a string. */
+static const char *sh_out(const char *id, const char *script)
+{
+	Runtime__V1__ExecSyncResponse *r = exec_ok(id, LBL("/bin/sh", "-c", script), 30);
+	if (r->exit_code != 0) {
+		print_error("sh -c '%s': exit code %d, stderr: %.*s\n", script, r->exit_code, (int)r->stderr.len,
+			    (const char *)r->stderr.data);
+		fail();
+	}
+	return tprintf("%.*s", (int)r->stdout.len, (const char *)r->stdout.data);
+}
+
+static void assert_bytes(ProtobufCBinaryData b, const char *want)
+{
+	if (b.len != strlen(want) || memcmp(b.data, want, b.len) != 0) {
+		print_error("got %zu bytes \"%.*s\", want \"%s\"\n", b.len, (int)b.len, (const char *)b.data, want);
+		fail();
+	}
+}
+
+/* Number of processes on the host whose command line is exactly argv (NUL-separated). */
+static int procs_with_cmdline(const char *const *argv)
+{
+	char want[256];
+	size_t n = 0;
+	for (size_t i = 0; argv[i]; i++) {
+		size_t l = strlen(argv[i]) + 1;
+		assert_true(n + l <= sizeof want);
+		memcpy(want + n, argv[i], l);
+		n += l;
+	}
+	int count = 0;
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char p[300], buf[256];
+		snprintf(p, sizeof p, "/proc/%s/cmdline", e->d_name);
+		FILE *f = fopen(p, "re");
+		if (!f)
+			continue;
+		size_t got = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		if (got == n && memcmp(buf, want, n) == 0)
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+static void as_user_1234(Runtime__V1__ContainerConfig *c)
+{
+	c->linux = TNEW(Runtime__V1__LinuxContainerConfig, runtime__v1__linux_container_config__descriptor);
+	c->linux->security_context =
+		TNEW(Runtime__V1__LinuxContainerSecurityContext, runtime__v1__linux_container_security_context__descriptor);
+	c->linux->security_context->run_as_user = TNEW(Runtime__V1__Int64Value, runtime__v1__int64_value__descriptor);
+	c->linux->security_context->run_as_user->value = 1234;
+	Runtime__V1__KeyValue **env = talloc(sizeof *env);
+	env[0] = TNEW(Runtime__V1__KeyValue, runtime__v1__key_value__descriptor);
+	env[0]->key = "PROBE_ENV";
+	env[0]->value = (ProtobufCBinaryData){ .len = 15, .data = (uint8_t *)"from-the-config" };
+	c->envs = env;
+	c->n_envs = 1;
+	c->working_dir = "/tmp";
+}
+
+/* ExecSync: exit codes, streams, binary data, the container's namespaces, cgroup, user, env, cwd. */
+static void test_exec_sync_basics(void **state)
+{
+	(void)state;
+	char *c = running_ctr("pod-exec", "probe", SLEEP_FOREVER, as_user_1234, NULL);
+
+	Runtime__V1__ExecSyncResponse *r = exec_ok(c, LBL("/bin/sh", "-c", "echo out; echo err >&2"), 10);
+	assert_int_equal(r->exit_code, 0);
+	assert_bytes(r->stdout, "out\n");
+	assert_bytes(r->stderr, "err\n");
+
+	r = exec_ok(c, LBL("/bin/sh", "-c", "echo failing >&2; exit 3"), 10);
+	assert_int_equal(r->exit_code, 3);
+	assert_bytes(r->stdout, "");
+	assert_bytes(r->stderr, "failing\n");
+
+	r = exec_ok(c, LBL("/bin/sh", "-c", "kill -9 $$"), 10);
+	assert_int_equal(r->exit_code, 137);
+
+	r = exec_ok(c, LBL("/bin/sh", "-c", "printf 'a\\000b\\377'"), 10); /* bytes, not strings */
+	assert_int_equal(r->stdout.len, 4);
+	assert_memory_equal(r->stdout.data, "a\0b\377", 4);
+
+	/* the container's process settings and namespaces: user, env, cwd, hostname, PID 1, cgroup */
+	assert_string_equal(sh_out(c, "id -u; echo $PROBE_ENV; pwd; hostname"), "1234\nfrom-the-config\n/tmp\npod-exec\n");
+	assert_string_equal(sh_out(c, "cat /proc/1/cmdline | tr '\\000' ' '"), "sleep 100000 ");
+	pid_t pid = ctr_pid(c);
+	char *host_ns = tprintf("/proc/%d/ns/pid", (int)pid), link[64];
+	ssize_t n = readlink(host_ns, link, sizeof link - 1);
+	assert_true(n > 0);
+	link[n] = '\0';
+	assert_string_equal(sh_out(c, "readlink /proc/self/ns/pid; readlink /proc/self/ns/net | cut -c1-4"),
+			    tprintf("%s\nnet:\n", link));
+	assert_non_null(strstr(sh_out(c, "cat /proc/self/cgroup"), c)); /* in the container's cgroup */
+
+	/* a command that cannot start: 127 / 126 with the reason on stderr, as a shell says */
+	r = exec_ok(c, LBL("/no/such/command"), 10);
+	assert_int_equal(r->exit_code, 127);
+	assert_true(r->stderr.len > 0);
+	r = exec_ok(c, LBL("/etc/hostname"), 10);
+	assert_int_equal(r->exit_code, 126);
+
+	/* the container is untouched by all of it */
+	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+}
+
+/* Output beyond the cap is dropped and said so; a background process holding stdout open does
+ * not hold the call. */
+static void test_exec_sync_bounded(void **state)
+{
+	(void)state;
+	char *c = running_ctr("pod-exec-big", "big", SLEEP_FOREVER, NULL, NULL);
+	const size_t cap = 4u << 20;
+	Runtime__V1__ExecSyncResponse *r =
+		exec_ok(c, LBL("/bin/sh", "-c", "head -c 5000000 /dev/zero; head -c 4194304 /dev/zero | tr '\\000' e >&2"),
+			30);
+	assert_int_equal(r->exit_code, 0);
+	assert_true(r->stdout.len > cap);
+	for (size_t i = 0; i < cap; i++)
+		if (r->stdout.data[i] != 0)
+			fail_msg("stdout byte %zu is %d", i, r->stdout.data[i]);
+	const char *note = tprintf("%.*s", (int)(r->stdout.len - cap), (const char *)r->stdout.data + cap);
+	assert_string_equal(note, tprintf("\n[litecri: output truncated: %zu more bytes were dropped]\n",
+					  (size_t)5000000 - cap));
+	assert_int_equal(r->stderr.len, cap); /* exactly the cap: nothing dropped, no note */
+
+	/* `sleep &` keeps stdout open after the command exited: the answer comes anyway */
+	r = exec_ok(c, LBL("/bin/sh", "-c", "sleep 100001 & echo started"), 0);
+	assert_int_equal(r->exit_code, 0);
+	assert_bytes(r->stdout, "started\n");
+}
+
+/* A command past its timeout: DEADLINE_EXCEEDED and the command is gone. */
+static void test_exec_sync_timeout(void **state)
+{
+	(void)state;
+	char *c = running_ctr("pod-exec-slow", "slow", SLEEP_FOREVER, NULL, NULL);
+	const char *const cmd[] = { "/bin/sh", "-c", "exec sleep 100002", NULL };
+	Runtime__V1__ExecSyncResponse *r;
+	char *details;
+	int64_t t0 = now_ms();
+	assert_int_equal(exec_st(c, cmd, 1, &r, &details), GRPC_STATUS_DEADLINE_EXCEEDED);
+	assert_non_null(strstr(details, c));
+	assert_non_null(strstr(details, "timed out"));
+	assert_true(now_ms() - t0 >= 1000); /* not before its timeout (an ordering, not a speed check) */
+	for (int64_t deadline = now_ms() + WAIT_MS; procs_with_cmdline(cmd) > 0 ||
+						   procs_with_cmdline((const char *const[]){ "sleep", "100002", NULL }) > 0;) {
+		assert_true(now_ms() < deadline);
+		sleep_ms(50);
+	}
+	/* the container runs on, and another exec works */
+	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	assert_string_equal(sh_out(c, "echo still-here"), "still-here\n");
+}
+
+struct bg_exec {
+	const char *endpoint, *id;
+	const char *const *cmd;
+	grpc_status_code st;
+	int exit_code;
+	int done;
+};
+
+static void *bg_exec_main(void *p)
+{
+	struct bg_exec *b = p;
+	struct cri_client *cl = cri_client_new(b->endpoint);
+	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	req.container_id = (char *)b->id;
+	size_t n = 0;
+	while (b->cmd[n])
+		n++;
+	req.cmd = (char **)b->cmd;
+	req.n_cmd = n;
+	ProtobufCMessage *resp = NULL;
+	char *msg = NULL;
+	b->st = cl ? cri_client_call(cl, RT "ExecSync", &req.base, &runtime__v1__exec_sync_response__descriptor, &resp,
+				     &msg, CALL_TIMEOUT_MS)
+		   : GRPC_STATUS_RESOURCE_EXHAUSTED;
+	if (resp)
+		b->exit_code = ((Runtime__V1__ExecSyncResponse *)resp)->exit_code;
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	free(msg);
+	cri_client_free(cl);
+	__atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* While an exec waits, other calls (status, list, other execs, a second container's lifecycle) are
+ * answered; the waiting exec then ends with its own exit code. */
+static void test_exec_sync_concurrent(void **state)
+{
+	(void)state;
+	char *pod;
+	char *c = running_ctr("pod-exec-par", "par", SLEEP_FOREVER, NULL, &pod);
+	char *gate = tprintf("/tmp/gate-%s", random_id());
+	struct bg_exec b = {
+		.endpoint = fx.d.endpoint,
+		.id = c,
+		.cmd = (const char *const[]){ "/bin/sh", "-c", tprintf("while [ ! -e %s ]; do sleep 0.05; done; exit 5", gate),
+					      NULL },
+	};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, bg_exec_main, &b), 0);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+		assert_true(list_ctrs(NULL)->n_containers >= 1);
+		assert_string_equal(sh_out(c, "echo side"), "side\n");
+	}
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-exec-par", LABELS);
+	char *other = create_ctr(pod, ctr_config("other", "echo other-ran", NULL), pc);
+	start_ctr(other);
+	assert_exited(wait_ctr_state(other, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED), 0, "Completed");
+	remove_ctr(other);
+	int done_early = __atomic_load_n(&b.done, __ATOMIC_SEQ_CST);
+	sh_out(c, tprintf("touch %s", gate));
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_false(done_early);
+	assert_int_equal(b.st, GRPC_STATUS_OK);
+	assert_int_equal(b.exit_code, 5);
+}
+
+/* Bad requests and containers that cannot run a command. */
+static void test_exec_sync_refused(void **state)
+{
+	(void)state;
+	char *pod;
+	char *c = running_ctr("pod-exec-bad", "bad", SLEEP_FOREVER, NULL, &pod);
+	Runtime__V1__ExecSyncResponse *r;
+	char *details;
+	assert_int_equal(exec_st(c, NULL, 1, &r, &details), GRPC_STATUS_INVALID_ARGUMENT);
+	assert_int_equal(exec_st(c, LBL(""), 1, &r, &details), GRPC_STATUS_INVALID_ARGUMENT);
+	assert_int_equal(exec_st(c, LBL("/bin/true"), -1, &r, &details), GRPC_STATUS_INVALID_ARGUMENT);
+	const char *missing = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	assert_int_equal(exec_st(missing, LBL("/bin/true"), 1, &r, &details), GRPC_STATUS_NOT_FOUND);
+	assert_non_null(strstr(details, missing));
+	assert_int_equal(exec_st("../../etc", LBL("/bin/true"), 1, &r, &details), GRPC_STATUS_INVALID_ARGUMENT);
+
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-exec-bad", LABELS);
+	char *created = create_ctr(pod, ctr_config("created", SLEEP_FOREVER, NULL), pc);
+	assert_int_equal(exec_st(created, LBL("/bin/true"), 1, &r, &details), GRPC_STATUS_FAILED_PRECONDITION);
+	assert_non_null(strstr(details, created));
+	stop_ctr(c, 0);
+	assert_int_equal(exec_st(c, LBL("/bin/true"), 1, &r, &details), GRPC_STATUS_FAILED_PRECONDITION);
+	assert_non_null(strstr(details, "not running"));
+	/* the same on the v1alpha2 path */
+	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	req.container_id = c;
+	req.cmd = (char **)LBL("/bin/true");
+	req.n_cmd = 1;
+	ProtobufCMessage *resp;
+	assert_int_equal(rpc("/runtime.v1alpha2.RuntimeService/ExecSync", &req.base,
+			     &runtime__v1__exec_sync_response__descriptor, &resp, &details, CALL_TIMEOUT_MS),
+			 GRPC_STATUS_FAILED_PRECONDITION);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* UpdateContainerResources                                                                   */
+
+static Runtime__V1__LinuxContainerResources *resources(int64_t shares, int64_t quota, int64_t period, int64_t memory,
+						       const char *cpus)
+{
+	Runtime__V1__LinuxContainerResources *r =
+		TNEW(Runtime__V1__LinuxContainerResources, runtime__v1__linux_container_resources__descriptor);
+	r->cpu_shares = shares;
+	r->cpu_quota = quota;
+	r->cpu_period = period;
+	r->memory_limit_in_bytes = memory;
+	r->cpuset_cpus = (char *)(cpus ? cpus : "");
+	r->cpuset_mems = "";
+	return r;
+}
+
+static Runtime__V1__LinuxContainerResources *initial;
+
+static void with_resources(Runtime__V1__ContainerConfig *c)
+{
+	c->linux = TNEW(Runtime__V1__LinuxContainerConfig, runtime__v1__linux_container_config__descriptor);
+	c->linux->resources = initial;
+}
+
+static grpc_status_code update_st(const char *id, Runtime__V1__LinuxContainerResources *r, char **details)
+{
+	Runtime__V1__UpdateContainerResourcesRequest req = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+	req.container_id = (char *)id;
+	req.linux = r;
+	ProtobufCMessage *resp;
+	return rpc(RT "UpdateContainerResources", &req.base, &runtime__v1__update_container_resources_response__descriptor,
+		   &resp, details, CALL_TIMEOUT_MS);
+}
+
+static void update_ok(const char *id, Runtime__V1__LinuxContainerResources *r)
+{
+	char *details;
+	grpc_status_code st = update_st(id, r, &details);
+	if (st != GRPC_STATUS_OK) {
+		print_error("UpdateContainerResources %s: %s: %s\n", id, cri_status_name(st), details);
+		fail();
+	}
+}
+
+/* The value in the cgroup file `file` of controller `ctrl` of process pid (cgroup v1). */
+static long long cgroup_value(pid_t pid, const char *ctrl, const char *file)
+{
+	char *cg = harness_slurp(tprintf("/proc/%d/cgroup", (int)pid));
+	assert_non_null(cg);
+	own(cg, free);
+	const char *path = NULL;
+	for (char *save = NULL, *l = strtok_r(cg, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		for (char *s2 = NULL, *k = strtok_r(c1 + 1, ",", &s2); k; k = strtok_r(NULL, ",", &s2))
+			if (!strcmp(k, ctrl))
+				path = c2 + 1;
+	}
+	if (!path)
+		fail_msg("process %d has no %s cgroup", (int)pid, ctrl);
+	char *text = harness_slurp(tprintf("/sys/fs/cgroup/%s%s/%s", ctrl, path, file));
+	if (!text)
+		fail_msg("no /sys/fs/cgroup/%s%s/%s", ctrl, path, file);
+	own(text, free);
+	return atoll(text);
+}
+
+static void assert_reported(const char *id, int64_t shares, int64_t quota, int64_t period, int64_t memory,
+			    const char *cpus)
+{
+	Runtime__V1__ContainerStatus *s = ctr_status(id);
+	assert_non_null(s->resources);
+	assert_non_null(s->resources->linux);
+	const Runtime__V1__LinuxContainerResources *r = s->resources->linux;
+	assert_int_equal(r->cpu_shares, shares);
+	assert_int_equal(r->cpu_quota, quota);
+	assert_int_equal(r->cpu_period, period);
+	assert_int_equal(r->memory_limit_in_bytes, memory);
+	assert_string_equal(r->cpuset_cpus, cpus);
+}
+
+/* Updates reach the live cgroup and ContainerStatus.resources; partial updates keep the rest;
+ * bad values change nothing; the record survives a daemon restart. */
+static void test_update_resources(void **state)
+{
+	(void)state;
+	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) != 0 ||
+	    access("/sys/fs/cgroup/cpu/cpu.shares", F_OK) != 0) {
+		print_message("cgroup v1 memory and cpu hierarchies are not mounted: skipped\n");
+		skip();
+	}
+	initial = resources(512, 0, 0, 64 << 20, NULL);
+	char *c = running_ctr("pod-update", "resized", SLEEP_FOREVER, with_resources, NULL);
+	pid_t pid = ctr_pid(c);
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes"), 64 << 20);
+	assert_int_equal(cgroup_value(pid, "cpu", "cpu.shares"), 512);
+	assert_reported(c, 512, 0, 0, 64 << 20, "");
+
+	update_ok(c, resources(256, 50000, 100000, 96 << 20, "0"));
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes"), 96 << 20);
+	assert_int_equal(cgroup_value(pid, "cpu", "cpu.shares"), 256);
+	assert_int_equal(cgroup_value(pid, "cpu", "cpu.cfs_quota_us"), 50000);
+	assert_int_equal(cgroup_value(pid, "cpu", "cpu.cfs_period_us"), 100000);
+	assert_string_equal(tprintf("%lld", cgroup_value(pid, "cpuset", "cpuset.cpus")), "0");
+	assert_reported(c, 256, 50000, 100000, 96 << 20, "0");
+
+	/* partial: only memory; the CPU settings stay as they were */
+	update_ok(c, resources(0, 0, 0, 48 << 20, NULL));
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes"), 48 << 20);
+	assert_int_equal(cgroup_value(pid, "cpu", "cpu.shares"), 256);
+	assert_reported(c, 256, 50000, 100000, 48 << 20, "0");
+
+	/* hugepage limits are accepted and reported (this host may have no hugetlb controller) */
+	Runtime__V1__LinuxContainerResources *h = resources(0, 0, 0, 0, NULL);
+	Runtime__V1__HugepageLimit **hl = talloc(sizeof *hl);
+	hl[0] = TNEW(Runtime__V1__HugepageLimit, runtime__v1__hugepage_limit__descriptor);
+	hl[0]->page_size = "2MB";
+	hl[0]->limit = 0;
+	h->hugepage_limits = hl;
+	h->n_hugepage_limits = 1;
+	update_ok(c, h);
+	Runtime__V1__ContainerStatus *s = ctr_status(c);
+	assert_int_equal(s->resources->linux->n_hugepage_limits, 1);
+	assert_string_equal(s->resources->linux->hugepage_limits[0]->page_size, "2MB");
+
+	/* bad values: INVALID_ARGUMENT naming the container, nothing changed */
+	char *details;
+	Runtime__V1__LinuxContainerResources *bad[] = {
+		resources(0, 0, 0, -1, NULL), resources(-5, 0, 0, 0, NULL), resources(0, 0, -100, 0, NULL),
+		resources(0, 0, 0, 0, "0-x"),
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		assert_int_equal(update_st(c, bad[i], &details), GRPC_STATUS_INVALID_ARGUMENT);
+		assert_non_null(strstr(details, c));
+	}
+	Runtime__V1__LinuxContainerResources *badpage = resources(0, 0, 0, 0, NULL);
+	Runtime__V1__HugepageLimit **bl = talloc(sizeof *bl);
+	bl[0] = TNEW(Runtime__V1__HugepageLimit, runtime__v1__hugepage_limit__descriptor);
+	bl[0]->page_size = "2XB";
+	badpage->hugepage_limits = bl;
+	badpage->n_hugepage_limits = 1;
+	assert_int_equal(update_st(c, badpage, &details), GRPC_STATUS_INVALID_ARGUMENT);
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes"), 48 << 20);
+	assert_reported(c, 256, 50000, 100000, 48 << 20, "0");
+
+	/* the record outlives the daemon */
+	assert_int_equal(harness_stop(&fx.d), 0);
+	assert_int_equal(start_daemon(), 0);
+	assert_reported(c, 256, 50000, 100000, 48 << 20, "0");
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes"), 48 << 20);
+}
+
+/* Who can be updated: CREATED yes (its cgroup exists), EXITED / missing / Windows-only no. */
+static void test_update_refused(void **state)
+{
+	(void)state;
+	initial = resources(0, 0, 0, 64 << 20, NULL);
+	char *pod;
+	char *c = running_ctr("pod-update-bad", "short", SLEEP_FOREVER, with_resources, &pod);
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-update-bad", LABELS);
+	Runtime__V1__ContainerConfig *cc = ctr_config("waiting", SLEEP_FOREVER, NULL);
+	with_resources(cc);
+	char *created = create_ctr(pod, cc, pc);
+	update_ok(created, resources(0, 0, 0, 80 << 20, NULL));
+	assert_reported(created, 0, 0, 0, 80 << 20, "");
+	start_ctr(created);
+	wait_ctr_state(created, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0)
+		assert_int_equal(cgroup_value(ctr_pid(created), "memory", "memory.limit_in_bytes"), 80 << 20);
+
+	char *details;
+	stop_ctr(c, 0);
+	assert_int_equal(update_st(c, resources(0, 0, 0, 80 << 20, NULL), &details), GRPC_STATUS_FAILED_PRECONDITION);
+	assert_non_null(strstr(details, "EXITED"));
+	assert_reported(c, 0, 0, 0, 64 << 20, "");
+	const char *missing = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	assert_int_equal(update_st(missing, resources(0, 0, 0, 80 << 20, NULL), &details), GRPC_STATUS_NOT_FOUND);
+
+	Runtime__V1__UpdateContainerResourcesRequest req = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+	req.container_id = created;
+	req.windows = TNEW(Runtime__V1__WindowsContainerResources, runtime__v1__windows_container_resources__descriptor);
+	ProtobufCMessage *resp;
+	assert_int_equal(rpc(RT "UpdateContainerResources", &req.base,
+			     &runtime__v1__update_container_resources_response__descriptor, &resp, &details, CALL_TIMEOUT_MS),
+			 GRPC_STATUS_INVALID_ARGUMENT);
+	/* no flag is left behind: another update goes through */
+	update_ok(created, resources(0, 0, 0, 72 << 20, NULL));
+	assert_reported(created, 0, 0, 0, 72 << 20, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_exec_sync_basics, up, down),
+		cmocka_unit_test_setup_teardown(test_exec_sync_bounded, up, down),
+		cmocka_unit_test_setup_teardown(test_exec_sync_timeout, up, down),
+		cmocka_unit_test_setup_teardown(test_exec_sync_concurrent, up, down),
+		cmocka_unit_test_setup_teardown(test_exec_sync_refused, up, down),
+		cmocka_unit_test_setup_teardown(test_update_resources, up, down),
+		cmocka_unit_test_setup_teardown(test_update_refused, up, down),
+	};
+	return podfix_main("exec", tests, sizeof tests / sizeof *tests);
+}
