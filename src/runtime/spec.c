@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -613,7 +614,9 @@ static int resolve_user(const struct spec_container *c, const cri_secctx *sc, co
 		snprintf(spec + n, sizeof spec - n, ":%u", id);
 	}
 	if (userdb_resolve(c->rootfs, spec, u, err) < 0)
-		return lc_wrap(err, "container user \"%s\"", spec);
+		return lc_wrap(err, "%s: container user \"%s\"",
+			       *uname ? "run_as_username" : sc && sc->run_as_user ? "run_as_user" : "image config User",
+			       spec);
 
 	if (!sc || sc->n_supplemental_groups == 0)
 		return 0;
@@ -682,14 +685,28 @@ static const uint64_t default_caps = CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE
 				     CAPBIT(CAP_SETPCAP) | CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_SYS_CHROOT) |
 				     CAPBIT(CAP_KILL) | CAPBIT(CAP_AUDIT_WRITE);
 
-/* Every capability this kernel knows (and we have a name for). */
+/*
+ * Every capability this kernel knows (and we have a name for) that this process can hand on: in
+ * its permitted and bounding sets.  runc, started by us, cannot raise one beyond them (capset
+ * fails with EPERM), so "ALL" and privileged mean what we hold, as containerd's current set.
+ */
 static uint64_t all_caps(void)
 {
 	long last = N_CAPS - 1;
 	struct lc_err ignored;
 	if (read_int_file("/proc/sys/kernel/cap_last_cap", &last, &ignored) < 0 || last >= N_CAPS || last < 0)
 		last = N_CAPS - 1;
-	return last >= 63 ? UINT64_MAX : (CAPBIT(last + 1) - 1);
+	uint64_t known = last >= 63 ? UINT64_MAX : (CAPBIT(last + 1) - 1);
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	memset(data, 0, sizeof data);
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return known;
+	uint64_t held = (uint64_t)data[0].permitted | ((uint64_t)data[1].permitted << 32);
+	for (int c = 0; c <= last && c < 64; c++)
+		if ((held & CAPBIT(c)) && prctl(PR_CAPBSET_READ, (unsigned long)c, 0UL, 0UL, 0UL) != 1)
+			held &= ~CAPBIT(c);
+	return known & held;
 }
 
 /* "NET_ADMIN", "CAP_NET_ADMIN", "net_admin" → its number; -1 if unknown. */
@@ -722,7 +739,8 @@ static int cap_list(char **names, size_t n, const char *field, uint64_t *mask, i
 
 /*
  * The container's capability sets: the defaults, then "ALL" added / dropped, then single ones
- * added / dropped (a drop wins), ambient ones in every set; privileged: every capability.
+ * added / dropped (a drop wins), ambient ones in every set; privileged: every capability.  "ALL"
+ * and privileged mean every capability litecri holds; a single one it does not hold is EINVAL.
  */
 static int compute_caps(const cri_secctx *sc, uint64_t *main, uint64_t *ambient, struct lc_err *err)
 {
@@ -740,6 +758,13 @@ static int compute_caps(const cri_secctx *sc, uint64_t *main, uint64_t *ambient,
 			return -1;
 		if (amb_all)
 			return lc_fail(err, EINVAL, "add_ambient_capabilities: \"ALL\" is not allowed");
+		uint64_t missing = (add | amb) & ~drop & ~all_caps();
+		for (int i = 0; missing && i < N_CAPS; i++)
+			if (missing & CAPBIT(i))
+				return lc_fail(err, EINVAL,
+					       "%s: CAP_%s is not held by litecri, so no container of this node can have it",
+					       (amb & CAPBIT(i)) ? "add_ambient_capabilities" : "add_capabilities",
+					       cap_names[i]);
 		if (add_all)
 			*main = all_caps();
 		if (drop_all)

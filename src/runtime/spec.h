@@ -17,7 +17,9 @@
  * Capabilities: the default set (CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP
  * SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE) in bounding/effective/permitted, then CRI
  * add/drop ("ALL" first, then single names, with or without CAP_, a drop winning); ambient ones
- * also go to inheritable and ambient.  Unknown names are EINVAL.  noNewPrivileges = no_new_privs.
+ * also go to inheritable and ambient.  Unknown names are EINVAL.  "ALL" (and privileged) means every
+ * capability litecri itself holds (runc cannot grant more); a single added one it does not hold is
+ * EINVAL.  noNewPrivileges = no_new_privs.
  * Mounts: /proc, /dev (tmpfs), /dev/pts, /dev/shm (the pod's directory bound, else a private tmpfs),
  * /dev/mqueue, /sys and /sys/fs/cgroup (read-only unless privileged), the pod's /etc/hosts,
  * /etc/resolv.conf, /etc/hostname (read-only with a read-only rootfs), then the CRI mounts sorted by
@@ -52,7 +54,7 @@
  * are EINVAL); Unconfined or unset → none.  AppArmor: only a Localhost profile is applied (EINVAL
  * when AppArmor is disabled on the host); RuntimeDefault means none.  SELinux options and
  * selinux_relabel are ignored (no SELinux support).
- * Privileged (only in a pod whose config is privileged, else EINVAL): every capability, no masked or
+ * Privileged (only in a pod whose config is privileged, else EINVAL): every capability held, no masked or
  * read-only paths, /sys and /sys/fs/cgroup read-write, every device allowed and the host's /dev
  * nodes created, no seccomp or AppArmor.
  * Annotations: the CRI annotations plus io.kubernetes.cri.* (container-type, sandbox-id,
