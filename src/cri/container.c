@@ -414,7 +414,7 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 	st->mounts = cfg->mounts;
 	st->log_path = (char *)c.log_path;
 	st->stop_signal = cri_signal(c.stop_signal);
-	const Runtime__V1__LinuxContainerResources *res = lc_container_resources(call->arena, &c);
+	const Runtime__V1__LinuxContainerResources *res = lc_container_resources(call->arena, &c, cfg);
 	if (res) {
 		st->resources = cri_new(call, &runtime__v1__container_resources__descriptor);
 		st->resources->linux = (Runtime__V1__LinuxContainerResources *)res;
@@ -594,7 +594,8 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 		*resp = cri_new(call, &runtime__v1__update_container_resources_response__descriptor);
 		return GRPC_STATUS_OK; /* nothing to change */
 	}
-	Runtime__V1__LinuxContainerResources *m = resources_merge(call, lc_container_resources(call->arena, &c), r->linux);
+	Runtime__V1__LinuxContainerResources *m =
+		resources_merge(call, lc_container_resources(call->arena, &c, NULL), r->linux);
 	json_t *check;
 	if (spec_resources(m, &check, &err) < 0)
 		return cri_fail(call, err.errnum == ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_INVALID_ARGUMENT,

@@ -551,7 +551,8 @@ void lifecycle_close(struct cri_env *env)
 	env->lc = NULL;
 }
 
-const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c)
+const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c,
+								   const Runtime__V1__ContainerConfig *cfg)
 {
 	if (c->resources) {
 		const Runtime__V1__LinuxContainerResources *r =
@@ -560,7 +561,8 @@ const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena 
 			return r;
 		log_error("container %s: the recorded resources do not decode; reporting its config's", c->id);
 	}
-	const Runtime__V1__ContainerConfig *cfg = runtime__v1__container_config__unpack(&a->pb, c->config_len, c->config);
+	if (!cfg)
+		cfg = runtime__v1__container_config__unpack(&a->pb, c->config_len, c->config);
 	return cfg && cfg->linux ? cfg->linux->resources : NULL;
 }
 

@@ -131,10 +131,11 @@ struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n);
 
 /*
  * The container's Linux resources as they apply now: those the last UpdateContainerResources
- * recorded, else those of its CreateContainer config; NULL when neither gives any (or a recorded
- * value does not decode: logged).  Allocated in a.
+ * recorded, else those of its CreateContainer config (cfg: that config already decoded, or NULL);
+ * NULL when neither gives any (or a recorded value does not decode: logged).  Allocated in a.
  */
-const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c);
+const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c,
+								   const Runtime__V1__ContainerConfig *cfg);
 
 /* Apply r to container id's live cgroup (runtime update).  EINVAL: r is not valid (spec_resources). */
 int lc_container_apply_resources(struct cri_env *env, const char *id, const Runtime__V1__LinuxContainerResources *r,

@@ -69,7 +69,7 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		if (c->state == CTR_CREATED || c->state == CTR_RUNNING) {
 			struct arena a;
 			arena_init(&a);
-			const Runtime__V1__LinuxContainerResources *r = lc_container_resources(&a, c);
+			const Runtime__V1__LinuxContainerResources *r = lc_container_resources(&a, c, NULL);
 			if (r && lc_container_apply_resources(env, id, r, &err) < 0)
 				log_warn("container %s: recorded resources not re-applied: %s", id, err.msg);
 			arena_release(&a);
