@@ -84,7 +84,7 @@ static const char *sh_out(const char *id, const char *script)
 
 static void assert_bytes(ProtobufCBinaryData b, const char *want)
 {
-	if (b.len != strlen(want) || memcmp(b.data, want, b.len) != 0) {
+	if (b.len != strlen(want) || (b.len && memcmp(b.data, want, b.len) != 0)) {
 		print_error("got %zu bytes \"%.*s\", want \"%s\"\n", b.len, (int)b.len, (const char *)b.data, want);
 		fail();
 	}
