@@ -54,6 +54,35 @@ static int container_settled(struct cri_env *env, const char *id)
 	return done;
 }
 
+/*
+ * PID namespace mode TARGET (kubectl debug --target): the init process of the target container,
+ * which must be a RUNNING container of the same pod (EINVAL naming it otherwise).  0 for other modes.
+ */
+static int target_pid(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
+		      const Runtime__V1__ContainerConfig *cfg, pid_t *pid, struct lc_err *err)
+{
+	*pid = 0;
+	const Runtime__V1__NamespaceOption *nso =
+		cfg->linux && cfg->linux->security_context ? cfg->linux->security_context->namespace_options : NULL;
+	if (!nso || nso->pid != RUNTIME__V1__NAMESPACE_MODE__TARGET)
+		return 0;
+	const char *ref = nso->target_id ? nso->target_id : "";
+	char tid[POD_ID_BUF];
+	struct container_row t;
+	if (!*ref || !lc_hex_prefix(ref) || store_container_resolve(env->store, ref, tid, err) < 0 ||
+	    store_container_get(env->store, tid, call->arena, &t, err) < 0) {
+		if (err->errnum && err->errnum != ENOENT && err->errnum != EINVAL)
+			return -1;
+		return lc_fail(err, EINVAL, "namespace_options.target_id \"%s\": no such container", ref);
+	}
+	if (strcmp(t.sandbox_id, sb->id) != 0)
+		return lc_fail(err, EINVAL, "namespace_options.target_id %s: a container of another pod", tid);
+	if (t.state != CTR_RUNNING || t.pid <= 0)
+		return lc_fail(err, EINVAL, "namespace_options.target_id %s: the container is not running", tid);
+	*pid = (pid_t)t.pid;
+	return 0;
+}
+
 /* The slow part of CreateContainer: rootfs, bundle, conmon + runtime create.  Undone by teardown. */
 static int container_setup(struct cri_env *env, struct cri_call *call, const char *id, const struct sandbox_row *sb,
 			   const Runtime__V1__ContainerConfig *cfg, const struct image_info *img, const char *log_path,
@@ -84,6 +113,8 @@ static int container_setup(struct cri_env *env, struct cri_call *call, const cha
 		return -1;
 	struct spec_container c = { .id = id, .config = cfg, .image_config = img->config,
 				    .image_name = cfg->image->image, .rootfs = rootfs };
+	if (target_pid(env, call, sb, cfg, &c.target_pid, err) < 0)
+		return -1;
 	json_t *spec = NULL;
 	if (spec_container(&pod, &c, &spec, err) < 0) {
 		if (err->errnum == ENOENT) /* a user or device the request names does not exist: bad input */

@@ -1622,10 +1622,10 @@ int spec_container(const struct spec_pod *p, const struct spec_container *c, jso
 		return -1;
 	if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__POD && p->infra_pid <= 0)
 		return lc_fail(err, EINVAL, "PID namespace mode POD, but the pod has no infra process");
-	if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__TARGET)
-		return lc_fail(err, EINVAL, "PID namespace mode TARGET is not supported");
+	if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__TARGET && c->target_pid <= 0)
+		return lc_fail(err, EINVAL, "PID namespace mode TARGET without a running target container");
 	if (pid_mode != RUNTIME__V1__NAMESPACE_MODE__POD && pid_mode != RUNTIME__V1__NAMESPACE_MODE__CONTAINER &&
-	    pid_mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
+	    pid_mode != RUNTIME__V1__NAMESPACE_MODE__NODE && pid_mode != RUNTIME__V1__NAMESPACE_MODE__TARGET)
 		return lc_fail(err, EINVAL, "unknown PID namespace mode %d", (int)pid_mode);
 
 	cleanup_image_cfg struct image_cfg ic = { 0 };
@@ -1703,6 +1703,10 @@ int spec_container(const struct spec_pod *p, const struct spec_container *c, jso
 	if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__POD) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)p->infra_pid);
+		add_ns(&b, nss, "pid", path);
+	} else if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__TARGET) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)c->target_pid);
 		add_ns(&b, nss, "pid", path);
 	} else if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
 		add_ns(&b, nss, "pid", NULL);

@@ -37,7 +37,7 @@
  * Namespaces: network/IPC/UTS of the pod (pinned paths) or the host's (a container mode of NODE while
  * the pod has its own, or CONTAINER/TARGET, is EINVAL), PID per NamespaceOption (POD: the infra
  * process's /proc/<infra_pid>/ns/pid, EINVAL without one; CONTAINER: new; NODE: host's; TARGET:
- * EINVAL), a new mount namespace, a new cgroup namespace on cgroup v2 hosts.  User namespaces
+ * EINVAL; TARGET: the target container's, /proc/<target_pid>/ns/pid, EINVAL without one), a new mount namespace, a new cgroup namespace on cgroup v2 hosts.  User namespaces
  * (userns mode POD): EINVAL.  "hostname" only when the pod has its own UTS namespace.
  * Linux resources from the CRI request (cpu shares/quota/period/cpuset, memory limit — swap limited
  * to it when the host accounts swap —, hugepage limits, unified on cgroup v2 hosts), oom_score_adj
@@ -91,6 +91,7 @@ struct spec_container {
 	const char *image_config;                    /* the image's config JSON (OCI/Docker), NULL = none */
 	const char *image_name;                      /* as requested, for annotations */
 	const char *rootfs;                          /* mounted rootfs (absolute), read to resolve users */
+	pid_t target_pid;                            /* PID mode TARGET: the target container's init process */
 };
 
 /* config.json for a container of pod p.  *out is a new reference. */

@@ -775,6 +775,54 @@ static void test_pid_pod(void **state)
 	assert_string_not_equal(val(log, n, "pidns"), host_pid);
 }
 
+/* PID mode TARGET (kubectl debug --target): a container of a pod whose containers each have their
+ * own PID namespace joins its target's and sees its process as PID 1; a missing, stopped or other
+ * pod's target is INVALID_ARGUMENT. */
+static void test_pid_target(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-target", POD_LABELS); /* PID mode CONTAINER */
+	char *pod = run_pod(pc);
+	Runtime__V1__ContainerConfig *a = ctr_config("app", "echo \"pidns=$(readlink /proc/self/ns/pid)\"; "
+							 "echo app-ready; exec sleep 4343", NULL);
+	Runtime__V1__ContainerConfig *av[] = { a, NULL };
+	char *app = start_all(pod, pc, av)[0];
+	char *la = wait_log(log_path_of("app"), "app-ready");
+
+	Runtime__V1__ContainerConfig *d = ctr_config("debugger", "echo \"pid1=$(cat /proc/1/cmdline | tr '\\000' ' ')\"; "
+							   "echo \"pidns=$(readlink /proc/self/ns/pid)\"; " END_SH, NULL);
+	Runtime__V1__NamespaceOption *ns = TNEW(Runtime__V1__NamespaceOption, runtime__v1__namespace_option__descriptor);
+	ns->network = RUNTIME__V1__NAMESPACE_MODE__POD;
+	ns->ipc = RUNTIME__V1__NAMESPACE_MODE__POD;
+	ns->pid = RUNTIME__V1__NAMESPACE_MODE__TARGET;
+	ns->target_id = app;
+	sec(d)->namespace_options = ns;
+	Runtime__V1__ContainerConfig *dv[] = { d, NULL };
+	start_all(pod, pc, dv);
+	const char *log = output_of("debugger");
+	expect(log, "debugger", "pid1", "sleep 4343 ");
+	expect(log, "debugger", "pidns", val(la, "app", "pidns"));
+
+	/* bad targets: no such container, one of another pod, one that is not running */
+	Runtime__V1__ContainerConfig *bad = ctr_config("bad-target", SLEEP_FOREVER, NULL);
+	Runtime__V1__NamespaceOption *bns = TNEW(Runtime__V1__NamespaceOption, runtime__v1__namespace_option__descriptor);
+	*bns = *ns;
+	bns->target_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	sec(bad)->namespace_options = bns;
+	char *id, *details;
+	assert_int_equal(create_ctr_st(pod, bad, pc, &id, &details), GRPC_STATUS_INVALID_ARGUMENT);
+	assert_non_null(strstr(details, "target_id"));
+	Runtime__V1__PodSandboxConfig *pc2 = pod_config("pod-target-other", POD_LABELS);
+	char *pod2 = run_pod(pc2);
+	bns->target_id = app;
+	assert_int_equal(create_ctr_st(pod2, bad, pc2, &id, &details), GRPC_STATUS_INVALID_ARGUMENT);
+	assert_non_null(strstr(details, "another pod"));
+	stop_ctr(app, 0);
+	assert_int_equal(create_ctr_st(pod, bad, pc, &id, &details), GRPC_STATUS_INVALID_ARGUMENT);
+	assert_non_null(strstr(details, "not running"));
+	assert_int_equal(list_ctrs(NULL)->n_containers, 2); /* app and debugger only */
+}
+
 /* A pod with the host's network, IPC and PID namespaces: the container's are this process's; it
  * sees the host's processes (this one among them) and has the host's hostname; and a pod with
  * its own PID-per-container mode: PID 1 is the container's process. */
@@ -1052,6 +1100,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_masked_readonly_paths, sec_up, sec_down),
 		cmocka_unit_test_setup_teardown(test_privileged, sec_up, sec_down),
 		cmocka_unit_test_setup_teardown(test_pid_pod, sec_up, sec_down),
+		cmocka_unit_test_setup_teardown(test_pid_target, sec_up, sec_down),
 		cmocka_unit_test_setup_teardown(test_host_namespaces, sec_up, sec_down),
 		cmocka_unit_test_setup_teardown(test_sysctls, sec_up, sec_down),
 		cmocka_unit_test_setup_teardown(test_mount_propagation, sec_up, sec_down),
