@@ -7,8 +7,9 @@
  * RPC: Version, Status, PullImage, ImageStatus, ListImages, RemoveImage, ImageFsInfo; the pod and
  * container RPCs RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus,
  * ListPodSandbox, CreateContainer, StartContainer, StopContainer, RemoveContainer,
- * ContainerStatus, ListContainers; and "lifecycle" (RunPodSandbox, CreateContainer,
- * StartContainer, StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox as one unit).
+ * ContainerStatus, ListContainers, and ExecSync and UpdateContainerResources (on a running
+ * container); and "lifecycle" (RunPodSandbox, CreateContainer, StartContainer, StopContainer,
+ * RemoveContainer, StopPodSandbox, RemovePodSandbox as one unit).
  * The image RPCs act on --image.  Repeated PullImage calls of a present image measure what
  * kubelet's "Always" pull policy costs; RemoveImage removes the image on the first call and
  * measures the idempotent no-op on the others.
@@ -23,7 +24,11 @@
  * Pod and container RPCs need objects to act on; the bench makes them itself, untimed:
  *  - setup, per thread before the start: for the container RPCs one pod per thread; for the read
  *    RPCs --objects pods (PodSandboxStatus, ListPodSandbox) or --objects containers, created
- *    and not started, in the threads' pods (ContainerStatus, ListContainers);
+ *    and not started, in the threads' pods (ContainerStatus, ListContainers); for ExecSync and
+ *    UpdateContainerResources one running container in each thread's pod, which every call of
+ *    that thread acts on (ExecSync runs --exec-command in it, and counts an exit code other
+ *    than 0 as a failed call; UpdateContainerResources alternates between two memory limits
+ *    and CPU shares);
  *  - per call, around the one timed RPC: e.g. StartContainer creates a container untimed, times
  *    StartContainer, then stops and removes it untimed.  So with these RPCs elapsed_s and
  *    calls_per_s include that untimed work; the percentiles are of the timed RPC only.
@@ -83,6 +88,8 @@
 #define DEFAULT_OBJECTS 10
 #define MAX_STOP_TIMEOUT 3600ULL
 #define DEFAULT_STOP_TIMEOUT 10
+#define MAX_EXEC_TIMEOUT 3600ULL
+#define DEFAULT_EXEC_TIMEOUT 10
 #define MAX_COMMAND_ARGS 256
 #define PULL_TIMEOUT_MS 600000
 #define LIST_LEFT_MAX 10         /* IDs of objects left behind printed at most */
@@ -96,11 +103,23 @@
  */
 static char *default_command[] = { "sh", "-c", "trap 'kill $!; exit 0' TERM; sleep 3600 & wait" };
 
+/* ExecSync's default command: the cheapest thing a probe can run (a shell that exits 0). */
+static char *default_exec_command[] = { "/bin/sh", "-c", "true" };
+
+/*
+ * UpdateContainerResources alternates between these two sets, so that every call changes the
+ * container's memory limit and CPU shares (both far above what the default command uses).
+ */
+static const struct {
+	int64_t memory_limit_in_bytes;
+	int64_t cpu_shares;
+} update_sets[2] = { { 128LL << 20, 512 }, { 256LL << 20, 1024 } };
+
 /* --- the RuntimeService calls the pod and container RPCs are made of ----------------------- */
 
 enum op {
 	OP_RUN_POD, OP_STOP_POD, OP_REMOVE_POD, OP_POD_STATUS, OP_LIST_PODS,
-	OP_CREATE, OP_START, OP_STOP, OP_REMOVE, OP_STATUS, OP_LIST,
+	OP_CREATE, OP_START, OP_STOP, OP_REMOVE, OP_STATUS, OP_LIST, OP_EXEC, OP_UPDATE,
 	OP_IMAGE_STATUS, OP_PULL,
 	N_OPS
 };
@@ -120,6 +139,9 @@ static const struct {
 	[OP_REMOVE] = { "RuntimeService/RemoveContainer", &runtime__v1__remove_container_response__descriptor },
 	[OP_STATUS] = { "RuntimeService/ContainerStatus", &runtime__v1__container_status_response__descriptor },
 	[OP_LIST] = { "RuntimeService/ListContainers", &runtime__v1__list_containers_response__descriptor },
+	[OP_EXEC] = { "RuntimeService/ExecSync", &runtime__v1__exec_sync_response__descriptor },
+	[OP_UPDATE] = { "RuntimeService/UpdateContainerResources",
+			&runtime__v1__update_container_resources_response__descriptor },
 	[OP_IMAGE_STATUS] = { "ImageService/ImageStatus", &runtime__v1__image_status_response__descriptor },
 	[OP_PULL] = { "ImageService/PullImage", &runtime__v1__pull_image_response__descriptor },
 };
@@ -143,9 +165,13 @@ static struct {
 	size_t n_command;
 	bool host_network;
 	int64_t stop_timeout;       /* StopContainer's timeout in seconds */
+	char **exec_command;        /* ExecSync's cmd */
+	size_t n_exec_command;
+	int64_t exec_timeout;       /* ExecSync's timeout in seconds (0: none) */
 	bool keep;
 	uint64_t objects;
 } ctx = { .command = default_command, .n_command = 3, .stop_timeout = DEFAULT_STOP_TIMEOUT,
+	  .exec_command = default_exec_command, .n_exec_command = 3, .exec_timeout = DEFAULT_EXEC_TIMEOUT,
 	  .objects = DEFAULT_OBJECTS };
 
 /* Set by the signal thread; the threads stop taking calls. */
@@ -460,6 +486,55 @@ static grpc_status_code id_call(struct cri_client *cl, enum op op, const char *i
 	}
 }
 
+/*
+ * ExecSync of --exec-command in container id with --exec-timeout (added to the deadline).  An OK
+ * whose exit_code is not 0 is returned as UNKNOWN with the exit code and the start of the
+ * command's stderr in *details: every call must run the command successfully.
+ */
+static grpc_status_code exec_call(struct cri_client *cl, const char *id, char **details)
+{
+	Runtime__V1__ExecSyncRequest r = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	r.container_id = (char *)id;
+	r.cmd = ctx.exec_command;
+	r.n_cmd = ctx.n_exec_command;
+	r.timeout = ctx.exec_timeout;
+	ProtobufCMessage *resp = NULL;
+	grpc_status_code st = call_op(cl, OP_EXEC, &r.base, &resp, details, ctx.exec_timeout * 1000);
+	if (st == GRPC_STATUS_OK) {
+		const Runtime__V1__ExecSyncResponse *x = (const Runtime__V1__ExecSyncResponse *)resp;
+		if (x->exit_code != 0) {
+			/* the first 200 bytes of stderr on one line: control characters become spaces */
+			char excerpt[201];
+			size_t n = x->stderr.len > 200 ? 200 : x->stderr.len;
+			for (size_t k = 0; k < n; k++)
+				excerpt[k] = x->stderr.data[k] < 0x20 || x->stderr.data[k] == 0x7f ? ' '
+										      : (char)x->stderr.data[k];
+			while (n > 0 && excerpt[n - 1] == ' ')
+				n--;
+			excerpt[n] = '\0';
+			st = GRPC_STATUS_UNKNOWN;
+			free(*details);
+			if (asprintf(details, "the command exited %d (stderr: \"%s\")", (int)x->exit_code, excerpt) < 0)
+				*details = NULL;
+		}
+	}
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	return st;
+}
+
+/* UpdateContainerResources of container id to update_sets[set]. */
+static grpc_status_code update_call(struct cri_client *cl, const char *id, unsigned set, char **details)
+{
+	Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+	res.memory_limit_in_bytes = update_sets[set].memory_limit_in_bytes;
+	res.cpu_shares = update_sets[set].cpu_shares;
+	Runtime__V1__UpdateContainerResourcesRequest r = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+	r.container_id = (char *)id;
+	r.linux = &res;
+	return call_op(cl, OP_UPDATE, &r.base, NULL, details, 0);
+}
+
 /* "<Op>[ <id>]: <STATUS>: <details>", malloc'ed (NULL if out of memory). */
 static char *describe_failure(enum op op, const char *id, grpc_status_code st, const char *details)
 {
@@ -618,6 +693,7 @@ struct rpc {
 	enum objects objects;                            /* what setup makes --objects of */
 	bool thread_pod;                                 /* setup runs a pod per thread */
 	bool steps;                                      /* lifecycle: per-step lines */
+	bool thread_container;                           /* setup also starts a container in that pod */
 };
 
 static void it_run_pod(struct worker *w, uint64_t i, const char *tag, struct sample *s);
@@ -630,9 +706,13 @@ static void it_stop(struct worker *w, uint64_t i, const char *tag, struct sample
 static void it_remove(struct worker *w, uint64_t i, const char *tag, struct sample *s);
 static void it_status(struct worker *w, uint64_t i, const char *tag, struct sample *s);
 static void it_lifecycle(struct worker *w, uint64_t i, const char *tag, struct sample *s);
+static void it_exec(struct worker *w, uint64_t i, const char *tag, struct sample *s);
+static void it_update(struct worker *w, uint64_t i, const char *tag, struct sample *s);
 
-#define PLAIN(name, img, method, build, resp) { name, img, method, build, resp, NULL, OBJ_NONE, false, false }
-#define STATEFUL(name, img, it, objects, pod, steps) { name, img, NULL, NULL, NULL, it, objects, pod, steps }
+#define PLAIN(name, img, method, build, resp) { name, img, method, build, resp, NULL, OBJ_NONE, false, false, false }
+#define STATEFUL(name, img, it, objects, pod, steps) { name, img, NULL, NULL, NULL, it, objects, pod, steps, false }
+/* An RPC on the running container setup starts in each thread's pod. */
+#define ON_CONTAINER(name, it) { name, true, NULL, NULL, NULL, it, OBJ_NONE, true, false, true }
 
 static const struct rpc rpcs[] = {
 	PLAIN("Version", false, "RuntimeService/Version", build_version, &runtime__v1__version_response__descriptor),
@@ -652,14 +732,16 @@ static const struct rpc rpcs[] = {
 	STATEFUL("RemovePodSandbox", false, it_remove_pod, OBJ_NONE, false, false),
 	STATEFUL("PodSandboxStatus", false, it_pod_status, OBJ_PODS, false, false),
 	{ "ListPodSandbox", false, "RuntimeService/ListPodSandbox", build_list_pods,
-	  &runtime__v1__list_pod_sandbox_response__descriptor, NULL, OBJ_PODS, false, false },
+	  &runtime__v1__list_pod_sandbox_response__descriptor, NULL, OBJ_PODS, false, false, false },
 	STATEFUL("CreateContainer", true, it_create, OBJ_NONE, true, false),
 	STATEFUL("StartContainer", true, it_start, OBJ_NONE, true, false),
 	STATEFUL("StopContainer", true, it_stop, OBJ_NONE, true, false),
 	STATEFUL("RemoveContainer", true, it_remove, OBJ_NONE, true, false),
 	STATEFUL("ContainerStatus", true, it_status, OBJ_CONTAINERS, false, false),
 	{ "ListContainers", true, "RuntimeService/ListContainers", build_list_containers,
-	  &runtime__v1__list_containers_response__descriptor, NULL, OBJ_CONTAINERS, false, false },
+	  &runtime__v1__list_containers_response__descriptor, NULL, OBJ_CONTAINERS, false, false, false },
+	ON_CONTAINER("ExecSync", it_exec),
+	ON_CONTAINER("UpdateContainerResources", it_update),
 	STATEFUL("lifecycle", true, it_lifecycle, OBJ_NONE, false, true),
 };
 #define N_RPCS (sizeof rpcs / sizeof rpcs[0])
@@ -723,10 +805,13 @@ static void usage(FILE *f)
 		"  --host-network      pods in the node's network namespace (no CNI needed)\n"
 		"  --stop-timeout S    StopContainer's timeout in the StopContainer and lifecycle\n"
 		"                      calls, 0..%llu seconds (default %d)\n"
+		"  --exec-command ARG  ExecSync's command, one argument per --exec-command\n"
+		"                      (default: /bin/sh -c true); it must exit 0\n"
+		"  --exec-timeout S    ExecSync's timeout, 0..%llu seconds, 0: none (default %d)\n"
 		"  --keep              leave every pod, container and log the bench made\n"
 		"  -h, --help          this text\n",
 		apis[0], MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, MAX_WARMUP, MAX_OBJECTS, DEFAULT_OBJECTS,
-		MAX_STOP_TIMEOUT, DEFAULT_STOP_TIMEOUT);
+		MAX_STOP_TIMEOUT, DEFAULT_STOP_TIMEOUT, MAX_EXEC_TIMEOUT, DEFAULT_EXEC_TIMEOUT);
 }
 
 struct options {
@@ -765,7 +850,8 @@ static bool parse_count(const char *opt, const char *s, unsigned long long min, 
 
 enum {
 	OPT_ENDPOINT = 256, OPT_RPC, OPT_CALLS, OPT_CONCURRENCY, OPT_API, OPT_TIMEOUT, OPT_WARMUP, OPT_IMAGE,
-	OPT_PULL, OPT_OBJECTS, OPT_COMMAND, OPT_IMAGE_COMMAND, OPT_HOST_NETWORK, OPT_STOP_TIMEOUT, OPT_KEEP
+	OPT_PULL, OPT_OBJECTS, OPT_COMMAND, OPT_IMAGE_COMMAND, OPT_HOST_NETWORK, OPT_STOP_TIMEOUT, OPT_KEEP,
+	OPT_EXEC_COMMAND, OPT_EXEC_TIMEOUT
 };
 
 static const struct option long_options[] = {
@@ -784,19 +870,22 @@ static const struct option long_options[] = {
 	{ "host-network", no_argument, NULL, OPT_HOST_NETWORK },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "exec-command", required_argument, NULL, OPT_EXEC_COMMAND },
+	{ "exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-/* --command arguments (pointers into argv). */
+/* --command and --exec-command arguments (pointers into argv). */
 static char *command_args[MAX_COMMAND_ARGS];
+static char *exec_command_args[MAX_COMMAND_ARGS];
 
 /* 0: run; 1: --help was printed; -1: bad usage (message printed).  Fills *o and ctx. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	*o = (struct options){ .api = apis[0], .timeout_ms = DEFAULT_TIMEOUT_MS };
 	bool have_calls = false, have_concurrency = false, image_command = false;
-	size_t n_command = 0;
+	size_t n_command = 0, n_exec_command = 0;
 	unsigned long long v;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -885,6 +974,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_KEEP:
 			ctx.keep = true;
 			break;
+		case OPT_EXEC_COMMAND:
+			if (n_exec_command == MAX_COMMAND_ARGS) {
+				fprintf(stderr, "litecri-bench: --exec-command: more than %d arguments\n",
+					MAX_COMMAND_ARGS);
+				return -1;
+			}
+			exec_command_args[n_exec_command++] = optarg;
+			break;
+		case OPT_EXEC_TIMEOUT:
+			if (!parse_count("exec-timeout", optarg, 0, MAX_EXEC_TIMEOUT, &v))
+				return -1;
+			ctx.exec_timeout = (int64_t)v;
+			break;
 		default:    /* getopt_long printed the message */
 			return -1;
 		}
@@ -903,6 +1005,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	} else if (image_command) {
 		ctx.command = NULL;
 		ctx.n_command = 0;
+	}
+	if (n_exec_command > 0) {
+		ctx.exec_command = exec_command_args;
+		ctx.n_exec_command = n_exec_command;
 	}
 	const char *missing = !o->endpoint ? "--endpoint"
 			      : !o->rpc ? "--rpc"
@@ -970,6 +1076,8 @@ struct worker {
 	/* what setup made: the thread's pod, its setup pods and containers */
 	struct podcfg pod;
 	char *pod_id;
+	char *ctr_id;               /* the running container of ExecSync and UpdateContainerResources */
+	uint64_t updates;           /* UpdateContainerResources calls made: the next set is updates % 2 */
 	struct idlist setup_pods, setup_containers;
 	char *setup_error;          /* the first setup failure (malloc'ed); the run is aborted */
 	grpc_status_code setup_code;
@@ -1272,6 +1380,30 @@ static void it_lifecycle(struct worker *w, uint64_t i, const char *tag, struct s
 		drop_pod(w->client, pod_id, pod_stopped, &w->left_pods);
 }
 
+/* ExecSync of --exec-command in the thread's running container; nothing to prepare or remove. */
+static void it_exec(struct worker *w, uint64_t i, const char *tag, struct sample *s)
+{
+	(void)i;
+	(void)tag;
+	uint64_t t0 = now_ns();
+	s->st = exec_call(w->client, w->ctr_id, &s->details);
+	s->lat_ns = now_ns() - t0;
+	s->failed_op = OP_EXEC;
+}
+
+/* UpdateContainerResources of the thread's running container, to the other of update_sets than
+ * its previous call (warmup calls included), so every call changes the limits. */
+static void it_update(struct worker *w, uint64_t i, const char *tag, struct sample *s)
+{
+	(void)i;
+	(void)tag;
+	unsigned set = (unsigned)(w->updates++ % 2);
+	uint64_t t0 = now_ns();
+	s->st = update_call(w->client, w->ctr_id, set, &s->details);
+	s->lat_ns = now_ns() - t0;
+	s->failed_op = OP_UPDATE;
+}
+
 /* --- setup and sweep (per thread) ---------------------------------------------------------- */
 
 static void setup_failed(struct worker *w, enum op op, const char *id, grpc_status_code st, char *details)
@@ -1297,6 +1429,25 @@ static void setup(struct worker *w)
 		if (st != GRPC_STATUS_OK) {
 			setup_failed(w, OP_RUN_POD, NULL, st, details);
 			return;
+		}
+		free(details);
+		details = NULL;
+	}
+	if (rpc->thread_container) {
+		char name[32];
+		container_name(name, sizeof name, tag);
+		st = create_container(w->client, w->pod_id, &w->pod, name, &id, &details);
+		if (st != GRPC_STATUS_OK) {
+			setup_failed(w, OP_CREATE, NULL, st, details);
+			return;
+		}
+		free(details);
+		details = NULL;
+		w->ctr_id = id;
+		st = id_call(w->client, OP_START, id, 0, &details);
+		if (st != GRPC_STATUS_OK) {
+			setup_failed(w, OP_START, id, st, details);
+			return;    /* the sweep removes it */
 		}
 		free(details);
 	}
@@ -1336,6 +1487,10 @@ static void setup(struct worker *w)
 /* Remove every object the thread still has; what fails to go ends up in lost_*. */
 static void sweep(struct worker *w)
 {
+	if (w->ctr_id) {
+		drop_container(w->client, w->ctr_id, false, &w->lost_containers);
+		w->ctr_id = NULL;
+	}
 	for (size_t k = 0; k < w->setup_containers.n; k++)
 		drop_container(w->client, w->setup_containers.v[k], true, &w->lost_containers);
 	w->setup_containers.n = 0;
@@ -1910,6 +2065,7 @@ out:
 		idlist_free(&workers[i].lost_pods);
 		idlist_free(&workers[i].lost_containers);
 		free(workers[i].pod_id);
+		free(workers[i].ctr_id);
 		free(workers[i].setup_error);
 	}
 	grpc_shutdown();
