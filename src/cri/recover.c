@@ -66,18 +66,25 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		return;
 	}
 	if (c->updating) {
+		const char *outcome = "not running: nothing to re-apply";
 		if (c->state == CTR_CREATED || c->state == CTR_RUNNING) {
 			struct arena a;
 			arena_init(&a);
 			const Runtime__V1__LinuxContainerResources *r = lc_container_resources(&a, c, NULL);
-			if (r && lc_container_apply_resources(env, id, r, &err) < 0)
+			if (!r)
+				outcome = "it has no resources to re-apply";
+			else if (lc_container_apply_resources(env, id, r, &err) == 0)
+				outcome = "recorded resources re-applied";
+			else {
+				outcome = "re-applying the recorded resources failed";
 				log_warn("container %s: recorded resources not re-applied: %s", id, err.msg);
+			}
 			arena_release(&a);
 		}
 		if (store_container_reset_updating(env->store, id, &err) < 0)
 			log_error("container %s: %s", id, err.msg);
 		else
-			log_info("container %s: resource update interrupted: recorded resources re-applied", id);
+			log_info("container %s: resource update interrupted: %s", id, outcome);
 	}
 	if (c->state == CTR_EXITED && !c->starting)
 		return;

@@ -821,7 +821,7 @@ int store_container_reset_starting(struct store *s, const char *id, struct lc_er
 static int container_update_why(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "SELECT creating, removing, updating FROM containers WHERE id = ?1", &st, err) < 0)
+	if (prepare(s, "SELECT creating, removing, updating, state FROM containers WHERE id = ?1", &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
@@ -831,9 +831,11 @@ static int container_update_why(struct store *s, const char *id, enum pod_refusa
 	}
 	if (rc != SQLITE_ROW)
 		return db_fail(sqlite3_db_handle(st), err, "read container");
+	int state = sqlite3_column_int(st, 3);
+	/* CREATED/RUNNING without a flag now: the update that held `updating` ended in between */
 	*why = sqlite3_column_int(st, 0) ? REFUSED_CREATING
 	     : sqlite3_column_int(st, 1) ? REFUSED_REMOVING
-	     : sqlite3_column_int(st, 2) ? REFUSED_UPDATING
+	     : sqlite3_column_int(st, 2) || state == CTR_CREATED || state == CTR_RUNNING ? REFUSED_UPDATING
 	     : REFUSED_STATE;
 	return 0;
 }

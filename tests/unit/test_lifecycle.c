@@ -1,6 +1,7 @@
 /*
  * test_lifecycle.c — the container transitions (src/cri/container.c, lifecycle.c, recover.c and the
- * SQL of src/store/pods.c) with faults injected through the runtime interface.
+ * SQL of src/store/pods.c), UpdateContainerResources and ExecSync (src/cri/exec.c) with faults
+ * injected through the runtime interface.
  *
  * Each test gets a fresh temporary directory holding a real migrated SQLite database, litecri's
  * root and state directories, and a "pause program" (any small file: lifecycle_open only copies
@@ -48,6 +49,7 @@
 
 #include "../common/tmpdir.h"
 #include "cri/container.h"
+#include "cri/exec.h"
 #include "cri/lifecycle.h"
 #include "runtime/runtime.h"
 #include "store/migrate.h"
@@ -60,8 +62,9 @@
 /* ------------------------------------------------------------------------------------------ */
 /* the fake runtime                                                                           */
 
-enum fop { F_CREATE, F_START, F_KILL, F_DELETE, F_STATE, F_LIST, F_REOPEN, F_NOPS };
-static const char *const fop_name[F_NOPS] = { "create", "start", "kill", "delete", "state", "list", "reopen_log" };
+enum fop { F_CREATE, F_START, F_KILL, F_DELETE, F_STATE, F_LIST, F_REOPEN, F_EXEC, F_UPDATE, F_NOPS };
+static const char *const fop_name[F_NOPS] = { "create", "start", "kill",       "delete", "state",
+					      "list",   "reopen_log", "exec", "update" };
 
 /* How a container dies of a signal. */
 enum death {
@@ -73,6 +76,7 @@ enum death {
 
 #define FAKE_MAX 256
 #define FAKE_EVENTS 8192
+#define FAKE_UPDATES 64
 
 struct fctr {
 	int used;
@@ -109,6 +113,20 @@ struct fake {
 	pid_t next_pid;
 	char exit_dir[PATH_MAX + 16];
 	char state_dir[PATH_MAX]; /* litecri's state directory (bundles: conmon's pidfile) */
+	/* update: every call that got past fault injection, with the resources JSON it was given */
+	struct {
+		char id[POD_ID_BUF];
+		char json[1024];
+	} upd[FAKE_UPDATES];
+	size_t n_upd;
+	/* exec: the outcome of a call (of a RUNNING container) and what the last call asked */
+	int exec_errnum; /* 0: success; ENOEXEC: the command could not start (the result is filled) */
+	int exec_code;
+	const char *exec_out, *exec_err;
+	size_t exec_out_len, exec_err_len, exec_out_dropped, exec_err_dropped;
+	char exec_id[POD_ID_BUF], exec_bundle[PATH_MAX], exec_arg0[64];
+	size_t exec_n_args, exec_out_max;
+	int exec_timeout_ms;
 };
 
 static struct fctr *fake_find(struct fake *f, const char *id)
@@ -340,6 +358,70 @@ static int fake_reopen_log(void *impl, const char *id, const char *bundle, struc
 	return 0;
 }
 
+/* Runs nothing: returns the outcome the test configured (f->exec_*); a container that is not running
+ * is ESRCH, an unknown one ENOENT, as the real runtime says. */
+static int fake_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *res, struct lc_err *err)
+{
+	struct fake *f = impl;
+	memset(res, 0, sizeof *res);
+	if (fake_enter(f, F_EXEC, x->id, 0, err) < 0)
+		return -1;
+	snprintf(f->exec_id, sizeof f->exec_id, "%s", x->id);
+	snprintf(f->exec_bundle, sizeof f->exec_bundle, "%s", x->bundle);
+	snprintf(f->exec_arg0, sizeof f->exec_arg0, "%s", x->n_args ? x->args[0] : "");
+	f->exec_n_args = x->n_args;
+	f->exec_timeout_ms = x->timeout_ms;
+	f->exec_out_max = x->out_max;
+	struct fctr *c = fake_find(f, x->id);
+	int r = 0;
+	if (!c) {
+		r = lc_fail(err, ENOENT, "fake exec %s: no such container", x->id);
+	} else if (c->st != RT_RUNNING) {
+		r = lc_fail(err, ESRCH, "fake exec %s: container not running", x->id);
+	} else {
+		res->exit_code = f->exec_code;
+		res->out = malloc(f->exec_out_len + 1);
+		res->errout = malloc(f->exec_err_len + 1);
+		if (!res->out || !res->errout)
+			abort();
+		if (f->exec_out_len)
+			memcpy(res->out, f->exec_out, f->exec_out_len);
+		if (f->exec_err_len)
+			memcpy(res->errout, f->exec_err, f->exec_err_len);
+		res->out[f->exec_out_len] = res->errout[f->exec_err_len] = '\0';
+		res->out_len = f->exec_out_len;
+		res->errout_len = f->exec_err_len;
+		res->out_dropped = f->exec_out_dropped;
+		res->errout_dropped = f->exec_err_dropped;
+		if (f->exec_errnum)
+			r = lc_fail(err, f->exec_errnum, "fake exec %s: configured failure", x->id);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+/* Records the resources it was asked to apply; ENOENT / ESRCH as the real runtime. */
+static int fake_update(void *impl, const char *id, const char *bundle, const char *resources_json, struct lc_err *err)
+{
+	struct fake *f = impl;
+	(void)bundle;
+	if (fake_enter(f, F_UPDATE, id, 0, err) < 0)
+		return -1;
+	if (f->n_upd < FAKE_UPDATES) {
+		snprintf(f->upd[f->n_upd].id, sizeof f->upd[0].id, "%s", id);
+		snprintf(f->upd[f->n_upd].json, sizeof f->upd[0].json, "%s", resources_json);
+		f->n_upd++;
+	}
+	struct fctr *c = fake_find(f, id);
+	int r = 0;
+	if (!c)
+		r = lc_fail(err, ENOENT, "fake update %s: no such container", id);
+	else if (c->st != RT_RUNNING && c->st != RT_CREATED)
+		r = lc_fail(err, ESRCH, "fake update %s: container not running", id);
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
 /* The fake outlives each struct runtime wrapping it (lifecycle_close frees those): nothing to do. */
 static void fake_close(void *impl) { (void)impl; }
 
@@ -351,6 +433,8 @@ static const struct runtime_ops fake_ops = {
 	.state = fake_state,
 	.list = fake_list,
 	.reopen_log = fake_reopen_log,
+	.exec = fake_exec,
+	.update = fake_update,
 	.close = fake_close,
 };
 
@@ -479,6 +563,31 @@ static long fake_event(struct fake *f, size_t from, enum fop op, int sig, const 
 	return r;
 }
 
+/* Updates of id recorded at index >= from: their number; the resources JSON of the last in json. */
+static int fake_updates_of(struct fake *f, size_t from, const char *id, char *json, size_t cap)
+{
+	pthread_mutex_lock(&f->mu);
+	int n = 0;
+	if (cap)
+		json[0] = '\0';
+	for (size_t i = from; i < f->n_upd; i++)
+		if (!strcmp(f->upd[i].id, id)) {
+			n++;
+			if (cap)
+				snprintf(json, cap, "%s", f->upd[i].json);
+		}
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+static size_t fake_n_updates(struct fake *f)
+{
+	pthread_mutex_lock(&f->mu);
+	size_t n = f->n_upd;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
 static size_t fake_n_events(struct fake *f)
 {
 	pthread_mutex_lock(&f->mu);
@@ -586,8 +695,9 @@ static void ctr_name(unsigned k, char *buf, size_t cap)
 	snprintf(buf, cap, "k8s_c%u_pod_ns_uid_0", k);
 }
 
-/* Insert a container row named after k (creating = 1), as CreateContainer's first step does. */
-static void insert_row(struct fx *f, unsigned k, char id[POD_ID_BUF])
+/* Insert a container row named after k (creating = 1), as CreateContainer's first step does; a
+ * mem > 0 gives its config linux.resources.memory_limit_in_bytes = mem. */
+static void insert_row_mem(struct fx *f, unsigned k, char id[POD_ID_BUF], int64_t mem)
 {
 	char name[64], meta[32];
 	ctr_name(k, name, sizeof name);
@@ -599,6 +709,13 @@ static void insert_row(struct fx *f, unsigned k, char id[POD_ID_BUF])
 	Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
 	cfg.metadata = &md;
 	cfg.image = &img;
+	Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+	Runtime__V1__LinuxContainerConfig lin = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+	if (mem > 0) {
+		res.memory_limit_in_bytes = mem;
+		lin.resources = &res;
+		cfg.linux = &lin;
+	}
 	size_t len = protobuf_c_message_get_packed_size(&cfg.base);
 	uint8_t *bytes = malloc(len + 1);
 	assert_non_null(bytes);
@@ -617,14 +734,16 @@ static void insert_row(struct fx *f, unsigned k, char id[POD_ID_BUF])
 	memcpy(id, n.id, POD_ID_BUF);
 }
 
+static void insert_row(struct fx *f, unsigned k, char id[POD_ID_BUF]) { insert_row_mem(f, k, id, 0); }
+
 /*
  * A new container in `state` (CTR_CREATED, CTR_RUNNING or CTR_EXITED with code 0), its row made by
  * the store's transitions and the fake runtime holding it in the matching state.
  */
-static void mk_container(struct fx *f, int state, char id[POD_ID_BUF])
+static void mk_container_mem(struct fx *f, int state, char id[POD_ID_BUF], int64_t mem)
 {
 	struct lc_err err = { 0 };
-	insert_row(f, ++f->seq, id);
+	insert_row_mem(f, ++f->seq, id, mem);
 	fake_add(&f->fake, id, RT_CREATED);
 	assert_int_equal(store_container_created(f->store, id, 4242, lc_now(), &err), 0);
 	if (state == CTR_CREATED)
@@ -642,10 +761,15 @@ static void mk_container(struct fx *f, int state, char id[POD_ID_BUF])
 	fake_add(&f->fake, id, RT_STOPPED);
 }
 
+static void mk_container(struct fx *f, int state, char id[POD_ID_BUF]) { mk_container_mem(f, state, id, 0); }
+
 struct snap {
 	int exists, state, creating, starting, removing, exit_code;
 	int64_t started_at, finished_at;
 	char reason[64], message[512];
+	int updating;
+	int has_resources;          /* resources recorded by an UpdateContainerResources */
+	int64_t res_memory, res_cpu_shares; /* of the recorded resources */
 };
 
 static struct snap row(struct fx *f, const char *id)
@@ -661,6 +785,18 @@ static struct snap row(struct fx *f, const char *id)
 				   .finished_at = r.finished_at };
 		snprintf(s.reason, sizeof s.reason, "%s", r.reason);
 		snprintf(s.message, sizeof s.message, "%s", r.message);
+		s.updating = r.updating;
+		if (r.resources) {
+			const Runtime__V1__LinuxContainerResources *res =
+				runtime__v1__linux_container_resources__unpack(&a.pb, r.resources_len, r.resources);
+			if (!res) {
+				arena_release(&a);
+				fail_msg("container %s: the recorded resources do not decode", id);
+			}
+			s.has_resources = 1;
+			s.res_memory = res->memory_limit_in_bytes;
+			s.res_cpu_shares = res->cpu_shares;
+		}
 	} else if (err.errnum != ENOENT) {
 		arena_release(&a);
 		fail_msg("read container %s: %s", id, err.msg);
@@ -747,6 +883,60 @@ static struct res call_stop(struct fx *f, const char *id, int64_t timeout)
 	return rpc(f, cri_stop_container, &req.base);
 }
 
+/* UpdateContainerResources with these Linux resources (0: not set). */
+static struct res call_update(struct fx *f, const char *id, int64_t memory, int64_t cpu_shares)
+{
+	Runtime__V1__LinuxContainerResources lin = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+	lin.memory_limit_in_bytes = memory;
+	lin.cpu_shares = cpu_shares;
+	Runtime__V1__UpdateContainerResourcesRequest req = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+	req.container_id = (char *)id;
+	req.linux = &lin;
+	return rpc(f, cri_update_container_resources, &req.base);
+}
+
+/* ExecSync's outcome, its response copied out of the call's arena. */
+struct exec_res {
+	struct res r;
+	int exit_code;
+	size_t out_len, err_len;
+	char out[512], err[512];
+};
+
+static struct exec_res call_exec(struct fx *f, const char *id, const char *const *cmd, int64_t timeout)
+{
+	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	req.container_id = (char *)id;
+	size_t n = 0;
+	while (cmd[n])
+		n++;
+	req.n_cmd = n;
+	req.cmd = (char **)cmd;
+	req.timeout = timeout;
+	struct arena a;
+	arena_init(&a);
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/ExecSync" };
+	ProtobufCMessage *resp = NULL;
+	struct exec_res e = { 0 };
+	e.r.code = cri_exec_sync(&f->env, &c, &req.base, &resp);
+	e.r.has_resp = resp != NULL;
+	snprintf(e.r.msg, sizeof e.r.msg, "%s", c.status_msg ? c.status_msg : "");
+	if (resp) {
+		const Runtime__V1__ExecSyncResponse *out = (const void *)resp;
+		e.exit_code = out->exit_code;
+		e.out_len = out->stdout.len;
+		e.err_len = out->stderr.len;
+		if (e.out_len >= sizeof e.out || e.err_len >= sizeof e.err)
+			fail_msg("ExecSync output too long for the test: %zu / %zu bytes", e.out_len, e.err_len);
+		if (e.out_len)
+			memcpy(e.out, out->stdout.data, e.out_len);
+		if (e.err_len)
+			memcpy(e.err, out->stderr.data, e.err_len);
+	}
+	arena_release(&a);
+	return e;
+}
+
 /* Check a call's outcome: code, a response exactly when OK, and message fragments. */
 #define assert_res(r, want, ...) check_res(__FILE__, __LINE__, (r), (want), (const char *[]){ __VA_ARGS__, NULL })
 static void check_res(const char *file, int line, struct res r, grpc_status_code want, const char **frags)
@@ -764,9 +954,9 @@ static void check_res(const char *file, int line, struct res r, grpc_status_code
 struct bg {
 	pthread_t t;
 	struct fx *f;
-	enum { BG_START, BG_REMOVE, BG_STOP } what;
+	enum { BG_START, BG_REMOVE, BG_STOP, BG_UPDATE } what;
 	char id[POD_ID_BUF];
-	int64_t timeout;
+	int64_t timeout; /* BG_UPDATE: the memory limit */
 	struct res r;
 	atomic_int done;
 };
@@ -776,6 +966,7 @@ static void *bg_main(void *p)
 	struct bg *b = p;
 	b->r = b->what == BG_START ? call_start(b->f, b->id)
 	     : b->what == BG_REMOVE ? call_remove(b->f, b->id)
+	     : b->what == BG_UPDATE ? call_update(b->f, b->id, b->timeout, 0)
 	     : call_stop(b->f, b->id, b->timeout);
 	/* Under the fake's lock, so that a test waiting on the fake also wakes up for this. */
 	pthread_mutex_lock(&b->f->fake.mu);
@@ -1525,6 +1716,380 @@ static void test_recover_starting_state_unreadable(void **state)
 			 "still runs it", id, s.exit_code, s.reason);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* UpdateContainerResources                                                                   */
+
+#define MIB (1024 * 1024LL)
+
+/* Does the resources JSON the runtime was given hold `frag` (e.g. "\"limit\":104857600")? */
+static void assert_json_has(const char *json, const char *frag)
+{
+	if (!strstr(json, frag))
+		fail_msg("resources %s do not hold %s", json, frag);
+}
+
+/* (11) The runtime update fails: the status follows its errnum, `updating` is reset and the recorded
+ * resources stay as they were; a retry succeeds and records. */
+static void test_update_fails_then_retry(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF], json[1024];
+	mk_container(f, CTR_RUNNING, id);
+	size_t u0 = fake_n_updates(&f->fake);
+	unsigned c0 = fake_calls(&f->fake, F_UPDATE);
+
+	static const struct {
+		int errnum;
+		grpc_status_code code;
+	} cases[] = {
+		{ EIO, GRPC_STATUS_INTERNAL },
+		{ ESRCH, GRPC_STATUS_FAILED_PRECONDITION },
+		{ ENOENT, GRPC_STATUS_FAILED_PRECONDITION },
+		{ EINVAL, GRPC_STATUS_INVALID_ARGUMENT },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		fake_fail(&f->fake, F_UPDATE, 1, cases[i].errnum, id);
+		assert_res(call_update(f, id, 100 * MIB, 0), cases[i].code, id, "injected failure");
+		struct snap s = row(f, id);
+		assert_int_equal(s.updating, 0);
+		assert_false(s.has_resources);
+		assert_int_equal(s.state, CTR_RUNNING);
+	}
+	assert_int_equal(fake_calls(&f->fake, F_UPDATE), c0 + 4);
+
+	/* The retry: applied and recorded. */
+	assert_res(call_update(f, id, 100 * MIB, 0), GRPC_STATUS_OK, "");
+	assert_int_equal(fake_updates_of(&f->fake, u0, id, json, sizeof json), 1);
+	assert_json_has(json, "\"limit\":104857600");
+	struct snap s = row(f, id);
+	assert_int_equal(s.updating, 0);
+	assert_true(s.has_resources);
+	assert_int_equal(s.res_memory, 100 * MIB);
+
+	/* A failing update with another value leaves the recorded resources alone. */
+	fake_fail(&f->fake, F_UPDATE, 1, EIO, id);
+	assert_res(call_update(f, id, 200 * MIB, 0), GRPC_STATUS_INTERNAL, id);
+	s = row(f, id);
+	assert_int_equal(s.updating, 0);
+	assert_int_equal(s.res_memory, 100 * MIB);
+
+	/* A partial update is merged into the recorded resources. */
+	size_t u1 = fake_n_updates(&f->fake);
+	assert_res(call_update(f, id, 0, 512), GRPC_STATUS_OK, "");
+	assert_int_equal(fake_updates_of(&f->fake, u1, id, json, sizeof json), 1);
+	assert_json_has(json, "\"limit\":104857600");
+	assert_json_has(json, "\"shares\":512");
+	s = row(f, id);
+	assert_int_equal(s.res_memory, 100 * MIB);
+	assert_int_equal(s.res_cpu_shares, 512);
+
+	/* ContainerStatus reports them. */
+	Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+	req.container_id = id;
+	struct arena a;
+	arena_init(&a);
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "ContainerStatus" };
+	ProtobufCMessage *resp = NULL;
+	assert_int_equal(cri_container_status(&f->env, &c, &req.base, &resp), GRPC_STATUS_OK);
+	const Runtime__V1__ContainerStatusResponse *out = (const void *)resp;
+	assert_non_null(out->status->resources);
+	assert_non_null(out->status->resources->linux);
+	assert_int_equal(out->status->resources->linux->memory_limit_in_bytes, 100 * MIB);
+	assert_int_equal(out->status->resources->linux->cpu_shares, 512);
+	arena_release(&a);
+
+	/* Refused before the runtime: invalid values, no linux part, an EXITED / missing / removing container. */
+	unsigned c1 = fake_calls(&f->fake, F_UPDATE);
+	assert_res(call_update(f, id, 0, -5), GRPC_STATUS_INVALID_ARGUMENT, id);
+	Runtime__V1__UpdateContainerResourcesRequest empty = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+	empty.container_id = id;
+	assert_res(rpc(f, cri_update_container_resources, &empty.base), GRPC_STATUS_OK, "");
+	char exited[POD_ID_BUF], ghost[POD_ID_BUF], removing[POD_ID_BUF];
+	mk_container(f, CTR_EXITED, exited);
+	assert_res(call_update(f, exited, 100 * MIB, 0), GRPC_STATUS_FAILED_PRECONDITION, exited, "EXITED");
+	struct lc_err err = { 0 };
+	assert_int_equal(lc_new_id(ghost, &err), 0);
+	assert_res(call_update(f, ghost, 100 * MIB, 0), GRPC_STATUS_NOT_FOUND, ghost);
+	mk_container(f, CTR_CREATED, removing);
+	set_flag(f, removing, "removing");
+	assert_res(call_update(f, removing, 100 * MIB, 0), GRPC_STATUS_FAILED_PRECONDITION, removing, "removing");
+	assert_int_equal(fake_calls(&f->fake, F_UPDATE), c1);
+	s = row(f, id);
+	assert_int_equal(s.updating, 0);
+	assert_int_equal(s.res_memory, 100 * MIB);
+	assert_int_equal(s.res_cpu_shares, 512);
+	assert_int_equal(row(f, exited).updating, 0);
+	assert_int_equal(row(f, removing).updating, 0);
+
+	/* A CREATED container can be updated too. */
+	char created[POD_ID_BUF];
+	mk_container(f, CTR_CREATED, created);
+	assert_res(call_update(f, created, 64 * MIB, 0), GRPC_STATUS_OK, "");
+	assert_int_equal(row(f, created).res_memory, 64 * MIB);
+	remove_ok(f, id);
+	remove_ok(f, exited);
+	remove_ok(f, created);
+}
+
+/* (12) A second update while the first is inside the runtime: refused; the first then finishes. */
+static void test_update_while_updating(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, id);
+	fake_hold(&f->fake, F_UPDATE, 1);
+	struct bg b;
+	bg_run(&b, f, BG_UPDATE, id, 100 * MIB);
+	fake_wait_blocked(&f->fake, F_UPDATE, 1);
+	assert_int_equal(row(f, id).updating, 1);
+	unsigned c0 = fake_calls(&f->fake, F_UPDATE);
+
+	assert_res(call_update(f, id, 200 * MIB, 0), GRPC_STATUS_FAILED_PRECONDITION, id, "in flight");
+	assert_int_equal(fake_calls(&f->fake, F_UPDATE), c0);
+	assert_int_equal(row(f, id).updating, 1); /* still the first one's */
+
+	fake_hold(&f->fake, F_UPDATE, 0);
+	assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+	struct snap s = row(f, id);
+	assert_int_equal(s.updating, 0);
+	assert_int_equal(s.res_memory, 100 * MIB);
+
+	/* Now a next one goes through. */
+	assert_res(call_update(f, id, 200 * MIB, 0), GRPC_STATUS_OK, "");
+	assert_int_equal(row(f, id).res_memory, 200 * MIB);
+	remove_ok(f, id);
+	assert_int_equal(flagged_rows(f), 0);
+}
+
+/* (13) RemoveContainer while an update is inside the runtime: not refused, the removal proceeds;
+ * the update then fails (the container is gone) and leaves no row behind. */
+static void test_remove_while_updating(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, id);
+	fake_hold(&f->fake, F_UPDATE, 1);
+	struct bg b;
+	bg_run(&b, f, BG_UPDATE, id, 100 * MIB);
+	fake_wait_blocked(&f->fake, F_UPDATE, 1);
+
+	assert_res(call_remove(f, id), GRPC_STATUS_OK, "");
+	assert_false(row(f, id).exists);
+	assert_int_equal(fake_has(&f->fake, id), RT_MISSING);
+
+	fake_hold(&f->fake, F_UPDATE, 0);
+	struct res r = bg_join(&b);
+	assert_res(r, GRPC_STATUS_FAILED_PRECONDITION, id);
+	assert_false(row(f, id).exists);
+	assert_int_equal(flagged_rows(f), 0);
+
+	/* Same on a CREATED container (no stop before the delete). */
+	mk_container(f, CTR_CREATED, id);
+	fake_hold(&f->fake, F_UPDATE, 1);
+	bg_run(&b, f, BG_UPDATE, id, 100 * MIB);
+	fake_wait_blocked(&f->fake, F_UPDATE, 1);
+	assert_res(call_remove(f, id), GRPC_STATUS_OK, "");
+	fake_hold(&f->fake, F_UPDATE, 0);
+	assert_res(bg_join(&b), GRPC_STATUS_FAILED_PRECONDITION, id);
+	assert_false(row(f, id).exists);
+}
+
+/* (14) Recovery of an update the daemon died in: the recorded resources (else the config's) are
+ * applied again and the flag is cleared, whatever the outcome. */
+static void test_recover_updating(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err = { 0 };
+	char recorded[POD_ID_BUF], from_cfg[POD_ID_BUF], none[POD_ID_BUF], exited[POD_ID_BUF], fails[POD_ID_BUF],
+		idle[POD_ID_BUF], json[1024];
+	mk_container(f, CTR_RUNNING, recorded);
+	assert_res(call_update(f, recorded, 100 * MIB, 0), GRPC_STATUS_OK, "");
+	mk_container_mem(f, CTR_RUNNING, from_cfg, 50 * MIB);
+	mk_container(f, CTR_CREATED, none);
+	mk_container(f, CTR_EXITED, exited);
+	mk_container(f, CTR_RUNNING, fails);
+	assert_res(call_update(f, fails, 64 * MIB, 0), GRPC_STATUS_OK, "");
+	mk_container(f, CTR_RUNNING, idle);
+	assert_res(call_update(f, idle, 32 * MIB, 0), GRPC_STATUS_OK, "");
+
+	/* The daemon dies inside UpdateContainerResources calls. */
+	lifecycle_close(&f->env);
+	const char *upd[] = { recorded, from_cfg, none, fails };
+	for (size_t i = 0; i < 4; i++) {
+		enum pod_refusal why;
+		assert_int_equal(store_container_set_updating(f->store, upd[i], &why, &err), 0);
+		assert_int_equal(why, REFUSED_NONE);
+		assert_int_equal(row(f, upd[i]).updating, 1);
+	}
+	set_flag(f, exited, "updating"); /* it exited while the update ran */
+	fake_fail(&f->fake, F_UPDATE, 1, EIO, fails);
+	size_t u0 = fake_n_updates(&f->fake);
+	unsigned c0 = fake_calls(&f->fake, F_UPDATE);
+
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+
+	/* The recorded resources, applied again; still recorded. */
+	assert_int_equal(fake_updates_of(&f->fake, u0, recorded, json, sizeof json), 1);
+	assert_json_has(json, "\"limit\":104857600");
+	struct snap s = row(f, recorded);
+	assert_int_equal(s.updating, 0);
+	assert_int_equal(s.res_memory, 100 * MIB);
+	assert_int_equal(s.state, CTR_RUNNING);
+	/* Never updated: its config's, and nothing recorded. */
+	assert_int_equal(fake_updates_of(&f->fake, u0, from_cfg, json, sizeof json), 1);
+	assert_json_has(json, "\"limit\":52428800");
+	s = row(f, from_cfg);
+	assert_int_equal(s.updating, 0);
+	assert_false(s.has_resources);
+	/* No resources at all: nothing to apply. */
+	assert_int_equal(fake_updates_of(&f->fake, u0, none, NULL, 0), 0);
+	assert_int_equal(row(f, none).updating, 0);
+	/* EXITED meanwhile: nothing to apply to. */
+	assert_int_equal(fake_updates_of(&f->fake, u0, exited, NULL, 0), 0);
+	s = row(f, exited);
+	assert_int_equal(s.updating, 0);
+	assert_int_equal(s.state, CTR_EXITED);
+	/* The runtime refused: logged, flag cleared anyway (the call failed; nobody owns it). */
+	assert_true(fake_event(&f->fake, 0, F_UPDATE, -1, fails) >= 0);
+	s = row(f, fails);
+	assert_int_equal(s.updating, 0);
+	assert_int_equal(s.res_memory, 64 * MIB);
+	/* A container without the flag is left alone. */
+	assert_int_equal(fake_updates_of(&f->fake, u0, idle, NULL, 0), 0);
+	assert_int_equal(row(f, idle).res_memory, 32 * MIB);
+	/* recorded, from_cfg and the failed attempt of `fails` */
+	assert_int_equal(fake_calls(&f->fake, F_UPDATE), c0 + 3);
+
+	/* Everything is usable again. */
+	assert_res(call_update(f, recorded, 128 * MIB, 0), GRPC_STATUS_OK, "");
+	assert_int_equal(row(f, recorded).res_memory, 128 * MIB);
+	assert_res(call_update(f, fails, 128 * MIB, 0), GRPC_STATUS_OK, "");
+	const char *all[] = { recorded, from_cfg, none, exited, fails, idle };
+	for (size_t i = 0; i < 6; i++)
+		remove_ok(f, all[i]);
+	assert_int_equal(flagged_rows(f), 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* ExecSync                                                                                   */
+
+/* (15) What the runtime's exec says, as ExecSync answers it. */
+static void test_exec_sync_mapping(void **state)
+{
+	struct fx *f = *state;
+	struct fake *k = &f->fake;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, id);
+	const char *cmd[] = { "/bin/sh", "-c", "probe", NULL };
+
+	/* Success: the exit code, stdout and stderr apart (binary), the request passed on. */
+	k->exec_code = 3;
+	k->exec_out = "out\0bin";
+	k->exec_out_len = 7;
+	k->exec_err = "err";
+	k->exec_err_len = 3;
+	struct exec_res e = call_exec(f, id, cmd, 5);
+	assert_res(e.r, GRPC_STATUS_OK, "");
+	assert_int_equal(e.exit_code, 3);
+	assert_int_equal(e.out_len, 7);
+	assert_memory_equal(e.out, "out\0bin", 7);
+	assert_int_equal(e.err_len, 3);
+	assert_memory_equal(e.err, "err", 3);
+	pthread_mutex_lock(&k->mu);
+	assert_string_equal(k->exec_id, id);
+	assert_int_equal(k->exec_n_args, 3);
+	assert_string_equal(k->exec_arg0, "/bin/sh");
+	assert_int_equal(k->exec_timeout_ms, 5000);
+	assert_int_equal(k->exec_out_max, EXEC_SYNC_OUTPUT_MAX);
+	char bundle[PATH_MAX];
+	struct lc_err err = { 0 };
+	assert_int_equal(lc_dir(&f->env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err), 0);
+	assert_string_equal(k->exec_bundle, bundle);
+	pthread_mutex_unlock(&k->mu);
+	/* No timeout: none for the runtime either. */
+	e = call_exec(f, id, cmd, 0);
+	assert_res(e.r, GRPC_STATUS_OK, "");
+	assert_int_equal(k->exec_timeout_ms, 0);
+
+	/* Output beyond the limit: a line saying how much was dropped. */
+	k->exec_out_dropped = 5;
+	k->exec_err_dropped = 0;
+	e = call_exec(f, id, cmd, 0);
+	assert_res(e.r, GRPC_STATUS_OK, "");
+	const char note[] = "\n[litecri: output truncated: 5 more bytes were dropped]\n";
+	assert_int_equal(e.out_len, 7 + sizeof note - 1);
+	assert_memory_equal(e.out, "out\0bin", 7);
+	assert_memory_equal(e.out + 7, note, sizeof note - 1);
+	assert_int_equal(e.err_len, 3); /* stderr had nothing dropped */
+	k->exec_out_dropped = 0;
+	k->exec_err_dropped = 1234;
+	e = call_exec(f, id, cmd, 0);
+	assert_int_equal(e.out_len, 7);
+	assert_non_null(strstr(e.err, "1234 more bytes were dropped"));
+	k->exec_err_dropped = 0;
+
+	/* The command could not start: OK, exit code 127, the reason on stderr. */
+	k->exec_errnum = ENOEXEC;
+	k->exec_code = 127;
+	k->exec_out = "";
+	k->exec_out_len = 0;
+	k->exec_err = "exec: \"/bin/nope\": no such file or directory";
+	k->exec_err_len = strlen(k->exec_err);
+	const char *nope[] = { "/bin/nope", NULL };
+	e = call_exec(f, id, nope, 1);
+	assert_res(e.r, GRPC_STATUS_OK, "");
+	assert_int_equal(e.exit_code, 127);
+	assert_int_equal(e.out_len, 0);
+	assert_int_equal(e.err_len, strlen(k->exec_err));
+	assert_memory_equal(e.err, k->exec_err, e.err_len);
+	k->exec_errnum = 0;
+	k->exec_code = 0;
+
+	/* Runtime failures. */
+	static const struct {
+		int errnum;
+		grpc_status_code code;
+		const char *frag;
+	} cases[] = {
+		{ ETIMEDOUT, GRPC_STATUS_DEADLINE_EXCEEDED, "timed out" },
+		{ ESRCH, GRPC_STATUS_FAILED_PRECONDITION, "not running" },
+		{ ENOENT, GRPC_STATUS_FAILED_PRECONDITION, "not running" },
+		{ EINVAL, GRPC_STATUS_INVALID_ARGUMENT, "injected failure" },
+		{ EIO, GRPC_STATUS_INTERNAL, "injected failure" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		unsigned c0 = fake_calls(k, F_EXEC);
+		fake_fail(k, F_EXEC, 1, cases[i].errnum, id);
+		e = call_exec(f, id, cmd, 1);
+		assert_res(e.r, cases[i].code, id, cases[i].frag);
+		assert_int_equal(fake_calls(k, F_EXEC), c0 + 1);
+	}
+	/* The runtime itself finds it stopped (the exit not recorded yet). */
+	fake_add(k, id, RT_STOPPED);
+	assert_res(call_exec(f, id, cmd, 1).r, GRPC_STATUS_FAILED_PRECONDITION, id);
+	assert_int_equal(row(f, id).state, CTR_RUNNING); /* ExecSync records nothing */
+
+	/* Refused without asking the runtime: not RUNNING, missing, bad requests. */
+	unsigned c0 = fake_calls(k, F_EXEC);
+	char created[POD_ID_BUF], exited[POD_ID_BUF], ghost[POD_ID_BUF], creating[POD_ID_BUF];
+	mk_container(f, CTR_CREATED, created);
+	mk_container(f, CTR_EXITED, exited);
+	insert_row(f, ++f->seq, creating);
+	assert_int_equal(lc_new_id(ghost, &err), 0);
+	assert_res(call_exec(f, created, cmd, 1).r, GRPC_STATUS_FAILED_PRECONDITION, created, "CREATED");
+	assert_res(call_exec(f, exited, cmd, 1).r, GRPC_STATUS_FAILED_PRECONDITION, exited, "EXITED");
+	assert_res(call_exec(f, ghost, cmd, 1).r, GRPC_STATUS_NOT_FOUND, ghost);
+	assert_res(call_exec(f, creating, cmd, 1).r, GRPC_STATUS_NOT_FOUND, creating);
+	const char *empty[] = { NULL };
+	const char *blank[] = { "", NULL };
+	assert_res(call_exec(f, created, empty, 1).r, GRPC_STATUS_INVALID_ARGUMENT, "cmd");
+	assert_res(call_exec(f, created, blank, 1).r, GRPC_STATUS_INVALID_ARGUMENT, "cmd");
+	assert_res(call_exec(f, id, cmd, -1).r, GRPC_STATUS_INVALID_ARGUMENT, "timeout");
+	assert_int_equal(fake_calls(k, F_EXEC), c0);
+	assert_int_equal(flagged_rows(f), 1); /* the "creating" row, as inserted */
+}
+
 /*
  * StopContainer with the largest timeout a client can send: the stop signal, then a wait without
  * SIGKILL.  (Placed last: with -DLITECRI_SANITIZE=ON a signed overflow of the deadline aborts.)
@@ -1571,6 +2136,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_exit_code_survives_conmon_lag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_starting_state_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_fails_then_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_while_updating, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_while_updating, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_updating, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_sync_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_huge_timeout, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * test_runtime.c — running helper programs (proc_run), the exit-file watcher, and real containers
  * through runc + conmon (runtime_oci_new): lifecycle, exit codes, CRI logs and their reopening,
- * errors, failed creates, the OOM marker, and litecri-pause as a container's init.
+ * errors, failed creates, the OOM marker, litecri-pause as a container's init, exec (output,
+ * exit codes, timeouts, missing commands) and update (the live cgroup).
  *
  * Each runtime test has its own temporary directory holding the runtime's --root, the exit and
  * attach-socket directories and the bundles (rootfs: a copy of /bin/busybox).  The teardown
@@ -501,6 +502,201 @@ static void test_proc_timeout(void **state)
 	int grandchild = atoi(r.out);
 	assert_true(grandchild > 0);
 	assert_int_equal(kill(grandchild, SIGKILL), 0); /* the sleep this test started */
+	proc_result_free(&r);
+}
+
+/* drain_ms: once the child exited, a grandchild holding its output open is waited for at most that
+ * long (and without a timeout_ms at all); the output the child wrote is all there. */
+static void test_proc_drain(void **state)
+{
+	(void)state;
+	struct proc_result r;
+	struct lc_err err;
+	const char *bg[] = { "/bin/sh", "-c", "sleep 30 & echo $!; echo hi; echo warn >&2", NULL };
+	struct proc_opts o = { .drain_ms = 200 };
+	assert_int_equal(proc_run(bg, &o, &r, &err), 0);
+	int grandchild = atoi(r.out);
+	assert_true(grandchild > 0);
+	assert_int_equal(kill(grandchild, SIGKILL), 0); /* the sleep this test started */
+	assert_int_equal(r.status, 0);
+	assert_non_null(strchr(r.out, '\n'));
+	assert_string_equal(strchr(r.out, '\n') + 1, "hi\n");
+	assert_string_equal(r.errout, "warn\n");
+	assert_int_equal(r.errout_len, 5);
+	proc_result_free(&r);
+
+	/* With a (long) timeout as well: the drain time ends it, and it is no failure. */
+	const char *bg3[] = { "/bin/sh", "-c", "sleep 30 & echo $!; exit 3", NULL };
+	struct proc_opts o2 = { .drain_ms = 200, .timeout_ms = WAIT_MS };
+	assert_int_equal(proc_run(bg3, &o2, &r, &err), 0);
+	grandchild = atoi(r.out);
+	assert_true(grandchild > 0);
+	assert_int_equal(kill(grandchild, SIGKILL), 0);
+	assert_int_equal(r.status, 3);
+	proc_result_free(&r);
+
+	/* A child that closes its output normally is not affected by drain_ms. */
+	const char *plain[] = { "/bin/sh", "-c", "echo a; echo b >&2; exit 2", NULL };
+	assert_int_equal(proc_run(plain, &o, &r, &err), 0);
+	assert_int_equal(r.status, 2);
+	assert_string_equal(r.out, "a\n");
+	assert_string_equal(r.errout, "b\n");
+	proc_result_free(&r);
+}
+
+struct timeout_probe {
+	int calls;
+	char pidfile[PATH_MAX];
+	int child_alive; /* the child was alive (not yet killed) when the callback ran */
+};
+
+static void on_timeout_cb(void *arg)
+{
+	struct timeout_probe *p = arg;
+	p->calls++;
+	if (!p->pidfile[0])
+		return;
+	/* The child writes its pid first thing; wait for it (a hang guard, not a timing check). */
+	pid_t pid = 0;
+	for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(10)) {
+		int fd = open(p->pidfile, O_RDONLY | O_CLOEXEC);
+		char buf[32] = "";
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			if (n > 0 && buf[n - 1] == '\n')
+				pid = (pid_t)atoi(buf);
+		}
+		if (pid > 0)
+			break;
+	}
+	char path[64], st[512] = "";
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0) {
+		ssize_t n = read(fd, st, sizeof st - 1);
+		close(fd);
+		st[n > 0 ? n : 0] = '\0';
+	}
+	const char *rp = strrchr(st, ')');
+	p->child_alive = rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+/* on_timeout: called once, at the timeout, while the child still runs; never otherwise. */
+static void test_proc_on_timeout(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/litecri-ontimeout-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct timeout_probe p = { 0 };
+	snprintf(p.pidfile, sizeof p.pidfile, "%s/pid", dir);
+	char script[PATH_MAX + 64];
+	snprintf(script, sizeof script, "echo $$ > %s; exec sleep 30", p.pidfile);
+	const char *slow[] = { "/bin/sh", "-c", script, NULL };
+	struct proc_opts o = { .timeout_ms = 300, .on_timeout = on_timeout_cb, .on_timeout_arg = &p };
+	struct proc_result r;
+	struct lc_err err;
+	assert_int_equal(proc_run(slow, &o, &r, &err), -1);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_null(r.out);
+	assert_int_equal(p.calls, 1);
+	assert_true(p.child_alive);
+	/* ...and killed and reaped afterwards. */
+	char buf[32] = "";
+	int fd = open(p.pidfile, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof buf - 1) > 0);
+	close(fd);
+	pid_t child = (pid_t)atoi(buf);
+	assert_true(child > 0);
+	assert_int_equal(kill(child, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	unlink(p.pidfile);
+	assert_int_equal(rmdir(dir), 0);
+
+	/* Finishing in time: not called. */
+	struct timeout_probe q = { 0 };
+	o.on_timeout_arg = &q;
+	o.timeout_ms = WAIT_MS;
+	const char *quick[] = { "/bin/sh", "-c", "echo done", NULL };
+	assert_int_equal(proc_run(quick, &o, &r, &err), 0);
+	assert_string_equal(r.out, "done\n");
+	proc_result_free(&r);
+	const char *fail3[] = { "/bin/sh", "-c", "exit 3", NULL };
+	assert_int_equal(proc_run(fail3, &o, &r, &err), 0);
+	assert_int_equal(r.status, 3);
+	proc_result_free(&r);
+	assert_int_equal(q.calls, 0);
+
+	/* The child exited but a grandchild holds its output past the timeout: no failure, no call. */
+	o.timeout_ms = 300;
+	const char *daemonish[] = { "/bin/sh", "-c", "sleep 30 & echo $!; exit 0", NULL };
+	assert_int_equal(proc_run(daemonish, &o, &r, &err), 0);
+	int grandchild = atoi(r.out);
+	assert_true(grandchild > 0);
+	assert_int_equal(kill(grandchild, SIGKILL), 0); /* the sleep this test started */
+	proc_result_free(&r);
+	assert_int_equal(q.calls, 0);
+
+	/* No callback set: the timeout works as before. */
+	struct proc_opts plain = { .timeout_ms = 200 };
+	const char *sl[] = { "/bin/sleep", "30", NULL };
+	assert_int_equal(proc_run(sl, &plain, &r, &err), -1);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+}
+
+/* out_len / errout_len (binary output, NUL bytes kept) and the exact count of dropped bytes. */
+static void test_proc_lengths(void **state)
+{
+	(void)state;
+	struct proc_result r;
+	struct lc_err err;
+	const char *zeros[] = { "/bin/sh", "-c", "head -c 5000 /dev/zero; head -c 3000 /dev/zero >&2", NULL };
+	struct proc_opts o = { .out_max = 1000 };
+	assert_int_equal(proc_run(zeros, &o, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.out_len, 1000);
+	assert_int_equal(r.out_dropped, 4000);
+	assert_int_equal(r.errout_len, 1000);
+	assert_int_equal(r.errout_dropped, 2000);
+	static const char nul[1001];
+	assert_memory_equal(r.out, nul, 1001); /* 1000 NUL bytes, then the terminating NUL */
+	assert_memory_equal(r.errout, nul, 1001);
+	proc_result_free(&r);
+
+	/* Exactly out_max: nothing dropped. */
+	const char *exact[] = { "/bin/sh", "-c", "head -c 1000 /dev/zero | tr '\\0' x", NULL };
+	assert_int_equal(proc_run(exact, &o, &r, &err), 0);
+	assert_int_equal(r.out_len, 1000);
+	assert_int_equal(r.out_dropped, 0);
+	assert_int_equal(strspn(r.out, "x"), 1000);
+	assert_int_equal(r.errout_len, 0);
+	assert_int_equal(r.errout_dropped, 0);
+	proc_result_free(&r);
+
+	/* Large output through the default cap (64 KiB): every byte beyond it counted. */
+	const char *big[] = { "/bin/sh", "-c", "head -c 300000 /dev/zero", NULL };
+	assert_int_equal(proc_run(big, NULL, &r, &err), 0);
+	assert_int_equal(r.out_len, 64 * 1024);
+	assert_int_equal(r.out_dropped, 300000 - 64 * 1024);
+	proc_result_free(&r);
+
+	/* NUL bytes inside the output are kept, and the buffer is still NUL-terminated. */
+	const char *bin[] = { "/bin/sh", "-c", "printf 'a\\000b\\000\\000c'; printf '\\000x\\000' >&2", NULL };
+	assert_int_equal(proc_run(bin, NULL, &r, &err), 0);
+	assert_int_equal(r.out_len, 6);
+	assert_memory_equal(r.out, "a\0b\0\0c", 7);
+	assert_int_equal(r.errout_len, 3);
+	assert_memory_equal(r.errout, "\0x\0", 4);
+	assert_int_equal(r.out_dropped + r.errout_dropped, 0);
+	proc_result_free(&r);
+
+	/* No output: lengths 0, empty strings. */
+	const char *none[] = { "/bin/sh", "-c", "exit 0", NULL };
+	assert_int_equal(proc_run(none, NULL, &r, &err), 0);
+	assert_int_equal(r.out_len + r.errout_len + r.out_dropped + r.errout_dropped, 0);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.errout, "");
 	proc_result_free(&r);
 }
 
@@ -1020,12 +1216,323 @@ static void test_oom(void **state)
 	must(rt_delete(f->rt, f->ids[k], &err), &err);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* exec and update                                                                            */
+
+/* Run args in container k through the runtime's exec. */
+static int exec_in(struct fx *f, size_t k, char *const *args, int timeout_ms, size_t out_max,
+		   struct rt_exec_result *res, struct lc_err *err)
+{
+	size_t n = 0;
+	while (args[n])
+		n++;
+	struct rt_exec x = { .id = f->ids[k], .bundle = f->bundles[k], .args = args, .n_args = n,
+			     .timeout_ms = timeout_ms, .out_max = out_max };
+	return rt_exec(f->rt, &x, res, err);
+}
+
+/* A live (not zombie) process whose command line is exactly argv, or 0. */
+static pid_t find_process(const char *const *argv)
+{
+	char want[256];
+	size_t wl = 0;
+	for (size_t i = 0; argv[i]; i++) {
+		size_t l = strlen(argv[i]) + 1;
+		assert_true(wl + l <= sizeof want);
+		memcpy(want + wl, argv[i], l);
+		wl += l;
+	}
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	pid_t found = 0;
+	while ((e = readdir(d)) && !found) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		char p[64], buf[256];
+		snprintf(p, sizeof p, "/proc/%ld/cmdline", pid);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf);
+		close(fd);
+		if (n == (ssize_t)wl && !memcmp(buf, want, wl))
+			found = (pid_t)pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* No "exec-*" directory is left in the bundle. */
+static void assert_no_exec_dirs(const char *bundle)
+{
+	DIR *d = opendir(bundle);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "exec-", 5))
+			fail_msg("exec directory %s/%s left behind", bundle, e->d_name);
+	closedir(d);
+}
+
+/* A running container k executing `busybox sleep 1000` (optionally with a memory limit). */
+static size_t running_sleeper(struct fx *f, const char *name, long mem_limit)
+{
+	const char *args[] = { "/bin/busybox", "sleep", "1000", NULL };
+	size_t k = make_bundle(f, name, args, 0, mem_limit);
+	struct lc_err err;
+	create(f, k, "");
+	must(rt_start(f->rt, f->ids[k], &err), &err);
+	assert_int_equal(state_of(f, f->ids[k], NULL), RT_RUNNING);
+	return k;
+}
+
+static void test_exec(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	struct rt_exec_result res;
+	size_t k = running_sleeper(f, "execd", 0);
+	const char *id = f->ids[k];
+
+	/* Exit code, stdout and stderr apart. */
+	char *const both[] = { "/bin/busybox", "sh", "-c", "echo out; echo err >&2; echo out2; exit 3", NULL };
+	must(exec_in(f, k, both, WAIT_MS, 0, &res, &err), &err);
+	assert_int_equal(res.exit_code, 3);
+	assert_string_equal(res.out, "out\nout2\n");
+	assert_int_equal(res.out_len, 9);
+	assert_string_equal(res.errout, "err\n");
+	assert_int_equal(res.errout_len, 4);
+	assert_int_equal(res.out_dropped + res.errout_dropped, 0);
+	rt_exec_result_free(&res);
+	assert_null(res.out);
+
+	/* It runs inside the container: its root is the bundle's rootfs, the container's PID namespace. */
+	char *const ls[] = { "/bin/busybox", "sh", "-c",
+			     "/bin/busybox ls /; echo \"pid1=$(/bin/busybox tr '\\0' ' ' </proc/1/cmdline)\"", NULL };
+	must(exec_in(f, k, ls, WAIT_MS, 0, &res, &err), &err);
+	assert_int_equal(res.exit_code, 0);
+	if (!strstr(res.out, "bin\n") || !strstr(res.out, "pid1=/bin/busybox sleep 1000 \n"))
+		fail_msg("exec output: \"%s\" (stderr \"%s\")", res.out, res.errout);
+	rt_exec_result_free(&res);
+
+	/* Binary output and out_max: NUL bytes kept, the rest counted. */
+	char *const bin[] = { "/bin/busybox", "sh", "-c", "printf 'a\\000b'; head -c 1000 /dev/zero >&2", NULL };
+	must(exec_in(f, k, bin, WAIT_MS, 100, &res, &err), &err);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(res.out_len, 3);
+	assert_memory_equal(res.out, "a\0b", 4);
+	assert_int_equal(res.out_dropped, 0);
+	assert_int_equal(res.errout_len, 100);
+	assert_int_equal(res.errout_dropped, 900);
+	rt_exec_result_free(&res);
+
+	/* Killed by a signal: 128 + signal. */
+	char *const killed[] = { "/bin/busybox", "sh", "-c", "kill -KILL $$", NULL };
+	must(exec_in(f, k, killed, WAIT_MS, 0, &res, &err), &err);
+	assert_int_equal(res.exit_code, 128 + SIGKILL);
+	rt_exec_result_free(&res);
+
+	/* A background process left holding the output does not hold the call (drained briefly). */
+	char *const bg[] = { "/bin/busybox", "sh", "-c", "/bin/busybox sleep 4343 & echo started", NULL };
+	must(exec_in(f, k, bg, WAIT_MS, 0, &res, &err), &err);
+	assert_int_equal(res.exit_code, 0);
+	assert_string_equal(res.out, "started\n");
+	rt_exec_result_free(&res);
+	const char *bg_argv[] = { "/bin/busybox", "sleep", "4343", NULL };
+	pid_t bgpid = find_process(bg_argv);
+	assert_true(bgpid > 0);
+	assert_int_equal(kill(bgpid, SIGKILL), 0); /* the sleep this test started */
+
+	/* A command that is not there: ENOEXEC with exit code 127 and the reason on stderr. */
+	char *const missing[] = { "/bin/no-such-command", "x", NULL };
+	memset(&res, 0x5a, sizeof res);
+	assert_int_equal(exec_in(f, k, missing, WAIT_MS, 0, &res, &err), -1);
+	assert_int_equal(err.errnum, ENOEXEC);
+	print_message("missing command: %s\n", err.msg);
+	assert_int_equal(res.exit_code, 127);
+	assert_non_null(res.errout);
+	assert_true(res.errout_len > 0);
+	assert_int_equal(strlen(res.errout), res.errout_len);
+	assert_non_null(strstr(res.errout, "no-such-command"));
+	assert_non_null(res.out);
+	assert_int_equal(res.out_len, 0);
+	rt_exec_result_free(&res);
+
+	/* The container is unaffected, and every exec cleaned up after itself. */
+	assert_int_equal(state_of(f, id, NULL), RT_RUNNING);
+	assert_no_exec_dirs(f->bundles[k]);
+	assert_int_equal(tmpdir_count(f->exit_dir), 0);
+	must(rt_kill(f->rt, id, SIGKILL, 0, &err), &err);
+	assert_int_equal(wait_exit(f, id), 137);
+	assert_no_exec_dirs(f->bundles[k]);
+
+	/* Stopped container: ESRCH, nothing to free. */
+	char *const echo[] = { "/bin/busybox", "echo", "hi", NULL };
+	memset(&res, 0x5a, sizeof res);
+	assert_int_equal(exec_in(f, k, echo, WAIT_MS, 0, &res, &err), -1);
+	print_message("stopped: %s\n", err.msg);
+	assert_int_equal(err.errnum, ESRCH);
+	assert_non_null(strstr(err.msg, id));
+	assert_null(res.out);
+	assert_null(res.errout);
+	assert_no_exec_dirs(f->bundles[k]);
+	must(rt_delete(f->rt, id, &err), &err);
+
+	/* Unknown container: ENOENT; an invalid ID: EINVAL. */
+	assert_int_equal(exec_in(f, k, echo, WAIT_MS, 0, &res, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_null(res.out);
+	char ghost[65];
+	new_id(ghost);
+	struct rt_exec x = { .id = ghost, .bundle = f->dir, .args = echo, .n_args = 3 };
+	assert_int_equal(rt_exec(f->rt, &x, &res, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_non_null(strstr(err.msg, ghost));
+	x.id = "not-an-id";
+	assert_int_equal(rt_exec(f->rt, &x, &res, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+}
+
+/* An exec running past its timeout: ETIMEDOUT, and the command is killed (the container is not). */
+static void test_exec_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	struct rt_exec_result res;
+	size_t k = running_sleeper(f, "exect", 0);
+	char *const slow[] = { "/bin/busybox", "sleep", "4242", NULL };
+	memset(&res, 0x5a, sizeof res);
+	assert_int_equal(exec_in(f, k, slow, 1000, 0, &res, &err), -1);
+	print_message("timeout: %s\n", err.msg);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_non_null(strstr(err.msg, f->ids[k]));
+	assert_null(res.out);
+	assert_null(res.errout);
+	/* The command's process is gone (SIGKILL is asynchronous: wait for it, bounded). */
+	const char *argv[] = { "/bin/busybox", "sleep", "4242", NULL };
+	int64_t deadline = now_ms() + WAIT_MS;
+	pid_t left;
+	while ((left = find_process(argv)) > 0 && now_ms() < deadline)
+		sleep_ms(20);
+	if (left > 0) {
+		kill(left, SIGKILL);
+		fail_msg("the timed-out command (pid %d) still runs", (int)left);
+	}
+	assert_int_equal(state_of(f, f->ids[k], NULL), RT_RUNNING);
+	assert_no_exec_dirs(f->bundles[k]);
+	/* The container still takes execs. */
+	char *const echo[] = { "/bin/busybox", "echo", "still", NULL };
+	must(exec_in(f, k, echo, WAIT_MS, 0, &res, &err), &err);
+	assert_string_equal(res.out, "still\n");
+	rt_exec_result_free(&res);
+}
+
+/* The cgroup v1 file `file` of controller ctrl for pid (else cgroup v2's file2), read as a number. */
+static long long cgroup_value(pid_t pid, const char *ctrl, const char *file, const char *file2)
+{
+	char p[64], line[PATH_MAX + 64], path[2 * PATH_MAX] = "";
+	snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
+	FILE *fp = fopen(p, "re");
+	assert_non_null(fp);
+	char v2[PATH_MAX] = "";
+	while (fgets(line, sizeof line, fp)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		for (char *save = NULL, *t = strtok_r(c1 + 1, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			if (!strcmp(t, ctrl))
+				snprintf(path, sizeof path, "/sys/fs/cgroup/%s%s/%s", ctrl, c2 + 1, file);
+		if (!strcmp(line, "0"))
+			snprintf(v2, sizeof v2, "%s", c2 + 1);
+	}
+	fclose(fp);
+	if (!path[0] || access(path, R_OK) != 0) {
+		const char *base = access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0
+					   ? "/sys/fs/cgroup/unified"
+					   : "/sys/fs/cgroup";
+		snprintf(path, sizeof path, "%s%s/%s", base, v2, file2);
+	}
+	char *s = slurp(path);
+	if (!s)
+		fail_msg("cannot read %s", path);
+	long long v = strcmp(s, "max\n") ? atoll(s) : -1;
+	free(s);
+	return v;
+}
+
+static void test_update(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	size_t k = running_sleeper(f, "upd", 64L * 1024 * 1024);
+	const char *id = f->ids[k];
+	pid_t pid;
+	assert_int_equal(state_of(f, id, &pid), RT_RUNNING);
+	assert_true(pid > 0);
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes", "memory.max"), 64LL * 1024 * 1024);
+
+	must(rt_update(f->rt, id, f->bundles[k], "{\"memory\":{\"limit\":100663296}}", &err), &err);
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes", "memory.max"), 100663296LL);
+	must(rt_update(f->rt, id, f->bundles[k], "{\"memory\":{\"limit\":33554432},\"cpu\":{\"shares\":512}}", &err),
+	     &err);
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes", "memory.max"), 33554432LL);
+	if (access("/sys/fs/cgroup/cpu/cpu.shares", F_OK) == 0)
+		assert_int_equal(cgroup_value(pid, "cpu", "cpu.shares", "cpu.weight"), 512);
+	/* No resources file is left in the bundle. */
+	char p[PATH_MAX + 32];
+	snprintf(p, sizeof p, "%s/resources.json", f->bundles[k]);
+	assert_int_equal(access(p, F_OK), -1);
+	/* Not a JSON object: EINVAL, nothing applied. */
+	assert_int_equal(rt_update(f->rt, id, f->bundles[k], "[1]", &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_int_equal(rt_update(f->rt, id, f->bundles[k], "{", &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes", "memory.max"), 33554432LL);
+
+	/* Unknown container: ENOENT; an invalid ID: EINVAL. */
+	char ghost[65];
+	new_id(ghost);
+	assert_int_equal(rt_update(f->rt, ghost, f->bundles[k], "{\"memory\":{\"limit\":33554432}}", &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_non_null(strstr(err.msg, ghost));
+	assert_int_equal(rt_update(f->rt, "not-an-id", f->bundles[k], "{}", &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+
+	/* Stopped: ESRCH. */
+	must(rt_kill(f->rt, id, SIGKILL, 0, &err), &err);
+	assert_int_equal(wait_exit(f, id), 137);
+	assert_int_equal(rt_update(f->rt, id, f->bundles[k], "{\"memory\":{\"limit\":100663296}}", &err), -1);
+	print_message("update of a stopped container: %s\n", err.msg);
+	assert_int_equal(err.errnum, ESRCH);
+	assert_non_null(strstr(err.msg, id));
+	must(rt_delete(f->rt, id, &err), &err);
+	assert_int_equal(rt_update(f->rt, id, f->bundles[k], "{\"memory\":{\"limit\":100663296}}", &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+
+	/* A created, not yet started container can be updated (its init waits in its cgroups). */
+	const char *sleeper[] = { "/bin/busybox", "sleep", "1000", NULL };
+	size_t c = make_bundle(f, "upd-created", sleeper, 0, 64L * 1024 * 1024);
+	pid_t cpid = create(f, c, "");
+	must(rt_update(f->rt, f->ids[c], f->bundles[c], "{\"memory\":{\"limit\":50331648}}", &err), &err);
+	assert_int_equal(cgroup_value(cpid, "memory", "memory.limit_in_bytes", "memory.max"), 50331648LL);
+	assert_int_equal(state_of(f, f->ids[c], NULL), RT_CREATED);
+	must(rt_delete(f->rt, f->ids[c], &err), &err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proc_status),
 		cmocka_unit_test(test_proc_output),
 		cmocka_unit_test(test_proc_timeout),
+		cmocka_unit_test(test_proc_drain),
+		cmocka_unit_test(test_proc_on_timeout),
+		cmocka_unit_test(test_proc_lengths),
 		cmocka_unit_test(test_proc_signals),
 		cmocka_unit_test(test_proc_fds),
 		cmocka_unit_test_setup_teardown(test_exit_files, setup, teardown),
@@ -1035,6 +1542,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oom, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -28,6 +28,7 @@
 
 #include "../common/tmpdir.h"
 #include "store/migrate.h"
+#include "store/pods.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -1465,6 +1466,332 @@ static void test_views(void **state)
 	db_close(db);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* container transitions: UpdateContainerResources (updating, resources; migration 0004)      */
+
+/* A migrated database opened as the daemon opens it, with one READY sandbox (id make_id(1)). */
+static struct store *pods_open(struct fx *f, char sandbox[65])
+{
+	struct migrate_result res;
+	migrate_ok(f->db, litecri_migrations, litecri_migrations_count, &res);
+	struct store *s = NULL;
+	struct lc_err err = { 0 };
+	if (store_open(f->db, LATEST, &s, &err) != 0)
+		fail_msg("store_open: %s", err.msg);
+	struct pod_new n = { .name = "pod_ns_uid_0", .meta_name = "pod", .meta_namespace = "ns", .meta_uid = "uid",
+			     .config = CONFIG_BLOB, .config_len = sizeof CONFIG_BLOB, .config_digest = "sandbox" };
+	make_id(n.id, 1);
+	struct pod_holder h;
+	if (store_sandbox_insert(s, &n, &h, &err) < 0 || store_sandbox_created(s, n.id, 100, "", T_NS, &err) < 0)
+		fail_msg("sandbox: %s", err.msg);
+	memcpy(sandbox, n.id, 65);
+	return s;
+}
+
+/*
+ * Container number k of the sandbox in `state`: CTR_CREATED / RUNNING / EXITED through the store's
+ * transitions, CTR_UNKNOWN by SQL; -1: still creating (inserted only).
+ */
+static void pods_container(struct store *s, const char *sandbox, unsigned k, int state, char id[65])
+{
+	char name[32];
+	snprintf(name, sizeof name, "c%u_pod_ns_uid_0", k);
+	struct pod_new n = { .sandbox_id = sandbox, .name = name, .meta_name = name, .config = CONFIG_BLOB,
+			     .config_len = sizeof CONFIG_BLOB, .config_digest = name, .image = "busybox:latest",
+			     .image_ref = "sha256:0123", .log_path = "", .stop_signal = 15 };
+	make_id(n.id, 100 + k);
+	memcpy(id, n.id, 65);
+	struct pod_holder h;
+	enum pod_refusal why;
+	struct lc_err err = { 0 };
+	if (store_container_insert(s, &n, &h, &why, &err) < 0)
+		fail_msg("insert %s: %s", name, err.msg);
+	if (state < 0)
+		return;
+	assert_int_equal(store_container_created(s, id, 4242, T_NS, &err), 0);
+	if (state == CTR_CREATED)
+		return;
+	if (state == CTR_UNKNOWN) {
+		sqlite3 *db = store_conn(s, &err);
+		assert_non_null(db);
+		char *sql = sqlite3_mprintf("UPDATE containers SET state = 3 WHERE id = %Q", id);
+		assert_non_null(sql);
+		exec_ok(db, sql);
+		sqlite3_free(sql);
+		return;
+	}
+	assert_int_equal(store_container_set_starting(s, id, &why, &err), 0);
+	assert_int_equal(why, REFUSED_NONE);
+	assert_int_equal(store_container_started(s, id, T_NS + 1, &err), 0);
+	if (state == CTR_RUNNING)
+		return;
+	int changed = 0;
+	assert_int_equal(store_container_exited(s, id, 0, T_NS + 2, "Completed", &changed, &err), 0);
+	assert_int_equal(changed, 1);
+}
+
+struct upd_row {
+	int exists, state, updating, removing, starting;
+	int has_resources;
+	size_t resources_len;
+	unsigned char resources[64];
+};
+
+static struct upd_row upd_row(struct store *s, const char *id)
+{
+	struct upd_row r = { 0 };
+	struct arena a;
+	arena_init(&a);
+	struct container_row c;
+	struct lc_err err = { 0 };
+	if (store_container_get(s, id, &a, &c, &err) == 0) {
+		r.exists = 1;
+		r.state = c.state;
+		r.updating = c.updating;
+		r.removing = c.removing;
+		r.starting = c.starting;
+		r.has_resources = c.resources != NULL;
+		r.resources_len = c.resources_len;
+		assert_true(c.resources_len <= sizeof r.resources);
+		if (c.resources_len)
+			memcpy(r.resources, c.resources, c.resources_len);
+		/* the config is untouched by updates */
+		assert_int_equal(c.config_len, sizeof CONFIG_BLOB);
+		assert_memory_equal(c.config, CONFIG_BLOB, sizeof CONFIG_BLOB);
+	} else if (err.errnum != ENOENT) {
+		arena_release(&a);
+		fail_msg("read container %s: %s", id, err.msg);
+	}
+	arena_release(&a);
+	return r;
+}
+
+static enum pod_refusal set_updating(struct store *s, const char *id)
+{
+	enum pod_refusal why = (enum pod_refusal)-1;
+	struct lc_err err = { 0 };
+	if (store_container_set_updating(s, id, &why, &err) < 0)
+		fail_msg("set updating %s: %s", id, err.msg);
+	return why;
+}
+
+/* set_updating: allowed for CREATED and RUNNING with nothing in flight; refused otherwise, saying why. */
+static void test_container_set_updating(void **state)
+{
+	struct fx *f = *state;
+	char sb[65], created[65], running[65], exited[65], unknown[65], creating[65], removing[65], none[65];
+	struct store *s = pods_open(f, sb);
+	pods_container(s, sb, 1, CTR_CREATED, created);
+	pods_container(s, sb, 2, CTR_RUNNING, running);
+	pods_container(s, sb, 3, CTR_EXITED, exited);
+	pods_container(s, sb, 4, CTR_UNKNOWN, unknown);
+	pods_container(s, sb, 5, -1, creating);
+	pods_container(s, sb, 6, CTR_CREATED, removing);
+	make_id(none, 999);
+	struct lc_err err = { 0 };
+	enum pod_refusal why;
+	assert_int_equal(store_container_set_removing(s, removing, &why, &err), 0);
+	assert_int_equal(why, REFUSED_NONE);
+
+	/* never updated: no resources, not updating */
+	struct upd_row r = upd_row(s, created);
+	assert_int_equal(r.updating, 0);
+	assert_false(r.has_resources);
+
+	assert_int_equal(set_updating(s, created), REFUSED_NONE);
+	assert_int_equal(upd_row(s, created).updating, 1);
+	assert_int_equal(set_updating(s, running), REFUSED_NONE);
+	r = upd_row(s, running);
+	assert_int_equal(r.updating, 1);
+	assert_int_equal(r.state, CTR_RUNNING);
+	assert_false(r.has_resources);
+
+	/* one update at a time */
+	assert_int_equal(set_updating(s, created), REFUSED_UPDATING);
+	assert_int_equal(set_updating(s, running), REFUSED_UPDATING);
+	assert_int_equal(upd_row(s, running).updating, 1);
+
+	assert_int_equal(set_updating(s, exited), REFUSED_STATE);
+	assert_int_equal(set_updating(s, unknown), REFUSED_STATE);
+	assert_int_equal(set_updating(s, creating), REFUSED_CREATING);
+	assert_int_equal(set_updating(s, removing), REFUSED_REMOVING);
+	assert_int_equal(set_updating(s, none), REFUSED_MISSING);
+	/* refusals changed nothing */
+	assert_int_equal(upd_row(s, exited).updating, 0);
+	assert_int_equal(upd_row(s, unknown).updating, 0);
+	assert_int_equal(upd_row(s, creating).updating, 0);
+	r = upd_row(s, removing);
+	assert_int_equal(r.updating, 0);
+	assert_int_equal(r.removing, 1);
+	assert_false(upd_row(s, none).exists);
+
+	/* an update in flight does not hold a removal back (RemoveContainer is not refused) */
+	assert_int_equal(store_container_set_removing(s, created, &why, &err), 0);
+	assert_int_equal(why, REFUSED_NONE);
+	r = upd_row(s, created);
+	assert_int_equal(r.removing, 1);
+	assert_int_equal(r.updating, 1);
+
+	/* The flag is in the operator view too; the column only takes 0 and 1. */
+	sqlite3 *db = store_conn(s, &err);
+	assert_non_null(db);
+	assert_int_equal(q_int(db, "SELECT updating FROM containers_v WHERE id = %Q", running), 1);
+	assert_int_equal(q_int(db, "SELECT updating FROM containers_v WHERE id = %Q", exited), 0);
+	char *sql = sqlite3_mprintf("UPDATE containers SET updating = 2 WHERE id = %Q", exited);
+	assert_non_null(sql);
+	assert_int_equal(exec_rc(db, sql), SQLITE_CONSTRAINT_CHECK);
+	sqlite3_free(sql);
+	store_close(s);
+}
+
+/* updated: the blob recorded exactly, the flag cleared; reset: only the flag cleared. */
+static void test_container_updated_and_reset(void **state)
+{
+	struct fx *f = *state;
+	char sb[65], id[65], other[65], none[65];
+	struct store *s = pods_open(f, sb);
+	pods_container(s, sb, 1, CTR_RUNNING, id);
+	pods_container(s, sb, 2, CTR_CREATED, other);
+	make_id(none, 999);
+	struct lc_err err = { 0 };
+	static const unsigned char blob1[] = { 0x20, 0x80, 0x80, 0x80, 0x40, 0x00, 0xff, 0x01 };
+	static const unsigned char blob2[] = { 0x18, 0x80, 0x04 };
+
+	/* A failed update: reset clears the flag, nothing recorded. */
+	assert_int_equal(set_updating(s, id), REFUSED_NONE);
+	assert_int_equal(store_container_reset_updating(s, id, &err), 0);
+	struct upd_row r = upd_row(s, id);
+	assert_int_equal(r.updating, 0);
+	assert_false(r.has_resources);
+
+	/* A successful one: recorded byte for byte (a NUL and a high byte in it), flag cleared. */
+	assert_int_equal(set_updating(s, id), REFUSED_NONE);
+	assert_int_equal(store_container_updated(s, id, blob1, sizeof blob1, &err), 0);
+	r = upd_row(s, id);
+	assert_int_equal(r.updating, 0);
+	assert_true(r.has_resources);
+	assert_int_equal(r.resources_len, sizeof blob1);
+	assert_memory_equal(r.resources, blob1, sizeof blob1);
+	assert_int_equal(r.state, CTR_RUNNING);
+
+	/* Another failed one leaves the recorded resources as they were. */
+	assert_int_equal(set_updating(s, id), REFUSED_NONE);
+	assert_int_equal(store_container_reset_updating(s, id, &err), 0);
+	r = upd_row(s, id);
+	assert_int_equal(r.updating, 0);
+	assert_int_equal(r.resources_len, sizeof blob1);
+	assert_memory_equal(r.resources, blob1, sizeof blob1);
+
+	/* A later success replaces them; the other container is untouched. */
+	assert_int_equal(set_updating(s, id), REFUSED_NONE);
+	assert_int_equal(store_container_updated(s, id, blob2, sizeof blob2, &err), 0);
+	r = upd_row(s, id);
+	assert_int_equal(r.resources_len, sizeof blob2);
+	assert_memory_equal(r.resources, blob2, sizeof blob2);
+	assert_false(upd_row(s, other).has_resources);
+	assert_int_equal(upd_row(s, other).updating, 0);
+
+	/* An empty encoding (every field default) is recorded as such: present, zero bytes. */
+	assert_int_equal(set_updating(s, other), REFUSED_NONE);
+	assert_int_equal(store_container_updated(s, other, NULL, 0, &err), 0);
+	r = upd_row(s, other);
+	assert_int_equal(r.updating, 0);
+	assert_true(r.has_resources);
+	assert_int_equal(r.resources_len, 0);
+
+	/* Only the update holding the flag records: without it, nothing changes. */
+	assert_int_equal(store_container_updated(s, id, blob1, sizeof blob1, &err), 0);
+	r = upd_row(s, id);
+	assert_int_equal(r.resources_len, sizeof blob2);
+	assert_memory_equal(r.resources, blob2, sizeof blob2);
+
+	/* A row deleted meanwhile (removed while its update ran): no error either way. */
+	assert_int_equal(set_updating(s, other), REFUSED_NONE);
+	enum pod_refusal why;
+	assert_int_equal(store_container_set_removing(s, other, &why, &err), 0);
+	assert_int_equal(why, REFUSED_NONE);
+	assert_int_equal(store_container_delete(s, other, &err), 0);
+	assert_int_equal(store_container_updated(s, other, blob1, sizeof blob1, &err), 0);
+	assert_int_equal(store_container_reset_updating(s, other, &err), 0);
+	assert_false(upd_row(s, other).exists);
+	assert_int_equal(store_container_reset_updating(s, none, &err), 0);
+
+	/* Updating survives the exit of the container (the runtime update fails then; reset clears it),
+	 * and the recorded resources stay with the EXITED row. */
+	assert_int_equal(set_updating(s, id), REFUSED_NONE);
+	int changed = 0;
+	assert_int_equal(store_container_exited(s, id, 137, T_NS + 5, "Error", &changed, &err), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(upd_row(s, id).updating, 1);
+	assert_int_equal(store_container_reset_updating(s, id, &err), 0);
+	r = upd_row(s, id);
+	assert_int_equal(r.updating, 0);
+	assert_int_equal(r.state, CTR_EXITED);
+	assert_int_equal(r.resources_len, sizeof blob2);
+	assert_int_equal(set_updating(s, id), REFUSED_STATE);
+
+	/* Listed rows carry the columns too. */
+	struct arena a;
+	arena_init(&a);
+	struct pod_filter flt = { .state = -1 };
+	struct container_row *rows;
+	size_t n;
+	assert_int_equal(store_container_list(s, &flt, &a, &rows, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].id, id);
+	assert_int_equal(rows[0].resources_len, sizeof blob2);
+	assert_memory_equal(rows[0].resources, blob2, sizeof blob2);
+	assert_int_equal(rows[0].updating, 0);
+	arena_release(&a);
+	store_close(s);
+}
+
+/* Migration 0004 on a version-3 database with containers: resources NULL, updating 0. */
+static void test_migration_0004_resources(void **state)
+{
+	struct fx *f = *state;
+	assert_true(LATEST >= 4);
+	assert_string_equal(litecri_migrations[3].name, "0004_resources.sql");
+	struct migrate_result res;
+	migrate_ok(f->db, litecri_migrations, 3, &res);
+	sqlite3 *db = db_open(f->db, SQLITE_OPEN_READWRITE);
+	assert_int_equal(column_exists(db, "containers", "resources"), 0);
+	assert_int_equal(column_exists(db, "containers", "updating"), 0);
+	char sid[65], c1[65], c2[65];
+	make_id(sid, 1);
+	make_id(c1, 11);
+	make_id(c2, 12);
+	assert_int_equal(insert_sandbox(db, sid, "pod_ns_uid_0", 0, T_NS), SQLITE_OK);
+	assert_int_equal(insert_container(db, c1, sid, "c1", CTR_RUNNING, T_NS, T_NS + 1), SQLITE_OK);
+	assert_int_equal(insert_container(db, c2, sid, "c2", CTR_EXITED, T_NS, T_NS + 1), SQLITE_OK);
+	exec_ok(db, "UPDATE containers SET creating = 0; UPDATE sandboxes SET creating = 0;");
+	db_close(db);
+
+	migrate_ok(f->db, litecri_migrations, litecri_migrations_count, &res);
+	assert_int_equal(res.from, 3);
+	assert_int_equal(res.to, LATEST);
+	db = db_open(f->db, SQLITE_OPEN_READONLY);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM containers WHERE resources IS NULL AND updating = 0"), 2);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM containers_v WHERE updating = 0"), 2);
+	db_close(db);
+
+	struct store *s = NULL;
+	struct lc_err err = { 0 };
+	if (store_open(f->db, LATEST, &s, &err) != 0)
+		fail_msg("store_open: %s", err.msg);
+	struct upd_row r = upd_row(s, c1);
+	assert_true(r.exists);
+	assert_int_equal(r.updating, 0);
+	assert_false(r.has_resources);
+	/* and the migrated rows take part in the transitions */
+	assert_int_equal(set_updating(s, c1), REFUSED_NONE);
+	assert_int_equal(set_updating(s, c2), REFUSED_STATE);
+	assert_int_equal(store_container_updated(s, c1, CONFIG_BLOB, sizeof CONFIG_BLOB, &err), 0);
+	r = upd_row(s, c1);
+	assert_int_equal(r.resources_len, sizeof CONFIG_BLOB);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1483,6 +1810,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_constraints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_label_selector_uses_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_container_set_updating, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_container_updated_and_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_0004_resources, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
