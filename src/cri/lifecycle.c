@@ -576,8 +576,30 @@ int lc_container_apply_resources(struct cri_env *env, const char *id, const Runt
 	if (spec_resources(r, &res, err) < 0)
 		return -1;
 	cleanup_free char *text = json_dumps(res, JSON_COMPACT);
-	json_decref(res);
-	if (!text)
+	if (!text) {
+		json_decref(res);
 		return lc_fail(err, ENOMEM, "resources of container %s", id);
-	return rt_update(env->lc->rt, id, bundle, text, err);
+	}
+	if (rt_update(env->lc->rt, id, bundle, text, err) < 0) {
+		json_decref(res);
+		return -1;
+	}
+	/* The bundle's config.json (what verbose ContainerStatus shows) follows; the cgroup and the
+	 * database row are what count, so a failure here is only logged. */
+	struct lc_err e2 = { 0 };
+	char cfg[PATH_MAX + 16];
+	snprintf(cfg, sizeof cfg, "%s/config.json", bundle);
+	json_t *spec = json_load_file(cfg, 0, NULL);
+	json_t *lres = spec ? json_object_get(json_object_get(spec, "linux"), "resources") : NULL;
+	const char *k;
+	json_t *v;
+	int ok = json_is_object(lres);
+	if (ok)
+		json_object_foreach(res, k, v) ok = ok && json_object_set(lres, k, v) == 0;
+	if (!ok || spec_write(bundle, spec, &e2) < 0)
+		log_warn("container %s: config.json not updated with its new resources%s%s", id, e2.msg[0] ? ": " : "",
+			 e2.msg);
+	json_decref(spec);
+	json_decref(res);
+	return 0;
 }

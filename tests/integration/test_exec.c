@@ -449,6 +449,11 @@ static void test_update_resources(void **state)
 	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes"), 48 << 20);
 	assert_int_equal(cgroup_value(pid, "cpu", "cpu.shares"), 256);
 	assert_reported(c, 256, 50000, 100000, 48 << 20, "0");
+	/* the OCI spec verbose status shows follows too */
+	json_t *spec_res = json_object_get(json_object_get(find_spec(ctr_info(c)), "linux"), "resources");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(spec_res, "memory"), "limit")), 48 << 20);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(spec_res, "cpu"), "shares")), 256);
+	assert_true(json_is_array(json_object_get(spec_res, "devices"))); /* device rules kept */
 
 	/* hugepage limits are accepted and reported (this host may have no hugetlb controller) */
 	Runtime__V1__LinuxContainerResources *h = resources(0, 0, 0, 0, NULL);
