@@ -180,8 +180,14 @@ static void test_exec_sync_basics(void **state)
 	r = exec_ok(c, LBL("/etc/hostname"), 10);
 	assert_int_equal(r->exit_code, 126);
 
-	/* the container is untouched by all of it */
+	/* the container is untouched by all of it: still running, its conmon still answers a log reopen */
 	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	const char *log = log_path_of("probe");
+	assert_int_equal(rename(log, tprintf("%s.1", log)), 0);
+	Runtime__V1__ReopenContainerLogRequest req = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
+	req.container_id = c;
+	call_ok(RT "ReopenContainerLog", &req.base, &runtime__v1__reopen_container_log_response__descriptor);
+	assert_int_equal(access(log, F_OK), 0);
 }
 
 /* Output beyond the cap is dropped and said so; a background process holding stdout open does
