@@ -279,12 +279,6 @@ out:
 	return code;
 }
 
-static const char *state_name(int state)
-{
-	static const char *const names[] = { "CREATED", "RUNNING", "EXITED", "UNKNOWN" };
-	return state >= 0 && state <= 3 ? names[state] : "INVALID";
-}
-
 grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 				     ProtobufCMessage **resp)
 {
@@ -316,7 +310,7 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 		default:
 			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
 					"container %s is in state %s: only a CREATED container can be started", id,
-					state_name(state));
+					lc_ctr_state_name(state));
 		}
 	}
 	int64_t started_at = lc_now(); /* before the process can exit, so started_at <= finished_at */
@@ -536,7 +530,7 @@ grpc_status_code cri_reopen_container_log(struct cri_env *env, struct cri_call *
 		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "ReopenContainerLog: container %s not found", r->container_id);
 	if (c.state != CTR_RUNNING)
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ReopenContainerLog: container %s is %s, not running",
-				id, state_name(c.state));
+				id, lc_ctr_state_name(c.state));
 	char bundle[PATH_MAX];
 	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0 ||
 	    rt_reopen_log(env->lc->rt, id, bundle, &err) < 0)
@@ -652,7 +646,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 	default:
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
 				"container %s is in state %s: only a CREATED or RUNNING container can be updated", id,
-				state_name(c.state));
+				lc_ctr_state_name(c.state));
 	}
 	if (lc_container_apply_resources(env, id, m, &err) < 0) {
 		struct lc_err e2 = { 0 };

@@ -34,16 +34,6 @@ static ProtobufCBinaryData stream(struct cri_call *call, const char *p, size_t l
 	return (ProtobufCBinaryData){ .len = len + n, .data = d };
 }
 
-static const char *state_word(int state)
-{
-	switch (state) {
-	case CTR_CREATED: return "CREATED";
-	case CTR_RUNNING: return "RUNNING";
-	case CTR_EXITED: return "EXITED";
-	default: return "UNKNOWN";
-	}
-}
-
 grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 			       ProtobufCMessage **resp)
 {
@@ -70,7 +60,7 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "ExecSync: container %s not found", r->container_id);
 	if (c.state != CTR_RUNNING)
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ExecSync: container %s is not running (state %s)",
-				id, state_word(c.state));
+				id, lc_ctr_state_name(c.state));
 
 	char bundle[PATH_MAX];
 	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0)

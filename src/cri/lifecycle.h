@@ -59,6 +59,13 @@ static inline int lc_hex_prefix(const char *s)
 	return n <= POD_ID_LEN && strspn(s, "0123456789abcdef") == n;
 }
 
+/* "CREATED", "RUNNING", "EXITED", "UNKNOWN" (a stored container state), else "INVALID". */
+static inline const char *lc_ctr_state_name(int state)
+{
+	static const char *const names[] = { "CREATED", "RUNNING", "EXITED", "UNKNOWN" };
+	return state >= 0 && state <= 3 ? names[state] : "INVALID";
+}
+
 /* A new random object ID (64 hex digits). */
 int lc_new_id(char id[POD_ID_BUF], struct lc_err *err);
 
