@@ -1006,8 +1006,13 @@ static int update_hugetlb(struct oci *o, const char *id, json_t *limits, struct 
 		if ((!file[0] || access(file, W_OK) != 0) && v2[0])
 			snprintf(file, sizeof file, "%s/hugetlb.%s.max", v2, size);
 		if (!file[0] || access(file, W_OK) != 0) {
-			log_warn("container %s: hugepage limit %s = %lld not applied: the host has no hugetlb "
-				 "controller for it", id, size, (long long)limit);
+			/* kubelet sends a 0 limit for every page size the node has: only a real one is news */
+			if (limit > 0)
+				log_warn("container %s: hugepage limit %s = %lld not applied: the host has no hugetlb "
+					 "controller for it", id, size, (long long)limit);
+			else
+				log_debug("container %s: hugepage limit %s = 0 not applied: no hugetlb controller", id,
+					  size);
 			continue;
 		}
 		char val[32];
