@@ -538,6 +538,20 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
 	return -1;
 }
 
+/* runc's record of the container's init process ("init_process_pid" in <root>/<id>/state.json),
+ * without running the runtime: 0 when there is none (another runtime, or no such container). */
+static pid_t state_init_pid(const struct oci *o, const char *id)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s/state.json", o->root, id) >= (int)sizeof path)
+		return 0;
+	json_t *j = json_load_file(path, 0, NULL);
+	json_t *jp = j ? json_object_get(j, "init_process_pid") : NULL;
+	pid_t pid = json_is_integer(jp) ? (pid_t)json_integer_value(jp) : 0;
+	json_decref(j);
+	return pid;
+}
+
 /*
  * `delete --force` of a container whose init still exists (a created container's waiting
  * `runc init`, or a running one) makes runc SIGKILL it and then sleep 100 ms before it looks
@@ -548,13 +562,7 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
  */
 static void kill_before_delete(struct oci *o, const char *id)
 {
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/%s/state.json", o->root, id) >= (int)sizeof path)
-		return;
-	json_t *j = json_load_file(path, 0, NULL);
-	json_t *jp = j ? json_object_get(j, "init_process_pid") : NULL;
-	pid_t pid = json_is_integer(jp) ? (pid_t)json_integer_value(jp) : 0;
-	json_decref(j);
+	pid_t pid = state_init_pid(o, id);
 	if (pid <= 1)
 		return;
 	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -966,9 +974,11 @@ static int update_hugetlb(struct oci *o, const char *id, json_t *limits, struct 
 {
 	if (!json_array_size(limits))
 		return 0;
-	enum rt_state st;
-	pid_t pid;
-	if (oci_state(o, id, &st, &pid, err) < 0)
+	/* `runtime update` just succeeded, so the container runs: its init pid, from runc's state file
+	 * when there is one (no second runtime process on kubelet's every update), else from `state` */
+	pid_t pid = state_init_pid(o, id);
+	enum rt_state st = RT_RUNNING;
+	if (pid <= 1 && oci_state(o, id, &st, &pid, err) < 0)
 		return -1;
 	if (pid <= 0 || (st != RT_RUNNING && st != RT_CREATED && st != RT_PAUSED)) {
 		lc_fail(err, 0, "update %s: container not running", id);
