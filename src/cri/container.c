@@ -417,7 +417,7 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 	Runtime__V1__ContainerStatusResponse *out = cri_new(call, &runtime__v1__container_status_response__descriptor);
 	Runtime__V1__ContainerStatus *st = cri_new(call, &runtime__v1__container_status__descriptor);
 	out->status = st;
-	st->id = c.id;
+	st->id = arena_strdup(call->arena, c.id); /* c is on this stack; the response is packed later */
 	st->metadata = cfg->metadata;
 	st->state = cri_state(c.state);
 	st->created_at = c.created_at;

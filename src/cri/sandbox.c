@@ -441,7 +441,7 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 	Runtime__V1__PodSandboxStatusResponse *out = cri_new(call, &runtime__v1__pod_sandbox_status_response__descriptor);
 	Runtime__V1__PodSandboxStatus *st = cri_new(call, &runtime__v1__pod_sandbox_status__descriptor);
 	out->status = st;
-	st->id = sb.id;
+	st->id = arena_strdup(call->arena, sb.id); /* sb is on this stack; the response is packed later */
 	st->metadata = cfg->metadata;
 	st->state = sb.state == SANDBOX_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
 					      : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
