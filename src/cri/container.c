@@ -397,20 +397,11 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 				      ProtobufCMessage **resp)
 {
 	const Runtime__V1__ContainerStatusRequest *r = (const void *)req;
-	char id[POD_ID_BUF];
-	grpc_status_code code;
-	int found = lc_resolve(env, call, "ContainerStatus", 1, r->container_id, id, &code);
-	if (found < 0)
-		return code;
-	struct lc_err err = { 0 };
 	struct container_row c;
-	if (found && store_container_get(env->store, id, call->arena, &c, &err) < 0) {
-		if (err.errnum != ENOENT)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "ContainerStatus %s: %s", id, err.msg);
-		found = 0;
-	}
-	if (!found || c.creating) /* visible once CreateContainer has finished */
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "ContainerStatus: container %s not found", r->container_id);
+	grpc_status_code code = lc_container_find(env, call, "ContainerStatus", r->container_id, &c);
+	if (code != GRPC_STATUS_OK)
+		return code;
+	const char *id = c.id;
 	const Runtime__V1__ContainerConfig *cfg = container_config(call, &c);
 	if (!cfg)
 		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "ContainerStatus %s: the recorded config does not decode", id);
@@ -597,21 +588,12 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 {
 	const Runtime__V1__UpdateContainerResourcesRequest *r = (const void *)req;
 	LC_REQUIRE_RUNTIME(env, call, "UpdateContainerResources");
-	char id[POD_ID_BUF];
-	grpc_status_code code;
-	int found = lc_resolve(env, call, "UpdateContainerResources", 1, r->container_id, id, &code);
-	if (found < 0)
-		return code;
-	struct lc_err err = { 0 };
 	struct container_row c;
-	if (found && store_container_get(env->store, id, call->arena, &c, &err) < 0) {
-		if (err.errnum != ENOENT)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "UpdateContainerResources %s: %s", id, err.msg);
-		found = 0;
-	}
-	if (!found || c.creating)
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "UpdateContainerResources: container %s not found",
-				r->container_id);
+	grpc_status_code code = lc_container_find(env, call, "UpdateContainerResources", r->container_id, &c);
+	if (code != GRPC_STATUS_OK)
+		return code;
+	const char *id = c.id;
+	struct lc_err err = { 0 };
 	if (!r->linux) {
 		if (r->windows)
 			return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
@@ -621,11 +603,10 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 	}
 	Runtime__V1__LinuxContainerResources *m =
 		resources_merge(call, lc_container_resources(call->arena, &c, NULL), r->linux);
-	json_t *check;
-	if (spec_resources(m, &check, &err) < 0)
+	json_auto_t *res = NULL; /* checked now, applied once `updating` is held */
+	if (spec_resources(m, &res, &err) < 0)
 		return cri_fail(call, err.errnum == ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_INVALID_ARGUMENT,
 				"UpdateContainerResources %s: %s", id, err.msg);
-	json_decref(check);
 	size_t len = runtime__v1__linux_container_resources__get_packed_size(m);
 	uint8_t *packed = arena_alloc(call->arena, len ? len : 1);
 	runtime__v1__linux_container_resources__pack(m, packed);
@@ -648,7 +629,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 				"container %s is in state %s: only a CREATED or RUNNING container can be updated", id,
 				lc_ctr_state_name(c.state));
 	}
-	if (lc_container_apply_resources(env, id, m, &err) < 0) {
+	if (lc_container_apply_resources(env, id, res, &err) < 0) {
 		struct lc_err e2 = { 0 };
 		if (store_container_reset_updating(env->store, id, &e2) < 0)
 			log_error("container %s: updating not reset: %s", id, e2.msg);

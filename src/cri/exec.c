@@ -44,20 +44,12 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 	if (r->timeout < 0)
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: negative timeout %lld",
 				r->container_id, (long long)r->timeout);
-	char id[POD_ID_BUF];
-	grpc_status_code code;
-	int found = lc_resolve(env, call, "ExecSync", 1, r->container_id, id, &code);
-	if (found < 0)
-		return code;
-	struct lc_err err = { 0 };
 	struct container_row c;
-	if (found && store_container_get(env->store, id, call->arena, &c, &err) < 0) {
-		if (err.errnum != ENOENT)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "ExecSync %s: %s", id, err.msg);
-		found = 0;
-	}
-	if (!found || c.creating)
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "ExecSync: container %s not found", r->container_id);
+	grpc_status_code code = lc_container_find(env, call, "ExecSync", r->container_id, &c);
+	if (code != GRPC_STATUS_OK)
+		return code;
+	const char *id = c.id;
+	struct lc_err err = { 0 };
 	if (c.state != CTR_RUNNING)
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ExecSync: container %s is not running (state %s)",
 				id, lc_ctr_state_name(c.state));

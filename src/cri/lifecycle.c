@@ -566,24 +566,16 @@ const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena 
 	return cfg && cfg->linux ? cfg->linux->resources : NULL;
 }
 
-int lc_container_apply_resources(struct cri_env *env, const char *id, const Runtime__V1__LinuxContainerResources *r,
-				 struct lc_err *err)
+int lc_container_apply_resources(struct cri_env *env, const char *id, json_t *res, struct lc_err *err)
 {
 	char bundle[PATH_MAX];
 	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0)
 		return -1;
-	json_t *res;
-	if (spec_resources(r, &res, err) < 0)
-		return -1;
 	cleanup_free char *text = json_dumps(res, JSON_COMPACT);
-	if (!text) {
-		json_decref(res);
+	if (!text)
 		return lc_fail(err, ENOMEM, "resources of container %s", id);
-	}
-	if (rt_update(env->lc->rt, id, bundle, text, err) < 0) {
-		json_decref(res);
+	if (rt_update(env->lc->rt, id, bundle, text, err) < 0)
 		return -1;
-	}
 	/* The bundle's config.json (what verbose ContainerStatus shows) follows; the cgroup and the
 	 * database row are what count, so a failure here is only logged. */
 	struct lc_err e2 = { 0 };
@@ -600,6 +592,24 @@ int lc_container_apply_resources(struct cri_env *env, const char *id, const Runt
 		log_warn("container %s: config.json not updated with its new resources%s%s", id, e2.msg[0] ? ": " : "",
 			 e2.msg);
 	json_decref(spec);
-	json_decref(res);
 	return 0;
+}
+
+grpc_status_code lc_container_find(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+				   struct container_row *c)
+{
+	char id[POD_ID_BUF];
+	grpc_status_code code;
+	int found = lc_resolve(env, call, rpc, 1, ref, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	if (found && store_container_get(env->store, id, call->arena, c, &err) < 0) {
+		if (err.errnum != ENOENT)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "%s %s: %s", rpc, id, err.msg);
+		found = 0;
+	}
+	if (!found || c->creating)
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "%s: container %s not found", rpc, ref);
+	return GRPC_STATUS_OK;
 }

@@ -126,6 +126,15 @@ int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int 
 	       char id[POD_ID_BUF], grpc_status_code *code);
 
 /*
+ * The container `ref` names (full ID or unique prefix), read into *c: GRPC_STATUS_OK, or the
+ * failure, already set with cri_fail: NOT_FOUND naming ref when there is none or its create is
+ * still in flight (visible once CreateContainer has finished), INVALID_ARGUMENT for a bad or
+ * ambiguous ID, INTERNAL for a database error.
+ */
+grpc_status_code lc_container_find(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+				   struct container_row *c);
+
+/*
  * The `info` map of a verbose PodSandboxStatus / ContainerStatus: one entry "info" holding `info`
  * (a new reference, released here) with the object's OCI spec (config.json in its bundle
  * directory `which`) added as "runtimeSpec".  Entries are made with entry_desc; *n is 0 or 1.
@@ -144,9 +153,11 @@ struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n);
 const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c,
 								   const Runtime__V1__ContainerConfig *cfg);
 
-/* Apply r to container id's live cgroup (runtime update).  EINVAL: r is not valid (spec_resources). */
-int lc_container_apply_resources(struct cri_env *env, const char *id, const Runtime__V1__LinuxContainerResources *r,
-				 struct lc_err *err);
+/*
+ * Apply res (an OCI linux.resources object built by spec_resources) to container id's live cgroup
+ * (runtime update), then to its bundle's config.json (a failure there is only logged).
+ */
+int lc_container_apply_resources(struct cri_env *env, const char *id, json_t *res, struct lc_err *err);
 
 /* Startup recovery (recover.c): reconcile every row with the runtime, sweep orphans. */
 int lc_recover(struct cri_env *env, struct lc_err *err);

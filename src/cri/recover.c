@@ -25,6 +25,7 @@
 
 #include "cri/lifecycle.h"
 #include "runtime/exits.h"
+#include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 
@@ -70,10 +71,11 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		if (c->state == CTR_CREATED || c->state == CTR_RUNNING) {
 			struct arena a;
 			arena_init(&a);
+			json_auto_t *res = NULL;
 			const Runtime__V1__LinuxContainerResources *r = lc_container_resources(&a, c, NULL);
 			if (!r)
 				outcome = "it has no resources to re-apply";
-			else if (lc_container_apply_resources(env, id, r, &err) == 0)
+			else if (spec_resources(r, &res, &err) == 0 && lc_container_apply_resources(env, id, res, &err) == 0)
 				outcome = "recorded resources re-applied";
 			else {
 				outcome = "re-applying the recorded resources failed";
