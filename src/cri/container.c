@@ -510,15 +510,12 @@ grpc_status_code cri_reopen_container_log(struct cri_env *env, struct cri_call *
 {
 	const Runtime__V1__ReopenContainerLogRequest *r = (const void *)req;
 	LC_REQUIRE_RUNTIME(env, call, "ReopenContainerLog");
-	char id[POD_ID_BUF];
-	grpc_status_code code;
-	int found = lc_resolve(env, call, "ReopenContainerLog", 1, r->container_id, id, &code);
-	if (found < 0)
-		return code;
-	struct lc_err err = { 0 };
 	struct container_row c;
-	if (!found || store_container_get(env->store, id, call->arena, &c, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "ReopenContainerLog: container %s not found", r->container_id);
+	grpc_status_code code = lc_container_find(env, call, "ReopenContainerLog", r->container_id, &c);
+	if (code != GRPC_STATUS_OK)
+		return code;
+	const char *id = c.id;
+	struct lc_err err = { 0 };
 	if (c.state != CTR_RUNNING)
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ReopenContainerLog: container %s is %s, not running",
 				id, lc_ctr_state_name(c.state));
