@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "store/store.h"
+
 grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const char *fmt, ...)
 {
 	va_list ap;
@@ -51,4 +53,9 @@ void *cri_map_copy(struct cri_call *call, const ProtobufCMessageDescriptor *d, v
 		out[i]->value = e->value;
 	}
 	return out;
+}
+
+void cri_thread_end(struct cri_env *env)
+{
+	store_conn_release(env->store);
 }

@@ -67,6 +67,12 @@ struct cri_map_entry {
  */
 void *cri_map_copy(struct cri_call *call, const ProtobufCMessageDescriptor *d, void *const *src, size_t n);
 
+/*
+ * A thread that ran handlers ends: release what it holds per thread (its database connection).
+ * Called by the server's pool workers as they leave.
+ */
+void cri_thread_end(struct cri_env *env);
+
 /* Allocate and initialise a message of the given descriptor in the call's arena. */
 void *cri_new(struct cri_call *call, const ProtobufCMessageDescriptor *d);
 

@@ -282,6 +282,7 @@ static int worker_leave(struct server *s, int shrink)
 	} else {
 		atomic_fetch_sub(&s->idle, 1);
 	}
+	cri_thread_end(s->env); /* before nthreads drops: then server_stop may return and the store close */
 	s->nthreads--;
 	if (shrink)
 		log_debug("server: idle worker ended, pool shrunk to %d", s->nthreads);

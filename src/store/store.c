@@ -182,6 +182,35 @@ int store_ping(struct store *s, struct lc_err *err)
 	return store_user_version(db, &v, err);
 }
 
+/* Finalize c's statements, close its connection and free it. */
+static void conn_free(const struct store *s, struct conn *c)
+{
+	for (int i = 0; i < c->n_stmts; i++)
+		sqlite3_finalize(c->stmts[i].st);
+	free(c->stmts);
+	int rc = sqlite3_close(c->db);
+	if (rc != SQLITE_OK)
+		log_error("store: closing a connection to %s: %s", s->path, sqlite3_errstr(rc));
+	free(c);
+}
+
+void store_conn_release(struct store *s)
+{
+	struct conn *c = pthread_getspecific(s->key);
+	if (!c)
+		return;
+	pthread_setspecific(s->key, NULL);
+	pthread_mutex_lock(&s->lock);
+	struct conn **pp = &s->conns;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	assert(*pp == c); /* every connection of a thread is on the list until it is released */
+	*pp = c->next;
+	pthread_mutex_unlock(&s->lock);
+	conn_free(s, c);
+	log_debug("store: connection to %s closed (its thread ends)", s->path);
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
@@ -189,13 +218,7 @@ void store_close(struct store *s)
 	struct conn *c = s->conns;
 	while (c) {
 		struct conn *next = c->next;
-		for (int i = 0; i < c->n_stmts; i++)
-			sqlite3_finalize(c->stmts[i].st);
-		free(c->stmts);
-		int rc = sqlite3_close(c->db);
-		if (rc != SQLITE_OK)
-			log_error("store: closing a connection to %s: %s", s->path, sqlite3_errstr(rc));
-		free(c);
+		conn_free(s, c);
 		c = next;
 	}
 	pthread_key_delete(s->key);

@@ -2,9 +2,9 @@
  * store.h — the SQLite database that holds every litecri record.  All SQL lives in src/store/.
  *
  * One database file, opened in WAL mode with synchronous=FULL, foreign_keys=ON and a busy
- * timeout.  Each thread gets its own connection (opened on first use, kept until store_close), so
- * readers never wait for each other and writers serialize in SQLite (BEGIN IMMEDIATE), never in a
- * lock of ours.
+ * timeout.  Each thread gets its own connection (opened on first use, kept until the thread
+ * releases it or store_close), so readers never wait for each other and writers serialize in
+ * SQLite (BEGIN IMMEDIATE), never in a lock of ours.
  */
 #ifndef LITECRI_STORE_STORE_H
 #define LITECRI_STORE_STORE_H
@@ -45,6 +45,14 @@ sqlite3 *store_conn(struct store *s, struct lc_err *err);
 sqlite3_stmt *store_stmt(struct store *s, const char *sql, struct lc_err *err);
 void store_stmt_done(sqlite3_stmt **st);
 #define cleanup_stmt __attribute__((cleanup(store_stmt_done)))
+
+/*
+ * Close this thread's connection to s, if it has one; its next store call opens a new one.  A
+ * thread that ends while s stays open must call it first: each connection holds descriptors
+ * (database, WAL, shm), a page cache and prepared statements, and the worker pool's threads come
+ * and go (three bursts of 16 ExecSync leaked 24 fds and ~100 MB each before it existed).
+ */
+void store_conn_release(struct store *s);
 
 /* 0 if this thread's connection answers a trivial query (the database is usable). */
 int store_ping(struct store *s, struct lc_err *err);
