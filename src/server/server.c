@@ -19,6 +19,7 @@
 #include <grpc/support/time.h>
 
 #include "server/dispatch.h"
+#include "server/wirecheck.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -190,9 +191,18 @@ static grpc_status_code run_handler(struct server *s, struct call *c, const char
 	grpc_byte_buffer_reader_destroy(&rd);
 	ProtobufCMessage *req = protobuf_c_message_unpack(m->input, &c->arena.pb, GRPC_SLICE_LENGTH(in),
 							  GRPC_SLICE_START_PTR(in));
+	char field[256];
+	const char *why = NULL;
+	int bad = req && wirecheck_strings(m->input, GRPC_SLICE_START_PTR(in), GRPC_SLICE_LENGTH(in), field,
+					   sizeof field, &why) < 0;
 	grpc_slice_unref(in);
 	if (!req) {
 		*msg = arena_printf(&c->arena, "%s: the request is not a valid %s message", r->path, m->input->name);
+		return GRPC_STATUS_INVALID_ARGUMENT;
+	}
+	if (bad) {
+		*msg = arena_printf(&c->arena, "%s: %s %s %s", r->path, field[0] ? "field" : "the request",
+				    field[0] ? field : m->input->name, why);
 		return GRPC_STATUS_INVALID_ARGUMENT;
 	}
 

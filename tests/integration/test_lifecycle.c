@@ -432,6 +432,118 @@ static void test_pool_bursts_leak_nothing(void **state)
 	remove_ctr(c);
 }
 
+/*
+ * Call `method` with req packed and its one placeholder byte (0x7f) replaced by `bad`: the C
+ * client packs C strings, so a NUL or a non-UTF-8 byte can only be put in the wire bytes.
+ */
+static grpc_status_code call_patched(const char *method, const ProtobufCMessage *req, char bad, char **details)
+{
+	size_t len = protobuf_c_message_get_packed_size(req);
+	uint8_t *buf = talloc(len);
+	assert_int_equal(protobuf_c_message_pack(req, buf), len);
+	int marks = 0;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == 0x7f) {
+			buf[i] = (uint8_t)bad;
+			marks++;
+		}
+	assert_int_equal(marks, 1);
+	struct cri_client *c = cri_client_new(fx.d.endpoint);
+	assert_non_null(c);
+	void *resp = NULL;
+	size_t resp_len = 0;
+	char *msg = NULL;
+	grpc_status_code st = cri_client_call_raw(c, method, buf, len, &resp, &resp_len, &msg, CALL_TIMEOUT_MS);
+	cri_client_free(c);
+	free(resp);
+	own(msg, free);
+	*details = msg ? msg : (char *)"";
+	return st;
+}
+
+/* call_patched answers INVALID_ARGUMENT with a message naming `field`. */
+static void assert_refused_field(const char *method, const ProtobufCMessage *req, char bad, const char *field)
+{
+	char *details;
+	grpc_status_code st = call_patched(method, req, bad, &details);
+	if (st != GRPC_STATUS_INVALID_ARGUMENT || !strstr(details, field))
+		fail_msg("wanted INVALID_ARGUMENT naming %s, got %s: %s", field, cri_status_name(st), details);
+}
+
+/*
+ * A NUL byte or invalid UTF-8 in any string field is refused at decode, naming the field (issue
+ * 16, finding 6).  protobuf-c hands strings out cut at the first NUL, so before the check
+ * "<id>\0junk" removed the real object, "SYS_ADMIN\0junk" granted CAP_SYS_ADMIN and
+ * "<image>\0junk" removed the image; each object here is still there afterwards.
+ */
+static void test_nul_and_bad_utf8_refused(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-nul", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c = create_ctr(pod, ctr_config("target", SLEEP_FOREVER, NULL), pc);
+	start_ctr(c);
+
+	Runtime__V1__RemoveContainerRequest rc = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+	rc.container_id = tprintf("%s\x7fjunk", c);
+	assert_refused_field(RT "RemoveContainer", &rc.base, 0, "container_id");
+	assert_refused_field("/runtime.v1alpha2.RuntimeService/RemoveContainer", &rc.base, 0, "container_id");
+	Runtime__V1__StopContainerRequest sc = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	sc.container_id = tprintf("%s\x7f", c);
+	assert_refused_field(RT "StopContainer", &sc.base, (char)0xff, "container_id");
+	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+
+	Runtime__V1__StopPodSandboxRequest sp = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	sp.pod_sandbox_id = tprintf("%s\x7fjunk", pod);
+	assert_refused_field(RT "StopPodSandbox", &sp.base, 0, "pod_sandbox_id");
+	assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+
+	/* a capability cut at a NUL would be SYS_ADMIN */
+	size_t before = list_ctrs(NULL)->n_containers;
+	Runtime__V1__ContainerConfig *cc = ctr_config("capnul", SLEEP_FOREVER, NULL);
+	Runtime__V1__Capability *caps = TNEW(Runtime__V1__Capability, runtime__v1__capability__descriptor);
+	caps->add_capabilities = talloc(sizeof(char *));
+	caps->add_capabilities[0] = "SYS_ADMIN\x7fjunk";
+	caps->n_add_capabilities = 1;
+	cc->linux = TNEW(Runtime__V1__LinuxContainerConfig, runtime__v1__linux_container_config__descriptor);
+	cc->linux->security_context =
+		TNEW(Runtime__V1__LinuxContainerSecurityContext, runtime__v1__linux_container_security_context__descriptor);
+	cc->linux->security_context->capabilities = caps;
+	Runtime__V1__CreateContainerRequest cr = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	cr.pod_sandbox_id = pod;
+	cr.config = cc;
+	cr.sandbox_config = pc;
+	assert_refused_field(RT "CreateContainer", &cr.base, 0,
+			     "config.linux.security_context.capabilities.add_capabilities[0]");
+	assert_int_equal(list_ctrs(NULL)->n_containers, before);
+
+	/* a label value that is not UTF-8 would reach list responses strict clients cannot decode */
+	size_t pods_before = list_pods(NULL)->n_items;
+	Runtime__V1__PodSandboxConfig *bad = pod_config("pod-nul-2", LBL("tier", "front\x7f"));
+	Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	rp.config = bad;
+	assert_refused_field(RT "RunPodSandbox", &rp.base, (char)0xc3, ".value");
+	assert_int_equal(list_pods(NULL)->n_items, pods_before);
+
+	/* the image stays */
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = tprintf("%s\x7fjunk", fx.image_ref);
+	Runtime__V1__RemoveImageRequest ri = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+	ri.image = &spec;
+	assert_refused_field(IMG "RemoveImage", &ri.base, 0, "image.image");
+	Runtime__V1__ImageSpec keep = RUNTIME__V1__IMAGE_SPEC__INIT;
+	keep.image = fx.image_ref;
+	Runtime__V1__ImageStatusRequest is = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+	is.image = &keep;
+	Runtime__V1__ImageStatusResponse *isr =
+		call_ok(IMG "ImageStatus", &is.base, &runtime__v1__image_status_response__descriptor);
+	assert_non_null(isr->image);
+
+	/* the daemon still answers, and the real objects go the normal way */
+	stop_ctr(c, 0);
+	remove_ctr(c);
+}
+
 /* A container whose memory limit the cgroup OOM killer enforces ends EXITED, 137, OOMKilled. */
 static void test_oom_killed(void **state)
 {
@@ -1029,6 +1141,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_during_stop, up, down),
 		cmocka_unit_test_setup_teardown(test_pool_grows_and_shrinks, up, down),
 		cmocka_unit_test_setup_teardown(test_pool_bursts_leak_nothing, up, down),
+		cmocka_unit_test_setup_teardown(test_nul_and_bad_utf8_refused, up, down),
 		cmocka_unit_test_setup_teardown(test_stop_ignoring_term, up, down),
 		cmocka_unit_test_setup_teardown(test_remove_running, up, down),
 		cmocka_unit_test_setup_teardown(test_missing_and_twice, up, down),
