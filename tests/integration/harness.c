@@ -134,7 +134,7 @@ static int status_code(int st)
 	return -1;
 }
 
-int harness_start(struct daemon *d, const char *const *extra, int *exit_status)
+int harness_spawn(struct daemon *d, const char *const *extra)
 {
 	const char *argv[64];
 	char listen[PATH_MAX + 16];
@@ -160,6 +160,11 @@ int harness_start(struct daemon *d, const char *const *extra, int *exit_status)
 	if (d->pid < 0)
 		return -1;
 	track_pid(d->pid, 1);
+	return 0;
+}
+
+int harness_wait_ready(struct daemon *d, int *exit_status)
+{
 	char marker[64];
 	snprintf(marker, sizeof marker, " ready (pid %d,", (int)d->pid);
 	for (int i = 0; i < 2000; i++) {
@@ -183,6 +188,13 @@ int harness_start(struct daemon *d, const char *const *extra, int *exit_status)
 	if (exit_status)
 		*exit_status = -1;
 	return -1;
+}
+
+int harness_start(struct daemon *d, const char *const *extra, int *exit_status)
+{
+	if (harness_spawn(d, extra) < 0)
+		return -1;
+	return harness_wait_ready(d, exit_status);
 }
 
 int harness_run(const char *const *argv, const char *out_file)

@@ -32,6 +32,10 @@ int harness_init(struct daemon *d);
  */
 int harness_start(struct daemon *d, const char *const *extra, int *exit_status);
 
+/* harness_start in two steps: start the daemon (no wait), then wait until it is serving. */
+int harness_spawn(struct daemon *d, const char *const *extra);
+int harness_wait_ready(struct daemon *d, int *exit_status);
+
 /* Run a command to completion (argv NULL-terminated), stderr+stdout to `out_file`; exit status or -1. */
 int harness_run(const char *const *argv, const char *out_file);
 
