@@ -4,7 +4,8 @@
  * over its real socket; after every restart and at the end, the invariants of the core idea
  * (DEVELOPERS.md) are checked.
  *
- * Loops (LITECRI_CRASH_CLIENTS, default 3), each on its own connection: every iteration runs a
+ * Loops (LITECRI_CRASH_CLIENTS, default 3, plus one that pulls, checks and removes a second
+ * image), each on its own connection: every iteration runs a
  * pod with one container through RunPodSandbox, CreateContainer, StartContainer, ExecSync,
  * UpdateContainerResources (every other one), StopContainer, RemoveContainer, StopPodSandbox,
  * RemovePodSandbox, and re-sends some creates on purpose.  A call that meets the daemon down
@@ -419,6 +420,56 @@ static int id_call(struct loop *l, const char *rpc_name, const char *id, int64_t
 	return rc;
 }
 
+/* ImageStatus of ref: 1 if the daemon has it, 0 if not, -1 after reporting a violation. */
+static int image_present(struct loop *l, const char *ref)
+{
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = (char *)ref;
+	Runtime__V1__ImageStatusRequest req = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+	req.image = &spec;
+	ProtobufCMessage *resp;
+	if (must(l, IMG "ImageStatus", &req.base, &runtime__v1__image_status_response__descriptor, &resp, ref) < 0)
+		return -1;
+	int present = ((Runtime__V1__ImageStatusResponse *)resp)->image != NULL;
+	msg_free(resp);
+	return present;
+}
+
+/* The pull loop: PullImage, ImageStatus, RemoveImage of a three-layer image, over and over. */
+static void *pull_loop_main(void *arg)
+{
+	struct loop *l = arg;
+	static const char ref[] = UPSTREAM "multi:1.0";
+	l->cl = cri_client_new(fx.d.endpoint);
+	while (!__atomic_load_n(&finish, __ATOMIC_SEQ_CST) && l->cl) {
+		Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+		spec.image = (char *)ref;
+		Runtime__V1__PullImageRequest pr = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+		pr.image = &spec;
+		ProtobufCMessage *resp;
+		if (must(l, IMG "PullImage", &pr.base, &runtime__v1__pull_image_response__descriptor, &resp, ref) < 0)
+			break;
+		msg_free(resp);
+		if (image_present(l, ref) != 1) {
+			violation("loop %d: %s missing after PullImage answered OK", l->n, ref);
+			break;
+		}
+		Runtime__V1__RemoveImageRequest rr = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+		rr.image = &spec;
+		if (must(l, IMG "RemoveImage", &rr.base, &runtime__v1__remove_image_response__descriptor, &resp, ref) < 0)
+			break;
+		msg_free(resp);
+		if (image_present(l, ref) != 0) {
+			violation("loop %d: %s still there after RemoveImage answered OK", l->n, ref);
+			break;
+		}
+		l->iterations++;
+	}
+	cri_client_free(l->cl);
+	l->cl = NULL;
+	return NULL;
+}
+
 static void *loop_main(void *arg)
 {
 	struct loop *l = arg;
@@ -606,6 +657,12 @@ static void test_crash_churn(void **state)
 		anchor_pid[i] = ctr_pid(loops[i].anchor_ctr);
 	for (int i = 0; i < n_clients; i++)
 		assert_int_equal(pthread_create(&loops[i].th, NULL, loop_main, &loops[i]), 0);
+	/* and one loop pulls and removes a second image (pushed here: three layers, one shared) */
+	struct testimg multi;
+	assert_int_equal(testimg_build(grp.layout, TESTIMG_MULTI, NULL, &multi), 0);
+	assert_int_equal(testreg_push(&grp.reg, grp.layout, &multi, MIRROR_REPO "multi", "1.0"), 0);
+	struct loop puller = { .n = n_clients };
+	assert_int_equal(pthread_create(&puller.th, NULL, pull_loop_main, &puller), 0);
 
 	int in_recovery = 0;
 	int64_t t0 = now_ms();
@@ -644,10 +701,11 @@ static void test_crash_churn(void **state)
 		assert_int_equal(pthread_join(loops[i].th, NULL), 0);
 		iterations += loops[i].iterations;
 	}
+	assert_int_equal(pthread_join(puller.th, NULL), 0);
 	bad += check_invariants(n_kills + 1, loops);
-	print_message("crash harness: %d kills (%d during startup recovery), %ld loop iterations, %ld calls OK, %ld "
-		      "calls met the daemon down and were sent again, %zu objects, %.0f s\n",
-		      n_kills, in_recovery, iterations, calls_ok, calls_retried, n_all_ids,
+	print_message("crash harness: %d kills (%d during startup recovery), %ld pod cycles, %ld pull cycles, %ld calls "
+		      "OK, %ld calls met the daemon down and were sent again, %zu objects, %.0f s\n",
+		      n_kills, in_recovery, iterations, puller.iterations, calls_ok, calls_retried, n_all_ids,
 		      (double)(now_ms() - t0) / 1000);
 
 	/* everything removed through the API, then nothing may be left */
