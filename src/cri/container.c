@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cri/lifecycle.h"
 #include "cri/sandbox.h"
@@ -73,7 +74,7 @@ static int target_pid(struct cri_env *env, struct cri_call *call, const struct s
 	    store_container_get(env->store, tid, call->arena, &t, err) < 0) {
 		if (err->errnum && err->errnum != ENOENT && err->errnum != EINVAL)
 			return -1;
-		return lc_fail(err, EINVAL, "namespace_options.target_id \"%s\": no such container", ref);
+		return lc_fail(err, EINVAL, "namespace_options.target_id \"%s\": no such container", LC_Q(ref));
 	}
 	if (strcmp(t.sandbox_id, sb->id) != 0)
 		return lc_fail(err, EINVAL, "namespace_options.target_id %s: a container of another pod", tid);
@@ -116,11 +117,8 @@ static int container_setup(struct cri_env *env, struct cri_call *call, const cha
 	if (target_pid(env, call, sb, cfg, &c.target_pid, err) < 0)
 		return -1;
 	json_t *spec = NULL;
-	if (spec_container(&pod, &c, &spec, err) < 0) {
-		if (err->errnum == ENOENT) /* a user or device the request names does not exist: bad input */
-			err->errnum = EINVAL;
+	if (spec_container(&pod, &c, &spec, err) < 0)
 		return -1;
-	}
 	int rc = spec_write(bundle, spec, err);
 	json_decref(spec);
 	if (rc < 0)
@@ -143,24 +141,24 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 				"CreateContainer: config.metadata.name is required (non-empty, without '/')");
 	const char *cname = cfg->metadata->name;
 	if (!cfg->image || !cfg->image->image || !*cfg->image->image)
-		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "CreateContainer %s: config.image.image is required", cname);
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"CreateContainer %s: config.image.image is required", LC_Q(cname));
 	if (cfg->tty)
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-				"CreateContainer %s: tty containers are not supported (litecri has no attach yet)", cname);
+				"CreateContainer %s: tty containers are not supported (litecri has no attach yet)", LC_Q(cname));
 	if (cfg->log_path && *cfg->log_path && !relative_clean(cfg->log_path))
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
 				"CreateContainer %s: log_path \"%s\" must be relative to the sandbox's log_directory, "
-				"without \"..\"", cname, cfg->log_path);
+				"without \"..\"", LC_Q(cname), LC_Q(cfg->log_path));
 	struct lc_err err = { 0 };
 	char sbid[POD_ID_BUF];
 	if (!r->pod_sandbox_id || store_sandbox_resolve(env->store, r->pod_sandbox_id, sbid, &err) < 0)
 		return cri_fail(call, !r->pod_sandbox_id || err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT
 						 : err.errnum == ENOENT ? GRPC_STATUS_NOT_FOUND : GRPC_STATUS_INTERNAL,
-				"CreateContainer %s: sandbox %s not found", cname,
-				r->pod_sandbox_id ? r->pod_sandbox_id : "");
+				"CreateContainer %s: sandbox %s not found", LC_Q(cname), LC_Q(r->pod_sandbox_id));
 	struct sandbox_row sb;
 	if (store_sandbox_get(env->store, sbid, call->arena, &sb, &err) < 0)
-		return cri_fail(call, lc_status_code(err.errnum), "CreateContainer %s: %s", cname, err.msg);
+		return cri_fail(call, lc_status_code(err.errnum), "CreateContainer %s: %s", LC_Q(cname), err.msg);
 
 	/* The image: its ID is what PullImage returned, recorded as image_ref. */
 	char image_id[DIGEST_BUF];
@@ -169,7 +167,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	    store_image_get(env->store, image_id, &img, &err) < 0) {
 		image_info_free(&img);
 		return cri_fail(call, err.errnum == ENOENT ? GRPC_STATUS_NOT_FOUND : lc_status_code(err.errnum),
-				"CreateContainer %s: image %s: %s", cname, cfg->image->image, err.msg);
+				"CreateContainer %s: image %s: %s", LC_Q(cname), LC_Q(cfg->image->image), err.msg);
 	}
 	const char *name = arena_printf(call->arena, "k8s_%s_%s_%s_%s_%u", cname, sb.meta_name, sb.meta_namespace,
 					sb.meta_uid, cfg->metadata->attempt);
@@ -184,7 +182,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	struct digester *d = digester_new();
 	if (!d) {
 		image_info_free(&img);
-		return cri_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "CreateContainer %s: out of memory", name);
+		return cri_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "CreateContainer %s: out of memory", LC_Q(name));
 	}
 	digester_update(d, bytes, len);
 	digester_update(d, sbid, strlen(sbid));
@@ -210,17 +208,18 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 		struct pod_holder h;
 		enum pod_refusal why;
 		if (lc_new_id(n.id, &err) < 0) {
-			code = cri_fail(call, GRPC_STATUS_INTERNAL, "CreateContainer %s: %s", name, err.msg);
+			code = cri_fail(call, GRPC_STATUS_INTERNAL, "CreateContainer %s: %s", LC_Q(name), err.msg);
 			goto out;
 		}
 		if (store_container_insert(env->store, &n, &h, &why, &err) == 0)
 			break;
 		if (err.errnum == ENOENT) {
-			code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: %s", name, err.msg);
+			code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: %s", LC_Q(name), err.msg);
 			goto out;
 		}
 		if (err.errnum == EAGAIN) {
-			code = cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "CreateContainer %s: sandbox %s is %s", name,
+			code = cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+					"CreateContainer %s: sandbox %s is %s", LC_Q(name),
 					sbid, why == REFUSED_CREATING ? "still being created"
 					      : why == REFUSED_STOPPING ? "being stopped"
 					      : why == REFUSED_REMOVING ? "being removed" : "not ready");
@@ -228,22 +227,22 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 		}
 		if (err.errnum == EINVAL) { /* a layer collected since the image was read */
 			code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: image %s was removed meanwhile: %s",
-					name, cfg->image->image, err.msg);
+					LC_Q(name), LC_Q(cfg->image->image), err.msg);
 			goto out;
 		}
 		if (err.errnum != EEXIST) {
-			code = cri_fail(call, GRPC_STATUS_INTERNAL, "CreateContainer %s: %s", name, err.msg);
+			code = cri_fail(call, GRPC_STATUS_INTERNAL, "CreateContainer %s: %s", LC_Q(name), err.msg);
 			goto out;
 		}
 		if (!h.same) {
 			code = cri_fail(call, GRPC_STATUS_ALREADY_EXISTS,
 					"CreateContainer: name %s is reserved for container %s, created from a different "
-					"request", name, h.id);
+					"request", LC_Q(name), h.id);
 			goto out;
 		}
 		if (h.creating && lc_wait(env, container_settled, h.id, lc_now() + RETRY_WAIT_NS) != 0) {
 			code = cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED, "CreateContainer %s: container %s is still being created",
-					name, h.id);
+					LC_Q(name), h.id);
 			goto out;
 		}
 		struct container_row held;
@@ -253,21 +252,25 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 			goto out;
 		}
 		if (attempt >= 3) {
-			code = cri_fail(call, GRPC_STATUS_ABORTED, "CreateContainer %s: name held by changing containers", name);
+			code = cri_fail(call, GRPC_STATUS_ABORTED,
+					"CreateContainer %s: name held by changing containers", LC_Q(name));
 			goto out;
 		}
 	}
 	log_info("container %s: creating %s in sandbox %s from image %s", n.id, name, sbid, image_id);
 	pid_t pid = 0;
+	int log_existed = *log_path && access(log_path, F_OK) == 0; /* conmon makes it before the runtime runs */
 	if (container_setup(env, call, n.id, &sb, cfg, &img, log_path, &pid, &err) < 0 ||
 	    store_container_created(env->store, n.id, pid, lc_now(), &err) < 0) {
-		code = lc_status_code(err.errnum);
-		if (code == GRPC_STATUS_NOT_FOUND) /* a file of ours or of the runtime: not the caller's fault */
-			code = GRPC_STATUS_INTERNAL;
-		code = cri_fail(call, code, "CreateContainer %s (container %s): %s", name, n.id, err.msg);
+		code = cri_fail(call, lc_work_status_code(err.errnum),
+				"CreateContainer %s (container %s): %s", LC_Q(name),
+				n.id, err.msg);
 		struct lc_err e2 = { 0 };
 		if (lc_container_teardown(env, n.id, &e2) < 0 || store_container_delete(env->store, n.id, &e2) < 0)
 			log_error("container %s: cleanup after failed create: %s (recovery retries at startup)", n.id, e2.msg);
+		if (*log_path && !log_existed && unlink(log_path) < 0 && errno != ENOENT)
+			log_warn("container %s: log file %s of the failed create not removed: %s", n.id, log_path,
+				 strerror(errno));
 		goto out;
 	}
 	log_info("container %s created (%s, pid %d)", n.id, name, (int)pid);
@@ -290,7 +293,8 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 	if (found < 0)
 		return code;
 	if (!found)
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "StartContainer: container %s not found", r->container_id);
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND,
+				"StartContainer: container %s not found", LC_Q(r->container_id));
 	struct lc_err err = { 0 };
 	enum pod_refusal why;
 	if (store_container_set_starting(env->store, id, &why, &err) < 0)
@@ -320,7 +324,7 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 						 &e2) < 0)
 			log_error("container %s: start failure not recorded: %s", id, e2.msg);
 		log_warn("container %s: start failed: %s", id, err.msg);
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "StartContainer %s: %s", id, err.msg);
+		return cri_fail(call, lc_work_status_code(err.errnum), "StartContainer %s: %s", id, err.msg);
 	}
 	if (store_container_started(env->store, id, started_at, &err) < 0)
 		return cri_fail(call, GRPC_STATUS_INTERNAL, "StartContainer %s: started, but not recorded: %s", id, err.msg);

@@ -40,10 +40,10 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 	const Runtime__V1__ExecSyncRequest *r = (const void *)req;
 	LC_REQUIRE_RUNTIME(env, call, "ExecSync");
 	if (r->n_cmd == 0 || !r->cmd[0] || !*r->cmd[0])
-		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: cmd is empty", r->container_id);
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: cmd is empty", LC_Q(r->container_id));
 	if (r->timeout < 0)
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: negative timeout %lld",
-				r->container_id, (long long)r->timeout);
+				LC_Q(r->container_id), (long long)r->timeout);
 	struct container_row c;
 	grpc_status_code code = lc_container_find(env, call, "ExecSync", r->container_id, &c);
 	if (code != GRPC_STATUS_OK)
@@ -73,7 +73,7 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 			log_info("container %s: ExecSync %s timed out after %lld s (killed)", id, r->cmd[0],
 				 (long long)r->timeout);
 			return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED,
-					"ExecSync %s: command \"%s\" timed out after %lld s (killed)", id, r->cmd[0],
+					"ExecSync %s: command \"%s\" timed out after %lld s (killed)", id, LC_Q(r->cmd[0]),
 					(long long)r->timeout);
 		case ESRCH:
 		case ENOENT:

@@ -48,8 +48,8 @@ grpc_status_code cri_pull_image(struct cri_env *env, struct cri_call *call, cons
 	char id[DIGEST_BUF];
 	struct lc_err err = { 0 };
 	if (images_pull(env->images, ref, ap, id, &err) < 0) {
-		log_warn("PullImage %s: %s", ref, err.msg);
-		return cri_fail(call, image_status_code(err.errnum), "PullImage %s: %s", ref, err.msg);
+		log_warn("PullImage %s: %s", LC_Q(ref), err.msg);
+		return cri_fail(call, image_status_code(err.errnum), "PullImage %s: %s", LC_Q(ref), err.msg);
 	}
 	Runtime__V1__PullImageResponse *r = cri_new(call, &runtime__v1__pull_image_response__descriptor);
 	r->image_ref = arena_strdup(call->arena, id);
@@ -101,7 +101,8 @@ grpc_status_code cri_list_images(struct cri_env *env, struct cri_call *call, con
 				*resp = &r->base;
 				return GRPC_STATUS_OK;
 			}
-			return cri_fail(call, image_status_code(err.errnum), "ListImages %s: %s", filter, err.msg);
+			return cri_fail(call, image_status_code(err.errnum),
+					"ListImages %s: %s", LC_Q(filter), err.msg);
 		}
 		r->images = arena_alloc(call->arena, sizeof *r->images);
 		r->images[r->n_images++] = to_cri_image(call, &im);
@@ -157,14 +158,15 @@ grpc_status_code cri_image_status(struct cri_env *env, struct cri_call *call, co
 			*resp = &r->base;
 			return GRPC_STATUS_OK;
 		}
-		return cri_fail(call, image_status_code(err.errnum), "ImageStatus %s: %s", ref, err.msg);
+		return cri_fail(call, image_status_code(err.errnum), "ImageStatus %s: %s", LC_Q(ref), err.msg);
 	}
 	r->image = to_cri_image(call, &im);
 	grpc_status_code rc = GRPC_STATUS_OK;
 	if (rq->verbose) {
 		char *info = verbose_info(call, &im);
 		if (!info) {
-			rc = cri_fail(call, GRPC_STATUS_INTERNAL, "ImageStatus %s: cannot encode the verbose info", ref);
+			rc = cri_fail(call, GRPC_STATUS_INTERNAL,
+					"ImageStatus %s: cannot encode the verbose info", LC_Q(ref));
 		} else {
 			Runtime__V1__ImageStatusResponse__InfoEntry *e =
 				cri_new(call, &runtime__v1__image_status_response__info_entry__descriptor);
@@ -190,7 +192,7 @@ grpc_status_code cri_remove_image(struct cri_env *env, struct cri_call *call, co
 	int removed = 0;
 	struct lc_err err = { 0 };
 	if (images_remove(env->images, ref, &removed, &err) < 0)
-		return cri_fail(call, image_status_code(err.errnum), "RemoveImage %s: %s", ref, err.msg);
+		return cri_fail(call, image_status_code(err.errnum), "RemoveImage %s: %s", LC_Q(ref), err.msg);
 	*resp = cri_new(call, &runtime__v1__remove_image_response__descriptor);
 	return GRPC_STATUS_OK;
 }

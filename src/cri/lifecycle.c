@@ -116,12 +116,18 @@ grpc_status_code lc_status_code(int errnum)
 	}
 }
 
+grpc_status_code lc_work_status_code(int errnum)
+{
+	grpc_status_code code = lc_status_code(errnum);
+	return code == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL : code;
+}
+
 int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const char *sub, char *out, size_t n,
 	   struct lc_err *err)
 {
 	/* IDs reach paths only after this check (and they come from database rows anyway). */
 	if (strlen(id) != POD_ID_LEN || strspn(id, "0123456789abcdef") != POD_ID_LEN)
-		return lc_fail(err, EINVAL, "\"%s\" is not an object ID", id);
+		return lc_fail(err, EINVAL, "\"%s\" is not an object ID", LC_Q(id));
 	const char *base = which == DIR_CTR_ROOT || which == DIR_SB_ROOT ? env->cfg->root : env->cfg->state;
 	const char *kind = which == DIR_CTR_ROOT || which == DIR_CTR_STATE ? "containers" : "sandboxes";
 	int r = sub ? snprintf(out, n, "%s/%s/%s/%s", base, kind, id, sub) : snprintf(out, n, "%s/%s/%s", base, kind, id);
@@ -433,9 +439,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 		struct lc_err e2 = { 0 };
 		if (store_container_reset_removing(env->store, id, &e2) < 0)
 			log_error("container %s: failed to reset removing state: %s", id, e2.msg);
-		return cri_fail(call, lc_status_code(err.errnum) == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL
-												: lc_status_code(err.errnum),
-				"failed to remove container %s: %s", id, err.msg);
+		return cri_fail(call, lc_work_status_code(err.errnum), "failed to remove container %s: %s", id, err.msg);
 	}
 	log_info("container %s removed (name %s released)", id, r.name);
 	return GRPC_STATUS_OK;
@@ -610,6 +614,6 @@ grpc_status_code lc_container_find(struct cri_env *env, struct cri_call *call, c
 		found = 0;
 	}
 	if (!found || c->creating)
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "%s: container %s not found", rpc, ref);
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "%s: container %s not found", rpc, LC_Q(ref));
 	return GRPC_STATUS_OK;
 }

@@ -27,6 +27,17 @@ grpc_status_code cri_version(struct cri_env *env, struct cri_call *call,
 	return GRPC_STATUS_OK;
 }
 
+const char *cri_runtime_handler_name(const struct lc_config *cfg)
+{
+	const char *slash = strrchr(cfg->runtime, '/');
+	return slash ? slash + 1 : cfg->runtime;
+}
+
+int cri_runtime_handler_known(const struct lc_config *cfg, const char *handler)
+{
+	return !*handler || strcmp(handler, cri_runtime_handler_name(cfg)) == 0;
+}
+
 static Runtime__V1__RuntimeCondition *condition(struct cri_call *call, const char *type, int ok,
 						const char *reason, const char *message)
 {
@@ -107,13 +118,16 @@ grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
 				      "litecri has no CNI network plugin support yet: only host-network pods can be networked");
 	r->status = st;
 
-	/* The default runtime handler ("") and what it supports. */
-	Runtime__V1__RuntimeHandler *h = cri_new(call, &runtime__v1__runtime_handler__descriptor);
-	h->name = "";
-	h->features = cri_new(call, &runtime__v1__runtime_handler_features__descriptor);
-	r->n_runtime_handlers = 1;
-	r->runtime_handlers = arena_alloc(call->arena, sizeof *r->runtime_handlers);
-	r->runtime_handlers[0] = h;
+	/* The runtime handlers, the default ("") and the OCI runtime's name, and what they support. */
+	const char *names[] = { "", cri_runtime_handler_name(env->cfg) };
+	r->n_runtime_handlers = 2;
+	r->runtime_handlers = arena_alloc(call->arena, 2 * sizeof *r->runtime_handlers);
+	for (size_t i = 0; i < 2; i++) {
+		Runtime__V1__RuntimeHandler *h = cri_new(call, &runtime__v1__runtime_handler__descriptor);
+		h->name = (char *)names[i];
+		h->features = cri_new(call, &runtime__v1__runtime_handler_features__descriptor);
+		r->runtime_handlers[i] = h;
+	}
 	r->features = cri_new(call, &runtime__v1__runtime_features__descriptor);
 
 	if (rq->verbose) {

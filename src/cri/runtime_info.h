@@ -11,6 +11,14 @@ grpc_status_code cri_version(struct cri_env *env, struct cri_call *call,
 			     const ProtobufCMessage *req, ProtobufCMessage **resp);
 grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
 			    const ProtobufCMessage *req, ProtobufCMessage **resp);
+/*
+ * The runtime handler this daemon serves besides the default "": its OCI runtime's name, the
+ * basename of the `runtime` setting ("runc", "crun").  Status reports both; RunPodSandbox accepts
+ * only these two (cri_runtime_handler_known) and refuses any other handler.
+ */
+const char *cri_runtime_handler_name(const struct lc_config *cfg);
+int cri_runtime_handler_known(const struct lc_config *cfg, const char *handler);
+
 grpc_status_code cri_runtime_config(struct cri_env *env, struct cri_call *call,
 				    const ProtobufCMessage *req, ProtobufCMessage **resp);
 

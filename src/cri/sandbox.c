@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cri/lifecycle.h"
+#include "cri/runtime_info.h"
 #include "image/digest.h"
 #include "runtime/exits.h"
 #include "runtime/podns.h"
@@ -170,13 +171,30 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	if (!valid_name(m->name) || !valid_name(m->namespace_) || !valid_name(m->uid))
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
 				"RunPodSandbox: metadata name, namespace and uid must be non-empty, without '/' "
-				"(got \"%s\", \"%s\", \"%s\")", m->name ? m->name : "", m->namespace_ ? m->namespace_ : "",
-				m->uid ? m->uid : "");
+				"(got \"%s\", \"%s\", \"%s\")", LC_Q(m->name), LC_Q(m->namespace_), LC_Q(m->uid));
 	if (cfg->log_directory && cfg->log_directory[0] && !path_clean_abs(cfg->log_directory))
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-				"RunPodSandbox %s: log_directory \"%s\" must be an absolute path without \"..\"", m->name,
-				cfg->log_directory);
+				"RunPodSandbox %s: log_directory \"%s\" must be an absolute path without \"..\"",
+				LC_Q(m->name), LC_Q(cfg->log_directory));
 	const char *handler = r->runtime_handler ? r->runtime_handler : "";
+	if (!cri_runtime_handler_known(env->cfg, handler))
+		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"RunPodSandbox %s: no runtime for runtime_handler \"%s\" is configured (this node has \"\" "
+				"and \"%s\")", LC_Q(m->name), LC_Q(handler), cri_runtime_handler_name(env->cfg));
+	/* Everything the infra container's spec checks (cgroup parent, sysctls, seccomp profile,
+	 * hostname), before anything is created: the same spec_pause, for a pod not there yet. */
+	{
+		struct lc_err err = { 0 };
+		struct sandbox_row probe = { .pid = 0 };
+		memset(probe.id, '0', POD_ID_LEN);
+		struct spec_pod pod;
+		json_t *spec = NULL;
+		if (sandbox_spec_pod(env, call, &probe, cfg, &pod, &err) < 0 ||
+		    spec_pause(&pod, env->lc->pause_rootfs, &spec, &err) < 0)
+			return cri_fail(call, lc_status_code(err.errnum),
+					"RunPodSandbox %s: %s", LC_Q(m->name), err.msg);
+		json_decref(spec);
+	}
 	const char *name = arena_printf(call->arena, "k8s_POD_%s_%s_%s_%u", m->name, m->namespace_, m->uid, m->attempt);
 
 	/* The request as received, and its digest: an identical retry is recognised by it. */
@@ -187,7 +205,8 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	{
 		struct digester *d = digester_new();
 		if (!d)
-			return cri_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "RunPodSandbox %s: out of memory", name);
+			return cri_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+					"RunPodSandbox %s: out of memory", LC_Q(name));
 		digester_update(d, bytes, len);
 		digester_update(d, "", 1);
 		digester_update(d, handler, strlen(handler));
@@ -208,20 +227,20 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	for (int attempt = 0;; attempt++) {
 		struct pod_holder h;
 		if (lc_new_id(n.id, &err) < 0)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "RunPodSandbox %s: %s", name, err.msg);
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "RunPodSandbox %s: %s", LC_Q(name), err.msg);
 		if (store_sandbox_insert(env->store, &n, &h, &err) == 0)
 			break;
 		if (err.errnum != EEXIST)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "RunPodSandbox %s: %s", name, err.msg);
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "RunPodSandbox %s: %s", LC_Q(name), err.msg);
 		if (!h.same)
 			return cri_fail(call, GRPC_STATUS_ALREADY_EXISTS,
 					"RunPodSandbox: name %s is reserved for sandbox %s, created from a different request",
-					name, h.id);
+					LC_Q(name), h.id);
 		/* kubelet retrying after its deadline: the same request.  Wait for the first one if it is
 		 * still in flight, then hand out its sandbox. */
 		if (h.creating && lc_wait(env, sandbox_settled, h.id, lc_now() + RETRY_WAIT_NS) != 0)
 			return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED,
-					"RunPodSandbox %s: sandbox %s is still being created", name, h.id);
+					"RunPodSandbox %s: sandbox %s is still being created", LC_Q(name), h.id);
 		struct sandbox_row held;
 		if (store_sandbox_get(env->store, h.id, call->arena, &held, &err) == 0 && !held.creating) {
 			log_info("RunPodSandbox %s: identical to sandbox %s's request: returning it", name, h.id);
@@ -231,7 +250,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 		}
 		if (attempt >= 3) /* the first request failed and released the name: try to take it */
 			return cri_fail(call, GRPC_STATUS_ABORTED, "RunPodSandbox %s: name held by changing sandboxes",
-					name);
+					LC_Q(name));
 	}
 	log_info("sandbox %s: creating %s", n.id, name);
 	struct sandbox_row sb;
@@ -239,12 +258,12 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	if (store_sandbox_get(env->store, n.id, call->arena, &sb, &err) < 0 ||
 	    sandbox_setup(env, call, &sb, cfg, &pid, &err) < 0 ||
 	    store_sandbox_created(env->store, n.id, pid, sandbox_netns(env, call, &sb, cfg), lc_now(), &err) < 0) {
-		grpc_status_code code = lc_status_code(err.errnum);
-		char *msg = arena_printf(call->arena, "RunPodSandbox %s (sandbox %s): %s", name, n.id, err.msg);
+		grpc_status_code code = lc_work_status_code(err.errnum);
+		char *msg = arena_printf(call->arena, "RunPodSandbox %s (sandbox %s): %s", LC_Q(name), n.id, err.msg);
 		struct lc_err e2 = { 0 };
 		if (lc_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
 			log_error("sandbox %s: cleanup after failed create: %s (recovery retries at startup)", n.id, e2.msg);
-		return cri_fail(call, code == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL : code, "%s", msg);
+		return cri_fail(call, code, "%s", msg);
 	}
 	log_info("sandbox %s ready (%s, infra pid %d)", n.id, name, (int)pid);
 	out->pod_sandbox_id = arena_strdup(call->arena, n.id);
@@ -327,9 +346,8 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 		struct lc_err e2 = { 0 };
 		if (store_sandbox_reset_stopping(env->store, id, &e2) < 0)
 			log_error("sandbox %s: failed to reset stopping state: %s", id, e2.msg);
-		return cri_fail(call, lc_status_code(err.errnum) == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL
-											: lc_status_code(err.errnum),
-				"%s: failed to stop sandbox %s: %s", rpc, id, err.msg);
+		return cri_fail(call, lc_work_status_code(err.errnum), "%s: failed to stop sandbox %s: %s", rpc, id,
+				err.msg);
 	}
 	log_info("sandbox %s stopped", id);
 	return GRPC_STATUS_OK;
@@ -399,9 +417,7 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 		code = lc_container_remove(env, call, ids[i]);
 	if (code == GRPC_STATUS_OK &&
 	    (lc_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0))
-		code = cri_fail(call, lc_status_code(err.errnum) == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL
-											  : lc_status_code(err.errnum),
-				"failed to remove sandbox %s: %s", id, err.msg);
+		code = cri_fail(call, lc_work_status_code(err.errnum), "failed to remove sandbox %s: %s", id, err.msg);
 	if (code != GRPC_STATUS_OK) {
 		struct lc_err e2 = { 0 };
 		if (store_sandbox_reset_removing(env->store, id, &e2) < 0)
@@ -434,7 +450,8 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 		found = 0;
 	}
 	if (!found || sb.creating) /* a sandbox is visible once RunPodSandbox has finished */
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "PodSandboxStatus: sandbox %s not found", r->pod_sandbox_id);
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND,
+				"PodSandboxStatus: sandbox %s not found", LC_Q(r->pod_sandbox_id));
 	const Runtime__V1__PodSandboxConfig *cfg = sandbox_config(call, &sb);
 	if (!cfg)
 		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "PodSandboxStatus %s: the recorded config does not decode", id);

@@ -26,8 +26,7 @@ int digest_check(const char *s, const char *what, struct lc_err *err)
 {
 	if (digest_valid(s))
 		return 0;
-	return lc_fail(err, EINVAL, "%s '%.100s' is not a sha256 digest (sha256:<64 hex digits>)", what,
-		       s ? s : "");
+	return lc_fail(err, EINVAL, "%s '%s' is not a sha256 digest (sha256:<64 hex digits>)", what, LC_Q(s));
 }
 
 struct digester *digester_new(void)

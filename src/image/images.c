@@ -701,7 +701,7 @@ int images_pull(struct images *im, const char *ref, const struct registry_auth *
 		return -1;
 	char key[1024];
 	if (image_ref_string(&r, key, sizeof key) < 0)
-		return lc_fail(err, EINVAL, "image reference %s is too long", ref);
+		return lc_fail(err, EINVAL, "image reference %s is too long", LC_Q(ref));
 
 	/* Join a pull of the same reference in progress, or become it. */
 	pthread_mutex_lock(&im->mu);
@@ -779,7 +779,7 @@ int images_resolve(struct images *im, const char *ref, char id[DIGEST_BUF], stru
 	size_t n = strlen(hex);
 	if (n >= IMAGE_ID_PREFIX_MIN && n <= DIGEST_HEX_LEN && strspn(hex, "0123456789abcdef") == n)
 		return store_image_lookup_prefix(im->store, hex, id, err);
-	return lc_fail(err, ENOENT, "image %s not found", ref);
+	return lc_fail(err, ENOENT, "image %s not found", LC_Q(ref));
 }
 
 int images_remove(struct images *im, const char *ref, int *removed, struct lc_err *err)

@@ -162,7 +162,7 @@ static int parse(const char *s, struct image_ref *r, struct lc_err *err)
 	char buf[NAME_TOTAL_MAX + 1 + TAG_MAX + 1 + DIGEST_LEN + 1];
 	size_t slen = strlen(s);
 	if (slen >= sizeof buf)
-		return lc_fail(err, EINVAL, "invalid image reference '%.80s...': too long (%zu characters)", s,
+		return lc_fail(err, EINVAL, "invalid image reference '%s': too long (%zu characters)", LC_Q(s),
 			       slen);
 	memcpy(buf, s, slen + 1);
 
@@ -222,7 +222,7 @@ static int parse(const char *s, struct image_ref *r, struct lc_err *err)
 	size_t total = strlen(domain) + 1 + (official ? strlen(OFFICIAL_PREFIX) : 0) + strlen(path);
 	if (total > NAME_TOTAL_MAX)
 		return lc_fail(err, EINVAL,
-			       "invalid image reference '%.80s...': repository name longer than %d characters", s,
+			       "invalid image reference '%s': repository name longer than %d characters", LC_Q(s),
 			       NAME_TOTAL_MAX);
 	/* total <= 255 bounds both parts: they fit r->domain and r->path. */
 	size_t dlen = strlen(domain), plen = strlen(path);

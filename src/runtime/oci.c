@@ -139,7 +139,29 @@ static void runtime_msg(const char *errout, char *buf, size_t cap)
 	}
 }
 
-/* Fail naming the command and the container, with the runtime's own words. */
+/*
+ * Is the runtime's message about what the request asked for, rather than about the daemon or the
+ * host?  The container's program not found or not executable (runc and crun: `exec: "X": ...`, crun
+ * `executable file ... not found`), a sysctl the pod's namespace lacks or a value the kernel refuses
+ * (opening or writing under /proc/sys), a cgroup value it refuses (runc: `failed to write "V":
+ * write <file>: invalid argument`).  What the daemon can check beforehand it checks in spec.c;
+ * this catches the rest.
+ */
+static int caller_error(const char *msg)
+{
+	static const char *const words[] = { "exec: \"", "executable file not found", "executable file `",
+					     "open /proc/sys/", "write /proc/sys/", NULL };
+	for (const char *const *w = words; *w; w++)
+		if (strstr(msg, *w))
+			return 1;
+	return strstr(msg, "failed to write") && (strstr(msg, ": invalid argument") ||
+						  strstr(msg, ": numerical result out of range"));
+}
+
+/*
+ * Fail naming the command and the container, with the runtime's own words; errnum EINVAL when
+ * those words say the request was at fault (caller_error), else the given one.
+ */
 static int rt_fail(const struct oci *o, int errnum, const char *verb, const char *id, const struct proc_result *r,
 		   struct lc_err *err)
 {
@@ -149,7 +171,7 @@ static int rt_fail(const struct oci *o, int errnum, const char *verb, const char
 		lc_fail(err, 0, "%s %s %s: %s", o->name, verb, id, msg);
 	else
 		lc_fail(err, 0, "%s %s %s: exit status %d", o->name, verb, id, r->status);
-	err->errnum = errnum;
+	err->errnum = msg[0] && caller_error(msg) ? EINVAL : errnum;
 	return -1;
 }
 

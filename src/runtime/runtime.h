@@ -11,7 +11,10 @@
  * exits.h watches that directory.
  *
  * Errors: -1 with *err filled; err->errnum is ENOENT when the runtime does not know the container,
- * ESRCH when kill found it not running, other values for real failures.
+ * ESRCH when kill found it not running, EINVAL when the runtime's own message says the request was
+ * at fault (the container's program not found or not executable, a sysctl or cgroup value the
+ * kernel refused: the CRI layer answers INVALID_ARGUMENT with that message), other values for real
+ * failures.
  */
 #ifndef LITECRI_RUNTIME_RUNTIME_H
 #define LITECRI_RUNTIME_RUNTIME_H

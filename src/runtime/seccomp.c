@@ -202,24 +202,24 @@ static int seccomp_localhost(const char *path, json_t **out, struct lc_err *err)
 	*out = NULL;
 	struct stat st;
 	if (path[0] != '/')
-		return lc_fail(err, EINVAL, "seccomp profile \"%s\" is not an absolute path", path);
+		return lc_fail(err, EINVAL, "seccomp profile \"%s\" is not an absolute path", LC_Q(path));
 	if (stat(path, &st) < 0)
-		return lc_fail(err, errno, "seccomp profile %s", path);
+		return lc_fail(err, errno, "seccomp profile %s", LC_Q(path));
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SECCOMP_PROFILE_MAX)
-		return lc_fail(err, EINVAL, "seccomp profile %s is not a regular file of at most %u bytes", path,
+		return lc_fail(err, EINVAL, "seccomp profile %s is not a regular file of at most %u bytes", LC_Q(path),
 			       SECCOMP_PROFILE_MAX);
 	json_error_t je;
 	json_auto_t *s = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!s)
-		return lc_fail(err, EINVAL, "seccomp profile %s: %s (line %d)", path, je.text, je.line);
+		return lc_fail(err, EINVAL, "seccomp profile %s: %s (line %d)", LC_Q(path), je.text, je.line);
 	if (!json_is_object(s) || !json_is_string(json_object_get(s, "defaultAction")))
-		return lc_fail(err, EINVAL, "seccomp profile %s has no defaultAction", path);
+		return lc_fail(err, EINVAL, "seccomp profile %s has no defaultAction", LC_Q(path));
 	json_t *archmap = json_object_get(s, "archMap");
 	if (archmap && !json_object_get(s, "architectures")) {
 		json_t *arches = json_array(), *e;
 		size_t i;
 		if (!arches)
-			return lc_fail(err, ENOMEM, "seccomp profile %s", path);
+			return lc_fail(err, ENOMEM, "seccomp profile %s", LC_Q(path));
 		int oom = 0;
 		json_array_foreach(archmap, i, e) {
 			json_t *arch = json_object_get(e, "architecture"), *sub = json_object_get(e, "subArchitectures");
@@ -231,19 +231,20 @@ static int seccomp_localhost(const char *path, json_t **out, struct lc_err *err)
 		}
 		if (oom) {
 			json_decref(arches);
-			return lc_fail(err, ENOMEM, "seccomp profile %s", path);
+			return lc_fail(err, ENOMEM, "seccomp profile %s", LC_Q(path));
 		}
 		if (json_object_set_new(s, "architectures", arches) < 0)
-			return lc_fail(err, ENOMEM, "seccomp profile %s", path);
+			return lc_fail(err, ENOMEM, "seccomp profile %s", LC_Q(path));
 	}
 	json_object_del(s, "archMap");
 	json_t *calls = json_object_get(s, "syscalls"), *c;
 	size_t i;
 	if (calls && !json_is_array(calls))
-		return lc_fail(err, EINVAL, "seccomp profile %s: syscalls is not an array", path);
+		return lc_fail(err, EINVAL, "seccomp profile %s: syscalls is not an array", LC_Q(path));
 	json_array_foreach(calls, i, c) {
 		if (!json_is_object(c))
-			return lc_fail(err, EINVAL, "seccomp profile %s: syscalls[%zu] is not an object", path, i);
+			return lc_fail(err, EINVAL,
+					"seccomp profile %s: syscalls[%zu] is not an object", LC_Q(path), i);
 		static const char *const cond[] = { "includes", "excludes" };
 		for (int k = 0; k < 2; k++) {
 			json_t *v = json_object_get(c, cond[k]);
@@ -286,7 +287,7 @@ int seccomp_profile(const Runtime__V1__SecurityProfile *sp, const char *legacy, 
 		else if (strncmp(legacy, "localhost/", 10) == 0)
 			ref = legacy + 10;
 		else if (*legacy && strcmp(legacy, "unconfined") != 0)
-			return lc_fail(err, EINVAL, "seccomp profile \"%s\" is not known", legacy);
+			return lc_fail(err, EINVAL, "seccomp profile \"%s\" is not known", LC_Q(legacy));
 	}
 	if (def) {
 		*out = seccomp_default(caps);

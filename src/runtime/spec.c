@@ -159,7 +159,7 @@ static int clean_abs_path(const char *in, const char *what, char **out, struct l
 {
 	in = S(in);
 	if (in[0] != '/')
-		return lc_fail(err, EINVAL, "%s \"%s\" is not an absolute path", what, in);
+		return lc_fail(err, EINVAL, "%s \"%s\" is not an absolute path", what, LC_Q(in));
 	size_t len = strlen(in);
 	if (len >= PATH_MAX)
 		return lc_fail(err, ENAMETOOLONG, "%s is longer than %d bytes", what, PATH_MAX - 1);
@@ -179,7 +179,7 @@ static int clean_abs_path(const char *in, const char *what, char **out, struct l
 		size_t n = (size_t)(e - p);
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
 			free(res);
-			return lc_fail(err, EINVAL, "%s \"%s\" has a \"..\" component", what, in);
+			return lc_fail(err, EINVAL, "%s \"%s\" has a \"..\" component", what, LC_Q(in));
 		}
 		if (n > 0 && !(n == 1 && p[0] == '.')) {
 			res[w++] = '/';
@@ -473,10 +473,11 @@ static int container_hostname(const struct spec_pod *p, char *buf, size_t n, str
 static int check_hostname(const char *h, struct lc_err *err)
 {
 	if (strlen(h) > 64)
-		return lc_fail(err, EINVAL, "pod hostname \"%s\" is longer than 64 bytes", h);
+		return lc_fail(err, EINVAL, "pod hostname \"%s\" is longer than 64 bytes", LC_Q(h));
 	for (const char *c = h; *c; c++)
 		if (*c == '/' || (unsigned char)*c <= ' ' || *c == 0x7f)
-			return lc_fail(err, EINVAL, "pod hostname \"%s\" has a character a hostname cannot hold", h);
+			return lc_fail(err, EINVAL,
+					"pod hostname \"%s\" has a character a hostname cannot hold", LC_Q(h));
 	return 0;
 }
 
@@ -490,7 +491,7 @@ static json_t *build_env(struct jb *b, const cri_container *cc, const struct ima
 		json_array_foreach(ic->env, i, e) {
 			const char *s = json_string_value(e), *eq = strchr(s, '=');
 			if (!eq || eq == s) {
-				lc_fail(err, EINVAL, "image config: Env[%zu] \"%s\" is not KEY=value", i, s);
+				lc_fail(err, EINVAL, "image config: Env[%zu] \"%s\" is not KEY=value", i, LC_Q(s));
 				return NULL;
 			}
 			if (envl_put(&env, strdup(s), (size_t)(eq - s)) < 0)
@@ -502,12 +503,13 @@ static json_t *build_env(struct jb *b, const cri_container *cc, const struct ima
 		const char *key = S(kv->key);
 		size_t klen = strlen(key);
 		if (!klen || strchr(key, '=') || !utf8_valid(key, klen)) {
-			lc_fail(err, EINVAL, "envs[%zu]: key \"%s\" is empty, holds '=' or is not UTF-8", i, key);
+			lc_fail(err, EINVAL, "envs[%zu]: key \"%s\" is empty, holds '=' or is not UTF-8", i, LC_Q(key));
 			return NULL;
 		}
 		if ((kv->value.len && memchr(kv->value.data, '\0', kv->value.len)) ||
 		    !utf8_valid((const char *)kv->value.data, kv->value.len)) {
-			lc_fail(err, EINVAL, "envs[%zu]: the value of %s holds a NUL byte or is not UTF-8", i, key);
+			lc_fail(err, EINVAL,
+					"envs[%zu]: the value of %s holds a NUL byte or is not UTF-8", i, LC_Q(key));
 			return NULL;
 		}
 		char *entry = malloc(klen + 1 + kv->value.len + 1);
@@ -564,7 +566,7 @@ static int resolve_user(const struct spec_container *c, const cri_secctx *sc, co
 		return lc_fail(err, EINVAL, "run_as_user and run_as_username are both set");
 	if (*uname) {
 		if (strchr(uname, ':') || strlen(uname) > 256)
-			return lc_fail(err, EINVAL, "run_as_username \"%s\" is not a user name", uname);
+			return lc_fail(err, EINVAL, "run_as_username \"%s\" is not a user name", LC_Q(uname));
 		snprintf(spec, sizeof spec, "%s", uname);
 	} else if (sc && sc->run_as_user) {
 		if (cri_id(sc->run_as_user, "run_as_user", &id, err) < 0)
@@ -700,7 +702,7 @@ static int cap_list(char **names, size_t n, const char *field, uint64_t *mask, i
 		}
 		int c = cap_lookup(S(names[i]));
 		if (c < 0)
-			return lc_fail(err, EINVAL, "%s: unknown capability \"%s\"", field, S(names[i]));
+			return lc_fail(err, EINVAL, "%s: unknown capability \"%s\"", field, LC_Q(names[i]));
 		*mask |= CAPBIT(c);
 	}
 	return 0;
@@ -902,6 +904,23 @@ static int cmp_cri_mount(const void *a, const void *b)
 }
 
 /*
+ * May a bind mount go to dst (cleaned)?  Not on /proc or inside it, as runc refuses, except the
+ * files lxcfs emulates (runc's own exceptions).
+ */
+static int proc_mount_allowed(const char *dst)
+{
+	static const char *const lxcfs[] = { "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+					     "/proc/swaps", "/proc/uptime", "/proc/loadavg", "/proc/slabinfo",
+					     "/proc/net/dev", "/proc/sys/kernel/ns_last_pid", NULL };
+	if (!path_under(dst, "/proc"))
+		return 1;
+	for (const char *const *p = lxcfs; *p; p++)
+		if (strcmp(dst, *p) == 0)
+			return 1;
+	return 0;
+}
+
+/*
  * Validate the CRI mounts into v (sorted by depth so that a parent is mounted before what is
  * inside it): destinations cleaned, sources canonical.  A missing host path is created as a
  * directory (what kubelet's hostPath volumes of type "" rely on, as containerd and CRI-O do).
@@ -926,23 +945,28 @@ static int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, s
 			lc_fail(err, EINVAL, "%s: cannot mount over the container's root", what);
 			goto fail;
 		}
+		if (!proc_mount_allowed(v[i].dst)) {
+			lc_fail(err, EINVAL, "%s %s: runc mounts nothing but a proc filesystem on or inside /proc", what,
+				LC_Q(v[i].dst));
+			goto fail;
+		}
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(v[k].dst, v[i].dst) == 0) {
-				lc_fail(err, EINVAL, "mounts[%zu] and mounts[%zu] both mount %s", k, i, v[i].dst);
+				lc_fail(err, EINVAL, "mounts[%zu] and mounts[%zu] both mount %s", k, i, LC_Q(v[i].dst));
 				goto fail;
 			}
 		v[i].depth = path_depth(v[i].dst);
 		if (m->image && *S(m->image->image)) {
-			lc_fail(err, EINVAL, "mounts[%zu] (%s): image volumes are not supported", i, v[i].dst);
+			lc_fail(err, EINVAL, "mounts[%zu] (%s): image volumes are not supported", i, LC_Q(v[i].dst));
 			goto fail;
 		}
 		if (m->n_uidmappings || m->n_gidmappings) {
-			lc_fail(err, EINVAL, "mounts[%zu] (%s): id-mapped mounts are not supported", i, v[i].dst);
+			lc_fail(err, EINVAL, "mounts[%zu] (%s): id-mapped mounts are not supported", i, LC_Q(v[i].dst));
 			goto fail;
 		}
 		const char *host = S(m->host_path);
 		if (host[0] != '/') {
-			lc_fail(err, EINVAL, "mounts[%zu].host_path \"%s\" is not an absolute path", i, host);
+			lc_fail(err, EINVAL, "mounts[%zu].host_path \"%s\" is not an absolute path", i, LC_Q(host));
 			goto fail;
 		}
 		if (!utf8_valid(host, strlen(host))) {
@@ -952,7 +976,7 @@ static int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, s
 		struct stat st;
 		if (stat(host, &st) < 0) {
 			if (errno != ENOENT) {
-				lc_fail(err, errno, "mounts[%zu]: stat host path %s", i, host);
+				lc_fail(err, errno, "mounts[%zu]: stat host path %s", i, LC_Q(host));
 				goto fail;
 			}
 			if (mkdir_p(host, 0755, err) < 0) {
@@ -963,17 +987,18 @@ static int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, s
 		}
 		v[i].src = realpath(host, NULL);
 		if (!v[i].src) {
-			lc_fail(err, errno, "mounts[%zu]: resolve host path %s", i, host);
+			lc_fail(err, errno, "mounts[%zu]: resolve host path %s", i, LC_Q(host));
 			goto fail;
 		}
 		if (m->recursive_read_only) {
 			if (!m->readonly) {
-				lc_fail(err, EINVAL, "mounts[%zu] (%s): recursive_read_only needs readonly", i, v[i].dst);
+				lc_fail(err, EINVAL,
+						"mounts[%zu] (%s): recursive_read_only needs readonly", i, LC_Q(v[i].dst));
 				goto fail;
 			}
 			if (m->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE) {
 				lc_fail(err, EINVAL, "mounts[%zu] (%s): recursive_read_only needs private propagation", i,
-					v[i].dst);
+					LC_Q(v[i].dst));
 				goto fail;
 			}
 		}
@@ -998,13 +1023,15 @@ static int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, s
 			}
 			break;
 		default:
-			lc_fail(err, EINVAL, "mounts[%zu] (%s): unknown propagation %d", i, v[i].dst, (int)m->propagation);
+			lc_fail(err, EINVAL,
+					"mounts[%zu] (%s): unknown propagation %d", i, LC_Q(v[i].dst), (int)m->propagation);
 			goto fail;
 		}
 		for (size_t k = 0; k < m->n_mount_options; k++)
 			if (!known_bind_option(S(m->mount_options[k]))) {
-				lc_fail(err, EINVAL, "mounts[%zu] (%s): mount option \"%s\" is not supported", i, v[i].dst,
-					S(m->mount_options[k]));
+				lc_fail(err, EINVAL,
+						"mounts[%zu] (%s): mount option \"%s\" is not supported", i, LC_Q(v[i].dst),
+					LC_Q(m->mount_options[k]));
 				goto fail;
 			}
 	}
@@ -1151,19 +1178,22 @@ static int cri_devices(struct jb *b, const cri_container *cc, json_t *devices, j
 		*n_paths = i + 1;
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(v[k], v[i]) == 0)
-				return lc_fail(err, EINVAL, "devices[%zu] and devices[%zu] both create %s", k, i, v[i]);
+				return lc_fail(err, EINVAL,
+						"devices[%zu] and devices[%zu] both create %s", k, i, LC_Q(v[i]));
 		const char *host = S(d->host_path);
 		if (host[0] != '/')
-			return lc_fail(err, EINVAL, "devices[%zu].host_path \"%s\" is not an absolute path", i, host);
+			return lc_fail(err, EINVAL,
+					"devices[%zu].host_path \"%s\" is not an absolute path", i, LC_Q(host));
 		struct stat st;
 		if (stat(host, &st) < 0)
-			return lc_fail(err, errno, "devices[%zu]: host device %s", i, host);
+			return lc_fail(err, errno, "devices[%zu]: host device %s", i, LC_Q(host));
 		if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-			return lc_fail(err, EINVAL, "devices[%zu]: %s is not a character or block device", i, host);
+			return lc_fail(err, EINVAL,
+					"devices[%zu]: %s is not a character or block device", i, LC_Q(host));
 		const char *perm = *S(d->permissions) ? d->permissions : "rwm";
 		if (strlen(perm) > 3 || strspn(perm, "rwm") != strlen(perm))
 			return lc_fail(err, EINVAL, "devices[%zu] (%s): permissions \"%s\" are not a subset of \"rwm\"",
-				       i, host, perm);
+				       i, LC_Q(host), LC_Q(perm));
 		jb_push(b, devices, device_json(b, v[i], &st));
 		jb_push(b, rules, device_rule(b, 1, S_ISBLK(st.st_mode) ? "b" : "c", &st, perm));
 	}
@@ -1240,9 +1270,65 @@ static int swap_accounting(void)
 	return 0;
 }
 
-static int valid_cpuset(const char *s)
+/* The highest number in a kernel list file like /sys/devices/system/cpu/possible ("0-3,8"); -1 if unreadable. */
+static long list_file_max(const char *path)
 {
-	return strspn(s, "0123456789,-") == strlen(s);
+	cleanup_fclose FILE *f = fopen(path, "re");
+	char buf[256];
+	if (!f || !fgets(buf, sizeof buf, f))
+		return -1;
+	long max = -1;
+	for (char *p = buf; *p;) {
+		if (*p < '0' || *p > '9') {
+			p++;
+			continue;
+		}
+		long v = strtol(p, &p, 10);
+		if (v > max)
+			max = v;
+	}
+	return max;
+}
+
+/*
+ * A cpuset list as the kernel takes it ("0-3,6", "" = unset): comma-separated numbers and
+ * ascending ranges, each at most the highest one `possible` (a kernel list file) names, as runc
+ * would otherwise fail writing cpuset.cpus / cpuset.mems.  EINVAL naming `field`.
+ */
+static int check_cpuset(const char *s, const char *field, const char *possible, struct lc_err *err)
+{
+	if (!*s)
+		return 0;
+	long max = list_file_max(possible);
+	for (const char *p = s;;) {
+		char *end;
+		if (*p < '0' || *p > '9')
+			return lc_fail(err, EINVAL,
+				       "resources.%s \"%s\" is not a list of numbers and ranges like \"0-3,6\"", field,
+				       LC_Q(s));
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+		if (*end == '-') {
+			p = end + 1;
+			if (*p < '0' || *p > '9')
+				return lc_fail(err, EINVAL, "resources.%s \"%s\" has a range without an end", field,
+					       LC_Q(s));
+			hi = strtoul(p, &end, 10);
+			if (hi < lo)
+				return lc_fail(err, EINVAL, "resources.%s \"%s\": range %lu-%lu is descending", field,
+					       LC_Q(s), lo, hi);
+		}
+		if (max >= 0 && hi > (unsigned long)max)
+			return lc_fail(err, EINVAL,
+				       "resources.%s \"%s\": %lu is above the highest possible on this host (%ld, %s)",
+				       field, LC_Q(s), hi, max, possible);
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			return lc_fail(err, EINVAL,
+				       "resources.%s \"%s\" is not a list of numbers and ranges like \"0-3,6\"", field,
+				       LC_Q(s));
+		p = end + 1;
+	}
 }
 
 static int valid_pagesize(const char *s)
@@ -1268,11 +1354,21 @@ static int resources_json(struct jb *b, const cri_resources *r, json_t *res, jso
 			       (long long)r->cpu_period, (long long)r->cpu_quota, (long long)r->cpu_shares,
 			       (long long)r->memory_limit_in_bytes, (long long)r->memory_swap_limit_in_bytes);
 	}
-	if (!valid_cpuset(S(r->cpuset_cpus)) || !valid_cpuset(S(r->cpuset_mems))) {
+	/* The kernel's CFS bounds (runc would fail writing cpu.cfs_quota_us / cpu.cfs_period_us):
+	 * 0 = unset, quota -1 = unlimited. */
+	if ((r->cpu_quota > 0 && r->cpu_quota < 1000) ||
+	    (r->cpu_period && (r->cpu_period < 1000 || r->cpu_period > 1000000))) {
 		json_decref(cpu);
 		json_decref(mem);
-		return lc_fail(err, EINVAL, "resources: cpuset \"%s\" / \"%s\" is not a list of ranges",
-			       S(r->cpuset_cpus), S(r->cpuset_mems));
+		return lc_fail(err, EINVAL,
+			       "resources: cpu_quota %lld / cpu_period %lld out of range (quota 0, -1 or at least 1000 us; "
+			       "period 0 or 1000 to 1000000 us)", (long long)r->cpu_quota, (long long)r->cpu_period);
+	}
+	if (check_cpuset(S(r->cpuset_cpus), "cpuset_cpus", "/sys/devices/system/cpu/possible", err) < 0 ||
+	    check_cpuset(S(r->cpuset_mems), "cpuset_mems", "/sys/devices/system/node/possible", err) < 0) {
+		json_decref(cpu);
+		json_decref(mem);
+		return -1;
 	}
 	if (r->cpu_shares)
 		jb_set(b, cpu, "shares", jb_int(b, r->cpu_shares));
@@ -1313,7 +1409,7 @@ static int resources_json(struct jb *b, const cri_resources *r, json_t *res, jso
 			if (!valid_pagesize(S(h->page_size))) {
 				json_decref(hl);
 				return lc_fail(err, EINVAL, "hugepage_limits[%zu]: page size \"%s\" is not like \"2MB\"", i,
-					       S(h->page_size));
+					       LC_Q(h->page_size));
 			}
 			json_t *o = jb_obj(b);
 			jb_set(b, o, "pageSize", jb_str(b, h->page_size, "page_size"));
@@ -1330,7 +1426,8 @@ static int resources_json(struct jb *b, const cri_resources *r, json_t *res, jso
 			const char *k = S(r->unified[i]->key);
 			if (!*k || strchr(k, '/') || !utf8_valid(k, strlen(k))) {
 				json_decref(u);
-				return lc_fail(err, EINVAL, "resources: unified key \"%s\" is not a cgroup file name", k);
+				return lc_fail(err, EINVAL,
+						"resources: unified key \"%s\" is not a cgroup file name", LC_Q(k));
 			}
 			jb_set(b, u, k, jb_str(b, r->unified[i]->value, "unified value"));
 		}
@@ -1355,19 +1452,25 @@ int spec_resources(const Runtime__V1__LinuxContainerResources *r, json_t **out, 
 	return 0;
 }
 
-/* "<cgroup_parent>/<id>" (cgroupfs). */
+/*
+ * "<cgroup_parent>/<id>" (cgroupfs).  The pod's cgroup_parent must be a clean absolute path (no
+ * "..", ".", empty components or trailing '/'), as the cgroupfs managers of containerd and CRI-O
+ * take it, and no systemd slice: EINVAL naming linux.cgroup_parent.
+ */
 static int cgroups_path(const struct spec_pod *p, const char *id, char **out, struct lc_err *err)
 {
 	const char *parent = p->cgroup_parent && *p->cgroup_parent ? p->cgroup_parent : DEFAULT_CGROUP_PARENT;
+	const char *what = "linux.cgroup_parent";
 	size_t n = strlen(parent);
 	if (n > 6 && strcmp(parent + n - 6, ".slice") == 0)
-		return lc_fail(err, EINVAL, "cgroup parent %s is a systemd slice; litecri uses cgroupfs paths", parent);
-	cleanup_free char *abs = NULL;
-	if (asprintf(&abs, "%s%s", parent[0] == '/' ? "" : "/", parent) < 0)
-		return lc_fail(err, ENOMEM, "cgroup parent");
+		return lc_fail(err, EINVAL,
+				"%s %s is a systemd slice; litecri uses cgroupfs paths", what, LC_Q(parent));
 	cleanup_free char *clean = NULL;
-	if (clean_abs_path(abs, "cgroup parent", &clean, err) < 0)
+	if (clean_abs_path(parent, what, &clean, err) < 0)
 		return -1;
+	if (strcmp(clean, parent) != 0)
+		return lc_fail(err, EINVAL, "%s \"%s\" is not a clean path (it would be %s)", what, LC_Q(parent),
+			       LC_Q(clean));
 	if (asprintf(out, "%s/%s", strcmp(clean, "/") == 0 ? "" : clean, id) < 0)
 		return lc_fail(err, ENOMEM, "cgroup path");
 	return 0;
@@ -1400,7 +1503,7 @@ static int apparmor_profile(const cri_profile *ap, const char *legacy, const cha
 		if (strncmp(legacy, "localhost/", 10) == 0)
 			name = legacy + 10;
 		else if (*legacy && strcmp(legacy, "runtime/default") != 0 && strcmp(legacy, "unconfined") != 0)
-			return lc_fail(err, EINVAL, "AppArmor profile \"%s\" is not known", legacy);
+			return lc_fail(err, EINVAL, "AppArmor profile \"%s\" is not known", LC_Q(legacy));
 	}
 	if (!name)
 		return 0;
@@ -1408,7 +1511,7 @@ static int apparmor_profile(const cri_profile *ap, const char *legacy, const cha
 		return lc_fail(err, EINVAL, "AppArmor profile of type Localhost without a name");
 	if (!apparmor_enabled())
 		return lc_fail(err, EINVAL, "AppArmor profile %s requested, but AppArmor is not enabled on this host",
-			       name);
+			       LC_Q(name));
 	*out = name;
 	return 0;
 }
@@ -1453,7 +1556,7 @@ static void pod_namespaces(struct jb *b, json_t *nss, const struct spec_pod *p)
 static int put_annotation(struct jb *b, json_t *a, const char *k, const char *v, struct lc_err *err)
 {
 	if (!*S(k) || !utf8_valid(S(k), strlen(S(k))))
-		return lc_fail(err, EINVAL, "annotation key \"%s\" is empty or not UTF-8", S(k));
+		return lc_fail(err, EINVAL, "annotation key \"%s\" is empty or not UTF-8", LC_Q(k));
 	jb_set(b, a, S(k), jb_str(b, v, "an annotation value"));
 	return 0;
 }
@@ -1480,7 +1583,12 @@ static int is_ipc_sysctl(const char *k)
 	return strncmp(k, "fs.mqueue.", 10) == 0;
 }
 
-/* The pod's sysctls, for its infra process: only the ones of namespaces the pod has. */
+/*
+ * The pod's sysctls, for its infra process, checked as runc would refuse them: only the ones of
+ * namespaces the pod has, that exist as writable files under /proc/sys (looked up in the daemon's
+ * own namespaces: the namespaced sysctls a new namespace has are the same), with a value runc can
+ * write (one line).
+ */
 static int sysctls_json(struct jb *b, const struct spec_pod *p, json_t **out, struct lc_err *err)
 {
 	*out = NULL;
@@ -1495,7 +1603,8 @@ static int sysctls_json(struct jb *b, const struct spec_pod *p, json_t **out, st
 							       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") != strlen(k) ||
 		    strchr(v, '\n')) {
 			json_decref(o);
-			return lc_fail(err, EINVAL, "sysctl \"%s\" = \"%s\" is malformed", k, v);
+			return lc_fail(err, EINVAL, "sysctl \"%s\" = \"%s\" is malformed (a name of letters, digits and "
+				       "._-/, a value of one line)", LC_Q(k), LC_Q(v));
 		}
 		/* "net/ipv4/conf/eth0.100/rp_filter" and the dotted form name the same sysctl */
 		strcpy(dotted, k);
@@ -1509,13 +1618,29 @@ static int sysctls_json(struct jb *b, const struct spec_pod *p, json_t **out, st
 			need = p->netns ? NULL : "network";
 		else if (strcmp(dotted, "kernel.domainname") == 0)
 			need = p->utsns ? NULL : "UTS";
+		else if (strcmp(dotted, "kernel.hostname") == 0)
+			need = "hostname";
 		else
 			need = "";
 		if (need) {
 			json_decref(o);
 			if (!*need)
 				return lc_fail(err, EINVAL, "sysctl %s is not namespaced; a pod cannot set it", k);
+			if (!strcmp(need, "hostname"))
+				return lc_fail(err, EINVAL, "sysctl %s is not namespaced for a pod: set the pod's hostname",
+					       k);
 			return lc_fail(err, EINVAL, "sysctl %s needs the pod's own %s namespace", k, need);
+		}
+		char file[sizeof dotted + 16];
+		snprintf(file, sizeof file, "/proc/sys/%s", dotted);
+		for (char *c = file + 10; *c; c++)
+			*c = *c == '.' ? '/' : *c == '/' ? '.' : *c;
+		struct stat st;
+		int missing = stat(file, &st) < 0;
+		if (missing || !S_ISREG(st.st_mode) || !(st.st_mode & S_IWUSR)) {
+			json_decref(o);
+			return lc_fail(err, EINVAL, "sysctl %s is not a sysctl this kernel lets a pod set (%s %s)", k, file,
+				       missing ? "does not exist" : "is not a writable file");
 		}
 		jb_set(b, o, k, jb_str(b, v, "a sysctl value"));
 	}
@@ -1567,7 +1692,16 @@ static Runtime__V1__NamespaceMode pod_pid_mode(const struct spec_pod *p)
 	return RUNTIME__V1__NAMESPACE_MODE__POD;
 }
 
-int spec_container(const struct spec_pod *p, const struct spec_container *c, json_t **out, struct lc_err *err)
+/* What a request names that is not there (a user, a device, a profile) is bad input: EINVAL. */
+static int bad_input(int rc, struct lc_err *err)
+{
+	if (rc < 0 && err->errnum == ENOENT)
+		err->errnum = EINVAL;
+	return rc;
+}
+
+static int build_container(const struct spec_pod *p, const struct spec_container *c, json_t **out,
+			   struct lc_err *err)
 {
 	assert(p && c && out && p->id && c->id && c->config && c->rootfs);
 	*out = NULL;
@@ -1581,7 +1715,7 @@ int spec_container(const struct spec_pod *p, const struct spec_container *c, jso
 	if (privileged && !pod_privileged(p))
 		return lc_fail(err, EINVAL, "privileged container in a pod that is not privileged");
 	if (cc->n_cdi_devices)
-		return lc_fail(err, EINVAL, "CDI devices (%s) are not supported", S(cc->cdi_devices[0]->name));
+		return lc_fail(err, EINVAL, "CDI devices (%s) are not supported", LC_Q(cc->cdi_devices[0]->name));
 	if (nso && nso->userns_options && nso->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
 		return lc_fail(err, EINVAL, "user namespaces are not supported");
 	/* No container-level options: the pod's PID mode applies. */
@@ -1750,7 +1884,12 @@ int spec_container(const struct spec_pod *p, const struct spec_container *c, jso
 	return 0;
 }
 
-int spec_pause(const struct spec_pod *p, const char *rootfs, json_t **out, struct lc_err *err)
+int spec_container(const struct spec_pod *p, const struct spec_container *c, json_t **out, struct lc_err *err)
+{
+	return bad_input(build_container(p, c, out, err), err);
+}
+
+static int build_pause(const struct spec_pod *p, const char *rootfs, json_t **out, struct lc_err *err)
 {
 	assert(p && p->id && rootfs && out);
 	*out = NULL;
@@ -1840,6 +1979,11 @@ fail:
 	json_decref(ann);
 	json_decref(mounts);
 	return -1;
+}
+
+int spec_pause(const struct spec_pod *p, const char *rootfs, json_t **out, struct lc_err *err)
+{
+	return bad_input(build_pause(p, rootfs, out, err), err);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -23,7 +23,8 @@
  * Mounts: /proc, /dev (tmpfs), /dev/pts, /dev/shm (the pod's directory bound, else a private tmpfs),
  * /dev/mqueue, /sys and /sys/fs/cgroup (read-only unless privileged), the pod's /etc/hosts,
  * /etc/resolv.conf, /etc/hostname (read-only with a read-only rootfs), then the CRI mounts sorted by
- * depth (parents first) as "rbind" with propagation PRIVATE→rprivate, HOST_TO_CONTAINER→rslave
+ * depth (parents first; none on or inside /proc but runc's lxcfs files) as "rbind" with
+ * propagation PRIVATE→rprivate, HOST_TO_CONTAINER→rslave
  * (its host mount must be shared or slave, rootfsPropagation rslave), BIDIRECTIONAL→rshared (host
  * mount shared, rootfsPropagation rshared); readonly → "ro" (recursive_read_only → "rro"),
  * mount_options from the usual flag names.  A CRI mount replaces a default one at the same
@@ -37,13 +38,15 @@
  * Namespaces: network/IPC/UTS of the pod (pinned paths) or the host's (a container mode of NODE while
  * the pod has its own, or CONTAINER/TARGET, is EINVAL), PID per NamespaceOption (POD: the infra
  * process's /proc/<infra_pid>/ns/pid, EINVAL without one; CONTAINER: new; NODE: host's; TARGET:
- * EINVAL; TARGET: the target container's, /proc/<target_pid>/ns/pid, EINVAL without one), a new mount namespace, a new cgroup namespace on cgroup v2 hosts.  User namespaces
+ * EINVAL; TARGET: the target container's, /proc/<target_pid>/ns/pid, EINVAL without one), a new
+ * mount namespace, a new cgroup namespace on cgroup v2 hosts.  User namespaces
  * (userns mode POD): EINVAL.  "hostname" only when the pod has its own UTS namespace.
  * Linux resources from the CRI request (cpu shares/quota/period/cpuset, memory limit — swap limited
  * to it when the host accounts swap —, hugepage limits, unified on cgroup v2 hosts), oom_score_adj
  * (-1000..1000, only when resources are given) raised to the daemon's own when it lacks
- * CAP_SYS_RESOURCE, cgroupsPath "<cgroup_parent>/<id>" (cgroupfs; a systemd ".slice" parent is
- * EINVAL).  Masked paths: CRI masked_paths, else /proc/acpi /proc/kcore /proc/keys
+ * CAP_SYS_RESOURCE, cgroupsPath "<cgroup_parent>/<id>" (cgroupfs; the parent must be a clean
+ * absolute path, no systemd ".slice": else EINVAL).  Masked paths: CRI masked_paths, else
+ * /proc/acpi /proc/kcore /proc/keys
  * /proc/latency_stats /proc/timer_list /proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware
  * /sys/devices/virtual/powercap; read-only paths: CRI readonly_paths, else /proc/asound /proc/bus
  * /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger.
@@ -60,9 +63,12 @@
  * Annotations: the CRI annotations plus io.kubernetes.cri.* (container-type, sandbox-id,
  * sandbox-name, sandbox-namespace, sandbox-uid, container-name, image-name), the latter winning.
  *
- * Bad input (a relative or ".." container path, a device that does not exist, an unknown user,
- * a string that is not UTF-8) fails with errnum EINVAL or ENOENT and a message naming the field:
- * the CRI layer turns it into INVALID_ARGUMENT.  Nothing is left behind on failure except a created
+ * Bad input (a relative or ".." container path, a device, user or profile that does not exist, a
+ * string that is not UTF-8, and what runc would refuse only once it runs: a mount on or inside /proc,
+ * cpu_quota below 1000 us, a cpuset beyond the host's possible CPUs or memory nodes, a sysctl that
+ * is not a writable file under /proc/sys) fails with errnum EINVAL and a message naming the field
+ * (quoting request values with LC_Q): the CRI layer turns it into INVALID_ARGUMENT.  Nothing is
+ * left behind on failure except a created
  * missing host_path directory.  Thread-safe.
  */
 #ifndef LITECRI_RUNTIME_SPEC_H
@@ -104,7 +110,8 @@ int spec_container(const struct spec_pod *p, const struct spec_container *c, jso
  * shares 2, no capabilities, noNewPrivileges, user 65535:65535, oom_score_adj -998 (raised as for
  * containers), the pod's sysctls (only those of a namespace the pod has: net.* with its own network,
  * kernel.shm and msg and sem and fs.mqueue.* with its own IPC, kernel.domainname with its own UTS;
- * any other is EINVAL), the pod's seccomp profile, the pod annotations plus io.kubernetes.cri.*
+ * and only one that is a writable file under /proc/sys; any other is EINVAL), the pod's seccomp
+ * profile, the pod annotations plus io.kubernetes.cri.*
  * (container-type "sandbox", sandbox-id/-name/-namespace/-uid/-log-directory).
  */
 int spec_pause(const struct spec_pod *p, const char *rootfs, json_t **out, struct lc_err *err);

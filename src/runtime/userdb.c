@@ -280,7 +280,7 @@ int userdb_resolve(const char *rootfs, const char *user, struct userdb_user *out
 	if (!*uname)
 		uname = "0"; /* "" and ":group": root */
 	if (gname && !*gname)
-		return lc_fail(err, EINVAL, "user \"%s\": empty group after ':'", user);
+		return lc_fail(err, EINVAL, "user \"%s\": empty group after ':'", LC_Q(user));
 
 	cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
@@ -297,7 +297,7 @@ int userdb_resolve(const char *rootfs, const char *user, struct userdb_user *out
 	if (found < 0)
 		return lc_fail(err, ENOMEM, "user %s", user);
 	if (!found && !numeric)
-		return lc_fail(err, ENOENT, "user \"%s\" not found in %s/etc/passwd%s", uname, rootfs,
+		return lc_fail(err, ENOENT, "user \"%s\" not found in %s/etc/passwd%s", LC_Q(uname), rootfs,
 			       passwd ? "" : " (no such file)");
 	out->uid = numeric ? id : pw.uid;
 	out->gid = found ? pw.gid : 0;
@@ -317,7 +317,8 @@ int userdb_resolve(const char *rootfs, const char *user, struct userdb_user *out
 			if (r < 0)
 				return lc_fail(err, ENOMEM, "user %s", user);
 			if (r == 0)
-				return lc_fail(err, ENOENT, "group \"%s\" not found in %s/etc/group%s", gname, rootfs,
+				return lc_fail(err, ENOENT,
+						"group \"%s\" not found in %s/etc/group%s", LC_Q(gname), rootfs,
 					       group ? "" : " (no such file)");
 			out->gid = g;
 		}

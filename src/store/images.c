@@ -191,7 +191,7 @@ int store_image_lookup(struct store *s, const char *ref, char id[DIGEST_BUF], st
 	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return lc_fail(err, ENOENT, "image %s not found", ref);
+		return lc_fail(err, ENOENT, "image %s not found", LC_Q(ref));
 	if (rc != SQLITE_ROW)
 		return db_fail(db, err, "look up image");
 	copy_text(id, DIGEST_BUF, st, 0);

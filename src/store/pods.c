@@ -76,7 +76,7 @@ static int resolve(struct store *s, const char *sql, const char *what, const cha
 {
 	size_t n = strlen(ref);
 	if (n == 0 || n > POD_ID_LEN || strspn(ref, "0123456789abcdef") != n)
-		return lc_fail(err, EINVAL, "%s ID \"%s\" is not 1 to 64 lowercase hex digits", what, ref);
+		return lc_fail(err, EINVAL, "%s ID \"%s\" is not 1 to 64 lowercase hex digits", what, LC_Q(ref));
 	sqlite3 *db = store_conn(s, err);
 	if (!db)
 		return -1;
@@ -86,7 +86,7 @@ static int resolve(struct store *s, const char *sql, const char *what, const cha
 	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return lc_fail(err, ENOENT, "%s %s not found", what, ref);
+		return lc_fail(err, ENOENT, "%s %s not found", what, LC_Q(ref));
 	if (rc != SQLITE_ROW)
 		return db_fail(db, err, "resolve ID");
 	copy_text(id, POD_ID_BUF, st, 0);

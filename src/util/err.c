@@ -42,3 +42,18 @@ int lc_wrap(struct lc_err *err, const char *fmt, ...)
 	err->msg[sizeof err->msg - 1] = '\0';
 	return -1;
 }
+
+const char *lc_quote(char buf[LC_QUOTE_BUF], const char *s)
+{
+	if (!s)
+		return "";
+	size_t n = strnlen(s, LC_QUOTE_MAX + 1);
+	if (n <= LC_QUOTE_MAX)
+		return s;
+	size_t total = n + strlen(s + n);
+	n = LC_QUOTE_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* s[n] continues a character: cut before it */
+		n--;
+	snprintf(buf, LC_QUOTE_BUF, "%.*s\u2026(%zu bytes)", (int)n, s, total);
+	return buf;
+}

@@ -21,4 +21,17 @@ int lc_fail(struct lc_err *err, int errnum, const char *fmt, ...)
 /* Prepend "prefix: " to the message already in err; return -1. */
 int lc_wrap(struct lc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * How a message quotes a value it did not choose (a name, ID, path, reference, sysctl value... of
+ * a request, up to the 4 MiB a gRPC message may hold): s itself when it has at most LC_QUOTE_MAX
+ * bytes, else its first LC_QUOTE_MAX bytes (cut before a partial UTF-8 character) followed by
+ * "…(N bytes)", written into buf.  The one way every message bounds what it echoes; use LC_Q.
+ */
+#define LC_QUOTE_MAX 128
+#define LC_QUOTE_BUF (LC_QUOTE_MAX + 48)
+const char *lc_quote(char buf[LC_QUOTE_BUF], const char *s);
+/* lc_quote with a buffer living until the end of the enclosing block: lc_fail(err, EINVAL,
+ * "name %s ...", LC_Q(name)).  NULL quotes as "". */
+#define LC_Q(s) lc_quote((char[LC_QUOTE_BUF]){ 0 }, (s))
+
 #endif

@@ -169,8 +169,9 @@ static void test_status_conditions(void **state)
 		assert_string_equal(net->reason, "NetworkPluginNotReady");
 		assert_true(strlen(net->message) > 0);
 		assert_int_equal(r->n_info, 0); /* info only when verbose */
-		assert_int_equal(r->n_runtime_handlers, 1);
+		assert_int_equal(r->n_runtime_handlers, 2); /* the default and the OCI runtime's own name */
 		assert_string_equal(r->runtime_handlers[0]->name, "");
+		assert_string_equal(r->runtime_handlers[1]->name, "runc");
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 	}
 }

@@ -7,6 +7,7 @@
  * CRI logs; and the bad inputs, which CreateContainer / RunPodSandbox must refuse with
  * INVALID_ARGUMENT naming the field, creating nothing.  The fixture is podfix.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -312,12 +313,41 @@ static void expect_refused(const char *pod, const Runtime__V1__PodSandboxConfig 
 	assert_int_not_equal(stat(log_path_of(cc->metadata->name), &st_), 0);
 }
 
-/* RunPodSandbox of pc must fail with INVALID_ARGUMENT naming each needle; no pod is left. */
-static void expect_pod_refused(const Runtime__V1__PodSandboxConfig *pc, const char *const *needles,
-			       const char *const *pods_left)
+/* The number of entries in dir (0 if it cannot be read). */
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* RunPodSandbox of pc with runtime handler `handler`: the status (and details). */
+static grpc_status_code run_pod_handler_st(const Runtime__V1__PodSandboxConfig *pc, const char *handler, char **id,
+					   char **details)
+{
+	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	req.config = (Runtime__V1__PodSandboxConfig *)pc;
+	req.runtime_handler = (char *)handler;
+	ProtobufCMessage *resp;
+	grpc_status_code st = rpc(RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, &resp,
+				  details, CALL_TIMEOUT_MS);
+	*id = st == GRPC_STATUS_OK ? ((Runtime__V1__RunPodSandboxResponse *)resp)->pod_sandbox_id : NULL;
+	return st;
+}
+
+/*
+ * RunPodSandbox of pc with runtime handler `handler` must fail with INVALID_ARGUMENT naming each
+ * needle; only pods_left are left: listed, known to runc, with sandbox directories.
+ */
+static void expect_pod_refused_h(const Runtime__V1__PodSandboxConfig *pc, const char *handler,
+				 const char *const *needles, const char *const *pods_left)
 {
 	char *id, *details;
-	grpc_status_code st = run_pod_st(pc, &id, &details);
+	grpc_status_code st = run_pod_handler_st(pc, handler, &id, &details);
 	if (st != GRPC_STATUS_INVALID_ARGUMENT)
 		print_error("RunPodSandbox %s: %s (%s), wanted INVALID_ARGUMENT\n", pc->metadata->name,
 			    cri_status_name(st), details);
@@ -342,6 +372,29 @@ static void expect_pod_refused(const Runtime__V1__PodSandboxConfig *pc, const ch
 	if (lines != n)
 		print_error("runc containers after refusing pod %s:\n%s", pc->metadata->name, runc);
 	assert_int_equal(lines, n);
+	assert_int_equal(count_entries(tprintf("%s/sandboxes", fx.d.root)), (int)n);
+	assert_int_equal(count_entries(tprintf("%s/sandboxes", fx.d.state)), (int)n);
+}
+
+static void expect_pod_refused(const Runtime__V1__PodSandboxConfig *pc, const char *const *needles,
+			       const char *const *pods_left)
+{
+	expect_pod_refused_h(pc, "", needles, pods_left);
+}
+
+/* Cgroup directories named `rel` (relative to each hierarchy's root) that exist. */
+static int cgroups_named(const char *rel)
+{
+	static const char *const hier[] = { "cpu,cpuacct", "cpu", "memory", "pids", "cpuset", "devices", "freezer",
+					    "blkio", "hugetlb", "unified", "systemd", NULL };
+	int n = 0;
+	struct stat st;
+	for (size_t i = 0; hier[i]; i++)
+		if (stat(tprintf("/sys/fs/cgroup/%s/%s", hier[i], rel), &st) == 0) {
+			print_error("cgroup /sys/fs/cgroup/%s/%s exists\n", hier[i], rel);
+			n++;
+		}
+	return n;
 }
 
 /* Write `text` to <sx.dir>/<name>; its path (owned). */
@@ -1082,11 +1135,173 @@ static void test_bad_input(void **state)
 	bp->linux->sysctls = map_of(&runtime__v1__linux_pod_sandbox_config__sysctls_entry__descriptor, net_sysctl,
 				    &bp->linux->n_sysctls);
 	expect_pod_refused(bp, LBL("sysctl", "net.ipv4.ip_default_ttl", "network"), LBL(pod));
+	/* pods: a sysctl this kernel does not have (runc: "open /proc/sys/...: no such file"), a value
+	 * it refuses (runc: "write /proc/sys/...: invalid argument"): INVALID_ARGUMENT, not INTERNAL */
+	static const char *const unknown_sysctl[] = { "net.ipv4.no_such_sysctl", "1", NULL };
+	bp = pod_config("pod-unknown-sysctl", POD_LABELS);
+	bp->linux->sysctls = map_of(&runtime__v1__linux_pod_sandbox_config__sysctls_entry__descriptor, unknown_sysctl,
+				    &bp->linux->n_sysctls);
+	expect_pod_refused(bp, LBL("sysctl", "net.ipv4.no_such_sysctl"), LBL(pod));
+	static const char *const bad_value[] = { "net.ipv4.ip_default_ttl", "not-a-number", NULL };
+	bp = pod_config("pod-bad-sysctl-value", POD_LABELS);
+	bp->linux->sysctls = map_of(&runtime__v1__linux_pod_sandbox_config__sysctls_entry__descriptor, bad_value,
+				    &bp->linux->n_sysctls);
+	expect_pod_refused(bp, LBL("ip_default_ttl", "invalid argument"), LBL(pod));
+	/* pods: a Localhost seccomp profile that is not there (as for a container) */
+	bp = pod_config("pod-bad-seccomp", POD_LABELS);
+	bp->linux->security_context->seccomp = profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost, missing);
+	expect_pod_refused(bp, LBL("seccomp", missing), LBL(pod));
+	/* pods: a runtime handler this node does not have (containerd: no runtime for "X" is
+	 * configured); the OCI runtime's own name, as Status reports it, is one */
+	bp = pod_config("pod-bad-handler", POD_LABELS);
+	expect_pod_refused_h(bp, "no-such-runtime", LBL("runtime_handler", "no-such-runtime"), LBL(pod));
+	/* pods: a cgroup parent that is relative, climbs out, or is not clean; runc would make
+	 * (and leave) cgroups of whatever it became */
+	const char *rel = tprintf("%s-relative", fx.cgparent + 1);
+	const char *const bad_parents[] = { rel, tprintf("%s/../litecri-escape", fx.cgparent),
+					    tprintf("%s//x", fx.cgparent), tprintf("%s/./x", fx.cgparent),
+					    tprintf("%s/", fx.cgparent), NULL };
+	for (size_t i = 0; bad_parents[i]; i++) {
+		bp = pod_config(tprintf("pod-bad-cgroup-%zu", i), POD_LABELS);
+		bp->linux->cgroup_parent = (char *)bad_parents[i];
+		expect_pod_refused(bp, LBL("cgroup_parent", bad_parents[i]), LBL(pod));
+	}
+	assert_int_equal(cgroups_named(rel), 0);
+	assert_int_equal(cgroups_named("litecri-escape"), 0);
 
-	/* and the pod still works */
+	/* containers: what runc refuses only once it runs */
+	cc = ctr_config("bad-proc", SLEEP_FOREVER, NULL);
+	add_mount(cc, fx.hostdir, "/proc", 0, RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE);
+	expect_refused(pod, pc, cc, LBL("mounts[0].container_path", "/proc"));
+	cc = ctr_config("bad-proc-sys", SLEEP_FOREVER, NULL);
+	add_mount(cc, fx.hostdir, "/proc/sys/kernel", 0, RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE);
+	expect_refused(pod, pc, cc, LBL("mounts[0].container_path", "/proc/sys/kernel"));
+	cc = ctr_config("bad-quota", SLEEP_FOREVER, NULL);
+	sec(cc);
+	cc->linux->resources =
+		TNEW(Runtime__V1__LinuxContainerResources, runtime__v1__linux_container_resources__descriptor);
+	cc->linux->resources->cpu_quota = 1;
+	expect_refused(pod, pc, cc, LBL("cpu_quota 1"));
+	cc = ctr_config("bad-cpuset", SLEEP_FOREVER, NULL);
+	sec(cc);
+	cc->linux->resources =
+		TNEW(Runtime__V1__LinuxContainerResources, runtime__v1__linux_container_resources__descriptor);
+	cc->linux->resources->cpuset_cpus = "0-99999";
+	expect_refused(pod, pc, cc, LBL("cpuset_cpus", "0-99999"));
+	/* the container's program is not in the image: runc's own words, INVALID_ARGUMENT */
+	cc = ctr_config("bad-binary", SLEEP_FOREVER, NULL);
+	cc->command[0] = "/no/such/binary";
+	cc->n_command = 1;
+	expect_refused(pod, pc, cc, LBL("/no/such/binary", "no such file or directory"));
+	cc = ctr_config("bad-program", SLEEP_FOREVER, NULL);
+	cc->command[0] = "no-such-program";
+	cc->n_command = 1;
+	expect_refused(pod, pc, cc, LBL("no-such-program", "executable file not found"));
+
+	/* and the pod still works; the runtime's own name is a handler too */
+	Runtime__V1__PodSandboxConfig *rp = pod_config("pod-runc-handler", POD_LABELS);
+	char *rpod, *details;
+	grpc_status_code hst = run_pod_handler_st(rp, "runc", &rpod, &details);
+	if (hst != GRPC_STATUS_OK)
+		print_error("RunPodSandbox with handler runc: %s (%s)\n", cri_status_name(hst), details);
+	assert_int_equal(hst, GRPC_STATUS_OK);
+	assert_string_equal(pod_status(rpod)->runtime_handler, "runc");
+	remove_pod(rpod);
 	Runtime__V1__ContainerConfig *v[] = { ctr_config("good", "echo good; " END_SH, NULL), NULL };
 	start_all(pod, pc, v);
 	output_of("good");
+}
+
+/* A refusal quoting a 64 KiB value: status `want`, a message under 1 KiB naming each needle. */
+static void expect_short(const char *what, grpc_status_code st, grpc_status_code want, const char *details,
+			 const char *const *needles)
+{
+	if (st != want)
+		print_error("%s: %s (%.300s), wanted %s\n", what, cri_status_name(st), details, cri_status_name(want));
+	assert_int_equal(st, want);
+	size_t n = strlen(details);
+	if (n >= 1024)
+		print_error("%s: a %zu-byte message: %.300s...\n", what, n, details);
+	assert_true(n < 1024);
+	for (size_t i = 0; needles[i]; i++)
+		if (!strstr(details, needles[i])) {
+			print_error("%s: the message \"%s\" does not name \"%s\"\n", what, details, needles[i]);
+			fail();
+		}
+}
+
+/* expect_short of a call that sets `details` (read once the call has returned). */
+#define EXPECT_SHORT(what, call, want, needles)                                   \
+	do {                                                                      \
+		grpc_status_code st_ = (call);                                     \
+		expect_short(what, st_, want, details, needles);                  \
+	} while (0)
+
+/* Messages quote at most a bounded prefix of what a request holds: 64 KiB names, IDs, references,
+ * handlers, cgroup parents and sysctl values are each refused with a message under 1 KiB that names
+ * the field; nothing is created and the daemon goes on answering. */
+static void test_long_values(void **state)
+{
+	(void)state;
+	enum { BIG = 65536 };
+	char *big = talloc(BIG + 1), *hex = talloc(BIG + 1);
+	memset(big, 'x', BIG);
+	memset(hex, 'a', BIG);
+	big[BIG] = hex[BIG] = '\0';
+	char *slashed = tprintf("%s/", big);
+	const char *sized = tprintf("(%d bytes)", BIG + 1);
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-long", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *id, *details;
+
+	Runtime__V1__PodSandboxConfig *bp = pod_config(slashed, POD_LABELS);
+	EXPECT_SHORT("RunPodSandbox with a long bad name", run_pod_st(bp, &id, &details),
+		     GRPC_STATUS_INVALID_ARGUMENT, LBL("metadata name", sized));
+	bp = pod_config("pod-long-handler", POD_LABELS);
+	EXPECT_SHORT("RunPodSandbox with a long handler", run_pod_handler_st(bp, big, &id, &details),
+		     GRPC_STATUS_INVALID_ARGUMENT, LBL("runtime_handler", "(65536 bytes)"));
+	bp = pod_config("pod-long-cgroup", POD_LABELS);
+	bp->linux->cgroup_parent = big;
+	EXPECT_SHORT("RunPodSandbox with a long cgroup parent", run_pod_st(bp, &id, &details),
+		     GRPC_STATUS_INVALID_ARGUMENT, LBL("cgroup_parent"));
+	bp = pod_config("pod-long-sysctl", POD_LABELS);
+	const char *sysctl[] = { "net.ipv4.ip_default_ttl", tprintf("1\n%s", big), NULL };
+	bp->linux->sysctls = map_of(&runtime__v1__linux_pod_sandbox_config__sysctls_entry__descriptor, sysctl,
+				    &bp->linux->n_sysctls);
+	EXPECT_SHORT("RunPodSandbox with a long sysctl value", run_pod_st(bp, &id, &details),
+		     GRPC_STATUS_INVALID_ARGUMENT, LBL("sysctl", "net.ipv4.ip_default_ttl", "(65538 bytes)"));
+
+	Runtime__V1__PodSandboxStatusResponse *ps;
+	EXPECT_SHORT("PodSandboxStatus of a long ID", pod_status_st(hex, &ps, &details),
+		     GRPC_STATUS_INVALID_ARGUMENT, LBL("sandbox ID", "(65536 bytes)"));
+	Runtime__V1__ContainerStatusResponse *cs;
+	EXPECT_SHORT("ContainerStatus of a long ID", ctr_status_st(hex, 0, &cs, &details),
+		     GRPC_STATUS_INVALID_ARGUMENT, LBL("container ID", "(65536 bytes)"));
+	EXPECT_SHORT("StartContainer of a long ID", start_ctr_st(hex, &details), GRPC_STATUS_INVALID_ARGUMENT,
+		     LBL("container ID"));
+	EXPECT_SHORT("CreateContainer in a long sandbox ID", create_ctr_st(hex, ctr_config("c", "true", NULL), pc, &id,
+		     &details), GRPC_STATUS_INVALID_ARGUMENT, LBL("sandbox", "(65536 bytes)"));
+	Runtime__V1__ContainerConfig *cc = ctr_config(big, "true", NULL);
+	cc->image->image = UPSTREAM "not-pulled:1.0";
+	EXPECT_SHORT("CreateContainer with a long name", create_ctr_st(pod, cc, pc, &id, &details),
+		     GRPC_STATUS_NOT_FOUND, LBL("image", "not-pulled", "(65536 bytes)"));
+	cc = ctr_config("long-image", "true", NULL);
+	cc->image->image = big;
+	EXPECT_SHORT("CreateContainer with a long image", create_ctr_st(pod, cc, pc, &id, &details),
+		     GRPC_STATUS_NOT_FOUND, LBL("image", "(65536 bytes)"));
+	cc = ctr_config("long-mount", "true", NULL);
+	add_mount(cc, fx.hostdir, tprintf("/proc/%s", big), 0, RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE);
+	EXPECT_SHORT("CreateContainer with a long mount", create_ctr_st(pod, cc, pc, &id, &details),
+		     GRPC_STATUS_INVALID_ARGUMENT, LBL("mounts[0].container_path"));
+
+	/* nothing was made, and the daemon still answers */
+	assert_ctr_list("containers after the long refusals", NULL, NULL);
+	assert_pod_list("pods after the long refusals", NULL, pod, NULL);
+	assert_int_equal(count_entries(tprintf("%s/containers", fx.d.root)), 0);
+	assert_int_equal(count_entries(tprintf("%s/sandboxes", fx.d.root)), 1);
+	Runtime__V1__ContainerConfig *v[] = { ctr_config("after-long", "echo fine; " END_SH, NULL), NULL };
+	start_all(pod, pc, v);
+	output_of("after-long");
 }
 
 int main(void)
@@ -1105,6 +1320,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sysctls, sec_up, sec_down),
 		cmocka_unit_test_setup_teardown(test_mount_propagation, sec_up, sec_down),
 		cmocka_unit_test_setup_teardown(test_bad_input, sec_up, sec_down),
+		cmocka_unit_test_setup_teardown(test_long_values, sec_up, sec_down),
 	};
 	return podfix_main("security", tests, sizeof tests / sizeof *tests);
 }

@@ -1438,6 +1438,25 @@ static void test_start_fails(void **state)
 	assert_string_equal(out->status->image->image, "busybox:latest");
 	arena_release(&a);
 
+	/* The runtime says the request was at fault (EINVAL: runc could not find or run the program):
+	 * INVALID_ARGUMENT with its words, recorded the same way; a runtime that lost the container
+	 * (ENOENT) is the daemon's trouble, INTERNAL. */
+	char id2[POD_ID_BUF];
+	mk_container(f, CTR_CREATED, id2);
+	fake_fail(&f->fake, F_START, 1, EINVAL, id2);
+	assert_res(call_start(f, id2), GRPC_STATUS_INVALID_ARGUMENT, id2, "injected failure");
+	s = row(f, id2);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 128);
+	assert_string_equal(s.reason, "StartError");
+	assert_non_null(strstr(s.message, "injected failure"));
+	assert_int_equal(s.starting, 0);
+	char id3[POD_ID_BUF];
+	mk_container(f, CTR_CREATED, id3);
+	fake_fail(&f->fake, F_START, 1, ENOENT, id3);
+	assert_res(call_start(f, id3), GRPC_STATUS_INTERNAL, id3, "injected failure");
+	assert_string_equal(row(f, id3).reason, "StartError");
+
 	/* Not startable again; removable. */
 	assert_res(call_start(f, id), GRPC_STATUS_FAILED_PRECONDITION, id, "EXITED");
 	remove_ok(f, id);

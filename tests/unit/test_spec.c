@@ -563,9 +563,9 @@ static void test_user(void **state)
 	assert_user(f, "4242:7", 4242, 7, (const char *const[]){ NULL });
 
 	f->c.image_config = "{\"config\": {\"User\": \"nobody2\"}}";
-	assert_int_equal(bad_spec(f, "nobody2"), ENOENT);
+	assert_int_equal(bad_spec(f, "nobody2"), EINVAL);
 	f->c.image_config = "{\"config\": {\"User\": \"app:nogroup\"}}";
-	assert_int_equal(bad_spec(f, "nogroup"), ENOENT);
+	assert_int_equal(bad_spec(f, "nogroup"), EINVAL);
 
 	/* the security context wins over the image */
 	Runtime__V1__Int64Value uid = RUNTIME__V1__INT64_VALUE__INIT, gid = RUNTIME__V1__INT64_VALUE__INIT;
@@ -588,7 +588,7 @@ static void test_user(void **state)
 	assert_user(f, "root", 1000, 5, (const char *const[]){ "2000", "3000", NULL });
 	f->sc.run_as_username = STR("ghost");
 	f->c.image_config = NULL;
-	assert_int_equal(bad_spec(f, "ghost"), ENOENT);
+	assert_int_equal(bad_spec(f, "ghost"), EINVAL);
 	f->sc.run_as_username = STR("");
 	assert_int_equal(bad_spec(f, "run_as_group"), EINVAL); /* group without user */
 	f->sc.run_as_group = NULL;
@@ -706,6 +706,19 @@ static void test_mounts(void **state)
 	assert_int_equal(bad_spec(f, "mounts[0].container_path"), EINVAL);
 	m1.container_path = STR("/");
 	assert_int_equal(bad_spec(f, "mounts[0]"), EINVAL);
+	/* runc mounts nothing but proc on /proc or inside it (except the files lxcfs emulates) */
+	m1.container_path = STR("/proc");
+	assert_int_equal(bad_spec(f, "mounts[0].container_path /proc"), EINVAL);
+	m1.container_path = STR("/proc/sys/kernel//");
+	assert_int_equal(bad_spec(f, "mounts[0].container_path /proc/sys/kernel"), EINVAL);
+	m1.container_path = STR("/proc/meminfo");
+	spec = ok_spec(f);
+	assert_non_null(find_mount(spec, "/proc/meminfo", NULL));
+	json_decref(spec);
+	m1.container_path = STR("/procfs");
+	spec = ok_spec(f);
+	assert_non_null(find_mount(spec, "/procfs", NULL));
+	json_decref(spec);
 	m1.container_path = STR("/ok");
 	m1.host_path = STR("relative/host");
 	assert_int_equal(bad_spec(f, "host_path"), EINVAL);
@@ -829,7 +842,7 @@ static void test_devices(void **state)
 	json_decref(spec);
 
 	d.host_path = STR("/dev/litecri-no-such-device");
-	assert_int_equal(bad_spec(f, "/dev/litecri-no-such-device"), ENOENT);
+	assert_int_equal(bad_spec(f, "/dev/litecri-no-such-device"), EINVAL);
 	char file[PATH_MAX];
 	PATHF(file, "%s/plain", f->dir);
 	write_file(file, "x");
@@ -960,8 +973,36 @@ static void test_resources_oom_cgroups(void **state)
 	r.oom_score_adj = 0;
 
 	r.cpuset_cpus = STR("0-1; rm -rf");
-	assert_int_equal(bad_spec(f, "cpuset"), EINVAL);
+	assert_int_equal(bad_spec(f, "cpuset_cpus"), EINVAL);
+	/* what runc would fail to write: CPUs the host cannot have, descending or open ranges, the
+	 * kernel's CFS bounds */
+	r.cpuset_cpus = STR("0-99999");
+	assert_int_equal(bad_spec(f, "cpuset_cpus \"0-99999\": 99999"), EINVAL);
+	r.cpuset_cpus = STR("1-0");
+	assert_int_equal(bad_spec(f, "cpuset_cpus"), EINVAL);
+	r.cpuset_cpus = STR("0-");
+	assert_int_equal(bad_spec(f, "cpuset_cpus"), EINVAL);
+	r.cpuset_cpus = STR("0,");
+	assert_int_equal(bad_spec(f, "cpuset_cpus"), EINVAL);
+	r.cpuset_cpus = STR("0,0-0");
+	json_decref(ok_spec(f));
 	r.cpuset_cpus = STR("");
+	r.cpuset_mems = STR("99999");
+	assert_int_equal(bad_spec(f, "cpuset_mems"), EINVAL);
+	r.cpuset_mems = STR("");
+	r.cpu_quota = 1;
+	assert_int_equal(bad_spec(f, "cpu_quota 1"), EINVAL);
+	r.cpu_quota = 999;
+	assert_int_equal(bad_spec(f, "cpu_quota 999"), EINVAL);
+	r.cpu_quota = -1;
+	json_decref(ok_spec(f));
+	r.cpu_quota = 1000;
+	json_decref(ok_spec(f));
+	r.cpu_period = 999;
+	assert_int_equal(bad_spec(f, "cpu_period 999"), EINVAL);
+	r.cpu_period = 1000001;
+	assert_int_equal(bad_spec(f, "cpu_period 1000001"), EINVAL);
+	r.cpu_period = 100000;
 	r.memory_limit_in_bytes = -5;
 	assert_int_equal(bad_spec(f, "negative"), EINVAL);
 	r.memory_limit_in_bytes = 0;
@@ -978,19 +1019,19 @@ static void test_resources_oom_cgroups(void **state)
 	assert_int_equal(bad_spec(f, "page size"), EINVAL);
 	r.n_hugepage_limits = 0;
 
-	/* cgroup parents */
-	f->p.cgroup_parent = "/kubepods/burstable/pod-1/";
+	/* cgroup parents: clean absolute paths only */
+	f->p.cgroup_parent = "/kubepods/burstable/pod-1";
 	spec = ok_spec(f);
 	assert_string_equal(jstr(spec, "linux.cgroupsPath"), "/kubepods/burstable/pod-1/" CTR_ID);
 	json_decref(spec);
-	f->p.cgroup_parent = "kubepods";
-	spec = ok_spec(f);
-	assert_string_equal(jstr(spec, "linux.cgroupsPath"), "/kubepods/" CTR_ID);
-	json_decref(spec);
 	f->p.cgroup_parent = "kubepods-burstable.slice";
 	assert_int_equal(bad_spec(f, "slice"), EINVAL);
-	f->p.cgroup_parent = "/kubepods/../../etc";
-	assert_int_equal(bad_spec(f, "cgroup parent"), EINVAL);
+	const char *bad_parents[] = { "kubepods", "/kubepods/../../etc", "/kubepods/", "/kubepods//pod-1",
+				      "/kubepods/./pod-1", "./kubepods", NULL };
+	for (size_t i = 0; bad_parents[i]; i++) {
+		f->p.cgroup_parent = bad_parents[i];
+		assert_int_equal(bad_spec(f, "linux.cgroup_parent"), EINVAL);
+	}
 }
 
 static void test_annotations(void **state)
@@ -1169,7 +1210,7 @@ static void test_seccomp(void **state)
 			 "\"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}}]}");
 	assert_int_equal(bad_spec(f, "includes"), EINVAL);
 	sp.localhost_ref = STR("/litecri/no/such/profile.json");
-	assert_int_equal(bad_spec(f, "profile"), ENOENT);
+	assert_int_equal(bad_spec(f, "profile"), EINVAL);
 
 	/* the deprecated string */
 #pragma GCC diagnostic push
@@ -1305,6 +1346,23 @@ static void test_pause_spec(void **state)
 	s1.key = STR("vm.swappiness");
 	assert_int_equal(spec_pause(&f->p, pause_root, &spec, &err), -1);
 	assert_non_null(strstr(err.msg, "vm.swappiness"));
+	/* what runc would fail to write: no such sysctl, a directory, the hostname (the pod's hostname
+	 * field sets it) */
+	const char *bad_sysctls[] = { "net.ipv4.no_such_sysctl", "net/ipv4/no_such_sysctl", "net.ipv4", "kernel.hostname",
+				      NULL };
+	for (size_t i = 0; bad_sysctls[i]; i++) {
+		s1.key = (char *)bad_sysctls[i];
+		assert_int_equal(spec_pause(&f->p, pause_root, &spec, &err), -1);
+		assert_int_equal(err.errnum, EINVAL);
+		if (!strstr(err.msg, bad_sysctls[i]))
+			fail_msg("\"%s\" does not name %s", err.msg, bad_sysctls[i]);
+	}
+	s1.key = STR("net.ipv4.ip_unprivileged_port_start");
+	s1.value = STR("0\n1");
+	assert_int_equal(spec_pause(&f->p, pause_root, &spec, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_non_null(strstr(err.msg, "net.ipv4.ip_unprivileged_port_start"));
+	s1.value = STR("0");
 
 	/* host PID namespace for a hostPID pod; host UTS: no hostname */
 	pl.n_sysctls = 0;
