@@ -62,15 +62,16 @@ struct server {
 	size_t nroutes;
 	char socket_path[108];
 
-	pthread_mutex_t lock;   /* guards nthreads, shutdown_done, busy */
+	pthread_mutex_t lock;   /* guards nthreads, shutdown_done, busy; orders requests against stopping */
 	pthread_cond_t cond;
 	int nthreads;           /* live worker threads (detached; each decrements it as it ends) */
 	int base;               /* workers kept however idle (--workers) */
 	int idle_s;             /* seconds an extra worker waits for a call before it ends */
 	int shutdown_done;      /* the server's shutdown tag completed */
 	int busy;               /* handlers running (lock); server_stop waits for 0 before the queues go */
+	atomic_int held;        /* struct calls alive: requests outstanding + calls in the daemon's hands */
 	atomic_int idle;        /* workers waiting on the queue */
-	atomic_int stopping;    /* no more requests are made */
+	atomic_int stopping;    /* no more requests are made (set under lock) */
 	struct call shutdown_tag;
 };
 
@@ -78,6 +79,9 @@ static void *worker(void *arg);
 
 /* An extra worker idle this long ends: 60 s, or $LITECRI_WORKER_IDLE_S (1..3600; tests set it low). */
 #define WORKER_IDLE_S 60
+
+/* Once no call is in the daemon's hands at shutdown, what connections closing may still take. */
+#define SHUTDOWN_GRACE_MS 200
 
 /* The queue a route's calls are requested on: slow methods go to the pool, the rest stay. */
 static grpc_completion_queue *route_cq(const struct server *s, const struct route *r)
@@ -101,6 +105,7 @@ static struct call *call_new(struct server *s, enum tag_kind kind, const struct 
 	}
 	c->kind = kind;
 	c->srv = s;
+	atomic_fetch_add(&s->held, 1);
 	c->route = r;
 	grpc_metadata_array_init(&c->md);
 	grpc_call_details_init(&c->details);
@@ -111,6 +116,12 @@ static struct call *call_new(struct server *s, enum tag_kind kind, const struct 
 
 static void call_free(struct call *c)
 {
+	struct server *s = c->srv;
+	if (atomic_fetch_sub(&s->held, 1) == 1 && atomic_load(&s->stopping)) {
+		pthread_mutex_lock(&s->lock); /* server_stop may be waiting for the last one */
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+	}
 	if (c->call)
 		grpc_call_unref(c->call);
 	grpc_metadata_array_destroy(&c->md);
@@ -124,11 +135,19 @@ static void call_free(struct call *c)
 	free(c);
 }
 
-/* Ask gRPC for the next call on route r (or, r == NULL, on any unregistered path). */
+/*
+ * Ask gRPC for the next call on route r (or, r == NULL, on any unregistered path).  Under s->lock:
+ * a request is either made before server_stop sets `stopping` (and then fails at the shutdown,
+ * coming back as a tag) or not at all — never one that slips into gRPC after its shutdown
+ * failed the requests it had, which would stay outstanding.
+ */
 static void request_call(struct server *s, const struct route *r)
 {
-	if (atomic_load(&s->stopping))
+	pthread_mutex_lock(&s->lock);
+	if (atomic_load(&s->stopping)) {
+		pthread_mutex_unlock(&s->lock);
 		return;
+	}
 	struct call *c = call_new(s, r ? TAG_NEW_CALL : TAG_NEW_UNKNOWN, r);
 	grpc_call_error e;
 	if (r)
@@ -136,6 +155,7 @@ static void request_call(struct server *s, const struct route *r)
 							&c->payload, route_cq(s, r), route_cq(s, r), c);
 	else
 		e = grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c);
+	pthread_mutex_unlock(&s->lock);
 	if (e != GRPC_CALL_OK) {
 		log_warn("server: cannot request a call on %s: grpc_call_error %d", r ? r->path : "(unknown methods)", e);
 		call_free(c);
@@ -517,12 +537,15 @@ fail_early:
 	return -1;
 }
 
-/* Wait for the shutdown tag until `deadline` (CLOCK_REALTIME); 1 if it came. */
-static int wait_shutdown(struct server *s, const struct timespec *deadline)
+/*
+ * Wait for the shutdown tag until `deadline` (CLOCK_REALTIME; NULL: no limit) or, if until_idle,
+ * until no struct call is left (s->held == 0).  1 if the tag came.
+ */
+static int wait_shutdown(struct server *s, const struct timespec *deadline, int until_idle)
 {
 	pthread_mutex_lock(&s->lock);
 	int rc = 0;
-	while (!s->shutdown_done && rc != ETIMEDOUT)
+	while (!s->shutdown_done && rc != ETIMEDOUT && !(until_idle && atomic_load(&s->held) == 0))
 		rc = deadline ? pthread_cond_timedwait(&s->cond, &s->lock, deadline)
 			      : pthread_cond_wait(&s->cond, &s->lock);
 	int done = s->shutdown_done;
@@ -530,22 +553,58 @@ static int wait_shutdown(struct server *s, const struct timespec *deadline)
 	return done;
 }
 
+/* now (CLOCK_REALTIME) + ms, but not after `cap` */
+static struct timespec realtime_in(int64_t ms, const struct timespec *cap)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += (time_t)(ms / 1000);
+	t.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	if (cap && (t.tv_sec > cap->tv_sec || (t.tv_sec == cap->tv_sec && t.tv_nsec > cap->tv_nsec)))
+		t = *cap;
+	return t;
+}
+
 void server_stop(struct server *s, int timeout_s, void (*on_timeout)(void))
 {
 	if (!s)
 		return;
+	pthread_mutex_lock(&s->lock); /* no request_call is half-way through from here on */
 	atomic_store(&s->stopping, 1);
+	pthread_mutex_unlock(&s->lock);
 	assert(s->poller_started); /* it takes the shutdown tag */
+	int64_t t0 = now_ns();
 	grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_s;
-	if (!wait_shutdown(s, &dl)) {
+	struct timespec dl = realtime_in((int64_t)timeout_s * 1000, NULL);
+	if (!wait_shutdown(s, &dl, 1) && atomic_load(&s->held) == 0) {
+		/*
+		 * Every call gRPC handed over is answered and every request came back (the shutdown
+		 * failed them), so no call can reach a handler any more.  What the shutdown still waits
+		 * for is connections closing (a moment) or a call gRPC accepted but never handed over:
+		 * gRPC 1.51 can queue a call that arrives just as the shutdown begins after the shutdown
+		 * cleared its queue of waiting calls (a race in its request matcher), and then waits
+		 * for that call until its connection closes.  Close the connections: such a call gets
+		 * UNAVAILABLE now, not at the timeout.
+		 */
+		struct timespec grace = realtime_in(SHUTDOWN_GRACE_MS, &dl);
+		if (!wait_shutdown(s, &grace, 0)) {
+			log_info("server: shutdown: every call handed over is answered, yet gRPC holds calls it never "
+				 "handed over after %lld ms; closing the connections (those calls get UNAVAILABLE)",
+				 (long long)((now_ns() - t0) / 1000000));
+			grpc_server_cancel_all_calls(s->server);
+			wait_shutdown(s, NULL, 0);
+		}
+	}
+	if (!wait_shutdown(s, &dl, 0)) {
 		log_warn("server: in-flight calls did not finish within %ds; cancelling them", timeout_s);
 		if (on_timeout)
 			on_timeout(); /* make the handlers still at work give up */
 		grpc_server_cancel_all_calls(s->server);
-		wait_shutdown(s, NULL);
+		wait_shutdown(s, NULL, 0);
 	}
 	/* The shutdown tag comes once calls are cancelled, handlers may still be at work: wait. */
 	pthread_mutex_lock(&s->lock);

@@ -31,7 +31,8 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err);
  * Stop accepting calls, give in-flight calls up to `timeout_s` seconds to finish, then call
  * on_timeout (if not NULL: it must make running handlers return soon, e.g. abort transfers) and
  * cancel what is left; wait for the handlers, stop the threads and free everything.  The socket
- * file is removed.
+ * file is removed.  Only calls handed to a handler are waited for: once they are all answered,
+ * calls gRPC still holds (accepted, never handed over) are cancelled at once (UNAVAILABLE).
  */
 void server_stop(struct server *s, int timeout_s, void (*on_timeout)(void));
 
