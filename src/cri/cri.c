@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "store/store.h"
 
@@ -19,6 +20,14 @@ grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const ch
 	va_end(ap);
 	call->status_msg = p;
 	return code;
+}
+
+grpc_status_code cri_gone_code(const struct cri_call *call)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	return call->deadline && ns >= call->deadline ? GRPC_STATUS_DEADLINE_EXCEEDED : GRPC_STATUS_CANCELLED;
 }
 
 void *cri_new(struct cri_call *call, const ProtobufCMessageDescriptor *d)

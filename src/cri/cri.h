@@ -12,6 +12,8 @@
 #ifndef LITECRI_CRI_CRI_H
 #define LITECRI_CRI_CRI_H
 
+#include <stdint.h>
+
 #include <grpc/status.h>
 #include <jansson.h>
 
@@ -39,10 +41,20 @@ struct cri_call {
 	enum cri_api api;     /* which package the method was called under */
 	const char *method;   /* full path, for messages */
 	char *status_msg;     /* set by cri_fail */
+	int64_t deadline;     /* the caller's gRPC deadline, CLOCK_REALTIME ns (lc_now's clock); 0: none */
+	/*
+	 * > 0: a descriptor that turns readable (and stays so) once the caller is gone — it cancelled,
+	 * disconnected or its deadline passed — for a handler's waits to poll (proc_opts.cancel_fd).
+	 * 0: not watched (fast methods, unit tests).  Owned by the server.
+	 */
+	int cancel_fd;
 };
 
 typedef grpc_status_code (*cri_handler)(struct cri_env *env, struct cri_call *call,
 					const ProtobufCMessage *req, ProtobufCMessage **resp);
+
+/* The status for a call whose caller went away: DEADLINE_EXCEEDED once its deadline passed, else CANCELLED. */
+grpc_status_code cri_gone_code(const struct cri_call *call);
 
 /* Set call's status message (formatted, in the arena) and return code. */
 grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const char *fmt, ...)

@@ -6,8 +6,10 @@
  * Outcomes: the command's exit code (OK, whatever it is); a command that cannot be started (not
  * found, not executable) is exit code 127 / 126 with the runtime's reason on stderr, as a shell
  * reports it; a timeout kills the command and fails with DEADLINE_EXCEEDED (kubelet turns that
- * into a probe timeout); a container that is missing is NOT_FOUND, one that is not RUNNING is
- * FAILED_PRECONDITION.  Nothing is recorded in the database.
+ * into a probe timeout); a caller that goes away (cancels, disconnects, or its gRPC deadline passes)
+ * kills the command too, whatever the timeout, and the call ends CANCELLED or DEADLINE_EXCEEDED;
+ * a container that is missing is NOT_FOUND, one that is not RUNNING is FAILED_PRECONDITION.
+ * Nothing is recorded in the database.
  */
 #include "cri/exec.h"
 
@@ -64,6 +66,7 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 		.n_args = r->n_cmd,
 		.timeout_ms = r->timeout == 0 ? 0 : r->timeout > INT_MAX / 1000 ? INT_MAX : (int)r->timeout * 1000,
 		.out_max = EXEC_SYNC_OUTPUT_MAX,
+		.cancel_fd = call->cancel_fd,
 	};
 	struct rt_exec_result res;
 	int rc = rt_exec(env->lc->rt, &x, &res, &err);
@@ -75,6 +78,11 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 			return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED,
 					"ExecSync %s: command \"%s\" timed out after %lld s (killed)", id, LC_Q(r->cmd[0]),
 					(long long)r->timeout);
+		case ECANCELED:
+			code = cri_gone_code(call);
+			log_info("container %s: ExecSync %s: the caller has gone (%s); command killed", id, r->cmd[0],
+				 code == GRPC_STATUS_DEADLINE_EXCEEDED ? "deadline passed" : "cancelled or disconnected");
+			return cri_fail(call, code, "ExecSync %s: command \"%s\" killed: the caller has gone", id, r->cmd[0]);
 		case ESRCH:
 		case ENOENT:
 			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ExecSync: container %s is not running: %s",

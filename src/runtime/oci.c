@@ -792,7 +792,7 @@ void rt_exec_result_free(struct rt_exec_result *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* At an exec's timeout: SIGKILL the command (its pid file, written by the runtime once it started;
+/* At an exec's timeout or cancellation: SIGKILL the command (its pid file, written by the runtime once it started;
  * conmon, still running at this point, is the subreaper that waits for it, so the pid is still the
  * command's).  Without a pid file the command has not started, and killing conmon (done next by
  * proc_run) ends it. */
@@ -913,6 +913,7 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 			.keep_fds = &sync_fd,
 			.n_keep_fds = 1,
 			.timeout_ms = x->timeout_ms,
+			.cancel_fd = x->cancel_fd,
 			.on_timeout = exec_timeout,
 			.on_timeout_arg = pidfile,
 			.out_max = x->out_max,
@@ -924,6 +925,8 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 		if (rc < 0 && err->errnum == ETIMEDOUT)
 			lc_fail(err, ETIMEDOUT, "the command run in container %s did not finish within %d ms (killed)",
 				x->id, x->timeout_ms);
+		else if (rc < 0 && err->errnum == ECANCELED)
+			lc_fail(err, ECANCELED, "the command run in container %s was killed: its caller has gone", x->id);
 		else if (rc < 0)
 			lc_wrap(err, "conmon exec in %s", x->id);
 		else

@@ -40,6 +40,7 @@ struct rt_exec {
 	size_t n_args;
 	int timeout_ms;          /* > 0: the command is killed after it (ETIMEDOUT) */
 	size_t out_max;          /* bytes of stdout / stderr kept each (0: 64 KiB) */
+	int cancel_fd;           /* > 0: readable once the caller has gone: the command is killed (ECANCELED); 0: none */
 };
 
 struct rt_exec_result {
@@ -79,7 +80,8 @@ struct runtime_ops {
 	 * noNewPrivileges from the bundle's config.json), without a terminal, stdin empty; stdout and
 	 * stderr captured separately.  Returns once the command exited and its output was read (a
 	 * background process it left holding the output open is not waited for long).  ETIMEDOUT: the
-	 * command ran past x->timeout_ms and was killed.  ESRCH: the container is not running.
+	 * command ran past x->timeout_ms and was killed.  ECANCELED: x->cancel_fd turned readable and
+	 * the command was killed.  ESRCH: the container is not running.
 	 * ENOENT: unknown.  ENOEXEC: the command could not be started in the container (r->errout holds
 	 * why; r->exit_code is 127 when it was not found, else 126).  On ENOEXEC r must be freed;
 	 * on other failures it holds nothing.

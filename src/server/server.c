@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,11 +36,19 @@ struct route {
 	char path[128];
 };
 
-enum tag_kind { TAG_NEW_CALL, TAG_NEW_UNKNOWN, TAG_DONE, TAG_SHUTDOWN };
+enum tag_kind { TAG_NEW_CALL, TAG_NEW_UNKNOWN, TAG_DONE, TAG_CLOSED, TAG_SHUTDOWN };
 
-/* A call from request to completion of its final batch.  The struct is the completion tag. */
+/*
+ * A call from request to completion of its final batch.  The struct is the completion tag of the
+ * request and of the final batch; &closed_kind is that of the close watch (see watch_close).
+ * Every tag starts with its enum tag_kind.
+ */
 struct call {
 	enum tag_kind kind;
+	enum tag_kind closed_kind; /* TAG_CLOSED */
+	atomic_int refs;           /* the request / final batch holds one, a running close watch one */
+	int watching;              /* a close watch runs: the final batch must not receive the close */
+	int cancel_fd;             /* watched calls: eventfd written once the caller is gone; else 0 */
 	struct server *srv;
 	const struct route *route; /* NULL for unknown methods */
 	grpc_call *call;
@@ -83,7 +94,11 @@ static void *worker(void *arg);
 /* Once no call is in the daemon's hands at shutdown, what connections closing may still take. */
 #define SHUTDOWN_GRACE_MS 200
 
-/* The queue a route's calls are requested on: slow methods go to the pool, the rest stay. */
+/*
+ * The queue a route's new calls arrive on: slow methods go to the pool, the rest stay.  Every
+ * call's own operations (its final batch, its close watch) complete on the polling queue: the
+ * poller always answers, so a caller going away is noticed even when every worker is busy.
+ */
 static grpc_completion_queue *route_cq(const struct server *s, const struct route *r)
 {
 	return r && r->m->slow ? s->cq_slow : s->cq;
@@ -104,6 +119,8 @@ static struct call *call_new(struct server *s, enum tag_kind kind, const struct 
 		abort();
 	}
 	c->kind = kind;
+	c->closed_kind = TAG_CLOSED;
+	atomic_init(&c->refs, 1);
 	c->srv = s;
 	atomic_fetch_add(&s->held, 1);
 	c->route = r;
@@ -132,7 +149,24 @@ static void call_free(struct call *c)
 		grpc_byte_buffer_destroy(c->response);
 	grpc_slice_unref(c->status_details);
 	arena_release(&c->arena);
+	if (c->cancel_fd > 0)
+		close(c->cancel_fd);
 	free(c);
+}
+
+static void call_unref(struct call *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) == 1)
+		call_free(c);
+}
+
+/* The call whose tag is `tag` and the kind of that tag. */
+static struct call *tag_call(void *tag, enum tag_kind *kind)
+{
+	*kind = *(enum tag_kind *)tag;
+	if (*kind == TAG_CLOSED)
+		return (struct call *)((char *)tag - offsetof(struct call, closed_kind));
+	return tag;
 }
 
 /*
@@ -152,7 +186,7 @@ static void request_call(struct server *s, const struct route *r)
 	grpc_call_error e;
 	if (r)
 		e = grpc_server_request_registered_call(s->server, r->handle, &c->call, &c->deadline, &c->md,
-							&c->payload, route_cq(s, r), route_cq(s, r), c);
+							&c->payload, s->cq, route_cq(s, r), c);
 	else
 		e = grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c);
 	pthread_mutex_unlock(&s->lock);
@@ -180,16 +214,77 @@ static void finish(struct call *c, grpc_status_code code, const char *msg)
 	ops[n].data.send_status_from_server.status = code;
 	ops[n].data.send_status_from_server.status_details = &c->status_details;
 	n++;
-	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-	ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
-	n++;
+	if (!c->watching) {
+		ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+		ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+		n++;
+	}
 	c->kind = TAG_DONE;
 	grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
 	if (e != GRPC_CALL_OK) {
 		log_error("server: %s: cannot send the response: grpc_call_error %d",
 			  c->route ? c->route->path : "call", e);
-		call_free(c);
+		call_unref(c);
 	}
+}
+
+/*
+ * Watch a slow call for its caller going away while the handler runs: a batch of
+ * GRPC_OP_RECV_CLOSE_ON_SERVER alone, started before the handler, completes with cancelled = 1
+ * when the client cancels, disconnects or its deadline passes (and with 0 after the answer went
+ * out).  The handler sees it as c->cancel_fd turning readable (closed_watch).  Without an eventfd
+ * the call is simply not watched.
+ */
+static void watch_close(struct call *c)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd <= 0) { /* 0 would read as "none"; only possible with stdin closed */
+		if (fd < 0)
+			log_warn("server: %s: eventfd: %s; cancellation by the caller goes unnoticed", c->route->path,
+				 strerror(errno));
+		else
+			close(fd);
+		return;
+	}
+	c->cancel_fd = fd;
+	c->watching = 1;
+	atomic_fetch_add(&c->refs, 1);
+	grpc_op op;
+	memset(&op, 0, sizeof op);
+	op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	op.data.recv_close_on_server.cancelled = &c->cancelled;
+	grpc_call_error e = grpc_call_start_batch(c->call, &op, 1, &c->closed_kind, NULL);
+	if (e != GRPC_CALL_OK) {
+		log_warn("server: %s: cannot watch for cancellation: grpc_call_error %d", c->route->path, e);
+		c->watching = 0;
+		atomic_fetch_sub(&c->refs, 1);
+	}
+}
+
+/* The close watch of c completed (on the poller): if the caller went away, tell the handler. */
+static void closed_watch(struct call *c, int success)
+{
+	if (success && c->cancelled) {
+		uint64_t one = 1;
+		if (write(c->cancel_fd, &one, sizeof one) < 0)
+			log_warn("server: %s: signal cancellation: %s", c->route->path, strerror(errno));
+		log_debug("rpc %s: the caller went away (cancelled, disconnected or past its deadline)", c->route->path);
+	}
+	call_unref(c);
+}
+
+/* A gRPC deadline (any clock) as a time of CLOCK_REALTIME in ns, the handlers' clock; 0: none. */
+static int64_t deadline_ns(gpr_timespec d)
+{
+	if (gpr_time_cmp(d, gpr_inf_future(d.clock_type)) >= 0)
+		return 0;
+	gpr_timespec left = gpr_time_sub(d, gpr_now(d.clock_type));
+	if (left.tv_sec > 3155760000LL) /* beyond a century: none */
+		return 0;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + left.tv_sec * 1000000000 + left.tv_nsec;
+	return ns > 0 ? ns : 1;
 }
 
 /* Decode, run the handler, encode.  Returns the status; *msg is the status message. */
@@ -226,7 +321,8 @@ static grpc_status_code run_handler(struct server *s, struct call *c, const char
 		return GRPC_STATUS_INVALID_ARGUMENT;
 	}
 
-	struct cri_call cc = { .arena = &c->arena, .api = r->api, .method = r->path };
+	struct cri_call cc = { .arena = &c->arena, .api = r->api, .method = r->path,
+			       .deadline = deadline_ns(c->deadline), .cancel_fd = c->cancel_fd };
 	ProtobufCMessage *resp = NULL;
 	grpc_status_code code = m->fn(s->env, &cc, req, &resp);
 	if (code != GRPC_STATUS_OK) {
@@ -354,16 +450,21 @@ static void *poller(void *arg)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
-		struct call *c = ev.tag;
-		if (c->kind == TAG_SHUTDOWN) {
+		enum tag_kind kind;
+		struct call *c = tag_call(ev.tag, &kind);
+		if (kind == TAG_SHUTDOWN) {
 			pthread_mutex_lock(&s->lock);
 			s->shutdown_done = 1;
 			pthread_cond_broadcast(&s->cond);
 			pthread_mutex_unlock(&s->lock);
 			continue;
 		}
-		if (c->kind == TAG_DONE || !ev.success) {
-			call_free(c);
+		if (kind == TAG_CLOSED) {
+			closed_watch(c, ev.success);
+			continue;
+		}
+		if (kind == TAG_DONE || !ev.success) {
+			call_unref(c); /* final batch done (any call's), or a request failed at shutdown */
 			continue;
 		}
 		request_call(s, c->route);
@@ -392,14 +493,15 @@ static void *worker(void *arg)
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
 		struct call *c = ev.tag;
-		assert(c->kind != TAG_SHUTDOWN && c->kind != TAG_NEW_UNKNOWN);
-		if (c->kind == TAG_DONE || !ev.success) {
-			/* Final batch done, or a request that ended because the server shuts down. */
+		assert(c->kind == TAG_NEW_CALL); /* the calls' own operations complete on the poller's queue */
+		if (!ev.success) {
+			/* A request that ended because the server shuts down. */
 			call_free(c);
 			continue;
 		}
 		/* A new call: keep a request outstanding for its path before doing the slow work. */
 		request_call(s, c->route);
+		watch_close(c);
 		if (atomic_fetch_sub(&s->idle, 1) == 1) {
 			pthread_mutex_lock(&s->lock);
 			if (!atomic_load(&s->stopping)) {

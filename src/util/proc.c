@@ -197,8 +197,8 @@ void proc_result_free(struct proc_result *r)
 	r->out = r->errout = NULL;
 }
 
-/* The parent's side once the child runs: read both streams, wait, enforce the deadline and, once
- * the child is reaped, the drain time. */
+/* The parent's side once the child runs: read both streams, wait, enforce the deadline and the
+ * cancellation and, once the child is reaped, the drain time. */
 static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, struct sink *errs,
 		     const struct proc_opts *o, int *status, struct lc_err *err)
 {
@@ -221,12 +221,13 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 			}
 			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
 		}
-		struct pollfd pf[3] = {
+		struct pollfd pf[4] = {
 			{ .fd = out->fd, .events = POLLIN },
 			{ .fd = errs->fd, .events = POLLIN },
 			{ .fd = reaped ? -1 : pidfd, .events = POLLIN },
+			{ .fd = o->cancel_fd > 0 ? o->cancel_fd : -1, .events = POLLIN },
 		};
-		int n = poll(pf, 3, wait_ms);
+		int n = poll(pf, 4, wait_ms);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -234,6 +235,15 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 			kill(pid, SIGKILL);
 			reap(pid, status);
 			return lc_fail(err, e, "poll the output of %s", path);
+		}
+		if (pf[3].revents) {
+			if (reaped)
+				break; /* the child is done; no one waits for what a grandchild still writes */
+			if (o->on_timeout)
+				o->on_timeout(o->on_timeout_arg);
+			kill(pid, SIGKILL);
+			reap(pid, status);
+			return lc_fail(err, ECANCELED, "%s was cancelled (killed): its caller has gone", path);
 		}
 		if (pf[0].revents && sink_read(out) < 0) {
 			int e = errno;
@@ -270,6 +280,9 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 	assert(o->n_keep_fds == 0 || o->keep_fds);
 	memset(r, 0, sizeof *r);
 	const char *path = argv[0];
+	struct pollfd cancel = { .fd = o->cancel_fd > 0 ? o->cancel_fd : -1, .events = POLLIN };
+	if (cancel.fd >= 0 && poll(&cancel, 1, 0) > 0)
+		return lc_fail(err, ECANCELED, "%s not started: its caller has gone", path);
 
 	cleanup_free int *high = calloc(o->n_keep_fds + 4, sizeof *high);
 	if (!high)

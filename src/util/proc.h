@@ -20,7 +20,12 @@ struct proc_opts {
 	size_t n_keep_fds;
 	size_t out_max;          /* bytes of stdout / stderr kept (0: 64 KiB); the rest is read and dropped */
 	int timeout_ms;          /* > 0: SIGKILL the child after it, and fail with errnum ETIMEDOUT */
-	void (*on_timeout)(void *arg); /* called at the timeout, before the child is killed (may be NULL) */
+	/* > 0: a descriptor (cri_call.cancel_fd) that turns readable when whoever waits for the child
+	 * has gone: the child is then SIGKILLed and proc_run fails with errnum ECANCELED (already
+	 * readable: the child is not started).  0: none. */
+	int cancel_fd;
+	/* called at the timeout or the cancellation, before the child is killed (may be NULL) */
+	void (*on_timeout)(void *arg);
 	void *on_timeout_arg;
 	int drain_ms;            /* > 0: once the child exited, wait at most this long for EOF on its output */
 	const char *cwd;         /* NULL: the daemon's working directory */
@@ -36,11 +41,11 @@ struct proc_result {
 
 /*
  * Run argv[0] (absolute path) to completion.  -1 only when it could not be run (exec failure:
- * errnum of execve, e.g. ENOENT) or timed out.  o may be NULL (all defaults).
+ * errnum of execve, e.g. ENOENT), timed out or was cancelled.  o may be NULL (all defaults).
  *
  * Completion is the child's exit and EOF on its stdout and stderr: a daemonizing child whose
  * grandchild keeps those open delays the return until it closes them (or until timeout_ms, which
- * then is no failure since the child itself did exit; nor is the end of drain_ms).  On -1, r holds nothing to free.
+ * then is no failure since the child itself did exit; nor is the end of drain_ms or a cancellation then).  On -1, r holds nothing to free.
  */
 int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_result *r, struct lc_err *err);
 void proc_result_free(struct proc_result *r);

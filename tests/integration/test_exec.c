@@ -4,8 +4,9 @@
  *
  *   ExecSync: exit codes, stdout and stderr apart, binary output, the container's namespaces,
  *   cgroup and user, bounded output, a command that cannot start, timeout (DEADLINE_EXCEEDED, the
- *   command killed), a background process keeping the output open, calls served while execs run,
- *   and the status codes of bad requests.
+ *   command killed), a caller that cancels or whose deadline passes (the command, its conmon and
+ *   its files gone at once), a background process keeping the output open, calls served while
+ *   execs run, and the status codes of bad requests.
  *   UpdateContainerResources: values visible in the container's cgroup files and reported by
  *   ContainerStatus (also after a daemon restart), partial updates, bad values refused with
  *   nothing changed, and the status codes of containers that cannot be updated.
@@ -18,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
 
 #include "podfix.h"
 
@@ -237,6 +242,190 @@ static void test_exec_sync_timeout(void **state)
 	/* the container runs on, and another exec works */
 	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
 	assert_string_equal(sh_out(c, "echo still-here"), "still-here\n");
+}
+
+/* Number of processes whose command line (arguments joined by spaces) contains both a and b. */
+static int procs_cmdline_has(const char *a, const char *b)
+{
+	int count = 0;
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char p[300], buf[4096];
+		snprintf(p, sizeof p, "/proc/%s/cmdline", e->d_name);
+		FILE *f = fopen(p, "re");
+		if (!f)
+			continue;
+		size_t got = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < got; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		buf[got] = '\0';
+		if (strstr(buf, a) && strstr(buf, b))
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+/* The daemon's open descriptors, leaving out its SQLite files (one connection per thread that used
+ * the database, opened on first use: a count that follows the worker pool, not the calls). */
+static int daemon_fds(void)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)fx.d.pid);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[PATH_MAX], target[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		ssize_t l = readlink(p, target, sizeof target - 1);
+		target[l > 0 ? l : 0] = '\0';
+		if (!strstr(target, fx.d.db))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Entries "exec-*" in the container's bundle: an exec's private directory. */
+static int exec_dirs(const char *id)
+{
+	DIR *d = opendir(tprintf("%s/containers/%s", fx.d.state, id));
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, "exec-", 5) == 0;
+	closedir(d);
+	return n;
+}
+
+/* Wait until the exec's command (`sleep <arg>`) runs: its process on the host is the marker. */
+static void wait_exec_started(const char *sleep_arg)
+{
+	for (int64_t deadline = now_ms() + WAIT_MS;
+	     procs_with_cmdline((const char *const[]){ "sleep", sleep_arg, NULL }) == 0;) {
+		assert_true(now_ms() < deadline);
+		sleep_ms(20);
+	}
+}
+
+/* After the caller of an exec of `sleep <arg>` in container id went away: the command, the exec's
+ * conmon and its directory go, and the daemon holds no more descriptors than before (fds0). */
+static void assert_exec_cleaned_up(const char *id, const char *sleep_arg, int fds0)
+{
+	int64_t deadline = now_ms() + 20000; /* the command sleeps ~28 h: a wait that ends is no timeout */
+	for (;;) {
+		int cmd = procs_with_cmdline((const char *const[]){ "sleep", sleep_arg, NULL });
+		int conmon = procs_cmdline_has("conmon", tprintf("-c %s -n %s -u exec-", id, id));
+		int dirs = exec_dirs(id), fds = daemon_fds();
+		if (!cmd && !conmon && !dirs && fds <= fds0)
+			break;
+		if (now_ms() >= deadline) {
+			print_error("20 s after the caller went away: command %d, exec conmon %d, exec dirs %d, "
+				    "daemon fds %d (before: %d)\n", cmd, conmon, dirs, fds, fds0);
+			fail();
+		}
+		sleep_ms(50);
+	}
+	/* the container runs on, and another exec works */
+	assert_int_equal(ctr_status(id)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	assert_string_equal(sh_out(id, "echo still-here"), "still-here\n");
+}
+
+/*
+ * ExecSync without a timeout whose caller goes away: explicit cancellation (grpc_call_cancel) and
+ * a short gRPC deadline.  The command is killed with its conmon right then — not when the
+ * container is removed — and its files and the daemon's descriptors are released.
+ */
+static void test_exec_sync_caller_gone(void **state)
+{
+	(void)state;
+	char *c = running_ctr("pod-exec-gone", "gone", SLEEP_FOREVER, NULL, NULL);
+	assert_string_equal(sh_out(c, "echo warm"), "warm\n"); /* the first exec's one-off costs */
+	int fds0 = daemon_fds();
+
+	/* 1. The client cancels the call while the command runs. */
+	const char *const cmd1[] = { "/bin/sh", "-c", "exec sleep 100003", NULL };
+	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	req.container_id = c;
+	req.cmd = (char **)cmd1;
+	req.n_cmd = 3;
+	req.timeout = 0;
+	size_t len = protobuf_c_message_get_packed_size(&req.base);
+	uint8_t *buf = talloc(len ? len : 1);
+	protobuf_c_message_pack(&req.base, buf);
+	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+	grpc_channel *ch = grpc_channel_create(fx.d.endpoint, creds, NULL);
+	grpc_channel_credentials_release(creds);
+	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+	grpc_slice method = grpc_slice_from_static_string(RT "ExecSync");
+	grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method, NULL,
+						   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	assert_non_null(call);
+	grpc_slice body = grpc_slice_from_copied_buffer((const char *)buf, len);
+	grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&body, 1);
+	grpc_slice_unref(body);
+	grpc_byte_buffer *recv = NULL;
+	grpc_metadata_array imd, tmd;
+	grpc_metadata_array_init(&imd);
+	grpc_metadata_array_init(&tmd);
+	grpc_status_code st = GRPC_STATUS_UNKNOWN;
+	grpc_slice details = grpc_empty_slice();
+	grpc_op ops[6];
+	memset(ops, 0, sizeof ops);
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &imd;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = &recv;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.status = &st;
+	ops[5].data.recv_status_on_client.status_details = &details;
+	ops[5].data.recv_status_on_client.trailing_metadata = &tmd;
+	int tag;
+	assert_int_equal(grpc_call_start_batch(call, ops, 6, &tag, NULL), GRPC_CALL_OK);
+	wait_exec_started("100003");
+	assert_int_equal(grpc_call_cancel(call, NULL), GRPC_CALL_OK);
+	grpc_event ev = grpc_completion_queue_pluck(cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+	assert_int_equal(st, GRPC_STATUS_CANCELLED);
+	if (recv)
+		grpc_byte_buffer_destroy(recv);
+	grpc_byte_buffer_destroy(send);
+	grpc_slice_unref(details);
+	grpc_metadata_array_destroy(&imd);
+	grpc_metadata_array_destroy(&tmd);
+	grpc_call_unref(call);
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(cq);
+	grpc_channel_destroy(ch);
+	assert_exec_cleaned_up(c, "100003", fds0);
+	assert_non_null(wait_log(fx.d.log, "the caller has gone (cancelled or disconnected); command killed"));
+
+	/* 2. The caller's gRPC deadline (1.5 s) passes: the same, logged as the deadline. */
+	const char *const cmd2[] = { "/bin/sh", "-c", "exec sleep 100004", NULL };
+	req.cmd = (char **)cmd2;
+	ProtobufCMessage *resp = NULL;
+	char *msg = NULL;
+	st = rpc(RT "ExecSync", &req.base, &runtime__v1__exec_sync_response__descriptor, &resp, &msg, 1500);
+	assert_int_equal(st, GRPC_STATUS_DEADLINE_EXCEEDED);
+	assert_exec_cleaned_up(c, "100004", fds0);
+	assert_non_null(wait_log(fx.d.log, "the caller has gone (deadline passed); command killed"));
 }
 
 struct bg_exec {
@@ -545,6 +734,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_sync_basics, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_bounded, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_timeout, up, down),
+		cmocka_unit_test_setup_teardown(test_exec_sync_caller_gone, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_concurrent, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_refused, up, down),
 		cmocka_unit_test_setup_teardown(test_update_resources, up, down),

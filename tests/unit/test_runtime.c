@@ -582,6 +582,53 @@ static void on_timeout_cb(void *arg)
 	p->child_alive = rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
+/* cancel_fd: once it is readable, on_timeout runs while the child still runs, the child is killed
+ * and reaped, and proc_run fails with ECANCELED; already readable, nothing is started. */
+static void test_proc_cancel(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/litecri-cancel-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct timeout_probe p = { 0 };
+	snprintf(p.pidfile, sizeof p.pidfile, "%s/pid", dir);
+	int cancel[2];
+	assert_int_equal(pipe2(cancel, O_CLOEXEC), 0);
+	/* The child itself turns the descriptor readable (its fd 3 is the pipe's write end), then sleeps. */
+	char script[PATH_MAX + 64];
+	snprintf(script, sizeof script, "echo $$ > %s; echo x >&3; exec sleep 30", p.pidfile);
+	const char *slow[] = { "/bin/sh", "-c", script, NULL };
+	struct proc_opts o = { .timeout_ms = WAIT_MS, .cancel_fd = cancel[0], .keep_fds = &cancel[1], .n_keep_fds = 1,
+			       .on_timeout = on_timeout_cb, .on_timeout_arg = &p };
+	struct proc_result r;
+	struct lc_err err;
+	assert_int_equal(proc_run(slow, &o, &r, &err), -1);
+	assert_int_equal(err.errnum, ECANCELED);
+	assert_null(r.out);
+	assert_int_equal(p.calls, 1);
+	assert_true(p.child_alive);
+	char buf[32] = "";
+	int fd = open(p.pidfile, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof buf - 1) > 0);
+	close(fd);
+	pid_t child = (pid_t)atoi(buf);
+	assert_true(child > 0);
+	assert_int_equal(kill(child, 0), -1); /* killed and reaped */
+	assert_int_equal(errno, ESRCH);
+	unlink(p.pidfile);
+
+	/* Readable from the start (the byte is still in the pipe): the child is never started. */
+	struct timeout_probe q = { 0 };
+	o.on_timeout_arg = &q;
+	assert_int_equal(proc_run(slow, &o, &r, &err), -1);
+	assert_int_equal(err.errnum, ECANCELED);
+	assert_int_equal(q.calls, 0);
+	assert_int_equal(access(p.pidfile, F_OK), -1);
+	close(cancel[0]);
+	close(cancel[1]);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* on_timeout: called once, at the timeout, while the child still runs; never otherwise. */
 static void test_proc_on_timeout(void **state)
 {
@@ -1532,6 +1579,7 @@ int main(void)
 		cmocka_unit_test(test_proc_timeout),
 		cmocka_unit_test(test_proc_drain),
 		cmocka_unit_test(test_proc_on_timeout),
+		cmocka_unit_test(test_proc_cancel),
 		cmocka_unit_test(test_proc_lengths),
 		cmocka_unit_test(test_proc_signals),
 		cmocka_unit_test(test_proc_fds),
