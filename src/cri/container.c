@@ -344,7 +344,7 @@ grpc_status_code cri_stop_container(struct cri_env *env, struct cri_call *call, 
 	if (found < 0)
 		return code;
 	struct lc_err err = { 0 };
-	if (found && lc_container_stop(env, id, r->timeout, &err) < 0)
+	if (found && lc_container_stop(env, id, r->timeout, call->deadline, &err) < 0)
 		return cri_fail(call, err.errnum == ETIMEDOUT ? GRPC_STATUS_DEADLINE_EXCEEDED : GRPC_STATUS_INTERNAL,
 				"StopContainer %s: %s", id, err.msg);
 	*resp = cri_new(call, &runtime__v1__stop_container_response__descriptor);

@@ -325,7 +325,7 @@ void lc_record_lost_exit(struct cri_env *env, const char *id)
 /* How long StopContainer waits for a SIGKILLed container before it gives up. */
 #define KILL_WAIT_NS (120LL * 1000000000)
 
-int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, struct lc_err *err)
+int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int64_t answer_by, struct lc_err *err)
 {
 	struct arena a;
 	arena_init(&a);
@@ -350,7 +350,14 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, stru
 	log_info("container %s: SIGKILL", id);
 	if (rt_kill(rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
 		return -1;
-	if (lc_wait(env, container_gone, id, lc_now() + KILL_WAIT_NS) != 0)
+	int64_t until = lc_now() + KILL_WAIT_NS;
+	if (answer_by && answer_by < until) {
+		if (lc_wait(env, container_gone, id, answer_by) != 0)
+			return lc_fail(err, ETIMEDOUT, "container %s: SIGKILL sent, its exit not seen yet when the "
+				       "caller's deadline passed", id);
+		return 0;
+	}
+	if (lc_wait(env, container_gone, id, until) != 0)
 		return lc_fail(err, ETIMEDOUT, "container %s did not exit within %lld s of SIGKILL", id,
 			       KILL_WAIT_NS / 1000000000);
 	return 0;
@@ -404,7 +411,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 	/* Forcibly stop the container if it is running or its state is unknown. */
 	if (r.state == CTR_RUNNING || r.state == CTR_UNKNOWN) {
 		log_info("container %s: forcibly stopping it to remove it", id);
-		if (lc_container_stop(env, id, 0, &err) < 0)
+		if (lc_container_stop(env, id, 0, 0, &err) < 0)
 			return cri_fail(call, lc_status_code(err.errnum), "failed to forcibly stop container %s: %s", id,
 					err.msg);
 	}

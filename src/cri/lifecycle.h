@@ -94,9 +94,12 @@ void lc_record_lost_exit(struct cri_env *env, const char *id);
 /*
  * Stop a container the StopContainer way: the stop signal, `timeout` seconds, then SIGKILL to all
  * of its processes; return once its exit is recorded.  Not RUNNING/UNKNOWN: nothing to do.
- * Missing: 0.  Failure: -1 naming the container.
+ * Missing: 0.  Failure: -1 naming the container.  answer_by: the caller's deadline (lc_now's
+ * clock; 0: none).  The stop itself never ends early — the grace period runs its course and the
+ * SIGKILL is sent — but the wait after the SIGKILL, which only tells the caller how it went (the
+ * exit is recorded when it comes all the same), ends there: ETIMEDOUT.
  */
-int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, struct lc_err *err);
+int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int64_t answer_by, struct lc_err *err);
 
 /*
  * RemoveContainer, exactly as the reference: missing → OK; RUNNING/UNKNOWN → forcibly stopped

@@ -312,7 +312,7 @@ static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, st
 	if (store_sandbox_containers(env->store, id, a, &ids, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (lc_container_stop(env, ids[i], 0, err) < 0)
+		if (lc_container_stop(env, ids[i], 0, 0, err) < 0)
 			return -1;
 	if (rt_kill(env->lc->rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
 		return lc_wrap(err, "stop infra container");

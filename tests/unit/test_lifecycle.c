@@ -1511,6 +1511,50 @@ static void test_stop_ignores_signal(void **state)
 }
 
 /*
+ * StopContainer whose caller's gRPC deadline passes.  The stop is not cut short: the deadline
+ * passes during the grace period, which still runs out, and the SIGKILL is still sent.  Only the
+ * wait after it, which just tells the caller how it went, ends at the deadline
+ * (DEADLINE_EXCEEDED) instead of after the 120 s allowed for a SIGKILLed container; the exit is
+ * recorded when it comes.
+ */
+static void test_stop_caller_deadline(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	f->fake.ignore_stop_signal = 1;
+	f->fake.death = DEATH_SLOW; /* the SIGKILLed process lingers until fake_reap */
+	mk_container(f, CTR_RUNNING, id);
+	unsigned sk0 = fake_kills(&f->fake, SIGKILL);
+	struct arena a;
+	arena_init(&a);
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/StopContainer",
+			      .deadline = lc_now() + 300 * 1000000LL };
+	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	req.container_id = id;
+	req.timeout = 1;
+	ProtobufCMessage *resp = NULL;
+	int64_t t0 = lc_now();
+	grpc_status_code code = cri_stop_container(&f->env, &c, &req.base, &resp);
+	int64_t took_s = (lc_now() - t0) / 1000000000;
+	assert_int_equal(code, GRPC_STATUS_DEADLINE_EXCEEDED);
+	assert_non_null(strstr(c.status_msg, "deadline passed"));
+	arena_release(&a);
+	assert_int_equal(fake_kills(&f->fake, SIGKILL), sk0 + 1);
+	assert_true(took_s < 60); /* a hang check: without the deadline the wait takes 120 s */
+	assert_int_equal(row(f, id).state, CTR_RUNNING);
+	fake_reap(&f->fake, id);
+	for (int i = 0; row(f, id).state != CTR_EXITED; i++) {
+		assert_true(i < 2000); /* the watcher records the exit (a hang guard, not a timing check) */
+		usleep(10000);
+	}
+	assert_int_equal(row(f, id).exit_code, 137);
+	f->fake.death = DEATH_NOW;
+	f->fake.ignore_stop_signal = 0;
+	remove_ok(f, id);
+	assert_int_equal(flagged_rows(f), 0);
+}
+
+/*
  * The exit code conmon reports is the one recorded, even when StopContainer looks at the container
  * between the process's death and conmon writing the exit file: runc already says "stopped" (pid 0)
  * then, which is not "conmon is gone".  When conmon really is gone without an exit file, the exit is
@@ -2152,6 +2196,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_teardown_fails_after_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_ignores_signal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_caller_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_exit_code_survives_conmon_lag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_starting_state_unreadable, setup, teardown),
