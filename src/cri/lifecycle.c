@@ -20,6 +20,7 @@
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/proc.h"
 
 int64_t lc_now(void)
 {
@@ -300,7 +301,7 @@ int lc_conmon_alive(struct cri_env *env, const char *id)
 		return 0;
 	buf[n] = '\0';
 	long pid = strtol(buf, NULL, 10);
-	if (pid <= 1 || (kill((pid_t)pid, 0) < 0 && errno != EPERM))
+	if (pid <= 1 || pid > INT_MAX || !proc_alive((pid_t)pid)) /* a zombie conmon has written its exit file */
 		return 0;
 	/* A process with that PID started after conmon wrote its pidfile is not conmon (PID reused). */
 	struct stat st;

@@ -80,7 +80,8 @@ void lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t 
 
 /*
  * 1 if the conmon supervising container (or infra container) id still runs: the PID in its
- * pidfile exists and did not start after the pidfile was written (a reused PID is not conmon).
+ * pidfile exists, is no zombie (a conmon that exited has written its exit file, whenever PID 1
+ * reaps it) and did not start after the pidfile was written (a reused PID is not conmon).
  */
 int lc_conmon_alive(struct cri_env *env, const char *id);
 

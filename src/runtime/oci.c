@@ -274,16 +274,9 @@ static void create_undo(const struct oci *o, const struct rt_create *c, const ch
 		cleanup_close int pfd = (int)syscall(SYS_pidfd_open, cp, 0);
 		if (kill(cp, SIGKILL) < 0 && errno != ESRCH)
 			log_warn("kill conmon %d of container %s: %s", (int)cp, c->id, strerror(errno));
-		struct pollfd pf = { .fd = pfd, .events = POLLIN };
-		if (pfd >= 0) {
-			int n;
-			do
-				n = poll(&pf, 1, CONMON_KILL_WAIT_MS);
-			while (n < 0 && errno == EINTR);
-			if (n == 0)
-				log_warn("conmon %d of container %s outlived SIGKILL for %d ms", (int)cp, c->id,
-					 CONMON_KILL_WAIT_MS);
-		}
+		if (pfd >= 0 && !proc_wait_gone(pfd, cp, CONMON_KILL_WAIT_MS))
+			log_warn("conmon %d of container %s outlived SIGKILL for %d ms", (int)cp, c->id,
+				 CONMON_KILL_WAIT_MS);
 		log_debug("killed conmon %d of container %s after a failed create", (int)cp, c->id);
 	}
 	if (known(o, c->id)) {
@@ -577,10 +570,12 @@ static pid_t state_init_pid(const struct oci *o, const char *id)
 /*
  * `delete --force` of a container whose init still exists (a created container's waiting
  * `runc init`, or a running one) makes runc SIGKILL it and then sleep 100 ms before it looks
- * again.  Killing the init ourselves and waiting until conmon has reaped it turns that into a
- * plain delete of a stopped container (~110 ms → ~10 ms).  Only runc's state file is read
- * ("init_process_pid" in <root>/<id>/state.json); for other runtimes, or when anything is
- * unexpected, this does nothing and `delete --force` does the work as before.
+ * again.  Killing the init ourselves and waiting until it has exited turns that into a plain
+ * delete of a stopped container (~110 ms → ~10 ms).  A zombie init counts as exited, for runc as
+ * here (its parent, conmon — or PID 1 once conmon is gone, which may reap a second late — has yet
+ * to reap it).  Only runc's state file is read ("init_process_pid" in <root>/<id>/state.json);
+ * for other runtimes, or when anything is unexpected, this does nothing and `delete --force` does
+ * the work as before.
  */
 static void kill_before_delete(struct oci *o, const char *id)
 {
@@ -588,17 +583,12 @@ static void kill_before_delete(struct oci *o, const char *id)
 	if (pid <= 1)
 		return;
 	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd < 0) /* gone already */
+	if (pfd < 0 || !proc_alive(pid)) /* gone already */
 		return;
 	struct lc_err e = { 0 };
 	if (oci_kill(o, id, SIGKILL, 0, &e) < 0)
 		return;
-	struct pollfd p = { .fd = pfd, .events = POLLIN };
-	if (poll(&p, 1, 2000) <= 0)
-		return;
-	/* Exited; now let conmon reap it (a zombie still counts as alive for the runtime). */
-	for (int i = 0; i < 2000 && kill(pid, 0) == 0; i++)
-		usleep(500);
+	proc_wait_gone(pfd, pid, 2000);
 }
 
 static int oci_delete(void *impl, const char *id, struct lc_err *err)

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -393,3 +394,51 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 	free(errs.p);
 	return rc;
 }
+
+int proc_alive(pid_t pid)
+{
+	assert(pid > 0);
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : kill(pid, 0) == 0 || errno == EPERM;
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof buf - 1);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 && errno == ESRCH ? 0 : 1; /* ESRCH: reaped since the open */
+	buf[n] = '\0';
+	/* "<pid> (<comm>) <state> ...": the command name may hold spaces and parentheses */
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 1;
+	return !(p[2] == 'Z' || p[2] == 'X');
+}
+
+int proc_wait_gone(int pidfd, pid_t pid, int timeout_ms)
+{
+	assert(pid > 0 && timeout_ms >= 0);
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (!proc_alive(pid))
+			return 1;
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		if (pidfd >= 0) {
+			/* readable once the process exited, reaped or not */
+			struct pollfd pf = { .fd = pidfd, .events = POLLIN };
+			int n = poll(&pf, 1, left > INT_MAX ? INT_MAX : (int)left);
+			if (n > 0)
+				return 1;
+			if (n < 0 && errno != EINTR)
+				pidfd = -1; /* look at /proc instead */
+		} else {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+

@@ -50,4 +50,20 @@ struct proc_result {
 int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_result *r, struct lc_err *err);
 void proc_result_free(struct proc_result *r);
 
+/*
+ * 1 while process pid runs; 0 once it is gone or a zombie (state Z or X in /proc/<pid>/stat: it
+ * exited and only waits for its parent to reap it, which for an orphan takes as long as PID 1
+ * does — a second or more on some hosts).  A process whose state cannot be read but that exists
+ * counts as running.
+ */
+int proc_alive(pid_t pid);
+
+/*
+ * Wait at most timeout_ms (0: just look) until process pid has exited, a zombie counting as
+ * exited (proc_alive): 1 once it has, 0 when it still runs at the end.  pidfd: a pidfd of pid
+ * opened before the process was signalled (it also guards against a reused pid), polled without
+ * waking; -1: /proc is looked at every millisecond.
+ */
+int proc_wait_gone(int pidfd, pid_t pid, int timeout_ms);
+
 #endif

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -777,6 +778,87 @@ static void test_proc_signals(void **state)
 	sigset_t now;
 	pthread_sigmask(SIG_SETMASK, NULL, &now);
 	assert_int_equal(sigismember(&now, SIGTERM), sigismember(&old, SIGTERM));
+}
+
+/* State letter of /proc/<pid>/stat (read here without proc.c), '?' when unreadable. */
+static char stat_state(pid_t pid)
+{
+	char p[64], buf[512];
+	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	const char *c = strrchr(buf, ')');
+	return c && c[1] == ' ' ? c[2] : '?';
+}
+
+/*
+ * A process that exited but that nobody reaps yet (a zombie: here the child of a parent that
+ * never waits, as an orphan waits for a slow PID 1) is gone for proc_alive and proc_wait_gone at
+ * once, with or without a pidfd; a running process is not; a reaped one is gone.
+ */
+static void test_proc_zombie(void **state)
+{
+	(void)state;
+	int pp[2];
+	assert_int_equal(pipe2(pp, O_CLOEXEC), 0);
+	pid_t parent = fork();
+	assert_true(parent >= 0);
+	if (parent == 0) {
+		signal(SIGCHLD, SIG_DFL); /* zombies stay until waited for */
+		pid_t z = fork();
+		if (z == 0)
+			_exit(0);
+		if (write(pp[1], &z, sizeof z) != (ssize_t)sizeof z)
+			_exit(1);
+		for (;;)
+			pause(); /* never waits: z stays a zombie until this process dies */
+	}
+	close(pp[1]);
+	pid_t z = 0;
+	assert_int_equal(read(pp[0], &z, sizeof z), (ssize_t)sizeof z);
+	close(pp[0]);
+	assert_true(z > 0);
+	/* Every check is recorded first and asserted once the helper process is gone (an assertion
+	 * longjmps: it would leave the process behind holding the test's output open). */
+	int64_t deadline = now_ms() + WAIT_MS;
+	while (stat_state(z) != 'Z' && now_ms() < deadline)
+		sleep_ms(1);
+	char zstate = stat_state(z);
+	int zfd = (int)syscall(SYS_pidfd_open, z, 0);
+	int pfd = (int)syscall(SYS_pidfd_open, parent, 0);
+	int z_alive = proc_alive(z), z_gone_fd = proc_wait_gone(zfd, z, 0), z_gone = proc_wait_gone(-1, z, 0);
+	char zstate_after = stat_state(z);
+	int p_alive = proc_alive(parent), p_gone_fd = proc_wait_gone(pfd, parent, 0);
+	int p_gone = proc_wait_gone(-1, parent, 20);
+	kill(parent, SIGKILL);
+	int p_killed = pfd >= 0 ? proc_wait_gone(pfd, parent, WAIT_MS) : -1;
+	int st;
+	pid_t reaped = waitpid(parent, &st, 0);
+	int p_reaped_alive = proc_alive(parent), p_reaped_gone = proc_wait_gone(-1, parent, 0);
+	if (zfd >= 0)
+		close(zfd);
+	if (pfd >= 0)
+		close(pfd);
+
+	assert_int_equal(zstate, 'Z');
+	assert_true(zfd >= 0 && pfd >= 0);
+	assert_int_equal(z_alive, 0);
+	assert_int_equal(z_gone_fd, 1);
+	assert_int_equal(z_gone, 1);
+	assert_int_equal(zstate_after, 'Z'); /* still unreaped: gone only as far as running goes */
+	assert_int_equal(p_alive, 1);
+	assert_int_equal(p_gone_fd, 0);
+	assert_int_equal(p_gone, 0);
+	assert_int_equal(p_killed, 1);
+	assert_int_equal(reaped, parent);
+	assert_int_equal(p_reaped_alive, 0);
+	assert_int_equal(p_reaped_gone, 1);
 }
 
 /* Passed descriptors arrive as 3, 4, ... in order (even when their numbers collide); others are closed. */
@@ -1583,6 +1665,7 @@ int main(void)
 		cmocka_unit_test(test_proc_lengths),
 		cmocka_unit_test(test_proc_signals),
 		cmocka_unit_test(test_proc_fds),
+		cmocka_unit_test(test_proc_zombie),
 		cmocka_unit_test_setup_teardown(test_exit_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_codes_and_cycle, setup, teardown),
@@ -1594,5 +1677,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 	};
+	if (getenv("LITECRI_TEST_FILTER")) /* e.g. LITECRI_TEST_FILTER='test_proc*' */
+		cmocka_set_test_filter(getenv("LITECRI_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
