@@ -12,8 +12,9 @@
  *               reached the cgroup without being recorded), updating cleared.
  *   sandboxes   creating → torn down and deleted; removing → finished; stopping → cleared;
  *               READY whose infra container is gone → NOTREADY.
- *   orphans     runtime containers, directories and exit files no row owns → deleted (leaks of a
- *               crash between a row's deletion and its files'; never anything a row owns).
+ *   orphans     runtime containers (and the runtime's leftovers of ones it no longer has: conmon's
+ *               attach socket links, see rt_list), directories and exit files no row owns → deleted
+ *               (leaks of a crash between a row's deletion and its files'; never anything a row owns).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -240,10 +241,12 @@ int lc_recover(struct cri_env *env, struct lc_err *err)
 	} else {
 		for (size_t i = 0; i < rn; i++) {
 			if (is_id(rids[i]) && !owned(env, &a, rids[i])) {
-				if (rt_delete(env->lc->rt, rids[i], &e) < 0 && e.errnum != ENOENT)
-					log_error("recovery: orphan runtime container %s: %s", rids[i], e.msg);
-				else
+				if (rt_delete(env->lc->rt, rids[i], &e) == 0)
 					log_info("recovery: deleted orphan runtime container %s", rids[i]);
+				else if (e.errnum == ENOENT)
+					log_info("recovery: removed the runtime's leftovers of container %s", rids[i]);
+				else
+					log_error("recovery: orphan runtime container %s: %s", rids[i], e.msg);
 			}
 			free(rids[i]);
 		}

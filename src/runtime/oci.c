@@ -17,11 +17,13 @@
  *   <bundle>/exit, <exit_dir>/<id>           exit code as decimal text, written to a temporary
  *                                            file and renamed into place
  *   <bundle>/oom                             empty, when the memory cgroup's OOM killer struck
- *   <socket_dir>/<id>                        symlink to the bundle (removed by delete here)
+ *   <socket_dir>/<id>                        symlink to the bundle (removed by delete here, also
+ *                                            when the runtime's container is gone already)
  */
 #include "runtime/runtime.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -51,6 +53,12 @@ extern char **environ;
 #define REOPEN_TIMEOUT_MS 10000  /* conmon's new log file after a reopen request */
 #define CONMON_KILL_WAIT_MS 5000 /* a conmon killed after a failed create */
 #define SUN_PATH_MAX 108         /* sizeof sockaddr_un.sun_path */
+/*
+ * Output kept of one runtime command.  `state` prints the container's annotations: Kubernetes
+ * allows 256 KiB of them, a request may carry up to 16 MiB, and JSON escapes a byte into at most
+ * six.  Output beyond this is an error naming the command, never cut silently.
+ */
+#define RUNTIME_OUT_MAX (128u << 20)
 
 struct oci {
 	char *runtime_path, *conmon_path, *root, *exit_dir, *socket_dir;
@@ -175,7 +183,10 @@ static int rt_fail(const struct oci *o, int errnum, const char *verb, const char
 	return -1;
 }
 
-/* Run `<runtime> --root <root> --log-format=json <args...>`: 0 when it ran (check r->status). */
+/*
+ * Run `<runtime> --root <root> --log-format=json <args...>`: 0 when it ran (check r->status).
+ * Its whole stdout is in r->out: more than RUNTIME_OUT_MAX bytes of it fail (EMSGSIZE).
+ */
 static int rt_run(const struct oci *o, const char *id, const char *const *args, struct proc_result *r,
 		  struct lc_err *err)
 {
@@ -190,7 +201,8 @@ static int rt_run(const struct oci *o, const char *id, const char *const *args, 
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
-	struct proc_opts po = { .env = (const char *const *)o->env, .timeout_ms = RUNTIME_TIMEOUT_MS };
+	struct proc_opts po = { .env = (const char *const *)o->env, .timeout_ms = RUNTIME_TIMEOUT_MS,
+				.out_max = RUNTIME_OUT_MAX };
 	int64_t t0 = now_us();
 	if (proc_run(argv, &po, r, err) < 0) {
 		log_debug("%s %s %s: %s", o->name, args[0], id, err->msg);
@@ -198,6 +210,12 @@ static int rt_run(const struct oci *o, const char *id, const char *const *args, 
 	}
 	log_debug("%s %s %s: exit status %d in %.1f ms", o->name, args[0], id, r->status,
 		  (double)(now_us() - t0) / 1000.0);
+	if (r->out_dropped > 0) {
+		size_t total = r->out_len + r->out_dropped;
+		proc_result_free(r);
+		return lc_fail(err, EMSGSIZE, "%s %s %s: its output (%zu bytes) exceeds %u bytes", o->name, args[0],
+			       id, total, RUNTIME_OUT_MAX);
+	}
 	return 0;
 }
 
@@ -253,16 +271,50 @@ static ssize_t conmon_cmdline(const struct oci *o, pid_t pid, const char *id, ch
 	return -1;
 }
 
-/* The socket directory entry conmon makes for id (shortened as conmon does at sun_path's limit). */
+/* The socket directory entry conmon makes for id (shortened as conmon does at sun_path's limit):
+ * -1 when the path does not fit. */
+static int socket_link_path(const struct oci *o, const char *id, char p[PATH_MAX])
+{
+	if (snprintf(p, PATH_MAX, "%s/%s", o->socket_dir, id) >= PATH_MAX)
+		return -1;
+	if (strlen(p) == SUN_PATH_MAX - 1)
+		p[SUN_PATH_MAX - 2] = '\0';
+	return 0;
+}
+
 static void socket_link_remove(const struct oci *o, const char *id)
 {
 	char p[PATH_MAX];
-	if (snprintf(p, sizeof p, "%s/%s", o->socket_dir, id) >= (int)sizeof p)
+	if (socket_link_path(o, id, p) < 0)
 		return;
-	if (strlen(p) == SUN_PATH_MAX - 1)
-		p[SUN_PATH_MAX - 2] = '\0';
 	if (unlink(p) < 0 && errno != ENOENT)
 		log_warn("remove attach socket link %s of container %s: %s", p, id, strerror(errno));
+}
+
+/*
+ * The container ID whose socket link (socket_link_path) is the socket directory's entry name,
+ * into id: 0 if the entry is no such link.  A shortened link is told by its target, the
+ * container's bundle, named by the ID.
+ */
+static int socket_link_id(const struct oci *o, const char *name, char id[65])
+{
+	if (id_valid(name)) {
+		memcpy(id, name, 65);
+		return 1;
+	}
+	char p[PATH_MAX], target[PATH_MAX], want[PATH_MAX];
+	if (snprintf(p, sizeof p, "%s/%s", o->socket_dir, name) >= (int)sizeof p)
+		return 0;
+	ssize_t n = readlink(p, target, sizeof target - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (!id_valid(base) || socket_link_path(o, base, want) < 0 || strcmp(want, p) != 0)
+		return 0;
+	memcpy(id, base, 65);
+	return 1;
 }
 
 /* Undo a failed create: conmon first (so it writes no exit file), then the runtime's container. */
@@ -591,11 +643,16 @@ static void kill_before_delete(struct oci *o, const char *id)
 	proc_wait_gone(pfd, pid, 2000);
 }
 
+/* Whenever the runtime's container is gone afterwards (deleted, or unknown: ENOENT), conmon's
+ * socket link for it is removed too: a removal interrupted between the two leaves nothing. */
 static int oci_delete(void *impl, const char *id, struct lc_err *err)
 {
 	struct oci *o = impl;
+	if (!id_valid(id))
+		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", id);
 	/* `delete --force` of an unknown container succeeds silently: tell ENOENT ourselves. */
 	if (!known(o, id)) {
+		socket_link_remove(o, id);
 		lc_fail(err, 0, "%s delete %s: container does not exist", o->name, id);
 		err->errnum = ENOENT;
 		return -1;
@@ -609,7 +666,7 @@ static int oci_delete(void *impl, const char *id, struct lc_err *err)
 	if (r.status != 0)
 		rc = rt_fail(o, known(o, id) ? EIO : ENOENT, "delete", id, &r, err);
 	proc_result_free(&r);
-	if (rc == 0)
+	if (rc == 0 || err->errnum == ENOENT)
 		socket_link_remove(o, id);
 	return rc;
 }
@@ -621,52 +678,53 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * No `<runtime> list`: it prints every container's annotations (megabytes on a busy node) when
+ * only IDs are needed.  The runtime's state directories <root>/<id>/ are its containers (see
+ * known()); conmon's socket links <socket_dir>/<id> whose container the runtime no longer has
+ * are leftovers that delete clears.  Entries not named by an ID are not litecri's: skipped.
+ */
 static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
 {
 	struct oci *o = impl;
 	*ids = NULL;
 	*n = 0;
-	const char *args[] = { "list", "--format", "json", NULL };
-	struct proc_result r;
-	if (rt_run(o, "(all)", args, &r, err) < 0)
-		return -1;
-	if (r.status != 0) {
-		rt_fail(o, EIO, "list", "--format json", &r, err);
-		proc_result_free(&r);
-		return -1;
-	}
-	json_error_t jerr;
-	json_t *j = json_loads(r.out, JSON_DECODE_ANY, &jerr);
-	proc_result_free(&r);
-	if (!j)
-		return lc_fail(err, EPROTO, "%s list: output is not JSON: %s", o->name, jerr.text);
-	if (json_is_null(j)) {
-		json_decref(j);
-		return 0;
-	}
-	if (!json_is_array(j)) {
-		json_decref(j);
-		return lc_fail(err, EPROTO, "%s list: output is not a JSON array", o->name);
-	}
-	size_t cnt = json_array_size(j);
-	char **v = calloc(cnt ? cnt : 1, sizeof *v);
-	if (!v) {
-		json_decref(j);
-		return lc_fail(err, ENOMEM, "%s list", o->name);
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < cnt; i++) {
-		const char *id = json_string_value(json_object_get(json_array_get(j, i), "id"));
-		if (!id)
-			continue;
-		if (!(v[k] = strdup(id))) {
+	char **v = NULL;
+	size_t k = 0, cap = 0;
+	const char *dirs[] = { o->root, o->socket_dir };
+	for (size_t i = 0; i < 2; i++) {
+		DIR *d = opendir(dirs[i]);
+		if (!d) {
+			if (errno == ENOENT)
+				continue;
+			int e = errno;
 			free_strv(v, k);
-			json_decref(j);
-			return lc_fail(err, ENOMEM, "%s list", o->name);
+			return lc_fail(err, e, "%s list: read %s", o->name, dirs[i]);
 		}
-		k++;
+		struct dirent *de;
+		char id[65];
+		while ((errno = 0, de = readdir(d))) {
+			if (i == 0 ? !id_valid(de->d_name) : !socket_link_id(o, de->d_name, id) || known(o, id))
+				continue;
+			if (k == cap) {
+				size_t c = cap ? 2 * cap : 64;
+				char **nv = realloc(v, c * sizeof *v);
+				if (!nv)
+					break;
+				v = nv;
+				cap = c;
+			}
+			if (!(v[k] = strdup(i == 0 ? de->d_name : id)))
+				break;
+			k++;
+		}
+		int e = errno;
+		closedir(d);
+		if (e) {
+			free_strv(v, k);
+			return lc_fail(err, e, "%s list: read %s", o->name, dirs[i]);
+		}
 	}
-	json_decref(j);
 	*ids = v;
 	*n = k;
 	return 0;

@@ -14,7 +14,8 @@
  * ESRCH when kill found it not running, EINVAL when the runtime's own message says the request was
  * at fault (the container's program not found or not executable, a sysctl or cgroup value the
  * kernel refused: the CRI layer answers INVALID_ARGUMENT with that message), other values for real
- * failures.
+ * failures.  A runtime command's output is never cut short: one too large to keep fails
+ * (EMSGSIZE), naming the command.
  */
 #ifndef LITECRI_RUNTIME_RUNTIME_H
 #define LITECRI_RUNTIME_RUNTIME_H
@@ -62,11 +63,19 @@ struct runtime_ops {
 	int (*start)(void *impl, const char *id, struct lc_err *err);
 	/* Send sig to the container's init process (all=1: to every process of it).  ESRCH: stopped. */
 	int (*kill)(void *impl, const char *id, int sig, int all, struct lc_err *err);
-	/* Delete the container, killing it first if it still runs (`runtime delete --force`).  ENOENT: unknown. */
+	/*
+	 * Delete the container, killing it first if it still runs (`runtime delete --force`), and
+	 * whatever else the runtime kept for it (conmon's attach socket link) — also when the runtime
+	 * itself no longer has the container: then ENOENT.
+	 */
 	int (*delete)(void *impl, const char *id, struct lc_err *err);
 	/* The runtime's view: RT_MISSING (and 0) when it does not know id. */
 	int (*state)(void *impl, const char *id, enum rt_state *st, pid_t *pid, struct lc_err *err);
-	/* IDs of every container the runtime knows (malloc'ed array of malloc'ed strings). */
+	/*
+	 * IDs of every container the runtime keeps anything for: its containers, and leftovers of
+	 * ones it no longer has (conmon's attach socket links) that delete clears (malloc'ed array of
+	 * malloc'ed strings; each 64 hex digits, listed once).
+	 */
 	int (*list)(void *impl, char ***ids, size_t *n, struct lc_err *err);
 	/*
 	 * Make conmon reopen the container's log file (after kubelet rotated it): returns once a new

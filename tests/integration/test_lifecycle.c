@@ -1058,6 +1058,130 @@ static void test_restart_sigkill(void **state)
 	restart_case(1);
 }
 
+/*
+ * A pod and a container with a 70 KiB annotation each (`runc state` prints the annotations: more
+ * than 64 KiB): the container stops (a SIGKILL to all its processes asks the runtime's state
+ * first) and both are removed, leaving nothing.
+ */
+static void test_huge_annotations(void **state)
+{
+	(void)state;
+	size_t size = 70 * 1024;
+	char *big = talloc(size + 1);
+	memset(big, 'h', size);
+	big[size] = '\0';
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-huge", POD_LABELS);
+	pc->annotations = map_of(&runtime__v1__pod_sandbox_config__annotations_entry__descriptor,
+				 LBL("litecri.test/huge", big), &pc->n_annotations);
+	char *pod = run_pod(pc);
+	Runtime__V1__ContainerConfig *cc = ctr_config("huge", "echo huge-ready; " SLEEP_FOREVER, NULL);
+	cc->annotations = map_of(&runtime__v1__container_config__annotations_entry__descriptor,
+				 LBL("litecri.test/huge", big), &cc->n_annotations);
+	char *c = create_ctr(pod, cc, pc);
+	start_ctr(c);
+	wait_log(log_path_of("huge"), "huge-ready");
+	pid_t pid = ctr_pid(c);
+	stop_ctr(c, 0);
+	assert_exited(ctr_status(c), 137, "Error");
+	assert_true(proc_gone(pid));
+	remove_ctr(c);
+	assert_ctr_not_found(c);
+	stop_pod(pod);
+	assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+	remove_pod(pod);
+	assert_pod_not_found(pod);
+	const char *const all[] = { pod, c, NULL };
+	assert_nothing_left(all);
+}
+
+/*
+ * A runtime container that no row owns, made with runc itself in the daemon's runc root (busybox
+ * sleeping in the test's cgroup parent, bundle <daemon dir>/<name>) with an annotation of
+ * ann_size bytes.  Its ID.
+ */
+static char *orphan_ctr(const char *name, size_t ann_size)
+{
+	char *id = random_id();
+	const char *b = tprintf("%s/%s", fx.d.dir, name), *out = tprintf("%s/%s.out", fx.d.dir, name);
+	const char *mk[] = { "/bin/mkdir", "-p", tprintf("%s/rootfs/bin", b), NULL };
+	const char *cp[] = { "/bin/cp", "/bin/busybox", tprintf("%s/rootfs/bin/busybox", b), NULL };
+	const char *spec[] = { RUNC, "spec", "--bundle", b, NULL };
+	assert_int_equal(harness_run(mk, out), 0);
+	assert_int_equal(harness_run(cp, out), 0);
+	assert_int_equal(harness_run(spec, out), 0);
+	const char *path = tprintf("%s/config.json", b);
+	json_t *cfg = json_load_file(path, 0, NULL);
+	assert_non_null(cfg);
+	own(cfg, free_json);
+	json_t *proc = json_object_get(cfg, "process");
+	assert_int_equal(json_object_set_new(proc, "args", json_pack("[sss]", "/bin/busybox", "sleep", "100000")), 0);
+	assert_int_equal(json_object_set_new(proc, "terminal", json_false()), 0);
+	char *big = talloc(ann_size + 1);
+	memset(big, 'o', ann_size);
+	big[ann_size] = '\0';
+	assert_int_equal(json_object_set_new(cfg, "annotations", json_pack("{s:s}", "litecri.test/orphan", big)), 0);
+	assert_int_equal(json_object_set_new(json_object_get(cfg, "linux"), "cgroupsPath",
+					     json_string(tprintf("%s/%s", fx.cgparent, name))), 0);
+	assert_int_equal(json_dump_file(cfg, path, JSON_COMPACT), 0);
+	const char *create[] = { RUNC, "--root", runc_root(), "create", "--bundle", b, id, NULL };
+	int rc = harness_run(create, out);
+	if (rc != 0) {
+		char *msg = harness_slurp(out);
+		own(msg, free);
+		print_error("runc create %s: exit %d: %s\n", id, rc, msg ? msg : "");
+	}
+	assert_int_equal(rc, 0);
+	return id;
+}
+
+/*
+ * Startup recovery's orphan sweep at a restart: runtime containers no row owns are deleted even
+ * when `runc list` would print more than 64 KiB (two with 40 KiB annotations), and so is an
+ * attach socket link a removal interrupted after `runc delete` left; a pod's own containers and
+ * links stay.
+ */
+static void test_restart_sweeps_orphans(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-kept", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c = create_ctr(pod, ctr_config("kept", "echo kept-ready; " SLEEP_FOREVER, NULL), pc);
+	start_ctr(c);
+	wait_log(log_path_of("kept"), "kept-ready");
+	char *o1 = orphan_ctr("orphan-1", 40 * 1024), *o2 = orphan_ctr("orphan-2", 40 * 1024);
+	char *ghost = random_id();
+	const char *ghost_link = tprintf("%s/attach/%s", fx.d.state, ghost);
+	assert_int_equal(symlink(tprintf("%s/containers/%s", fx.d.state, ghost), ghost_link), 0);
+	char *before = runc_ids();
+	assert_non_null(strstr(before, o1));
+	assert_non_null(strstr(before, o2));
+
+	int rc = harness_stop(&fx.d);
+	if (rc != 0)
+		print_daemon_log_tail();
+	assert_int_equal(rc, 0);
+	assert_int_equal(start_daemon(), 0);
+
+	char *after = runc_ids();
+	struct stat st;
+	int ghost_left = lstat(ghost_link, &st) == 0;
+	if (strstr(after, o1) || strstr(after, o2) || ghost_left)
+		print_daemon_log_tail();
+	assert_null(strstr(after, o1));
+	assert_null(strstr(after, o2));
+	assert_false(ghost_left);
+	assert_non_null(strstr(after, pod));
+	assert_non_null(strstr(after, c));
+	assert_int_equal(lstat(tprintf("%s/attach/%s", fx.d.state, pod), &st), 0);
+	assert_int_equal(lstat(tprintf("%s/attach/%s", fx.d.state, c), &st), 0);
+	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+
+	stop_pod(pod);
+	remove_pod(pod);
+	const char *const all[] = { pod, c, o1, o2, ghost, NULL };
+	assert_nothing_left(all);
+}
+
 /* gRPC codes of refused requests. */
 static void test_grpc_codes(void **state)
 {
@@ -1152,6 +1276,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_ready_pod, up, down),
 		cmocka_unit_test_setup_teardown(test_restart_sigterm, up, down),
 		cmocka_unit_test_setup_teardown(test_restart_sigkill, up, down),
+		cmocka_unit_test_setup_teardown(test_huge_annotations, up, down),
+		cmocka_unit_test_setup_teardown(test_restart_sweeps_orphans, up, down),
 		cmocka_unit_test_setup_teardown(test_grpc_codes, up, down),
 		cmocka_unit_test_setup_teardown(test_reopen_log, up, down),
 	};

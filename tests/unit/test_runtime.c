@@ -1162,6 +1162,170 @@ static void test_exit_codes_and_cycle(void **state)
 	assert_int_equal(err.errnum, ENOENT);
 }
 
+/* Give container k's config.json an annotation of `size` bytes: `runc state` and `runc list` print it. */
+static void big_annotation(struct fx *f, size_t k, size_t size)
+{
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof p, "%s/config.json", f->bundles[k]);
+	json_error_t jerr;
+	json_t *spec = json_load_file(p, 0, &jerr);
+	assert_non_null(spec);
+	char *v = malloc(size + 1);
+	assert_non_null(v);
+	memset(v, 'a', size);
+	v[size] = '\0';
+	assert_int_equal(json_object_set_new(spec, "annotations", json_pack("{s:s}", "litecri.test/big", v)), 0);
+	free(v);
+	assert_int_equal(json_dump_file(spec, p, JSON_COMPACT), 0);
+	json_decref(spec);
+}
+
+/* Kill-proof wait until no conmon of id runs (delete kills the container; conmon then exits). */
+static void wait_conmon_gone(const char *id)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	while (conmon_running(id) && now_ms() < deadline)
+		sleep_ms(20);
+	assert_false(conmon_running(id));
+}
+
+/*
+ * Containers with a 70 KiB annotation, so that `runc state` of each and `runc list` print more
+ * than 64 KiB (proc_run's default): state, kill --all (which asks the state first), list and
+ * delete all work, and leave nothing.
+ */
+static void test_big_annotations(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	const char *sleeper[] = { "/bin/busybox", "sleep", "1000", NULL };
+	size_t a = make_bundle(f, "big-running", sleeper, 0, 0);
+	size_t b = make_bundle(f, "big-created", sleeper, 0, 0);
+	big_annotation(f, a, 70 * 1024);
+	big_annotation(f, b, 70 * 1024);
+	pid_t pa = create(f, a, ""), pb = create(f, b, "");
+	must(rt_start(f->rt, f->ids[a], &err), &err);
+	pid_t p;
+	assert_int_equal(state_of(f, f->ids[a], &p), RT_RUNNING);
+	assert_int_equal(p, pa);
+	assert_int_equal(state_of(f, f->ids[b], &p), RT_CREATED);
+	assert_int_equal(p, pb);
+	char **ids;
+	size_t n;
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	int found_a = 0, found_b = 0;
+	for (size_t i = 0; i < n; i++) {
+		found_a |= !strcmp(ids[i], f->ids[a]);
+		found_b |= !strcmp(ids[i], f->ids[b]);
+		free(ids[i]);
+	}
+	free(ids);
+	assert_int_equal(n, 2);
+	assert_true(found_a && found_b);
+
+	must(rt_kill(f->rt, f->ids[a], SIGKILL, 1, &err), &err);
+	assert_int_equal(wait_exit(f, f->ids[a]), 137);
+	assert_int_equal(state_of(f, f->ids[a], NULL), RT_STOPPED);
+	must(rt_delete(f->rt, f->ids[a], &err), &err);
+	must(rt_delete(f->rt, f->ids[b], &err), &err);
+	assert_int_equal(state_of(f, f->ids[a], NULL), RT_MISSING);
+	assert_int_equal(state_of(f, f->ids[b], NULL), RT_MISSING);
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	free(ids);
+	assert_int_equal(n, 0);
+	assert_int_equal(tmpdir_count(f->sock_dir), 0);
+	assert_int_equal(tmpdir_count(f->root), 0);
+	wait_conmon_gone(f->ids[a]);
+	wait_conmon_gone(f->ids[b]);
+}
+
+/*
+ * Output of the runtime beyond what is kept is an error naming the command, never a silently
+ * cut answer: a "runtime" whose `state` prints 130 MiB.
+ */
+static void test_runtime_output_too_big(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	char script[PATH_MAX + 16], root[PATH_MAX + 16], id[65], p[PATH_MAX + 100];
+	snprintf(script, sizeof script, "%s/big-runtime", f->dir);
+	snprintf(root, sizeof root, "%s/big-root", f->dir);
+	FILE *fp = fopen(script, "w");
+	assert_non_null(fp);
+	fprintf(fp, "#!/bin/sh\ncase \" $* \" in *\" state \"*) head -c 136314880 /dev/zero ;; esac\nexit 0\n");
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(script, 0755), 0);
+	new_id(id);
+	snprintf(p, sizeof p, "%s/%s", root, id);
+	assert_int_equal(mkdir_p(p, 0700, &err), 0); /* the runtime "knows" id */
+	struct rt_oci_config c = {
+		.runtime_path = script, .conmon_path = conmon_path, .root = root,
+		.exit_dir = f->exit_dir, .socket_dir = f->sock_dir,
+	};
+	struct runtime *rt;
+	must(runtime_oci_new(&c, &rt, &err), &err);
+	enum rt_state st;
+	pid_t pid;
+	int rc = rt_state(rt, id, &st, &pid, &err);
+	runtime_free(rt);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.errnum, EMSGSIZE);
+	assert_non_null(strstr(err.msg, "state"));
+	assert_non_null(strstr(err.msg, id));
+	assert_int_equal(st, RT_MISSING);
+}
+
+/*
+ * A container the runtime already forgot (`runc delete` ran, as when a removal was interrupted
+ * before conmon's attach socket link was removed): list still names it for the dangling link,
+ * delete answers ENOENT and removes the link; entries of the socket directory that no ID names
+ * are left alone.
+ */
+static void test_delete_forgotten(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	const char *quick[] = { "/bin/busybox", "sh", "-c", "exit 0", NULL };
+	size_t k = make_bundle(f, "forgotten", quick, 0, 0);
+	const char *id = f->ids[k];
+	create(f, k, "");
+	must(rt_start(f->rt, id, &err), &err);
+	assert_int_equal(wait_exit(f, id), 0);
+	char link[PATH_MAX + 80], other[PATH_MAX + 80];
+	snprintf(link, sizeof link, "%s/%s", f->sock_dir, id);
+	snprintf(other, sizeof other, "%s/not-a-container", f->sock_dir);
+	assert_int_equal(symlink(f->bundles[k], other), 0);
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+
+	const char *argv[] = { runc_path, "--root", f->root, "delete", id, NULL };
+	struct proc_result r;
+	must(proc_run(argv, NULL, &r, &err), &err);
+	assert_int_equal(r.status, 0);
+	proc_result_free(&r);
+	assert_int_equal(state_of(f, id, NULL), RT_MISSING);
+	assert_int_equal(lstat(link, &st), 0); /* the runtime forgot it; the link is still there */
+
+	char **ids;
+	size_t n;
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], id);
+	free(ids[0]);
+	free(ids);
+	assert_int_equal(rt_delete(f->rt, id, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(lstat(link, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	free(ids);
+	assert_int_equal(n, 0);
+	assert_int_equal(lstat(other, &st), 0);
+	assert_int_equal(unlink(other), 0);
+	wait_conmon_gone(id);
+}
+
 static void test_reopen_log(void **state)
 {
 	struct fx *f = *state;
@@ -1669,6 +1833,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exit_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_codes_and_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_annotations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_output_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_forgotten, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
