@@ -6,6 +6,7 @@
  *   gRPC server → wait for SIGTERM/SIGINT → stop server → close store → release locks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <grpc/grpc.h>
@@ -305,6 +306,22 @@ out:
 		close(db_fd);
 	return rc;
 }
+
+/*
+ * Descriptors 0-2 closed at exec (some supervisors do that) are taken by /dev/null: otherwise the
+ * first file the daemon opens would sit at 0, 1 or 2, where a log line or a library's stdin
+ * use would hit it (and a call's cancellation eventfd at 0 would read as "none").  It runs from
+ * .preinit_array, before any library's initializer: gRPC's own open an eventfd before main.
+ */
+static void stdio_reserve(void)
+{
+	int fd;
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+__attribute__((section(".preinit_array"), used)) static void (*const stdio_reserve_at_start)(void) = stdio_reserve;
 
 int main(int argc, char **argv)
 {

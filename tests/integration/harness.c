@@ -101,7 +101,7 @@ int harness_can_connect(const char *path)
 	return ok;
 }
 
-static pid_t spawn(const char *const *argv, const char *out_file)
+static pid_t spawn(const char *const *argv, const char *out_file, int no_stdin)
 {
 	pid_t pid = fork();
 	if (pid != 0)
@@ -112,10 +112,12 @@ static pid_t spawn(const char *const *argv, const char *out_file)
 		dup2(fd, STDERR_FILENO);
 		close(fd);
 	}
-	int nul = open("/dev/null", O_RDONLY);
+	int nul = no_stdin ? -1 : open("/dev/null", O_RDONLY);
 	if (nul >= 0) {
 		dup2(nul, STDIN_FILENO);
 		close(nul);
+	} else {
+		close(STDIN_FILENO);
 	}
 	/* The test process may block signals; the child must start with a clean mask. */
 	sigset_t none;
@@ -156,7 +158,7 @@ int harness_spawn(struct daemon *d, const char *const *extra)
 	for (size_t i = 0; extra && extra[i] && n < 63; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
-	d->pid = spawn(argv, d->log);
+	d->pid = spawn(argv, d->log, d->no_stdin);
 	if (d->pid < 0)
 		return -1;
 	track_pid(d->pid, 1);
@@ -199,7 +201,7 @@ int harness_start(struct daemon *d, const char *const *extra, int *exit_status)
 
 int harness_run(const char *const *argv, const char *out_file)
 {
-	pid_t pid = spawn(argv, out_file);
+	pid_t pid = spawn(argv, out_file, 0);
 	if (pid < 0)
 		return -1;
 	int st;

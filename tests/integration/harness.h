@@ -20,6 +20,7 @@ struct daemon {
 	char state[PATH_MAX];    /* <dir>/state */
 	char config[PATH_MAX];   /* <dir>/litecri.conf (empty unless the test writes it) */
 	char log[PATH_MAX];      /* <dir>/daemon.log */
+	int no_stdin;            /* start it with descriptor 0 closed (default: /dev/null) */
 };
 
 /* Make a fresh temporary directory and fill in the paths (nothing is started). */

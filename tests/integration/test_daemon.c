@@ -510,6 +510,31 @@ static void test_restart_after_sigkill(void **state)
 	harness_cleanup(&d);
 }
 
+/*
+ * Started with descriptor 0 closed (as some supervisors do), the daemon takes 0-2 with /dev/null
+ * first: otherwise the first descriptor it opens (its database, or a call's cancellation eventfd,
+ * which then reads as "not cancelled") would be taken for stdin by everything that uses stdin.
+ */
+static void test_stdin_closed(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	d.no_stdin = 1;
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	char link[PATH_MAX], p[64];
+	snprintf(p, sizeof p, "/proc/%d/fd/0", (int)d.pid);
+	ssize_t n = readlink(p, link, sizeof link - 1);
+	assert_true(n > 0);
+	link[n] = '\0';
+	assert_string_equal(link, "/dev/null");
+	Runtime__V1__VersionResponse *r = version(d.endpoint, V1);
+	assert_string_equal(r->runtime_name, "litecri");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(harness_stop(&d), 0);
+	harness_cleanup(&d);
+}
+
 /* Assert that d fails to start (exit 1) and that its log contains `needle`. */
 static void assert_start_refused(struct daemon *d, const char *needle)
 {
@@ -779,6 +804,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sigterm_clean_shutdown, reap),
 		cmocka_unit_test_teardown(test_sigterm_during_call_burst, reap),
 		cmocka_unit_test_teardown(test_restart_after_sigkill, reap),
+		cmocka_unit_test_teardown(test_stdin_closed, reap),
 		cmocka_unit_test_teardown(test_second_daemon_refused, reap),
 		cmocka_unit_test_teardown(test_stale_socket_replaced, reap),
 		cmocka_unit_test_teardown(test_runtime_missing_from_config_file, reap),
