@@ -185,6 +185,37 @@ grpc_status_code rpc(const char *method, const ProtobufCMessage *req, const Prot
 	return st;
 }
 
+/*
+ * Call `method` with req packed and every placeholder byte (0x7f) in it replaced by `bad`: the C
+ * client packs C strings, so a NUL or a byte that is not UTF-8 can only be put in the wire bytes.
+ * *marks (if not NULL) gets how many bytes were replaced.
+ */
+grpc_status_code rpc_patched(const char *method, const ProtobufCMessage *req, char bad, char **details, int *marks)
+{
+	size_t len = protobuf_c_message_get_packed_size(req);
+	uint8_t *buf = talloc(len ? len : 1);
+	assert_int_equal(protobuf_c_message_pack(req, buf), len);
+	int n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == 0x7f) {
+			buf[i] = (uint8_t)bad;
+			n++;
+		}
+	if (marks)
+		*marks = n;
+	struct cri_client *c = cri_client_new(fx.d.endpoint);
+	assert_non_null(c);
+	void *resp = NULL;
+	size_t resp_len = 0;
+	char *msg = NULL;
+	grpc_status_code st = cri_client_call_raw(c, method, buf, len, &resp, &resp_len, &msg, CALL_TIMEOUT_MS);
+	cri_client_free(c);
+	free(resp);
+	own(msg, free);
+	*details = msg ? msg : (char *)"";
+	return st;
+}
+
 /* A call that must succeed; returns the response. */
 void *call_ok_t(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
 		       int timeout_ms)

@@ -99,6 +99,7 @@ void sleep_ms(int ms);
 int64_t now_ms(void);
 grpc_status_code rpc(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
 			    ProtobufCMessage **resp, char **details, int timeout_ms);
+grpc_status_code rpc_patched(const char *method, const ProtobufCMessage *req, char bad, char **details, int *marks);
 void *call_ok_t(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
 		       int timeout_ms);
 void *call_ok(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd);

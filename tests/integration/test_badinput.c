@@ -23,7 +23,7 @@ enum idkind { ID_EMPTY, ID_UNKNOWN, ID_NONHEX, ID_DOTS, ID_LONG, ID_HUGE, ID_NUL
 static const char *const idkind_name[N_IDKINDS] = { "empty", "unknown", "non-hex", "../..", "65 hex digits",
 						    "1 MiB", "NUL", "invalid UTF-8" };
 
-/* The ID of each kind; for ID_NUL and ID_BADUTF8 with the 0x7f placeholder that call_id patches. */
+/* The ID of each kind; for ID_NUL and ID_BADUTF8 with the 0x7f placeholder that rpc_patched patches. */
 static char *id_of(enum idkind k, const char *real)
 {
 	static char huge[1 << 20];
@@ -48,30 +48,6 @@ static char *id_of(enum idkind k, const char *real)
 	default:
 		return "";
 	}
-}
-
-/* One call with the message packed and its placeholder byte (if any) replaced by `bad`. */
-static grpc_status_code call_packed(const char *method, const ProtobufCMessage *req, char bad, char **details)
-{
-	size_t len = protobuf_c_message_get_packed_size(req);
-	uint8_t *buf = malloc(len ? len : 1);
-	assert_non_null(buf);
-	assert_int_equal(protobuf_c_message_pack(req, buf), len);
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] == 0x7f)
-			buf[i] = (uint8_t)bad;
-	struct cri_client *c = cri_client_new(fx.d.endpoint);
-	assert_non_null(c);
-	void *resp = NULL;
-	size_t resp_len = 0;
-	char *msg = NULL;
-	grpc_status_code st = cri_client_call_raw(c, method, buf, len, &resp, &resp_len, &msg, CALL_TIMEOUT_MS);
-	cri_client_free(c);
-	free(buf);
-	free(resp);
-	own(msg, free);
-	*details = msg ? msg : (char *)"";
-	return st;
 }
 
 struct idcase {
@@ -216,7 +192,7 @@ static void test_bad_ids(void **state)
 			ProtobufCMessage *req = id_request(c->rpc, id_of((enum idkind)k, real), w.pc);
 			char patch = k == ID_NUL ? '\0' : k == ID_BADUTF8 ? (char)0xfe : 0x7f;
 			grpc_status_code want = k == ID_UNKNOWN ? c->unknown : GRPC_STATUS_INVALID_ARGUMENT;
-			grpc_status_code got = call_packed(tprintf(RT "%s", c->rpc), req, patch, &details);
+			grpc_status_code got = rpc_patched(tprintf(RT "%s", c->rpc), req, patch, &details, NULL);
 			if (got != want) {
 				print_error("%s with a %s ID: %s (%s), wanted %s\n", c->rpc, idkind_name[k],
 					    cri_status_name(got), details, cri_status_name(want));
@@ -315,7 +291,7 @@ static void try_field(struct gen *g)
 	const char *method = tprintf("/%s/%s", g->service, g->method->name);
 	for (int v = 0; v < 2; v++) {
 		char *details;
-		grpc_status_code got = call_packed(method, req, v ? (char)0xc0 : '\0', &details);
+		grpc_status_code got = rpc_patched(method, req, v ? (char)0xc0 : '\0', &details, NULL);
 		g->cases++;
 		/* methods not implemented answer UNIMPLEMENTED before decoding anything */
 		if (got == GRPC_STATUS_UNIMPLEMENTED && strstr(details, "unknown method"))
@@ -372,7 +348,7 @@ static void test_bad_strings_everywhere(void **state)
 	Runtime__V1__RemoveContainerRequest rc = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
 	rc.container_id = tprintf("%s\x7f", w.ctr);
 	char *details;
-	assert_int_equal(call_packed("/runtime.v1alpha2.RuntimeService/RemoveContainer", &rc.base, '\0', &details),
+	assert_int_equal(rpc_patched("/runtime.v1alpha2.RuntimeService/RemoveContainer", &rc.base, '\0', &details, NULL),
 			 GRPC_STATUS_INVALID_ARGUMENT);
 	assert_untouched(&w, "v1alpha2 RemoveContainer");
 	stop_ctr(w.ctr, 0);

@@ -432,40 +432,13 @@ static void test_pool_bursts_leak_nothing(void **state)
 	remove_ctr(c);
 }
 
-/*
- * Call `method` with req packed and its one placeholder byte (0x7f) replaced by `bad`: the C
- * client packs C strings, so a NUL or a non-UTF-8 byte can only be put in the wire bytes.
- */
-static grpc_status_code call_patched(const char *method, const ProtobufCMessage *req, char bad, char **details)
-{
-	size_t len = protobuf_c_message_get_packed_size(req);
-	uint8_t *buf = talloc(len);
-	assert_int_equal(protobuf_c_message_pack(req, buf), len);
-	int marks = 0;
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] == 0x7f) {
-			buf[i] = (uint8_t)bad;
-			marks++;
-		}
-	assert_int_equal(marks, 1);
-	struct cri_client *c = cri_client_new(fx.d.endpoint);
-	assert_non_null(c);
-	void *resp = NULL;
-	size_t resp_len = 0;
-	char *msg = NULL;
-	grpc_status_code st = cri_client_call_raw(c, method, buf, len, &resp, &resp_len, &msg, CALL_TIMEOUT_MS);
-	cri_client_free(c);
-	free(resp);
-	own(msg, free);
-	*details = msg ? msg : (char *)"";
-	return st;
-}
-
-/* call_patched answers INVALID_ARGUMENT with a message naming `field`. */
+/* req with its one placeholder byte patched to `bad` is refused: INVALID_ARGUMENT naming `field`. */
 static void assert_refused_field(const char *method, const ProtobufCMessage *req, char bad, const char *field)
 {
 	char *details;
-	grpc_status_code st = call_patched(method, req, bad, &details);
+	int marks;
+	grpc_status_code st = rpc_patched(method, req, bad, &details, &marks);
+	assert_int_equal(marks, 1);
 	if (st != GRPC_STATUS_INVALID_ARGUMENT || !strstr(details, field))
 		fail_msg("wanted INVALID_ARGUMENT naming %s, got %s: %s", field, cri_status_name(st), details);
 }
