@@ -9,16 +9,29 @@
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "store/store.h"
 #include "util/err.h"
 
-/* Fill err from db's last error: a foreign-key violation is EINVAL, anything else EIO. */
+/*
+ * Fill err from db's last error: a foreign-key violation is EINVAL; a full disk (SQLITE_FULL, or an
+ * I/O error whose system error is ENOSPC/EDQUOT) ENOSPC, so the message ends "database or disk is
+ * full: No space left on device"; anything else EIO, naming the system error of an I/O error when
+ * it is not plain EIO (e.g. "disk I/O error (system error: Read-only file system)").
+ */
 static inline int db_fail(sqlite3 *db, struct lc_err *err, const char *what)
 {
-	int code = sqlite3_extended_errcode(db);
-	return lc_fail(err, code == SQLITE_CONSTRAINT_FOREIGNKEY ? EINVAL : EIO, "%s: %s", what, sqlite3_errmsg(db));
+	int code = sqlite3_extended_errcode(db), sys = sqlite3_system_errno(db);
+	int ioerr = (code & 0xff) == SQLITE_IOERR;
+	if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return lc_fail(err, EINVAL, "%s: %s", what, sqlite3_errmsg(db));
+	if ((code & 0xff) == SQLITE_FULL || (ioerr && (sys == ENOSPC || sys == EDQUOT)))
+		return lc_fail(err, ENOSPC, "%s: %s", what, sqlite3_errmsg(db));
+	if (ioerr && sys > 0 && sys != EIO)
+		return lc_fail(err, EIO, "%s: %s (system error: %s)", what, sqlite3_errmsg(db), strerror(sys));
+	return lc_fail(err, EIO, "%s: %s", what, sqlite3_errmsg(db));
 }
 
 /* This thread's cached statement for sql (a literal); reset by cleanup_stmt. */
