@@ -176,32 +176,40 @@ static int container_oom(struct cri_env *env, const char *id, int exit_code)
 	return n > 0;
 }
 
-void lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at)
+int lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at, struct lc_err *err)
 {
 	struct lifecycle *lc = env->lc;
-	struct lc_err err = { 0 };
+	struct lc_err local = { 0 };
+	if (!err)
+		err = &local;
 	int is_oom = container_oom(env, id, exit_code);
 	const char *reason = is_oom ? "OOMKilled" : exit_code == 0 ? "Completed" : "Error";
 	int changed = 0;
-	if (store_container_exited(env->store, id, exit_code, finished_at, reason, &changed, &err) < 0)
-		log_error("container %s: exit %d not recorded: %s", id, exit_code, err.msg);
-	else if (changed)
+	if (store_container_exited(env->store, id, exit_code, finished_at, reason, &changed, err) < 0) {
+		/* no wake-up: a waiter would only find the same row and try again at once */
+		log_error("container %s: exit %d not recorded: %s", id, exit_code, err->msg);
+		return -1;
+	}
+	if (changed)
 		log_info("container %s exited with code %d (%s)", id, exit_code, reason);
 	if (!changed) {
-		if (store_sandbox_infra_exited(env->store, id, finished_at, &changed, &err) < 0)
-			log_error("sandbox %s: infra exit not recorded: %s", id, err.msg);
-		else if (changed)
+		if (store_sandbox_infra_exited(env->store, id, finished_at, &changed, err) < 0) {
+			log_error("sandbox %s: infra exit not recorded: %s", id, err->msg);
+			return -1;
+		}
+		if (changed)
 			log_info("sandbox %s: infra process exited with code %d: NOTREADY", id, exit_code);
 	}
 	pthread_mutex_lock(&lc->mu);
 	lc->gen++;
 	pthread_cond_broadcast(&lc->cv);
 	pthread_mutex_unlock(&lc->mu);
+	return 0;
 }
 
 static void on_exit_file(const char *id, int exit_code, int64_t finished_at, void *arg)
 {
-	lc_record_exit(arg, id, exit_code, finished_at);
+	lc_record_exit(arg, id, exit_code, finished_at, NULL);
 }
 
 int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline)
@@ -231,7 +239,8 @@ int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), co
 /*
  * A container counts as stopped when its row says so, is gone, or — should conmon's exit file never
  * come (conmon killed) — when the runtime no longer runs it and no exit file exists: then the exit
- * is recorded here with code 255 (unknown).
+ * is recorded here with code 255 (unknown).  Waiting ends too when the runtime no longer runs it
+ * but its exit cannot be recorded (the database refuses writes): stop_recorded reports that.
  */
 static int container_gone(struct cri_env *env, const char *id)
 {
@@ -253,12 +262,36 @@ static int container_gone(struct cri_env *env, const char *id)
 		int code;
 		int64_t at;
 		if (exit_file_read(env->lc->exit_dir, id, &code, &at, &err) == 0)
-			lc_record_exit(env, id, code, at); /* the watcher missed it */
-		else if (!lc_conmon_alive(env, id))
-			lc_record_lost_exit(env, id);
+			return lc_record_exit(env, id, code, at, NULL) < 0; /* the watcher missed it */
+		if (!lc_conmon_alive(env, id))
+			return lc_record_lost_exit(env, id, NULL) < 0;
 		/* else conmon is about to write the exit file */
 	}
 	return 0;
+}
+
+/*
+ * After container_gone ended a wait: 0 if the container's exit is recorded (or it is gone or not
+ * running); else the exit could not be recorded — tried once more here, -1 naming why if it fails.
+ */
+static int stop_recorded(struct cri_env *env, const char *id, struct lc_err *err)
+{
+	struct arena a;
+	arena_init(&a);
+	struct container_row r;
+	int rc = store_container_get(env->store, id, &a, &r, err);
+	int running = rc == 0 && (r.state == CTR_RUNNING || r.state == CTR_UNKNOWN);
+	arena_release(&a);
+	if (rc < 0)
+		return err->errnum == ENOENT ? 0 : -1;
+	if (!running)
+		return 0;
+	int code;
+	int64_t at;
+	struct lc_err e = { 0 };
+	rc = exit_file_read(env->lc->exit_dir, id, &code, &at, &e) == 0 ? lc_record_exit(env, id, code, at, err)
+									 : lc_record_lost_exit(env, id, err);
+	return rc < 0 ? lc_wrap(err, "container %s stopped, but its exit could not be recorded", id) : 0;
 }
 
 /* When process pid started, in seconds since the epoch (/proc/<pid>/stat and btime); -1 if unknown. */
@@ -309,18 +342,16 @@ int lc_conmon_alive(struct cri_env *env, const char *id)
 	return fstat(fd, &st) < 0 || started < 0 || started <= (long long)st.st_mtime + 1;
 }
 
-void lc_record_lost_exit(struct cri_env *env, const char *id)
+int lc_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err)
 {
-	struct lc_err err = { 0 };
+	struct lc_err e = { 0 };
 	int code;
 	int64_t at;
-	if (exit_file_read(env->lc->exit_dir, id, &code, &at, &err) == 0) {
-		lc_record_exit(env, id, code, at);
-		return;
-	}
+	if (exit_file_read(env->lc->exit_dir, id, &code, &at, &e) == 0)
+		return lc_record_exit(env, id, code, at, err);
 	log_warn("%s: not running any more, and conmon is gone without leaving an exit code (host rebooted or "
 		 "conmon killed): recording exit code 255", id);
-	lc_record_exit(env, id, 255, lc_now());
+	return lc_record_exit(env, id, 255, lc_now(), err);
 }
 
 /* How long StopContainer waits for a SIGKILLed container before it gives up. */
@@ -346,7 +377,7 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 		/* kubelet's terminationGracePeriodSeconds is an int64: a timeout beyond a century is none */
 		int64_t deadline = timeout > 3155760000LL ? 0 : lc_now() + timeout * 1000000000;
 		if (lc_wait(env, container_gone, id, deadline) == 0)
-			return 0;
+			return stop_recorded(env, id, err);
 	}
 	log_info("container %s: SIGKILL", id);
 	if (rt_kill(rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
@@ -361,7 +392,7 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 	if (lc_wait(env, container_gone, id, until) != 0)
 		return lc_fail(err, ETIMEDOUT, "container %s did not exit within %lld s of SIGKILL", id,
 			       KILL_WAIT_NS / 1000000000);
-	return 0;
+	return stop_recorded(env, id, err);
 }
 
 int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *err)

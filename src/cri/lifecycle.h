@@ -74,9 +74,11 @@ int64_t lc_now(void);
 
 /*
  * Record an exit reported by the exit watcher (or found by recovery): a container becomes EXITED
- * with reason OOMKilled / Completed / Error, a sandbox's infra exit makes it NOTREADY.  Wakes waiters.
+ * with reason OOMKilled / Completed / Error, a sandbox's infra exit makes it NOTREADY.  Wakes waiters
+ * when it recorded something.  -1 (logged, and in *err unless err is NULL) when the database could
+ * not be written (e.g. the disk is full): the row keeps its old state.
  */
-void lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at);
+int lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at, struct lc_err *err);
 
 /*
  * 1 if the conmon supervising container (or infra container) id still runs: the PID in its
@@ -88,9 +90,9 @@ int lc_conmon_alive(struct cri_env *env, const char *id);
 /*
  * The exit of a container / infra container the runtime no longer runs: from conmon's exit file
  * if there is one, else exit code 255 (conmon is gone: a reboot, or it was killed).  Call only
- * when conmon is not alive, or it may still be about to write the file.
+ * when conmon is not alive, or it may still be about to write the file.  Fails as lc_record_exit.
  */
-void lc_record_lost_exit(struct cri_env *env, const char *id);
+int lc_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err);
 
 /*
  * Stop a container the StopContainer way: the stop signal, `timeout` seconds, then SIGKILL to all

@@ -39,7 +39,7 @@ static int is_id(const char *s)
 static void record_lost_exit(struct cri_env *env, const char *id)
 {
 	if (!lc_conmon_alive(env, id))
-		lc_record_lost_exit(env, id);
+		lc_record_lost_exit(env, id, NULL);
 }
 
 static enum rt_state runtime_state(struct cri_env *env, const char *id)

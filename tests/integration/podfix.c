@@ -1110,11 +1110,21 @@ int start_daemon(void)
 	return -1;
 }
 
+static int small_root_next; /* up_small_root → up */
+
+int up_small_root(void **state)
+{
+	small_root_next = 1;
+	return up(state);
+}
+
 /* Setup: directories, a daemon with the registry as `*` mirror, the test image pulled. */
 int up(void **state)
 {
 	(void)state;
 	memset(&fx, 0, sizeof fx);
+	fx.small_root = small_root_next;
+	small_root_next = 0;
 	fx.d.pid = -1;
 	unsigned char r[6];
 	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
@@ -1136,7 +1146,18 @@ int up(void **state)
 	if (!f)
 		goto fail;
 	fprintf(f, "[registry \"*\"]\nmirror = http://127.0.0.1:%d insecure\nupstream = false\n", grp.reg.port);
-	if (fclose(f) != 0 || start_daemon() < 0)
+	if (fclose(f) != 0)
+		goto fail;
+	if (fx.small_root) {
+		char opts[64];
+		snprintf(opts, sizeof opts, "size=%dm,mode=0700", SMALL_ROOT_MB);
+		if (mkdir(fx.d.root, 0700) < 0 || mount("tmpfs", fx.d.root, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+			fprintf(stderr, "tmpfs on %s: %s\n", fx.d.root, strerror(errno));
+			fx.small_root = 0;
+			goto fail;
+		}
+	}
+	if (start_daemon() < 0)
 		goto fail;
 	/* the pull goes through the API so that image_ref is what PullImage returned */
 	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
@@ -1252,6 +1273,9 @@ int down(void **state)
 		api_cleanup();
 		harness_stop(&fx.d);
 	}
+	/* the small root's tmpfs quietly, unless something is still mounted on it (safety_net's job) */
+	if (fx.small_root && umount2(fx.d.root, 0) == 0)
+		fx.small_root = 0;
 	safety_net();
 	if (fx.d.dir[0] && sanitizer_report(fx.d.log))
 		rc = -1;
@@ -1297,6 +1321,9 @@ void assert_nothing_left(const char *const *ids)
 		wait_no_procs(ids[i]);
 	int left = 0;
 	char *m = mounts_under(fx.d.root);
+	const char *own_mount = fx.small_root ? tprintf("%s\n", fx.d.root) : ""; /* up_small_root's tmpfs */
+	if (*own_mount && strncmp(m, own_mount, strlen(own_mount)) == 0)
+		m += strlen(own_mount);
 	if (*m) {
 		print_error("mounts left under %s:\n%s", fx.d.root, m);
 		left++;

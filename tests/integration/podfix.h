@@ -76,6 +76,7 @@ struct podfix {
 	char cgparent[64];    /* "/litecri-test-<hex>": the pods' cgroup parent */
 	char image_ref[128];  /* what PullImage returned */
 	char host_netns[64];  /* readlink /proc/self/ns/net of this process */
+	int small_root;       /* the daemon's root (database, images, pod files) is a tmpfs of SMALL_ROOT_MB */
 	struct owned *owned;
 	size_t n_owned, cap_owned;
 };
@@ -162,6 +163,10 @@ int group_up(void **state);
 int group_down(void **state);
 int start_daemon(void);
 int up(void **state);
+/* As up, with the daemon's root (so its database too) on a tmpfs of SMALL_ROOT_MB that the test
+ * may fill; down unmounts it. */
+#define SMALL_ROOT_MB 48
+int up_small_root(void **state);
 void api_cleanup(void);
 void safety_net(void);
 int sanitizer_report(const char *path);

@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "podfix.h"
+#include "../common/tmpdir.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* tests                                                                                      */
@@ -1168,6 +1170,103 @@ static void test_restart_sweeps_orphans(void **state)
 	stop_pod(pod);
 	remove_pod(pod);
 	const char *const all[] = { pod, c, o1, o2, ghost, NULL };
+
+/* Fill the file system of dir: a file written until ENOSPC.  Returns its path. */
+static char *fill_fs(const char *dir)
+{
+	char *path = tprintf("%s/filler", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	static char buf[1 << 16];
+	memset(buf, 'x', sizeof buf);
+	for (size_t chunk = sizeof buf; chunk > 0; chunk /= 16) {
+		ssize_t w;
+		while ((w = write(fd, buf, chunk)) > 0)
+			;
+		assert_int_equal(w, -1);
+		assert_int_equal(errno, ENOSPC);
+	}
+	close(fd);
+	struct statvfs sv;
+	assert_int_equal(statvfs(dir, &sv), 0);
+	assert_int_equal(sv.f_bavail, 0);
+	return path;
+}
+
+/* A call that must fail because the disk is full, naming it. */
+static void assert_disk_full(const char *what, grpc_status_code st, const char *details)
+{
+	if (st != GRPC_STATUS_INTERNAL || !details || !strstr(details, "No space left on device"))
+		print_error("%s on a full disk: %s: %s\n", what, cri_status_name(st), details ? details : "");
+	assert_int_equal(st, GRPC_STATUS_INTERNAL);
+	assert_non_null(details);
+	assert_non_null(strstr(details, "No space left on device"));
+}
+
+/*
+ * The daemon's root (database, image store, pod files) on a small tmpfs that fills up: every
+ * lifecycle call that needs to write fails INTERNAL naming "No space left on device" and leaves
+ * no row, directory or runc container behind; reads keep answering; once space returns the same
+ * calls succeed (the names they reserved were released).
+ */
+static void test_disk_full(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-before", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c = create_ctr(pod, ctr_config("before", "echo before-ready; " SLEEP_FOREVER, NULL), pc);
+	start_ctr(c);
+	wait_log(log_path_of("before"), "before-ready");
+	char *filler = fill_fs(fx.d.root);
+
+	char *details, *id;
+	Runtime__V1__PodSandboxConfig *pc2 = pod_config("pod-full", POD_LABELS);
+	grpc_status_code st = run_pod_st(pc2, &id, &details);
+	assert_disk_full("RunPodSandbox", st, details);
+	Runtime__V1__ContainerConfig *cc = ctr_config("full", SLEEP_FOREVER, NULL);
+	st = create_ctr_st(pod, cc, pc, &id, &details);
+	assert_disk_full("CreateContainer", st, details);
+	st = pod_call("StopPodSandbox", pod, &details);
+	assert_disk_full("StopPodSandbox", st, details);
+	/* the container is killed, but its exit cannot be recorded: said at once, not after a wait */
+	pid_t pid = ctr_pid(c);
+	st = stop_ctr_st(c, 0, &details);
+	assert_disk_full("StopContainer", st, details);
+	assert_non_null(strstr(details, "exit could not be recorded"));
+	assert_true(proc_gone(pid));
+
+	/* reads answer */
+	Runtime__V1__VersionRequest vr = RUNTIME__V1__VERSION_REQUEST__INIT;
+	call_ok(RT "Version", &vr.base, &runtime__v1__version_response__descriptor);
+	Runtime__V1__StatusRequest sr = RUNTIME__V1__STATUS_REQUEST__INIT;
+	call_ok(RT "Status", &sr.base, &runtime__v1__status_response__descriptor);
+	assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+	/* nothing half-made: no row, no directory, no runc container of the failed calls */
+	assert_pod_list("pods on a full disk", NULL, pod, NULL);
+	assert_ctr_list("containers on a full disk", NULL, c, NULL);
+	assert_int_equal(tmpdir_count(tprintf("%s/sandboxes", fx.d.root)), 1);
+	assert_int_equal(tmpdir_count(tprintf("%s/sandboxes", fx.d.state)), 1);
+	assert_int_equal(tmpdir_count(tprintf("%s/containers", fx.d.root)), 1);
+	assert_int_equal(tmpdir_count(tprintf("%s/containers", fx.d.state)), 1);
+	char *runc = runc_ids();
+	assert_non_null(strstr(runc, pod));
+	assert_non_null(strstr(runc, c));
+	assert_int_equal(strlen(runc), 2 * 65);
+
+	/* space returns: the same calls succeed, no restart needed */
+	assert_int_equal(unlink(filler), 0);
+	stop_ctr(c, 0);
+	assert_exited(ctr_status(c), 137, "Error");
+	char *pod2 = run_pod(pc2);
+	char *c2 = create_ctr(pod, cc, pc);
+	start_ctr(c2);
+	assert_int_equal(ctr_status(c2)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	assert_pod_list("pods after space returned", NULL, pod, pod2, NULL);
+	stop_pod(pod);
+	stop_pod(pod2);
+	remove_pod(pod);
+	remove_pod(pod2);
+	const char *const all[] = { pod, c, pod2, c2, NULL };
 	assert_nothing_left(all);
 }
 
@@ -1269,6 +1368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_sweeps_orphans, up, down),
 		cmocka_unit_test_setup_teardown(test_grpc_codes, up, down),
 		cmocka_unit_test_setup_teardown(test_reopen_log, up, down),
+		cmocka_unit_test_setup_teardown(test_disk_full, up_small_root, down),
 	};
 	return podfix_main("lifecycle", tests, sizeof tests / sizeof *tests);
 }
