@@ -769,6 +769,145 @@ static void test_migrate_subcommand_and_newer_db(void **state)
 	harness_cleanup(&d);
 }
 
+/* Write len bytes of buf at offset off of path (a page of a database, or all of a file). */
+static void write_at(const char *path, const void *buf, size_t len, off_t off, int trunc)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (trunc ? O_TRUNC : 0), 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, buf, len, off), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+}
+
+/*
+ * d's database (as the test left it) is refused at startup (exit 1, nothing served) with one
+ * error line naming the file, `problem` and what to do (`advice`), and the file is left as it was;
+ * `litecri migrate` refuses it the same way.
+ */
+static void assert_db_refused(struct daemon *d, const char *problem, const char *advice)
+{
+	struct stat st0, st1;
+	assert_int_equal(stat(d->db, &st0), 0);
+	char *before = malloc((size_t)st0.st_size + 1);
+	int fd = open(d->db, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, before, (size_t)st0.st_size), st0.st_size);
+	close(fd);
+	assert_int_equal(truncate(d->log, 0), 0);
+	assert_start_refused(d, problem);
+	char *log = harness_slurp(d->log);
+	char *line = strstr(log, " ERROR ");
+	assert_non_null(line);
+	assert_null(strstr(line + 1, " ERROR ")); /* one line */
+	char *eol = strchr(line, '\n');
+	if (eol)
+		*eol = '\0';
+	char *name = malloc(strlen(d->db) + 16);
+	sprintf(name, "database %s ", d->db);
+	if (!strstr(line, name) || !strstr(line, problem) || !strstr(line, advice))
+		print_error("refusal lacks '%s', '%s' or '%s':\n%s\n", name, problem, advice, line);
+	assert_non_null(strstr(line, name));
+	assert_non_null(strstr(line, advice));
+	assert_non_null(strstr(line, "move the file away"));
+	free(name);
+	free(log);
+	assert_false(harness_can_connect(d->sock));
+	/* not a byte changed, no new database in its place */
+	assert_int_equal(stat(d->db, &st1), 0);
+	assert_int_equal(st1.st_size, st0.st_size);
+	char *after = malloc((size_t)st1.st_size + 1);
+	fd = open(d->db, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, after, (size_t)st1.st_size), st1.st_size);
+	close(fd);
+	assert_memory_equal(before, after, (size_t)st0.st_size);
+	free(before);
+	free(after);
+	const char *argv[] = { LITECRI_BIN, "migrate", "--config", d->config, "--db", d->db, NULL };
+	assert_int_equal(truncate(d->log, 0), 0);
+	assert_int_equal(harness_run(argv, d->log), 1);
+	log = harness_slurp(d->log);
+	assert_non_null(strstr(log, problem));
+	free(log);
+}
+
+/*
+ * A database file that is not a database or is damaged: a clear refusal naming the file, the
+ * problem and the backup to restore (the newest <db>.v<N>.bak, or that there is none) — never a
+ * crash, never a silent new database.  An empty (0-byte) file is initialized, with a warning.
+ */
+static void test_damaged_db_refused(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	/* a real litecri database with rows over many pages */
+	const char *argv[] = { LITECRI_BIN, "migrate", "--config", d.config, "--db", d.db, NULL };
+	assert_int_equal(harness_run(argv, d.log), 0);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(d.db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) "
+				      "INSERT INTO host (key, value) SELECT 'k' || i, hex(randomblob(200)) FROM n; "
+				      "PRAGMA wal_checkpoint(TRUNCATE);",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	struct stat st;
+	assert_int_equal(stat(d.db, &st), 0);
+	size_t size = (size_t)st.st_size;
+	assert_true(size > 40 * 4096);
+	int fd = open(d.db, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	char *orig = malloc(size);
+	assert_int_equal(read(fd, orig, size), (ssize_t)size);
+	close(fd);
+	char none[PATH_MAX + 64];
+	snprintf(none, sizeof none, "backs up to %s.v<N>.bak only before a migration, and there is none", d.db);
+
+	/* random bytes, a text file: not a database */
+	char junk[10000];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (char)(i * 7919 % 251);
+	write_at(d.db, junk, sizeof junk, 0, 1);
+	assert_db_refused(&d, "is not an SQLite database", none);
+	write_at(d.db, "hello, world\n", 13, 0, 1);
+	assert_db_refused(&d, "is not an SQLite database", none);
+
+	/* a real database cut short */
+	write_at(d.db, orig, size / 2, 0, 1);
+	assert_db_refused(&d, "is damaged (database disk image is malformed)", none);
+
+	/* pages in the middle overwritten: only PRAGMA quick_check sees it before a call would */
+	write_at(d.db, orig, size, 0, 1);
+	memset(junk, 0xa5, 4096);
+	write_at(d.db, junk, 4096, (off_t)(size / 4096 / 2) * 4096, 0);
+	assert_db_refused(&d, "is damaged (quick_check: ", none);
+
+	/* with backups made by migrations, the newest is named */
+	char bak[PATH_MAX + 16], older[PATH_MAX + 16];
+	snprintf(bak, sizeof bak, "%s.v3.bak", d.db);
+	snprintf(older, sizeof older, "%s.v2.bak", d.db);
+	write_at(bak, orig, size, 0, 1);
+	write_at(older, orig, size, 0, 1);
+	char newest[2 * PATH_MAX];
+	snprintf(newest, sizeof newest, "the newest backup litecri made, %s (schema version 3", bak);
+	assert_db_refused(&d, "is damaged (quick_check: ", newest);
+
+	/* an empty file holds nothing to lose: initialized, and said */
+	write_at(d.db, "", 0, 0, 1);
+	assert_int_equal(truncate(d.log, 0), 0);
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	assert_int_equal(harness_stop(&d), 0);
+	char *log = harness_slurp(d.log);
+	char warn[PATH_MAX + 64];
+	snprintf(warn, sizeof warn, "database %s is an empty file: initializing it as a new database", d.db);
+	assert_non_null(strstr(log, warn));
+	free(log);
+	assert_int_equal(db_user_version(d.db), LITECRI_SCHEMA_VERSION);
+	free(orig);
+	harness_cleanup(&d);
+}
+
 static void test_bad_flags(void **state)
 {
 	(void)state;
@@ -811,6 +950,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_conmon_missing, reap),
 		cmocka_unit_test_teardown(test_migrate_subcommand_and_newer_db, reap),
 		cmocka_unit_test_teardown(test_bad_flags, reap),
+		cmocka_unit_test_teardown(test_damaged_db_refused, reap),
 	};
 	int failed = cmocka_run_group_tests_name("daemon (shared)", shared_tests, shared_up, shared_down);
 	failed += cmocka_run_group_tests_name("daemon (own)", own_tests, NULL, NULL);
