@@ -77,6 +77,7 @@ static const struct option options[] = {
 	{ "max-concurrent-downloads", required_argument, NULL, OPT_SETTING },
 	{ "registry-mirror", required_argument, NULL, OPT_SETTING },
 	{ "insecure-registry", required_argument, NULL, OPT_SETTING },
+	{ "boot-id-path", required_argument, NULL, OPT_SETTING }, /* hidden, for tests: see config.h */
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },

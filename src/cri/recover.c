@@ -12,6 +12,9 @@
  *               reached the cgroup without being recorded), updating cleared.
  *   sandboxes   creating → torn down and deleted; removing → finished; stopping → cleared;
  *               READY whose infra container is gone → NOTREADY.
+ *   reboot      (the boot ID differs from the one recorded at the last start) the runtime is not
+ *               asked: every container not EXITED → EXITED (exit file's code, else 255), starting
+ *               cleared, updating cleared without re-applying; every READY sandbox → NOTREADY.
  *   orphans     runtime containers (and the runtime's leftovers of ones it no longer has: conmon's
  *               attach socket links, see rt_list), directories and exit files no row owns → deleted
  *               (leaks of a crash between a row's deletion and its files'; never anything a row owns).
@@ -54,7 +57,21 @@ static enum rt_state runtime_state(struct cri_env *env, const char *id)
 	return st;
 }
 
-static void recover_container(struct cri_env *env, const struct container_row *c)
+/*
+ * After a reboot, without asking the runtime or conmon (their state went with /run, and a PID in a
+ * surviving pidfile may be anyone's now): EXITED with conmon's exit code if its exit file
+ * survived, else 255; an interrupted start is over.
+ */
+static void container_rebooted(struct cri_env *env, const struct container_row *c)
+{
+	struct lc_err err = { 0 };
+	if (c->state != CTR_EXITED && lc_record_lost_exit(env, c->id, &err) < 0)
+		return; /* logged; the next start tries again (the boot ID is recorded, the row is not) */
+	if (c->starting && store_container_reset_starting(env->store, c->id, &err) < 0)
+		log_error("container %s: %s", c->id, err.msg);
+}
+
+static void recover_container(struct cri_env *env, const struct container_row *c, int rebooted)
 {
 	struct lc_err err = { 0 };
 	const char *id = c->id;
@@ -68,8 +85,8 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		return;
 	}
 	if (c->updating) {
-		const char *outcome = "not running: nothing to re-apply";
-		if (c->state == CTR_CREATED || c->state == CTR_RUNNING) {
+		const char *outcome = rebooted ? "the host rebooted: nothing to re-apply" : "not running: nothing to re-apply";
+		if (!rebooted && (c->state == CTR_CREATED || c->state == CTR_RUNNING)) {
 			struct arena a;
 			arena_init(&a);
 			json_auto_t *res = NULL;
@@ -91,6 +108,10 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 	}
 	if (c->state == CTR_EXITED && !c->starting)
 		return;
+	if (rebooted) {
+		container_rebooted(env, c);
+		return;
+	}
 	enum rt_state st = runtime_state(env, id);
 	if (c->starting) {
 		int rc = 0;
@@ -112,7 +133,7 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		record_lost_exit(env, id);
 }
 
-static void recover_sandbox(struct cri_env *env, struct arena *a, const struct sandbox_row *sb)
+static void recover_sandbox(struct cri_env *env, struct arena *a, const struct sandbox_row *sb, int rebooted)
 {
 	struct lc_err err = { 0 };
 	const char *id = sb->id;
@@ -133,7 +154,9 @@ static void recover_sandbox(struct cri_env *env, struct arena *a, const struct s
 	}
 	if (sb->stopping && store_sandbox_reset_stopping(env->store, id, &err) < 0)
 		log_error("sandbox %s: %s", id, err.msg);
-	if (sb->state == SANDBOX_READY) {
+	if (sb->state == SANDBOX_READY && rebooted) {
+		lc_record_lost_exit(env, id, NULL); /* NOTREADY, the runtime not asked: as container_rebooted */
+	} else if (sb->state == SANDBOX_READY) {
 		enum rt_state st = runtime_state(env, id);
 		if (st == RT_MISSING || st == RT_STOPPED)
 			record_lost_exit(env, id);
@@ -185,21 +208,31 @@ static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
 	closedir(d);
 }
 
-/* Note a reboot since the last start (state under /run is gone; every process with it). */
-static int check_boot(struct cri_env *env, struct lc_err *err)
+/*
+ * *rebooted = 1 if the host rebooted since the boot ID recorded by the last start (state under /run
+ * is gone, and every process with it); record the current one.  The ID is read from
+ * cfg->boot_id_path (the kernel's, unless a test fakes a reboot).
+ */
+static int check_boot(struct cri_env *env, int *rebooted, struct lc_err *err)
 {
 	char boot[64] = "", last[64];
-	cleanup_close int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	*rebooted = 0;
+	cleanup_close int fd = open(env->cfg->boot_id_path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, boot, sizeof boot - 1) : -1;
-	if (n <= 0)
-		return 0; /* no boot ID (unusual kernel): the per-object checks still apply */
-	boot[n] = '\0';
-	boot[strcspn(boot, "\n")] = '\0';
+	if (n > 0) {
+		boot[n] = '\0';
+		boot[strcspn(boot, "\n")] = '\0';
+	}
+	if (!boot[0]) {
+		log_warn("recovery: no boot ID in %s: a reboot is noticed only by the runtime's state", env->cfg->boot_id_path);
+		return 0;
+	}
 	if (store_host_get(env->store, "boot_id", last, sizeof last, err) < 0)
 		return -1;
-	if (last[0] && strcmp(last, boot))
+	*rebooted = last[0] && strcmp(last, boot);
+	if (*rebooted)
 		log_info("recovery: the host rebooted since the last start (boot %s, was %s): every recorded process is "
-			 "gone", boot, last);
+			 "gone: every container not EXITED becomes EXITED, every pod NOTREADY", boot, last);
 	return strcmp(last, boot) ? store_host_set(env->store, "boot_id", boot, err) : 0;
 }
 
@@ -210,7 +243,8 @@ int lc_recover(struct cri_env *env, struct lc_err *err)
 	int rc = -1;
 	char (*ids)[POD_ID_BUF];
 	size_t n;
-	if (check_boot(env, err) < 0)
+	int rebooted;
+	if (check_boot(env, &rebooted, err) < 0)
 		goto out;
 	if (store_container_ids(env->store, &a, &ids, &n, err) < 0)
 		goto out;
@@ -218,7 +252,7 @@ int lc_recover(struct cri_env *env, struct lc_err *err)
 		struct container_row c;
 		struct lc_err e = { 0 };
 		if (store_container_get(env->store, ids[i], &a, &c, &e) == 0)
-			recover_container(env, &c);
+			recover_container(env, &c, rebooted);
 		else
 			log_error("recovery: container %s: %s", ids[i], e.msg);
 	}
@@ -228,7 +262,7 @@ int lc_recover(struct cri_env *env, struct lc_err *err)
 		struct sandbox_row s;
 		struct lc_err e = { 0 };
 		if (store_sandbox_get(env->store, ids[i], &a, &s, &e) == 0)
-			recover_sandbox(env, &a, &s);
+			recover_sandbox(env, &a, &s, rebooted);
 		else
 			log_error("recovery: sandbox %s: %s", ids[i], e.msg);
 	}

@@ -26,6 +26,7 @@ void config_defaults(struct lc_config *c)
 	c->workers = 4;
 	c->shutdown_timeout = 10;
 	c->max_concurrent_downloads = 3;
+	strcpy(c->boot_id_path, "/proc/sys/kernel/random/boot_id");
 }
 
 void config_free(struct lc_config *c)
@@ -230,6 +231,8 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		return set_path(c->root, sizeof c->root, key, v, err);
 	if (!strcmp(key, "state"))
 		return set_path(c->state, sizeof c->state, key, v, err);
+	if (!strcmp(key, "boot_id_path"))
+		return set_path(c->boot_id_path, sizeof c->boot_id_path, key, v, err);
 	if (!strcmp(key, "conmon") || !strcmp(key, "pause")) {
 		char *dst = key[0] == 'c' ? c->conmon : c->pause;
 		if (!*v || strlen(v) >= sizeof c->conmon)

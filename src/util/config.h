@@ -66,6 +66,10 @@ struct lc_config {
 	int workers;          /* slow-call threads started at once (the pool grows when all are busy) */
 	int shutdown_timeout; /* seconds in-flight calls get to finish after SIGTERM */
 	int max_concurrent_downloads; /* layers one pull fetches and unpacks at once */
+	/* Where the kernel's boot ID is read at startup (default /proc/sys/kernel/random/boot_id).  For
+	 * tests only, which fake a reboot with a file of their own: the hidden flag --boot-id-path (not
+	 * in --help) or the key boot_id_path. */
+	char boot_id_path[PATH_MAX];
 	struct lc_registry *registries; /* malloc'ed; config_free releases */
 	size_t n_registries;
 };

@@ -1171,6 +1171,204 @@ static void test_restart_sweeps_orphans(void **state)
 	remove_pod(pod);
 	const char *const all[] = { pod, c, o1, o2, ghost, NULL };
 
+/* SIGKILL every process whose command line names id (conmon has its container's ID on its own). */
+static void kill_procs_naming(const char *id)
+{
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		int fd = open(tprintf("/proc/%s/cmdline", e->d_name), O_RDONLY | O_CLOEXEC);
+		char buf[8192];
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			continue;
+		size_t len = (size_t)n; /* NUL-separated arguments */
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		buf[len] = '\0';
+		if (strstr(buf, id))
+			kill(atoi(e->d_name), SIGKILL);
+	}
+	closedir(d);
+}
+
+/* SIGKILL every process in the cgroup dir and below it; their PIDs appended to pids[*n]. */
+static void kill_cgroup_procs(const char *dir, pid_t *pids, size_t *n, size_t max)
+{
+	char *procs = harness_slurp(tprintf("%s/cgroup.procs", dir));
+	for (char *save = NULL, *l = procs ? strtok_r(procs, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		pid_t pid = (pid_t)atoi(l);
+		if (pid > 1 && kill(pid, SIGKILL) == 0 && *n < max)
+			pids[(*n)++] = pid;
+	}
+	free(procs);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		kill_cgroup_procs(tprintf("%s/%s", dir, e->d_name), pids, n, max);
+	}
+	closedir(d);
+}
+
+/*
+ * What a reboot does to the daemon's containers, the daemon being stopped: every conmon and every
+ * container process killed (no exit file is written: conmon dies first), every mount under the
+ * state directory gone and the directory itself (it is /run), the containers' cgroups gone.
+ */
+static void fake_reboot(const char *const *ids, int keep_state)
+{
+	for (size_t i = 0; ids[i]; i++)
+		kill_procs_naming(ids[i]);
+	for (size_t i = 0; ids[i]; i++)
+		wait_no_procs(ids[i]);
+	pid_t pids[256];
+	size_t n = 0;
+	char cg[32][PATH_MAX];
+	int ncg = cgroup_dirs(cg, 32);
+	for (int i = 0; i < ncg; i++)
+		kill_cgroup_procs(cg[i], pids, &n, 256);
+	int64_t deadline = now_ms() + WAIT_MS;
+	for (size_t i = 0; i < n; i++)
+		while (!proc_gone(pids[i])) {
+			assert_true(now_ms() < deadline);
+			sleep_ms(50);
+		}
+	for (int i = 0; i < ncg; i++)
+		cgroup_rmtree(cg[i]);
+	for (int round = 0; round < 8; round++) {
+		char *m = mounts_under(fx.d.state);
+		if (!*m)
+			break;
+		char *lines[512];
+		int k = 0;
+		for (char *save = NULL, *l = strtok_r(m, "\n", &save); l && k < 512; l = strtok_r(NULL, "\n", &save))
+			lines[k++] = l;
+		for (int i = k - 1; i >= 0; i--)
+			umount2(lines[i], MNT_DETACH);
+	}
+	assert_string_equal(mounts_under(fx.d.state), "");
+	if (!keep_state)
+		assert_int_equal(tmpdir_remove(fx.d.state), 0);
+}
+
+/*
+ * A reboot, faked faithfully (fake_reboot) and announced by a new boot ID (--boot-id-path): after
+ * the restart every container is EXITED — code 255, or its exit file's, or the code it had already
+ * exited with — every pod NOTREADY, and kubelet's Stop and Remove of every pod and container
+ * succeed although their processes, pins, mounts and runtime state are gone, leaving nothing.
+ * keep_state: the state directory is on a disk that kept its files (runc's state, conmon's
+ * pidfiles, the pins as plain files), only the mounts and processes are gone.
+ */
+static void reboot_case(int keep_state)
+{
+	Runtime__V1__PodSandboxConfig *pa_cfg = pod_config("pod-reboot-a", POD_LABELS);
+	Runtime__V1__PodSandboxConfig *pb_cfg = pod_config("pod-reboot-b", POD_LABELS);
+	char *pa = run_pod(pa_cfg), *pb = run_pod(pb_cfg);
+	char *run = create_ctr(pa, ctr_config("running", "echo running-ready; " SLEEP_FOREVER, NULL), pa_cfg);
+	char *done = create_ctr(pa, ctr_config("done", "exit 3", NULL), pa_cfg);
+	char *created = create_ctr(pa, ctr_config("created", SLEEP_FOREVER, NULL), pa_cfg);
+	char *other = create_ctr(pb, ctr_config("other", "echo other-ready; " SLEEP_FOREVER, NULL), pb_cfg);
+	start_ctr(run);
+	start_ctr(done);
+	start_ctr(other);
+	wait_log(log_path_of("running"), "running-ready");
+	wait_log(log_path_of("other"), "other-ready");
+	assert_exited(wait_ctr_state(done, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED), 3, "Error");
+	const char *const all[] = { pa, pb, run, done, created, other, NULL };
+
+	int rc = harness_stop(&fx.d);
+	assert_int_equal(rc, 0);
+	fake_reboot(all, keep_state);
+	/* an exit file that survived (a state directory on a disk that is not /run) is believed */
+	if (!keep_state) {
+		assert_int_equal(mkdir(fx.d.state, 0700), 0);
+		assert_int_equal(mkdir(tprintf("%s/exits", fx.d.state), 0700), 0);
+	}
+	FILE *f = fopen(tprintf("%s/exits/%s", fx.d.state, other), "we");
+	assert_non_null(f);
+	fputs("42", f);
+	assert_int_equal(fclose(f), 0);
+	const char *boot = tprintf("%s/boot_id", fx.d.dir);
+	f = fopen(boot, "we");
+	assert_non_null(f);
+	fprintf(f, "%s\n", random_id());
+	assert_int_equal(fclose(f), 0);
+	const char *extra[] = { "--boot-id-path", boot, NULL };
+	if (harness_start(&fx.d, extra, NULL) != 0)
+		print_daemon_log_tail();
+	assert_true(fx.d.pid > 0);
+	char *log = harness_slurp(fx.d.log);
+	own(log, free);
+	assert_non_null(strstr(log, "the host rebooted since the last start"));
+
+	assert_int_equal(pod_status(pa)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+	assert_int_equal(pod_status(pb)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+	assert_exited(ctr_status(run), 255, "Error");
+	assert_exited(ctr_status(done), 3, "Error");
+	assert_exited(ctr_status(other), 42, "Error");
+	/* never started: EXITED without a start time (it can never start now: its runc container is gone) */
+	Runtime__V1__ContainerStatus *cs = ctr_status(created);
+	assert_int_equal(cs->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+	assert_int_equal(cs->exit_code, 255);
+	assert_string_equal(cs->reason, "Error");
+	assert_int_equal(cs->started_at, 0);
+	assert_true(cs->finished_at > cs->created_at);
+
+	/* kubelet cleans up: every call succeeds */
+	char *details;
+	const char *ctrs[] = { run, done, created, other };
+	for (size_t i = 0; i < 4; i++) {
+		grpc_status_code st = stop_ctr_st(ctrs[i], 0, &details);
+		if (st != GRPC_STATUS_OK)
+			print_error("StopContainer %s after a reboot: %s: %s\n", ctrs[i], cri_status_name(st), details);
+		assert_int_equal(st, GRPC_STATUS_OK);
+	}
+	const char *pods[] = { pa, pb };
+	for (size_t i = 0; i < 2; i++) {
+		grpc_status_code st = pod_call("StopPodSandbox", pods[i], &details);
+		if (st != GRPC_STATUS_OK)
+			print_error("StopPodSandbox %s after a reboot: %s: %s\n", pods[i], cri_status_name(st), details);
+		assert_int_equal(st, GRPC_STATUS_OK);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		grpc_status_code st = remove_ctr_st(ctrs[i], &details);
+		if (st != GRPC_STATUS_OK)
+			print_error("RemoveContainer %s after a reboot: %s: %s\n", ctrs[i], cri_status_name(st), details);
+		assert_int_equal(st, GRPC_STATUS_OK);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		grpc_status_code st = pod_call("RemovePodSandbox", pods[i], &details);
+		if (st != GRPC_STATUS_OK)
+			print_error("RemovePodSandbox %s after a reboot: %s: %s\n", pods[i], cri_status_name(st), details);
+		assert_int_equal(st, GRPC_STATUS_OK);
+	}
+	assert_pod_list("pods", NULL, NULL);
+	assert_ctr_list("containers", NULL, NULL);
+	assert_nothing_left(all);
+}
+
+static void test_reboot(void **state)
+{
+	(void)state;
+	reboot_case(0);
+}
+
+static void test_reboot_state_kept(void **state)
+{
+	(void)state;
+	reboot_case(1);
+}
+
 /* Fill the file system of dir: a file written until ENOSPC.  Returns its path. */
 static char *fill_fs(const char *dir)
 {
@@ -1369,6 +1567,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_grpc_codes, up, down),
 		cmocka_unit_test_setup_teardown(test_reopen_log, up, down),
 		cmocka_unit_test_setup_teardown(test_disk_full, up_small_root, down),
+		cmocka_unit_test_setup_teardown(test_reboot, up, down),
+		cmocka_unit_test_setup_teardown(test_reboot_state_kept, up, down),
 	};
 	return podfix_main("lifecycle", tests, sizeof tests / sizeof *tests);
 }

@@ -1779,6 +1779,92 @@ static void test_recover_starting_state_unreadable(void **state)
 			 "still runs it", id, s.exit_code, s.reason);
 }
 
+/*
+ * After a reboot (a boot ID other than the one the last start recorded) recovery asks the runtime
+ * nothing — here the fake still claims every container runs, as a runtime state that survived the
+ * reboot on a persistent disk might — and records every container not EXITED as EXITED (the exit
+ * file's code, else 255, reason Error), clears starting and updating (nothing to re-apply), makes
+ * the READY pod NOTREADY and records the new boot ID; everything can then be removed.
+ */
+static void test_recover_after_reboot(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err = { 0 };
+	char run[POD_ID_BUF], with_exit[POD_ID_BUF], created[POD_ID_BUF], starting[POD_ID_BUF], updating[POD_ID_BUF],
+		exited[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, run);
+	mk_container(f, CTR_RUNNING, with_exit);
+	mk_container(f, CTR_CREATED, created);
+	mk_container(f, CTR_CREATED, starting);
+	mk_container(f, CTR_RUNNING, updating);
+	mk_container(f, CTR_EXITED, exited);
+
+	/* The host goes down under the daemon; the exit file of one container survives. */
+	lifecycle_close(&f->env);
+	set_flag(f, starting, "starting");
+	fake_add(&f->fake, starting, RT_RUNNING);
+	set_flag(f, updating, "updating");
+	pthread_mutex_lock(&f->fake.mu);
+	fake_write_exit(&f->fake, with_exit, 42);
+	pthread_mutex_unlock(&f->fake.mu);
+	char boot[sizeof f->cfg.boot_id_path], was[64];
+	assert_int_equal(store_host_get(f->store, "boot_id", was, sizeof was, &err), 0);
+	assert_true(was[0] != '\0'); /* setup's start recorded the kernel's */
+	assert_true(snprintf(boot, sizeof boot, "%s/boot_id", f->dir) < (int)sizeof boot);
+	write_file(boot, "litecri-test-boot-2\n");
+	snprintf(f->cfg.boot_id_path, sizeof f->cfg.boot_id_path, "%s", boot);
+	unsigned states = fake_calls(&f->fake, F_STATE), updates = fake_calls(&f->fake, F_UPDATE);
+
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+
+	assert_int_equal(fake_calls(&f->fake, F_STATE), states); /* the runtime's word not asked for */
+	assert_int_equal(fake_calls(&f->fake, F_UPDATE), updates);
+	const char *gone[] = { run, created, starting, updating };
+	for (size_t i = 0; i < 4; i++) {
+		struct snap s = row(f, gone[i]);
+		if (s.state != CTR_EXITED)
+			fail_msg("container %s: state %d after a reboot (the runtime still claims it)", gone[i], s.state);
+		assert_int_equal(s.exit_code, 255);
+		assert_string_equal(s.reason, "Error");
+		assert_true(s.finished_at > 0);
+	}
+	struct snap s = row(f, with_exit);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 42);
+	s = row(f, exited);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 0);
+	assert_string_equal(s.reason, "Completed");
+	assert_int_equal(flagged_rows(f), 0);
+	struct arena a;
+	arena_init(&a);
+	struct sandbox_row sb;
+	assert_int_equal(store_sandbox_get(f->store, f->sandbox, &a, &sb, &err), 0);
+	assert_int_equal(sb.state, SANDBOX_NOTREADY);
+	arena_release(&a);
+	char now[64];
+	assert_int_equal(store_host_get(f->store, "boot_id", now, sizeof now, &err), 0);
+	assert_string_equal(now, "litecri-test-boot-2");
+
+	/* The next start on the same boot is no reboot: a container started now survives it. */
+	char later[POD_ID_BUF];
+	sqlite3 *db = store_conn(f->store, &err);
+	assert_non_null(db);
+	assert_int_equal(sqlite3_exec(db, "UPDATE sandboxes SET state = 0", NULL, NULL, NULL), SQLITE_OK); /* READY */
+	mk_container(f, CTR_RUNNING, later);
+	lifecycle_close(&f->env);
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+	assert_int_equal(row(f, later).state, CTR_RUNNING);
+
+	const char *all[] = { run, with_exit, created, starting, updating, exited };
+	for (size_t i = 0; i < 6; i++)
+		remove_ok(f, all[i]);
+	assert_res(call_stop(f, later, 0), GRPC_STATUS_OK, "");
+	remove_ok(f, later);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* UpdateContainerResources                                                                   */
 
@@ -2200,6 +2286,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_exit_code_survives_conmon_lag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_starting_state_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_after_reboot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_fails_then_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_while_updating, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_while_updating, setup, teardown),
