@@ -66,7 +66,7 @@ static void container_rebooted(struct cri_env *env, const struct container_row *
 {
 	struct lc_err err = { 0 };
 	if (c->state != CTR_EXITED && lc_record_lost_exit(env, c->id, &err) < 0)
-		return; /* logged; the next start tries again (the boot ID is recorded, the row is not) */
+		return; /* logged; the next start (same boot) finds the runtime does not run it either */
 	if (c->starting && store_container_reset_starting(env->store, c->id, &err) < 0)
 		log_error("container %s: %s", c->id, err.msg);
 }
@@ -85,7 +85,8 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		return;
 	}
 	if (c->updating) {
-		const char *outcome = rebooted ? "the host rebooted: nothing to re-apply" : "not running: nothing to re-apply";
+		const char *outcome = rebooted ? "the host rebooted: nothing to re-apply"
+					       : "not running: nothing to re-apply";
 		if (!rebooted && (c->state == CTR_CREATED || c->state == CTR_RUNNING)) {
 			struct arena a;
 			arena_init(&a);
@@ -224,7 +225,8 @@ static int check_boot(struct cri_env *env, int *rebooted, struct lc_err *err)
 		boot[strcspn(boot, "\n")] = '\0';
 	}
 	if (!boot[0]) {
-		log_warn("recovery: no boot ID in %s: a reboot is noticed only by the runtime's state", env->cfg->boot_id_path);
+		log_warn("recovery: no boot ID in %s: a reboot is noticed only by the runtime's state",
+			 env->cfg->boot_id_path);
 		return 0;
 	}
 	if (store_host_get(env->store, "boot_id", last, sizeof last, err) < 0)

@@ -320,7 +320,10 @@ static int step_set_starting(struct store *s, struct lc_err *err)
 	return refused(store_container_set_starting(s, CTR_ID, &why, err), why);
 }
 
-static int step_started(struct store *s, struct lc_err *err) { return store_container_started(s, CTR_ID, T_NS + 2, err); }
+static int step_started(struct store *s, struct lc_err *err)
+{
+	return store_container_started(s, CTR_ID, T_NS + 2, err);
+}
 
 static int step_exited(struct store *s, struct lc_err *err)
 {
@@ -337,7 +340,10 @@ static int step_sandbox_stopping(struct store *s, struct lc_err *err)
 	return refused(store_sandbox_set_stopping(s, SB_ID, &why, err), why);
 }
 
-static int step_sandbox_stopped(struct store *s, struct lc_err *err) { return store_sandbox_stopped(s, SB_ID, T_NS + 4, err); }
+static int step_sandbox_stopped(struct store *s, struct lc_err *err)
+{
+	return store_sandbox_stopped(s, SB_ID, T_NS + 4, err);
+}
 
 static int step_container_removing(struct store *s, struct lc_err *err)
 {
