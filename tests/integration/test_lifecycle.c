@@ -1170,6 +1170,8 @@ static void test_restart_sweeps_orphans(void **state)
 	stop_pod(pod);
 	remove_pod(pod);
 	const char *const all[] = { pod, c, o1, o2, ghost, NULL };
+	assert_nothing_left(all);
+}
 
 /* SIGKILL every process whose command line names id (conmon has its container's ID on its own). */
 static void kill_procs_naming(const char *id)
