@@ -523,7 +523,7 @@ static json_t *build_env(struct jb *b, const cri_container *cc, const struct ima
 		if (envl_put(&env, entry, klen) < 0)
 			goto oom;
 	}
-	if (env_add_default(&env, "PATH", DEFAULT_PATH_ENV + 5) < 0 ||
+	if (env_add_default(&env, "PATH", &DEFAULT_PATH_ENV[5]) < 0 ||
 	    env_add_default(&env, "HOSTNAME", hostname) < 0 || env_add_default(&env, "HOME", home) < 0)
 		goto oom;
 	json_t *a = jb_arr(b);
