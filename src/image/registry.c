@@ -108,11 +108,8 @@ static char *base64_encode(const char *buf, size_t len)
 	return out;
 }
 
-/*
- * Decode docker's "auth" (base64 of "user:password") into *user and *pass (malloc'ed).
- * -1 with err (EINVAL) when it is not base64 or has no ':'.
- */
-static int decode_auth(const char *auth, char **user, char **pass, struct lc_err *err)
+/* See registry.h. */
+int registry_decode_auth(const char *auth, char **user, char **pass, struct lc_err *err)
 {
 	size_t n = strlen(auth);
 	while (n > 0 && isspace((unsigned char)auth[n - 1]))
@@ -638,30 +635,17 @@ static int status_fail(const struct xfer *x, const char *what, int not_found_ok,
 /* ------------------------------------------------------------------------------------------ */
 /* authentication                                                                             */
 
-struct challenge {
-	int present;
-	char realm[2048];
-	char service[512];
-	char scope[1024];
-	int overflow;
-};
-
 static int tchar(char c)
 {
 	return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/*
- * Parse WWW-Authenticate values ("Bearer realm=\"..\",service=\"..\", Basic realm=\"..\"")
- * into the first Bearer and the first Basic challenge.  Parameter names are case-insensitive,
- * values are tokens or quoted strings with backslash escapes; unknown parameters and schemes are
- * skipped.
- */
-static void parse_challenges(const char *h, struct challenge *bearer, struct challenge *basic)
+/* See registry.h. */
+void registry_parse_challenges(const char *h, struct registry_challenge *bearer, struct registry_challenge *basic)
 {
 	memset(bearer, 0, sizeof *bearer);
 	memset(basic, 0, sizeof *basic);
-	struct challenge *cur = NULL; /* the challenge parameters belong to; NULL: ignore them */
+	struct registry_challenge *cur = NULL; /* the challenge parameters belong to; NULL: ignore them */
 	int in_challenge = 0;
 	const char *p = h;
 	while (*p) {
@@ -794,7 +778,7 @@ static int append_param(CURL *h, char **buf, const char *sep, const char *name, 
  * service and scope (basic credentials when the session has them), or, with an identity token,
  * the OAuth2 refresh-token POST.  Refusal by the token server fails with EACCES.
  */
-static int fetch_token(struct registry_session *s, const struct challenge *ch, struct lc_err *err)
+static int fetch_token(struct registry_session *s, const struct registry_challenge *ch, struct lc_err *err)
 {
 	char scope[1100];
 	if (ch->scope[0])
@@ -886,10 +870,10 @@ static int fetch_token(struct registry_session *s, const struct challenge *ch, s
  */
 static int authenticate(struct registry_session *s, const struct xfer *x, const char *what, struct lc_err *err)
 {
-	struct challenge bearer, basic;
+	struct registry_challenge bearer, basic;
 	if (x->challenge_overflow)
 		return lc_fail(err, EPROTO, "%s: WWW-Authenticate header too long", what);
-	parse_challenges(x->challenge, &bearer, &basic);
+	registry_parse_challenges(x->challenge, &bearer, &basic);
 	if (bearer.present) {
 		if (bearer.overflow)
 			return lc_fail(err, EPROTO, "%s: a Bearer challenge parameter is too long", what);
@@ -984,7 +968,7 @@ static int session_open(const struct registry_endpoint *ep, const char *repo, co
 			if (!s->username || !s->password)
 				goto nomem;
 		} else if (nonempty(auth->auth)) {
-			if (decode_auth(auth->auth, &s->username, &s->password, err) < 0) {
+			if (registry_decode_auth(auth->auth, &s->username, &s->password, err) < 0) {
 				lc_wrap(err, "registry %s", s->base);
 				registry_session_close(s);
 				return -1;

@@ -104,6 +104,31 @@ int registry_get_blob(struct registry_session *s, const struct content *c, const
  */
 void registry_cancel_all(void);
 
+/*
+ * Decode docker's "auth" (base64 of "user:password", as a CRI AuthConfig carries it) into *user
+ * and *pass (malloc'ed; the caller frees them).  -1 with err (EINVAL) when it is not base64 or
+ * has no ':', leaving *user and *pass untouched.  Exposed for the fuzzer.
+ */
+int registry_decode_auth(const char *auth, char **user, char **pass, struct lc_err *err);
+
+/* One challenge of a 401 response's WWW-Authenticate header, as authentication uses it. */
+struct registry_challenge {
+	int present;         /* the header has a challenge of this scheme */
+	char realm[2048];    /* its parameters ("" when absent), NUL-terminated */
+	char service[512];
+	char scope[1024];
+	int overflow;        /* one of them was longer than its field: it was left out */
+};
+
+/*
+ * Parse the WWW-Authenticate values h (NUL-terminated, several joined by ", ":
+ * "Bearer realm=\"..\",service=\"..\", Basic realm=\"..\"") into the first Bearer and the first
+ * Basic challenge (both zeroed first).  Scheme and parameter names are case-insensitive, values
+ * are tokens or quoted strings with backslash escapes; unknown parameters and schemes are
+ * skipped.  Never fails: any bytes give some (possibly empty) result.  Exposed for the fuzzer.
+ */
+void registry_parse_challenges(const char *h, struct registry_challenge *bearer, struct registry_challenge *basic);
+
 /* Global libcurl setup; call once at startup before any thread uses a session. */
 int registry_global_init(struct lc_err *err);
 void registry_global_cleanup(void);
