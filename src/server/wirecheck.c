@@ -10,6 +10,8 @@
 /* Deeper than any CRI message nests (ContainerConfig → linux → security_context → … is 6). */
 #define MAX_DEPTH 32
 
+#define FIELD_NUMBER_MAX ((1u << 29) - 1)
+
 enum { WIRE_VARINT = 0, WIRE_64BIT = 1, WIRE_LEN = 2, WIRE_32BIT = 5 };
 
 /* Read a base-128 varint at *p (advanced past it).  -1 when it runs past end or over 10 bytes. */
@@ -58,6 +60,11 @@ static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8
 		uint64_t tag, n;
 		if (varint(&p, end, &tag) < 0)
 			goto malformed;
+		/* Field numbers run from 1 to 2^29-1.  protobuf-c takes 0 (in an overlong tag) and larger
+		 * ones as unknown fields, but packs them again as bytes it cannot decode: a config
+		 * recorded as packed would never be read back. */
+		if (tag >> 3 == 0 || tag >> 3 > FIELD_NUMBER_MAX)
+			goto malformed;
 		switch (tag & 7) {
 		case WIRE_VARINT:
 			if (varint(&p, end, &n) < 0)
@@ -80,8 +87,6 @@ static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8
 		}
 		const uint8_t *v = p;
 		p += n;
-		if (tag >> 3 > UINT32_MAX)
-			goto malformed;
 		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3));
 		if (!f)
 			continue; /* unknown to us: skipped, as the decoder skips it */

@@ -21,7 +21,8 @@
  * path[0..cap) — proto field names joined by '.', repeated fields indexed by occurrence
  * ("config.linux.security_context.capabilities.add_capabilities[1]", "labels[0].value") — and
  * *why saying what is wrong ("holds a NUL byte", "is not valid UTF-8", or, for bytes that are
- * not a protobuf message at all, "is not a well-formed message").  Fields d does not know are
+ * not a protobuf message at all or use a field number outside 1..2^29-1, "is not a well-formed
+ * message").  Fields d does not know are
  * skipped, as the decoder skips them.
  */
 int wirecheck_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, char *path, size_t cap,
