@@ -5,6 +5,8 @@
 
 int utf8_valid(const char *s, size_t n)
 {
+	if (n == 0)
+		return 1; /* s may be NULL then (an empty protobuf `bytes` field): NULL + 0 is undefined */
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
 		uint32_t c = *p, min;

@@ -7,7 +7,7 @@
 /*
  * 1 if the n bytes at s are well-formed UTF-8: no overlong form, no surrogate (U+D800..DFFF),
  * nothing above U+10FFFF, no sequence cut short.  NUL bytes are valid UTF-8; callers that need
- * C strings check for them apart.
+ * C strings check for them apart.  s may be NULL when n is 0.
  */
 int utf8_valid(const char *s, size_t n);
 
