@@ -123,9 +123,17 @@ int registry_decode_auth(const char *auth, char **user, char **pass, struct lc_e
 	if (m < 0) {
 		return lc_fail(err, EINVAL, "registry credentials: 'auth' is not base64 of user:password");
 	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	for (size_t i = n; i > 0 && auth[i - 1] == '='; i--)
-		m--;
+	/* EVP_DecodeBlock counts the padding as zero bytes.  Base64 pads with at most two '=', so
+	 * m stays >= 1 (n >= 4 gives m >= 3 before); more is not base64 (and "====" would make m
+	 * negative: a write before out). */
+	size_t pad = 0;
+	while (pad < n && auth[n - 1 - pad] == '=')
+		pad++;
+	if (pad > 2) {
+		explicit_bzero(out, (size_t)m);
+		return lc_fail(err, EINVAL, "registry credentials: 'auth' is not base64 of user:password");
+	}
+	m -= (int)pad;
 	out[m] = '\0';
 	char *colon = memchr(out, ':', (size_t)m);
 	if (strlen(out) != (size_t)m || !colon) {

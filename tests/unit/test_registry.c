@@ -1234,9 +1234,50 @@ static void test_unreachable(void **state)
 	registry_session_close(s);
 }
 
+/*
+ * docker's `auth` field (base64 of user:password) as a PullImage request carries it.  "====" made
+ * the decoder count more padding than decoded bytes and write one byte before its buffer (ASan:
+ * heap-buffer-overflow; reproduced by fuzz_request, tests/fuzz/request/regress-auth-padding).
+ */
+static void test_auth_field_decoding(void **state)
+{
+	(void)state;
+	char *user = NULL, *pass = NULL;
+	struct lc_err err = { 0 };
+	assert_int_equal(registry_decode_auth("dXNlcjpzZWNyZXQ=", &user, &pass, &err), 0); /* user:secret */
+	assert_string_equal(user, "user");
+	assert_string_equal(pass, "secret");
+	free(user);
+	free(pass);
+	assert_int_equal(registry_decode_auth("dTpw", &user, &pass, &err), 0); /* u:p, no padding */
+	assert_string_equal(user, "u");
+	assert_string_equal(pass, "p");
+	free(user);
+	free(pass);
+	static const char *const bad[] = { "====", "A===", "AAAA====", "AA=A", "dXNlcjpzZWNyZXQ", "dXNlcg==" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		user = pass = NULL;
+		memset(&err, 0, sizeof err);
+		if (registry_decode_auth(bad[i], &user, &pass, &err) == 0)
+			fail_msg("\"%s\" decoded to \"%s\" / \"%s\"", bad[i], user, pass);
+		assert_int_equal(err.errnum, EINVAL);
+		assert_null(user);
+		assert_null(pass);
+	}
+	/* the PullImage path: the session refuses the credentials before sending anything */
+	struct registry_endpoint ep = { .url = "http://127.0.0.1:9", .insecure = 1 };
+	struct registry_auth auth = { .auth = "====" };
+	struct registry_session *s = NULL;
+	memset(&err, 0, sizeof err);
+	assert_int_equal(registry_session_open(&ep, "library/busybox", &auth, &s, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_null(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_auth_field_decoding),
 		cmocka_unit_test(test_reference_valid),
 		cmocka_unit_test(test_reference_forms),
 		cmocka_unit_test(test_reference_invalid),
