@@ -7,8 +7,9 @@
  * only root, <tmp>/a only b, <tmp> only a and the archive (an entry that climbs out with ".." or
  * through a symlink shows up there) — and the unpack never fails with EROFS: before the first
  * input the process moves to a private mount namespace in which every mount but <tmp> and the
- * directories libFuzzer writes (its corpus, artifact prefix, the working directory) is read-only,
- * so a write anywhere else on the host is refused instead of done, and that refusal is a finding.
+ * directories libFuzzer writes (its first corpus directory; the artifact directory, else the
+ * working directory) is read-only, so a write anywhere else on the host is refused instead of
+ * done, and that refusal is a finding.
  * Files are limited to 16 MiB (RLIMIT_FSIZE), so a compressed bomb fails instead of filling the disk.
  * Without root (no mount namespace) the target runs unprotected and says so.
  */
@@ -144,11 +145,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("fuzz_unpack: mkdir");
 		exit(1);
 	}
-	/* What libFuzzer writes: corpus directories (arguments), -artifact_prefix=, -exact_artifact_path=. */
+	/* What libFuzzer writes: the first corpus directory, and crashing inputs at -artifact_prefix=
+	 * or -exact_artifact_path= (else in the working directory). */
 	keep_writable(base);
-	char cwd[PATH_MAX];
-	if (getcwd(cwd, sizeof cwd))
-		keep_writable(cwd);
+	int artifacts_placed = 0, corpus_seen = 0;
 	for (int i = 1; i < *argc; i++) {
 		const char *a = (*argv)[i];
 		char d[PATH_MAX];
@@ -156,15 +156,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			snprintf(d, sizeof d, "%s", strchr(a, '=') + 1);
 			char *slash = strrchr(d, '/');
 			if (!slash)
-				continue; /* relative to cwd */
+				continue; /* relative to the working directory */
 			*slash = '\0';
 			keep_writable(d[0] ? d : "/");
-		} else if (a[0] != '-') {
+			artifacts_placed = 1;
+		} else if (a[0] != '-' && !corpus_seen) {
 			struct stat st;
-			if (stat(a, &st) == 0 && S_ISDIR(st.st_mode))
+			if (stat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
 				keep_writable(a);
+				corpus_seen = 1;
+			}
 		}
 	}
+	char cwd[PATH_MAX];
+	if (!artifacts_placed && getcwd(cwd, sizeof cwd))
+		keep_writable(cwd);
 	if (geteuid() != 0 || confine() < 0)
 		fprintf(stderr, "fuzz_unpack: WARNING: no read-only mount namespace (%s): the host is not "
 				"protected from an escaping entry\n", geteuid() ? "not root" : strerror(errno));
