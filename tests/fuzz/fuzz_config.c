@@ -12,17 +12,10 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "../common/tmpdir.h"
 #include "util/config.h"
 #include "util/log.h"
 
 static char base[TMPDIR_DIR_SIZE], file[PATH_MAX];
-
-static void remove_base(void)
-{
-	if (base[0])
-		tmpdir_remove(base);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -30,7 +23,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	log_set_level(LOG_ERROR);
 	fuzz_tmpdir(base, sizeof base, "config");
-	atexit(remove_base);
 	snprintf(file, sizeof file, "%s/litecri.conf", base);
 	return 0;
 }

@@ -34,7 +34,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "../common/tmpdir.h"
 #include "cri/lifecycle.h"
 #include "image/reference.h"
 #include "image/registry.h"
@@ -55,12 +54,6 @@ static const char image_config[] =
 	"{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/bin/sh\"],"
 	"\"Cmd\":[\"-c\",\"true\"],\"Env\":[\"PATH=/usr/bin:/bin\",\"A=b\"],\"WorkingDir\":\"work\","
 	"\"User\":\"app\",\"StopSignal\":\"SIGQUIT\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
-
-static void remove_base(void)
-{
-	if (base[0])
-		tmpdir_remove(base);
-}
 
 static void write_file(const char *dir, const char *name, const char *text)
 {
@@ -83,7 +76,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	methods = dispatch_methods(&n_methods);
 	fuzz_tmpdir(base, sizeof base, "request");
-	atexit(remove_base);
 	snprintf(rootfs, sizeof rootfs, "%s/rootfs", base);
 	snprintf(hostdir, sizeof hostdir, "%s/host", base);
 	snprintf(shm, sizeof shm, "%s/shm", base);
