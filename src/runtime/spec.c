@@ -344,9 +344,11 @@ static int parse_signal(const char *s)
 	if (*s != (dir > 0 ? '+' : '-') || s[1] < '0' || s[1] > '9')
 		return 0;
 	char *end;
-	long off = strtol(s + 1, &end, 10);
+	long off = strtol(s + 1, &end, 10); /* >= 0: a digit follows the sign; LONG_MAX when too long */
+	if (*end || off > SIGRTMAX)
+		return 0;
 	long v = base + dir * off;
-	return (*end || off > SIGRTMAX || v < SIGRTMIN || v > SIGRTMAX) ? 0 : (int)v;
+	return v < SIGRTMIN || v > SIGRTMAX ? 0 : (int)v;
 }
 
 int spec_stop_signal(const char *image_config)

@@ -1248,6 +1248,10 @@ static void test_stop_signal(void **state)
 	assert_int_equal(spec_stop_signal("{\"config\": {\"StopSignal\": \"9\"}}"), SIGKILL);
 	assert_int_equal(spec_stop_signal("{\"config\": {\"StopSignal\": \"SIGRTMIN+2\"}}"), SIGRTMIN + 2);
 	assert_int_equal(spec_stop_signal("{\"config\": {\"StopSignal\": \"RTMAX\"}}"), SIGRTMAX);
+	/* an offset strtol saturates (LONG_MAX) overflowed base + offset: UBSan abort (fuzz_image_config) */
+	assert_int_equal(spec_stop_signal("{\"config\": {\"StopSignal\": \"SIGRTMIN+622222222222222222222222\"}}"), SIGTERM);
+	assert_int_equal(spec_stop_signal("{\"config\": {\"StopSignal\": \"RTMAX-99999999999999999999\"}}"), SIGTERM);
+	assert_int_equal(spec_stop_signal("{\"config\": {\"StopSignal\": \"RTMIN+9223372036854775807\"}}"), SIGTERM);
 	assert_int_equal(spec_stop_signal("{\"config\": {}}"), SIGTERM);
 	assert_int_equal(spec_stop_signal("{}"), SIGTERM);
 	assert_int_equal(spec_stop_signal(NULL), SIGTERM);
