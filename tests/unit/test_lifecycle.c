@@ -33,6 +33,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -42,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,8 +53,13 @@
 #include "cri/container.h"
 #include "cri/exec.h"
 #include "cri/lifecycle.h"
+#include "cri/sandbox.h"
+#include "image/content.h"
+#include "image/digest.h"
+#include "image/images.h"
 #include "runtime/runtime.h"
 #include "store/migrate.h"
+#include "store/images.h"
 #include "store/pods.h"
 #include "store/store.h"
 #include "util/arena.h"
@@ -606,6 +613,7 @@ struct fx {
 	struct store *store;
 	struct cri_env env;
 	struct fake fake;
+	struct images *images; /* NULL unless a test adds an image (add_image) */
 	char sandbox[POD_ID_BUF];
 	unsigned seq; /* container names */
 };
@@ -672,12 +680,39 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Unmount whatever a failed test left mounted under the fixture (deepest first): a failure must not
+ * leave mounts on the host. */
+static void unmount_leftovers(struct fx *f)
+{
+	for (int round = 0; round < 16; round++) {
+		FILE *fp = fopen("/proc/self/mountinfo", "re");
+		if (!fp)
+			return;
+		char line[4096], last[PATH_MAX] = "";
+		while (fgets(line, sizeof line, fp)) {
+			char mp[PATH_MAX];
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strncmp(mp, f->dir, strlen(f->dir)))
+				snprintf(last, sizeof last, "%s", mp);
+		}
+		fclose(fp);
+		if (!last[0])
+			return;
+		if (umount2(last, MNT_DETACH) < 0) {
+			print_error("teardown: umount %s: %s\n", last, strerror(errno));
+			return;
+		}
+	}
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 	if (!f)
 		return 0;
 	lifecycle_close(&f->env);
+	unmount_leftovers(f);
+	if (f->images)
+		images_close(f->images);
 	if (f->store)
 		store_close(f->store);
 	config_free(&f->cfg);
@@ -1863,6 +1898,469 @@ static void test_recover_after_reboot(void **state)
 		remove_ok(f, all[i]);
 	assert_res(call_stop(f, later, 0), GRPC_STATUS_OK, "");
 	remove_ok(f, later);
+
+/* A READY sandbox named after k whose infra container the fake runs; or only its row with
+ * creating = 1 (RunPodSandbox killed half-way) when ready is 0. */
+static void mk_sandbox(struct fx *f, unsigned k, int ready, char id[POD_ID_BUF])
+{
+	char name[64], uid[32];
+	snprintf(name, sizeof name, "k8s_POD_pod%u_ns_uid%u_0", k, k);
+	snprintf(uid, sizeof uid, "uid%u", k);
+	struct pod_new n = { .name = name, .meta_name = "pod", .meta_namespace = "ns", .meta_uid = uid,
+			     .config_digest = name };
+	struct pod_holder h;
+	struct lc_err err = { 0 };
+	assert_int_equal(lc_new_id(n.id, &err), 0);
+	if (store_sandbox_insert(f->store, &n, &h, &err) < 0)
+		fail_msg("insert sandbox %s: %s", name, err.msg);
+	memcpy(id, n.id, POD_ID_BUF);
+	if (!ready)
+		return;
+	assert_int_equal(store_sandbox_created(f->store, id, 4000 + k, "", lc_now(), &err), 0);
+	fake_put(&f->fake, id, RT_RUNNING, 1);
+}
+
+struct sbsnap {
+	int exists, state, creating, stopping, removing;
+};
+
+static struct sbsnap sb_row(struct fx *f, const char *id)
+{
+	struct sbsnap s = { 0 };
+	struct arena a;
+	arena_init(&a);
+	struct sandbox_row r;
+	struct lc_err err = { 0 };
+	if (store_sandbox_get(f->store, id, &a, &r, &err) == 0)
+		s = (struct sbsnap){ 1, r.state, r.creating, r.stopping, r.removing };
+	else if (err.errnum != ENOENT) {
+		arena_release(&a);
+		fail_msg("read sandbox %s: %s", id, err.msg);
+	}
+	arena_release(&a);
+	return s;
+}
+
+/* What a killed daemon leaves behind: set one flag of a sandbox row by SQL. */
+static void set_sb_flag(struct fx *f, const char *id, const char *flag)
+{
+	struct lc_err err = { 0 };
+	sqlite3 *db = store_conn(f->store, &err);
+	assert_non_null(db);
+	char sql[128];
+	snprintf(sql, sizeof sql, "UPDATE sandboxes SET %s = 1 WHERE id = ?1", flag);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+}
+
+/* The sandbox's two directories (<state>/sandboxes/<id>, <root>/sandboxes/<id>) as RunPodSandbox makes them. */
+static void mk_sb_dirs(struct fx *f, const char *id)
+{
+	char p[PATH_MAX + 200];
+	snprintf(p, sizeof p, "%s/sandboxes/%s", f->cfg.state, id);
+	mkdir_or_fail(p);
+	snprintf(p, sizeof p, "%s/sandboxes/%s/ns", f->cfg.state, id);
+	mkdir_or_fail(p);
+	snprintf(p, sizeof p, "%s/sandboxes/%s", f->cfg.root, id);
+	mkdir_or_fail(p);
+	snprintf(p, sizeof p, "%s/sandboxes/%s/hosts", f->cfg.root, id);
+	write_file(p, "127.0.0.1 localhost\n");
+}
+
+/* Neither directory of sandbox id is there. */
+static void assert_no_sb_dirs(struct fx *f, const char *id)
+{
+	char p[PATH_MAX + 200];
+	snprintf(p, sizeof p, "%s/sandboxes/%s", f->cfg.state, id);
+	if (exists(p))
+		fail_msg("sandbox %s: %s left", id, p);
+	snprintf(p, sizeof p, "%s/sandboxes/%s", f->cfg.root, id);
+	if (exists(p))
+		fail_msg("sandbox %s: %s left", id, p);
+}
+
+/*
+ * (10b) The sandbox side of recovery: a RunPodSandbox killed half-way (creating) is torn down and
+ * its row deleted, releasing the name; an interrupted RemovePodSandbox (removing) is finished, its
+ * containers with it, and a removal whose runtime delete fails again keeps the row with removing
+ * reset; a `stopping` flag is cleared; a READY pod whose infra container is gone — its exit file
+ * written while the daemon was down, or nothing left at all — becomes NOTREADY; a runtime
+ * container and directories no sandbox row owns are deleted.  A failing runtime list (F_LIST)
+ * only postpones the orphan sweep to the next start.
+ */
+static void test_recover_sandbox_flags(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err = { 0 };
+	char creating[POD_ID_BUF], removing[POD_ID_BUF], rm_fail[POD_ID_BUF], stopping[POD_ID_BUF],
+		lost[POD_ID_BUF], exited[POD_ID_BUF], orphan_rt[POD_ID_BUF], orphan_dir[POD_ID_BUF], ctr[POD_ID_BUF];
+	mk_sandbox(f, 1, 0, creating);
+	mk_sandbox(f, 2, 1, removing);
+	mk_sandbox(f, 3, 1, rm_fail);
+	mk_sandbox(f, 4, 1, stopping);
+	mk_sandbox(f, 5, 1, lost);
+	mk_sandbox(f, 6, 1, exited);
+	assert_int_equal(lc_new_id(orphan_rt, &err), 0);
+	assert_int_equal(lc_new_id(orphan_dir, &err), 0);
+	/* A container of the pod being removed (RemovePodSandbox removes it first). */
+	char keep[POD_ID_BUF];
+	memcpy(keep, f->sandbox, POD_ID_BUF);
+	memcpy(f->sandbox, removing, POD_ID_BUF);
+	mk_container(f, CTR_EXITED, ctr);
+	memcpy(f->sandbox, keep, POD_ID_BUF);
+
+	/* The daemon dies. */
+	lifecycle_close(&f->env);
+	fake_put(&f->fake, creating, RT_CREATED, 1); /* its infra container had been created */
+	mk_sb_dirs(f, creating);
+	struct lc_err e2 = { 0 };
+	pthread_mutex_lock(&f->fake.mu);
+	fake_die(&f->fake, fake_find(&f->fake, removing), 128 + SIGKILL); /* StopPodSandbox had run */
+	fake_die(&f->fake, fake_find(&f->fake, rm_fail), 128 + SIGKILL);
+	fake_die(&f->fake, fake_find(&f->fake, exited), 2); /* the infra process died while the daemon was down */
+	pthread_mutex_unlock(&f->fake.mu);
+	assert_int_equal(store_sandbox_stopped(f->store, removing, lc_now(), &err), 0);
+	assert_int_equal(store_sandbox_stopped(f->store, rm_fail, lc_now(), &err), 0);
+	set_sb_flag(f, removing, "removing");
+	set_sb_flag(f, rm_fail, "removing");
+	mk_sb_dirs(f, removing);
+	set_sb_flag(f, stopping, "stopping");
+	assert_int_equal(fake_delete(&f->fake, lost, &e2), 0); /* gone without an exit file (conmon killed too) */
+	/* Leftovers no row owns: a runtime container whose directories are already gone, and
+	 * directories without a runtime container. */
+	fake_put(&f->fake, orphan_rt, RT_RUNNING, 1);
+	char p[PATH_MAX + 200];
+	snprintf(p, sizeof p, "%s/sandboxes/%s/conmon.pid", f->cfg.state, orphan_rt);
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof p, "%s/sandboxes/%s", f->cfg.state, orphan_rt);
+	assert_int_equal(rmdir(p), 0);
+	mk_sb_dirs(f, orphan_dir);
+	fake_fail(&f->fake, F_DELETE, 1, EIO, rm_fail);
+	fake_fail(&f->fake, F_LIST, 1, EIO, NULL);
+	unsigned lists = fake_calls(&f->fake, F_LIST);
+
+	/* The daemon starts again; the runtime cannot list its containers this time. */
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+	struct sbsnap s;
+	/* creating → torn down, deleted. */
+	assert_false(sb_row(f, creating).exists);
+	assert_int_equal(fake_has(&f->fake, creating), RT_MISSING);
+	assert_no_sb_dirs(f, creating);
+	/* removing → finished, with its container. */
+	assert_false(sb_row(f, removing).exists);
+	assert_int_equal(fake_has(&f->fake, removing), RT_MISSING);
+	assert_no_sb_dirs(f, removing);
+	assert_false(row(f, ctr).exists);
+	assert_int_equal(fake_has(&f->fake, ctr), RT_MISSING);
+	/* removing, runtime delete failing → kept, flag reset. */
+	s = sb_row(f, rm_fail);
+	assert_true(s.exists);
+	assert_int_equal(s.removing, 0);
+	assert_int_equal(s.state, SANDBOX_NOTREADY);
+	/* stopping → cleared; the infra container still runs: READY. */
+	s = sb_row(f, stopping);
+	assert_int_equal(s.stopping, 0);
+	assert_int_equal(s.state, SANDBOX_READY);
+	/* Infra gone → NOTREADY. */
+	assert_int_equal(sb_row(f, lost).state, SANDBOX_NOTREADY);
+	assert_int_equal(sb_row(f, exited).state, SANDBOX_NOTREADY);
+	assert_int_equal(sb_row(f, f->sandbox).state, SANDBOX_READY);
+	/* Directories no row owns are swept; the runtime list failed, so the orphan runtime container
+	 * is still there ... */
+	assert_no_sb_dirs(f, orphan_dir);
+	assert_int_equal(fake_has(&f->fake, orphan_dir), RT_MISSING);
+	assert_int_equal(fake_calls(&f->fake, F_LIST), lists + 1);
+	assert_int_equal(fake_has(&f->fake, orphan_rt), RT_RUNNING);
+
+	/* ... until the next start. */
+	lifecycle_close(&f->env);
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+	assert_int_equal(fake_has(&f->fake, orphan_rt), RT_MISSING);
+	assert_no_sb_dirs(f, orphan_rt);
+	/* Nothing else touched: the READY sandboxes keep their infra containers. */
+	assert_int_equal(fake_has(&f->fake, f->sandbox), RT_RUNNING);
+	assert_int_equal(fake_has(&f->fake, stopping), RT_RUNNING);
+	assert_int_equal(sb_row(f, f->sandbox).state, SANDBOX_READY);
+	/* The half-created pod's name is free again. */
+	struct pod_new n = { .name = "k8s_POD_pod1_ns_uid1_0", .meta_name = "pod", .meta_namespace = "ns",
+			     .meta_uid = "uid1", .config_digest = "other" };
+	struct pod_holder h;
+	assert_int_equal(lc_new_id(n.id, &err), 0);
+	if (store_sandbox_insert(f->store, &n, &h, &err) < 0)
+		fail_msg("the name of the half-created sandbox %s is still held: %s", creating, err.msg);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* CreateContainer and RunPodSandbox failing after their side effects                          */
+
+#define TEST_IMAGE "r.io/litecri-test/img:1"
+
+/*
+ * Give the fixture an image service holding TEST_IMAGE: one (empty) layer directory, published
+ * and recorded as a pull does, and a config whose command is /bin/true.
+ */
+static void add_image(struct fx *f)
+{
+	struct lc_err err = { 0 };
+	if (images_open(&f->cfg, f->store, &f->images, &err) < 0)
+		fail_msg("images_open: %s", err.msg);
+	f->env.images = f->images;
+	const struct content *c = images_content(f->images);
+	struct image_layer l = { 0 };
+	digest_buffer("diff", 4, l.diff_id);
+	digest_chain(NULL, l.diff_id, l.chain_id);
+	digest_buffer("blob", 4, l.blob_digest);
+	l.blob_size = 4;
+	snprintf(l.media_type, sizeof l.media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
+	char tmp[PATH_MAX];
+	assert_int_equal(content_tmpdir(c, "layer-", tmp, sizeof tmp, &err), 0);
+	assert_int_equal(content_publish_layer(c, tmp, l.chain_id, &err), 0);
+	assert_int_equal(store_layer_add(f->store, l.chain_id, l.diff_id, 0, 1, &err), 0);
+	const char *cfg = "{\"config\":{\"Cmd\":[\"/bin/true\"]},\"rootfs\":{\"type\":\"layers\"}}";
+	char id[DIGEST_BUF], md[DIGEST_BUF];
+	digest_buffer(cfg, strlen(cfg), id);
+	digest_buffer("manifest", 8, md);
+	const char *name = TEST_IMAGE;
+	enum image_name_kind kind = IMAGE_NAME_TAG;
+	struct image_put p = { .id = id, .manifest_digest = md, .media_type = "application/vnd.oci.image.manifest.v1+json",
+			       .config = cfg, .config_len = strlen(cfg), .uid = -1, .username = "", .layers = &l,
+			       .n_layers = 1, .names = &name, .kinds = &kind, .n_names = 1 };
+	if (store_image_put(f->store, &p, NULL, &err) < 0)
+		fail_msg("store_image_put: %s", err.msg);
+}
+
+static long long q_count(struct fx *f, const char *sql)
+{
+	struct lc_err err = { 0 };
+	sqlite3 *db = store_conn(f->store, &err);
+	assert_non_null(db);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Mount points under the fixture's directory (/proc/self/mountinfo), as one string ("" if none). */
+static void mounts_under_fx(struct fx *f, char *out, size_t cap)
+{
+	FILE *fp = fopen("/proc/self/mountinfo", "re");
+	assert_non_null(fp);
+	char line[4096];
+	size_t len = 0;
+	out[0] = '\0';
+	while (fgets(line, sizeof line, fp)) {
+		char mp[PATH_MAX];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strncmp(mp, f->dir, strlen(f->dir)) &&
+		    len + strlen(mp) + 2 < cap)
+			len += (size_t)snprintf(out + len, cap - len, "%s ", mp);
+	}
+	fclose(fp);
+}
+
+/* Entries of <base>/<sub> (0 if it does not exist). */
+static int dir_entries(const char *base, const char *sub)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof p, "%s/%s", base, sub);
+	DIR *d = opendir(p);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void assert_no_leftovers(struct fx *f, const char *sub, int allowed)
+{
+	char m[8192];
+	mounts_under_fx(f, m, sizeof m);
+	if (m[0])
+		fail_msg("mounts left under the fixture: %s", m);
+	int n = dir_entries(f->cfg.state, sub) + dir_entries(f->cfg.root, sub);
+	if (n != allowed)
+		fail_msg("%d entries under <state>/%s and <root>/%s, wanted %d", n, sub, sub, allowed);
+	if (dir_entries(f->cfg.state, "exits") != 0)
+		fail_msg("an exit file is left");
+}
+
+static struct res call_create(struct fx *f, const char *name, const char *label)
+{
+	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	md.name = (char *)name;
+	Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+	img.image = TEST_IMAGE;
+	Runtime__V1__ContainerConfig__LabelsEntry l = RUNTIME__V1__CONTAINER_CONFIG__LABELS_ENTRY__INIT, *ls[1] = { &l };
+	l.key = "app";
+	l.value = (char *)label;
+	Runtime__V1__ContainerConfig__AnnotationsEntry an = RUNTIME__V1__CONTAINER_CONFIG__ANNOTATIONS_ENTRY__INIT,
+						       *ans[1] = { &an };
+	an.key = "app";
+	an.value = (char *)label;
+	Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+	cfg.metadata = &md;
+	cfg.image = &img;
+	cfg.labels = ls;
+	cfg.n_labels = 1;
+	cfg.annotations = ans;
+	cfg.n_annotations = 1;
+	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	req.pod_sandbox_id = f->sandbox;
+	req.config = &cfg;
+	struct arena a;
+	arena_init(&a);
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/CreateContainer" };
+	ProtobufCMessage *resp = NULL;
+	struct res r = { 0 };
+	r.code = cri_create_container(&f->env, &c, &req.base, &resp);
+	r.has_resp = resp != NULL;
+	snprintf(r.msg, sizeof r.msg, "%s", r.code == GRPC_STATUS_OK ? ((Runtime__V1__CreateContainerResponse *)resp)->container_id
+					       : c.status_msg ? c.status_msg : "");
+	arena_release(&a);
+	return r;
+}
+
+/*
+ * (12) CreateContainer whose runtime create fails after the row, the directories and the overlay
+ * mount were made: the call fails with the runtime's error, and everything is undone — no row (nor
+ * its labels, annotations, layer references), no directory, no mount, no runtime container — so
+ * the name is free: the same request again succeeds.
+ */
+static void test_create_container_fails_undone(void **state)
+{
+	struct fx *f = *state;
+	add_image(f);
+	unsigned creates = fake_calls(&f->fake, F_CREATE);
+	fake_fail(&f->fake, F_CREATE, 1, EIO, NULL);
+	assert_res(call_create(f, "c", "one"), GRPC_STATUS_INTERNAL, "injected failure", "k8s_c_pod_ns_uid_0");
+	assert_int_equal(fake_calls(&f->fake, F_CREATE), creates + 1); /* it got that far */
+	assert_int_equal(q_count(f, "SELECT count(*) FROM containers"), 0);
+	assert_int_equal(q_count(f, "SELECT count(*) FROM container_labels"), 0);
+	assert_int_equal(q_count(f, "SELECT count(*) FROM container_annotations"), 0);
+	assert_int_equal(q_count(f, "SELECT count(*) FROM container_layers"), 0);
+	assert_no_leftovers(f, "containers", 0);
+
+	/* The same request again: the name is free, the container is made. */
+	struct res r = call_create(f, "c", "one");
+	assert_res(r, GRPC_STATUS_OK, "");
+	char id[POD_ID_BUF] = "";
+	assert_int_equal(strlen(r.msg), POD_ID_LEN);
+	memcpy(id, r.msg, POD_ID_LEN + 1);
+	struct snap s = row(f, id);
+	assert_int_equal(s.state, CTR_CREATED);
+	assert_int_equal(s.creating, 0);
+	assert_int_equal(fake_has(&f->fake, id), RT_CREATED);
+	assert_int_equal(q_count(f, "SELECT count(*) FROM container_layers"), 1);
+	remove_ok(f, id);
+	assert_no_leftovers(f, "containers", 0);
+}
+
+static Runtime__V1__PodSandboxConfig *pod_cfg(Runtime__V1__PodSandboxConfig *cfg, Runtime__V1__PodSandboxMetadata *md)
+{
+	*md = (Runtime__V1__PodSandboxMetadata)RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+	md->name = "web";
+	md->namespace_ = "ns";
+	md->uid = "uid-web";
+	*cfg = (Runtime__V1__PodSandboxConfig)RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+	cfg->metadata = md;
+	cfg->hostname = "web";
+	return cfg;
+}
+
+static struct res call_pod(struct fx *f, cri_handler h, const char *id)
+{
+	Runtime__V1__PodSandboxConfig cfg;
+	Runtime__V1__PodSandboxMetadata md;
+	Runtime__V1__RunPodSandboxRequest run = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	run.config = pod_cfg(&cfg, &md);
+	Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	stop.pod_sandbox_id = (char *)id;
+	Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+	rm.pod_sandbox_id = (char *)id;
+	const ProtobufCMessage *req = h == cri_run_pod_sandbox ? &run.base : h == cri_stop_pod_sandbox ? &stop.base : &rm.base;
+	struct arena a;
+	arena_init(&a);
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/test" };
+	ProtobufCMessage *resp = NULL;
+	struct res r = { 0 };
+	r.code = h(&f->env, &c, req, &resp);
+	r.has_resp = resp != NULL;
+	snprintf(r.msg, sizeof r.msg, "%s",
+		 r.code == GRPC_STATUS_OK && h == cri_run_pod_sandbox ? ((Runtime__V1__RunPodSandboxResponse *)resp)->pod_sandbox_id
+		 : c.status_msg ? c.status_msg : "");
+	arena_release(&a);
+	return r;
+}
+
+/*
+ * (13) RunPodSandbox whose infra container fails — at the runtime's create, then (once created) at
+ * its start — after the namespaces were pinned, /dev/shm mounted and the pod's files written:
+ * everything is undone (the created infra container deleted too), the row deleted, the name free
+ * (the same request then succeeds).
+ */
+static void test_run_pod_sandbox_fails_undone(void **state)
+{
+	struct fx *f = *state;
+	const enum fop ops[] = { F_CREATE, F_START };
+	for (size_t i = 0; i < 2; i++) {
+		unsigned deletes = fake_calls(&f->fake, F_DELETE);
+		fake_fail(&f->fake, ops[i], 1, EIO, NULL);
+		assert_res(call_pod(f, cri_run_pod_sandbox, NULL), GRPC_STATUS_INTERNAL, "injected failure",
+			   "k8s_POD_web_ns_uid-web_0");
+		assert_int_equal(q_count(f, "SELECT count(*) FROM sandboxes"), 1); /* the fixture's */
+		assert_no_leftovers(f, "sandboxes", 1); /* the fixture's pod's bundle (conmon's pidfile) */
+		if (ops[i] == F_START && fake_calls(&f->fake, F_DELETE) == deletes)
+			fail_msg("the infra container created before the failed start was never deleted");
+		pthread_mutex_lock(&f->fake.mu);
+		int n = 0;
+		for (size_t k = 0; k < FAKE_MAX; k++)
+			n += f->fake.c[k].used;
+		pthread_mutex_unlock(&f->fake.mu);
+		assert_int_equal(n, 1); /* only the fixture's infra container */
+	}
+	struct res r = call_pod(f, cri_run_pod_sandbox, NULL);
+	assert_res(r, GRPC_STATUS_OK, "");
+	char id[POD_ID_BUF] = "";
+	assert_int_equal(strlen(r.msg), POD_ID_LEN);
+	memcpy(id, r.msg, POD_ID_LEN + 1);
+	struct sbsnap s = sb_row(f, id);
+	assert_int_equal(s.state, SANDBOX_READY);
+	assert_int_equal(s.creating, 0);
+	assert_int_equal(fake_has(&f->fake, id), RT_RUNNING);
+	assert_res(call_pod(f, cri_stop_pod_sandbox, id), GRPC_STATUS_OK, "");
+	assert_res(call_pod(f, cri_remove_pod_sandbox, id), GRPC_STATUS_OK, "");
+	assert_false(sb_row(f, id).exists);
+	assert_no_leftovers(f, "sandboxes", 1);
+}
+
+/* (14) ReopenContainerLog: a runtime failure is the call's failure (with the runtime's words). */
+static void test_reopen_log_fails(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, id);
+	Runtime__V1__ReopenContainerLogRequest req = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
+	req.container_id = id;
+	fake_fail(&f->fake, F_REOPEN, 1, EIO, id);
+	assert_res(rpc(f, cri_reopen_container_log, &req.base), GRPC_STATUS_INTERNAL, id, "injected failure");
+	assert_res(rpc(f, cri_reopen_container_log, &req.base), GRPC_STATUS_OK, "");
+	assert_int_equal(row(f, id).state, CTR_RUNNING);
+	unsigned reopens = fake_calls(&f->fake, F_REOPEN);
+	assert_res(call_stop(f, id, 0), GRPC_STATUS_OK, "");
+	assert_res(rpc(f, cri_reopen_container_log, &req.base), GRPC_STATUS_FAILED_PRECONDITION, id, "EXITED");
+	assert_int_equal(fake_calls(&f->fake, F_REOPEN), reopens); /* refused before the runtime */
+	remove_ok(f, id);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -2287,6 +2785,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recover_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_starting_state_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_reboot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_sandbox_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_container_fails_undone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_pod_sandbox_fails_undone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_log_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_fails_then_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_while_updating, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_while_updating, setup, teardown),
