@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "util/log.h"
 
@@ -23,6 +24,8 @@ struct conn {
 
 struct store {
 	char *path;
+	dev_t dev;             /* the database file store_open opened (0/0 until then) */
+	ino_t ino;
 	pthread_key_t key;     /* this thread's struct conn */
 	pthread_mutex_t lock;  /* guards conns (the list, not the connections) */
 	struct conn *conns;
@@ -110,6 +113,14 @@ int store_open(const char *path, int version, struct store **out, struct lc_err 
 		store_close(s);
 		return -1;
 	}
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		lc_fail(err, errno, "database %s: %s", path, strerror(errno));
+		store_close(s);
+		return -1;
+	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
 	*out = s;
 	return 0;
 }
@@ -149,11 +160,32 @@ void store_stmt_done(sqlite3_stmt **st)
 	sqlite3_clear_bindings(*st);
 }
 
+/*
+ * 0 if s->path still names the database file the store opened.  Removed or replaced under the
+ * running daemon, it is not: open connections would go on with the old file (whose changes the
+ * next start never sees) and a new one would create an empty database in its place.
+ */
+static int same_file(const struct store *s, struct lc_err *err)
+{
+	struct stat st;
+	if (!s->ino)
+		return 0; /* store_open's first connection: nothing to compare with yet */
+	if (stat(s->path, &st) < 0)
+		return lc_fail(err, errno, "database file %s: %s (removed under the running daemon?)", s->path,
+			       strerror(errno));
+	if (st.st_dev != s->dev || st.st_ino != s->ino)
+		return lc_fail(err, ESTALE, "database file %s was replaced under the running daemon (inode %llu, "
+			       "opened %llu)", s->path, (unsigned long long)st.st_ino, (unsigned long long)s->ino);
+	return 0;
+}
+
 sqlite3 *store_conn(struct store *s, struct lc_err *err)
 {
 	struct conn *c = pthread_getspecific(s->key);
 	if (c)
 		return c->db;
+	if (same_file(s, err) < 0)
+		return NULL;
 	c = calloc(1, sizeof *c);
 	if (!c) {
 		lc_fail(err, ENOMEM, "database connection");
@@ -175,6 +207,8 @@ sqlite3 *store_conn(struct store *s, struct lc_err *err)
 
 int store_ping(struct store *s, struct lc_err *err)
 {
+	if (same_file(s, err) < 0)
+		return -1;
 	sqlite3 *db = store_conn(s, err);
 	if (!db)
 		return -1;

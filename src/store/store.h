@@ -32,7 +32,11 @@ int store_user_version(sqlite3 *db, int *version, struct lc_err *err);
  */
 int store_open(const char *path, int version, struct store **out, struct lc_err *err);
 
-/* This thread's connection to s, opened on first use.  NULL with *err filled on failure. */
+/*
+ * This thread's connection to s, opened on first use.  NULL with *err filled on failure —
+ * among them, when the database file store_open opened is no longer at its path (removed or
+ * replaced: a new connection would create an empty database there).
+ */
 sqlite3 *store_conn(struct store *s, struct lc_err *err);
 
 /*
@@ -54,7 +58,8 @@ void store_stmt_done(sqlite3_stmt **st);
  */
 void store_conn_release(struct store *s);
 
-/* 0 if this thread's connection answers a trivial query (the database is usable). */
+/* 0 if the database file store_open opened is still at its path and this thread's connection
+ * answers a trivial query (the database is usable). */
 int store_ping(struct store *s, struct lc_err *err);
 
 /* Close every connection of s.  No thread may use s concurrently or afterwards. */
