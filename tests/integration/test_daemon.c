@@ -722,6 +722,168 @@ static void test_conmon_missing(void **state)
 	harness_cleanup(&d);
 }
 
+/*
+ * Without conmon (no runtime): every call that would run or change a pod or container answers
+ * FAILED_PRECONDITION naming itself, for any ID, before looking at the object; the reads answer.
+ */
+static void test_no_runtime_calls(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	const char *extra[] = { "--conmon", "/nonexistent/litecri-test-conmon", NULL };
+	assert_int_equal(harness_start(&d, extra, NULL), 0);
+	const char *id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	Runtime__V1__ContainerMetadata cmd = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	cmd.name = "c";
+	Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+	img.image = "busybox";
+	Runtime__V1__ContainerConfig cc = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+	cc.metadata = &cmd;
+	cc.image = &img;
+	Runtime__V1__CreateContainerRequest create = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	create.pod_sandbox_id = (char *)id;
+	create.config = &cc;
+	Runtime__V1__StartContainerRequest start = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+	start.container_id = (char *)id;
+	Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	stop.container_id = (char *)id;
+	Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+	rm.container_id = (char *)id;
+	char *argv[] = { "true" };
+	Runtime__V1__ExecSyncRequest exec = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	exec.container_id = (char *)id;
+	exec.cmd = argv;
+	exec.n_cmd = 1;
+	Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+	res.memory_limit_in_bytes = 64 << 20;
+	Runtime__V1__UpdateContainerResourcesRequest upd = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+	upd.container_id = (char *)id;
+	upd.linux = &res;
+	Runtime__V1__ReopenContainerLogRequest reopen = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
+	reopen.container_id = (char *)id;
+	Runtime__V1__StopPodSandboxRequest stop_pod = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	stop_pod.pod_sandbox_id = (char *)id;
+	Runtime__V1__RemovePodSandboxRequest rm_pod = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+	rm_pod.pod_sandbox_id = (char *)id;
+	const struct {
+		const char *name;
+		const ProtobufCMessage *req;
+		const ProtobufCMessageDescriptor *rd;
+	} refused[] = {
+		{ "CreateContainer", &create.base, &runtime__v1__create_container_response__descriptor },
+		{ "StartContainer", &start.base, &runtime__v1__start_container_response__descriptor },
+		{ "StopContainer", &stop.base, &runtime__v1__stop_container_response__descriptor },
+		{ "RemoveContainer", &rm.base, &runtime__v1__remove_container_response__descriptor },
+		{ "ExecSync", &exec.base, &runtime__v1__exec_sync_response__descriptor },
+		{ "UpdateContainerResources", &upd.base, &runtime__v1__update_container_resources_response__descriptor },
+		{ "ReopenContainerLog", &reopen.base, &runtime__v1__reopen_container_log_response__descriptor },
+		{ "StopPodSandbox", &stop_pod.base, &runtime__v1__stop_pod_sandbox_response__descriptor },
+		{ "RemovePodSandbox", &rm_pod.base, &runtime__v1__remove_pod_sandbox_response__descriptor },
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+		char method[128], *details = NULL;
+		snprintf(method, sizeof method, V1 "%s", refused[i].name);
+		assert_null(call(d.endpoint, method, refused[i].req, refused[i].rd, GRPC_STATUS_FAILED_PRECONDITION,
+				 &details));
+		if (!strstr(details, refused[i].name) || !strstr(details, "RuntimeReady"))
+			fail_msg("%s refused with \"%s\": names neither the call nor RuntimeReady", refused[i].name, details);
+		free(details);
+	}
+	/* The reads answer: lists (empty), statuses (NOT_FOUND for what is not there), images. */
+	Runtime__V1__ListContainersRequest lc = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	ProtobufCMessage *m = call(d.endpoint, V1 "ListContainers", &lc.base,
+				   &runtime__v1__list_containers_response__descriptor, GRPC_STATUS_OK, NULL);
+	assert_int_equal(((Runtime__V1__ListContainersResponse *)m)->n_containers, 0);
+	protobuf_c_message_free_unpacked(m, NULL);
+	Runtime__V1__ContainerStatusRequest cs = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+	cs.container_id = (char *)id;
+	assert_null(call(d.endpoint, V1 "ContainerStatus", &cs.base, &runtime__v1__container_status_response__descriptor,
+			 GRPC_STATUS_NOT_FOUND, NULL));
+	Runtime__V1__PodSandboxStatusRequest ps = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+	ps.pod_sandbox_id = (char *)id;
+	assert_null(call(d.endpoint, V1 "PodSandboxStatus", &ps.base, &runtime__v1__pod_sandbox_status_response__descriptor,
+			 GRPC_STATUS_NOT_FOUND, NULL));
+	Runtime__V1__ListImagesRequest li = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+	m = call(d.endpoint, "/runtime.v1.ImageService/ListImages", &li.base, &runtime__v1__list_images_response__descriptor,
+		 GRPC_STATUS_OK, NULL);
+	assert_int_equal(((Runtime__V1__ListImagesResponse *)m)->n_images, 0);
+	protobuf_c_message_free_unpacked(m, NULL);
+	Runtime__V1__ImageFsInfoRequest fi = RUNTIME__V1__IMAGE_FS_INFO_REQUEST__INIT;
+	m = call(d.endpoint, "/runtime.v1.ImageService/ImageFsInfo", &fi.base, &runtime__v1__image_fs_info_response__descriptor,
+		 GRPC_STATUS_OK, NULL);
+	protobuf_c_message_free_unpacked(m, NULL);
+	assert_int_equal(harness_stop(&d), 0);
+	harness_cleanup(&d);
+}
+
+/* RuntimeReady and its reason, from a Status call. */
+static int runtime_ready(const char *endpoint, char **reason, char **message)
+{
+	Runtime__V1__StatusResponse *r = status(endpoint, V1, 0);
+	const Runtime__V1__RuntimeCondition *rt = find_cond(r, "RuntimeReady");
+	int ready = rt->status;
+	*reason = strdup(rt->reason);
+	*message = strdup(rt->message);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return ready;
+}
+
+/*
+ * The database file taken away under the running daemon (renamed, as a mistaken cleanup or a
+ * restore would): Status says RuntimeReady=false with reason DatabaseNotReady naming the file,
+ * and no call makes a new empty database in its place; once the file is back, RuntimeReady is
+ * true again.  (The daemon's open connections would go on working on the renamed file, whose
+ * changes the next start would never see.)
+ */
+static void test_database_not_ready(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	char *reason, *message;
+	assert_true(runtime_ready(d.endpoint, &reason, &message));
+	free(reason);
+	free(message);
+	char moved[PATH_MAX + 8];
+	snprintf(moved, sizeof moved, "%s.away", d.db);
+	assert_int_equal(rename(d.db, moved), 0);
+	int ready = runtime_ready(d.endpoint, &reason, &message);
+	/* a call on a worker thread (a fresh connection, unless that worker has one already): no new
+	 * database is made at the path */
+	Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	stop.container_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct cri_client *c = cri_client_new(d.endpoint);
+	assert_non_null(c);
+	ProtobufCMessage *resp = NULL;
+	char *details = NULL;
+	grpc_status_code st = cri_client_call(c, V1 "StopContainer", &stop.base,
+					      &runtime__v1__stop_container_response__descriptor, &resp, &details, TIMEOUT_MS);
+	cri_client_free(c);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	struct stat sb;
+	int recreated = stat(d.db, &sb) == 0;
+	if (recreated)
+		unlink(d.db);
+	assert_int_equal(rename(moved, d.db), 0);
+	if (ready || strcmp(reason, "DatabaseNotReady") || !strstr(message, d.db))
+		fail_msg("database file renamed away: RuntimeReady %d, reason \"%s\", message \"%s\"", ready, reason,
+			 message);
+	free(reason);
+	free(message);
+	if (recreated)
+		fail_msg("StopContainer (%s: %s) made a new database at %s", cri_status_name(st), details ? details : "",
+			 d.db);
+	free(details);
+	assert_true(runtime_ready(d.endpoint, &reason, &message));
+	free(reason);
+	free(message);
+	assert_int_equal(harness_stop(&d), 0);
+	harness_cleanup(&d);
+}
+
 static int db_user_version(const char *path)
 {
 	sqlite3 *db = NULL;
@@ -948,6 +1110,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_stale_socket_replaced, reap),
 		cmocka_unit_test_teardown(test_runtime_missing_from_config_file, reap),
 		cmocka_unit_test_teardown(test_conmon_missing, reap),
+		cmocka_unit_test_teardown(test_no_runtime_calls, reap),
+		cmocka_unit_test_teardown(test_database_not_ready, reap),
 		cmocka_unit_test_teardown(test_migrate_subcommand_and_newer_db, reap),
 		cmocka_unit_test_teardown(test_bad_flags, reap),
 		cmocka_unit_test_teardown(test_damaged_db_refused, reap),
