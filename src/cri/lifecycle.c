@@ -376,8 +376,14 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 			return -1;
 		/* kubelet's terminationGracePeriodSeconds is an int64: a timeout beyond a century is none */
 		int64_t deadline = timeout > 3155760000LL ? 0 : lc_now() + timeout * 1000000000;
-		if (lc_wait(env, container_gone, id, deadline) == 0)
+		if (lc_wait(env, container_gone, id, deadline) == 0) {
+			/* The init ended; processes it left (a PID namespace shared with the pod keeps
+			 * them alive) are stopped too, as containerd does on the init's exit. */
+			struct lc_err e2 = { 0 };
+			if (rt_kill(rt, id, SIGKILL, 1, &e2) < 0 && e2.errnum != ESRCH && e2.errnum != ENOENT)
+				log_warn("container %s: SIGKILL to what its init left: %s", id, e2.msg);
 			return stop_recorded(env, id, err);
+		}
 	}
 	log_info("container %s: SIGKILL", id);
 	if (rt_kill(rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)

@@ -564,6 +564,9 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
 	struct oci *o = impl;
 	char signum[16];
 	snprintf(signum, sizeof signum, "%d", sig);
+	const char *args_all[] = { "kill", "--all", id, signum, NULL };
+	const char *args_one[] = { "kill", id, signum, NULL };
+	struct proc_result r;
 	if (all) {
 		/* `kill --all` succeeds on a stopped container: ask first, for ENOENT/ESRCH as without --all. */
 		enum rt_state st;
@@ -576,14 +579,17 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
 			return -1;
 		}
 		if (st == RT_STOPPED) {
+			/* The init is gone; what it left in the container's cgroup still gets the signal. */
+			if (rt_run(o, id, args_all, &r, err) == 0) {
+				if (r.status != 0)
+					log_debug("%s kill --all %s (stopped): %s", o->name, id, r.errout);
+				proc_result_free(&r);
+			}
 			lc_fail(err, 0, "%s kill %s: container not running", o->name, id);
 			err->errnum = ESRCH;
 			return -1;
 		}
 	}
-	const char *args_all[] = { "kill", "--all", id, signum, NULL };
-	const char *args_one[] = { "kill", id, signum, NULL };
-	struct proc_result r;
 	if (rt_run(o, id, all ? args_all : args_one, &r, err) < 0)
 		return -1;
 	if (r.status == 0) {

@@ -61,7 +61,11 @@ struct runtime_ops {
 	int (*create)(void *impl, const struct rt_create *c, pid_t *pid, struct lc_err *err);
 	/* Start a created container (`runtime start`). */
 	int (*start)(void *impl, const char *id, struct lc_err *err);
-	/* Send sig to the container's init process (all=1: to every process of it).  ESRCH: stopped. */
+	/*
+	 * Send sig to the container's init process (all=1: to every process of it).  ESRCH: stopped —
+	 * with all=1 the processes its init left behind (in a PID namespace it shares with the pod,
+	 * nothing else ends them) get sig all the same.
+	 */
 	int (*kill)(void *impl, const char *id, int sig, int all, struct lc_err *err);
 	/*
 	 * Delete the container, killing it first if it still runs (`runtime delete --force`), and
