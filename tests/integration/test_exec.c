@@ -728,10 +728,85 @@ static void test_update_refused(void **state)
 	assert_reported(created, 0, 0, 0, 72 << 20, "");
 }
 
+#define STATUS_KEYS "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|Seccomp|NoNewPrivs):"
+
+/* Dropped capabilities, no_new_privs and the RuntimeDefault seccomp profile: not the defaults. */
+static void confined(Runtime__V1__ContainerConfig *c)
+{
+	c->linux = TNEW(Runtime__V1__LinuxContainerConfig, runtime__v1__linux_container_config__descriptor);
+	Runtime__V1__LinuxContainerSecurityContext *sc = c->linux->security_context =
+		TNEW(Runtime__V1__LinuxContainerSecurityContext, runtime__v1__linux_container_security_context__descriptor);
+	sc->capabilities = TNEW(Runtime__V1__Capability, runtime__v1__capability__descriptor);
+	char **drop = talloc(2 * sizeof *drop);
+	drop[0] = "CHOWN";
+	drop[1] = "NET_RAW";
+	sc->capabilities->drop_capabilities = drop;
+	sc->capabilities->n_drop_capabilities = 2;
+	sc->no_new_privs = 1;
+	sc->seccomp = TNEW(Runtime__V1__SecurityProfile, runtime__v1__security_profile__descriptor);
+	sc->seccomp->profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault;
+}
+
+/* The value of "key:" in /proc/<pid>/status text (tabs and spaces skipped), or NULL. */
+static const char *status_value(const char *text, const char *key)
+{
+	const char *p = text;
+	size_t kl = strlen(key);
+	while (p && *p) {
+		if (!strncmp(p, key, kl) && p[kl] == ':') {
+			const char *v = p + kl + 1;
+			v += strspn(v, " \t");
+			return tprintf("%.*s", (int)strcspn(v, "\n"), v);
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+/*
+ * ExecSync runs its command with the container's security context: the capability sets, seccomp
+ * mode and no_new_privs read from /proc/self/status by the exec equal those of the container's own
+ * process, for a container whose context is not the default (two capabilities dropped,
+ * no_new_privs, RuntimeDefault seccomp).
+ */
+static void test_exec_sync_security_context(void **state)
+{
+	(void)state;
+	char *c = running_ctr("pod-exec-sec", "exec-sec",
+			      "grep -E '" STATUS_KEYS "' /proc/self/status; echo status-done; " SLEEP_FOREVER, confined,
+			      NULL);
+	/* The container's own lines, from its CRI log ("<time> stdout F <line>"). */
+	char *log = wait_log(log_path_of("exec-sec"), "status-done");
+	const char *mine = "";
+	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+		char *body = strstr(line, " stdout F ");
+		if (body && strncmp(body + 10, "status-done", 11))
+			mine = tprintf("%s%s\n", mine, body + 10);
+	}
+	const char *exec = sh_out(c, "grep -E '" STATUS_KEYS "' /proc/self/status");
+	const char *keys[] = { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "Seccomp", "NoNewPrivs" };
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		const char *want = status_value(mine, keys[i]), *got = status_value(exec, keys[i]);
+		if (!want || !got || strcmp(want, got))
+			fail_msg("%s: the container's process has \"%s\", the exec \"%s\"\ncontainer:\n%sexec:\n%s", keys[i],
+				 want ? want : "(missing)", got ? got : "(missing)", mine, exec);
+	}
+	/* and it is the context asked for, not a default both happen to share */
+	assert_string_equal(status_value(exec, "NoNewPrivs"), "1");
+	assert_string_equal(status_value(exec, "Seccomp"), "2");
+	unsigned long long bnd = strtoull(status_value(exec, "CapBnd"), NULL, 16);
+	assert_true(bnd != 0);
+	assert_int_equal(bnd & ((1ULL << 0) | (1ULL << 13)), 0); /* CAP_CHOWN, CAP_NET_RAW dropped */
+	assert_true(bnd & (1ULL << 1));                           /* CAP_DAC_OVERRIDE kept */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_exec_sync_basics, up, down),
+		cmocka_unit_test_setup_teardown(test_exec_sync_security_context, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_bounded, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_timeout, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_caller_gone, up, down),

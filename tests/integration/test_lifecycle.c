@@ -1541,6 +1541,308 @@ static void test_reopen_log(void **state)
 	wait_log(path, "stdout F tick-");
 	assert_cri_log(path, NULL);
 	assert_cri_log(rotated, "stdout", "tick-0", NULL);
+	/* a stopped container's log is not reopened: FAILED_PRECONDITION naming it */
+	stop_ctr(c, 0);
+	ProtobufCMessage *resp = NULL;
+	char *details = NULL;
+	grpc_status_code st = rpc(RT "ReopenContainerLog", &req.base, &runtime__v1__reopen_container_log_response__descriptor,
+				  &resp, &details, CALL_TIMEOUT_MS);
+	if (st != GRPC_STATUS_FAILED_PRECONDITION || !strstr(details, c))
+		fail_msg("ReopenContainerLog of the stopped container %s: %s (%s), wanted FAILED_PRECONDITION naming it", c,
+			 cri_status_name(st), details);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* issue 18: documented behaviours that had no test                                            */
+
+/* The infra (pause) process of a pod, as PodSandboxStatus verbose info reports it. */
+static pid_t infra_pid(const char *pod)
+{
+	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+	req.pod_sandbox_id = (char *)pod;
+	req.verbose = 1;
+	Runtime__V1__PodSandboxStatusResponse *r =
+		call_ok(RT "PodSandboxStatus", &req.base, &runtime__v1__pod_sandbox_status_response__descriptor);
+	for (size_t i = 0; i < r->n_info; i++) {
+		json_t *j = json_loads(r->info[i]->value, 0, NULL);
+		if (!j)
+			continue;
+		own(j, free_json);
+		json_t *pid = json_object_get(j, "pid");
+		if (json_is_integer(pid) && json_integer_value(pid) > 0)
+			return (pid_t)json_integer_value(pid);
+	}
+	fail_msg("PodSandboxStatus %s verbose: no info with the infra pid", pod);
+	return 0;
+}
+
+/* Wait until the pod is in state `want` (deadline WAIT_MS). */
+static void wait_pod_state(const char *pod, Runtime__V1__PodSandboxState want)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		Runtime__V1__PodSandboxStatus *s = pod_status(pod);
+		if (s->state == want)
+			return;
+		if (now_ms() > deadline) {
+			print_daemon_log_tail();
+			fail_msg("pod %s still in state %d after %d s, wanted %d", pod, s->state, WAIT_MS / 1000, want);
+		}
+		sleep_ms(50);
+	}
+}
+
+/* Kill a pod's infra process (SIGKILL, as the OOM killer or an admin would) and wait until it is gone. */
+static void kill_infra(const char *pod, pid_t pid)
+{
+	assert_false(proc_gone(pid));
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int64_t deadline = now_ms() + WAIT_MS;
+	while (!proc_gone(pid)) {
+		if (now_ms() > deadline)
+			fail_msg("infra process %d of pod %s outlived SIGKILL", (int)pid, pod);
+		sleep_ms(20);
+	}
+}
+
+/*
+ * A pod whose infra process dies is NOTREADY: while the daemon runs (conmon's exit file, seen by
+ * the exit watcher), and when it died while the daemon was down (recovery at the next start,
+ * before the first call is served).  Both pods can then be stopped and removed, leaving nothing.
+ */
+static void test_infra_gone_notready(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-infra-live", POD_LABELS);
+	char *live = run_pod(pc);
+	char *c = create_ctr(live, ctr_config("in-live", "echo in-live-ready; " SLEEP_FOREVER, NULL), pc);
+	start_ctr(c);
+	wait_log(log_path_of("in-live"), "in-live-ready");
+	char *down = run_pod(pod_config("pod-infra-down", POD_LABELS));
+	assert_int_equal(pod_status(live)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+	assert_int_equal(pod_status(down)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+
+	kill_infra(live, infra_pid(live));
+	wait_pod_state(live, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+	assert_int_equal(pod_status(down)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+
+	pid_t down_pid = infra_pid(down);
+	int rc = harness_stop(&fx.d);
+	if (rc != 0)
+		print_daemon_log_tail();
+	assert_int_equal(rc, 0);
+	kill_infra(down, down_pid);
+	assert_int_equal(start_daemon(), 0);
+	/* no wait: recovery ran before the socket served */
+	assert_int_equal(pod_status(down)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+	assert_int_equal(pod_status(live)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+
+	stop_pod(live);
+	remove_pod(live);
+	stop_pod(down);
+	remove_pod(down);
+	const char *const all[] = { live, c, down, NULL };
+	assert_nothing_left(all);
+}
+
+/* Host PIDs of the live (not zombie) processes whose cgroup path names id. */
+static int procs_in_cgroup(const char *id, pid_t *out, int max)
+{
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char path[300], buf[8192];
+		snprintf(path, sizeof path, "/proc/%s/cgroup", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		if (!strstr(buf, id))
+			continue;
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (proc_gone(pid)) /* a zombie waiting for its reaper is gone */
+			continue;
+		if (n < max)
+			out[n] = pid;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * StopContainer stops every process of the container, not only its init: here the init (sh) dies
+ * of SIGTERM at once, while a child it started in the background ignores SIGTERM.  After the call
+ * no process of the container may remain (in the pod's shared PID namespace nothing else would
+ * kill the child: it would live on, reparented to the pod's pause process).
+ */
+static void test_stop_kills_every_process(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-family", POD_LABELS);
+	/* one PID namespace for the pod (shareProcessNamespace): the container's init is not PID 1 of
+	 * a namespace of its own, whose end would kill the rest with it */
+	pc->linux->security_context->namespace_options->pid = RUNTIME__V1__NAMESPACE_MODE__POD;
+	char *pod = run_pod(pc);
+	char *c = create_ctr(pod,
+			     ctr_config("family",
+					"trap 'exit 0' TERM; (trap '' TERM; exec sleep 100000) & echo family-ready; wait",
+					NULL),
+			     pc);
+	start_ctr(c);
+	wait_log(log_path_of("family"), "family-ready");
+	pid_t pids[16];
+	int64_t deadline = now_ms() + WAIT_MS;
+	int n;
+	while ((n = procs_in_cgroup(c, pids, 16)) < 2) { /* the sh and its background sleep */
+		if (now_ms() > deadline)
+			fail_msg("container %s: %d processes in its cgroup, wanted the init and its child", c, n);
+		sleep_ms(20);
+	}
+	stop_ctr(c, 100);
+	Runtime__V1__ContainerStatus *s = ctr_status(c);
+	/* the init ended on SIGTERM by itself (the case at hand), not by the SIGKILL after the timeout */
+	assert_exited(s, 0, "Completed");
+	/* the call has returned: checked at once */
+	n = procs_in_cgroup(c, pids, 16);
+	if (n) {
+		char cmd[64] = "";
+		char p[64];
+		snprintf(p, sizeof p, "/proc/%d/comm", (int)pids[0]);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t k = read(fd, cmd, sizeof cmd - 1);
+			cmd[k > 0 ? k - 1 : 0] = '\0';
+			close(fd);
+		}
+		fail_msg("StopContainer %s returned (exit code %d) while %d of its processes still run (pid %d: %s)", c,
+			 s->exit_code, n, (int)pids[0], cmd);
+	}
+	remove_ctr(c);
+	stop_pod(pod);
+	remove_pod(pod);
+}
+
+/* One lifecycle call over v1alpha2 (v1 messages: the same wire format), asserting OK. */
+static void *alpha_ok(const char *call, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd)
+{
+	return call_ok(tprintf("/runtime.v1alpha2.RuntimeService/%s", call), req, rd);
+}
+
+/*
+ * A pod and a container created, started, stopped and removed entirely through
+ * /runtime.v1alpha2.RuntimeService/ (older kubelets): each call does what its v1 twin does, as the
+ * v1 reads show.
+ */
+static void test_lifecycle_v1alpha2(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-alpha", POD_LABELS);
+	Runtime__V1__RunPodSandboxRequest run = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	run.config = pc;
+	Runtime__V1__RunPodSandboxResponse *rr = alpha_ok("RunPodSandbox", &run.base,
+							  &runtime__v1__run_pod_sandbox_response__descriptor);
+	char *pod = rr->pod_sandbox_id;
+	assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+	Runtime__V1__CreateContainerRequest create = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	create.pod_sandbox_id = pod;
+	create.config = ctr_config("alpha", "echo alpha-ready; " SLEEP_FOREVER, NULL);
+	create.sandbox_config = pc;
+	Runtime__V1__CreateContainerResponse *cr = alpha_ok("CreateContainer", &create.base,
+							    &runtime__v1__create_container_response__descriptor);
+	char *c = cr->container_id;
+	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+	Runtime__V1__StartContainerRequest start = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+	start.container_id = c;
+	alpha_ok("StartContainer", &start.base, &runtime__v1__start_container_response__descriptor);
+	wait_log(log_path_of("alpha"), "alpha-ready");
+	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	pid_t pid = ctr_pid(c);
+	Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	stop.container_id = c;
+	alpha_ok("StopContainer", &stop.base, &runtime__v1__stop_container_response__descriptor);
+	assert_exited(ctr_status(c), 128 + SIGKILL, "Error");
+	assert_true(proc_gone(pid));
+	Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+	rm.container_id = c;
+	alpha_ok("RemoveContainer", &rm.base, &runtime__v1__remove_container_response__descriptor);
+	assert_ctr_not_found(c);
+	Runtime__V1__StopPodSandboxRequest stop_pod_req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	stop_pod_req.pod_sandbox_id = pod;
+	alpha_ok("StopPodSandbox", &stop_pod_req.base, &runtime__v1__stop_pod_sandbox_response__descriptor);
+	assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+	Runtime__V1__RemovePodSandboxRequest rm_pod = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+	rm_pod.pod_sandbox_id = pod;
+	alpha_ok("RemovePodSandbox", &rm_pod.base, &runtime__v1__remove_pod_sandbox_response__descriptor);
+	assert_pod_not_found(pod);
+	const char *const all[] = { pod, c, NULL };
+	assert_nothing_left(all);
+}
+
+/* Entries of dir (0 if missing), quietly. */
+static int n_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * RemoveImage of the image a running container uses: the image is gone from the lists at once,
+ * but its layers stay (the container's overlay rootfs stands on them): the container keeps
+ * running, can be stopped and removed; then nothing uses the layers, and the next collection
+ * (here: the next start) deletes them.
+ */
+static void test_remove_image_in_use(void **state)
+{
+	(void)state;
+	const char *layers = tprintf("%s/images/layers", fx.d.root);
+	int n_layers = n_entries(layers);
+	assert_true(n_layers > 0);
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-img", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c = create_ctr(pod, ctr_config("img-user", "echo img-user-ready; " SLEEP_FOREVER, NULL), pc);
+	start_ctr(c);
+	wait_log(log_path_of("img-user"), "img-user-ready");
+
+	Runtime__V1__RemoveImageRequest rm = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+	rm.image = TNEW(Runtime__V1__ImageSpec, runtime__v1__image_spec__descriptor);
+	rm.image->image = IMAGE;
+	call_ok(IMG "RemoveImage", &rm.base, &runtime__v1__remove_image_response__descriptor);
+	Runtime__V1__ListImagesRequest li = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+	Runtime__V1__ListImagesResponse *l = call_ok(IMG "ListImages", &li.base, &runtime__v1__list_images_response__descriptor);
+	assert_int_equal(l->n_images, 0);
+	if (n_entries(layers) != n_layers)
+		fail_msg("RemoveImage collected layers a running container uses: %d of %d left", n_entries(layers), n_layers);
+	/* the container still runs on them, and reads its rootfs */
+	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	stop_ctr(c, 0);
+	remove_ctr(c);
+	assert_ctr_not_found(c);
+	stop_pod(pod);
+	remove_pod(pod);
+	/* nothing uses them now: the next collection removes them */
+	int rc = harness_stop(&fx.d);
+	if (rc != 0)
+		print_daemon_log_tail();
+	assert_int_equal(rc, 0);
+	assert_int_equal(start_daemon(), 0);
+	if (n_entries(layers) != 0)
+		fail_msg("%d layer directories left after the last user went and the daemon restarted", n_entries(layers));
 }
 
 int main(void)
@@ -1571,6 +1873,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, up_small_root, down),
 		cmocka_unit_test_setup_teardown(test_reboot, up, down),
 		cmocka_unit_test_setup_teardown(test_reboot_state_kept, up, down),
+		cmocka_unit_test_setup_teardown(test_infra_gone_notready, up, down),
+		cmocka_unit_test_setup_teardown(test_stop_kills_every_process, up, down),
+		cmocka_unit_test_setup_teardown(test_lifecycle_v1alpha2, up, down),
+		cmocka_unit_test_setup_teardown(test_remove_image_in_use, up, down),
 	};
 	return podfix_main("lifecycle", tests, sizeof tests / sizeof *tests);
 }
