@@ -1898,6 +1898,7 @@ static void test_recover_after_reboot(void **state)
 		remove_ok(f, all[i]);
 	assert_res(call_stop(f, later, 0), GRPC_STATUS_OK, "");
 	remove_ok(f, later);
+}
 
 /* A READY sandbox named after k whose infra container the fake runs; or only its row with
  * creating = 1 (RunPodSandbox killed half-way) when ready is 0. */
