@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
-#include <linux/magic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +15,6 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -222,12 +220,6 @@ static int read_int_file(const char *path, long *out, struct lc_err *err)
 	if (fscanf(f, "%ld", out) != 1)
 		return lc_fail(err, EINVAL, "%s does not hold a number", path);
 	return 0;
-}
-
-static int cgroup2_unified(void)
-{
-	struct statfs sf;
-	return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -395,26 +395,64 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 	return rc;
 }
 
-int proc_alive(pid_t pid)
+int proc_stat(pid_t pid, char *state, unsigned long long *start_ticks)
 {
 	assert(pid > 0);
-	char path[64], buf[512];
+	/* 52 fields of at most 20 digits and a command name of at most 15 bytes (in parentheses) */
+	char path[64], buf[1280];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH ? 0 : kill(pid, 0) == 0 || errno == EPERM;
+		return -1;
 	ssize_t n;
 	do
 		n = read(fd, buf, sizeof buf - 1);
 	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return n < 0 && errno == ESRCH ? 0 : 1; /* ESRCH: reaped since the open */
+	int e = errno;
+	close(fd);
+	if (n < 0) {
+		errno = e; /* ESRCH: reaped since the open */
+		return -1;
+	}
 	buf[n] = '\0';
-	/* "<pid> (<comm>) <state> ...": the command name may hold spaces and parentheses */
+	/* "<pid> (<comm>) <state> <field 4> ... <field 22> ...": comm may hold spaces and parentheses */
 	const char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 1;
-	return !(p[2] == 'Z' || p[2] == 'X');
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ') {
+		errno = EPROTO;
+		return -1;
+	}
+	*state = p[2];
+	p += 3; /* the space before field 4 */
+	for (int field = 5; field <= 22; field++) {
+		p = strchr(p + 1, ' '); /* the space before `field` */
+		if (!p) {
+			errno = EPROTO;
+			return -1;
+		}
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1 || *end != ' ') {
+		errno = EPROTO;
+		return -1;
+	}
+	*start_ticks = v;
+	return 0;
+}
+
+int proc_alive(pid_t pid)
+{
+	assert(pid > 0);
+	char state;
+	unsigned long long start;
+	if (proc_stat(pid, &state, &start) < 0) {
+		if (errno == ENOENT || errno == ESRCH)
+			return 0;
+		/* exists for all we know when it answers a signal */
+		return errno == EPROTO || kill(pid, 0) == 0 || errno == EPERM;
+	}
+	return !(state == 'Z' || state == 'X');
 }
 
 int proc_wait_gone(int pidfd, pid_t pid, int timeout_ms)

@@ -51,6 +51,14 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 void proc_result_free(struct proc_result *r);
 
 /*
+ * What /proc/<pid>/stat says of process pid: its state letter (field 3: 'R', 'S', 'Z' zombie, 'X'
+ * dead, ...) and its start time in clock ticks after boot (field 22: with the pid, it names the
+ * process; a reused pid has a later one).  0, or -1 with errno: ENOENT (or ESRCH) when there is
+ * no such process, EPROTO when the file does not read as stat, another errno when it cannot be read.
+ */
+int proc_stat(pid_t pid, char *state, unsigned long long *start_ticks);
+
+/*
  * 1 while process pid runs; 0 once it is gone or a zombie (state Z or X in /proc/<pid>/stat: it
  * exited and only waits for its parent to reap it, which for an orphan takes as long as PID 1
  * does — a second or more on some hosts).  A process whose state cannot be read but that exists
