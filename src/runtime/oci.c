@@ -19,6 +19,13 @@
  *   <bundle>/oom                             empty, when the memory cgroup's OOM killer struck
  *   <socket_dir>/<id>                        symlink to the bundle (removed by delete here, also
  *                                            when the runtime's container is gone already)
+ *
+ * What runc 1.1 keeps, read here without running it (state, and delete's and update's init pid);
+ * only when the runtime is named runc (crun keeps other files) and only what runc itself reads:
+ *   <root>/<id>/state.json                   init_process_pid, init_process_start (field 22 of
+ *                                            /proc/<pid>/stat), cgroup_paths, config.cgroups;
+ *                                            replaced whole by rename
+ *   <root>/<id>/exec.fifo                    there while the container is created, not started
  */
 #include "runtime/runtime.h"
 
@@ -515,6 +522,171 @@ static int oci_start(void *impl, const char *id, struct lc_err *err)
 	return rc;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* runc's own files                                                                           */
+
+/*
+ * runc's record of container id, <root>/<id>/state.json (runc replaces it whole, by rename), read
+ * without running runc: NULL when the runtime is not runc (crun keeps other files), id is no
+ * container ID, or the file is missing or holds no JSON object.  The one reader of that file.
+ */
+static json_t *runc_state_file(const struct oci *o, const char *id)
+{
+	char path[PATH_MAX];
+	if (strcmp(o->name, "runc") != 0 || !id_valid(id) ||
+	    snprintf(path, sizeof path, "%s/%s/state.json", o->root, id) >= (int)sizeof path)
+		return NULL;
+	json_t *j = json_load_file(path, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* The container's init process as runc recorded it ("init_process_pid"): 0 when there is no record. */
+static pid_t state_init_pid(const struct oci *o, const char *id)
+{
+	json_t *j = runc_state_file(o, id);
+	json_int_t v = json_integer_value(json_object_get(j, "init_process_pid"));
+	json_decref(j);
+	return v > 0 && v <= INT_MAX ? (pid_t)v : 0;
+}
+
+/* Up to cap - 1 bytes of dir/name into buf, NUL-terminated: their number, or -1 with errno. */
+static ssize_t read_small(const char *dir, const char *name, char *buf, size_t cap)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n;
+	do
+		n = read(fd, buf, cap - 1);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	close(fd);
+	errno = e;
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+/*
+ * Is the container frozen, as runc 1.1 tells (its cgroup manager's freezer state FROZEN: "paused")?
+ * The cgroup is the one runc recorded ("cgroup_paths"): on a cgroup v1 or hybrid host its
+ * "freezer" path, where freezer.state says FROZEN and freezer.self_freezing does not say "0"
+ * (an ancestor froze it, not runc); on a cgroup v2 host the single "" path, where cgroup.freeze
+ * says 1 and cgroup.events "frozen 1".  No freezer path, or no such file: not frozen.  1, 0, or
+ * -1 when runc could decide otherwise or would wait (a freeze in progress, paths it would work
+ * out itself, a systemd driver it would need, a file it could not read): the caller asks runc.
+ */
+static int state_frozen(json_t *state)
+{
+	json_t *paths = json_object_get(state, "cgroup_paths");
+	json_t *cg = json_object_get(json_object_get(state, "config"), "cgroups");
+	if (!json_is_object(paths) || !json_is_object(cg) || json_is_true(json_object_get(cg, "Systemd")))
+		return -1;
+	char buf[256];
+	ssize_t n;
+	if (cgroup2_unified()) {
+		const char *dir = json_string_value(json_object_get(paths, ""));
+		if (json_object_size(paths) != 1 || !dir || dir[0] != '/')
+			return -1;
+		if ((n = read_small(dir, "cgroup.freeze", buf, sizeof buf)) < 0)
+			return errno == ENOENT || errno == ENODEV ? 0 : -1;
+		if (!strncmp(buf, "0\n", 2))
+			return 0;
+		if (strncmp(buf, "1\n", 2) != 0 || read_small(dir, "cgroup.events", buf, sizeof buf) < 0)
+			return -1;
+		return strstr(buf, "\nfrozen 1\n") || !strncmp(buf, "frozen 1\n", 9) ? 1 : -1;
+	}
+	json_t *u = json_object_get(cg, "unified");
+	if (u && !json_is_null(u))
+		return -1; /* runc 1.1 refuses cgroup v2 settings on a v1 host */
+	json_t *fz = json_object_get(paths, "freezer");
+	const char *dir = json_string_value(fz);
+	if (!fz || (dir && !dir[0]))
+		return 0;
+	if (!dir)
+		return -1;
+	if ((n = read_small(dir, "freezer.state", buf, sizeof buf)) < 0)
+		return errno == ENOENT || errno == ENODEV ? 0 : -1;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (!strcmp(buf, "THAWED"))
+		return 0;
+	if (strcmp(buf, "FROZEN") != 0)
+		return -1; /* FREEZING: runc waits until it settles */
+	if (read_small(dir, "freezer.self_freezing", buf, sizeof buf) < 0)
+		return errno == ENOENT || errno == ENODEV ? 1 : -1;
+	return !strcmp(buf, "0\n") ? 0 : !strcmp(buf, "1\n") ? 1 : -1;
+}
+
+/*
+ * The container's state as runc 1.1 decides it (libcontainer's refreshState), from runc's own
+ * files and /proc, without running runc (a Go program: ~4 ms of CPU; startup recovery asks for
+ * every container and pod):
+ *   paused   the container is frozen (state_frozen);
+ *   stopped  its init process ("init_process_pid") is gone, a zombie or dead, or is another
+ *            process by now (its start time, field 22 of /proc/<pid>/stat, is not
+ *            "init_process_start");
+ *   created  the init process waits on <root>/<id>/exec.fifo, which `runc start` removes;
+ *   running  otherwise.
+ * *pid: the init process, 0 when stopped (as `runc state` prints it).  0, or -1 when this cannot
+ * tell for sure (not runc, no state.json or an unexpected one, a file it could not read): then
+ * the caller asks runc.
+ */
+static int state_from_files(const struct oci *o, const char *id, enum rt_state *st, pid_t *pid)
+{
+	json_auto_t *j = runc_state_file(o, id);
+	json_t *jp = json_object_get(j, "init_process_pid"), *js = json_object_get(j, "init_process_start");
+	if (!json_is_integer(jp) || !json_is_integer(js))
+		return -1;
+	json_int_t init = json_integer_value(jp), start = json_integer_value(js);
+	if (init < 0 || init > INT_MAX || start < 0)
+		return -1;
+	int frozen = state_frozen(j);
+	if (frozen < 0)
+		return -1;
+	if (frozen) {
+		*st = RT_PAUSED;
+		*pid = (pid_t)init;
+		return 0;
+	}
+	char pst = 0;
+	unsigned long long ticks = 0;
+	if (init == 0 || proc_stat((pid_t)init, &pst, &ticks) < 0) {
+		if (init != 0 && errno != ENOENT && errno != ESRCH)
+			return -1;
+		pst = 'X'; /* no such process */
+	}
+	if (pst == 'Z' || pst == 'X' || ticks != (unsigned long long)start) {
+		*st = RT_STOPPED;
+		*pid = 0;
+		return 0;
+	}
+	char fifo[PATH_MAX];
+	struct stat sb;
+	snprintf(fifo, sizeof fifo, "%s/%s/exec.fifo", o->root, id); /* fits: state.json did */
+	if (stat(fifo, &sb) == 0)
+		*st = RT_CREATED;
+	else if (errno == ENOENT)
+		*st = RT_RUNNING;
+	else
+		return -1;
+	*pid = (pid_t)init;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * From runc's files when they tell for sure (state_from_files), else `<runtime> state`.
+ */
 static int oci_state(void *impl, const char *id, enum rt_state *st, pid_t *pid, struct lc_err *err)
 {
 	struct oci *o = impl;
@@ -522,6 +694,12 @@ static int oci_state(void *impl, const char *id, enum rt_state *st, pid_t *pid, 
 	*pid = 0;
 	if (!known(o, id))
 		return 0;
+	if (state_from_files(o, id, st, pid) == 0) {
+		log_debug("%s state %s: %s, pid %d (from its files)", o->name, id,
+			  *st == RT_CREATED ? "created" : *st == RT_RUNNING ? "running" :
+			  *st == RT_PAUSED ? "paused" : "stopped", (int)*pid);
+		return 0;
+	}
 	const char *args[] = { "state", id, NULL };
 	struct proc_result r;
 	if (rt_run(o, id, args, &r, err) < 0)
@@ -609,20 +787,6 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
 	rt_fail(o, errnum, "kill", id, &r, err);
 	proc_result_free(&r);
 	return -1;
-}
-
-/* runc's record of the container's init process ("init_process_pid" in <root>/<id>/state.json),
- * without running the runtime: 0 when there is none (another runtime, or no such container). */
-static pid_t state_init_pid(const struct oci *o, const char *id)
-{
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/%s/state.json", o->root, id) >= (int)sizeof path)
-		return 0;
-	json_t *j = json_load_file(path, 0, NULL);
-	json_t *jp = j ? json_object_get(j, "init_process_pid") : NULL;
-	pid_t pid = json_is_integer(jp) ? (pid_t)json_integer_value(jp) : 0;
-	json_decref(j);
-	return pid;
 }
 
 /*

@@ -73,7 +73,14 @@ struct runtime_ops {
 	 * itself no longer has the container: then ENOENT.
 	 */
 	int (*delete)(void *impl, const char *id, struct lc_err *err);
-	/* The runtime's view: RT_MISSING (and 0) when it does not know id. */
+	/*
+	 * The runtime's view of id, *pid its init process (0 when stopped), as `<runtime> state`
+	 * prints them: RT_MISSING (and 0) when it does not know id.  For runc it is read from runc's own
+	 * files without starting it (state.json, exec.fifo, the freezer cgroup, /proc/<pid>/stat),
+	 * decided as runc 1.1 decides it; where those do not tell for sure, and for other runtimes,
+	 * `<runtime> state` runs (and its output limit applies: EMSGSIZE).  Startup recovery asks
+	 * this of every container and pod before the first call is served.
+	 */
 	int (*state)(void *impl, const char *id, enum rt_state *st, pid_t *pid, struct lc_err *err);
 	/*
 	 * IDs of every container the runtime keeps anything for: its containers, and leftovers of

@@ -1,8 +1,9 @@
 /*
  * test_runtime.c — running helper programs (proc_run), the exit-file watcher, and real containers
  * through runc + conmon (runtime_oci_new): lifecycle, exit codes, CRI logs and their reopening,
- * errors, failed creates, the OOM marker, litecri-pause as a container's init, exec (output,
- * exit codes, timeouts, missing commands) and update (the live cgroup).
+ * errors, failed creates, the OOM marker, litecri-pause as a container's init, state read from
+ * runc's own files, exec (output, exit codes, timeouts, missing commands) and update (the live
+ * cgroup).
  *
  * Each runtime test has its own temporary directory holding the runtime's --root, the exit and
  * attach-socket directories and the bundles (rootfs: a copy of /bin/busybox).  The teardown
@@ -1326,6 +1327,244 @@ static void test_delete_forgotten(void **state)
 	wait_conmon_gone(id);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* state from runc's files                                                                    */
+
+/*
+ * `runc state` of id run here by hand, without asserting anything: its status (RT_MISSING when
+ * runc does not know id) and pid; -1 (and its message in msg) when it failed otherwise.
+ */
+static int hand_state_raw(struct fx *f, const char *id, pid_t *pid, char msg[512])
+{
+	struct lc_err err;
+	struct proc_result r;
+	const char *argv[] = { runc_path, "--root", f->root, "state", id, NULL };
+	*pid = 0;
+	if (proc_run(argv, NULL, &r, &err) < 0) {
+		snprintf(msg, 512, "%.500s", err.msg);
+		return -1;
+	}
+	if (r.status != 0) {
+		int missing = strstr(r.errout, "does not exist") != NULL;
+		snprintf(msg, 512, "%s", r.errout);
+		proc_result_free(&r);
+		return missing ? RT_MISSING : -1;
+	}
+	json_t *j = json_loads(r.out, 0, NULL);
+	snprintf(msg, 512, "%s", r.out);
+	proc_result_free(&r);
+	const char *s = json_string_value(json_object_get(j, "status"));
+	int st = !s ? -1 : !strcmp(s, "created") ? RT_CREATED : !strcmp(s, "running") ? RT_RUNNING :
+		 !strcmp(s, "paused") ? RT_PAUSED : !strcmp(s, "stopped") ? RT_STOPPED : -1;
+	*pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+	json_decref(j);
+	return st;
+}
+
+/* hand_state_raw, failing the test when runc failed. */
+static enum rt_state hand_state(struct fx *f, const char *id, pid_t *pid)
+{
+	char msg[512];
+	int st = hand_state_raw(f, id, pid, msg);
+	if (st < 0)
+		fail_msg("runc state %s: %s", id, msg);
+	return (enum rt_state)st;
+}
+
+/* Lines in path (0 when it does not exist). */
+static int count_lines(const char *path)
+{
+	char *s = slurp(path);
+	int n = 0;
+	for (const char *c = s; c && *c; c++)
+		n += *c == '\n';
+	free(s);
+	return n;
+}
+
+/* rt's state of id agrees with `runc state` run by hand: both are want, with the same pid. */
+static void assert_state(struct fx *f, struct runtime *rt, const char *id, enum rt_state want, pid_t want_pid)
+{
+	struct lc_err err;
+	enum rt_state st, hst;
+	pid_t pid, hpid;
+	must(rt_state(rt, id, &st, &pid, &err), &err);
+	hst = hand_state(f, id, &hpid);
+	if (st != want || hst != want || pid != want_pid || hpid != want_pid)
+		fail_msg("container %s: state %d pid %d, runc state by hand %d pid %d, expected %d pid %d", id, st,
+			 (int)pid, hst, (int)hpid, want, (int)want_pid);
+}
+
+/* Write text to path as runc does (a new file renamed into place). */
+static void replace_file(const char *path, const char *text)
+{
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *fp = fopen(tmp, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/*
+ * The runtime answers state from runc's own files as `runc state` itself would, without running
+ * runc: a runtime named "runc" that is a script logging each run and then running runc sees no
+ * run for a created container, a running one, a paused one (`runc pause`), one whose init was
+ * SIGKILLed (while it is an unreaped zombie — its conmon stopped — and once reaped), one whose
+ * recorded init start time is not its init's (a pid reused by another process) and a deleted
+ * one; each answer (status and pid) is the one of `runc state` run by hand.  When the files do
+ * not tell for sure — a state.json that does not parse, one without the container's cgroup paths
+ * (runc works them out itself), or a runtime not named runc — `runc state` runs, once.
+ */
+static void test_state_from_files(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	char wrap_dir[PATH_MAX + 16], wrap[PATH_MAX + 32], other[PATH_MAX + 32], calls[PATH_MAX + 16];
+	snprintf(wrap_dir, sizeof wrap_dir, "%s/wrap", f->dir);
+	snprintf(wrap, sizeof wrap, "%s/runc", wrap_dir);
+	snprintf(other, sizeof other, "%s/oci-runtime", wrap_dir);
+	snprintf(calls, sizeof calls, "%s/calls", f->dir);
+	assert_int_equal(mkdir_p(wrap_dir, 0755, &err), 0);
+	const char *scripts[] = { wrap, other };
+	for (size_t i = 0; i < 2; i++) {
+		FILE *fp = fopen(scripts[i], "w");
+		assert_non_null(fp);
+		fprintf(fp, "#!/bin/sh\necho \"$*\" >> '%s'\nexec '%s' \"$@\"\n", calls, runc_path);
+		assert_int_equal(fclose(fp), 0);
+		assert_int_equal(chmod(scripts[i], 0755), 0);
+	}
+	struct runtime *rt, *rt_other;
+	struct rt_oci_config c = { .runtime_path = wrap, .conmon_path = conmon_path, .root = f->root,
+				   .exit_dir = f->exit_dir, .socket_dir = f->sock_dir };
+	must(runtime_oci_new(&c, &rt, &err), &err);
+	c.runtime_path = other;
+	must(runtime_oci_new(&c, &rt_other, &err), &err);
+
+	const char *sleeper[] = { "/bin/busybox", "sleep", "1000", NULL };
+	size_t k = make_bundle(f, "fast", sleeper, 0, 0);
+	const char *id = f->ids[k];
+	pid_t pid = create(f, k, "");
+	assert_state(f, rt, id, RT_CREATED, pid);
+	must(rt_start(f->rt, id, &err), &err);
+	assert_state(f, rt, id, RT_RUNNING, pid);
+	assert_int_equal(count_lines(calls), 0);
+
+	const char *pause_argv[] = { runc_path, "--root", f->root, "pause", id, NULL };
+	const char *resume_argv[] = { runc_path, "--root", f->root, "resume", id, NULL };
+	struct proc_result r;
+	must(proc_run(pause_argv, NULL, &r, &err), &err);
+	int paused = r.status == 0;
+	if (!paused)
+		print_message("runc pause: %s (no freezer here): paused not checked\n", r.errout);
+	proc_result_free(&r);
+	if (paused) {
+		assert_state(f, rt, id, RT_PAUSED, pid);
+		must(proc_run(resume_argv, NULL, &r, &err), &err);
+		assert_int_equal(r.status, 0);
+		proc_result_free(&r);
+		assert_state(f, rt, id, RT_RUNNING, pid);
+		assert_int_equal(count_lines(calls), 0);
+	}
+
+	/* Files that do not tell for sure: runc is asked.  Each answer is recorded, and the file
+	 * restored, before anything is asserted (a broken state.json would keep the teardown from
+	 * deleting the container). */
+	char path[PATH_MAX + 80];
+	snprintf(path, sizeof path, "%s/%s/state.json", f->root, id);
+	char *orig = slurp(path);
+	assert_non_null(orig);
+	json_error_t jerr;
+	json_t *j = json_loads(orig, 0, &jerr);
+	assert_non_null(j);
+	assert_int_equal(json_object_del(j, "cgroup_paths"), 0);
+	char *no_paths = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(no_paths);
+	j = json_loads(orig, 0, &jerr);
+	json_int_t start = json_integer_value(json_object_get(j, "init_process_start"));
+	assert_true(start > 0);
+	assert_int_equal(json_object_set_new(j, "init_process_start", json_integer(start + 1)), 0);
+	char *reused = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(reused);
+	enum rt_state st_no_paths, st_garbage, st_other, st_reused;
+	pid_t pid_no_paths, pid_garbage, pid_other, pid_reused, hpid_reused;
+	char hmsg[512];
+	/* the init pid recorded, but another process by now (its start time differs): stopped */
+	replace_file(path, reused);
+	int rc_reused = rt_state(rt, id, &st_reused, &pid_reused, &err);
+	int hst_reused = hand_state_raw(f, id, &hpid_reused, hmsg);
+	int calls_reused = count_lines(calls);
+	replace_file(path, no_paths);
+	int rc_no_paths = rt_state(rt, id, &st_no_paths, &pid_no_paths, &err);
+	int calls_no_paths = count_lines(calls);
+	replace_file(path, "{\"init_process_pid\": ");
+	int rc_garbage = rt_state(rt, id, &st_garbage, &pid_garbage, &err);
+	int errnum_garbage = err.errnum;
+	int calls_garbage = count_lines(calls);
+	replace_file(path, orig);
+	int rc_other = rt_state(rt_other, id, &st_other, &pid_other, &err);
+	int calls_other = count_lines(calls);
+	free(no_paths);
+	free(reused);
+	free(orig);
+	assert_int_equal(rc_reused, 0);
+	assert_int_equal(st_reused, RT_STOPPED);
+	assert_int_equal(pid_reused, 0);
+	if (hst_reused != RT_STOPPED || hpid_reused != 0)
+		fail_msg("runc state by hand: %d pid %d: %s", hst_reused, (int)hpid_reused, hmsg);
+	assert_int_equal(calls_reused, 0);
+	assert_int_equal(rc_no_paths, 0);
+	assert_int_equal(st_no_paths, RT_RUNNING);
+	assert_int_equal(pid_no_paths, pid);
+	assert_int_equal(calls_no_paths, 1);
+	assert_int_equal(rc_garbage, -1); /* runc cannot read it either */
+	assert_int_equal(errnum_garbage, EIO);
+	assert_int_equal(calls_garbage, 2);
+	assert_int_equal(rc_other, 0);
+	assert_int_equal(st_other, RT_RUNNING);
+	assert_int_equal(pid_other, pid);
+	assert_int_equal(calls_other, 3);
+	assert_state(f, rt, id, RT_RUNNING, pid);
+
+	/* SIGKILL while conmon is stopped: the init stays a zombie until conmon runs again. */
+	char cp_path[PATH_MAX + 16];
+	snprintf(cp_path, sizeof cp_path, "%s/conmon.pid", f->bundles[k]);
+	pid_t cp = read_pid(cp_path);
+	assert_true(cp > 0 && is_conmon_of(cp, id));
+	assert_int_equal(kill(cp, SIGSTOP), 0);
+	int killed = kill(pid, SIGKILL);
+	int64_t deadline = now_ms() + WAIT_MS;
+	while (stat_state(pid) != 'Z' && now_ms() < deadline)
+		sleep_ms(1);
+	char zstate = stat_state(pid);
+	enum rt_state zst, zhst;
+	pid_t zpid, zhpid;
+	int zrc = rt_state(rt, id, &zst, &zpid, &err);
+	zhst = hand_state(f, id, &zhpid);
+	char zstate_after = stat_state(pid);
+	assert_int_equal(kill(cp, SIGCONT), 0);
+	assert_int_equal(killed, 0);
+	assert_int_equal(zstate, 'Z');
+	assert_int_equal(zstate_after, 'Z');
+	assert_int_equal(zrc, 0);
+	assert_int_equal(zst, RT_STOPPED);
+	assert_int_equal(zpid, 0);
+	assert_int_equal(zhst, RT_STOPPED);
+	assert_int_equal(zhpid, 0);
+	assert_int_equal(wait_exit(f, id), 137);
+	assert_state(f, rt, id, RT_STOPPED, 0);
+
+	must(rt_delete(f->rt, id, &err), &err);
+	assert_state(f, rt, id, RT_MISSING, 0);
+	assert_int_equal(count_lines(calls), 3);
+	runtime_free(rt_other);
+	runtime_free(rt);
+	wait_conmon_gone(id);
+}
+
 static void test_reopen_log(void **state)
 {
 	struct fx *f = *state;
@@ -1836,6 +2075,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_annotations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runtime_output_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_from_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
