@@ -24,7 +24,8 @@
  * Pod and container RPCs need objects to act on; the bench makes them itself, untimed:
  *  - setup, per thread before the start: for the container RPCs one pod per thread; for the read
  *    RPCs --objects pods (PodSandboxStatus, ListPodSandbox) or --objects containers, created
- *    and not started, in the threads' pods (ContainerStatus, ListContainers); for ExecSync and
+ *    and not started (with --start: started), in the threads' pods (ContainerStatus,
+ *    ListContainers); for ExecSync and
  *    UpdateContainerResources one running container in each thread's pod, which every call of
  *    that thread acts on (ExecSync runs --exec-command in it, and counts an exit code other
  *    than 0 as a failed call; UpdateContainerResources alternates between two memory limits
@@ -169,6 +170,7 @@ static struct {
 	size_t n_exec_command;
 	int64_t exec_timeout;       /* ExecSync's timeout in seconds (0: none) */
 	bool keep;
+	bool start;                 /* --start: the read RPCs' containers are started too */
 	uint64_t objects;
 } ctx = { .command = default_command, .n_command = 3, .stop_timeout = DEFAULT_STOP_TIMEOUT,
 	  .exec_command = default_exec_command, .n_exec_command = 3, .exec_timeout = DEFAULT_EXEC_TIMEOUT,
@@ -799,6 +801,7 @@ static void usage(FILE *f)
 		"  --objects N         pods (PodSandboxStatus, ListPodSandbox) or containers\n"
 		"                      (ContainerStatus, ListContainers) made before timing,\n"
 		"                      1..%llu (default %d)\n"
+		"  --start             start those containers too (default: created only)\n"
 		"  --command ARG       the containers' command, one argument per --command\n"
 		"                      (default: sh -c \"trap 'kill $!; exit 0' TERM; sleep 3600 & wait\")\n"
 		"  --image-command     run the image's own entrypoint and command instead\n"
@@ -851,7 +854,7 @@ static bool parse_count(const char *opt, const char *s, unsigned long long min, 
 enum {
 	OPT_ENDPOINT = 256, OPT_RPC, OPT_CALLS, OPT_CONCURRENCY, OPT_API, OPT_TIMEOUT, OPT_WARMUP, OPT_IMAGE,
 	OPT_PULL, OPT_OBJECTS, OPT_COMMAND, OPT_IMAGE_COMMAND, OPT_HOST_NETWORK, OPT_STOP_TIMEOUT, OPT_KEEP,
-	OPT_EXEC_COMMAND, OPT_EXEC_TIMEOUT
+	OPT_EXEC_COMMAND, OPT_EXEC_TIMEOUT, OPT_START
 };
 
 static const struct option long_options[] = {
@@ -870,6 +873,7 @@ static const struct option long_options[] = {
 	{ "host-network", no_argument, NULL, OPT_HOST_NETWORK },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "start", no_argument, NULL, OPT_START },
 	{ "exec-command", required_argument, NULL, OPT_EXEC_COMMAND },
 	{ "exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
@@ -973,6 +977,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_KEEP:
 			ctx.keep = true;
+			break;
+		case OPT_START:
+			ctx.start = true;
 			break;
 		case OPT_EXEC_COMMAND:
 			if (n_exec_command == MAX_COMMAND_ARGS) {
@@ -1481,6 +1488,15 @@ static void setup(struct worker *w)
 			setup_failed(w, op, NULL, GRPC_STATUS_RESOURCE_EXHAUSTED, strdup("litecri-bench: out of memory"));
 			return;
 		}
+		if (rpc->objects == OBJ_CONTAINERS && ctx.start) {
+			details = NULL;
+			st = id_call(w->client, OP_START, id, 0, &details);
+			if (st != GRPC_STATUS_OK) {
+				setup_failed(w, OP_START, id, st, details);
+				return;    /* the sweep removes it */
+			}
+			free(details);
+		}
 	}
 }
 
@@ -1492,7 +1508,7 @@ static void sweep(struct worker *w)
 		w->ctr_id = NULL;
 	}
 	for (size_t k = 0; k < w->setup_containers.n; k++)
-		drop_container(w->client, w->setup_containers.v[k], true, &w->lost_containers);
+		drop_container(w->client, w->setup_containers.v[k], !ctx.start, &w->lost_containers);
 	w->setup_containers.n = 0;
 	for (size_t k = 0; k < w->left_containers.n; k++)
 		drop_container(w->client, w->left_containers.v[k], false, &w->lost_containers);

@@ -1,0 +1,96 @@
+#!/bin/sh
+# restart.sh — how long a restart of litecri keeps its callers waiting: the daemon serves no call
+# until startup recovery has looked at every container and pod (src/cri/recover.c).
+#
+#   bench/restart.sh BUILD CONTAINERS PODS RESTARTS LITECRI...
+#
+# BUILD: a build directory of this tree (its litecri-bench, liblitecri_core.a and gen/ make the
+# objects).  In a temporary directory, one daemon (the first LITECRI) gets the tests' busybox
+# image and, through `litecri-bench --rpc ContainerStatus --start --keep`, PODS pods holding
+# CONTAINERS running containers in all.  The daemon is stopped (SIGTERM; the containers live on
+# under conmon) and then each LITECRI in turn, RESTARTS rounds, is started on that database and
+# state and stopped again.  One line per start: the daemon's own "recovery:" log line and the
+# wall time from its exec to its "ready" line.  At the end a daemon on an empty database removes
+# every container, pod and file as recovery removes what no row owns; the directory goes.
+# RESTART_LOG=DIR keeps each timed start's daemon log there (e.g. with RESTART_FLAGS="--log-level
+# debug", passed to each timed start).  Root, runc and conmon needed; unix sockets only.
+set -eu
+[ $# -ge 5 ] || { echo "usage: $0 BUILD CONTAINERS PODS RESTARTS LITECRI..." >&2; exit 2; }
+B=$(cd "$1" && pwd); N=$2; P=$3; R=$4; shift 4
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+W=$(mktemp -d /tmp/litecri-restart.XXXXXX)
+DPID=
+stop() {
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID"
+	wait "$DPID" || true
+	DPID=
+}
+# start BIN DB LOG [FLAGS]: the daemon in the background, back once it logged "ready" (READY_MS: since its exec)
+start() {
+	t0=$(date +%s%N)
+	"$1" --config "$W/litecri.conf" --listen "unix://$W/state/litecri.sock" --db "$2" --root "$W/root" \
+		--state "$W/state" ${4:-} 2>"$3" &
+	DPID=$!
+	while ! grep -q " ready (pid" "$3" 2>/dev/null; do
+		kill -0 "$DPID" 2>/dev/null || { cat "$3" >&2; DPID=; return 1; }
+		sleep 0.01
+	done
+	READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+cleanup() {
+	stop
+	rm -f "$W/root/litecri.db" "$W/root/litecri.db-wal" "$W/root/litecri.db-shm"
+	if [ -n "${1:-}" ] && start "$1" "$W/root/litecri.db" "$W/cleanup.log"; then
+		stop
+	fi
+	if grep -q " $W/" /proc/mounts; then
+		echo "restart.sh: mounts left under $W: not removed" >&2
+		return
+	fi
+	rm -rf "$W"
+}
+trap 'cleanup "${FIRST:-}"' EXIT
+trap 'exit 1' INT TERM HUP
+
+mkdir "$W/root" "$W/state"
+: > "$W/litecri.conf"
+cat > "$W/mkimg.c" <<'END'
+#include "testimg.h"
+int main(int argc, char **argv)
+{
+	struct testimg img;
+	return argc == 3 && testimg_build(argv[1], TESTIMG_BASE, argv[2], &img) == 0 ? 0 : 1;
+}
+END
+gcc -O2 -D_GNU_SOURCE -I"$SRC/tests/common" -I"$SRC/src" -I"$B/gen" -o "$W/mkimg" "$W/mkimg.c" \
+	"$SRC/tests/common/testimg.c" "$SRC/tests/common/tmpdir.c" "$B/liblitecri_core.a" \
+	$(pkg-config --cflags --libs libarchive jansson libcrypto libcurl sqlite3) -lcrypt -lpthread
+"$W/mkimg" "$W/layout" localhost/bench/busybox:1
+FIRST=$1
+"$FIRST" image import --config "$W/litecri.conf" --db "$W/root/litecri.db" --root "$W/root" \
+	--state "$W/state" "$W/layout" >/dev/null 2>"$W/import.log"
+start "$FIRST" "$W/root/litecri.db" "$W/setup.log"
+# ten pods at a time (one per bench thread)
+pods=0; ctrs=0
+while [ "$pods" -lt "$P" ]; do
+	p=$((P - pods)); [ "$p" -le 10 ] || p=10
+	n=$(( N * (pods + p) / P - ctrs ))
+	TMPDIR=$W "$B/litecri-bench" --endpoint "unix://$W/state/litecri.sock" --rpc ContainerStatus \
+		--image localhost/bench/busybox:1 --objects "$n" --concurrency "$p" --calls 1 --start --keep \
+		--timeout-ms 60000 >/dev/null 2>>"$W/bench.log" || { cat "$W/bench.log" >&2; exit 1; }
+	pods=$((pods + p)); ctrs=$((ctrs + n))
+done
+stop
+
+i=0
+while [ "$i" -lt "$R" ]; do
+	for bin in "$@"; do
+		start "$bin" "$W/root/litecri.db" "$W/run.log" "${RESTART_FLAGS:-}"
+		stop
+		[ -z "${RESTART_LOG:-}" ] || cp "$W/run.log" "$RESTART_LOG/$i-$(echo "$bin" | tr / _).log"
+		line=$(grep -o "recovery: .*" "$W/run.log" || echo "recovery: (no line)")
+		echo "$bin: $line; exec to ready $READY_MS ms"
+	done
+	i=$((i + 1))
+done
