@@ -389,15 +389,14 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 	if (rt_kill(rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
 		return -1;
 	int64_t until = lc_now() + KILL_WAIT_NS;
-	if (answer_by && answer_by < until) {
-		if (lc_wait(env, container_gone, id, answer_by) != 0)
+	int callers = answer_by && answer_by < until; /* the caller's deadline comes first */
+	if (lc_wait(env, container_gone, id, callers ? answer_by : until) != 0) {
+		if (callers)
 			return lc_fail(err, ETIMEDOUT, "container %s: SIGKILL sent, its exit not seen yet when the "
 				       "caller's deadline passed", id);
-		return 0;
-	}
-	if (lc_wait(env, container_gone, id, until) != 0)
 		return lc_fail(err, ETIMEDOUT, "container %s did not exit within %lld s of SIGKILL", id,
 			       KILL_WAIT_NS / 1000000000);
+	}
 	return stop_recorded(env, id, err);
 }
 
