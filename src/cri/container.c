@@ -16,11 +16,11 @@
 
 #include "cri/lifecycle.h"
 #include "cri/sandbox.h"
+#include "cri/spec/spec.h"
 #include "image/content.h"
 #include "image/digest.h"
 #include "image/images.h"
 #include "runtime/rootfs.h"
-#include "runtime/spec.h"
 #include "store/images.h"
 #include "store/pods.h"
 #include "util/cleanup.h"

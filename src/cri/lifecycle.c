@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cri/spec/spec.h"
 #include "runtime/exits.h"
 #include "runtime/podns.h"
 #include "runtime/rootfs.h"
-#include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"

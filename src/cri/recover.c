@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "cri/lifecycle.h"
+#include "cri/spec/spec.h"
 #include "runtime/exits.h"
-#include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 

@@ -17,10 +17,10 @@
 
 #include "cri/lifecycle.h"
 #include "cri/runtime_info.h"
+#include "cri/spec/spec.h"
 #include "image/digest.h"
 #include "runtime/exits.h"
 #include "runtime/podns.h"
-#include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"

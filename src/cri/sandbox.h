@@ -6,7 +6,7 @@
 #define LITECRI_CRI_SANDBOX_H
 
 #include "cri/cri.h"
-#include "runtime/spec.h"
+#include "cri/spec/spec.h"
 #include "store/pods.h"
 
 grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,

@@ -35,9 +35,9 @@
 #include <unistd.h>
 
 #include "cri/lifecycle.h"
+#include "cri/spec/spec.h"
 #include "image/reference.h"
 #include "image/registry.h"
-#include "runtime/spec.h"
 #include "server/dispatch.h"
 #include "server/wirecheck.h"
 #include "util/arena.h"

@@ -1,5 +1,5 @@
 /*
- * test_spec.c — the OCI spec of containers and pod infra processes (src/runtime/spec.c), user
+ * test_spec.c — the OCI spec of containers and pod infra processes (src/cri/spec/spec.c), user
  * resolution in a rootfs (userdb.c) and the overlay rootfs (rootfs.c), on real files and mounts.
  *
  * Each test has a fresh temporary directory holding a small rootfs (etc/passwd, etc/group) that
@@ -35,8 +35,8 @@
 #include <unistd.h>
 
 #include "../common/tmpdir.h"
+#include "cri/spec/spec.h"
 #include "runtime/rootfs.h"
-#include "runtime/spec.h"
 #include "runtime/userdb.h"
 #include "util/log.h"
 

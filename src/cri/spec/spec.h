@@ -71,8 +71,8 @@
  * left behind on failure except a created
  * missing host_path directory.  Thread-safe.
  */
-#ifndef LITECRI_RUNTIME_SPEC_H
-#define LITECRI_RUNTIME_SPEC_H
+#ifndef LITECRI_CRI_SPEC_SPEC_H
+#define LITECRI_CRI_SPEC_SPEC_H
 
 #include <jansson.h>
 #include <sys/types.h>

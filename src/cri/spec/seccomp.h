@@ -16,8 +16,8 @@
  *
  * Thread-safe.
  */
-#ifndef LITECRI_RUNTIME_SECCOMP_H
-#define LITECRI_RUNTIME_SECCOMP_H
+#ifndef LITECRI_CRI_SPEC_SECCOMP_H
+#define LITECRI_CRI_SPEC_SECCOMP_H
 
 #include <jansson.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* spec.c — see spec.h. */
-#include "runtime/spec.h"
+#include "cri/spec/spec.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -19,7 +19,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "runtime/seccomp.h"
+#include "cri/spec/seccomp.h"
 #include "runtime/userdb.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"

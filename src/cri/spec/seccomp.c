@@ -1,5 +1,5 @@
 /* seccomp.c — see seccomp.h. */
-#include "runtime/seccomp.h"
+#include "cri/spec/seccomp.h"
 
 #include <errno.h>
 #include <linux/capability.h>
