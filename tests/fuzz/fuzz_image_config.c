@@ -1,6 +1,6 @@
 /*
  * fuzz_image_config.c — image configs (image_config_parse and image_user_split in
- * src/image/manifest.c; spec_stop_signal in src/cri/spec/spec.c): the JSON an image brings, read
+ * src/image/manifest.c; spec_stop_signal in src/cri/spec/process.c): the JSON an image brings, read
  * at pull time and again for every container made from it.
  *
  * Invariants: diff_ids are well-formed digests, strings are NUL-terminated inside their fields, a

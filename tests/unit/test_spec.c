@@ -1,5 +1,5 @@
 /*
- * test_spec.c — the OCI spec of containers and pod infra processes (src/cri/spec/spec.c), user
+ * test_spec.c — the OCI spec of containers and pod infra processes (src/cri/spec/), user
  * resolution in a rootfs (userdb.c) and the overlay rootfs (rootfs.c), on real files and mounts.
  *
  * Each test has a fresh temporary directory holding a small rootfs (etc/passwd, etc/group) that

@@ -1,0 +1,147 @@
+/* namespaces.c — the namespaces, hostname and sysctls of config.json; see spec.h. */
+#include "cri/spec/spec_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+
+/* The hostname the container sees. */
+int container_hostname(const struct spec_pod *p, char *buf, size_t n, struct lc_err *err)
+{
+	const char *h = p->config ? S(p->config->hostname) : "";
+	if (p->utsns && *h) {
+		if (strlen(h) >= n)
+			return lc_fail(err, EINVAL, "pod hostname is longer than %zu bytes", n - 1);
+		strcpy(buf, h);
+		return 0;
+	}
+	if (gethostname(buf, n) < 0)
+		return lc_fail(err, errno, "gethostname");
+	buf[n - 1] = '\0';
+	return 0;
+}
+
+int check_hostname(const char *h, struct lc_err *err)
+{
+	if (strlen(h) > 64)
+		return lc_fail(err, EINVAL, "pod hostname \"%s\" is longer than 64 bytes", LC_Q(h));
+	for (const char *c = h; *c; c++)
+		if (*c == '/' || (unsigned char)*c <= ' ' || *c == 0x7f)
+			return lc_fail(err, EINVAL,
+					"pod hostname \"%s\" has a character a hostname cannot hold", LC_Q(h));
+	return 0;
+}
+
+void add_ns(struct jb *b, json_t *nss, const char *type, const char *path)
+{
+	json_t *o = jb_obj(b);
+	jb_set(b, o, "type", jb_str(b, type, "namespace type"));
+	if (path)
+		jb_set(b, o, "path", jb_str(b, path, "namespace path"));
+	jb_push(b, nss, o);
+}
+
+/* The network/IPC mode a container asks for must be the pod's. */
+int check_pod_ns(Runtime__V1__NamespaceMode mode, const char *pinned, const char *kind, struct lc_err *err)
+{
+	if (mode == RUNTIME__V1__NAMESPACE_MODE__POD)
+		return 0;
+	if (mode == RUNTIME__V1__NAMESPACE_MODE__NODE && !pinned)
+		return 0;
+	if (mode == RUNTIME__V1__NAMESPACE_MODE__NODE)
+		return lc_fail(err, EINVAL, "%s namespace mode NODE, but the pod has its own %s namespace", kind, kind);
+	return lc_fail(err, EINVAL, "%s namespace mode %d is not supported (only POD or NODE)", kind, (int)mode);
+}
+
+void pod_namespaces(struct jb *b, json_t *nss, const struct spec_pod *p)
+{
+	if (p->netns)
+		add_ns(b, nss, "network", p->netns);
+	if (p->ipcns)
+		add_ns(b, nss, "ipc", p->ipcns);
+	if (p->utsns)
+		add_ns(b, nss, "uts", p->utsns);
+	add_ns(b, nss, "mount", NULL);
+	if (cgroup2_unified())
+		add_ns(b, nss, "cgroup", NULL);
+}
+
+static int is_ipc_sysctl(const char *k)
+{
+	static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+					   "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+					   NULL };
+	for (const char *const *s = ipc; *s; s++)
+		if (strcmp(k, *s) == 0)
+			return 1;
+	return strncmp(k, "fs.mqueue.", 10) == 0;
+}
+
+/*
+ * The pod's sysctls, for its infra process, checked as runc would refuse them: only the ones of
+ * namespaces the pod has, that exist as writable files under /proc/sys (looked up in the daemon's
+ * own namespaces: the namespaced sysctls a new namespace has are the same), with a value runc can
+ * write (one line).
+ */
+int sysctls_json(struct jb *b, const struct spec_pod *p, json_t **out, struct lc_err *err)
+{
+	*out = NULL;
+	const Runtime__V1__LinuxPodSandboxConfig *l = p->config ? p->config->linux : NULL;
+	if (!l || l->n_sysctls == 0)
+		return 0;
+	json_t *o = jb_obj(b);
+	for (size_t i = 0; i < l->n_sysctls; i++) {
+		const char *k = S(l->sysctls[i]->key), *v = S(l->sysctls[i]->value);
+		char dotted[256];
+		if (!*k || strlen(k) >= sizeof dotted || strspn(k, "abcdefghijklmnopqrstuvwxyz"
+							       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") != strlen(k) ||
+		    strchr(v, '\n')) {
+			json_decref(o);
+			return lc_fail(err, EINVAL, "sysctl \"%s\" = \"%s\" is malformed (a name of letters, digits and "
+				       "._-/, a value of one line)", LC_Q(k), LC_Q(v));
+		}
+		/* "net/ipv4/conf/eth0.100/rp_filter" and the dotted form name the same sysctl */
+		strcpy(dotted, k);
+		if (strchr(k, '/'))
+			for (char *c = dotted; *c; c++)
+				*c = *c == '/' ? '.' : *c == '.' ? '/' : *c;
+		const char *need = NULL;
+		if (is_ipc_sysctl(dotted))
+			need = p->ipcns ? NULL : "IPC";
+		else if (strncmp(dotted, "net.", 4) == 0)
+			need = p->netns ? NULL : "network";
+		else if (strcmp(dotted, "kernel.domainname") == 0)
+			need = p->utsns ? NULL : "UTS";
+		else if (strcmp(dotted, "kernel.hostname") == 0)
+			need = "hostname";
+		else
+			need = "";
+		if (need) {
+			json_decref(o);
+			if (!*need)
+				return lc_fail(err, EINVAL, "sysctl %s is not namespaced; a pod cannot set it", k);
+			if (!strcmp(need, "hostname"))
+				return lc_fail(err, EINVAL, "sysctl %s is not namespaced for a pod: set the pod's hostname",
+					       k);
+			return lc_fail(err, EINVAL, "sysctl %s needs the pod's own %s namespace", k, need);
+		}
+		char file[sizeof dotted + 16];
+		snprintf(file, sizeof file, "/proc/sys/%s", dotted);
+		for (char *c = file + 10; *c; c++)
+			*c = *c == '.' ? '/' : *c == '/' ? '.' : *c;
+		struct stat st;
+		int missing = stat(file, &st) < 0;
+		if (missing || !S_ISREG(st.st_mode) || !(st.st_mode & S_IWUSR)) {
+			json_decref(o);
+			return lc_fail(err, EINVAL, "sysctl %s is not a sysctl this kernel lets a pod set (%s %s)", k, file,
+				       missing ? "does not exist" : "is not a writable file");
+		}
+		jb_set(b, o, k, jb_str(b, v, "a sysctl value"));
+	}
+	*out = o;
+	return 0;
+}
