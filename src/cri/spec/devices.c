@@ -46,7 +46,7 @@ json_t *device_rule(struct jb *b, int allow, const char *type, const struct stat
  * owner) and the device cgroup rules allowing them with the requested permissions.  *paths gets
  * the container paths (malloc'ed array of malloc'ed strings, *n_paths of them).
  */
-int cri_devices(struct jb *b, const cri_container *cc, json_t *devices, json_t *rules, char ***paths,
+static int cri_devices(struct jb *b, const cri_container *cc, json_t *devices, json_t *rules, char ***paths,
 		       size_t *n_paths, struct lc_err *err)
 {
 	*paths = NULL;
@@ -88,7 +88,7 @@ int cri_devices(struct jb *b, const cri_container *cc, json_t *devices, json_t *
 	return 0;
 }
 
-void free_strv(char **v, size_t n)
+static void free_strv(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -97,7 +97,7 @@ void free_strv(char **v, size_t n)
 
 /* Privileged containers get the host's device nodes (as containerd/docker do): /dev walked
  * without following links, skipping what the runtime mounts itself. */
-int host_devices(struct jb *b, const char *dir, int depth, json_t *devices, char **skip, size_t n_skip,
+static int host_devices(struct jb *b, const char *dir, int depth, json_t *devices, char **skip, size_t n_skip,
 			struct lc_err *err)
 {
 	static const char *const skip_dirs[] = { "pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", NULL };
@@ -133,4 +133,29 @@ int host_devices(struct jb *b, const char *dir, int depth, json_t *devices, char
 	}
 	closedir(d);
 	return ret;
+}
+
+/*
+ * linux.resources holding the device cgroup rules (deny all — privileged: allow all —, then the
+ * CRI devices') and linux.devices (the CRI devices, privileged: and the host's; no member when
+ * none), into lnx; *resources: the linux.resources object (borrowed).
+ */
+int devices_json(struct jb *b, const cri_container *cc, int privileged, json_t *lnx, json_t **resources,
+		 struct lc_err *err)
+{
+	json_t *res = jb_obj(b), *rules = jb_arr(b), *devices = jb_arr(b);
+	jb_set(b, res, "devices", rules); /* rules and devices stay referenced below */
+	jb_set(b, lnx, "resources", res);
+	jb_set(b, lnx, "devices", devices);
+	*resources = res;
+	jb_push(b, rules, device_rule(b, privileged, NULL, NULL, "rwm")); /* deny all (privileged: allow all) */
+	char **dev_paths;
+	size_t n_dev_paths;
+	int rc = cri_devices(b, cc, devices, rules, &dev_paths, &n_dev_paths, err);
+	if (rc == 0 && privileged && !b->failed)
+		rc = host_devices(b, "/dev", 0, devices, dev_paths, n_dev_paths, err);
+	free_strv(dev_paths, n_dev_paths);
+	if (rc == 0 && !b->failed && json_array_size(devices) == 0)
+		json_object_del(lnx, "devices");
+	return rc;
 }

@@ -114,7 +114,14 @@ static int known_bind_option(const char *o)
 	return 0;
 }
 
-void cri_mounts_free(struct cri_mount *v, size_t n)
+struct cri_mount {
+	const Runtime__V1__Mount *m;
+	char *dst, *src;
+	size_t idx;
+	int depth;
+};
+
+static void cri_mounts_free(struct cri_mount *v, size_t n)
 {
 	if (!v)
 		return;
@@ -155,7 +162,7 @@ static int proc_mount_allowed(const char *dst)
  * inside it): destinations cleaned, sources canonical.  A missing host path is created as a
  * directory (what kubelet's hostPath volumes of type "" rely on, as containerd and CRI-O do).
  */
-int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, struct lc_err *err)
+static int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, struct lc_err *err)
 {
 	*out = NULL;
 	if (cc->n_mounts == 0)
@@ -325,7 +332,7 @@ void default_mounts(struct jb *b, json_t *mounts, const struct spec_pod *p, int 
 }
 
 /* The CRI mounts as OCI bind mounts; *root_prop: the rootfs propagation they need ("" none). */
-void cri_mounts_json(struct jb *b, json_t *mounts, const struct cri_mount *v, size_t n, const char **root_prop)
+static void cri_mounts_json(struct jb *b, json_t *mounts, const struct cri_mount *v, size_t n, const char **root_prop)
 {
 	*root_prop = "";
 	for (size_t i = 0; i < n; i++) {
@@ -362,7 +369,7 @@ const char *const default_readonly[] = {
 };
 
 /* maskedPaths / readonlyPaths: the CRI list when given, else the defaults. */
-json_t *path_list(struct jb *b, char **cri, size_t n, const char *field, const char *const *defaults,
+static json_t *path_list(struct jb *b, char **cri, size_t n, const char *field, const char *const *defaults,
 			 struct lc_err *err)
 {
 	if (n == 0)
@@ -378,4 +385,41 @@ json_t *path_list(struct jb *b, char **cri, size_t n, const char *field, const c
 		free(clean);
 	}
 	return a;
+}
+
+/* linux.maskedPaths and linux.readonlyPaths of a container: the CRI lists when given, else the
+ * defaults. */
+int paths_json(struct jb *b, const cri_secctx *sc, json_t *lnx, struct lc_err *err)
+{
+	json_t *masked = path_list(b, sc ? sc->masked_paths : NULL, sc ? sc->n_masked_paths : 0, "masked_paths",
+				   default_masked, err);
+	if (!masked)
+		return -1;
+	jb_set(b, lnx, "maskedPaths", masked);
+	json_t *ro = path_list(b, sc ? sc->readonly_paths : NULL, sc ? sc->n_readonly_paths : 0, "readonly_paths",
+			       default_readonly, err);
+	if (!ro)
+		return -1;
+	jb_set(b, lnx, "readonlyPaths", ro);
+	return 0;
+}
+
+/* The mounts of a container in a new *out (the defaults a CRI mount does not replace, then the CRI
+ * mounts), and linux.rootfsPropagation into lnx when they need one. */
+int mounts_json(struct jb *b, const struct spec_pod *p, const cri_container *cc, int privileged, int readonly,
+		json_t *lnx, json_t **out, struct lc_err *err)
+{
+	*out = NULL;
+	struct cri_mount *cm;
+	if (prepare_cri_mounts(cc, &cm, err) < 0)
+		return -1;
+	json_t *mounts = jb_arr(b);
+	const char *root_prop;
+	default_mounts(b, mounts, p, privileged, readonly, 0, cm, cc->n_mounts);
+	cri_mounts_json(b, mounts, cm, cc->n_mounts, &root_prop);
+	cri_mounts_free(cm, cc->n_mounts);
+	if (*root_prop)
+		jb_set(b, lnx, "rootfsPropagation", jb_str(b, root_prop, "rootfs propagation"));
+	*out = mounts;
+	return 0;
 }

@@ -46,7 +46,7 @@ void add_ns(struct jb *b, json_t *nss, const char *type, const char *path)
 }
 
 /* The network/IPC mode a container asks for must be the pod's. */
-int check_pod_ns(Runtime__V1__NamespaceMode mode, const char *pinned, const char *kind, struct lc_err *err)
+static int check_pod_ns(Runtime__V1__NamespaceMode mode, const char *pinned, const char *kind, struct lc_err *err)
 {
 	if (mode == RUNTIME__V1__NAMESPACE_MODE__POD)
 		return 0;
@@ -68,6 +68,64 @@ void pod_namespaces(struct jb *b, json_t *nss, const struct spec_pod *p)
 	add_ns(b, nss, "mount", NULL);
 	if (cgroup2_unified())
 		add_ns(b, nss, "cgroup", NULL);
+}
+
+/* The pod's PID namespace mode (POD when not set). */
+Runtime__V1__NamespaceMode pod_pid_mode(const struct spec_pod *p)
+{
+	const cri_pod *pc = p->config;
+	if (pc && pc->linux && pc->linux->security_context && pc->linux->security_context->namespace_options)
+		return pc->linux->security_context->namespace_options->pid;
+	return RUNTIME__V1__NAMESPACE_MODE__POD;
+}
+
+/*
+ * Check the container's namespace options against the pod (user namespaces, a network or IPC mode
+ * other than the pod's, a PID mode without what it needs: EINVAL); *pid_mode: its PID mode.
+ */
+int container_pid_mode(const struct spec_pod *p, const struct spec_container *c, Runtime__V1__NamespaceMode *pid_mode,
+		       struct lc_err *err)
+{
+	const cri_container *cc = c->config;
+	const cri_secctx *sc = cc->linux ? cc->linux->security_context : NULL;
+	const Runtime__V1__NamespaceOption *nso = sc ? sc->namespace_options : NULL;
+	if (nso && nso->userns_options && nso->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
+		return lc_fail(err, EINVAL, "user namespaces are not supported");
+	/* No container-level options: the pod's PID mode applies. */
+	Runtime__V1__NamespaceMode mode = nso ? nso->pid : pod_pid_mode(p);
+	if (check_pod_ns(nso ? nso->network : RUNTIME__V1__NAMESPACE_MODE__POD, p->netns, "network", err) < 0 ||
+	    check_pod_ns(nso ? nso->ipc : RUNTIME__V1__NAMESPACE_MODE__POD, p->ipcns, "IPC", err) < 0)
+		return -1;
+	if (mode == RUNTIME__V1__NAMESPACE_MODE__POD && p->infra_pid <= 0)
+		return lc_fail(err, EINVAL, "PID namespace mode POD, but the pod has no infra process");
+	if (mode == RUNTIME__V1__NAMESPACE_MODE__TARGET && c->target_pid <= 0)
+		return lc_fail(err, EINVAL, "PID namespace mode TARGET without a running target container");
+	if (mode != RUNTIME__V1__NAMESPACE_MODE__POD && mode != RUNTIME__V1__NAMESPACE_MODE__CONTAINER &&
+	    mode != RUNTIME__V1__NAMESPACE_MODE__NODE && mode != RUNTIME__V1__NAMESPACE_MODE__TARGET)
+		return lc_fail(err, EINVAL, "unknown PID namespace mode %d", (int)mode);
+	*pid_mode = mode;
+	return 0;
+}
+
+/* linux.namespaces of a container: its PID namespace (pid_mode, checked by container_pid_mode),
+ * then the pod's. */
+void container_namespaces_json(struct jb *b, const struct spec_pod *p, const struct spec_container *c,
+			       Runtime__V1__NamespaceMode pid_mode, json_t *lnx)
+{
+	json_t *nss = jb_arr(b);
+	if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__POD) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)p->infra_pid);
+		add_ns(b, nss, "pid", path);
+	} else if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__TARGET) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)c->target_pid);
+		add_ns(b, nss, "pid", path);
+	} else if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
+		add_ns(b, nss, "pid", NULL);
+	}
+	pod_namespaces(b, nss, p);
+	jb_set(b, lnx, "namespaces", nss);
 }
 
 static int is_ipc_sysctl(const char *k)

@@ -18,6 +18,13 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
+/* The deprecated CRI field (string form of the AppArmor profile), still honoured when the
+ * SecurityProfile message is absent. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static const char *legacy_apparmor(const cri_secctx *sc) { return sc ? sc->apparmor_profile : NULL; }
+#pragma GCC diagnostic pop
+
 /* ------------------------------------------------------------------------------------------ */
 /* stop signal                                                                                */
 
@@ -89,7 +96,7 @@ int spec_stop_signal(const char *image_config)
 /* ------------------------------------------------------------------------------------------ */
 /* the process: args, env, cwd, user                                                          */
 
-json_t *build_args(struct jb *b, const cri_container *cc, const struct image_cfg *ic, struct lc_err *err)
+static json_t *build_args(struct jb *b, const cri_container *cc, const struct image_cfg *ic, struct lc_err *err)
 {
 	json_t *args = jb_arr(b), *e;
 	size_t i;
@@ -177,7 +184,7 @@ static int env_add_default(struct envl *e, const char *key, const char *value)
 	return envl_put(e, entry, strlen(key));
 }
 
-json_t *build_env(struct jb *b, const cri_container *cc, const struct image_cfg *ic, const char *hostname,
+static json_t *build_env(struct jb *b, const cri_container *cc, const struct image_cfg *ic, const char *hostname,
 			 const char *home, struct lc_err *err)
 {
 	cleanup_envl struct envl env = { 0 };
@@ -250,7 +257,7 @@ static int cmp_gid(const void *a, const void *b)
  * The container's user: the security context's run_as_username / run_as_user (+ run_as_group),
  * else the image's User, resolved in the rootfs; supplementary groups per the policy.
  */
-int resolve_user(const struct spec_container *c, const cri_secctx *sc, const struct image_cfg *ic,
+static int resolve_user(const struct spec_container *c, const cri_secctx *sc, const struct image_cfg *ic,
 			struct userdb_user *u, struct lc_err *err)
 {
 	char spec[512];
@@ -373,7 +380,7 @@ static int apparmor_enabled(void)
 
 /* The AppArmor profile to apply (NULL: none).  Only a node's named profile (Localhost) is applied;
  * litecri has no default profile of its own. */
-int apparmor_profile(const cri_profile *ap, const char *legacy, const char **out, struct lc_err *err)
+static int apparmor_profile(const cri_profile *ap, const char *legacy, const char **out, struct lc_err *err)
 {
 	*out = NULL;
 	const char *name = NULL;
@@ -398,5 +405,58 @@ int apparmor_profile(const cri_profile *ap, const char *legacy, const char **out
 		return lc_fail(err, EINVAL, "AppArmor profile %s requested, but AppArmor is not enabled on this host",
 			       LC_Q(name));
 	*out = name;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the section                                                                                */
+
+/*
+ * The process of a container: terminal, user, args, env, cwd, capabilities, noNewPrivileges and
+ * (not privileged) the AppArmor profile, into process; *caps: its capability set.
+ */
+int process_json(struct jb *b, const struct spec_container *c, const struct image_cfg *ic, const char *hostname,
+		 json_t *process, uint64_t *caps, struct lc_err *err)
+{
+	const cri_container *cc = c->config;
+	const cri_secctx *sc = cc->linux ? cc->linux->security_context : NULL;
+	jb_set(b, process, "terminal", jb_bool(b, cc->tty));
+	struct userdb_user user;
+	if (resolve_user(c, sc, ic, &user, err) < 0)
+		return -1;
+	jb_set(b, process, "user", user_json(b, &user));
+	json_t *args = build_args(b, cc, ic, err);
+	json_t *env = args ? build_env(b, cc, ic, hostname, user.home, err) : NULL;
+	userdb_user_free(&user);
+	if (!args || !env) {
+		json_decref(args);
+		return -1;
+	}
+	jb_set(b, process, "args", args);
+	jb_set(b, process, "env", env);
+	cleanup_free char *cwd = NULL;
+	if (*S(cc->working_dir)) {
+		if (clean_abs_path(cc->working_dir, "working_dir", &cwd, err) < 0)
+			return -1;
+	} else if (ic->workdir && *ic->workdir) {
+		cleanup_free char *abs = NULL;
+		if (asprintf(&abs, "%s%s", ic->workdir[0] == '/' ? "" : "/", ic->workdir) < 0)
+			return lc_fail(err, ENOMEM, "working directory");
+		if (clean_abs_path(abs, "image config WorkingDir", &cwd, err) < 0)
+			return -1;
+	}
+	jb_set(b, process, "cwd", jb_str(b, cwd ? cwd : "/", "working_dir"));
+	uint64_t ambient;
+	if (compute_caps(sc, caps, &ambient, err) < 0)
+		return -1;
+	jb_set(b, process, "capabilities", caps_json(b, *caps, ambient));
+	jb_set(b, process, "noNewPrivileges", jb_bool(b, sc && sc->no_new_privs));
+	if (!(sc && sc->privileged)) {
+		const char *aa;
+		if (apparmor_profile(sc ? sc->apparmor : NULL, legacy_apparmor(sc), &aa, err) < 0)
+			return -1;
+		if (aa)
+			jb_set(b, process, "apparmorProfile", jb_str(b, aa, "AppArmor profile"));
+	}
 	return 0;
 }

@@ -105,7 +105,7 @@ static int valid_pagesize(const char *s)
 
 /* linux.resources cpu/memory/hugepageLimits/unified from the CRI resources (rules: the device
  * rules already built, attached here) and process.oomScoreAdj. */
-int resources_json(struct jb *b, const cri_resources *r, json_t *res, json_t *process, struct lc_err *err)
+static int resources_json(struct jb *b, const cri_resources *r, json_t *res, json_t *process, struct lc_err *err)
 {
 	if (!r)
 		return 0;
@@ -203,6 +203,21 @@ int resources_json(struct jb *b, const cri_resources *r, json_t *res, json_t *pr
 	if (clamp_oom_score_adj((long)r->oom_score_adj, &adj, err) < 0)
 		return -1;
 	jb_set(b, process, "oomScoreAdj", jb_int(b, adj));
+	return 0;
+}
+
+/* linux.resources cpu/memory/hugepageLimits/unified of the container's CRI resources into res (its
+ * linux.resources), process.oomScoreAdj, and linux.cgroupsPath into lnx. */
+int container_resources_json(struct jb *b, const struct spec_pod *p, const struct spec_container *c, json_t *lnx,
+			     json_t *res, json_t *process, struct lc_err *err)
+{
+	const cri_container *cc = c->config;
+	if (resources_json(b, cc->linux ? cc->linux->resources : NULL, res, process, err) < 0)
+		return -1;
+	cleanup_free char *cgpath = NULL;
+	if (cgroups_path(p, c->id, &cgpath, err) < 0)
+		return -1;
+	jb_set(b, lnx, "cgroupsPath", jb_str(b, cgpath, "cgroup path"));
 	return 0;
 }
 

@@ -22,12 +22,11 @@
 #define SANDBOX_OOM_SCORE_ADJ (-998) /* as containerd: the infra process is the last to go */
 #define SANDBOX_CPU_SHARES 2
 
-/* The deprecated CRI fields (string forms of the seccomp / AppArmor profiles), still honoured when the
+/* The deprecated CRI fields (string forms of the seccomp profiles), still honoured when the
  * SecurityProfile message is absent. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 static const char *legacy_seccomp(const cri_secctx *sc) { return sc ? sc->seccomp_profile_path : NULL; }
-static const char *legacy_apparmor(const cri_secctx *sc) { return sc ? sc->apparmor_profile : NULL; }
 static const char *legacy_pod_seccomp(const Runtime__V1__LinuxSandboxSecurityContext *sc)
 {
 	return sc ? sc->seccomp_profile_path : NULL;
@@ -248,14 +247,6 @@ static int pod_privileged(const struct spec_pod *p)
 	return pc && pc->linux && pc->linux->security_context && pc->linux->security_context->privileged;
 }
 
-static Runtime__V1__NamespaceMode pod_pid_mode(const struct spec_pod *p)
-{
-	const cri_pod *pc = p->config;
-	if (pc && pc->linux && pc->linux->security_context && pc->linux->security_context->namespace_options)
-		return pc->linux->security_context->namespace_options->pid;
-	return RUNTIME__V1__NAMESPACE_MODE__POD;
-}
-
 /* What a request names that is not there (a user, a device, a profile) is bad input: EINVAL. */
 static int bad_input(int rc, struct lc_err *err)
 {
@@ -264,6 +255,42 @@ static int bad_input(int rc, struct lc_err *err)
 	return rc;
 }
 
+/* linux.seccomp of a container that is not privileged, whose process has the capabilities caps. */
+static int seccomp_json(struct jb *b, const cri_secctx *sc, uint64_t caps, json_t *lnx, struct lc_err *err)
+{
+	json_t *seccomp;
+	if (seccomp_profile(sc ? sc->seccomp : NULL, legacy_seccomp(sc), caps, &seccomp, err) < 0)
+		return -1;
+	if (seccomp)
+		jb_set(b, lnx, "seccomp", seccomp);
+	return 0;
+}
+
+/* The container's annotations in a new *out: the CRI ones, then io.kubernetes.cri.* (winning). */
+static int container_annotations(struct jb *b, const struct spec_pod *p, const struct spec_container *c, json_t **out,
+				 struct lc_err *err)
+{
+	const cri_container *cc = c->config;
+	json_t *ann = jb_obj(b);
+	*out = NULL;
+	for (size_t i = 0; i < cc->n_annotations; i++)
+		if (put_annotation(b, ann, cc->annotations[i]->key, cc->annotations[i]->value, err) < 0) {
+			json_decref(ann);
+			return -1;
+		}
+	if (put_annotation(b, ann, "io.kubernetes.cri.container-type", "container", err) < 0 ||
+	    pod_cri_annotations(b, ann, p, err) < 0 ||
+	    put_annotation(b, ann, "io.kubernetes.cri.container-name", cc->metadata ? cc->metadata->name : "", err) < 0 ||
+	    put_annotation(b, ann, "io.kubernetes.cri.image-name", c->image_name, err) < 0) {
+		json_decref(ann);
+		return -1;
+	}
+	*out = ann;
+	return 0;
+}
+
+/* The container's config.json: the checks that concern the whole spec, then one section after the
+ * other, in the order their errors take precedence. */
 static int build_container(const struct spec_pod *p, const struct spec_container *c, json_t **out,
 			   struct lc_err *err)
 {
@@ -271,8 +298,6 @@ static int build_container(const struct spec_pod *p, const struct spec_container
 	*out = NULL;
 	const cri_container *cc = c->config;
 	const cri_secctx *sc = cc->linux ? cc->linux->security_context : NULL;
-	const cri_resources *res = cc->linux ? cc->linux->resources : NULL;
-	const Runtime__V1__NamespaceOption *nso = sc ? sc->namespace_options : NULL;
 	int privileged = sc && sc->privileged;
 	int readonly = sc && sc->readonly_rootfs;
 
@@ -280,20 +305,9 @@ static int build_container(const struct spec_pod *p, const struct spec_container
 		return lc_fail(err, EINVAL, "privileged container in a pod that is not privileged");
 	if (cc->n_cdi_devices)
 		return lc_fail(err, EINVAL, "CDI devices (%s) are not supported", LC_Q(cc->cdi_devices[0]->name));
-	if (nso && nso->userns_options && nso->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
-		return lc_fail(err, EINVAL, "user namespaces are not supported");
-	/* No container-level options: the pod's PID mode applies. */
-	Runtime__V1__NamespaceMode pid_mode = nso ? nso->pid : pod_pid_mode(p);
-	if (check_pod_ns(nso ? nso->network : RUNTIME__V1__NAMESPACE_MODE__POD, p->netns, "network", err) < 0 ||
-	    check_pod_ns(nso ? nso->ipc : RUNTIME__V1__NAMESPACE_MODE__POD, p->ipcns, "IPC", err) < 0)
+	Runtime__V1__NamespaceMode pid_mode;
+	if (container_pid_mode(p, c, &pid_mode, err) < 0)
 		return -1;
-	if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__POD && p->infra_pid <= 0)
-		return lc_fail(err, EINVAL, "PID namespace mode POD, but the pod has no infra process");
-	if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__TARGET && c->target_pid <= 0)
-		return lc_fail(err, EINVAL, "PID namespace mode TARGET without a running target container");
-	if (pid_mode != RUNTIME__V1__NAMESPACE_MODE__POD && pid_mode != RUNTIME__V1__NAMESPACE_MODE__CONTAINER &&
-	    pid_mode != RUNTIME__V1__NAMESPACE_MODE__NODE && pid_mode != RUNTIME__V1__NAMESPACE_MODE__TARGET)
-		return lc_fail(err, EINVAL, "unknown PID namespace mode %d", (int)pid_mode);
 
 	cleanup_image_cfg struct image_cfg ic = { 0 };
 	if (image_cfg_parse(c->image_config, &ic, err) < 0)
@@ -305,127 +319,21 @@ static int build_container(const struct spec_pod *p, const struct spec_container
 	    (p->utsns && check_hostname(hostname, err) < 0))
 		return -1;
 
-	/* process */
-	json_auto_t *process = jb_obj(&b);
-	jb_set(&b, process, "terminal", jb_bool(&b, cc->tty));
-	struct userdb_user user;
-	if (resolve_user(c, sc, &ic, &user, err) < 0)
+	json_auto_t *process = jb_obj(&b), *lnx = NULL, *mounts = NULL, *ann = NULL;
+	json_t *resources;
+	uint64_t caps;
+	if (process_json(&b, c, &ic, hostname, process, &caps, err) < 0)
 		return -1;
-	jb_set(&b, process, "user", user_json(&b, &user));
-	json_t *args = build_args(&b, cc, &ic, err);
-	json_t *env = args ? build_env(&b, cc, &ic, hostname, user.home, err) : NULL;
-	userdb_user_free(&user);
-	if (!args || !env) {
-		json_decref(args);
+	lnx = jb_obj(&b);
+	if (devices_json(&b, cc, privileged, lnx, &resources, err) < 0 ||
+	    container_resources_json(&b, p, c, lnx, resources, process, err) < 0)
 		return -1;
-	}
-	jb_set(&b, process, "args", args);
-	jb_set(&b, process, "env", env);
-	cleanup_free char *cwd = NULL;
-	if (*S(cc->working_dir)) {
-		if (clean_abs_path(cc->working_dir, "working_dir", &cwd, err) < 0)
-			return -1;
-	} else if (ic.workdir && *ic.workdir) {
-		cleanup_free char *abs = NULL;
-		if (asprintf(&abs, "%s%s", ic.workdir[0] == '/' ? "" : "/", ic.workdir) < 0)
-			return lc_fail(err, ENOMEM, "working directory");
-		if (clean_abs_path(abs, "image config WorkingDir", &cwd, err) < 0)
-			return -1;
-	}
-	jb_set(&b, process, "cwd", jb_str(&b, cwd ? cwd : "/", "working_dir"));
-	uint64_t caps, ambient;
-	if (compute_caps(sc, &caps, &ambient, err) < 0)
+	container_namespaces_json(&b, p, c, pid_mode, lnx);
+	if (!privileged && (paths_json(&b, sc, lnx, err) < 0 || seccomp_json(&b, sc, caps, lnx, err) < 0))
 		return -1;
-	jb_set(&b, process, "capabilities", caps_json(&b, caps, ambient));
-	jb_set(&b, process, "noNewPrivileges", jb_bool(&b, sc && sc->no_new_privs));
-	if (!privileged) {
-		const char *aa;
-		if (apparmor_profile(sc ? sc->apparmor : NULL, legacy_apparmor(sc), &aa, err) < 0)
-			return -1;
-		if (aa)
-			jb_set(&b, process, "apparmorProfile", jb_str(&b, aa, "AppArmor profile"));
-	}
-
-	/* linux */
-	json_auto_t *lnx = jb_obj(&b);
-	json_t *resources = jb_obj(&b), *rules = jb_arr(&b), *devices = jb_arr(&b);
-	jb_set(&b, resources, "devices", rules); /* rules and devices stay referenced below */
-	jb_set(&b, lnx, "resources", resources);
-	jb_set(&b, lnx, "devices", devices);
-	jb_push(&b, rules, device_rule(&b, privileged, NULL, NULL, "rwm")); /* deny all (privileged: allow all) */
-	char **dev_paths;
-	size_t n_dev_paths;
-	int rc = cri_devices(&b, cc, devices, rules, &dev_paths, &n_dev_paths, err);
-	if (rc == 0 && privileged && !b.failed)
-		rc = host_devices(&b, "/dev", 0, devices, dev_paths, n_dev_paths, err);
-	free_strv(dev_paths, n_dev_paths);
-	if (rc < 0 || resources_json(&b, res, resources, process, err) < 0)
+	if (mounts_json(&b, p, cc, privileged, readonly, lnx, &mounts, err) < 0 ||
+	    container_annotations(&b, p, c, &ann, err) < 0)
 		return -1;
-	cleanup_free char *cgpath = NULL;
-	if (cgroups_path(p, c->id, &cgpath, err) < 0)
-		return -1;
-	jb_set(&b, lnx, "cgroupsPath", jb_str(&b, cgpath, "cgroup path"));
-
-	json_t *nss = jb_arr(&b);
-	if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__POD) {
-		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)p->infra_pid);
-		add_ns(&b, nss, "pid", path);
-	} else if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__TARGET) {
-		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)c->target_pid);
-		add_ns(&b, nss, "pid", path);
-	} else if (pid_mode == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
-		add_ns(&b, nss, "pid", NULL);
-	}
-	pod_namespaces(&b, nss, p);
-	jb_set(&b, lnx, "namespaces", nss);
-	if (!privileged) {
-		json_t *masked = path_list(&b, sc ? sc->masked_paths : NULL, sc ? sc->n_masked_paths : 0, "masked_paths",
-					   default_masked, err);
-		if (!masked)
-			return -1;
-		jb_set(&b, lnx, "maskedPaths", masked);
-		json_t *ro = path_list(&b, sc ? sc->readonly_paths : NULL, sc ? sc->n_readonly_paths : 0,
-				       "readonly_paths", default_readonly, err);
-		if (!ro)
-			return -1;
-		jb_set(&b, lnx, "readonlyPaths", ro);
-		json_t *seccomp;
-		if (seccomp_profile(sc ? sc->seccomp : NULL, legacy_seccomp(sc), caps, &seccomp, err) < 0)
-			return -1;
-		if (seccomp)
-			jb_set(&b, lnx, "seccomp", seccomp);
-	}
-
-	/* mounts */
-	struct cri_mount *cm;
-	if (prepare_cri_mounts(cc, &cm, err) < 0)
-		return -1;
-	json_t *mounts = jb_arr(&b);
-	const char *root_prop;
-	default_mounts(&b, mounts, p, privileged, readonly, 0, cm, cc->n_mounts);
-	cri_mounts_json(&b, mounts, cm, cc->n_mounts, &root_prop);
-	cri_mounts_free(cm, cc->n_mounts);
-	if (*root_prop)
-		jb_set(&b, lnx, "rootfsPropagation", jb_str(&b, root_prop, "rootfs propagation"));
-
-	/* annotations */
-	json_t *ann = jb_obj(&b);
-	for (size_t i = 0; i < cc->n_annotations; i++)
-		if (put_annotation(&b, ann, cc->annotations[i]->key, cc->annotations[i]->value, err) < 0) {
-			json_decref(ann);
-			json_decref(mounts);
-			return -1;
-		}
-	if (put_annotation(&b, ann, "io.kubernetes.cri.container-type", "container", err) < 0 ||
-	    pod_cri_annotations(&b, ann, p, err) < 0 ||
-	    put_annotation(&b, ann, "io.kubernetes.cri.container-name", cc->metadata ? cc->metadata->name : "", err) < 0 ||
-	    put_annotation(&b, ann, "io.kubernetes.cri.image-name", c->image_name, err) < 0) {
-		json_decref(ann);
-		json_decref(mounts);
-		return -1;
-	}
 
 	json_auto_t *spec = jb_obj(&b);
 	jb_set(&b, spec, "ociVersion", jb_str(&b, OCI_VERSION, "ociVersion"));
@@ -436,10 +344,8 @@ static int build_container(const struct spec_pod *p, const struct spec_container
 	jb_set(&b, spec, "root", root);
 	if (p->utsns && p->config && *S(p->config->hostname))
 		jb_set(&b, spec, "hostname", jb_str(&b, hostname, "hostname"));
-	jb_set(&b, spec, "mounts", mounts);
-	jb_set(&b, spec, "annotations", ann);
-	if (!b.failed && json_array_size(devices) == 0)
-		json_object_del(lnx, "devices");
+	jb_set(&b, spec, "mounts", json_incref(mounts));
+	jb_set(&b, spec, "annotations", json_incref(ann));
 	jb_set(&b, spec, "linux", json_incref(lnx));
 	if (b.failed)
 		return -1;

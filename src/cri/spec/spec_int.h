@@ -23,6 +23,7 @@ typedef Runtime__V1__LinuxContainerSecurityContext cri_secctx;
 typedef Runtime__V1__LinuxContainerResources cri_resources;
 typedef Runtime__V1__SecurityProfile cri_profile;
 
+struct cri_mount;
 struct userdb_user;
 
 /* s, or "" for NULL (protobuf-c leaves unset strings NULL or ""). */
@@ -84,26 +85,17 @@ int image_cfg_parse(const char *text, struct image_cfg *ic, struct lc_err *err);
 
 /* ---- process.c ------------------------------------------------------------------------------ */
 
-/* process.args: CRI command/args, else the image's Entrypoint/Cmd; NULL (err filled) on failure. */
-json_t *build_args(struct jb *b, const cri_container *cc, const struct image_cfg *ic, struct lc_err *err);
-/* process.env: image Env, CRI envs, then PATH, HOSTNAME and HOME defaults; NULL on failure. */
-json_t *build_env(struct jb *b, const cri_container *cc, const struct image_cfg *ic, const char *hostname,
-		  const char *home, struct lc_err *err);
 /*
- * The container's user: the security context's run_as_username / run_as_user (+ run_as_group),
- * else the image's User, resolved in the rootfs; supplementary groups per the policy.  *u is to be
- * freed with userdb_user_free after success.
+ * The process of a container: terminal, user, args, env, cwd, capabilities, noNewPrivileges and
+ * (not privileged) the AppArmor profile, into process; *caps: its capability set.
  */
-int resolve_user(const struct spec_container *c, const cri_secctx *sc, const struct image_cfg *ic,
-		 struct userdb_user *u, struct lc_err *err);
+int process_json(struct jb *b, const struct spec_container *c, const struct image_cfg *ic, const char *hostname,
+		 json_t *process, uint64_t *caps, struct lc_err *err);
 /* process.user of u. */
 json_t *user_json(struct jb *b, const struct userdb_user *u);
 /* oom_score_adj as the runtime can apply it: not below the daemon's own without CAP_SYS_RESOURCE;
  * EINVAL outside -1000..1000. */
 int clamp_oom_score_adj(long want, long *out, struct lc_err *err);
-/* The AppArmor profile to apply (NULL: none).  Only a node's named profile (Localhost) is applied;
- * litecri has no default profile of its own. */
-int apparmor_profile(const cri_profile *ap, const char *legacy, const char **out, struct lc_err *err);
 
 /* ---- caps.c --------------------------------------------------------------------------------- */
 
@@ -124,64 +116,57 @@ int container_hostname(const struct spec_pod *p, char *buf, size_t n, struct lc_
 int check_hostname(const char *h, struct lc_err *err);
 /* Append {"type", "path"} (path NULL: a new namespace) to nss. */
 void add_ns(struct jb *b, json_t *nss, const char *type, const char *path);
-/* The network/IPC mode a container asks for must be the pod's. */
-int check_pod_ns(Runtime__V1__NamespaceMode mode, const char *pinned, const char *kind, struct lc_err *err);
 /* The pod's network/IPC/UTS namespaces, a new mount and (cgroup v2) cgroup namespace. */
 void pod_namespaces(struct jb *b, json_t *nss, const struct spec_pod *p);
+/* The pod's PID namespace mode (POD when not set). */
+Runtime__V1__NamespaceMode pod_pid_mode(const struct spec_pod *p);
+/*
+ * Check the container's namespace options against the pod (user namespaces, a network or IPC mode
+ * other than the pod's, a PID mode without what it needs: EINVAL); *pid_mode: its PID mode.
+ */
+int container_pid_mode(const struct spec_pod *p, const struct spec_container *c, Runtime__V1__NamespaceMode *pid_mode,
+		       struct lc_err *err);
+/* linux.namespaces of a container: its PID namespace (pid_mode, checked by container_pid_mode),
+ * then the pod's. */
+void container_namespaces_json(struct jb *b, const struct spec_pod *p, const struct spec_container *c,
+			       Runtime__V1__NamespaceMode pid_mode, json_t *lnx);
 /* linux.sysctl of the pod's infra process (*out NULL: none), checked as runc would refuse them. */
 int sysctls_json(struct jb *b, const struct spec_pod *p, json_t **out, struct lc_err *err);
 
 /* ---- mounts.c ------------------------------------------------------------------------------- */
 
-/* A CRI mount, checked: destination cleaned, source canonical. */
-struct cri_mount {
-	const Runtime__V1__Mount *m;
-	char *dst, *src;
-	size_t idx;
-	int depth;
-};
-/* Free v (n entries; NULL is fine). */
-void cri_mounts_free(struct cri_mount *v, size_t n);
-/*
- * Validate the CRI mounts into v (sorted by depth so that a parent is mounted before what is
- * inside it): destinations cleaned, sources canonical.  A missing host path is created as a
- * directory (what kubelet's hostPath volumes of type "" rely on, as containerd and CRI-O do).
- */
-int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, struct lc_err *err);
 /* The kernel filesystems and the pod's files every container gets. */
 void default_mounts(struct jb *b, json_t *mounts, const struct spec_pod *p, int privileged, int readonly, int pause,
 		    const struct cri_mount *cm, size_t n_cm);
-/* The CRI mounts as OCI bind mounts; *root_prop: the rootfs propagation they need ("" none). */
-void cri_mounts_json(struct jb *b, json_t *mounts, const struct cri_mount *v, size_t n, const char **root_prop);
 /* The default maskedPaths / readonlyPaths (NULL-terminated). */
 extern const char *const default_masked[];
 extern const char *const default_readonly[];
-/* maskedPaths / readonlyPaths: the CRI list when given, else the defaults. */
-json_t *path_list(struct jb *b, char **cri, size_t n, const char *field, const char *const *defaults,
-		  struct lc_err *err);
+/* linux.maskedPaths and linux.readonlyPaths of a container: the CRI lists when given, else the
+ * defaults. */
+int paths_json(struct jb *b, const cri_secctx *sc, json_t *lnx, struct lc_err *err);
+/* The mounts of a container in a new *out (the defaults a CRI mount does not replace, then the CRI
+ * mounts), and linux.rootfsPropagation into lnx when they need one. */
+int mounts_json(struct jb *b, const struct spec_pod *p, const cri_container *cc, int privileged, int readonly,
+		json_t *lnx, json_t **out, struct lc_err *err);
 
 /* ---- devices.c ------------------------------------------------------------------------------ */
 
 /* A device cgroup rule (type NULL: all; st NULL: any major/minor). */
 json_t *device_rule(struct jb *b, int allow, const char *type, const struct stat *st, const char *access);
 /*
- * The CRI devices: linux.devices entries (created by the runtime with the host node's mode and
- * owner) and the device cgroup rules allowing them with the requested permissions.  *paths gets
- * the container paths (malloc'ed array of malloc'ed strings, *n_paths of them).
+ * linux.resources holding the device cgroup rules (deny all — privileged: allow all —, then the
+ * CRI devices') and linux.devices (the CRI devices, privileged: and the host's; no member when
+ * none), into lnx; *resources: the linux.resources object (borrowed).
  */
-int cri_devices(struct jb *b, const cri_container *cc, json_t *devices, json_t *rules, char ***paths,
-		size_t *n_paths, struct lc_err *err);
-/* Free the n strings of v and v. */
-void free_strv(char **v, size_t n);
-/* Privileged containers get the host's device nodes: dir walked, skipping the n_skip paths skip. */
-int host_devices(struct jb *b, const char *dir, int depth, json_t *devices, char **skip, size_t n_skip,
+int devices_json(struct jb *b, const cri_container *cc, int privileged, json_t *lnx, json_t **resources,
 		 struct lc_err *err);
 
 /* ---- resources.c ---------------------------------------------------------------------------- */
 
-/* linux.resources cpu/memory/hugepageLimits/unified from the CRI resources r (NULL: none) into
- * res, and process.oomScoreAdj. */
-int resources_json(struct jb *b, const cri_resources *r, json_t *res, json_t *process, struct lc_err *err);
+/* linux.resources cpu/memory/hugepageLimits/unified of the container's CRI resources into res (its
+ * linux.resources), process.oomScoreAdj, and linux.cgroupsPath into lnx. */
+int container_resources_json(struct jb *b, const struct spec_pod *p, const struct spec_container *c, json_t *lnx,
+			     json_t *res, json_t *process, struct lc_err *err);
 /* "<cgroup_parent>/<id>" (cgroupfs), malloc'ed; EINVAL naming linux.cgroup_parent. */
 int cgroups_path(const struct spec_pod *p, const char *id, char **out, struct lc_err *err);
 
