@@ -21,7 +21,6 @@ static const char *const cap_names[] = {
 };
 #define N_CAPS ((int)(sizeof cap_names / sizeof cap_names[0]))
 
-#define CAPBIT(c) (UINT64_C(1) << (c))
 static const uint64_t default_caps = CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FSETID) |
 				     CAPBIT(CAP_FOWNER) | CAPBIT(CAP_MKNOD) | CAPBIT(CAP_NET_RAW) |
 				     CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETFCAP) |

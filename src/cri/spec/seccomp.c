@@ -6,11 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cri/spec/bits.h"
 
 #define SECCOMP_PROFILE_MAX (1u << 20)
-#define CAPBIT(c) (UINT64_C(1) << (c))
-
-static const char *S(const char *s) { return s ? s : ""; }
 
 /* Allowed for every container by the runtime-default profile (the docker/containerd default). */
 static const char *const seccomp_allowed[] = {

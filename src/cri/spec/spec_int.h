@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "api.pb-c.h"
+#include "cri/spec/bits.h"
 #include "cri/spec/spec.h"
 #include "util/err.h"
 
@@ -25,9 +26,6 @@ typedef Runtime__V1__SecurityProfile cri_profile;
 
 struct cri_mount;
 struct userdb_user;
-
-/* s, or "" for NULL (protobuf-c leaves unset strings NULL or ""). */
-static inline const char *S(const char *s) { return s ? s : ""; }
 
 /* ---- spec.c: building JSON ---------------------------------------------------------------- */
 
