@@ -1007,15 +1007,39 @@ static void test_exit_files(void **state)
 	assert_int_equal(exit_file_read(dir, "notes", &code, &at, &err), -1);
 	assert_int_equal(err.errnum, EINVAL);
 
-	/* Stopped: no callback afterwards. */
+	/*
+	 * Stopped: no callback afterwards.  A second watcher on the same directory, still running, is
+	 * the control: once it has reported the new file, a first watcher that kept running would have
+	 * had the same event to report — and a further 300 ms to do so.
+	 */
+	struct fx *ctl = calloc(1, sizeof *ctl);
+	assert_non_null(ctl);
+	pthread_mutex_init(&ctl->mu, NULL);
+	pthread_cond_init(&ctl->cv, NULL);
+	struct exits *ctl_ex = NULL;
+	assert_int_equal(exits_start(dir, on_exit_file, ctl, &ctl_ex, &err), 0);
 	exits_stop(f->ex);
 	f->ex = NULL;
+	pthread_mutex_lock(&f->mu);
 	size_t before = f->n_seen;
-	snprintf(p, sizeof p, "%s/%s", dir, id3);
+	pthread_mutex_unlock(&f->mu);
+	char id4[65];
+	new_id(id4);
+	snprintf(p, sizeof p, "%s/%s", dir, id4);
 	fp = fopen(p, "w");
 	fputs("1", fp);
 	fclose(fp);
-	assert_int_equal(f->n_seen, before);
+	int ctl_code = wait_exit(ctl, id4);
+	sleep_ms(300);
+	pthread_mutex_lock(&f->mu);
+	size_t after = f->n_seen;
+	pthread_mutex_unlock(&f->mu);
+	exits_stop(ctl_ex);
+	pthread_mutex_destroy(&ctl->mu);
+	pthread_cond_destroy(&ctl->cv);
+	free(ctl);
+	assert_int_equal(ctl_code, 1);
+	assert_int_equal(after, before);
 	assert_int_equal(exits_start(f->exit_dir, on_exit_file, f, &f->ex, &err), 0); /* for the teardown */
 }
 
@@ -1928,33 +1952,68 @@ static void test_exec(void **state)
 	assert_int_equal(err.errnum, EINVAL);
 }
 
-/* An exec running past its timeout: ETIMEDOUT, and the command is killed (the container is not). */
+/* A live conmon of container id in exec mode (an argument "exec-XXXXXX": the exec's own). */
+static int exec_conmon_running(const char *id)
+{
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	int found = 0;
+	while ((e = readdir(d)) && !found) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0 || !is_conmon_of((pid_t)pid, id) || !proc_alive((pid_t)pid))
+			continue;
+		char p[64], buf[16384];
+		snprintf(p, sizeof p, "/proc/%ld/cmdline", pid);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
+			if (!strncmp(buf + i, "exec-", 5))
+				found = 1;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * An exec running past its timeout: ETIMEDOUT, and when rt_exec returns the command, the exec's
+ * conmon and its exec-* directory are already gone (the kill is synchronous; nothing is polled).
+ * The marker the command writes first shows it ran.  The container is not touched.
+ */
 static void test_exec_timeout(void **state)
 {
 	struct fx *f = *state;
 	struct lc_err err;
 	struct rt_exec_result res;
 	size_t k = running_sleeper(f, "exect", 0);
-	char *const slow[] = { "/bin/busybox", "sleep", "4242", NULL };
+	char *const slow[] = { "/bin/busybox", "sh", "-c", "echo ran > /dev/shm/exec-marker; exec /bin/busybox sleep 4242", NULL };
 	memset(&res, 0x5a, sizeof res);
 	assert_int_equal(exec_in(f, k, slow, 1000, 0, &res, &err), -1);
+	const char *argv[] = { "/bin/busybox", "sleep", "4242", NULL };
+	pid_t left = find_process(argv);
+	int conmon = exec_conmon_running(f->ids[k]);
+	if (left > 0)
+		kill(left, SIGKILL);
+	if (left > 0 || conmon)
+		fail_msg("when the exec returned: command pid %d, exec conmon %s", (int)left, conmon ? "running" : "gone");
+	assert_no_exec_dirs(f->bundles[k]);
 	print_message("timeout: %s\n", err.msg);
 	assert_int_equal(err.errnum, ETIMEDOUT);
 	assert_non_null(strstr(err.msg, f->ids[k]));
 	assert_null(res.out);
 	assert_null(res.errout);
-	/* The command's process is gone (SIGKILL is asynchronous: wait for it, bounded). */
-	const char *argv[] = { "/bin/busybox", "sleep", "4242", NULL };
-	int64_t deadline = now_ms() + WAIT_MS;
-	pid_t left;
-	while ((left = find_process(argv)) > 0 && now_ms() < deadline)
-		sleep_ms(20);
-	if (left > 0) {
-		kill(left, SIGKILL);
-		fail_msg("the timed-out command (pid %d) still runs", (int)left);
-	}
+	pid_t init = 0; /* the rootfs is read-only: the marker is on the container's /dev/shm */
+	assert_int_equal(state_of(f, f->ids[k], &init), RT_RUNNING);
+	char marker[64];
+	snprintf(marker, sizeof marker, "/proc/%d/root/dev/shm/exec-marker", (int)init);
+	char *ran = slurp(marker);
+	assert_non_null(ran);
+	assert_string_equal(ran, "ran\n");
+	free(ran);
 	assert_int_equal(state_of(f, f->ids[k], NULL), RT_RUNNING);
-	assert_no_exec_dirs(f->bundles[k]);
 	/* The container still takes execs. */
 	char *const echo[] = { "/bin/busybox", "echo", "still", NULL };
 	must(exec_in(f, k, echo, WAIT_MS, 0, &res, &err), &err);
