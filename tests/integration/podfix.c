@@ -17,11 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "podfix.h"
 #include "../common/tmpdir.h"
 
 struct podfix_group grp;
 struct podfix fx;
+
+static void track_procs(const char *id, int pod);
 
 /* ------------------------------------------------------------------------------------------ */
 /* memory a test hands to teardown (a failed assertion longjmps past any free)                */
@@ -294,6 +298,8 @@ grpc_status_code run_pod_st(const Runtime__V1__PodSandboxConfig *cfg, char **id,
 	grpc_status_code st = rpc(RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, &resp,
 				  details, CALL_TIMEOUT_MS);
 	*id = st == GRPC_STATUS_OK ? ((Runtime__V1__RunPodSandboxResponse *)resp)->pod_sandbox_id : NULL;
+	if (st == GRPC_STATUS_OK)
+		track_procs(*id, 1);
 	return st;
 }
 
@@ -451,8 +457,11 @@ grpc_status_code start_ctr_st(const char *id, char **details)
 	Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
 	req.container_id = (char *)id;
 	ProtobufCMessage *resp;
-	return rpc(RT "StartContainer", &req.base, &runtime__v1__start_container_response__descriptor, &resp, details,
-		   CALL_TIMEOUT_MS);
+	grpc_status_code st = rpc(RT "StartContainer", &req.base, &runtime__v1__start_container_response__descriptor,
+				  &resp, details, CALL_TIMEOUT_MS);
+	if (st == GRPC_STATUS_OK)
+		track_procs(id, 0);
+	return st;
 }
 
 void start_ctr(const char *id)
@@ -770,6 +779,162 @@ int proc_gone(pid_t pid)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* the daemon's database, read from the side                                                  */
+
+/* The integer the SQL query gives on the daemon's database (read-only; `arg`, if not NULL, bound
+ * to its one parameter); -1 when the query fails (printed). */
+long long db_int(const char *sql, const char *arg)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	if (sqlite3_open_v2(fx.d.db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 10000) != SQLITE_OK || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+	    (arg && sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC) != SQLITE_OK)) {
+		print_error("%s: %s: %s\n", fx.d.db, sql, db ? sqlite3_errmsg(db) : "cannot open");
+	} else {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		else
+			print_error("%s: %s: %s\n", fx.d.db, sql, sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* processes the daemon recorded for the test's pods and containers                           */
+
+/* The start time (clock ticks after boot, /proc/<pid>/stat field 22) of a running process, or 0
+ * when it is gone or a zombie: with the pid it names one process even if the pid is reused. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char *s = harness_slurp(tprintf("/proc/%d/stat", (int)pid));
+	if (!s)
+		return 0;
+	unsigned long long start = 0;
+	char *rp = strrchr(s, ')');
+	/* after "(comm) ": state is field 3, starttime field 22 */
+	if (rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X') {
+		char *save = NULL, *tok = strtok_r(rp + 2, " ", &save);
+		for (int field = 3; tok && field < 22; field++)
+			tok = strtok_r(NULL, " ", &save);
+		if (tok)
+			start = strtoull(tok, NULL, 10);
+	}
+	free(s);
+	return start;
+}
+
+static void track_pid(const char *id, pid_t pid, const char *what)
+{
+	unsigned long long start = pid > 0 ? proc_start(pid) : 0;
+	if (!start || fx.n_procs == sizeof fx.procs / sizeof *fx.procs)
+		return; /* exited already (a short-lived container), or enough to go on */
+	struct tracked_proc *t = &fx.procs[fx.n_procs++];
+	snprintf(t->id, sizeof t->id, "%s", id);
+	t->pid = pid;
+	t->start = start;
+	t->what = what;
+}
+
+/* Once a pod or container runs: remember its init (pause) process as the database records it and
+ * its conmon as conmon's pid file says, so that assert_nothing_left can look for them directly. */
+static void track_procs(const char *id, int pod)
+{
+	if (!id || strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
+		return;
+	long long pid = db_int(pod ? "SELECT pid FROM sandboxes WHERE id = ?" : "SELECT pid FROM containers WHERE id = ?",
+			       id);
+	track_pid(id, pid > 0 && pid < INT32_MAX ? (pid_t)pid : 0, pod ? "infra (pause) process" : "container init");
+	char *cp = harness_slurp(tprintf("%s/%s/%s/conmon.pid", fx.d.state, pod ? "sandboxes" : "containers", id));
+	if (cp)
+		track_pid(id, (pid_t)atoi(cp), "conmon");
+	free(cp);
+}
+
+/* Recorded processes of ids (NULL-terminated) that still run; printed. */
+static int tracked_alive(const char *const *ids, const char *what)
+{
+	int n = 0;
+	for (size_t i = 0; i < fx.n_procs; i++) {
+		const struct tracked_proc *t = &fx.procs[i];
+		int mine = 0;
+		for (size_t k = 0; ids[k] && !mine; k++)
+			mine = strcmp(ids[k], t->id) == 0;
+		if (!mine || (what ? strcmp(t->what, what) != 0 : strcmp(t->what, "conmon") == 0))
+			continue;
+		if (proc_start(t->pid) == t->start) {
+			print_error("still running: %s %d of %s\n", t->what, (int)t->pid, t->id);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Processes (not zombies) in a cgroup below the test's cgroup parent, in any hierarchy (cgroup v1
+ * or v2): every container and pause process of the test's pods; printed. */
+static int procs_in_cgparent(void)
+{
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	int n = 0;
+	size_t cl = strlen(fx.cgparent);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char *cg = harness_slurp(tprintf("/proc/%s/cgroup", e->d_name));
+		if (!cg)
+			continue;
+		/* lines "hierarchy-id:controllers:path"; the path is at or below cgparent */
+		int in = 0;
+		char *save = NULL;
+		for (char *l = strtok_r(cg, "\n", &save); l && !in; l = strtok_r(NULL, "\n", &save)) {
+			char *c1 = strchr(l, ':'), *path = c1 ? strchr(c1 + 1, ':') : NULL;
+			in = path && strncmp(path + 1, fx.cgparent, cl) == 0 && (path[1 + cl] == '/' || path[1 + cl] == '\0');
+		}
+		free(cg);
+		if (in && !proc_gone(atoi(e->d_name))) {
+			char *cmd = harness_slurp(tprintf("/proc/%s/cmdline", e->d_name));
+			print_error("still running in the test's cgroup %s: pid %s (%s)\n", fx.cgparent, e->d_name,
+				    cmd ? cmd : "?");
+			free(cmd);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Rows of the daemon's database that name one of ids (NULL-terminated): the pods and containers
+ * themselves, their labels, annotations and layer references; printed. */
+static int db_rows_naming(const char *const *ids)
+{
+	static const char *const q[] = {
+		"SELECT count(*) FROM sandboxes WHERE id = ?1",
+		"SELECT count(*) FROM sandbox_labels WHERE sandbox_id = ?1",
+		"SELECT count(*) FROM sandbox_annotations WHERE sandbox_id = ?1",
+		"SELECT count(*) FROM containers WHERE id = ?1 OR sandbox_id = ?1",
+		"SELECT count(*) FROM container_labels WHERE container_id = ?1",
+		"SELECT count(*) FROM container_annotations WHERE container_id = ?1",
+		"SELECT count(*) FROM container_layers WHERE container_id = ?1",
+	};
+	int n = 0;
+	for (size_t i = 0; ids[i]; i++)
+		for (size_t k = 0; k < sizeof q / sizeof *q; k++) {
+			long long c = db_int(q[k], ids[i]);
+			if (c != 0) {
+				print_error("left in the database: %s: %lld (id %s)\n", q[k], c, ids[i]);
+				n++;
+			}
+		}
+	return n;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* container logs                                                                             */
 
 const char *log_path_of(const char *name)
@@ -885,8 +1050,9 @@ const char *runc_root(void)
 	return tprintf("%s/runc", fx.d.state);
 }
 
-/* IDs runc knows in the daemon's runc root, newline-separated, owned ("" = none or no root). */
-char *runc_ids(void)
+/* IDs runc knows in the daemon's runc root, newline-separated ("" = none or no root), or NULL
+ * when `runc list` failed (printed). */
+static char *runc_list(void)
 {
 	struct stat st;
 	if (stat(runc_root(), &st) < 0)
@@ -901,9 +1067,19 @@ char *runc_ids(void)
 	unlink(out);
 	if (rc != 0) {
 		print_error("runc list: exit %d: %s\n", rc, s ? s : "");
-		return (char *)"";
+		return NULL;
 	}
 	return s ? s : (char *)"";
+}
+
+/* IDs runc knows in the daemon's runc root, newline-separated, owned ("" = none or no root); a
+ * `runc list` that fails fails the test (it does not mean "none"). */
+char *runc_ids(void)
+{
+	char *s = runc_list();
+	if (!s)
+		fail_msg("runc list failed: cannot tell which containers runc has");
+	return s;
 }
 
 /* Number of subdirectories of dir (0 if it does not exist); their names printed. */
@@ -1023,34 +1199,49 @@ void wait_no_procs(const char *id)
 	}
 }
 
-/* Every cgroup hierarchy (directory, not symlink) under /sys/fs/cgroup: its path + cgparent. */
+/*
+ * The test's cgroup parent in every mounted cgroup hierarchy (cgroup v1 controllers and named
+ * hierarchies, the cgroup2 mount whether it is /sys/fs/cgroup itself or a hybrid host's
+ * /sys/fs/cgroup/unified), from /proc/self/mountinfo: <mount point><cgparent>.  Returns how many.
+ */
 int cgroup_dirs(char out[][PATH_MAX], int max)
 {
-	DIR *d = opendir("/sys/fs/cgroup");
-	if (!d)
+	char *mi = harness_slurp("/proc/self/mountinfo");
+	if (!mi)
 		return 0;
 	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL && n < max) {
-		if (e->d_name[0] == '.')
+	char *save = NULL;
+	for (char *line = strtok_r(mi, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
+		/* id parent major:minor root mount-point options... - fstype source super-options */
+		char mp[PATH_MAX], fstype[32];
+		const char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 || sscanf(dash + 3, "%31s", fstype) != 1)
 			continue;
-		char p[300];
-		struct stat st;
-		if (snprintf(p, sizeof p, "/sys/fs/cgroup/%s", e->d_name) >= (int)sizeof p)
+		if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
 			continue;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			snprintf(out[n++], PATH_MAX, "%s%s", p, fx.cgparent);
+		int dup = 0; /* one hierarchy mounted twice */
+		char want[PATH_MAX];
+		if (snprintf(want, sizeof want, "%.*s%s", (int)(sizeof want - sizeof fx.cgparent), mp, fx.cgparent) >=
+		    (int)sizeof want)
+			continue;
+		for (int i = 0; i < n; i++)
+			dup |= strcmp(out[i], want) == 0;
+		if (!dup)
+			snprintf(out[n++], PATH_MAX, "%s", want);
 	}
-	closedir(d);
+	free(mi);
 	return n;
 }
 
-/* Remove a cgroup directory tree (children first, rmdir only). */
-void cgroup_rmtree(const char *dir)
+/* Remove a cgroup directory tree (children first, rmdir only).  The number of cgroups below dir
+ * it found (printed) plus those it could not remove: the parent itself, made for the test, is not
+ * counted when it goes. */
+int cgroup_rmtree(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		return;
+		return 0;
+	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
@@ -1059,12 +1250,17 @@ void cgroup_rmtree(const char *dir)
 		struct stat st;
 		if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p)
 			continue;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			cgroup_rmtree(p);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "teardown: cgroup %s left; removing it\n", p);
+			n += 1 + cgroup_rmtree(p);
+		}
 	}
 	closedir(d);
-	if (rmdir(dir) < 0 && errno != ENOENT)
+	if (rmdir(dir) < 0 && errno != ENOENT) {
 		fprintf(stderr, "teardown: rmdir %s: %s\n", dir, strerror(errno));
+		n++;
+	}
+	return n;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1179,51 +1375,73 @@ fail:
 	return -1;
 }
 
-/* Through the API, with no assertions: remove every container and pod the daemon knows. */
-void api_cleanup(void)
+/* Through the API, with no assertions: remove every container and pod the daemon knows.  The
+ * number of calls that failed (printed). */
+int api_cleanup(void)
 {
+	int bad = 0;
 	ProtobufCMessage *resp;
 	char *details;
 	Runtime__V1__ListContainersRequest lc = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
-	if (rpc(RT "ListContainers", &lc.base, &runtime__v1__list_containers_response__descriptor, &resp, &details,
-		CALL_TIMEOUT_MS) == GRPC_STATUS_OK) {
+	grpc_status_code st = rpc(RT "ListContainers", &lc.base, &runtime__v1__list_containers_response__descriptor,
+				  &resp, &details, CALL_TIMEOUT_MS);
+	if (st == GRPC_STATUS_OK) {
 		Runtime__V1__ListContainersResponse *r = (Runtime__V1__ListContainersResponse *)resp;
 		for (size_t i = 0; i < r->n_containers; i++) {
-			grpc_status_code st = remove_ctr_st(r->containers[i]->id, &details);
-			if (st != GRPC_STATUS_OK)
+			st = remove_ctr_st(r->containers[i]->id, &details);
+			if (st != GRPC_STATUS_OK) {
 				fprintf(stderr, "teardown: RemoveContainer %s: %s: %s\n", r->containers[i]->id,
 					cri_status_name(st), details);
+				bad++;
+			}
 		}
+	} else {
+		fprintf(stderr, "teardown: ListContainers: %s: %s\n", cri_status_name(st), details);
+		bad++;
 	}
 	Runtime__V1__ListPodSandboxRequest lp = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
-	if (rpc(RT "ListPodSandbox", &lp.base, &runtime__v1__list_pod_sandbox_response__descriptor, &resp, &details,
-		CALL_TIMEOUT_MS) == GRPC_STATUS_OK) {
+	st = rpc(RT "ListPodSandbox", &lp.base, &runtime__v1__list_pod_sandbox_response__descriptor, &resp, &details,
+		 CALL_TIMEOUT_MS);
+	if (st == GRPC_STATUS_OK) {
 		Runtime__V1__ListPodSandboxResponse *r = (Runtime__V1__ListPodSandboxResponse *)resp;
 		for (size_t i = 0; i < r->n_items; i++) {
 			const char *id = r->items[i]->id;
-			grpc_status_code st = pod_call("StopPodSandbox", id, &details);
+			st = pod_call("StopPodSandbox", id, &details);
 			if (st == GRPC_STATUS_OK)
 				st = pod_call("RemovePodSandbox", id, &details);
-			if (st != GRPC_STATUS_OK)
+			if (st != GRPC_STATUS_OK) {
 				fprintf(stderr, "teardown: Stop/RemovePodSandbox %s: %s: %s\n", id, cri_status_name(st),
 					details);
+				bad++;
+			}
 		}
+	} else {
+		fprintf(stderr, "teardown: ListPodSandbox: %s: %s\n", cri_status_name(st), details);
+		bad++;
 	}
+	return bad;
 }
 
 /* After the daemon stopped: delete what runc still runs, unmount what is mounted under the
- * daemon's directory, remove the test's cgroups. */
-void safety_net(void)
+ * daemon's directory, remove the test's cgroups.  The number of things it found to clean (or
+ * could not clean), each printed: 0 when the daemon left nothing behind. */
+int safety_net(void)
 {
+	int found = 0;
 	if (fx.d.dir[0]) {
-		char *ids = strdup(runc_ids());
+		char *list = runc_list();
+		if (!list)
+			found++;
+		char *ids = strdup(list ? list : "");
 		char *save = NULL;
 		for (char *id = ids ? strtok_r(ids, "\n", &save) : NULL; id; id = strtok_r(NULL, "\n", &save)) {
 			fprintf(stderr, "teardown: runc container %s left; deleting it\n", id);
+			found++;
 			char out[PATH_MAX + 16];
 			snprintf(out, sizeof out, "%s/runc-delete.out", fx.d.dir);
 			const char *argv[] = { RUNC, "--root", runc_root(), "delete", "--force", id, NULL };
-			harness_run(argv, out);
+			if (harness_run(argv, out) != 0)
+				fprintf(stderr, "teardown: runc delete --force %s failed\n", id);
 		}
 		free(ids);
 		for (int round = 0; round < 8; round++) {
@@ -1237,8 +1455,10 @@ void safety_net(void)
 			for (char *l = strtok_r(m, "\n", &save2); l && n < 512; l = strtok_r(NULL, "\n", &save2))
 				lines[n++] = l;
 			for (int i = n - 1; i >= 0; i--) {
-				if (round == 0)
+				if (round == 0) {
 					fprintf(stderr, "teardown: unmounting %s\n", lines[i]);
+					found++;
+				}
 				umount2(lines[i], MNT_DETACH);
 			}
 		}
@@ -1247,8 +1467,9 @@ void safety_net(void)
 		char dirs[32][PATH_MAX];
 		int n = cgroup_dirs(dirs, 32);
 		for (int i = 0; i < n; i++)
-			cgroup_rmtree(dirs[i]);
+			found += cgroup_rmtree(dirs[i]);
 	}
+	return found;
 }
 
 /* 1 if the file at path holds a sanitizer report (printed), for the ASan/UBSan build. */
@@ -1264,25 +1485,37 @@ int sanitizer_report(const char *path)
 }
 
 /* Remove every pod and container, stop the daemon, clean whatever is left; remove directories.
- * Fails the test if the daemon reported a sanitizer error. */
+ * Fails the test (-1) if a removal through the API failed, the daemon did not exit 0 on SIGTERM,
+ * anything was left behind the daemon (runc containers, mounts, cgroups, daemons, directories),
+ * or the daemon reported a sanitizer error. */
 int down(void **state)
 {
 	(void)state;
 	int rc = 0;
 	if (fx.d.pid > 0) {
-		api_cleanup();
-		harness_stop(&fx.d);
+		if (api_cleanup() > 0)
+			rc = -1;
+		int ex = harness_stop(&fx.d);
+		if (ex != 0) {
+			fprintf(stderr, "teardown: the daemon exited with status %d on SIGTERM (not 0)\n", ex);
+			rc = -1;
+		}
 	}
 	/* the small root's tmpfs quietly, unless something is still mounted on it (safety_net's job) */
 	if (fx.small_root && umount2(fx.d.root, 0) == 0)
 		fx.small_root = 0;
-	safety_net();
+	if (safety_net() > 0) {
+		fprintf(stderr, "teardown: the daemon left the above behind\n");
+		rc = -1;
+	}
 	if (fx.d.dir[0] && sanitizer_report(fx.d.log))
 		rc = -1;
 	if (getenv("LITECRI_TEST_KEEP_LOG") && fx.d.dir[0]) {
 		char *log = harness_slurp(fx.d.log);
 		fprintf(stderr, "---- daemon log ----\n%s\n---- end ----\n", log ? log : "");
 		free(log);
+	} else if (rc < 0 && fx.d.dir[0]) {
+		print_daemon_log_tail();
 	}
 	harness_cleanup(&fx.d);
 	if (fx.logdir[0])
@@ -1292,8 +1525,10 @@ int down(void **state)
 	fx.logdir[0] = fx.hostdir[0] = '\0';
 	free_owned();
 	int n = harness_reap_all();
-	if (n)
+	if (n) {
 		print_error("the test left %d daemon(s) or directories behind; removed\n", n);
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -1309,17 +1544,37 @@ void print_daemon_log_tail(void)
 }
 
 /*
- * Once every pod is removed: no process mentions any of ids (NULL-terminated pod and container
- * IDs; conmon has its container's ID on its command line), no mounts under the daemon's root and
- * state (rootfs, /dev/shm, pinned namespaces), no runc containers, no cgroups below the test's
- * cgroup parent in any hierarchy, nothing in <root|state>/<containers|sandboxes>, no file naming
- * one of ids anywhere under root or state (exit files, conmon's files).
+ * Once every pod is removed, nothing of ids (NULL-terminated pod and container IDs) is left:
+ *   - no container or pause process: none in a cgroup below the test's cgroup parent (any
+ *     hierarchy, v1 or v2), none of the init / infra processes the daemon recorded;
+ *   - no conmon: neither the recorded ones nor any process naming one of ids;
+ *   - no mounts under the daemon's root and state (rootfs, /dev/shm, pinned namespaces), no runc
+ *     containers (a `runc list` that fails fails), no cgroups below the cgroup parent in any
+ *     hierarchy, nothing in <root|state>/<containers|sandboxes>, no file naming one of ids under
+ *     root or state (exit files, conmon's files);
+ *   - no row naming one of ids in the database: pods, containers, labels, annotations, layers.
+ * A removal returns once the container's processes are gone (the runtime's delete kills and waits
+ * for them), so they are looked for at once.  It does not wait for conmon, which exits by itself
+ * right after writing the exit file: conmon alone gets a short bounded wait (CONMON_EXIT_MS).
  */
+#define CONMON_EXIT_MS 10000
 void assert_nothing_left(const char *const *ids)
 {
-	for (size_t i = 0; ids[i]; i++)
-		wait_no_procs(ids[i]);
-	int left = 0;
+	int left = procs_in_cgparent() + tracked_alive(ids, NULL);
+	for (int64_t deadline = now_ms() + CONMON_EXIT_MS;;) {
+		int conmons = tracked_alive(ids, "conmon");
+		for (size_t i = 0; ids[i]; i++)
+			conmons += procs_naming(ids[i]);
+		if (!conmons)
+			break;
+		if (now_ms() > deadline) {
+			print_error("conmon (or another process naming an ID) still runs %d s after the removal\n",
+				    CONMON_EXIT_MS / 1000);
+			left += conmons;
+			break;
+		}
+		sleep_ms(50);
+	}
 	char *m = mounts_under(fx.d.root);
 	const char *own_mount = fx.small_root ? tprintf("%s\n", fx.d.root) : ""; /* up_small_root's tmpfs */
 	if (*own_mount && strncmp(m, own_mount, strlen(own_mount)) == 0)
@@ -1333,13 +1588,18 @@ void assert_nothing_left(const char *const *ids)
 		print_error("mounts left under %s:\n%s", fx.d.state, m);
 		left++;
 	}
-	char *runc = runc_ids();
-	if (*runc) {
-		print_error("runc containers left in %s:\n%s", runc_root(), runc);
+	char *runc = runc_list();
+	if (!runc || *runc) {
+		if (runc)
+			print_error("runc containers left in %s:\n%s", runc_root(), runc);
 		left++;
 	}
 	char cg[32][PATH_MAX];
 	int n = cgroup_dirs(cg, 32);
+	if (n == 0) {
+		print_error("no cgroup hierarchy is mounted: cannot tell whether cgroups are left\n");
+		left++;
+	}
 	for (int i = 0; i < n; i++)
 		left += subdirs(cg[i]);
 	const char *dirs[] = { "containers", "sandboxes" };
@@ -1349,6 +1609,7 @@ void assert_nothing_left(const char *const *ids)
 	}
 	left += files_naming(fx.d.root, ids);
 	left += files_naming(fx.d.state, ids);
+	left += db_rows_naming(ids);
 	if (left)
 		print_daemon_log_tail();
 	assert_int_equal(left, 0);

@@ -12,7 +12,10 @@
  * Teardown (down) removes what a test made through the API, stops the daemon, and then — so that
  * a failed test leaves nothing either — force-deletes whatever runc still knows in the daemon's
  * runc root, unmounts everything under the daemon's directory and removes the test's cgroup parent
- * in every hierarchy.  Waits poll every 50 ms against generous deadlines; nothing asserts speed.
+ * in every mounted cgroup hierarchy (v1 or v2).  It fails the test when a removal through the API
+ * fails, the daemon does not exit 0 on SIGTERM, anything had to be cleaned up behind the daemon's
+ * back, or the daemon reported a sanitizer error.  Waits poll every 50 ms against generous
+ * deadlines; nothing asserts speed.
  *
  * Helpers named *_st return the gRPC status (and details); the others assert OK.  Memory handed
  * to own() (and everything t*-allocated) is freed at teardown, since a failed assertion longjmps.
@@ -68,6 +71,14 @@ struct owned {
 	void (*free_fn)(void *);
 };
 
+/* A process the daemon recorded for a pod or container (pid + start time: no reused pid). */
+struct tracked_proc {
+	char id[65];
+	pid_t pid;
+	unsigned long long start;
+	const char *what; /* "container init", "infra (pause) process", "conmon" */
+};
+
 /* What one test runs; all of it is stopped and removed by teardown. */
 struct podfix {
 	struct daemon d;
@@ -79,6 +90,8 @@ struct podfix {
 	int small_root;       /* the daemon's root (database, images, pod files) is a tmpfs of SMALL_ROOT_MB */
 	struct owned *owned;
 	size_t n_owned, cap_owned;
+	struct tracked_proc procs[256]; /* of every pod run and container started (run_pod_st, start_ctr_st) */
+	size_t n_procs;
 };
 
 extern struct podfix_group grp;
@@ -152,13 +165,14 @@ void assert_cri_log(const char *path, ...);
 char *mounts_under(const char *dir);
 const char *runc_root(void);
 char *runc_ids(void);
+long long db_int(const char *sql, const char *arg);
 int subdirs(const char *dir);
 int entries(const char *dir);
 int files_naming(const char *dir, const char *const *ids);
 int procs_naming(const char *id);
 void wait_no_procs(const char *id);
 int cgroup_dirs(char out[][PATH_MAX], int max);
-void cgroup_rmtree(const char *dir);
+int cgroup_rmtree(const char *dir);
 int group_up(void **state);
 int group_down(void **state);
 int start_daemon(void);
@@ -167,8 +181,8 @@ int up(void **state);
  * may fill; down unmounts it. */
 #define SMALL_ROOT_MB 48
 int up_small_root(void **state);
-void api_cleanup(void);
-void safety_net(void);
+int api_cleanup(void);
+int safety_net(void);
 int sanitizer_report(const char *path);
 int down(void **state);
 void print_daemon_log_tail(void);

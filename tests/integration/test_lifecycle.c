@@ -543,8 +543,10 @@ static void test_oom_killed(void **state)
 		char *ctl = harness_slurp("/sys/fs/cgroup/cgroup.controllers");
 		int v2 = ctl && strstr(ctl, "memory");
 		free(ctl);
-		if (!v2)
-			skip(); /* no memory controller on this host */
+		if (!v2) {
+			print_message("skipped: no memory cgroup controller on this host (v1 or v2)\n");
+			skip();
+		}
 	}
 	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-oom", POD_LABELS);
 	char *pod = run_pod(pc);
