@@ -142,6 +142,8 @@ int harness_spawn(struct daemon *d, const char *const *extra)
 	char listen[PATH_MAX + 16];
 	snprintf(listen, sizeof listen, "unix://%s", d->sock);
 	size_t n = 0;
+	for (size_t i = 0; d->wrap && d->wrap[i] && n < 16; i++)
+		argv[n++] = d->wrap[i];
 	argv[n++] = LITECRI_BIN;
 	argv[n++] = "--config";
 	argv[n++] = d->config;

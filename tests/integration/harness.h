@@ -21,6 +21,8 @@ struct daemon {
 	char config[PATH_MAX];   /* <dir>/litecri.conf (empty unless the test writes it) */
 	char log[PATH_MAX];      /* <dir>/daemon.log */
 	int no_stdin;            /* start it with descriptor 0 closed (default: /dev/null) */
+	const char *const *wrap; /* run it through this command (argv, NULL-terminated; it must exec
+				  * the daemon in the same process), e.g. setpriv; NULL: directly */
 };
 
 /* Make a fresh temporary directory and fill in the paths (nothing is started). */
