@@ -1127,8 +1127,10 @@ static void test_sigterm_during_pull(void **state)
 /*
  * Two pulls of the same image at once: both succeed with the same ID; each blob is fetched once.
  * Overlap is shown, not assumed: the relay crawls, the second pull starts once the first one's
- * download shows in images/tmp, and the daemon logs that the second joined the first while that
- * one is still downloading (nothing recorded yet); only then does the relay speed up.
+ * download shows in images/tmp, and the daemon logs that the second joined the first one in
+ * progress; only then does the relay speed up.  (Whether the first still had a file in images/tmp
+ * at that moment is not asserted: between two layers it may have none, which made that check
+ * fail now and then in the ASan build.)
  */
 static void test_concurrent_pulls(void **state)
 {
@@ -1148,14 +1150,14 @@ static void test_concurrent_pulls(void **state)
 		if (!waiting)
 			sleep_ms(5);
 	}
-	int first_in_flight = count_in("tmp") > 0 && db_int("SELECT count(*) FROM images") == 0;
+	int first_unrecorded = db_int("SELECT count(*) FROM images") == 0;
 	testproxy_set_rate(&fx.proxy, 0);
 	for (int i = 0; i < 2; i++)
 		pthread_join(b[i].thread, NULL);
 	if (!waiting)
 		print_error("the daemon never logged \"%s\"\n", joined);
 	assert_true(waiting);
-	assert_true(first_in_flight);
+	assert_true(first_unrecorded); /* the first pull had not finished when the second joined it */
 	for (int i = 0; i < 2; i++) {
 		if (b[i].st != GRPC_STATUS_OK)
 			print_error("pull %d: %s: %s\n", i, cri_status_name(b[i].st), b[i].details ? b[i].details : "");
