@@ -1247,8 +1247,19 @@ static void fake_reboot(const char *const *ids, int keep_state)
 			assert_true(now_ms() < deadline);
 			sleep_ms(50);
 		}
-	for (int i = 0; i < ncg; i++)
-		cgroup_rmtree(cg[i]);
+	/* a killed process stays in its cgroup until it is reaped, and PID 1 reaps late here: rmdir
+	 * fails with EBUSY until then, so the cgroups are removed again until they are gone */
+	for (int64_t until = now_ms() + WAIT_MS;;) {
+		int left = 0;
+		for (int i = 0; i < ncg; i++) {
+			cgroup_rmtree(cg[i]);
+			left += access(cg[i], F_OK) == 0;
+		}
+		if (!left)
+			break;
+		assert_true(now_ms() < until);
+		sleep_ms(100);
+	}
 	for (int round = 0; round < 8; round++) {
 		char *m = mounts_under(fx.d.state);
 		if (!*m)
