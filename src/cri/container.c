@@ -153,12 +153,11 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	struct lc_err err = { 0 };
 	char sbid[POD_ID_BUF];
 	if (!r->pod_sandbox_id || store_sandbox_resolve(env->store, r->pod_sandbox_id, sbid, &err) < 0)
-		return cri_fail(call, !r->pod_sandbox_id || err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT
-						 : err.errnum == ENOENT ? GRPC_STATUS_NOT_FOUND : GRPC_STATUS_INTERNAL,
+		return cri_fail(call, !r->pod_sandbox_id ? GRPC_STATUS_INVALID_ARGUMENT : cri_code(err.errnum),
 				"CreateContainer %s: sandbox %s not found", LC_Q(cname), LC_Q(r->pod_sandbox_id));
 	struct sandbox_row sb;
 	if (store_sandbox_get(env->store, sbid, call->arena, &sb, &err) < 0)
-		return cri_fail(call, lc_status_code(err.errnum), "CreateContainer %s: %s", LC_Q(cname), err.msg);
+		return cri_fail(call, cri_code(err.errnum), "CreateContainer %s: %s", LC_Q(cname), err.msg);
 
 	/* The image: its ID is what PullImage returned, recorded as image_ref. */
 	char image_id[DIGEST_BUF];
@@ -166,7 +165,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	if (images_resolve(env->images, cfg->image->image, image_id, &err) < 0 ||
 	    store_image_get(env->store, image_id, &img, &err) < 0) {
 		image_info_free(&img);
-		return cri_fail(call, err.errnum == ENOENT ? GRPC_STATUS_NOT_FOUND : lc_status_code(err.errnum),
+		return cri_fail(call, cri_code(err.errnum),
 				"CreateContainer %s: image %s: %s", LC_Q(cname), LC_Q(cfg->image->image), err.msg);
 	}
 	const char *name = arena_printf(call->arena, "k8s_%s_%s_%s_%s_%u", cname, sb.meta_name, sb.meta_namespace,
@@ -262,7 +261,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	int log_existed = *log_path && access(log_path, F_OK) == 0; /* conmon makes it before the runtime runs */
 	if (container_setup(env, call, n.id, &sb, cfg, &img, log_path, &pid, &err) < 0 ||
 	    store_container_created(env->store, n.id, pid, lc_now(), &err) < 0) {
-		code = cri_fail(call, lc_work_status_code(err.errnum),
+		code = cri_fail(call, cri_work_code(err.errnum),
 				"CreateContainer %s (container %s): %s", LC_Q(name),
 				n.id, err.msg);
 		struct lc_err e2 = { 0 };
@@ -324,7 +323,7 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 						 &e2) < 0)
 			log_error("container %s: start failure not recorded: %s", id, e2.msg);
 		log_warn("container %s: start failed: %s", id, err.msg);
-		return cri_fail(call, lc_work_status_code(err.errnum), "StartContainer %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "StartContainer %s: %s", id, err.msg);
 	}
 	if (store_container_started(env->store, id, started_at, &err) < 0)
 		return cri_fail(call, GRPC_STATUS_INTERNAL, "StartContainer %s: started, but not recorded: %s", id, err.msg);
@@ -345,8 +344,7 @@ grpc_status_code cri_stop_container(struct cri_env *env, struct cri_call *call, 
 		return code;
 	struct lc_err err = { 0 };
 	if (found && lc_container_stop(env, id, r->timeout, call->deadline, &err) < 0)
-		return cri_fail(call, err.errnum == ETIMEDOUT ? GRPC_STATUS_DEADLINE_EXCEEDED : GRPC_STATUS_INTERNAL,
-				"StopContainer %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "StopContainer %s: %s", id, err.msg);
 	*resp = cri_new(call, &runtime__v1__stop_container_response__descriptor);
 	return GRPC_STATUS_OK;
 }
@@ -606,8 +604,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 		resources_merge(call, lc_container_resources(call->arena, &c, NULL), r->linux);
 	json_auto_t *res = NULL; /* checked now, applied once `updating` is held */
 	if (spec_resources(m, &res, &err) < 0)
-		return cri_fail(call, err.errnum == ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_INVALID_ARGUMENT,
-				"UpdateContainerResources %s: %s", id, err.msg);
+		return cri_fail(call, cri_code(err.errnum), "UpdateContainerResources %s: %s", id, err.msg);
 	size_t len = runtime__v1__linux_container_resources__get_packed_size(m);
 	uint8_t *packed = arena_alloc(call->arena, len ? len : 1);
 	runtime__v1__linux_container_resources__pack(m, packed);
@@ -635,10 +632,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 		if (store_container_reset_updating(env->store, id, &e2) < 0)
 			log_error("container %s: updating not reset: %s", id, e2.msg);
 		log_warn("container %s: resources not updated: %s", id, err.msg);
-		grpc_status_code st = err.errnum == ESRCH || err.errnum == ENOENT ? GRPC_STATUS_FAILED_PRECONDITION
-				    : err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT
-							     : GRPC_STATUS_INTERNAL;
-		return cri_fail(call, st, "UpdateContainerResources %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "UpdateContainerResources %s: %s", id, err.msg);
 	}
 	if (store_container_updated(env->store, id, packed, len, &err) < 0)
 		return cri_fail(call, GRPC_STATUS_INTERNAL, "UpdateContainerResources %s: applied, but not recorded: %s", id,

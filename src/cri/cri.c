@@ -1,6 +1,7 @@
 /* cri.c — helpers shared by the CRI handlers; see cri.h. */
 #include "cri/cri.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,48 @@ grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const ch
 	va_end(ap);
 	call->status_msg = p;
 	return code;
+}
+
+grpc_status_code cri_code(int errnum)
+{
+	switch (errnum) {
+	case ENOENT:
+		return GRPC_STATUS_NOT_FOUND;
+	case EINVAL:
+	case ENAMETOOLONG:
+		return GRPC_STATUS_INVALID_ARGUMENT;
+	case EEXIST:
+		return GRPC_STATUS_ALREADY_EXISTS;
+	case EAGAIN:
+	case EBUSY:
+	case ESRCH:
+		return GRPC_STATUS_FAILED_PRECONDITION;
+	case ETIMEDOUT:
+		return GRPC_STATUS_DEADLINE_EXCEEDED;
+	case EKEYREJECTED:
+		return GRPC_STATUS_UNAUTHENTICATED;
+	case EBADMSG:
+		return GRPC_STATUS_DATA_LOSS;
+	case ENETUNREACH:
+	case ECONNREFUSED:
+	case EHOSTUNREACH:
+	case ECONNRESET:
+	case EPROTO:
+	case ECANCELED:
+		return GRPC_STATUS_UNAVAILABLE;
+	case ENOSPC:
+	case EDQUOT:
+	case ENOMEM:
+		return GRPC_STATUS_RESOURCE_EXHAUSTED;
+	default:
+		return GRPC_STATUS_INTERNAL;
+	}
+}
+
+grpc_status_code cri_work_code(int errnum)
+{
+	grpc_status_code code = cri_code(errnum);
+	return code == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL : code;
 }
 
 grpc_status_code cri_gone_code(const struct cri_call *call)

@@ -56,6 +56,15 @@ typedef grpc_status_code (*cri_handler)(struct cri_env *env, struct cri_call *ca
 /* The status for a call whose caller went away: DEADLINE_EXCEEDED once its deadline passed, else CANCELLED. */
 grpc_status_code cri_gone_code(const struct cri_call *call);
 
+/*
+ * The one mapping from an error class (struct lc_err.errnum, see util/err.h) to a gRPC status,
+ * for every handler.  cri_work_code is for the failure of work on an object the call already
+ * holds (creating, starting, stopping, removing it): a file or runtime object missing then
+ * (ENOENT) is litecri's trouble, INTERNAL, not the caller's NOT_FOUND.
+ */
+grpc_status_code cri_code(int errnum);
+grpc_status_code cri_work_code(int errnum);
+
 /* Set call's status message (formatted, in the arena) and return code. */
 grpc_status_code cri_fail(struct cri_call *call, grpc_status_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -84,13 +84,11 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 				 code == GRPC_STATUS_DEADLINE_EXCEEDED ? "deadline passed" : "cancelled or disconnected");
 			return cri_fail(call, code, "ExecSync %s: command \"%s\" killed: the caller has gone", id, r->cmd[0]);
 		case ESRCH:
-		case ENOENT:
-			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ExecSync: container %s is not running: %s",
-					id, err.msg);
-		case EINVAL:
-			return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: %s", id, err.msg);
+		case ENOENT: /* the runtime no longer has it: not running either */
+			return cri_fail(call, cri_code(ESRCH), "ExecSync: container %s is not running: %s", id,
+					err.msg);
 		default:
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "ExecSync %s: %s", id, err.msg);
+			return cri_fail(call, cri_code(err.errnum), "ExecSync %s: %s", id, err.msg);
 		}
 	}
 	if (rc < 0)

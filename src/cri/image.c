@@ -11,22 +11,6 @@
 #include "store/images.h"
 #include "util/log.h"
 
-/* The gRPC status for an image error's errnum. */
-static grpc_status_code image_status_code(int errnum)
-{
-	switch (errnum) {
-	case EINVAL: return GRPC_STATUS_INVALID_ARGUMENT;
-	case ENOENT: return GRPC_STATUS_NOT_FOUND;
-	case EACCES: return GRPC_STATUS_UNAUTHENTICATED;
-	case EBADMSG: return GRPC_STATUS_DATA_LOSS;
-	case ECONNREFUSED: case EHOSTUNREACH: case ENETUNREACH: case ETIMEDOUT: case EPROTO:
-	case ECONNRESET: case EHOSTDOWN: case ECANCELED:
-		return GRPC_STATUS_UNAVAILABLE;
-	case ENOSPC: return GRPC_STATUS_RESOURCE_EXHAUSTED;
-	default: return GRPC_STATUS_INTERNAL;
-	}
-}
-
 static const char *spec_image(const Runtime__V1__ImageSpec *s) { return s && s->image ? s->image : ""; }
 
 grpc_status_code cri_pull_image(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
@@ -49,7 +33,7 @@ grpc_status_code cri_pull_image(struct cri_env *env, struct cri_call *call, cons
 	struct lc_err err = { 0 };
 	if (images_pull(env->images, ref, ap, id, &err) < 0) {
 		log_warn("PullImage %s: %s", LC_Q(ref), err.msg);
-		return cri_fail(call, image_status_code(err.errnum), "PullImage %s: %s", LC_Q(ref), err.msg);
+		return cri_fail(call, cri_code(err.errnum), "PullImage %s: %s", LC_Q(ref), err.msg);
 	}
 	Runtime__V1__PullImageResponse *r = cri_new(call, &runtime__v1__pull_image_response__descriptor);
 	r->image_ref = arena_strdup(call->arena, id);
@@ -101,7 +85,7 @@ grpc_status_code cri_list_images(struct cri_env *env, struct cri_call *call, con
 				*resp = &r->base;
 				return GRPC_STATUS_OK;
 			}
-			return cri_fail(call, image_status_code(err.errnum),
+			return cri_fail(call, cri_code(err.errnum),
 					"ListImages %s: %s", LC_Q(filter), err.msg);
 		}
 		r->images = arena_alloc(call->arena, sizeof *r->images);
@@ -158,7 +142,7 @@ grpc_status_code cri_image_status(struct cri_env *env, struct cri_call *call, co
 			*resp = &r->base;
 			return GRPC_STATUS_OK;
 		}
-		return cri_fail(call, image_status_code(err.errnum), "ImageStatus %s: %s", LC_Q(ref), err.msg);
+		return cri_fail(call, cri_code(err.errnum), "ImageStatus %s: %s", LC_Q(ref), err.msg);
 	}
 	r->image = to_cri_image(call, &im);
 	grpc_status_code rc = GRPC_STATUS_OK;
@@ -192,7 +176,7 @@ grpc_status_code cri_remove_image(struct cri_env *env, struct cri_call *call, co
 	int removed = 0;
 	struct lc_err err = { 0 };
 	if (images_remove(env->images, ref, &removed, &err) < 0)
-		return cri_fail(call, image_status_code(err.errnum), "RemoveImage %s: %s", LC_Q(ref), err.msg);
+		return cri_fail(call, cri_code(err.errnum), "RemoveImage %s: %s", LC_Q(ref), err.msg);
 	*resp = cri_new(call, &runtime__v1__remove_image_response__descriptor);
 	return GRPC_STATUS_OK;
 }

@@ -60,7 +60,7 @@ int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int 
 		return 1;
 	if (err.errnum == ENOENT)
 		return 0;
-	*code = cri_fail(call, err.errnum == EINVAL ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_INTERNAL, "%s: %s", rpc,
+	*code = cri_fail(call, cri_code(err.errnum), "%s: %s", rpc,
 			 err.msg);
 	return -1;
 }
@@ -95,32 +95,6 @@ struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n)
 		kv[i] = (struct kv){ e->key, e->value };
 	}
 	return kv;
-}
-
-grpc_status_code lc_status_code(int errnum)
-{
-	switch (errnum) {
-	case ENOENT:
-		return GRPC_STATUS_NOT_FOUND;
-	case EINVAL:
-	case ENAMETOOLONG:
-		return GRPC_STATUS_INVALID_ARGUMENT;
-	case EEXIST:
-		return GRPC_STATUS_ALREADY_EXISTS;
-	case EAGAIN:
-	case EBUSY:
-		return GRPC_STATUS_FAILED_PRECONDITION;
-	case ETIMEDOUT:
-		return GRPC_STATUS_DEADLINE_EXCEEDED;
-	default:
-		return GRPC_STATUS_INTERNAL;
-	}
-}
-
-grpc_status_code lc_work_status_code(int errnum)
-{
-	grpc_status_code code = lc_status_code(errnum);
-	return code == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL : code;
 }
 
 int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const char *sub, char *out, size_t n,
@@ -449,7 +423,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 	if (r.state == CTR_RUNNING || r.state == CTR_UNKNOWN) {
 		log_info("container %s: forcibly stopping it to remove it", id);
 		if (lc_container_stop(env, id, 0, 0, &err) < 0)
-			return cri_fail(call, lc_status_code(err.errnum), "failed to forcibly stop container %s: %s", id,
+			return cri_fail(call, cri_code(err.errnum), "failed to forcibly stop container %s: %s", id,
 					err.msg);
 	}
 	enum pod_refusal why;
@@ -483,7 +457,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 		struct lc_err e2 = { 0 };
 		if (store_container_reset_removing(env->store, id, &e2) < 0)
 			log_error("container %s: failed to reset removing state: %s", id, e2.msg);
-		return cri_fail(call, lc_work_status_code(err.errnum), "failed to remove container %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "failed to remove container %s: %s", id, err.msg);
 	}
 	log_info("container %s removed (name %s released)", id, r.name);
 	return GRPC_STATUS_OK;
@@ -622,8 +596,11 @@ int lc_container_apply_resources(struct cri_env *env, const char *id, json_t *re
 	cleanup_free char *text = json_dumps(res, JSON_COMPACT);
 	if (!text)
 		return lc_fail(err, ENOMEM, "resources of container %s", id);
-	if (rt_update(env->lc->rt, id, bundle, text, err) < 0)
+	if (rt_update(env->lc->rt, id, bundle, text, err) < 0) {
+		if (err->errnum == ENOENT) /* the runtime has no such container: it is not running */
+			err->errnum = ESRCH;
 		return -1;
+	}
 	/* The bundle's config.json (what verbose ContainerStatus shows) follows; the cgroup and the
 	 * database row are what count, so a failure here is only logged. */
 	struct lc_err e2 = { 0 };

@@ -180,15 +180,4 @@ int lc_recover(struct cri_env *env, struct lc_err *err);
 					"in Status)", rpc);                                             \
 	} while (0)
 
-/* gRPC status for an errnum from the store / runtime / spec layers. */
-grpc_status_code lc_status_code(int errnum);
-
-/*
- * The same for the failure of work on an object the call has (creating, starting, stopping,
- * removing it): a file or runtime object missing then (ENOENT) is the daemon's trouble, INTERNAL,
- * not the caller's NOT_FOUND.  What the request got wrong (EINVAL: a bad spec, or the runtime's
- * refusal of the container's program or values) stays INVALID_ARGUMENT.
- */
-grpc_status_code lc_work_status_code(int errnum);
-
 #endif

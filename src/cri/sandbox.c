@@ -191,7 +191,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 		json_t *spec = NULL;
 		if (sandbox_spec_pod(env, call, &probe, cfg, &pod, &err) < 0 ||
 		    spec_pause(&pod, env->lc->pause_rootfs, &spec, &err) < 0)
-			return cri_fail(call, lc_status_code(err.errnum),
+			return cri_fail(call, cri_code(err.errnum),
 					"RunPodSandbox %s: %s", LC_Q(m->name), err.msg);
 		json_decref(spec);
 	}
@@ -258,7 +258,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	if (store_sandbox_get(env->store, n.id, call->arena, &sb, &err) < 0 ||
 	    sandbox_setup(env, call, &sb, cfg, &pid, &err) < 0 ||
 	    store_sandbox_created(env->store, n.id, pid, sandbox_netns(env, call, &sb, cfg), lc_now(), &err) < 0) {
-		grpc_status_code code = lc_work_status_code(err.errnum);
+		grpc_status_code code = cri_work_code(err.errnum);
 		char *msg = arena_printf(call->arena, "RunPodSandbox %s (sandbox %s): %s", LC_Q(name), n.id, err.msg);
 		struct lc_err e2 = { 0 };
 		if (lc_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
@@ -346,7 +346,7 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 		struct lc_err e2 = { 0 };
 		if (store_sandbox_reset_stopping(env->store, id, &e2) < 0)
 			log_error("sandbox %s: failed to reset stopping state: %s", id, e2.msg);
-		return cri_fail(call, lc_work_status_code(err.errnum), "%s: failed to stop sandbox %s: %s", rpc, id,
+		return cri_fail(call, cri_work_code(err.errnum), "%s: failed to stop sandbox %s: %s", rpc, id,
 				err.msg);
 	}
 	log_info("sandbox %s stopped", id);
@@ -417,7 +417,7 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 		code = lc_container_remove(env, call, ids[i]);
 	if (code == GRPC_STATUS_OK &&
 	    (lc_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0))
-		code = cri_fail(call, lc_work_status_code(err.errnum), "failed to remove sandbox %s: %s", id, err.msg);
+		code = cri_fail(call, cri_work_code(err.errnum), "failed to remove sandbox %s: %s", id, err.msg);
 	if (code != GRPC_STATUS_OK) {
 		struct lc_err e2 = { 0 };
 		if (store_sandbox_reset_removing(env->store, id, &e2) < 0)

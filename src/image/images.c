@@ -648,7 +648,7 @@ static int error_rank(int errnum)
 {
 	switch (errnum) {
 	case EBADMSG: return 5;
-	case EACCES: return 4;
+	case EKEYREJECTED: return 4;
 	case EINVAL: return 3;
 	case ENOENT: return 2;
 	default: return 1; /* transport */

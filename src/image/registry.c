@@ -536,9 +536,12 @@ static int perform(struct registry_session *s, const struct req *q, struct xfer 
 		if (x->too_big)
 			return lc_fail(err, EBADMSG, "%s %.*s: response larger than %zu bytes", q->method,
 				       SHOWN(url), x->max);
-		if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->ebody_full))
-			return lc_fail(err, curl_errnum(s->curl, rc), "%s %.*s: %s", q->method, SHOWN(url),
-				       s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->ebody_full)) {
+			int e = curl_errnum(s->curl, rc);
+			/* curl's own timeouts are the registry's slowness, not a deadline of the call */
+			return lc_failc(err, e == ETIMEDOUT ? ENETUNREACH : e, "%s %.*s: %s (%s)", q->method,
+					SHOWN(url), s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc), strerror(e));
+		}
 		if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK)
 			return lc_fail(err, EPROTO, "%s %.*s: no response code", q->method, SHOWN(url));
 		log_debug("registry: %s %.*s%s -> HTTP %ld", q->method, SHOWN(url),
@@ -621,7 +624,7 @@ static void error_text(const struct xfer *x, char *msg, size_t n, int *not_found
 }
 
 /*
- * Fail for a final non-success status, naming `what`: EACCES for 401/403, ENOENT for 404 or an
+ * Fail for a final non-success status, naming `what`: EKEYREJECTED for 401/403, ENOENT for 404 or an
  * "unknown" error code (only when not_found_ok; a token server's 404 is not a missing image),
  * EPROTO otherwise.
  */
@@ -635,7 +638,7 @@ static int status_fail(const struct xfer *x, const char *what, int not_found_ok,
 	if (not_found_ok && (x->status == 404 || (not_found && x->status >= 400 && x->status < 500)))
 		return lc_fail(err, ENOENT, "%s: not found (HTTP %ld%s%s)", what, x->status, sep, text);
 	if (x->status == 401 || x->status == 403)
-		return lc_fail(err, EACCES, "%s: access denied (HTTP %ld%s%s)%s", what, x->status, sep, text,
+		return lc_failc(err, EKEYREJECTED, "%s: access denied (HTTP %ld%s%s)%s", what, x->status, sep, text,
 			       denied_hint ? denied_hint : "");
 	return lc_fail(err, EPROTO, "%s: HTTP %ld%s%s", what, x->status, sep, text);
 }
@@ -784,7 +787,7 @@ static int append_param(CURL *h, char **buf, const char *sep, const char *name, 
 /*
  * Get a bearer token for the challenge ch from its realm and store it in s->token: a GET with
  * service and scope (basic credentials when the session has them), or, with an identity token,
- * the OAuth2 refresh-token POST.  Refusal by the token server fails with EACCES.
+ * the OAuth2 refresh-token POST.  Refusal by the token server fails with EKEYREJECTED.
  */
 static int fetch_token(struct registry_session *s, const struct registry_challenge *ch, struct lc_err *err)
 {
@@ -874,7 +877,7 @@ static int fetch_token(struct registry_session *s, const struct registry_challen
 
 /*
  * React to a 401 from the endpoint: get a token (Bearer) or switch to basic credentials (Basic).
- * 0 means "retry the request"; -1 with err (EACCES when there is nothing to answer with).
+ * 0 means "retry the request"; -1 with err (EKEYREJECTED when there is nothing to answer with).
  */
 static int authenticate(struct registry_session *s, const struct xfer *x, const char *what, struct lc_err *err)
 {
@@ -893,15 +896,15 @@ static int authenticate(struct registry_session *s, const struct xfer *x, const 
 	}
 	if (basic.present) {
 		if (!s->username)
-			return lc_fail(err, EACCES,
+			return lc_failc(err, EKEYREJECTED,
 				       "%s: registry %s asks for credentials (Basic) and none were given", what,
 				       s->base);
 		if (s->basic)
-			return lc_fail(err, EACCES, "%s: registry %s refused the credentials", what, s->base);
+			return lc_failc(err, EKEYREJECTED, "%s: registry %s refused the credentials", what, s->base);
 		s->basic = 1;
 		return 0;
 	}
-	return lc_fail(err, EACCES, "%s: HTTP 401 from %s without a Bearer or Basic challenge", what, s->base);
+	return lc_failc(err, EKEYREJECTED, "%s: HTTP 401 from %s without a Bearer or Basic challenge", what, s->base);
 }
 
 /*

@@ -23,6 +23,16 @@ int lc_fail(struct lc_err *err, int errnum, const char *fmt, ...)
 	return -1;
 }
 
+int lc_failc(struct lc_err *err, int cls, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfill(err, 0, fmt, ap);
+	va_end(ap);
+	err->errnum = cls;
+	return -1;
+}
+
 int lc_wrap(struct lc_err *err, const char *fmt, ...)
 {
 	char prefix[512];

@@ -912,7 +912,7 @@ static void test_bearer_wrong_credentials(void **state)
 	char ct[128], dg[DIGEST_BUF];
 	struct lc_err err = { 0 };
 	assert_int_equal(get_manifest(f, "latest", ct, dg, &err), -1);
-	assert_int_equal(err.errnum, EACCES);
+	assert_int_equal(err.errnum, EKEYREJECTED);
 	assert_contains(err.msg, REPO);
 	assert_contains(err.msg, TOKEN_PATH);
 	assert_int_equal(srv_hits(&f->a, MANIFEST_PATH), 1); /* no retry without a token */
@@ -923,7 +923,7 @@ static void test_bearer_wrong_credentials(void **state)
 	f->a.routes[1].need_auth[0] = '\0';
 	open_session(f, NULL, NULL);
 	assert_int_equal(get_manifest(f, "latest", ct, dg, &err), -1);
-	assert_int_equal(err.errnum, EACCES);
+	assert_int_equal(err.errnum, EKEYREJECTED);
 	assert_contains(err.msg, REPO);
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", f->a.port);
@@ -1007,16 +1007,16 @@ static void test_basic_challenge(void **state)
 	/* Without credentials. */
 	open_session(f, NULL, NULL);
 	assert_int_equal(get_manifest(f, "latest", ct, dg, &err), -1);
-	assert_int_equal(err.errnum, EACCES);
+	assert_int_equal(err.errnum, EKEYREJECTED);
 	assert_contains(err.msg, REPO);
 	assert_contains(err.msg, "credentials");
 
-	/* Wrong ones: one retry, then EACCES. */
+	/* Wrong ones: one retry, then EKEYREJECTED. */
 	int before = srv_hits(&f->a, MANIFEST_PATH);
 	struct registry_auth wrong = { .username = "user", .password = "nope" };
 	open_session(f, NULL, &wrong);
 	assert_int_equal(get_manifest(f, "latest", ct, dg, &err), -1);
-	assert_int_equal(err.errnum, EACCES);
+	assert_int_equal(err.errnum, EKEYREJECTED);
 	assert_int_equal(srv_hits(&f->a, MANIFEST_PATH), before + 2);
 }
 
