@@ -207,7 +207,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 		struct pod_holder h;
 		enum pod_refusal why;
 		if (lc_new_id(n.id, &err) < 0) {
-			code = cri_fail(call, GRPC_STATUS_INTERNAL, "CreateContainer %s: %s", LC_Q(name), err.msg);
+			code = cri_fail(call, cri_work_code(err.errnum), "CreateContainer %s: %s", LC_Q(name), err.msg);
 			goto out;
 		}
 		if (store_container_insert(env->store, &n, &h, &why, &err) == 0)
@@ -230,7 +230,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 			goto out;
 		}
 		if (err.errnum != EEXIST) {
-			code = cri_fail(call, GRPC_STATUS_INTERNAL, "CreateContainer %s: %s", LC_Q(name), err.msg);
+			code = cri_fail(call, cri_work_code(err.errnum), "CreateContainer %s: %s", LC_Q(name), err.msg);
 			goto out;
 		}
 		if (!h.same) {
@@ -297,7 +297,7 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 	struct lc_err err = { 0 };
 	enum pod_refusal why;
 	if (store_container_set_starting(env->store, id, &why, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "StartContainer %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "StartContainer %s: %s", id, err.msg);
 	if (why != REFUSED_NONE) {
 		struct container_row row;
 		int state = store_container_get(env->store, id, call->arena, &row, &err) == 0 ? row.state : -1;
@@ -326,7 +326,7 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 		return cri_fail(call, cri_work_code(err.errnum), "StartContainer %s: %s", id, err.msg);
 	}
 	if (store_container_started(env->store, id, started_at, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "StartContainer %s: started, but not recorded: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "StartContainer %s: started, but not recorded: %s", id, err.msg);
 	log_info("container %s started", id);
 	*resp = cri_new(call, &runtime__v1__start_container_response__descriptor);
 	return GRPC_STATUS_OK;
@@ -479,7 +479,7 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 	struct container_row *rows;
 	size_t n;
 	if (store_container_list(env->store, &pf, call->arena, &rows, &n, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "ListContainers: %s", err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "ListContainers: %s", err.msg);
 	out->containers = arena_alloc(call->arena, (n + 1) * sizeof *out->containers);
 	for (size_t i = 0; i < n; i++) {
 		const Runtime__V1__ContainerConfig *cfg = container_config(call, &rows[i]);
@@ -524,7 +524,7 @@ grpc_status_code cri_reopen_container_log(struct cri_env *env, struct cri_call *
 	char bundle[PATH_MAX];
 	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0 ||
 	    rt_reopen_log(env->lc->rt, id, bundle, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "ReopenContainerLog %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "ReopenContainerLog %s: %s", id, err.msg);
 	*resp = cri_new(call, &runtime__v1__reopen_container_log_response__descriptor);
 	return GRPC_STATUS_OK;
 }
@@ -611,7 +611,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 
 	enum pod_refusal why;
 	if (store_container_set_updating(env->store, id, &why, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "UpdateContainerResources %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "UpdateContainerResources %s: %s", id, err.msg);
 	switch (why) {
 	case REFUSED_NONE:
 		break;
@@ -635,7 +635,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 		return cri_fail(call, cri_work_code(err.errnum), "UpdateContainerResources %s: %s", id, err.msg);
 	}
 	if (store_container_updated(env->store, id, packed, len, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "UpdateContainerResources %s: applied, but not recorded: %s", id,
+		return cri_fail(call, cri_work_code(err.errnum), "UpdateContainerResources %s: applied, but not recorded: %s", id,
 				err.msg);
 	log_info("container %s: resources updated (cpu shares %lld quota %lld period %lld cpuset \"%s\", memory %lld)", id,
 		 (long long)m->cpu_shares, (long long)m->cpu_quota, (long long)m->cpu_period,

@@ -58,7 +58,7 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 
 	char bundle[PATH_MAX];
 	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "ExecSync %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "ExecSync %s: %s", id, err.msg);
 	struct rt_exec x = {
 		.id = id,
 		.bundle = bundle,

@@ -97,7 +97,7 @@ grpc_status_code cri_list_images(struct cri_env *env, struct cri_call *call, con
 	struct image_info *v;
 	size_t n;
 	if (store_image_list(env->store, &v, &n, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "ListImages: %s", err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "ListImages: %s", err.msg);
 	r->images = arena_alloc(call->arena, (n + 1) * sizeof *r->images);
 	for (size_t i = 0; i < n; i++) {
 		r->images[r->n_images++] = to_cri_image(call, &v[i]);
@@ -188,7 +188,7 @@ grpc_status_code cri_image_fs_info(struct cri_env *env, struct cri_call *call, c
 	uint64_t bytes = 0, inodes = 0;
 	struct lc_err err = { 0 };
 	if (store_image_usage(env->store, &bytes, &inodes, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "ImageFsInfo: %s", err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "ImageFsInfo: %s", err.msg);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	Runtime__V1__FilesystemUsage *u = cri_new(call, &runtime__v1__filesystem_usage__descriptor);

@@ -417,7 +417,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 			log_debug("RemoveContainer: container %s does not exist", id);
 			return GRPC_STATUS_OK;
 		}
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "container %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "container %s: %s", id, err.msg);
 	}
 	/* Forcibly stop the container if it is running or its state is unknown. */
 	if (r.state == CTR_RUNNING || r.state == CTR_UNKNOWN) {
@@ -428,7 +428,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 	}
 	enum pod_refusal why;
 	if (store_container_set_removing(env->store, id, &why, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "failed to set removing state for container %s: %s", id,
+		return cri_fail(call, cri_work_code(err.errnum), "failed to set removing state for container %s: %s", id,
 				err.msg);
 	switch (why) {
 	case REFUSED_NONE:
@@ -631,7 +631,7 @@ grpc_status_code lc_container_find(struct cri_env *env, struct cri_call *call, c
 	struct lc_err err = { 0 };
 	if (found && store_container_get(env->store, id, call->arena, c, &err) < 0) {
 		if (err.errnum != ENOENT)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "%s %s: %s", rpc, id, err.msg);
+			return cri_fail(call, cri_work_code(err.errnum), "%s %s: %s", rpc, id, err.msg);
 		found = 0;
 	}
 	if (!found || c->creating)

@@ -227,11 +227,11 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	for (int attempt = 0;; attempt++) {
 		struct pod_holder h;
 		if (lc_new_id(n.id, &err) < 0)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "RunPodSandbox %s: %s", LC_Q(name), err.msg);
+			return cri_fail(call, cri_work_code(err.errnum), "RunPodSandbox %s: %s", LC_Q(name), err.msg);
 		if (store_sandbox_insert(env->store, &n, &h, &err) == 0)
 			break;
 		if (err.errnum != EEXIST)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "RunPodSandbox %s: %s", LC_Q(name), err.msg);
+			return cri_fail(call, cri_work_code(err.errnum), "RunPodSandbox %s: %s", LC_Q(name), err.msg);
 		if (!h.same)
 			return cri_fail(call, GRPC_STATUS_ALREADY_EXISTS,
 					"RunPodSandbox: name %s is reserved for sandbox %s, created from a different request",
@@ -328,7 +328,7 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 	for (;;) {
 		enum pod_refusal why;
 		if (store_sandbox_set_stopping(env->store, id, &why, &err) < 0)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "%s %s: %s", rpc, id, err.msg);
+			return cri_fail(call, cri_work_code(err.errnum), "%s %s: %s", rpc, id, err.msg);
 		if (why == REFUSED_NONE)
 			break;
 		if (why == REFUSED_MISSING || why == REFUSED_REMOVING)
@@ -386,14 +386,14 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 	struct sandbox_row sb;
 	if (store_sandbox_get(env->store, id, call->arena, &sb, &err) < 0)
 		return err.errnum == ENOENT ? GRPC_STATUS_OK
-					    : cri_fail(call, GRPC_STATUS_INTERNAL, "RemovePodSandbox %s: %s", id, err.msg);
+					    : cri_fail(call, cri_work_code(err.errnum), "RemovePodSandbox %s: %s", id, err.msg);
 	/* Forcibly stop it first if it is ready (or a stop is in flight). */
 	if ((sb.state == SANDBOX_READY || sb.stopping) &&
 	    (code = stop_sandbox(env, call, "RemovePodSandbox", id)) != GRPC_STATUS_OK)
 		return code;
 	enum pod_refusal why;
 	if (store_sandbox_set_removing(env->store, id, &why, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "RemovePodSandbox %s: %s", id, err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "RemovePodSandbox %s: %s", id, err.msg);
 	switch (why) {
 	case REFUSED_NONE:
 		break;
@@ -412,7 +412,7 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 	size_t n = 0;
 	code = GRPC_STATUS_OK;
 	if (store_sandbox_containers(env->store, id, call->arena, &ids, &n, &err) < 0)
-		code = cri_fail(call, GRPC_STATUS_INTERNAL, "RemovePodSandbox %s: %s", id, err.msg);
+		code = cri_fail(call, cri_work_code(err.errnum), "RemovePodSandbox %s: %s", id, err.msg);
 	for (size_t i = 0; code == GRPC_STATUS_OK && i < n; i++)
 		code = lc_container_remove(env, call, ids[i]);
 	if (code == GRPC_STATUS_OK &&
@@ -446,7 +446,7 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 	struct sandbox_row sb;
 	if (found && store_sandbox_get(env->store, id, call->arena, &sb, &err) < 0) {
 		if (err.errnum != ENOENT)
-			return cri_fail(call, GRPC_STATUS_INTERNAL, "PodSandboxStatus %s: %s", id, err.msg);
+			return cri_fail(call, cri_work_code(err.errnum), "PodSandboxStatus %s: %s", id, err.msg);
 		found = 0;
 	}
 	if (!found || sb.creating) /* a sandbox is visible once RunPodSandbox has finished */
@@ -513,7 +513,7 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
 	struct sandbox_row *rows;
 	size_t n;
 	if (store_sandbox_list(env->store, &pf, call->arena, &rows, &n, &err) < 0)
-		return cri_fail(call, GRPC_STATUS_INTERNAL, "ListPodSandbox: %s", err.msg);
+		return cri_fail(call, cri_work_code(err.errnum), "ListPodSandbox: %s", err.msg);
 	out->items = arena_alloc(call->arena, (n + 1) * sizeof *out->items);
 	for (size_t i = 0; i < n; i++) {
 		const Runtime__V1__PodSandboxConfig *cfg = sandbox_config(call, &rows[i]);

@@ -1409,16 +1409,16 @@ static char *fill_fs(const char *dir)
 /* A call that must fail because the disk is full, naming it. */
 static void assert_disk_full(const char *what, grpc_status_code st, const char *details)
 {
-	if (st != GRPC_STATUS_INTERNAL || !details || !strstr(details, "No space left on device"))
+	if (st != GRPC_STATUS_RESOURCE_EXHAUSTED || !details || !strstr(details, "No space left on device"))
 		print_error("%s on a full disk: %s: %s\n", what, cri_status_name(st), details ? details : "");
-	assert_int_equal(st, GRPC_STATUS_INTERNAL);
+	assert_int_equal(st, GRPC_STATUS_RESOURCE_EXHAUSTED);
 	assert_non_null(details);
 	assert_non_null(strstr(details, "No space left on device"));
 }
 
 /*
  * The daemon's root (database, image store, pod files) on a small tmpfs that fills up: every
- * lifecycle call that needs to write fails INTERNAL naming "No space left on device" and leaves
+ * lifecycle call that needs to write fails RESOURCE_EXHAUSTED naming "No space left on device" and leaves
  * no row, directory or runc container behind; reads keep answering; once space returns the same
  * calls succeed (the names they reserved were released).
  */
