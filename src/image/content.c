@@ -16,15 +16,6 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 
-/* fsync a directory, so that a rename or unlink in it survives a crash. */
-static int fsync_dir(const char *dir, struct lc_err *err)
-{
-	cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return lc_fail(err, errno, "fsync %s", dir);
-	return 0;
-}
-
 /* Remove every entry of dir (the directory itself stays). */
 static int empty_dir(const char *dir, struct lc_err *err)
 {

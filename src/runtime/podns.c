@@ -429,66 +429,6 @@ static int check_list(const char *const *v, size_t n, const char *field, struct 
 	return 0;
 }
 
-static int fsync_dir(const char *dir, struct lc_err *err)
-{
-	cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return lc_fail(err, errno, "open %s", dir);
-	if (fsync(fd) < 0)
-		return lc_fail(err, errno, "fsync %s", dir);
-	return 0;
-}
-
-/* Replace <dir>/<name> with data (mode 0644) through a temporary file in dir. */
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len, struct lc_err *err)
-{
-	char tmp[PATH_MAX], dst[PATH_MAX];
-	int n1 = snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name);
-	int n2 = snprintf(dst, sizeof dst, "%s/%s", dir, name);
-	if (n1 < 0 || (size_t)n1 >= sizeof tmp || n2 < 0 || (size_t)n2 >= sizeof dst)
-		return lc_fail(err, ENAMETOOLONG, "%s/%s", dir, name);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return lc_fail(err, errno, "create a temporary file for %s", dst);
-	const char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			lc_fail(err, errno, "write %s", tmp);
-			goto fail;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	if (fchmod(fd, 0644) < 0) {
-		lc_fail(err, errno, "chmod %s", tmp);
-		goto fail;
-	}
-	if (fsync(fd) < 0) {
-		lc_fail(err, errno, "fsync %s", tmp);
-		goto fail;
-	}
-	int rc = close(fd);
-	fd = -1;
-	if (rc < 0) {
-		lc_fail(err, errno, "close %s", tmp);
-		goto fail;
-	}
-	if (rename(tmp, dst) < 0) {
-		lc_fail(err, errno, "rename %s to %s", tmp, dst);
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 /* The host's resolv.conf, malloc'ed (NUL-terminated for convenience), in *out / *len. */
 static int read_host_resolv(char **out, size_t *len, struct lc_err *err)
 {
@@ -595,20 +535,20 @@ int podns_write_files(const char *dir, const struct podns_files *f, struct lc_er
 			 "127.0.1.1\t%s\n",
 			 hostname);
 	assert(n > 0 && (size_t)n < sizeof hosts);
-	if (write_atomic(dir, "hosts", hosts, (size_t)n, err) < 0)
+	if (write_file_atomic(dir, "hosts", hosts, (size_t)n, 0644, 0, err) < 0)
 		return -1;
 
 	cleanup_free char *resolv = NULL;
 	size_t resolv_len = 0;
 	if (f->host_dns ? read_host_resolv(&resolv, &resolv_len, err) : make_resolv(f, &resolv, &resolv_len, err))
 		return -1;
-	if (write_atomic(dir, "resolv.conf", resolv, resolv_len, err) < 0)
+	if (write_file_atomic(dir, "resolv.conf", resolv, resolv_len, 0644, 0, err) < 0)
 		return -1;
 
 	char line[HOST_NAME_MAX + 2];
 	n = snprintf(line, sizeof line, "%s\n", hostname);
 	assert(n > 0 && (size_t)n < sizeof line);
-	if (write_atomic(dir, "hostname", line, (size_t)n, err) < 0)
+	if (write_file_atomic(dir, "hostname", line, (size_t)n, 0644, 0, err) < 0)
 		return -1;
 	return fsync_dir(dir, err);
 }

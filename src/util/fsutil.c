@@ -182,3 +182,63 @@ int cgroup2_unified(void)
 	struct statfs sf;
 	return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 }
+
+int fsync_dir(const char *dir, struct lc_err *err)
+{
+	cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return lc_fail(err, errno, "open %s", dir);
+	if (fsync(fd) < 0)
+		return lc_fail(err, errno, "fsync %s", dir);
+	return 0;
+}
+
+int write_file_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode, int sync_dir,
+		      struct lc_err *err)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	int n1 = snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name);
+	int n2 = snprintf(dst, sizeof dst, "%s/%s", dir, name);
+	if (n1 < 0 || (size_t)n1 >= sizeof tmp || n2 < 0 || (size_t)n2 >= sizeof dst)
+		return lc_fail(err, ENAMETOOLONG, "%s/%s", dir, name);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return lc_fail(err, errno, "create a temporary file for %s", dst);
+	const char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			lc_fail(err, errno, "write %s", tmp);
+			goto fail;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0) {
+		lc_fail(err, errno, "chmod %s", tmp);
+		goto fail;
+	}
+	if (fsync(fd) < 0) {
+		lc_fail(err, errno, "fsync %s", tmp);
+		goto fail;
+	}
+	int rc = close(fd);
+	fd = -1;
+	if (rc < 0) {
+		lc_fail(err, errno, "close %s", tmp);
+		goto fail;
+	}
+	if (rename(tmp, dst) < 0) {
+		lc_fail(err, errno, "rename %s to %s", tmp, dst);
+		goto fail;
+	}
+	return sync_dir ? fsync_dir(dir, err) : 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}

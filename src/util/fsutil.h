@@ -16,6 +16,18 @@ int mkdir_p(const char *dir, mode_t mode, struct lc_err *err);
 /* Create the parent directory of `path` (mode as mkdir_p). */
 int mkdir_parent(const char *path, mode_t mode, struct lc_err *err);
 
+/* fsync directory dir, so that a rename, creation or unlink in it survives a crash. */
+int fsync_dir(const char *dir, struct lc_err *err);
+
+/*
+ * Replace <dir>/<name> with len bytes of data, file mode `mode`, atomically: written to a
+ * temporary file in dir, fsynced, renamed over the old one, dir fsynced (sync_dir = 1; 0 when the
+ * caller writes several files and syncs dir once).  A reader sees the old file or the new one,
+ * never a part; a crash leaves at most a ".<name>.XXXXXX" beside it.  Nothing is left on failure.
+ */
+int write_file_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode, int sync_dir,
+		      struct lc_err *err);
+
 /*
  * Open (creating 0600) `path` and take an exclusive, non-blocking flock on it.
  * On success *fd holds the lock until closed.  If another process holds it: -1 with

@@ -15,6 +15,7 @@
 #include "cri/spec/seccomp.h"
 #include "runtime/userdb.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 #include "util/utf8.h"
 
 #define OCI_VERSION "1.0.2"
@@ -461,53 +462,8 @@ int spec_pause(const struct spec_pod *p, const char *rootfs, json_t **out, struc
 
 int spec_write(const char *bundle, json_t *spec, struct lc_err *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/config.json", bundle) >= (int)sizeof path ||
-	    snprintf(tmp, sizeof tmp, "%s/.config.json.XXXXXX", bundle) >= (int)sizeof tmp)
-		return lc_fail(err, ENAMETOOLONG, "bundle %s", bundle);
 	cleanup_free char *text = json_dumps(spec, JSON_INDENT(2));
 	if (!text)
-		return lc_fail(err, ENOMEM, "serialize %s", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return lc_fail(err, errno, "create %s", tmp);
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			lc_fail(err, errno, "write %s", tmp);
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fchmod(fd, 0600) < 0 || fsync(fd) < 0) {
-		lc_fail(err, errno, "sync %s", tmp);
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		lc_fail(err, errno, "close %s", tmp);
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		lc_fail(err, errno, "rename %s to %s", tmp, path);
-		goto fail;
-	}
-	int dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		lc_fail(err, errno, "sync bundle %s", bundle);
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
+		return lc_fail(err, ENOMEM, "serialize %s/config.json", bundle);
+	return write_file_atomic(bundle, "config.json", text, strlen(text), 0600, 1, err);
 }
