@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cri/spec/spec.h"
+#include "runtime/cgroup.h"
 #include "runtime/exits.h"
 #include "runtime/podns.h"
 #include "runtime/rootfs.h"
@@ -111,18 +112,6 @@ int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const c
 	return 0;
 }
 
-/* The "oom_kill N" counter of a cgroup's memory.oom_control (v1) or memory.events (v2); -1 if unreadable. */
-static long oom_kills(const char *path)
-{
-	cleanup_fclose FILE *f = fopen(path, "re");
-	char line[128];
-	long n;
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "oom_kill %ld", &n) == 1)
-			return n;
-	return -1;
-}
-
 /*
  * Did the cgroup OOM killer strike this container?  conmon's "oom" marker says so, but nothing
  * orders it before the exit file; a SIGKILLed container without the marker is checked against its
@@ -138,14 +127,7 @@ static int container_oom(struct cri_env *env, const char *id, int exit_code)
 		return 0;
 	json_t *spec = json_load_file(path, 0, NULL);
 	const char *cg = json_string_value(json_object_get(json_object_get(spec, "linux"), "cgroupsPath"));
-	long n = -1;
-	if (cg && cg[0] == '/' && !strstr(cg, "..")) {
-		char f[PATH_MAX];
-		if (snprintf(f, sizeof f, "/sys/fs/cgroup/memory%s/memory.oom_control", cg) < (int)sizeof f)
-			n = oom_kills(f);
-		if (n < 0 && snprintf(f, sizeof f, "/sys/fs/cgroup%s/memory.events", cg) < (int)sizeof f)
-			n = oom_kills(f);
-	}
+	long n = cg ? cgroup_oom_kills(cg) : -1;
 	json_decref(spec);
 	return n > 0;
 }

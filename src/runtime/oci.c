@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -1234,51 +1235,24 @@ static int update_hugetlb(struct oci *o, const char *id, json_t *limits, struct 
 		err->errnum = ESRCH;
 		return -1;
 	}
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-	cleanup_fclose FILE *f = fopen(path, "re");
-	if (!f)
-		return lc_fail(err, errno, "update %s: read %s", id, path);
-	char line[PATH_MAX + 64], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = '\0';
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		const char *ctrls = c1 + 1, *cg = c2 + 1;
-		if (!strcmp(ctrls, "hugetlb") || strstr(ctrls, "hugetlb,") || strstr(ctrls, ",hugetlb"))
-			snprintf(v1, sizeof v1, "/sys/fs/cgroup/hugetlb%s", cg);
-		else if (!strcmp(line, "0") && !*ctrls)
-			snprintf(v2, sizeof v2, "%s%s", access("/sys/fs/cgroup/unified", F_OK) == 0 ?
-					"/sys/fs/cgroup/unified" : "/sys/fs/cgroup", cg);
-	}
+	char v1[PATH_MAX], v2[PATH_MAX];
+	if (cgroup_proc_dirs(pid, "hugetlb", v1, v2, err) < 0)
+		return lc_wrap(err, "update %s", id);
 	for (size_t i = 0; i < json_array_size(limits); i++) {
 		json_t *h = json_array_get(limits, i);
 		const char *size = json_string_value(json_object_get(h, "pageSize"));
 		json_int_t limit = json_integer_value(json_object_get(h, "limit"));
-		char file[PATH_MAX + 64] = "";
 		if (!size)
 			continue;
-		if (v1[0])
-			snprintf(file, sizeof file, "%s/hugetlb.%s.limit_in_bytes", v1, size);
-		if ((!file[0] || access(file, W_OK) != 0) && v2[0])
-			snprintf(file, sizeof file, "%s/hugetlb.%s.max", v2, size);
-		if (!file[0] || access(file, W_OK) != 0) {
-			/* kubelet sends a 0 limit for every page size the node has: only a real one is news */
-			if (limit > 0)
-				log_warn("container %s: hugepage limit %s = %lld not applied: the host has no hugetlb "
-					 "controller for it", id, size, (long long)limit);
-			else
-				log_debug("container %s: hugepage limit %s = 0 not applied: no hugetlb controller", id,
-					  size);
-			continue;
-		}
-		char val[32];
-		int n = snprintf(val, sizeof val, "%lld", (long long)limit);
-		cleanup_close int fd = open(file, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, val, (size_t)n) != n)
-			return lc_fail(err, errno, "update %s: write %s to %s", id, val, file);
+		int rc = cgroup_hugetlb_set(v1, v2, size, (long long)limit, err);
+		if (rc < 0)
+			return lc_wrap(err, "update %s", id);
+		/* kubelet sends a 0 limit for every page size the node has: only a real one is news */
+		if (rc > 0 && limit > 0)
+			log_warn("container %s: hugepage limit %s = %lld not applied: the host has no hugetlb "
+				 "controller for it", id, size, (long long)limit);
+		else if (rc > 0)
+			log_debug("container %s: hugepage limit %s = 0 not applied: no hugetlb controller", id, size);
 	}
 	return 0;
 }

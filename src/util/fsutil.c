@@ -5,14 +5,12 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -175,12 +173,6 @@ int rmtree(const char *path, struct lc_err *err)
 	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
 		return lc_fail(err, errno, "remove directory tree %s", path);
 	return 0;
-}
-
-int cgroup2_unified(void)
-{
-	struct statfs sf;
-	return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 int fsync_dir(const char *dir, struct lc_err *err)

@@ -1,6 +1,6 @@
 /*
- * fsutil.h — filesystem helpers: directories, lock files, executables, unix socket paths, the
- * cgroup hierarchy.  Each that can fail returns 0 on success or -1 with *err filled (naming the path).
+ * fsutil.h — filesystem helpers: directories, atomic files, lock files, executables, unix socket
+ * paths.  Each that can fail returns 0 on success or -1 with *err filled (naming the path).
  */
 #ifndef LITECRI_UTIL_FSUTIL_H
 #define LITECRI_UTIL_FSUTIL_H
@@ -56,11 +56,5 @@ int unix_socket_claim(const char *path, struct lc_err *err);
  * EBUSY instead of emptying what is mounted there).  Missing is fine.
  */
 int rmtree(const char *path, struct lc_err *err);
-
-/*
- * 1 when the host runs cgroup v2 alone (a cgroup2 filesystem at /sys/fs/cgroup, as runc decides
- * it), 0 for cgroup v1 or hybrid (v1 controllers, maybe a cgroup2 mount below it).
- */
-int cgroup2_unified(void);
 
 #endif

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/fsutil.h"
+#include "runtime/cgroup.h"
 
 /* The hostname the container sees. */
 int container_hostname(const struct spec_pod *p, char *buf, size_t n, struct lc_err *err)

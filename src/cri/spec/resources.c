@@ -9,32 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/cgroup.h"
 #include "util/cleanup.h"
-#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/utf8.h"
 
 #define DEFAULT_CGROUP_PARENT "/litecri"
-
-static int swap_accounting(void)
-{
-	if (!cgroup2_unified())
-		return access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
-	/* cgroup v2: the controller file exists below the root only; look at our own cgroup. */
-	cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
-	cleanup_free char *line = NULL;
-	size_t cap = 0;
-	while (f && getline(&line, &cap, f) > 0) {
-		if (strncmp(line, "0::", 3) != 0)
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		char path[PATH_MAX];
-		if (snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.swap.max", line + 3) >= (int)sizeof path)
-			return 0;
-		return access(path, F_OK) == 0;
-	}
-	return 0;
-}
 
 /* The highest number in a kernel list file like /sys/devices/system/cpu/possible ("0-3,8"); -1 if unreadable. */
 static long list_file_max(const char *path)
@@ -146,7 +126,7 @@ static int resources_json(struct jb *b, const cri_resources *r, json_t *res, jso
 		jb_set(b, cpu, "cpus", jb_str(b, r->cpuset_cpus, "cpuset_cpus"));
 	if (*S(r->cpuset_mems))
 		jb_set(b, cpu, "mems", jb_str(b, r->cpuset_mems, "cpuset_mems"));
-	int swap = (r->memory_limit_in_bytes || r->memory_swap_limit_in_bytes) && swap_accounting();
+	int swap = (r->memory_limit_in_bytes || r->memory_swap_limit_in_bytes) && cgroup_swap_accounting();
 	if (r->memory_limit_in_bytes) {
 		jb_set(b, mem, "limit", jb_int(b, r->memory_limit_in_bytes));
 		if (swap && !r->memory_swap_limit_in_bytes) /* no swapping unless asked, as containerd */
