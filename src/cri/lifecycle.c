@@ -250,52 +250,15 @@ static int stop_recorded(struct cri_env *env, const char *id, struct lc_err *err
 	return rc < 0 ? lc_wrap(err, "container %s stopped, but its exit could not be recorded", id) : 0;
 }
 
-/* When process pid started, in seconds since the epoch (/proc/<pid>/stat and btime); -1 if unknown. */
-static long long proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-	unsigned long long ticks = 0;
-	/* after ") ": state (3) ... starttime is field 22, the 20th after the name */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &ticks) != 1)
-		return -1;
-	cleanup_fclose FILE *f = fopen("/proc/stat", "re");
-	char line[256];
-	long long btime = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "btime %lld", &btime) == 1)
-			break;
-	long hz = sysconf(_SC_CLK_TCK);
-	return btime < 0 || hz <= 0 ? -1 : btime + (long long)(ticks / (unsigned long long)hz);
-}
-
 int lc_conmon_alive(struct cri_env *env, const char *id)
 {
-	char path[PATH_MAX], buf[32];
+	char path[PATH_MAX];
 	struct lc_err err = { 0 };
 	if (lc_dir(env, DIR_CTR_STATE, id, "conmon.pid", path, sizeof path, &err) < 0)
 		return 0;
 	if (access(path, F_OK) < 0 && lc_dir(env, DIR_SB_STATE, id, "conmon.pid", path, sizeof path, &err) < 0)
 		return 0;
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	long pid = strtol(buf, NULL, 10);
-	if (pid <= 1 || pid > INT_MAX || !proc_alive((pid_t)pid)) /* a zombie conmon has written its exit file */
-		return 0;
-	/* A process with that PID started after conmon wrote its pidfile is not conmon (PID reused). */
-	struct stat st;
-	long long started = proc_start_time((pid_t)pid);
-	return fstat(fd, &st) < 0 || started < 0 || started <= (long long)st.st_mtime + 1;
+	return proc_pidfile(path) > 0; /* a zombie conmon has written its exit file */
 }
 
 int lc_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err)

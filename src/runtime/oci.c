@@ -229,54 +229,47 @@ static int rt_run(const struct oci *o, const char *id, const char *const *args, 
 
 /* ------------------------------------------------------------------------------------------ */
 
-/* Read a decimal pid from path: > 0, or 0 when absent or not a pid. */
-static pid_t read_pidfile(const char *path)
+/* The conmon supervising the container of `bundle` (its pidfile there, proc_pidfile): 0 when gone. */
+static pid_t conmon_pid(const char *bundle)
 {
-	char buf[32];
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof p, "%s/conmon.pid", bundle) >= (int)sizeof p)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *end;
-	errno = 0;
-	long v = strtol(buf, &end, 10);
-	if (errno || end == buf || v <= 0 || v > INT_MAX)
-		return 0;
-	return (pid_t)v;
+	return proc_pidfile(p);
 }
 
 /*
- * The command line of process pid (NUL-separated, in buf) if it is o's conmon for id; else -1.
- * Guards against a recycled pid.
+ * The file conmon pid writes the container's output to: its "-l k8s-file:<path>" argument, into
+ * buf.  0 found; 1 it has none (-l none: the output is discarded); -1 its command line is unreadable.
  */
-static ssize_t conmon_cmdline(const struct oci *o, pid_t pid, const char *id, char *buf, size_t cap)
+static int conmon_log_file(pid_t pid, char *buf, size_t cap)
 {
-	char p[64];
+	char p[64], cmd[16384];
 	snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
 	cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	size_t len = 0;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		ssize_t n = read(fd, cmd + len, sizeof cmd - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		if (len == cap - 1)
+		if (len == sizeof cmd - 1)
 			break;
 	}
-	buf[len] = '\0';
-	if (len == 0 || strcmp(buf, o->conmon_path) != 0)
+	cmd[len] = '\0';
+	if (len == 0)
 		return -1;
-	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
-		if (!strcmp(buf + i, id))
-			return (ssize_t)len;
-	return -1;
+	const char *log = NULL;
+	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
+		if (!strcmp(cmd + i, "-l") && i + 3 < len)
+			log = cmd + i + 3;
+	if (!log || strncmp(log, "k8s-file:", 9) != 0)
+		return 1;
+	return snprintf(buf, cap, "%s", log + 9) < (int)cap ? 0 : -1;
 }
 
 /* The socket directory entry conmon makes for id (shortened as conmon does at sun_path's limit):
@@ -326,11 +319,10 @@ static int socket_link_id(const struct oci *o, const char *name, char id[65])
 }
 
 /* Undo a failed create: conmon first (so it writes no exit file), then the runtime's container. */
-static void create_undo(const struct oci *o, const struct rt_create *c, const char *conmon_pidfile)
+static void create_undo(const struct oci *o, const struct rt_create *c)
 {
-	char cmd[8192];
-	pid_t cp = read_pidfile(conmon_pidfile);
-	if (cp > 0 && conmon_cmdline(o, cp, c->id, cmd, sizeof cmd) > 0) {
+	pid_t cp = conmon_pid(c->bundle);
+	if (cp > 0) {
 		cleanup_close int pfd = (int)syscall(SYS_pidfd_open, cp, 0);
 		if (kill(cp, SIGKILL) < 0 && errno != ESRCH)
 			log_warn("kill conmon %d of container %s: %s", (int)cp, c->id, strerror(errno));
@@ -482,7 +474,7 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 	close(sync_w);
 	if (rc < 0) {
 		lc_wrap(err, "start conmon for container %s", c->id);
-		create_undo(o, c, conmon_pidfile);
+		create_undo(o, c);
 		return -1;
 	}
 	if (r.status != 0) {
@@ -492,7 +484,7 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 			msg[0] ? ": " : "", msg);
 		err->errnum = EIO;
 		proc_result_free(&r);
-		create_undo(o, c, conmon_pidfile);
+		create_undo(o, c);
 		return -1;
 	}
 	if (o->debug && r.errout[0]) {
@@ -503,7 +495,7 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 	rc = read_sync(o, sync_r, c->id, r.errout, pid, err);
 	proc_result_free(&r);
 	if (rc < 0) {
-		create_undo(o, c, conmon_pidfile);
+		create_undo(o, c);
 		return -1;
 	}
 	log_debug("%s create %s (conmon): pid %d in %.1f ms", o->name, c->id, (int)*pid,
@@ -909,10 +901,9 @@ static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
  */
 static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct lc_err *err)
 {
-	struct oci *o = impl;
-	char ctl[PATH_MAX], conmon_pidfile[PATH_MAX];
-	if (snprintf(ctl, sizeof ctl, "%s/ctl", bundle) >= (int)sizeof ctl ||
-	    snprintf(conmon_pidfile, sizeof conmon_pidfile, "%s/conmon.pid", bundle) >= (int)sizeof conmon_pidfile)
+	(void)impl;
+	char ctl[PATH_MAX];
+	if (snprintf(ctl, sizeof ctl, "%s/ctl", bundle) >= (int)sizeof ctl)
 		return lc_fail(err, ENAMETOOLONG, "bundle %s", bundle);
 	cleanup_close int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
@@ -926,23 +917,18 @@ static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct
 	}
 
 	/* Which file conmon writes: its -l argument. */
-	char cmd[16384];
-	pid_t cp = read_pidfile(conmon_pidfile);
-	ssize_t len = cp > 0 ? conmon_cmdline(o, cp, id, cmd, sizeof cmd) : -1;
-	if (len < 0) {
+	char log[PATH_MAX];
+	pid_t cp = conmon_pid(bundle);
+	int has = cp > 0 ? conmon_log_file(cp, log, sizeof log) : -1;
+	if (has < 0) {
 		lc_fail(err, 0, "reopen the log of container %s: its conmon is not running", id);
 		err->errnum = ESRCH;
 		return -1;
 	}
-	const char *log = NULL;
-	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(cmd + i) + 1)
-		if (!strcmp(cmd + i, "-l") && i + 3 < len)
-			log = cmd + i + 3;
-	if (!log || strncmp(log, "k8s-file:", 9) != 0) {
+	if (has > 0) {
 		log_debug("reopen the log of container %s: it has none", id);
 		return 0;
 	}
-	log += 9;
 
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", log);
@@ -1019,7 +1005,7 @@ void rt_exec_result_free(struct rt_exec_result *r)
 static void exec_timeout(void *arg)
 {
 	const char *pidfile = arg;
-	pid_t p = read_pidfile(pidfile);
+	pid_t p = proc_pidfile(pidfile);
 	if (p <= 0)
 		return;
 	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, p, 0);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -453,6 +454,47 @@ int proc_alive(pid_t pid)
 		return errno == EPROTO || kill(pid, 0) == 0 || errno == EPERM;
 	}
 	return !(state == 'Z' || state == 'X');
+}
+
+/* When process pid started, in seconds since the epoch (its start ticks after the boot time); -1 if unknown. */
+static long long start_time(pid_t pid)
+{
+	char state;
+	unsigned long long ticks;
+	if (proc_stat(pid, &state, &ticks) < 0)
+		return -1;
+	cleanup_fclose FILE *f = fopen("/proc/stat", "re");
+	char line[256];
+	long long btime = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	long hz = sysconf(_SC_CLK_TCK);
+	return btime < 0 || hz <= 0 ? -1 : btime + (long long)(ticks / (unsigned long long)hz);
+}
+
+pid_t proc_pidfile(const char *path)
+{
+	char buf[32];
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	do
+		n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *end;
+	errno = 0;
+	long pid = strtol(buf, &end, 10);
+	if (errno || end == buf || pid <= 1 || pid > INT_MAX || !proc_alive((pid_t)pid))
+		return 0;
+	/* whole seconds on both sides (the boot time is one): a second's slack */
+	struct stat st;
+	long long started = start_time((pid_t)pid);
+	if (fstat(fd, &st) == 0 && started >= 0 && started > (long long)st.st_mtime + 1)
+		return 0;
+	return (pid_t)pid;
 }
 
 int proc_wait_gone(int pidfd, pid_t pid, int timeout_ms)

@@ -67,6 +67,14 @@ int proc_stat(pid_t pid, char *state, unsigned long long *start_ticks);
 int proc_alive(pid_t pid);
 
 /*
+ * The process a pidfile names, if it is still the one that wrote it: the decimal PID in the file
+ * at path, when that process runs (proc_alive: a zombie has exited) and did not start after the
+ * file was last written (one that did got the PID by reuse: it is another process).  0 when there
+ * is no such file, no PID in it, or its process has gone.  The one guard against a reused PID.
+ */
+pid_t proc_pidfile(const char *path);
+
+/*
  * Wait at most timeout_ms (0: just look) until process pid has exited, a zombie counting as
  * exited (proc_alive): 1 once it has, 0 when it still runs at the end.  pidfd: a pidfd of pid
  * opened before the process was signalled (it also guards against a reused pid), polled without
