@@ -116,16 +116,12 @@ static int container_setup(struct cri_env *env, struct cri_call *call, const cha
 				    .image_name = cfg->image->image, .rootfs = rootfs };
 	if (target_pid(env, call, sb, cfg, &c.target_pid, err) < 0)
 		return -1;
-	json_t *spec = NULL;
+	json_auto_t *spec = NULL;
 	if (spec_container(&pod, &c, &spec, err) < 0)
-		return -1;
-	int rc = spec_write(bundle, spec, err);
-	json_decref(spec);
-	if (rc < 0)
 		return -1;
 	if (*log_path && mkdir_parent(log_path, 0755, err) < 0)
 		return -1;
-	struct rt_create rc_ = { .id = id, .bundle = bundle, .log_path = log_path };
+	struct rt_create rc_ = { .id = id, .bundle = bundle, .spec = spec, .log_path = log_path };
 	return rt_create(env->lc->rt, &rc_, pid, err);
 }
 

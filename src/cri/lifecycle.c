@@ -2,26 +2,20 @@
 #include "cri/lifecycle.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "cri/spec/spec.h"
-#include "runtime/cgroup.h"
 #include "runtime/exits.h"
+#include "runtime/pause.h"
 #include "runtime/podns.h"
 #include "runtime/rootfs.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
-#include "util/proc.h"
 
 int64_t lc_now(void)
 {
@@ -70,13 +64,12 @@ void *lc_verbose_info(struct cri_env *env, struct cri_call *call, enum lc_dir wh
 		      const ProtobufCMessageDescriptor *entry_desc, size_t *n)
 {
 	struct lc_err err = { 0 };
-	char spec_path[PATH_MAX];
+	char bundle[PATH_MAX];
+	json_t *spec = NULL;
 	*n = 0;
-	if (info && lc_dir(env, which, id, "config.json", spec_path, sizeof spec_path, &err) == 0) {
-		json_t *spec = json_load_file(spec_path, 0, NULL);
-		if (spec)
-			json_object_set_new(info, "runtimeSpec", spec);
-	}
+	if (info && env->lc && lc_dir(env, which, id, NULL, bundle, sizeof bundle, &err) == 0 &&
+	    rt_read_spec(env->lc->rt, id, bundle, &spec, &err) == 0)
+		json_object_set_new(info, "runtimeSpec", spec);
 	struct cri_map_entry *e = cri_new(call, entry_desc);
 	e->key = "info";
 	e->value = cri_json(call, info);
@@ -113,35 +106,29 @@ int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const c
 }
 
 /*
- * Did the cgroup OOM killer strike this container?  conmon's "oom" marker says so, but nothing
- * orders it before the exit file; a SIGKILLed container without the marker is checked against its
- * cgroup's own oom_kill counter too (the cgroup outlives the process until the runtime deletes it).
+ * How container (or infra container) id ended, as the runtime recorded it: 0, or -1 (ENOENT: not
+ * recorded; x->oom filled all the same).  The bundle named is the container's: a pod reports no
+ * reason for its infra process, so its OOM verdict does not matter.
  */
-static int container_oom(struct cri_env *env, const char *id, int exit_code)
+static int runtime_exit(struct cri_env *env, const char *id, struct rt_exit *x, struct lc_err *err)
 {
-	struct lc_err err = { 0 };
-	char path[PATH_MAX];
-	if (lc_dir(env, DIR_CTR_STATE, id, "oom", path, sizeof path, &err) == 0 && access(path, F_OK) == 0)
-		return 1;
-	if (exit_code != 128 + SIGKILL || lc_dir(env, DIR_CTR_STATE, id, "config.json", path, sizeof path, &err) < 0)
-		return 0;
-	json_t *spec = json_load_file(path, 0, NULL);
-	const char *cg = json_string_value(json_object_get(json_object_get(spec, "linux"), "cgroupsPath"));
-	long n = cg ? cgroup_oom_kills(cg) : -1;
-	json_decref(spec);
-	return n > 0;
+	char bundle[PATH_MAX];
+	*x = (struct rt_exit){ .code = -1 };
+	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0)
+		return -1;
+	return rt_exit_status(env->lc->rt, id, bundle, x, err);
 }
 
-int lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at, struct lc_err *err)
+int lc_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x, struct lc_err *err)
 {
 	struct lifecycle *lc = env->lc;
 	struct lc_err local = { 0 };
 	if (!err)
 		err = &local;
-	int is_oom = container_oom(env, id, exit_code);
-	const char *reason = is_oom ? "OOMKilled" : exit_code == 0 ? "Completed" : "Error";
+	int exit_code = x->code;
+	const char *reason = x->oom ? "OOMKilled" : exit_code == 0 ? "Completed" : "Error";
 	int changed = 0;
-	if (store_container_exited(env->store, id, exit_code, finished_at, reason, &changed, err) < 0) {
+	if (store_container_exited(env->store, id, exit_code, x->at, reason, &changed, err) < 0) {
 		/* no wake-up: a waiter would only find the same row and try again at once */
 		log_error("container %s: exit %d not recorded: %s", id, exit_code, err->msg);
 		return -1;
@@ -149,7 +136,7 @@ int lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t f
 	if (changed)
 		log_info("container %s exited with code %d (%s)", id, exit_code, reason);
 	if (!changed) {
-		if (store_sandbox_infra_exited(env->store, id, finished_at, &changed, err) < 0) {
+		if (store_sandbox_infra_exited(env->store, id, x->at, &changed, err) < 0) {
 			log_error("sandbox %s: infra exit not recorded: %s", id, err->msg);
 			return -1;
 		}
@@ -163,9 +150,18 @@ int lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t f
 	return 0;
 }
 
+/* The exit watcher saw id's exit recorded: how it ended is the runtime's word (the OOM verdict too). */
 static void on_exit_file(const char *id, int exit_code, int64_t finished_at, void *arg)
 {
-	lc_record_exit(arg, id, exit_code, finished_at, NULL);
+	struct cri_env *env = arg;
+	struct rt_exit x;
+	struct lc_err err = { 0 };
+	(void)exit_code;
+	(void)finished_at;
+	if (runtime_exit(env, id, &x, &err) < 0) /* removed meanwhile with its container */
+		log_debug("%s: exit not recorded: %s", id, err.msg);
+	else
+		lc_record_exit(env, id, &x, NULL);
 }
 
 int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline)
@@ -193,10 +189,11 @@ int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), co
 }
 
 /*
- * A container counts as stopped when its row says so, is gone, or — should conmon's exit file never
- * come (conmon killed) — when the runtime no longer runs it and no exit file exists: then the exit
- * is recorded here with code 255 (unknown).  Waiting ends too when the runtime no longer runs it
- * but its exit cannot be recorded (the database refuses writes): stop_recorded reports that.
+ * The wait predicate of a stop, which only reads: 1 once the container's stop is known — its row
+ * says it does not run (or it is gone), or the runtime no longer runs it and its exit is there
+ * to record: the one its monitor recorded, or none ever (the monitor has gone without it: conmon
+ * killed); stop_recorded then records it.  0 while it runs, or while its monitor is about to
+ * record its exit.
  */
 static int container_gone(struct cri_env *env, const char *id)
 {
@@ -214,21 +211,16 @@ static int container_gone(struct cri_env *env, const char *id)
 		return 1;
 	enum rt_state st;
 	pid_t pid;
-	if (rt_state(env->lc->rt, id, &st, &pid, &err) == 0 && (st == RT_STOPPED || st == RT_MISSING)) {
-		int code;
-		int64_t at;
-		if (exit_file_read(env->lc->exit_dir, id, &code, &at, &err) == 0)
-			return lc_record_exit(env, id, code, at, NULL) < 0; /* the watcher missed it */
-		if (!lc_conmon_alive(env, id))
-			return lc_record_lost_exit(env, id, NULL) < 0;
-		/* else conmon is about to write the exit file */
-	}
-	return 0;
+	struct rt_exit x;
+	if (rt_state(env->lc->rt, id, &st, &pid, &err) < 0 || (st != RT_STOPPED && st != RT_MISSING))
+		return 0;
+	return runtime_exit(env, id, &x, &err) == 0 || !lc_conmon_alive(env, id);
 }
 
 /*
  * After container_gone ended a wait: 0 if the container's exit is recorded (or it is gone or not
- * running); else the exit could not be recorded — tried once more here, -1 naming why if it fails.
+ * running); else it is recorded here (the watcher may not have yet, or could not: the database
+ * refused the write), -1 naming why if that fails.
  */
 static int stop_recorded(struct cri_env *env, const char *id, struct lc_err *err)
 {
@@ -240,37 +232,32 @@ static int stop_recorded(struct cri_env *env, const char *id, struct lc_err *err
 	arena_release(&a);
 	if (rc < 0)
 		return err->errnum == ENOENT ? 0 : -1;
-	if (!running)
-		return 0;
-	int code;
-	int64_t at;
-	struct lc_err e = { 0 };
-	rc = exit_file_read(env->lc->exit_dir, id, &code, &at, &e) == 0 ? lc_record_exit(env, id, code, at, err)
-									 : lc_record_lost_exit(env, id, err);
-	return rc < 0 ? lc_wrap(err, "container %s stopped, but its exit could not be recorded", id) : 0;
+	if (running && lc_record_lost_exit(env, id, err) < 0)
+		return lc_wrap(err, "container %s stopped, but its exit could not be recorded", id);
+	return 0;
 }
 
 int lc_conmon_alive(struct cri_env *env, const char *id)
 {
-	char path[PATH_MAX];
+	char ctr[PATH_MAX], sb[PATH_MAX];
 	struct lc_err err = { 0 };
-	if (lc_dir(env, DIR_CTR_STATE, id, "conmon.pid", path, sizeof path, &err) < 0)
+	if (lc_dir(env, DIR_CTR_STATE, id, NULL, ctr, sizeof ctr, &err) < 0 ||
+	    lc_dir(env, DIR_SB_STATE, id, NULL, sb, sizeof sb, &err) < 0)
 		return 0;
-	if (access(path, F_OK) < 0 && lc_dir(env, DIR_SB_STATE, id, "conmon.pid", path, sizeof path, &err) < 0)
-		return 0;
-	return proc_pidfile(path) > 0; /* a zombie conmon has written its exit file */
+	return rt_monitor_alive(env->lc->rt, id, ctr) || rt_monitor_alive(env->lc->rt, id, sb);
 }
 
 int lc_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err)
 {
 	struct lc_err e = { 0 };
-	int code;
-	int64_t at;
-	if (exit_file_read(env->lc->exit_dir, id, &code, &at, &e) == 0)
-		return lc_record_exit(env, id, code, at, err);
-	log_warn("%s: not running any more, and conmon is gone without leaving an exit code (host rebooted or "
-		 "conmon killed): recording exit code 255", id);
-	return lc_record_exit(env, id, 255, lc_now(), err);
+	struct rt_exit x;
+	if (runtime_exit(env, id, &x, &e) < 0) {
+		log_warn("%s: not running any more, and its monitor is gone without recording its exit (host "
+			 "rebooted or the monitor killed): recording exit code 255", id);
+		x.code = 255;
+		x.at = lc_now();
+	}
+	return lc_record_exit(env, id, &x, err);
 }
 
 /* How long StopContainer waits for a SIGKILLed container before it gives up. */
@@ -408,65 +395,6 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 	return GRPC_STATUS_OK;
 }
 
-/* Copy the pause program into <state>/pause/rootfs (atomically: running pods keep the old inode). */
-static int install_pause(struct cri_env *env, struct lc_err *err)
-{
-	struct lifecycle *lc = env->lc;
-	char src[PATH_MAX];
-	if (env->cfg->pause[0]) {
-		snprintf(src, sizeof src, "%s", env->cfg->pause);
-	} else {
-		char self[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-		if (n < 0)
-			return lc_fail(err, errno, "readlink /proc/self/exe");
-		self[n] = '\0';
-		if (snprintf(src, sizeof src, "%s/litecri-pause", dirname(self)) >= (int)sizeof src)
-			return lc_fail(err, ENAMETOOLONG, "pause program path");
-	}
-	if (snprintf(lc->pause_rootfs, sizeof lc->pause_rootfs, "%s/pause/rootfs", env->cfg->state) >=
-	    (int)sizeof lc->pause_rootfs)
-		return lc_fail(err, ENAMETOOLONG, "pause rootfs path");
-	static const char *const dirs[] = { "", "/proc", "/dev", "/sys", "/etc" };
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		char d[PATH_MAX + 8];
-		snprintf(d, sizeof d, "%s%s", lc->pause_rootfs, dirs[i]);
-		if (mkdir_p(d, 0755, err) < 0)
-			return -1;
-	}
-	cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return lc_fail(err, errno, "pause program %s (see --pause)", src);
-	char tmp[PATH_MAX + 16], dst[PATH_MAX + 16];
-	snprintf(tmp, sizeof tmp, "%s/.pause.tmp", lc->pause_rootfs);
-	snprintf(dst, sizeof dst, "%s/pause", lc->pause_rootfs);
-	cleanup_close int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	if (out < 0)
-		return lc_fail(err, errno, "create %s", tmp);
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof buf)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return lc_fail(err, errno, "read %s", src);
-		}
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				return lc_fail(err, errno, "write %s", tmp);
-			}
-			off += w;
-		}
-	}
-	if (fchmod(out, 0755) < 0 || rename(tmp, dst) < 0)
-		return lc_fail(err, errno, "install %s", dst);
-	log_info("pause program %s installed in %s", src, lc->pause_rootfs);
-	return 0;
-}
-
 int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
 {
 	struct lifecycle *lc = calloc(1, sizeof *lc);
@@ -492,7 +420,12 @@ int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
 		if (mkdir_p(d, 0700, err) < 0)
 			goto fail;
 	}
-	if (install_pause(env, err) < 0)
+	if (snprintf(lc->pause_rootfs, sizeof lc->pause_rootfs, "%s/pause/rootfs", env->cfg->state) >=
+	    (int)sizeof lc->pause_rootfs) {
+		lc_fail(err, ENAMETOOLONG, "state directory %s", env->cfg->state);
+		goto fail;
+	}
+	if (pause_install(env->cfg->pause, lc->pause_rootfs, err) < 0)
 		goto fail;
 	/* The watcher first reports the exit files already there: exits while the daemon was down. */
 	if (exits_start(lc->exit_dir, on_exit_file, env, &lc->exits, err) < 0)
@@ -546,22 +479,6 @@ int lc_container_apply_resources(struct cri_env *env, const char *id, json_t *re
 			err->errnum = ESRCH;
 		return -1;
 	}
-	/* The bundle's config.json (what verbose ContainerStatus shows) follows; the cgroup and the
-	 * database row are what count, so a failure here is only logged. */
-	struct lc_err e2 = { 0 };
-	char cfg[PATH_MAX + 16];
-	snprintf(cfg, sizeof cfg, "%s/config.json", bundle);
-	json_t *spec = json_load_file(cfg, 0, NULL);
-	json_t *lres = spec ? json_object_get(json_object_get(spec, "linux"), "resources") : NULL;
-	const char *k;
-	json_t *v;
-	int ok = json_is_object(lres);
-	if (ok)
-		json_object_foreach(res, k, v) ok = ok && json_object_set(lres, k, v) == 0;
-	if (!ok || spec_write(bundle, spec, &e2) < 0)
-		log_warn("container %s: config.json not updated with its new resources%s%s", id, e2.msg[0] ? ": " : "",
-			 e2.msg);
-	json_decref(spec);
 	return 0;
 }
 

@@ -73,24 +73,25 @@ int lc_new_id(char id[POD_ID_BUF], struct lc_err *err);
 int64_t lc_now(void);
 
 /*
- * Record an exit reported by the exit watcher (or found by recovery): a container becomes EXITED
- * with reason OOMKilled / Completed / Error, a sandbox's infra exit makes it NOTREADY.  Wakes waiters
- * when it recorded something.  -1 (logged, and in *err unless err is NULL) when the database could
- * not be written (e.g. the disk is full): the row keeps its old state.
+ * Record an exit as the runtime reports it (rt_exit_status: found by the exit watcher, a stop or
+ * recovery): a container becomes EXITED with x->code, x->at and reason OOMKilled (x->oom) /
+ * Completed / Error, a sandbox's infra exit makes it NOTREADY.  Wakes waiters when it recorded
+ * something.  -1 (logged, and in *err unless err is NULL) when the database could not be written
+ * (e.g. the disk is full): the row keeps its old state.
  */
-int lc_record_exit(struct cri_env *env, const char *id, int exit_code, int64_t finished_at, struct lc_err *err);
+int lc_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x, struct lc_err *err);
 
 /*
- * 1 if the conmon supervising container (or infra container) id still runs: the PID in its
- * pidfile exists, is no zombie (a conmon that exited has written its exit file, whenever PID 1
- * reaps it) and did not start after the pidfile was written (a reused PID is not conmon).
+ * 1 while the monitor supervising container (or infra container) id still runs
+ * (rt_monitor_alive): its exit, not recorded by the runtime yet, may still come.
  */
 int lc_conmon_alive(struct cri_env *env, const char *id);
 
 /*
- * The exit of a container / infra container the runtime no longer runs: from conmon's exit file
- * if there is one, else exit code 255 (conmon is gone: a reboot, or it was killed).  Call only
- * when conmon is not alive, or it may still be about to write the file.  Fails as lc_record_exit.
+ * The exit of a container / infra container the runtime no longer runs: the one the runtime
+ * recorded if there is one, else exit code 255 (its monitor is gone: a reboot, or it was killed).
+ * Call only when the monitor is not alive, or it may still be about to record the exit.  Fails as
+ * lc_record_exit.
  */
 int lc_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err);
 
@@ -142,8 +143,9 @@ grpc_status_code lc_container_find(struct cri_env *env, struct cri_call *call, c
 
 /*
  * The `info` map of a verbose PodSandboxStatus / ContainerStatus: one entry "info" holding `info`
- * (a new reference, released here) with the object's OCI spec (config.json in its bundle
- * directory `which`) added as "runtimeSpec".  Entries are made with entry_desc; *n is 0 or 1.
+ * (a new reference, released here) with the object's OCI spec (rt_read_spec of its bundle
+ * directory `which`; none without a runtime) added as "runtimeSpec".  Entries are made with
+ * entry_desc; *n is 0 or 1.
  */
 void *lc_verbose_info(struct cri_env *env, struct cri_call *call, enum lc_dir which, const char *id, json_t *info,
 		      const ProtobufCMessageDescriptor *entry_desc, size_t *n);
@@ -161,7 +163,7 @@ const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena 
 
 /*
  * Apply res (an OCI linux.resources object built by spec_resources) to container id's live cgroup
- * (runtime update), then to its bundle's config.json (a failure there is only logged).
+ * (rt_update, which keeps the container's OCI spec in step).  ESRCH: the runtime does not run it.
  */
 int lc_container_apply_resources(struct cri_env *env, const char *id, json_t *res, struct lc_err *err);
 

@@ -128,14 +128,10 @@ static int sandbox_setup(struct cri_env *env, struct cri_call *call, const struc
 	struct spec_pod pod;
 	if (sandbox_spec_pod(env, call, sb, cfg, &pod, err) < 0)
 		return -1;
-	json_t *spec = NULL;
+	json_auto_t *spec = NULL;
 	if (spec_pause(&pod, env->lc->pause_rootfs, &spec, err) < 0)
 		return -1;
-	int rc = spec_write(dir, spec, err);
-	json_decref(spec);
-	if (rc < 0)
-		return -1;
-	struct rt_create c = { .id = sb->id, .bundle = dir, .log_path = "" };
+	struct rt_create c = { .id = sb->id, .bundle = dir, .spec = spec, .log_path = "" };
 	if (rt_create(env->lc->rt, &c, pid, err) < 0 || rt_start(env->lc->rt, sb->id, err) < 0)
 		return lc_wrap(err, "infra container");
 	return 0;

@@ -10,13 +10,16 @@
  * `<runtime> exec -d`, reaps the command as subreaper and exits with its status, while the
  * command writes straight into the daemon's pipes.  update is `<runtime> update --resources`.
  *
- * What conmon 2.1.6 leaves, relied on here and by the callers:
+ * The bundle holds config.json (written by create and update, read by read_spec, exec and the
+ * OOM verdict) and what conmon 2.1.6 leaves, relied on here alone:
  *   <bundle>/pidfile, <bundle>/conmon.pid   container init pid, conmon's (daemonized) pid
+ *                                            (monitor_alive: proc_pidfile's PID-reuse guard)
  *   <bundle>/ctl, <bundle>/winsz             control FIFOs ("2 0 0\n" on ctl reopens the log)
  *   <bundle>/attach                          attach socket (removed when conmon exits normally)
  *   <bundle>/exit, <exit_dir>/<id>           exit code as decimal text, written to a temporary
- *                                            file and renamed into place
+ *                                            file and renamed into place (exit_status)
  *   <bundle>/oom                             empty, when the memory cgroup's OOM killer struck
+ *                                            (exit_status: x->oom, with the cgroup's counter)
  *   <socket_dir>/<id>                        symlink to the bundle (removed by delete here, also
  *                                            when the runtime's container is gone already)
  *
@@ -49,6 +52,7 @@
 #include <unistd.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/exits.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -406,6 +410,79 @@ static int read_sync(const struct oci *o, int fd, const char *id, const char *co
 	return 0;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* the bundle: config.json and conmon's files                                                 */
+
+/* Write spec to <bundle>/config.json (mode 0600) atomically: the one writer of that file. */
+static int spec_save(const char *bundle, json_t *spec, struct lc_err *err)
+{
+	cleanup_free char *text = json_dumps(spec, JSON_INDENT(2));
+	if (!text)
+		return lc_fail(err, ENOMEM, "serialize %s/config.json", bundle);
+	return write_file_atomic(bundle, "config.json", text, strlen(text), 0600, 1, err);
+}
+
+/* <bundle>/config.json into *spec (a new reference): the one reader.  ENOENT when absent, EIO when
+ * it is not JSON. */
+static int spec_load(const char *bundle, json_t **spec, struct lc_err *err)
+{
+	char path[PATH_MAX];
+	*spec = NULL;
+	if (snprintf(path, sizeof path, "%s/config.json", bundle) >= (int)sizeof path)
+		return lc_fail(err, ENAMETOOLONG, "bundle %s", bundle);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lc_fail(err, errno, "open %s", path);
+	json_error_t jerr;
+	*spec = json_loadfd(fd, 0, &jerr);
+	if (!*spec)
+		return lc_failc(err, EIO, "%s: %s", path, jerr.text);
+	return 0;
+}
+
+/*
+ * Did the cgroup OOM killer strike the container of `bundle`, which exited with exit_code?
+ * conmon's "oom" marker says so, but nothing orders it before the exit file: a SIGKILLed
+ * container without the marker is checked against its cgroup's own oom_kill counter too (the
+ * cgroup, named by config.json's cgroupsPath, outlives the process until the runtime deletes it).
+ */
+static int oom_killed(const char *bundle, int exit_code)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/oom", bundle) < (int)sizeof path && access(path, F_OK) == 0)
+		return 1;
+	struct lc_err e;
+	json_auto_t *spec = NULL;
+	if (exit_code != 128 + SIGKILL || spec_load(bundle, &spec, &e) < 0)
+		return 0;
+	const char *cg = json_string_value(json_object_get(json_object_get(spec, "linux"), "cgroupsPath"));
+	return cg && cgroup_oom_kills(cg) > 0;
+}
+
+static int oci_read_spec(void *impl, const char *id, const char *bundle, json_t **spec, struct lc_err *err)
+{
+	(void)impl;
+	if (spec_load(bundle, spec, err) < 0)
+		return lc_wrap(err, "spec of container %s", id);
+	return 0;
+}
+
+static int oci_monitor_alive(void *impl, const char *id, const char *bundle)
+{
+	(void)impl;
+	(void)id;
+	return conmon_pid(bundle) > 0; /* a zombie conmon has written its exit file */
+}
+
+static int oci_exit_status(void *impl, const char *id, const char *bundle, struct rt_exit *x, struct lc_err *err)
+{
+	struct oci *o = impl;
+	*x = (struct rt_exit){ .code = -1 };
+	int rc = exit_file_read(o->exit_dir, id, &x->code, &x->at, err); /* sets nothing on failure */
+	x->oom = oom_killed(bundle, x->code);
+	return rc;
+}
+
 static int unlink_stale(const char *bundle, const char *name, struct lc_err *err)
 {
 	char p[PATH_MAX];
@@ -429,6 +506,8 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 		err->errnum = EEXIST;
 		return -1;
 	}
+	if (spec_save(c->bundle, c->spec, err) < 0)
+		return lc_wrap(err, "create container %s", c->id);
 	static const char *const stale[] = { "pidfile", "conmon.pid", "exit", "oom" };
 	for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
 		if (unlink_stale(c->bundle, stale[i], err) < 0)
@@ -1018,18 +1097,15 @@ static void exec_timeout(void *arg)
 /* The process of the bundle's config.json with args replaced and no terminal, written to path. */
 static int exec_process(const struct rt_exec *x, const char *path, struct lc_err *err)
 {
-	char cfg[PATH_MAX];
-	if (snprintf(cfg, sizeof cfg, "%s/config.json", x->bundle) >= (int)sizeof cfg)
-		return lc_fail(err, ENAMETOOLONG, "bundle %s", x->bundle);
-	json_error_t jerr;
-	json_t *spec = json_load_file(cfg, 0, &jerr);
-	if (!spec)
-		return lc_fail(err, EIO, "exec in container %s: %s: %s", x->id, cfg, jerr.text);
+	json_t *spec;
+	struct lc_err e;
+	if (spec_load(x->bundle, &spec, &e) < 0)
+		return lc_failc(err, EIO, "exec in container %s: %s", x->id, e.msg);
 	json_t *proc = json_object_get(spec, "process");
 	json_t *args = json_array();
 	int rc = 0;
 	if (!json_is_object(proc) || !args) {
-		rc = lc_fail(err, EIO, "exec in container %s: %s has no process", x->id, cfg);
+		rc = lc_fail(err, EIO, "exec in container %s: its config.json has no process", x->id);
 		goto out;
 	}
 	for (size_t i = 0; i < x->n_args; i++)
@@ -1255,20 +1331,20 @@ static int oci_update(void *impl, const char *id, const char *bundle, const char
 		return -1;
 	}
 	json_error_t jerr;
-	json_t *res = json_loads(resources_json, 0, &jerr);
-	if (!json_is_object(res)) {
-		json_decref(res);
+	json_auto_t *res = json_loads(resources_json, 0, &jerr);
+	if (!json_is_object(res))
 		return lc_fail(err, EINVAL, "update %s: resources are not a JSON object", id);
-	}
-	json_t *huge = json_incref(json_object_get(res, "hugepageLimits"));
-	json_object_del(res, "hugepageLimits");
+	/* `runtime update` takes all but the hugepage limits */
+	json_auto_t *cg = json_copy(res);
+	if (!cg)
+		return lc_fail(err, ENOMEM, "update %s", id);
+	json_object_del(cg, "hugepageLimits");
 	char path[PATH_MAX];
 	int rc = 0;
 	if (snprintf(path, sizeof path, "%s/resources.json", bundle) >= (int)sizeof path)
 		rc = lc_fail(err, ENAMETOOLONG, "bundle %s", bundle);
-	else if (json_dump_file(res, path, JSON_COMPACT) < 0)
+	else if (json_dump_file(cg, path, JSON_COMPACT) < 0)
 		rc = lc_fail(err, EIO, "update %s: write %s", id, path);
-	json_decref(res);
 	if (rc == 0) {
 		const char *args[] = { "update", "--resources", path, id, NULL };
 		struct proc_result r = { 0 };
@@ -1283,9 +1359,22 @@ static int oci_update(void *impl, const char *id, const char *bundle, const char
 		unlink(path);
 	}
 	if (rc == 0)
-		rc = update_hugetlb(o, id, huge, err);
-	json_decref(huge);
-	return rc;
+		rc = update_hugetlb(o, id, json_object_get(res, "hugepageLimits"), err);
+	if (rc < 0)
+		return -1;
+	/* config.json follows (what read_spec and exec see); the cgroup is what counts: only logged */
+	struct lc_err e2 = { 0 };
+	json_auto_t *spec = NULL;
+	int ok = spec_load(bundle, &spec, &e2) == 0;
+	json_t *lres = ok ? json_object_get(json_object_get(spec, "linux"), "resources") : NULL;
+	if (ok && !json_is_object(lres))
+		ok = lc_failc(&e2, EIO, "it has no linux.resources") == 0;
+	if (ok && (json_object_update(lres, res) < 0 || spec_save(bundle, spec, &e2) < 0))
+		ok = 0;
+	if (!ok)
+		log_warn("container %s: config.json not updated with its new resources%s%s", id, e2.msg[0] ? ": " : "",
+			 e2.msg);
+	return 0;
 }
 
 static void oci_close(void *impl)
@@ -1317,6 +1406,9 @@ static const struct runtime_ops oci_ops = {
 	.reopen_log = oci_reopen_log,
 	.exec = oci_exec,
 	.update = oci_update,
+	.read_spec = oci_read_spec,
+	.monitor_alive = oci_monitor_alive,
+	.exit_status = oci_exit_status,
 	.close = oci_close,
 };
 

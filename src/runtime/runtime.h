@@ -6,9 +6,15 @@
  * slow work: the CRI layer never calls one inside a database transaction.
  *
  * Container IDs are the 64-hex-digit IDs of litecri's rows (a pod's infra container uses the
- * sandbox ID).  Exits are not polled: conmon writes "<exit_dir>/<id>" holding the exit code when
- * the container's init process ends (and "<bundle>/oom" first when the cgroup OOM killer struck);
- * exits.h watches that directory.
+ * sandbox ID).  Each container has a bundle, a directory the CRI layer makes and names (and
+ * removes); what is in it is the runtime's: the OCI spec (config.json, written by create, read by
+ * read_spec) and the files of the container's monitor.  Nothing outside the runtime opens a path
+ * inside a bundle.
+ *
+ * Exits are not polled: the monitor (conmon) writes "<exit_dir>/<id>" holding the exit code when
+ * the container's init process ends; exits.h watches that directory and says which container
+ * exited, exit_status says how (the code, the time, whether the cgroup OOM killer struck), and
+ * monitor_alive whether an exit not recorded yet may still come.
  *
  * Errors: -1 with *err filled; err->errnum is ENOENT when the runtime does not know the container,
  * ESRCH when kill found it not running, EINVAL when the runtime's own message says the request was
@@ -20,7 +26,9 @@
 #ifndef LITECRI_RUNTIME_RUNTIME_H
 #define LITECRI_RUNTIME_RUNTIME_H
 
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/err.h"
@@ -29,8 +37,16 @@ enum rt_state { RT_MISSING = 0, RT_CREATED, RT_RUNNING, RT_PAUSED, RT_STOPPED };
 
 struct rt_create {
 	const char *id;       /* 64 hex digits */
-	const char *bundle;   /* directory holding config.json; conmon also leaves its files here */
+	const char *bundle;   /* an existing directory: config.json is written there; conmon leaves its files there */
+	json_t *spec;         /* the OCI runtime spec (config.json's content); not consumed */
 	const char *log_path; /* CRI-format log conmon writes ("" = the container's output is discarded) */
+};
+
+/* How a container's init process ended, as its monitor recorded it (exit_status). */
+struct rt_exit {
+	int code;   /* exit code, 0..255 (128+N when signal N killed it); -1 when none is recorded */
+	int64_t at; /* when it ended (the record's time), ns since the epoch; 0 when none is recorded */
+	int oom;    /* 1: the cgroup OOM killer struck the container */
 };
 
 /* A command to run in a running container (ExecSync). */
@@ -53,10 +69,11 @@ struct rt_exec_result {
 
 struct runtime_ops {
 	/*
-	 * Create the container (conmon + `runtime create`): afterwards it is in state "created"
-	 * and *pid is its init process.  On failure nothing is left behind (no runtime container, no conmon;
-	 * conmon's files in the bundle stay for the caller to remove with it).  EEXIST when the runtime
-	 * already has id.  log_path: absolute, without ':' (conmon's -l syntax), its directory existing.
+	 * Create the container: c->spec written to <bundle>/config.json (atomically, mode 0600), then
+	 * conmon + `runtime create`: afterwards it is in state "created" and *pid is its init
+	 * process.  On failure nothing is left behind (no runtime container, no conmon; the files in
+	 * the bundle stay for the caller to remove with it).  EEXIST when the runtime already has id.
+	 * log_path: absolute, without ':' (conmon's -l syntax), its directory existing.
 	 */
 	int (*create)(void *impl, const struct rt_create *c, pid_t *pid, struct lc_err *err);
 	/* Start a created container (`runtime start`). */
@@ -111,8 +128,32 @@ struct runtime_ops {
 	 * Apply resources (an OCI linux.resources JSON object) to the container's live cgroup
 	 * (`runtime update`; hugepage limits written to its hugetlb cgroup files when the host has
 	 * that controller for it).  ESRCH: the container is not running or created.  ENOENT: unknown.
+	 * Then config.json's linux.resources takes each of their keys (what read_spec and exec see
+	 * afterwards); a failure there is only logged: the live cgroup is what counts.
 	 */
 	int (*update)(void *impl, const char *id, const char *bundle, const char *resources_json, struct lc_err *err);
+	/*
+	 * The container's OCI spec as it applies now (config.json in its bundle: as created, with the
+	 * resources of every update since): *spec is a new reference.  ENOENT when the bundle holds
+	 * none (the container was never created there).
+	 */
+	int (*read_spec)(void *impl, const char *id, const char *bundle, json_t **spec, struct lc_err *err);
+	/*
+	 * 1 while the monitor supervising container id (whose bundle is `bundle`) still runs: an exit
+	 * not recorded yet may still come.  0 once it has gone: what it recorded (exit_status) is all
+	 * there will be — also after a reboot, or when it was killed before it recorded the exit.
+	 * (conmon: the PID in its pidfile in the bundle, proc_pidfile's guard against a reused PID.)
+	 */
+	int (*monitor_alive)(void *impl, const char *id, const char *bundle);
+	/*
+	 * How container id's init process ended (bundle: the container's): 0 with *x filled from its
+	 * monitor's record.  ENOENT when there is none (yet: see monitor_alive); x->oom is filled even
+	 * then (the monitor may have seen the OOM kill and gone before it recorded the exit), the rest
+	 * is -1 / 0.  x->oom (conmon): its "oom" marker in the bundle; for an exit by SIGKILL without
+	 * the marker (nothing orders the marker before the exit file), the oom_kill counter of the
+	 * container's memory cgroup (cgroup.h), which outlives the process until delete.
+	 */
+	int (*exit_status)(void *impl, const char *id, const char *bundle, struct rt_exit *x, struct lc_err *err);
 	void (*close)(void *impl);
 };
 
@@ -156,6 +197,14 @@ static inline int rt_exec(struct runtime *rt, const struct rt_exec *x, struct rt
 static inline int rt_update(struct runtime *rt, const char *id, const char *bundle, const char *resources_json,
 			    struct lc_err *err)
 { return rt->ops->update(rt->impl, id, bundle, resources_json, err); }
+static inline int rt_read_spec(struct runtime *rt, const char *id, const char *bundle, json_t **spec,
+			       struct lc_err *err)
+{ return rt->ops->read_spec(rt->impl, id, bundle, spec, err); }
+static inline int rt_monitor_alive(struct runtime *rt, const char *id, const char *bundle)
+{ return rt->ops->monitor_alive(rt->impl, id, bundle); }
+static inline int rt_exit_status(struct runtime *rt, const char *id, const char *bundle, struct rt_exit *x,
+				 struct lc_err *err)
+{ return rt->ops->exit_status(rt->impl, id, bundle, x, err); }
 /* Close and free rt (NULL is fine). */
 void runtime_free(struct runtime *rt);
 

@@ -17,9 +17,10 @@
  * inside the fake (a runtime call may not re-enter the store on the handler's behalf), the wait of
  * StopContainer is exercised exactly as in production (a waiter woken by the watcher, or its own
  * re-check reading the exit file), and a test can hold the exit back (conmon being slow) to build
- * the windows that matter.  The fake also keeps conmon's pidfile (<bundle>/conmon.pid, holding
- * this process's own pid: alive) while "conmon" supervises a container, because lifecycle.c asks
- * it whether an exit file may still come.
+ * the windows that matter.  The fake answers exit_status from those files (with an OOM verdict a
+ * test sets: fake_oom) and monitor_alive from whether its "conmon" still supervises the
+ * container; it writes nothing into bundles and keeps the OCI spec create was given in memory
+ * (read_spec, merged into by update).
  *
  * Handlers are called directly with a struct cri_call whose arena lives for one call, as
  * src/server/server.c sets a call up; worker threads only record results: every assertion runs on
@@ -57,6 +58,7 @@
 #include "image/content.h"
 #include "image/digest.h"
 #include "image/images.h"
+#include "runtime/exits.h"
 #include "runtime/runtime.h"
 #include "store/migrate.h"
 #include "store/images.h"
@@ -69,9 +71,9 @@
 /* ------------------------------------------------------------------------------------------ */
 /* the fake runtime                                                                           */
 
-enum fop { F_CREATE, F_START, F_KILL, F_DELETE, F_STATE, F_LIST, F_REOPEN, F_EXEC, F_UPDATE, F_NOPS };
-static const char *const fop_name[F_NOPS] = { "create", "start", "kill",       "delete", "state",
-					      "list",   "reopen_log", "exec", "update" };
+enum fop { F_CREATE, F_START, F_KILL, F_DELETE, F_STATE, F_LIST, F_REOPEN, F_EXEC, F_UPDATE, F_SPEC, F_EXIT, F_NOPS };
+static const char *const fop_name[F_NOPS] = { "create", "start",  "kill",      "delete", "state",      "list",
+					      "reopen_log", "exec", "update", "read_spec", "exit_status" };
 
 /* How a container dies of a signal. */
 enum death {
@@ -92,6 +94,9 @@ struct fctr {
 	enum rt_state st;
 	pid_t pid;
 	int pending; /* exit code fake_reap will report, -1 = none */
+	int monitor; /* its conmon still supervises it (monitor_alive) */
+	int oom;     /* exit_status says the OOM killer struck it */
+	json_t *spec; /* what create was given (NULL for one fake_put made), updates merged in */
 };
 
 struct fevent {
@@ -119,7 +124,6 @@ struct fake {
 	enum death death;
 	pid_t next_pid;
 	char exit_dir[PATH_MAX + 16];
-	char state_dir[PATH_MAX]; /* litecri's state directory (bundles: conmon's pidfile) */
 	/* update: every call that got past fault injection, with the resources JSON it was given */
 	struct {
 		char id[POD_ID_BUF];
@@ -144,43 +148,6 @@ static struct fctr *fake_find(struct fake *f, const char *id)
 	return NULL;
 }
 
-/*
- * conmon, as far as litecri sees it: its pidfile "<state>/<containers|sandboxes>/<id>/conmon.pid",
- * written while it supervises the container, gone once it has written the exit file and exited.
- * The pid in it is this test process's own: alive, and never signalled (lifecycle.c only probes
- * it with kill(pid, 0)).
- */
-static void conmon_path(struct fake *f, const struct fctr *c, char *buf, size_t cap, int dir_only)
-{
-	int n = snprintf(buf, cap, "%s/%s/%s%s", f->state_dir, c->sandbox ? "sandboxes" : "containers", c->id,
-			 dir_only ? "" : "/conmon.pid");
-	if (n < 0 || (size_t)n >= cap)
-		abort();
-}
-
-static void conmon_start(struct fake *f, const struct fctr *c)
-{
-	char dir[PATH_MAX + 100], path[PATH_MAX + 100];
-	conmon_path(f, c, dir, sizeof dir, 1);
-	conmon_path(f, c, path, sizeof path, 0);
-	FILE *fp = NULL;
-	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || !(fp = fopen(path, "w")) ||
-	    fprintf(fp, "%d", (int)getpid()) < 0 || fclose(fp) != 0) {
-		fprintf(stderr, "fake runtime: cannot write %s: %s\n", path, strerror(errno));
-		abort();
-	}
-}
-
-static void conmon_exit(struct fake *f, const struct fctr *c)
-{
-	char path[PATH_MAX + 100];
-	conmon_path(f, c, path, sizeof path, 0);
-	if (unlink(path) < 0 && errno != ENOENT) {
-		fprintf(stderr, "fake runtime: cannot remove %s: %s\n", path, strerror(errno));
-		abort();
-	}
-}
-
 /* Write "<exit_dir>/<id>" as conmon does (temporary file, then rename).  Lock held. */
 static void fake_write_exit(struct fake *f, const char *id, int code)
 {
@@ -202,7 +169,7 @@ static void fake_die(struct fake *f, struct fctr *c, int code)
 		c->st = RT_STOPPED;
 		c->pid = 0;
 		fake_write_exit(f, c->id, code);
-		conmon_exit(f, c);
+		c->monitor = 0;
 		break;
 	case DEATH_SLOW:
 		c->pending = code;
@@ -263,9 +230,9 @@ static int fake_create(void *impl, const struct rt_create *rc, pid_t *pid, struc
 		if (!c) {
 			r = lc_fail(err, ENOSPC, "fake create %s: table full", rc->id);
 		} else {
-			*c = (struct fctr){ .used = 1, .st = RT_CREATED, .pid = f->next_pid++, .pending = -1 };
+			*c = (struct fctr){ .used = 1, .st = RT_CREATED, .pid = f->next_pid++, .pending = -1,
+					    .monitor = 1, .spec = json_incref(rc->spec) };
 			snprintf(c->id, sizeof c->id, "%s", rc->id);
-			conmon_start(f, c);
 			*pid = c->pid;
 		}
 	}
@@ -318,8 +285,8 @@ static int fake_delete(void *impl, const char *id, struct lc_err *err)
 	if (!c)
 		r = lc_fail(err, ENOENT, "fake delete %s: no such container", id);
 	else {
-		conmon_exit(f, c); /* `delete --force` kills the container; conmon goes with it */
-		c->used = 0;
+		json_decref(c->spec); /* `delete --force` kills the container; conmon goes with it */
+		*c = (struct fctr){ 0 };
 	}
 	pthread_mutex_unlock(&f->mu);
 	return r;
@@ -425,6 +392,55 @@ static int fake_update(void *impl, const char *id, const char *bundle, const cha
 		r = lc_fail(err, ENOENT, "fake update %s: no such container", id);
 	else if (c->st != RT_RUNNING && c->st != RT_CREATED)
 		r = lc_fail(err, ESRCH, "fake update %s: container not running", id);
+	json_t *res = r == 0 ? json_loads(resources_json, 0, NULL) : NULL;
+	json_t *lres = json_object_get(json_object_get(c ? c->spec : NULL, "linux"), "resources");
+	if (res && lres && json_object_update(lres, res) < 0)
+		abort();
+	json_decref(res);
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+/* The spec create was given (with updates), ENOENT for a container it does not have or made without one. */
+static int fake_read_spec(void *impl, const char *id, const char *bundle, json_t **spec, struct lc_err *err)
+{
+	struct fake *f = impl;
+	(void)bundle;
+	*spec = NULL;
+	if (fake_enter(f, F_SPEC, id, 0, err) < 0)
+		return -1;
+	struct fctr *c = fake_find(f, id);
+	int r = 0;
+	if (c && c->spec)
+		*spec = json_deep_copy(c->spec);
+	else
+		r = lc_fail(err, ENOENT, "fake read_spec %s: no spec", id);
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static int fake_monitor_alive(void *impl, const char *id, const char *bundle)
+{
+	struct fake *f = impl;
+	(void)bundle;
+	pthread_mutex_lock(&f->mu);
+	struct fctr *c = fake_find(f, id);
+	int alive = c && c->monitor;
+	pthread_mutex_unlock(&f->mu);
+	return alive;
+}
+
+/* The exit file the fake wrote ("conmon"'s record), and the OOM verdict a test set (fake_oom). */
+static int fake_exit_status(void *impl, const char *id, const char *bundle, struct rt_exit *x, struct lc_err *err)
+{
+	struct fake *f = impl;
+	(void)bundle;
+	*x = (struct rt_exit){ .code = -1 };
+	if (fake_enter(f, F_EXIT, id, 0, err) < 0)
+		return -1;
+	struct fctr *c = fake_find(f, id);
+	x->oom = c && c->oom;
+	int r = exit_file_read(f->exit_dir, id, &x->code, &x->at, err);
 	pthread_mutex_unlock(&f->mu);
 	return r;
 }
@@ -442,6 +458,9 @@ static const struct runtime_ops fake_ops = {
 	.reopen_log = fake_reopen_log,
 	.exec = fake_exec,
 	.update = fake_update,
+	.read_spec = fake_read_spec,
+	.monitor_alive = fake_monitor_alive,
+	.exit_status = fake_exit_status,
 	.close = fake_close,
 };
 
@@ -467,13 +486,10 @@ static void fake_put(struct fake *f, const char *id, enum rt_state st, int sandb
 		if (!f->c[i].used)
 			c = &f->c[i];
 	assert_non_null(c);
+	json_decref(c->spec);
 	*c = (struct fctr){ .used = 1, .sandbox = sandbox, .st = st, .pid = st == RT_STOPPED ? 0 : f->next_pid++,
-			    .pending = -1 };
+			    .pending = -1, .monitor = st != RT_STOPPED };
 	snprintf(c->id, sizeof c->id, "%s", id);
-	if (st == RT_STOPPED)
-		conmon_exit(f, c);
-	else
-		conmon_start(f, c);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -485,7 +501,17 @@ static void fake_kill_conmon(struct fake *f, const char *id)
 	pthread_mutex_lock(&f->mu);
 	struct fctr *c = fake_find(f, id);
 	assert_non_null(c);
-	conmon_exit(f, c);
+	c->monitor = 0;
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* The next exit of id is the OOM killer's (as the runtime will report it). */
+static void fake_oom(struct fake *f, const char *id)
+{
+	pthread_mutex_lock(&f->mu);
+	struct fctr *c = fake_find(f, id);
+	assert_non_null(c);
+	c->oom = 1;
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -553,7 +579,7 @@ static void fake_reap(struct fake *f, const char *id)
 	c->st = RT_STOPPED;
 	c->pid = 0;
 	fake_write_exit(f, id, c->pending);
-	conmon_exit(f, c);
+	c->monitor = 0;
 	c->pending = -1;
 	pthread_mutex_unlock(&f->mu);
 }
@@ -663,7 +689,6 @@ static int setup(void **state)
 
 	f->fake.next_pid = 4000000;
 	snprintf(f->fake.exit_dir, sizeof f->fake.exit_dir, "%s/exits", f->cfg.state);
-	snprintf(f->fake.state_dir, sizeof f->fake.state_dir, "%s", f->cfg.state);
 	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
 		return setup_failed(state, "lifecycle_open", err.msg);
 	assert_string_equal(f->env.lc->exit_dir, f->fake.exit_dir);
@@ -716,6 +741,8 @@ static int teardown(void **state)
 	if (f->store)
 		store_close(f->store);
 	config_free(&f->cfg);
+	for (size_t i = 0; i < FAKE_MAX; i++)
+		json_decref(f->fake.c[i].spec);
 	pthread_cond_destroy(&f->fake.cv);
 	pthread_mutex_destroy(&f->fake.mu);
 	return tmpdir_fixture_free(f);
@@ -1728,6 +1755,42 @@ static void test_stop_exit_code_survives_conmon_lag(void **state)
 	remove_ok(f, id);
 }
 
+/*
+ * The reason recorded is the runtime's verdict (exit_status): OOMKilled when it says the OOM killer
+ * struck, whether the exit came through the watcher or was recorded as lost (the monitor gone
+ * without an exit code: 255, the verdict all the same).
+ */
+static void test_exit_reason_is_runtimes(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	mk_container(f, CTR_RUNNING, id);
+	fake_oom(&f->fake, id);
+	assert_res(call_stop(f, id, 0), GRPC_STATUS_OK, "");
+	struct snap s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 137);
+	assert_string_equal(s.reason, "OOMKilled");
+	remove_ok(f, id);
+
+	f->fake.death = DEATH_LAG;
+	mk_container(f, CTR_RUNNING, id);
+	fake_oom(&f->fake, id);
+	unsigned sk0 = fake_kills(&f->fake, SIGKILL), st0 = fake_calls(&f->fake, F_STATE);
+	struct bg b;
+	bg_run(&b, f, BG_STOP, id, 0);
+	wait_calls_or_done(f, F_KILL, SIGKILL, sk0, &b);
+	wait_calls_or_done(f, F_STATE, 0, st0, &b);
+	fake_kill_conmon(&f->fake, id);
+	assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+	s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 255);
+	assert_string_equal(s.reason, "OOMKilled");
+	f->fake.death = DEATH_NOW;
+	remove_ok(f, id);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* recovery                                                                                   */
 
@@ -2124,11 +2187,6 @@ static void test_recover_sandbox_flags(void **state)
 	/* Leftovers no row owns: a runtime container whose directories are already gone, and
 	 * directories without a runtime container. */
 	fake_put(&f->fake, orphan_rt, RT_RUNNING, 1);
-	char p[PATH_MAX + 200];
-	snprintf(p, sizeof p, "%s/sandboxes/%s/conmon.pid", f->cfg.state, orphan_rt);
-	assert_int_equal(unlink(p), 0);
-	snprintf(p, sizeof p, "%s/sandboxes/%s", f->cfg.state, orphan_rt);
-	assert_int_equal(rmdir(p), 0);
 	mk_sb_dirs(f, orphan_dir);
 	fake_fail(&f->fake, F_DELETE, 1, EIO, rm_fail);
 	fake_fail(&f->fake, F_LIST, 1, EIO, NULL);
@@ -2410,7 +2468,7 @@ static void test_run_pod_sandbox_fails_undone(void **state)
 		assert_res(call_pod(f, cri_run_pod_sandbox, NULL), GRPC_STATUS_INTERNAL, "injected failure",
 			   "k8s_POD_web_ns_uid-web_0");
 		assert_int_equal(q_count(f, "SELECT count(*) FROM sandboxes"), 1); /* the fixture's */
-		assert_no_leftovers(f, "sandboxes", 1); /* the fixture's pod's bundle (conmon's pidfile) */
+		assert_no_leftovers(f, "sandboxes", 0); /* the fixture's pod has no files: the fake writes none */
 		if (ops[i] == F_START && fake_calls(&f->fake, F_DELETE) == deletes)
 			fail_msg("the infra container created before the failed start was never deleted");
 		pthread_mutex_lock(&f->fake.mu);
@@ -2432,7 +2490,7 @@ static void test_run_pod_sandbox_fails_undone(void **state)
 	assert_res(call_pod(f, cri_stop_pod_sandbox, id), GRPC_STATUS_OK, "");
 	assert_res(call_pod(f, cri_remove_pod_sandbox, id), GRPC_STATUS_OK, "");
 	assert_false(sb_row(f, id).exists);
-	assert_no_leftovers(f, "sandboxes", 1);
+	assert_no_leftovers(f, "sandboxes", 0);
 }
 
 /* (14) ReopenContainerLog: a runtime failure is the call's failure (with the runtime's words). */
@@ -2873,6 +2931,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_ignores_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_caller_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_exit_code_survives_conmon_lag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_reason_is_runtimes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_starting_state_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_reboot, setup, teardown),

@@ -354,12 +354,27 @@ static void log_path_of(struct fx *f, const char *name, char *out)
 	snprintf(out, PATH_MAX, "%s/%s.log", f->dir, name);
 }
 
+/* The OCI spec make_bundle wrote for container k (and a test may have changed), for create. */
+static json_t *bundle_spec(struct fx *f, size_t k)
+{
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof p, "%s/config.json", f->bundles[k]);
+	json_error_t jerr;
+	json_t *spec = json_load_file(p, 0, &jerr);
+	if (!spec)
+		fail_msg("%s: %s", p, jerr.text);
+	return spec;
+}
+
 static pid_t create(struct fx *f, size_t k, const char *log_path)
 {
-	struct rt_create c = { .id = f->ids[k], .bundle = f->bundles[k], .log_path = log_path };
+	json_t *spec = bundle_spec(f, k);
+	struct rt_create c = { .id = f->ids[k], .bundle = f->bundles[k], .spec = spec, .log_path = log_path };
 	struct lc_err err;
 	pid_t pid = 0;
-	if (rt_create(f->rt, &c, &pid, &err) < 0)
+	int rc = rt_create(f->rt, &c, &pid, &err);
+	json_decref(spec);
+	if (rc < 0)
 		fail_msg("create %s: %s", f->ids[k], err.msg);
 	assert_true(pid > 0);
 	return pid;
@@ -1059,11 +1074,39 @@ static void test_lifecycle(void **state)
 	snprintf(fifo, sizeof fifo, "%s/rootfs/go", f->bundles[k]);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	log_path_of(f, "life", log);
+	json_t *given = bundle_spec(f, k);
+	char config[PATH_MAX + 16];
+	snprintf(config, sizeof config, "%s/config.json", f->bundles[k]);
+	assert_int_equal(unlink(config), 0);
 
-	pid_t pid = create(f, k, log);
+	struct rt_create rc = { .id = id, .bundle = f->bundles[k], .spec = given, .log_path = log };
+	pid_t pid = 0;
+	must(rt_create(f->rt, &rc, &pid, &err), &err);
 	pid_t spid;
 	assert_int_equal(state_of(f, id, &spid), RT_CREATED);
 	assert_int_equal(spid, pid);
+	/* create wrote the spec it was given (mode 0600, no temporary file beside it); read_spec reads it */
+	struct stat st;
+	assert_int_equal(stat(config, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	DIR *bd = opendir(f->bundles[k]);
+	assert_non_null(bd);
+	for (struct dirent *e; (e = readdir(bd));)
+		if (!strncmp(e->d_name, ".config.json", 12))
+			fail_msg("temporary file %s left in the bundle", e->d_name);
+	closedir(bd);
+	json_t *spec = NULL;
+	must(rt_read_spec(f->rt, id, f->bundles[k], &spec, &err), &err);
+	assert_true(json_equal(spec, given));
+	json_decref(spec);
+	json_decref(given);
+	/* conmon supervises it; no exit recorded yet */
+	assert_int_equal(rt_monitor_alive(f->rt, id, f->bundles[k]), 1);
+	struct rt_exit x;
+	assert_int_equal(rt_exit_status(f->rt, id, f->bundles[k], &x, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(x.code, -1);
+	assert_int_equal(x.oom, 0);
 	char **ids;
 	size_t n;
 	must(rt_list(f->rt, &ids, &n, &err), &err);
@@ -1079,10 +1122,15 @@ static void test_lifecycle(void **state)
 	close(fd);
 
 	assert_int_equal(wait_exit(f, id), 0);
-	int code;
-	int64_t at;
-	must(exit_file_read(f->exit_dir, id, &code, &at, &err), &err);
-	assert_int_equal(code, 0);
+	must(rt_exit_status(f->rt, id, f->bundles[k], &x, &err), &err);
+	assert_int_equal(x.code, 0);
+	assert_true(x.at > 0);
+	assert_int_equal(x.oom, 0);
+	/* conmon exits once it has recorded the exit */
+	for (int64_t deadline = now_ms() + WAIT_MS; rt_monitor_alive(f->rt, id, f->bundles[k]);) {
+		assert_true(now_ms() < deadline);
+		sleep_ms(5);
+	}
 	char *s = slurp(log); /* complete: conmon writes the exit file after draining the output */
 	assert_non_null(s);
 	assert_log_line(s, "stdout", "F", "out");
@@ -1112,6 +1160,21 @@ static void test_lifecycle(void **state)
 	free(ids);
 	assert_int_equal(tmpdir_count(f->sock_dir), 0); /* delete removed conmon's attach link */
 	assert_false(conmon_running(id));
+
+	/* The monitor's pidfile naming a live process that started after the file was written: a
+	 * reused PID, not the monitor.  The same process with the file written after it started is. */
+	char pidfile[PATH_MAX + 16];
+	snprintf(pidfile, sizeof pidfile, "%s/conmon.pid", f->bundles[k]);
+	FILE *fp = fopen(pidfile, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%d", (int)getpid());
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(rt_monitor_alive(f->rt, id, f->bundles[k]), 1);
+	struct timespec old[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } }; /* 2001 */
+	assert_int_equal(utimensat(AT_FDCWD, pidfile, old, 0), 0);
+	assert_int_equal(rt_monitor_alive(f->rt, id, f->bundles[k]), 0);
+	assert_int_equal(unlink(pidfile), 0);
+	assert_int_equal(rt_monitor_alive(f->rt, id, f->bundles[k]), 0);
 }
 
 /* create -> start -> SIGKILL -> exit 137 -> delete, timed; exit 1; list of several. */
@@ -1635,7 +1698,8 @@ static void test_create_failure(void **state)
 	const char *args[] = { "/bin/missing-program", NULL };
 	size_t k = make_bundle(f, "broken", args, 0, 0);
 	const char *id = f->ids[k];
-	struct rt_create c = { .id = id, .bundle = f->bundles[k], .log_path = "" };
+	json_t *spec = bundle_spec(f, k);
+	struct rt_create c = { .id = id, .bundle = f->bundles[k], .spec = spec, .log_path = "" };
 	pid_t pid = 0;
 	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
 	print_message("create failure: %s\n", err.msg);
@@ -1653,6 +1717,8 @@ static void test_create_failure(void **state)
 	c.id = f->ids[m];
 	c.bundle = f->bundles[m];
 	c.log_path = "/nonexistent-dir/x.log";
+	json_decref(spec);
+	c.spec = spec = bundle_spec(f, m);
 	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
 	print_message("bad log path: %s\n", err.msg);
 	assert_non_null(strstr(err.msg, f->ids[m]));
@@ -1666,12 +1732,24 @@ static void test_create_failure(void **state)
 	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
 	assert_int_equal(err.errnum, EINVAL);
 
+	/* A bundle directory that is not there: config.json cannot be written; the error names it. */
+	char ghost[65], nobundle[PATH_MAX + 16];
+	new_id(ghost);
+	snprintf(nobundle, sizeof nobundle, "%s/no-bundle", f->dir);
+	c.id = ghost;
+	c.bundle = nobundle;
+	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
+	assert_non_null(strstr(err.msg, "no-bundle"));
+	assert_int_equal(state_of(f, ghost, NULL), RT_MISSING);
+	c.bundle = f->bundles[m];
+
 	/* The same ID twice: the second create fails and leaves the first alone. */
 	c.id = f->ids[m];
 	create(f, m, "");
 	assert_int_equal(rt_create(f->rt, &c, &pid, &err), -1);
 	assert_int_equal(err.errnum, EEXIST);
 	assert_int_equal(state_of(f, f->ids[m], NULL), RT_CREATED);
+	json_decref(spec);
 }
 
 /* Children of pid (any state, zombies too), from /proc: their number, the first max of them in kids. */
@@ -1763,12 +1841,28 @@ static void test_oom(void **state)
 	struct lc_err err;
 	const char *args[] = { "/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1", NULL };
 	size_t k = make_bundle(f, "oom", args, 0, 32L * 1024 * 1024);
+	/* a cgroupsPath as litecri sets one (runc's default when there is none names the same cgroup) */
+	json_t *spec = bundle_spec(f, k);
+	char cg[80], config[PATH_MAX + 16];
+	snprintf(cg, sizeof cg, "/%s", f->ids[k]);
+	json_object_set_new(json_object_get(spec, "linux"), "cgroupsPath", json_string(cg));
+	snprintf(config, sizeof config, "%s/config.json", f->bundles[k]);
+	assert_int_equal(json_dump_file(spec, config, JSON_INDENT(1)), 0);
+	json_decref(spec);
 	create(f, k, "");
 	must(rt_start(f->rt, f->ids[k], &err), &err);
 	assert_int_equal(wait_exit(f, f->ids[k]), 137);
 	char p[PATH_MAX + 8];
 	snprintf(p, sizeof p, "%s/oom", f->bundles[k]);
 	assert_int_equal(stat(p, &st), 0);
+	/* the runtime's verdict: by conmon's marker, and without it by the cgroup's oom_kill counter */
+	struct rt_exit x;
+	must(rt_exit_status(f->rt, f->ids[k], f->bundles[k], &x, &err), &err);
+	assert_int_equal(x.code, 137);
+	assert_int_equal(x.oom, 1);
+	assert_int_equal(unlink(p), 0);
+	must(rt_exit_status(f->rt, f->ids[k], f->bundles[k], &x, &err), &err);
+	assert_int_equal(x.oom, 1);
 	must(rt_delete(f->rt, f->ids[k], &err), &err);
 }
 
@@ -2074,10 +2168,17 @@ static void test_update(void **state)
 	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes", "memory.max"), 33554432LL);
 	if (access("/sys/fs/cgroup/cpu/cpu.shares", F_OK) == 0)
 		assert_int_equal(cgroup_value(pid, "cpu", "cpu.shares", "cpu.weight"), 512);
-	/* No resources file is left in the bundle. */
+	/* No resources file is left in the bundle; config.json follows the updates. */
 	char p[PATH_MAX + 32];
 	snprintf(p, sizeof p, "%s/resources.json", f->bundles[k]);
 	assert_int_equal(access(p, F_OK), -1);
+	json_t *spec = NULL;
+	must(rt_read_spec(f->rt, id, f->bundles[k], &spec, &err), &err);
+	json_t *res = json_object_get(json_object_get(spec, "linux"), "resources");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "memory"), "limit")), 33554432);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "cpu"), "shares")), 512);
+	assert_non_null(json_object_get(res, "devices")); /* what the update did not name stays */
+	json_decref(spec);
 	/* Not a JSON object: EINVAL, nothing applied. */
 	assert_int_equal(rt_update(f->rt, id, f->bundles[k], "[1]", &err), -1);
 	assert_int_equal(err.errnum, EINVAL);

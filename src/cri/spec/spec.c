@@ -1,5 +1,5 @@
 /* spec.c — see spec.h: the builder core (spec_container, spec_pause), the JSON builder, the helpers the
- * section files share (spec_int.h), annotations, spec_write. */
+ * section files share (spec_int.h), annotations. */
 #include "cri/spec/spec_int.h"
 
 #include <assert.h>
@@ -15,7 +15,6 @@
 #include "cri/spec/seccomp.h"
 #include "runtime/userdb.h"
 #include "util/cleanup.h"
-#include "util/fsutil.h"
 #include "util/utf8.h"
 
 #define OCI_VERSION "1.0.2"
@@ -455,15 +454,4 @@ fail:
 int spec_pause(const struct spec_pod *p, const char *rootfs, json_t **out, struct lc_err *err)
 {
 	return bad_input(build_pause(p, rootfs, out, err), err);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* writing                                                                                    */
-
-int spec_write(const char *bundle, json_t *spec, struct lc_err *err)
-{
-	cleanup_free char *text = json_dumps(spec, JSON_INDENT(2));
-	if (!text)
-		return lc_fail(err, ENOMEM, "serialize %s/config.json", bundle);
-	return write_file_atomic(bundle, "config.json", text, strlen(text), 0600, 1, err);
 }

@@ -123,10 +123,6 @@ int spec_pause(const struct spec_pod *p, const char *rootfs, json_t **out, struc
  */
 int spec_resources(const Runtime__V1__LinuxContainerResources *r, json_t **out, struct lc_err *err);
 
-/* Write spec to "<bundle>/config.json" (mode 0600) atomically (temporary file, fsync, rename, fsync
- * of the directory).  The bundle directory must exist. */
-int spec_write(const char *bundle, json_t *spec, struct lc_err *err);
-
 /*
  * The signal that stops a container of this image: the config's StopSignal ("SIGQUIT", "QUIT",
  * "quit", "3", "SIGRTMIN+3", "RTMAX-1"), SIGTERM when absent, unknown or unparsable.
