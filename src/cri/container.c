@@ -235,7 +235,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 					"request", LC_Q(name), h.id);
 			goto out;
 		}
-		if (h.creating && lc_wait(env, container_settled, h.id, lc_now() + RETRY_WAIT_NS) != 0) {
+		if (h.creating && lc_wait(env, container_settled, h.id, lc_wait_end(RETRY_WAIT_NS, call->deadline, NULL))) {
 			code = cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED, "CreateContainer %s: container %s is still being created",
 					LC_Q(name), h.id);
 			goto out;

@@ -164,6 +164,15 @@ static void on_exit_file(const char *id, int exit_code, int64_t finished_at, voi
 		lc_record_exit(env, id, &x, NULL);
 }
 
+int64_t lc_wait_end(int64_t within_ns, int64_t answer_by, int *callers)
+{
+	int64_t own = within_ns ? lc_now() + within_ns : 0;
+	int theirs = answer_by && (!own || answer_by < own);
+	if (callers)
+		*callers = theirs;
+	return theirs ? answer_by : own;
+}
+
 int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline)
 {
 	struct lifecycle *lc = env->lc;
@@ -294,9 +303,8 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 	log_info("container %s: SIGKILL", id);
 	if (rt_kill(rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
 		return -1;
-	int64_t until = lc_now() + KILL_WAIT_NS;
-	int callers = answer_by && answer_by < until; /* the caller's deadline comes first */
-	if (lc_wait(env, container_gone, id, callers ? answer_by : until) != 0) {
+	int callers;
+	if (lc_wait(env, container_gone, id, lc_wait_end(KILL_WAIT_NS, answer_by, &callers)) != 0) {
 		if (callers)
 			return lc_fail(err, ETIMEDOUT, "container %s: SIGKILL sent, its exit not seen yet when the "
 				       "caller's deadline passed", id);
@@ -354,7 +362,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 	/* Forcibly stop the container if it is running or its state is unknown. */
 	if (r.state == CTR_RUNNING || r.state == CTR_UNKNOWN) {
 		log_info("container %s: forcibly stopping it to remove it", id);
-		if (lc_container_stop(env, id, 0, 0, &err) < 0)
+		if (lc_container_stop(env, id, 0, call->deadline, &err) < 0)
 			return cri_fail(call, cri_code(err.errnum), "failed to forcibly stop container %s: %s", id,
 					err.msg);
 	}

@@ -6,12 +6,18 @@
  * Files of an object (IDs are 64 hex digits checked by the database, never taken from a request
  * unchecked):
  *   <root>/containers/<id>/      upper/ and work/ of its overlay rootfs (persistent)
- *   <state>/containers/<id>/     its bundle: config.json, rootfs/ (the overlay mount), conmon's
- *                                pidfiles, ctl/winsz FIFOs and "oom" marker
+ *   <state>/containers/<id>/     its bundle: rootfs/ (the overlay mount), and what the runtime
+ *                                keeps there (its OCI spec, its monitor's files)
  *   <root>/sandboxes/<id>/       hosts, resolv.conf, hostname (bind-mounted into its containers)
  *   <state>/sandboxes/<id>/      the infra container's bundle, ns/ (pinned namespaces), shm/
- *   <state>/exits/<id>           exit code written by conmon
- *   <state>/pause/rootfs/pause   the infra program every pod runs
+ *   <state>/exits/<id>           the runtime's exit record (watched: exits.h; read: rt_exit_status)
+ *   <state>/pause/rootfs/pause   the infra program every pod runs (pause_install)
+ * The CRI layer makes, names and removes these directories; what is inside a bundle is the
+ * runtime's (runtime.h): nothing here opens a path inside one, nor anything under /proc.
+ *
+ * Waits (lc_wait): a predicate only reads — the row, the runtime's view — and the caller records
+ * what the wait found.  Every wait ends at the caller's deadline (struct cri_call.deadline) when
+ * the call has one, and at litecri's own bound (lc_wait_end) otherwise.
  */
 #ifndef LITECRI_CRI_LIFECYCLE_H
 #define LITECRI_CRI_LIFECYCLE_H
@@ -107,8 +113,10 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 
 /*
  * RemoveContainer, exactly as the reference: missing → OK; RUNNING/UNKNOWN → forcibly stopped
- * first; removing set by one conditional UPDATE (each refusal a FAILED_PRECONDITION naming the
- * container); runtime container, rootfs and dirs deleted; row deleted; on failure removing reset.
+ * first (lc_container_stop with the call's deadline: its end fails the call, DEADLINE_EXCEEDED,
+ * nothing marked); removing set by one conditional UPDATE (each refusal a FAILED_PRECONDITION
+ * naming the container); runtime container, rootfs and dirs deleted; row deleted; on failure
+ * removing reset.
  */
 grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call, const char *id);
 
@@ -118,11 +126,20 @@ int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *er
 int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err);
 
 /*
- * Wait until `done(env, id)` returns non-zero (it re-reads the database), re-checking after every
- * recorded exit and at least once a second, until deadline (ns since the epoch; 0 = none).
- * Returns 0 when done, 1 on deadline.
+ * Wait until `done(env, id)` returns non-zero, re-checking after every recorded exit and at least
+ * once a second, until deadline (ns since the epoch; 0 = none).  Returns 0 when done, 1 on
+ * deadline.  A predicate only reads (the database, the runtime's view); whatever the outcome asks
+ * to record, its caller records after the wait.
  */
 int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline);
+
+/*
+ * The deadline of a wait bounded both by litecri (within_ns from now; 0: no bound of its own) and
+ * by the caller (answer_by: struct cri_call.deadline, lc_now's clock; 0: none): the earlier one,
+ * 0 when neither.  *callers (unless NULL) = 1 when it is the caller's, for the message: the call
+ * ends DEADLINE_EXCEEDED either way.
+ */
+int64_t lc_wait_end(int64_t within_ns, int64_t answer_by, int *callers);
 
 /*
  * Resolve a request's sandbox (container = 0) or container (container = 1) ID, full or a unique

@@ -234,7 +234,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 					LC_Q(name), h.id);
 		/* kubelet retrying after its deadline: the same request.  Wait for the first one if it is
 		 * still in flight, then hand out its sandbox. */
-		if (h.creating && lc_wait(env, sandbox_settled, h.id, lc_now() + RETRY_WAIT_NS) != 0)
+		if (h.creating && lc_wait(env, sandbox_settled, h.id, lc_wait_end(RETRY_WAIT_NS, call->deadline, NULL)))
 			return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED,
 					"RunPodSandbox %s: sandbox %s is still being created", LC_Q(name), h.id);
 		struct sandbox_row held;
@@ -299,21 +299,24 @@ static int infra_gone(struct cri_env *env, const char *id)
 /*
  * StopPodSandbox's work on a sandbox whose `stopping` flag this call holds: every container
  * forcibly stopped, then the infra container; NOTREADY recorded.  Namespaces and files stay until
- * RemovePodSandbox (a stopped pod may still be inspected), so a stop never fails on them.
+ * RemovePodSandbox (a stopped pod may still be inspected), so a stop never fails on them.  Its
+ * waits end at answer_by (the caller's deadline; 0: none): ETIMEDOUT.
  */
-static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, struct lc_err *err)
+static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, int64_t answer_by, struct lc_err *err)
 {
 	char (*ids)[POD_ID_BUF];
 	size_t n;
 	if (store_sandbox_containers(env->store, id, a, &ids, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (lc_container_stop(env, ids[i], 0, 0, err) < 0)
+		if (lc_container_stop(env, ids[i], 0, answer_by, err) < 0)
 			return -1;
 	if (rt_kill(env->lc->rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
 		return lc_wrap(err, "stop infra container");
-	if (lc_wait(env, infra_gone, id, lc_now() + INFRA_WAIT_NS) != 0)
-		return lc_fail(err, ETIMEDOUT, "infra container of sandbox %s did not exit", id);
+	int callers;
+	if (lc_wait(env, infra_gone, id, lc_wait_end(INFRA_WAIT_NS, answer_by, &callers)) != 0)
+		return lc_fail(err, ETIMEDOUT, "infra container of sandbox %s did not exit%s", id,
+			       callers ? " before the caller's deadline passed" : "");
 	return store_sandbox_stopped(env->store, id, lc_now(), err);
 }
 
@@ -333,12 +336,14 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "%s: sandbox %s is still being created", rpc,
 					id);
 		if (why == REFUSED_STOPPING) {
-			lc_wait(env, sandbox_not_stopping, id, 0);
+			if (lc_wait(env, sandbox_not_stopping, id, call->deadline) != 0)
+				return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED, "%s: sandbox %s: another stop was "
+						"still in flight when the caller's deadline passed", rpc, id);
 			continue; /* stop it again: cheap when it is stopped already, and this call's own result */
 		}
 	}
 	log_info("sandbox %s: stopping", id);
-	if (sandbox_stop(env, id, call->arena, &err) < 0) {
+	if (sandbox_stop(env, id, call->arena, call->deadline, &err) < 0) {
 		struct lc_err e2 = { 0 };
 		if (store_sandbox_reset_stopping(env->store, id, &e2) < 0)
 			log_error("sandbox %s: failed to reset stopping state: %s", id, e2.msg);

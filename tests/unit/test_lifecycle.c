@@ -909,11 +909,15 @@ struct res {
 };
 
 /* One call of handler h, as the server makes it (an arena for the call, released after). */
+/* The deadline of the calls rpc and call_pod make (struct cri_call.deadline; 0: none). */
+static int64_t call_deadline;
+
 static struct res rpc(struct fx *f, cri_handler h, const ProtobufCMessage *req)
 {
 	struct arena a;
 	arena_init(&a);
-	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/test" };
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/test",
+			      .deadline = call_deadline };
 	ProtobufCMessage *resp = NULL;
 	struct res r = { 0 };
 	r.code = h(&f->env, &c, req, &resp);
@@ -2440,7 +2444,8 @@ static struct res call_pod(struct fx *f, cri_handler h, const char *id)
 	const ProtobufCMessage *req = h == cri_run_pod_sandbox ? &run.base : h == cri_stop_pod_sandbox ? &stop.base : &rm.base;
 	struct arena a;
 	arena_init(&a);
-	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/test" };
+	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/test",
+			      .deadline = call_deadline };
 	ProtobufCMessage *resp = NULL;
 	struct res r = { 0 };
 	r.code = h(&f->env, &c, req, &resp);
@@ -2491,6 +2496,52 @@ static void test_run_pod_sandbox_fails_undone(void **state)
 	assert_res(call_pod(f, cri_remove_pod_sandbox, id), GRPC_STATUS_OK, "");
 	assert_false(sb_row(f, id).exists);
 	assert_no_leftovers(f, "sandboxes", 0);
+}
+
+/*
+ * RemoveContainer's forced stop and StopPodSandbox wait for a SIGKILLed container only until the
+ * caller's deadline: DEADLINE_EXCEEDED (well before litecri's own 120 s), the SIGKILL sent, nothing
+ * marked (the container not `removing`, the pod not `stopping`).  Once the process is gone both
+ * succeed.
+ */
+static void test_caller_deadline_ends_waits(void **state)
+{
+	struct fx *f = *state;
+	char id[POD_ID_BUF];
+	f->fake.death = DEATH_SLOW; /* the SIGKILLed process lingers until fake_reap */
+	mk_container(f, CTR_RUNNING, id);
+	unsigned sk0 = fake_kills(&f->fake, SIGKILL);
+	int64_t t0 = lc_now();
+	call_deadline = t0 + 300 * 1000000LL;
+	struct res r = call_remove(f, id);
+	call_deadline = 0;
+	assert_res(r, GRPC_STATUS_DEADLINE_EXCEEDED, id, "deadline passed");
+	assert_true((lc_now() - t0) / 1000000000 < 60); /* a hang check: without the deadline, 120 s */
+	assert_int_equal(fake_kills(&f->fake, SIGKILL), sk0 + 1);
+	struct snap s = row(f, id);
+	assert_true(s.exists);
+	assert_int_equal(s.state, CTR_RUNNING);
+	assert_int_equal(s.removing, 0);
+
+	t0 = lc_now();
+	call_deadline = t0 + 300 * 1000000LL;
+	r = call_pod(f, cri_stop_pod_sandbox, f->sandbox);
+	call_deadline = 0;
+	assert_res(r, GRPC_STATUS_DEADLINE_EXCEEDED, f->sandbox, id, "deadline passed");
+	assert_true((lc_now() - t0) / 1000000000 < 60);
+	struct sbsnap sb = sb_row(f, f->sandbox);
+	assert_int_equal(sb.stopping, 0);
+	assert_int_equal(sb.state, SANDBOX_READY);
+
+	fake_reap(&f->fake, id);
+	f->fake.death = DEATH_NOW;
+	assert_res(call_pod(f, cri_stop_pod_sandbox, f->sandbox), GRPC_STATUS_OK, "");
+	s = row(f, id);
+	assert_int_equal(s.state, CTR_EXITED);
+	assert_int_equal(s.exit_code, 137);
+	assert_int_equal(sb_row(f, f->sandbox).state, SANDBOX_NOTREADY);
+	remove_ok(f, id);
+	assert_int_equal(flagged_rows(f), 0);
 }
 
 /* (14) ReopenContainerLog: a runtime failure is the call's failure (with the runtime's words). */
@@ -2938,6 +2989,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recover_sandbox_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_container_fails_undone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_pod_sandbox_fails_undone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caller_deadline_ends_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_log_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_fails_then_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_while_updating, setup, teardown),
