@@ -21,17 +21,15 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cri/lifecycle.h"
 #include "cri/spec/spec.h"
 #include "runtime/exits.h"
-#include "util/cleanup.h"
+#include "runtime/host.h"
 #include "util/log.h"
 
 static int is_id(const char *s)
@@ -217,14 +215,9 @@ static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
  */
 static int check_boot(struct cri_env *env, int *rebooted, struct lc_err *err)
 {
-	char boot[64] = "", last[64];
+	char boot[64], last[64];
 	*rebooted = 0;
-	cleanup_close int fd = open(env->cfg->boot_id_path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, boot, sizeof boot - 1) : -1;
-	if (n > 0) {
-		boot[n] = '\0';
-		boot[strcspn(boot, "\n")] = '\0';
-	}
+	host_boot_id(env->cfg->boot_id_path, boot, sizeof boot);
 	if (!boot[0]) {
 		log_warn("recovery: no boot ID in %s: a reboot is noticed only by the runtime's state",
 			 env->cfg->boot_id_path);

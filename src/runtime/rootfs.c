@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/host.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -106,44 +107,6 @@ int rootfs_unmount(const char *target, struct lc_err *err)
 	return 0;
 }
 
-/* Undo mountinfo's octal escapes (\040 for a space etc.) in place. */
-static void unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
-
-/* Is the canonical path `real` a mount point according to /proc/self/mountinfo? */
-static int in_mountinfo(const char *real)
-{
-	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return 0;
-	cleanup_free char *line = NULL;
-	size_t cap = 0;
-	while (getline(&line, &cap, f) > 0) {
-		/* id parent major:minor root mountpoint ... */
-		char *save = NULL, *field = strtok_r(line, " ", &save);
-		for (int i = 0; field && i < 4; i++)
-			field = strtok_r(NULL, " ", &save);
-		if (!field)
-			continue;
-		unescape(field);
-		if (strcmp(field, real) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 int rootfs_is_mounted(const char *path)
 {
 	struct statx stx;
@@ -155,5 +118,5 @@ int rootfs_is_mounted(const char *path)
 	char real[PATH_MAX];
 	if (!realpath(path, real))
 		return 0;
-	return in_mountinfo(real);
+	return host_mount_point(real);
 }

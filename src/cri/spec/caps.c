@@ -11,6 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "runtime/host.h"
+
 static const char *const cap_names[] = {
 	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
 	"LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
@@ -34,9 +36,8 @@ static const uint64_t default_caps = CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE
  */
 static uint64_t all_caps(void)
 {
-	long last = N_CAPS - 1;
-	struct lc_err ignored;
-	if (read_int_file("/proc/sys/kernel/cap_last_cap", &last, &ignored) < 0 || last >= N_CAPS || last < 0)
+	long last = host_cap_last_cap();
+	if (last >= N_CAPS || last < 0)
 		last = N_CAPS - 1;
 	uint64_t known = last >= 63 ? UINT64_MAX : (CAPBIT(last + 1) - 1);
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };

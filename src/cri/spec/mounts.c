@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runtime/host.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -43,61 +44,6 @@ static int path_under(const char *p, const char *dir)
 	if (strcmp(dir, "/") == 0)
 		return 1;
 	return strncmp(p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/');
-}
-
-/* Undo mountinfo's octal escapes (\040 for a space etc.) in place. */
-static void mountinfo_unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
-
-/* Propagation of the mount holding the canonical path `path`: *shared / *slave set from its
- * optional fields in /proc/self/mountinfo. */
-static int mount_propagation(const char *path, int *shared, int *slave, struct lc_err *err)
-{
-	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return lc_fail(err, errno, "open /proc/self/mountinfo");
-	cleanup_free char *line = NULL;
-	size_t cap = 0, best = 0;
-	int found = 0;
-	*shared = *slave = 0;
-	while (getline(&line, &cap, f) > 0) {
-		char *save = NULL, *fld[6];
-		int n = 0;
-		while (n < 6 && (fld[n] = strtok_r(n ? NULL : line, " \n", &save)))
-			n++;
-		if (n < 6)
-			continue;
-		char *mp = fld[4];
-		mountinfo_unescape(mp);
-		size_t len = strlen(mp);
-		if (!path_under(path, mp) || (found && len < best))
-			continue;
-		found = 1;
-		best = len;
-		*shared = *slave = 0;
-		/* optional fields up to "-" */
-		for (char *t = strtok_r(NULL, " \n", &save); t && strcmp(t, "-") != 0; t = strtok_r(NULL, " \n", &save)) {
-			if (strncmp(t, "shared:", 7) == 0)
-				*shared = 1;
-			else if (strncmp(t, "master:", 7) == 0)
-				*slave = 1;
-		}
-	}
-	if (!found)
-		return lc_fail(err, ENOENT, "no mount holds %s", path);
-	return 0;
 }
 
 static const char *const bind_flag_options[] = {
@@ -239,13 +185,13 @@ static int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, s
 				goto fail;
 			}
 		}
-		int shared = 0, slave = 0; /* set by mount_propagation; gcc -O2 cannot tell */
+		int shared = 0, slave = 0; /* set by host_mount_propagation; gcc -O2 cannot tell */
 		switch (m->propagation) {
 		case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE:
 			break;
 		case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER:
 		case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL:
-			if (mount_propagation(v[i].src, &shared, &slave, err) < 0)
+			if (host_mount_propagation(v[i].src, &shared, &slave, err) < 0)
 				goto fail;
 			if (m->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL && !shared) {
 				lc_fail(err, EINVAL, "mounts[%zu]: bidirectional propagation needs %s on a shared mount",

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/host.h"
 
 /* The hostname the container sees. */
 int container_hostname(const struct spec_pod *p, char *buf, size_t n, struct lc_err *err)
@@ -187,16 +188,10 @@ int sysctls_json(struct jb *b, const struct spec_pod *p, json_t **out, struct lc
 					       k);
 			return lc_fail(err, EINVAL, "sysctl %s needs the pod's own %s namespace", k, need);
 		}
-		char file[sizeof dotted + 16];
-		snprintf(file, sizeof file, "/proc/sys/%s", dotted);
-		for (char *c = file + 10; *c; c++)
-			*c = *c == '.' ? '/' : *c == '/' ? '.' : *c;
-		struct stat st;
-		int missing = stat(file, &st) < 0;
-		if (missing || !S_ISREG(st.st_mode) || !(st.st_mode & S_IWUSR)) {
+		struct lc_err why;
+		if (host_sysctl_writable(dotted, &why) < 0) {
 			json_decref(o);
-			return lc_fail(err, EINVAL, "sysctl %s is not a sysctl this kernel lets a pod set (%s %s)", k, file,
-				       missing ? "does not exist" : "is not a writable file");
+			return lc_fail(err, EINVAL, "sysctl %s is not a sysctl this kernel lets a pod set (%s)", k, why.msg);
 		}
 		jb_set(b, o, k, jb_str(b, v, "a sysctl value"));
 	}

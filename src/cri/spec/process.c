@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "runtime/host.h"
 #include "runtime/userdb.h"
 #include "util/cleanup.h"
 #include "util/log.h"
@@ -359,7 +360,7 @@ int clamp_oom_score_adj(long want, long *out, struct lc_err *err)
 	if (have_sys_resource())
 		return 0;
 	long own;
-	if (read_int_file("/proc/self/oom_score_adj", &own, err) < 0)
+	if (host_oom_score_adj(&own, err) < 0)
 		return -1;
 	if (want < own) {
 		log_debug("oom_score_adj %ld raised to the daemon's own %ld (no CAP_SYS_RESOURCE)", want, own);
@@ -370,13 +371,6 @@ int clamp_oom_score_adj(long want, long *out, struct lc_err *err)
 
 /* ------------------------------------------------------------------------------------------ */
 /* AppArmor (seccomp: seccomp.h)                                                              */
-
-static int apparmor_enabled(void)
-{
-	char c = 0;
-	cleanup_fclose FILE *f = fopen("/sys/module/apparmor/parameters/enabled", "re");
-	return f && fread(&c, 1, 1, f) == 1 && c == 'Y';
-}
 
 /* The AppArmor profile to apply (NULL: none).  Only a node's named profile (Localhost) is applied;
  * litecri has no default profile of its own. */
@@ -401,7 +395,7 @@ static int apparmor_profile(const cri_profile *ap, const char *legacy, const cha
 		return 0;
 	if (!*name)
 		return lc_fail(err, EINVAL, "AppArmor profile of type Localhost without a name");
-	if (!apparmor_enabled())
+	if (!host_apparmor_enabled())
 		return lc_fail(err, EINVAL, "AppArmor profile %s requested, but AppArmor is not enabled on this host",
 			       LC_Q(name));
 	*out = name;

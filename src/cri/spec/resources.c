@@ -10,31 +10,12 @@
 #include <string.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/host.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/utf8.h"
 
 #define DEFAULT_CGROUP_PARENT "/litecri"
-
-/* The highest number in a kernel list file like /sys/devices/system/cpu/possible ("0-3,8"); -1 if unreadable. */
-static long list_file_max(const char *path)
-{
-	cleanup_fclose FILE *f = fopen(path, "re");
-	char buf[256];
-	if (!f || !fgets(buf, sizeof buf, f))
-		return -1;
-	long max = -1;
-	for (char *p = buf; *p;) {
-		if (*p < '0' || *p > '9') {
-			p++;
-			continue;
-		}
-		long v = strtol(p, &p, 10);
-		if (v > max)
-			max = v;
-	}
-	return max;
-}
 
 /*
  * A cpuset list as the kernel takes it ("0-3,6", "" = unset): comma-separated numbers and
@@ -45,7 +26,7 @@ static int check_cpuset(const char *s, const char *field, const char *possible, 
 {
 	if (!*s)
 		return 0;
-	long max = list_file_max(possible);
+	long max = host_list_max(possible);
 	for (const char *p = s;;) {
 		char *end;
 		if (*p < '0' || *p > '9')

@@ -146,16 +146,6 @@ int clean_abs_path(const char *in, const char *what, char **out, struct lc_err *
 	return 0;
 }
 
-int read_int_file(const char *path, long *out, struct lc_err *err)
-{
-	cleanup_fclose FILE *f = fopen(path, "re");
-	if (!f)
-		return lc_fail(err, errno, "open %s", path);
-	if (fscanf(f, "%ld", out) != 1)
-		return lc_fail(err, EINVAL, "%s does not hold a number", path);
-	return 0;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* the image config                                                                           */
 

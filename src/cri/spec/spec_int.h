@@ -65,8 +65,6 @@ json_t *jb_strv(struct jb *b, const char *const *v);
  * "." components, no trailing '/') in a malloc'ed *out.  `what` names the field in errors.
  */
 int clean_abs_path(const char *in, const char *what, char **out, struct lc_err *err);
-/* The number at the start of the file at path. */
-int read_int_file(const char *path, long *out, struct lc_err *err);
 
 /* The parts of an image config (OCI/Docker) a spec uses. */
 struct image_cfg {
