@@ -1,9 +1,10 @@
 /*
- * test_runtime.c — running helper programs (proc_run), the exit-file watcher, and real containers
- * through runc + conmon (runtime_oci_new): lifecycle, exit codes, CRI logs and their reopening,
- * errors, failed creates, the OOM marker, litecri-pause as a container's init, state read from
- * runc's own files, exec (output, exit codes, timeouts, missing commands) and update (the live
- * cgroup).
+ * test_runtime.c — running helper programs (proc_run), the PID-reuse guard (proc_pidfile), the
+ * exit-file watcher, and real containers through runc + conmon (runtime_oci_new): lifecycle (the
+ * spec create writes and read_spec reads, monitor_alive, exit_status), exit codes, CRI logs and
+ * their reopening, errors, failed creates, the OOM verdict (conmon's marker, the cgroup's
+ * counter), litecri-pause as a container's init, state read from runc's own files, exec (output,
+ * exit codes, timeouts, missing commands) and update (the live cgroup, config.json in step).
  *
  * Each runtime test has its own temporary directory holding the runtime's --root, the exit and
  * attach-socket directories and the bundles (rootfs: a copy of /bin/busybox).  The teardown
@@ -1058,6 +1059,53 @@ static void test_exit_files(void **state)
 	assert_int_equal(exits_start(f->exit_dir, on_exit_file, f, &f->ex, &err), 0); /* for the teardown */
 }
 
+/*
+ * proc_pidfile, the one guard against a reused PID (conmon's pidfile: monitor_alive, reopen_log,
+ * a failed create's undo): a live process started before the file was written is the writer; one
+ * started after it (the file's mtime set far back) got the PID by reuse; a zombie has exited; no
+ * file, no PID, PID 1 or a PID that is not there: 0.
+ */
+static void test_proc_pidfile(void **state)
+{
+	struct fx *f = *state;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/test.pid", f->dir);
+	assert_int_equal(proc_pidfile(path), 0);
+	const char *contents[] = { "", "x", "1", "-5", "2147483647" };
+	for (size_t i = 0; i < sizeof contents / sizeof contents[0]; i++) {
+		FILE *fp = fopen(path, "w");
+		assert_non_null(fp);
+		fputs(contents[i], fp);
+		assert_int_equal(fclose(fp), 0);
+		if (proc_pidfile(path) != 0)
+			fail_msg("pidfile holding \"%s\": a process", contents[i]);
+	}
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%d\n", (int)getpid());
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(proc_pidfile(path), getpid());
+	struct timespec old[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } }; /* 2001 */
+	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+	assert_int_equal(proc_pidfile(path), 0);
+
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	for (int64_t deadline = now_ms() + WAIT_MS; stat_state(child) != 'Z';) {
+		assert_true(now_ms() < deadline);
+		sleep_ms(1);
+	}
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%d", (int)child);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(proc_pidfile(path), 0); /* a zombie */
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	assert_int_equal(proc_pidfile(path), 0); /* gone */
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* containers */
 
@@ -1160,21 +1208,6 @@ static void test_lifecycle(void **state)
 	free(ids);
 	assert_int_equal(tmpdir_count(f->sock_dir), 0); /* delete removed conmon's attach link */
 	assert_false(conmon_running(id));
-
-	/* The monitor's pidfile naming a live process that started after the file was written: a
-	 * reused PID, not the monitor.  The same process with the file written after it started is. */
-	char pidfile[PATH_MAX + 16];
-	snprintf(pidfile, sizeof pidfile, "%s/conmon.pid", f->bundles[k]);
-	FILE *fp = fopen(pidfile, "w");
-	assert_non_null(fp);
-	fprintf(fp, "%d", (int)getpid());
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(rt_monitor_alive(f->rt, id, f->bundles[k]), 1);
-	struct timespec old[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } }; /* 2001 */
-	assert_int_equal(utimensat(AT_FDCWD, pidfile, old, 0), 0);
-	assert_int_equal(rt_monitor_alive(f->rt, id, f->bundles[k]), 0);
-	assert_int_equal(unlink(pidfile), 0);
-	assert_int_equal(rt_monitor_alive(f->rt, id, f->bundles[k]), 0);
 }
 
 /* create -> start -> SIGKILL -> exit 137 -> delete, timed; exit 1; list of several. */
@@ -2230,6 +2263,7 @@ int main(void)
 		cmocka_unit_test(test_proc_fds),
 		cmocka_unit_test(test_proc_zombie),
 		cmocka_unit_test_setup_teardown(test_exit_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_pidfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_codes_and_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_annotations, setup, teardown),
