@@ -6,10 +6,11 @@
  * slow work: the CRI layer never calls one inside a database transaction.
  *
  * Container IDs are the 64-hex-digit IDs of litecri's rows (a pod's infra container uses the
- * sandbox ID).  Each container has a bundle, a directory the CRI layer makes and names (and
- * removes); what is in it is the runtime's: the OCI spec (config.json, written by create, read by
- * read_spec) and the files of the container's monitor.  Nothing outside the runtime opens a path
- * inside a bundle.
+ * sandbox ID).  Each container has a bundle, a directory the CRI layer makes, names and removes
+ * (and mounts the container's rootfs/ in, with rootfs.h); the rest of what is in it is the
+ * runtime's: the OCI spec (config.json: written by create, kept in step by update, read by
+ * read_spec and exec) and the files of the container's monitor.  Nothing outside the runtime
+ * opens one of those.
  *
  * Exits are not polled: the monitor (conmon) writes "<exit_dir>/<id>" holding the exit code when
  * the container's init process ends; exits.h watches that directory and says which container
