@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "../common/tmpdir.h"
+#include "runtime/cgroup.h"
 #include "runtime/exits.h"
 #include "runtime/runtime.h"
 #include "util/fsutil.h"
@@ -1104,6 +1105,32 @@ static void test_proc_pidfile(void **state)
 	assert_int_equal(proc_pidfile(path), 0); /* a zombie */
 	assert_int_equal(waitpid(child, NULL, 0), child);
 	assert_int_equal(proc_pidfile(path), 0); /* gone */
+}
+
+/*
+ * cgroup.h's resolution: a cgroupsPath per controller by the host's layout (refusing one that is
+ * not absolute or climbs), a process's directories from /proc/<pid>/cgroup (this process is in
+ * a memory cgroup, in whichever hierarchy has the controller), and the soft failure of a reader
+ * on a cgroup that is not there.
+ */
+static void test_cgroup(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], v1[PATH_MAX], v2[PATH_MAX];
+	assert_int_equal(cgroup_dir("/kubepods/abc", "memory", dir, sizeof dir), 0);
+	assert_string_equal(dir, cgroup2_unified() ? "/sys/fs/cgroup/kubepods/abc" : "/sys/fs/cgroup/memory/kubepods/abc");
+	assert_int_equal(cgroup_dir("kubepods/abc", "memory", dir, sizeof dir), -1);
+	assert_int_equal(cgroup_dir("/kubepods/../abc", "memory", dir, sizeof dir), -1);
+	assert_int_equal(cgroup_dir("/kubepods/abc", "memory", dir, 8), -1);
+	struct lc_err err;
+	must(cgroup_proc_dirs(getpid(), "memory", v1, v2, &err), &err);
+	const char *mine = cgroup2_unified() ? v2 : v1;
+	if (strncmp(mine, "/sys/fs/cgroup/", 15) != 0)
+		fail_msg("this process's memory cgroup: \"%s\"", mine);
+	assert_int_equal(cgroup_proc_dirs(0x7ffffff0, "memory", v1, v2, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(cgroup_oom_kills("/litecri-no-such-cgroup"), -1);
+	assert_int_equal(cgroup_hugetlb_set("", "", "2MB", 0, &err), 1);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -2264,6 +2291,7 @@ int main(void)
 		cmocka_unit_test(test_proc_zombie),
 		cmocka_unit_test_setup_teardown(test_exit_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_pidfile, setup, teardown),
+		cmocka_unit_test(test_cgroup),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_codes_and_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_annotations, setup, teardown),
