@@ -25,6 +25,7 @@
 #include "store/pods.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/id.h"
 #include "util/log.h"
 
 #define RETRY_WAIT_NS (120LL * 1000000000) /* kubelet's CreateContainer deadline */
@@ -70,7 +71,7 @@ static int target_pid(struct cri_env *env, struct cri_call *call, const struct s
 	const char *ref = nso->target_id ? nso->target_id : "";
 	char tid[POD_ID_BUF];
 	struct container_row t;
-	if (!*ref || !lc_hex_prefix(ref) || store_container_resolve(env->store, ref, tid, err) < 0 ||
+	if (!id_is_hex(ref, 1, POD_ID_LEN) || store_container_resolve(env->store, ref, tid, err) < 0 ||
 	    store_container_get(env->store, tid, call->arena, &t, err) < 0) {
 		if (err->errnum && err->errnum != ENOENT && err->errnum != EINVAL)
 			return -1;
@@ -457,8 +458,8 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 	Runtime__V1__ListContainersResponse *out = cri_new(call, &runtime__v1__list_containers_response__descriptor);
 	*resp = &out->base;
 	if (f) {
-		if ((f->id && *f->id && !lc_hex_prefix(f->id)) ||
-		    (f->pod_sandbox_id && *f->pod_sandbox_id && !lc_hex_prefix(f->pod_sandbox_id)))
+		if ((f->id && *f->id && !id_is_hex(f->id, 1, POD_ID_LEN)) ||
+		    (f->pod_sandbox_id && *f->pod_sandbox_id && !id_is_hex(f->pod_sandbox_id, 1, POD_ID_LEN)))
 			return GRPC_STATUS_OK; /* nothing has such an ID */
 		if (f->id && *f->id)
 			pf.id_prefix = f->id;

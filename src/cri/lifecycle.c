@@ -15,6 +15,7 @@
 #include "runtime/rootfs.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/id.h"
 #include "util/log.h"
 
 int64_t lc_now(void)
@@ -95,7 +96,7 @@ int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const c
 	   struct lc_err *err)
 {
 	/* IDs reach paths only after this check (and they come from database rows anyway). */
-	if (strlen(id) != POD_ID_LEN || strspn(id, "0123456789abcdef") != POD_ID_LEN)
+	if (!id_is_hex(id, POD_ID_LEN, POD_ID_LEN))
 		return lc_fail(err, EINVAL, "\"%s\" is not an object ID", LC_Q(id));
 	const char *base = which == DIR_CTR_ROOT || which == DIR_SB_ROOT ? env->cfg->root : env->cfg->state;
 	const char *kind = which == DIR_CTR_ROOT || which == DIR_CTR_STATE ? "containers" : "sandboxes";

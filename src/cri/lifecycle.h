@@ -58,13 +58,6 @@ void lifecycle_close(struct cri_env *env);
 int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const char *sub, char *out, size_t n,
 	   struct lc_err *err);
 
-/* 1 if s is 0..64 lowercase hex digits: a possible object ID or ID prefix. */
-static inline int lc_hex_prefix(const char *s)
-{
-	size_t n = strlen(s);
-	return n <= POD_ID_LEN && strspn(s, "0123456789abcdef") == n;
-}
-
 /* "CREATED", "RUNNING", "EXITED", "UNKNOWN" (a stored container state), else "INVALID". */
 static inline const char *lc_ctr_state_name(int state)
 {

@@ -30,12 +30,8 @@
 #include "cri/spec/spec.h"
 #include "runtime/exits.h"
 #include "runtime/host.h"
+#include "util/id.h"
 #include "util/log.h"
-
-static int is_id(const char *s)
-{
-	return strlen(s) == POD_ID_LEN && strspn(s, "0123456789abcdef") == POD_ID_LEN;
-}
 
 /* The runtime no longer runs id: its exit, unless conmon is alive and about to report it. */
 static void record_lost_exit(struct cri_env *env, const char *id)
@@ -192,7 +188,7 @@ static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (!is_id(e->d_name)) {
+		if (!id_is_hex(e->d_name, POD_ID_LEN, POD_ID_LEN)) {
 			log_warn("recovery: %s/%s is not litecri's: left alone", dir, e->d_name);
 			continue;
 		}
@@ -279,7 +275,7 @@ int lc_recover(struct cri_env *env, struct lc_err *err)
 		log_warn("recovery: cannot list the runtime's containers: %s", e.msg);
 	} else {
 		for (size_t i = 0; i < rn; i++) {
-			if (is_id(rids[i]) && !owned(env, &a, rids[i])) {
+			if (id_is_hex(rids[i], POD_ID_LEN, POD_ID_LEN) && !owned(env, &a, rids[i])) {
 				if (rt_delete(env->lc->rt, rids[i], &e) == 0)
 					log_info("recovery: deleted orphan runtime container %s", rids[i]);
 				else if (e.errnum == ENOENT)

@@ -23,6 +23,7 @@
 #include "runtime/podns.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/id.h"
 #include "util/log.h"
 
 #define SHM_SIZE (64ULL << 20) /* /dev/shm of a pod, as Docker and containerd size it */
@@ -499,7 +500,7 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
 	*resp = &out->base;
 	if (f) {
 		if (f->id && *f->id) {
-			if (!lc_hex_prefix(f->id))
+			if (!id_is_hex(f->id, 1, POD_ID_LEN))
 				return GRPC_STATUS_OK; /* no sandbox has such an ID */
 			pf.id_prefix = f->id;
 		}

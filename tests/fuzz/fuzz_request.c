@@ -21,7 +21,7 @@
  *       UpdateContainerResources  spec_resources of the requested linux resources;
  *       PullImage                 image_ref_parse, registry_decode_auth of auth.auth;
  *       ImageStatus, RemoveImage  image_ref_is_id, image_ref_parse;
- *       List* filters, IDs        lc_hex_prefix, lc_kvs.
+ *       List* filters, IDs        id_is_hex, lc_kvs.
  * Not run: anything that reads or writes the database or the runtime (ID resolution, the
  * handlers' name/log-path checks that sit between database calls, pulls).  Invariants: the
  * sanitizers' (memory errors, undefined behaviour, leaks); wirecheck names a reason whenever it
@@ -42,6 +42,7 @@
 #include "server/wirecheck.h"
 #include "util/arena.h"
 #include "util/fsutil.h"
+#include "util/id.h"
 #include "util/log.h"
 
 #define FAKE_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -137,7 +138,7 @@ static void image_ref(const char *s)
 static void hex_id(const char *s)
 {
 	if (s && *s)
-		(void)lc_hex_prefix(s);
+		(void)id_is_hex(s, 1, POD_ID_LEN);
 }
 
 static void run_pod_sandbox(struct cri_call *call, const Runtime__V1__RunPodSandboxRequest *r)

@@ -1,6 +1,7 @@
 /*
  * test_wirecheck.c — the decode-boundary check of string fields (src/server/wirecheck.c): NUL
- * bytes and invalid UTF-8 in every kind of string field a CRI request holds, named by path.
+ * bytes and invalid UTF-8 in every kind of string field a CRI request holds, named by path; the
+ * UTF-8 rules and the shape of object IDs themselves.
  *
  * protobuf-c packs C strings, so a request is packed with a placeholder byte (0x7f, DEL) where the
  * bad byte goes and the packed bytes are patched afterwards (each test checks exactly one byte
@@ -18,6 +19,7 @@
 
 #include "api.pb-c.h"
 #include "server/wirecheck.h"
+#include "util/id.h"
 #include "util/utf8.h"
 
 #define MARK '\x7f'
@@ -257,6 +259,27 @@ static void test_utf8_rules(void **state)
 	assert_false(utf8_valid("\xf8\x88\x80\x80\x80", 5));
 }
 
+/* The shape of an object ID or ID prefix (util/id.h): lowercase hex digits, min to max of them. */
+static void test_id_shape(void **state)
+{
+	(void)state;
+	const char *full = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	assert_true(id_is_hex(full, 64, 64));
+	assert_true(id_is_hex(full, 1, 64));
+	assert_true(id_is_hex("f", 1, 64));
+	assert_true(id_is_hex("", 0, 64));
+	assert_false(id_is_hex("", 1, 64));
+	assert_false(id_is_hex(NULL, 0, 64));
+	assert_false(id_is_hex("0123abc", 64, 64));                 /* too short */
+	assert_false(id_is_hex("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", 1, 64));
+	assert_false(id_is_hex("0123456789ABCDEF", 1, 64));         /* uppercase */
+	assert_false(id_is_hex("0123g", 1, 64));
+	assert_false(id_is_hex("-123", 1, 64));
+	assert_false(id_is_hex("0x12", 1, 64));
+	assert_false(id_is_hex("12 ", 1, 64));
+	assert_false(id_is_hex("1234", 1, 3)); /* reads no further than max + 1 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_bad_field_numbers),
 		cmocka_unit_test(test_utf8_rules),
+		cmocka_unit_test(test_id_shape),
 	};
 	return cmocka_run_group_tests_name("wirecheck", tests, NULL, NULL);
 }
