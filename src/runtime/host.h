@@ -1,7 +1,8 @@
 /*
  * host.h — what the kernel and the daemon's own process offer the containers litecri runs: the
  * host facts the OCI spec builder (src/cri/spec/) checks a request against, read here from /proc
- * and /sys so that the CRI layer reads no host file itself (cgroup facts: cgroup.h).  Each call
+ * and /sys so that the CRI layer reads no host file itself (cgroup facts: cgroup.h; the mount
+ * table: util/mountinfo.h).  Each call
  * reads anew; nothing is cached.
  */
 #ifndef LITECRI_RUNTIME_HOST_H
@@ -24,16 +25,6 @@ int host_oom_score_adj(long *adj, struct lc_err *err);
  * own namespaces: the namespaced sysctls a new namespace has are the same.
  */
 int host_sysctl_writable(const char *dotted, struct lc_err *err);
-
-/*
- * The propagation of the mount that holds the canonical path `path` (the longest mount point
- * above it in /proc/self/mountinfo): *shared / *slave from its optional fields ("shared:N",
- * "master:N").  ENOENT when no mount holds it.
- */
-int host_mount_propagation(const char *path, int *shared, int *slave, struct lc_err *err);
-
-/* 1 if the canonical path `real` is a mount point according to /proc/self/mountinfo, else 0. */
-int host_mount_point(const char *real);
 
 /*
  * The highest number in a kernel list file such as /sys/devices/system/cpu/possible ("0-3,8");

@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/host.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/mountinfo.h"
 
 /* A path usable inside overlayfs' option string: absolute, none of its separators ',' ':' and no
  * backslash (its escape character). */
@@ -116,7 +116,7 @@ int rootfs_is_mounted(const char *path)
 		return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
 	/* Kernels before 5.8 do not report mount roots. */
 	char real[PATH_MAX];
-	if (!realpath(path, real))
-		return 0;
-	return host_mount_point(real);
+	struct mount_of m;
+	struct lc_err ignored;
+	return realpath(path, real) && mountinfo_find(real, &m, &ignored) == 0 && m.is_root;
 }

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "runtime/host.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/mountinfo.h"
 #include "util/utf8.h"
 
 /* {"destination", "type", "source", "options"} appended to mounts. */
@@ -185,20 +185,20 @@ static int prepare_cri_mounts(const cri_container *cc, struct cri_mount **out, s
 				goto fail;
 			}
 		}
-		int shared = 0, slave = 0; /* set by host_mount_propagation; gcc -O2 cannot tell */
+		struct mount_of holder = { 0 }; /* set by mountinfo_find; gcc -O2 cannot tell */
 		switch (m->propagation) {
 		case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE:
 			break;
 		case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER:
 		case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL:
-			if (host_mount_propagation(v[i].src, &shared, &slave, err) < 0)
+			if (mountinfo_find(v[i].src, &holder, err) < 0)
 				goto fail;
-			if (m->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL && !shared) {
+			if (m->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL && !holder.shared) {
 				lc_fail(err, EINVAL, "mounts[%zu]: bidirectional propagation needs %s on a shared mount",
 					i, v[i].src);
 				goto fail;
 			}
-			if (!shared && !slave) {
+			if (!holder.shared && !holder.slave) {
 				lc_fail(err, EINVAL,
 					"mounts[%zu]: host-to-container propagation needs %s on a shared or slave mount", i,
 					v[i].src);
