@@ -209,26 +209,6 @@ static int find_passwd(const char *db, const char *name, uint32_t uid, int by_na
 	return 0;
 }
 
-/* The gid of group `name` in db: 1 found, 0 not, -ENOMEM. */
-static int find_group(const char *db, const char *name, uint32_t *gid)
-{
-	if (!db)
-		return 0;
-	cleanup_free char *copy = strdup(db);
-	if (!copy)
-		return -ENOMEM;
-	char *cur = copy, *f[4];
-	size_t n;
-	while ((n = next_entry(&cur, f, 4)) > 0) {
-		uint32_t g;
-		if (n >= 3 && strcmp(f[0], name) == 0 && parse_id(f[2], &g) == 0) {
-			*gid = g;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static int has_gid(const gid_t *v, size_t n, gid_t g)
 {
 	for (size_t i = 0; i < n; i++)
@@ -237,8 +217,12 @@ static int has_gid(const gid_t *v, size_t n, gid_t g)
 	return 0;
 }
 
-/* Supplementary groups: every group of db listing `user` as a member, but the primary one. */
-static int member_groups(const char *db, const char *user, gid_t primary, struct userdb_user *out)
+/*
+ * One pass over the group db: the gid of the first group named `name` into *gid (name NULL: none
+ * wanted), and every group listing `user` as a member added once to out->groups (user NULL: none).
+ * 1 if `name` was found, else 0; -ENOMEM.
+ */
+static int scan_groups(const char *db, const char *name, uint32_t *gid, const char *user, struct userdb_user *out)
 {
 	if (!db)
 		return 0;
@@ -247,9 +231,16 @@ static int member_groups(const char *db, const char *user, gid_t primary, struct
 		return -ENOMEM;
 	char *cur = copy, *f[4];
 	size_t n;
+	int found = 0;
 	while ((n = next_entry(&cur, f, 4)) > 0) {
 		uint32_t g;
-		if (n < 4 || parse_id(f[2], &g) < 0 || g == primary || has_gid(out->groups, out->n_groups, g))
+		if (n < 3 || parse_id(f[2], &g) < 0)
+			continue;
+		if (name && !found && strcmp(f[0], name) == 0) {
+			*gid = g;
+			found = 1;
+		}
+		if (!user || n < 4 || has_gid(out->groups, out->n_groups, g))
 			continue;
 		char *save = NULL;
 		for (char *m = strtok_r(f[3], ",", &save); m; m = strtok_r(NULL, ",", &save)) {
@@ -263,7 +254,7 @@ static int member_groups(const char *db, const char *user, gid_t primary, struct
 			break;
 		}
 	}
-	return 0;
+	return found;
 }
 
 int userdb_resolve(const char *rootfs, const char *user, struct userdb_user *out, struct lc_err *err)
@@ -304,29 +295,30 @@ int userdb_resolve(const char *rootfs, const char *user, struct userdb_user *out
 	if (found && pw.home && *pw.home == '/' && strlen(pw.home) < sizeof out->home)
 		strcpy(out->home, pw.home);
 
-	if (gname || found) {
-		if (read_db(rootfd, rootfs, "etc/group", &group, err) < 0)
-			return -1;
-	}
-	if (gname) {
-		uint32_t g;
-		if (parse_id(gname, &g) == 0) {
-			out->gid = g;
-		} else {
-			int r = find_group(group, gname, &g);
-			if (r < 0)
-				return lc_fail(err, ENOMEM, "user %s", user);
-			if (r == 0)
-				return lc_fail(err, ENOENT,
-						"group \"%s\" not found in %s/etc/group%s", LC_Q(gname), rootfs,
-					       group ? "" : " (no such file)");
-			out->gid = g;
-		}
-	}
-	if (found && member_groups(group, pw.name, out->gid, out) < 0) {
+	if (!gname && !found)
+		return 0;
+	if (read_db(rootfd, rootfs, "etc/group", &group, err) < 0)
+		return -1;
+	uint32_t g = 0;
+	int named = gname && parse_id(gname, &g) < 0; /* a group name, looked up in /etc/group */
+	if (gname && !named)
+		out->gid = g;
+	int r = scan_groups(group, named ? gname : NULL, &g, found ? pw.name : NULL, out);
+	if (r < 0 || (named && r == 0)) {
 		userdb_user_free(out);
-		return lc_fail(err, ENOMEM, "user %s", user);
+		if (r < 0)
+			return lc_fail(err, ENOMEM, "user %s", user);
+		return lc_fail(err, ENOENT, "group \"%s\" not found in %s/etc/group%s", LC_Q(gname), rootfs,
+			       group ? "" : " (no such file)");
 	}
+	if (named)
+		out->gid = g;
+	/* the primary group is no supplementary one */
+	size_t k = 0;
+	for (size_t i = 0; i < out->n_groups; i++)
+		if (out->groups[i] != out->gid)
+			out->groups[k++] = out->groups[i];
+	out->n_groups = k;
 	return 0;
 }
 

@@ -559,6 +559,7 @@ static void test_user(void **state)
 	assert_user(f, "1000", 1000, 1000, (const char *const[]){ "2000", "3000", NULL });
 	assert_user(f, "1000:3000", 1000, 3000, (const char *const[]){ "2000", NULL });
 	assert_user(f, "app:extra", 1000, 2000, (const char *const[]){ "3000", NULL });
+	assert_user(f, "app:third", 1000, 3000, (const char *const[]){ "2000", NULL }); /* named after its members */
 	assert_user(f, "4242", 4242, 0, (const char *const[]){ NULL });
 	assert_user(f, "4242:7", 4242, 7, (const char *const[]){ NULL });
 
