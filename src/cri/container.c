@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cri/lifecycle.h"
+#include "cri/reserve.h"
 #include "cri/sandbox.h"
 #include "cri/spec/spec.h"
 #include "image/content.h"
@@ -44,17 +45,42 @@ static int relative_clean(const char *p)
 	return 1;
 }
 
-static int container_settled(struct cri_env *env, const char *id)
+/* reserve_kind.insert of containers: the store's refusals as CreateContainer answers them. */
+static int container_insert(struct cri_env *env, struct cri_call *call, const struct pod_new *n,
+			    struct pod_holder *h, grpc_status_code *code)
 {
-	struct arena a;
-	arena_init(&a);
-	struct container_row r;
 	struct lc_err err = { 0 };
-	int rc = store_container_get(env->store, id, &a, &r, &err);
-	int done = rc < 0 || !r.creating;
-	arena_release(&a);
-	return done;
+	enum pod_refusal why;
+	if (store_container_insert(env->store, n, h, &why, &err) == 0)
+		return 0;
+	switch (err.errnum) {
+	case EEXIST:
+		return 1;
+	case ENOENT:
+		*code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: %s", LC_Q(n->name), err.msg);
+		break;
+	case EAGAIN:
+		*code = cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "CreateContainer %s: sandbox %s is %s",
+				 LC_Q(n->name), n->sandbox_id,
+				 why == REFUSED_CREATING   ? "still being created"
+				 : why == REFUSED_STOPPING ? "being stopped"
+				 : why == REFUSED_REMOVING ? "being removed"
+							   : "not ready");
+		break;
+	case EINVAL: /* a layer collected since the image was read */
+		*code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: image %s was removed meanwhile: %s",
+				 LC_Q(n->name), LC_Q(n->image), err.msg);
+		break;
+	default:
+		*code = cri_fail(call, cri_work_code(err.errnum), "CreateContainer %s: %s", LC_Q(n->name), err.msg);
+	}
+	return -1;
 }
+
+static const struct reserve_kind container_kind = {
+	.rpc = "CreateContainer", .noun = "container", .container = 1, .wait_ns = RETRY_WAIT_NS,
+	.insert = container_insert,
+};
 
 /*
  * PID namespace mode TARGET (kubectl debug --target): the init process of the target container,
@@ -171,20 +197,6 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	if (sb.log_directory[0] && cfg->log_path && *cfg->log_path)
 		log_path = arena_printf(call->arena, "%s/%s", sb.log_directory, cfg->log_path);
 
-	size_t len = protobuf_c_message_get_packed_size(&cfg->base);
-	uint8_t *bytes = arena_alloc(call->arena, len + 1);
-	protobuf_c_message_pack(&cfg->base, bytes);
-	char digest[DIGEST_BUF];
-	struct digester *d = digester_new();
-	if (!d) {
-		image_info_free(&img);
-		return cri_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "CreateContainer %s: out of memory", LC_Q(name));
-	}
-	digester_update(d, bytes, len);
-	digester_update(d, sbid, strlen(sbid));
-	digester_final(d, digest);
-	digester_free(d);
-
 	struct kv *labels = lc_kvs(call, (void *const *)cfg->labels, cfg->n_labels);
 	struct kv *ann = lc_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations);
 	const char **layers = arena_alloc(call->arena, (img.n_layers + 1) * sizeof *layers);
@@ -192,66 +204,23 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 		layers[i] = arena_strdup(call->arena, img.layers[i].chain_id);
 	struct pod_new n = {
 		.sandbox_id = sbid, .name = name, .meta_name = cname, .meta_attempt = cfg->metadata->attempt,
-		.config = bytes, .config_len = len, .config_digest = digest_hex(digest),
 		.labels = labels, .n_labels = cfg->n_labels, .annotations = ann, .n_annotations = cfg->n_annotations,
 		.image = cfg->image->image, .image_ref = arena_strdup(call->arena, image_id), .log_path = log_path,
 		.stop_signal = spec_stop_signal(img.config), .layers = layers, .n_layers = img.n_layers,
 	};
 	Runtime__V1__CreateContainerResponse *out = cri_new(call, &runtime__v1__create_container_response__descriptor);
 	*resp = &out->base;
-	grpc_status_code code = GRPC_STATUS_OK;
-	for (int attempt = 0;; attempt++) {
-		struct pod_holder h;
-		enum pod_refusal why;
-		if (lc_new_id(n.id, &err) < 0) {
-			code = cri_fail(call, cri_work_code(err.errnum), "CreateContainer %s: %s", LC_Q(name), err.msg);
-			goto out;
-		}
-		if (store_container_insert(env->store, &n, &h, &why, &err) == 0)
-			break;
-		if (err.errnum == ENOENT) {
-			code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: %s", LC_Q(name), err.msg);
-			goto out;
-		}
-		if (err.errnum == EAGAIN) {
-			code = cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
-					"CreateContainer %s: sandbox %s is %s", LC_Q(name),
-					sbid, why == REFUSED_CREATING ? "still being created"
-					      : why == REFUSED_STOPPING ? "being stopped"
-					      : why == REFUSED_REMOVING ? "being removed" : "not ready");
-			goto out;
-		}
-		if (err.errnum == EINVAL) { /* a layer collected since the image was read */
-			code = cri_fail(call, GRPC_STATUS_NOT_FOUND, "CreateContainer %s: image %s was removed meanwhile: %s",
-					LC_Q(name), LC_Q(cfg->image->image), err.msg);
-			goto out;
-		}
-		if (err.errnum != EEXIST) {
-			code = cri_fail(call, cri_work_code(err.errnum), "CreateContainer %s: %s", LC_Q(name), err.msg);
-			goto out;
-		}
-		if (!h.same) {
-			code = cri_fail(call, GRPC_STATUS_ALREADY_EXISTS,
-					"CreateContainer: name %s is reserved for container %s, created from a different "
-					"request", LC_Q(name), h.id);
-			goto out;
-		}
-		if (h.creating && lc_wait(env, container_settled, h.id, lc_wait_end(RETRY_WAIT_NS, call->deadline, NULL))) {
-			code = cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED, "CreateContainer %s: container %s is still being created",
-					LC_Q(name), h.id);
-			goto out;
-		}
-		struct container_row held;
-		if (store_container_get(env->store, h.id, call->arena, &held, &err) == 0 && !held.creating) {
-			log_info("CreateContainer %s: identical to container %s's request: returning it", name, h.id);
-			out->container_id = arena_strdup(call->arena, h.id);
-			goto out;
-		}
-		if (attempt >= 3) {
-			code = cri_fail(call, GRPC_STATUS_ABORTED,
-					"CreateContainer %s: name held by changing containers", LC_Q(name));
-			goto out;
-		}
+	/* The request as received, and its digest with the sandbox's ID: an identical retry is
+	 * recognised by it. */
+	grpc_status_code code = reserve_request(call, &container_kind, &cfg->base, sbid, strlen(sbid), &n);
+	if (code != GRPC_STATUS_OK)
+		goto out;
+	int reserved = reserve_name(env, call, &container_kind, &n, &code);
+	if (reserved < 0)
+		goto out;
+	if (!reserved) { /* the container of an identical earlier request */
+		out->container_id = arena_strdup(call->arena, n.id);
+		goto out;
 	}
 	log_info("container %s: creating %s in sandbox %s from image %s", n.id, name, sbid, image_id);
 	pid_t pid = 0;

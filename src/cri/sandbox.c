@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "cri/lifecycle.h"
+#include "cri/reserve.h"
 #include "cri/runtime_info.h"
 #include "cri/spec/spec.h"
-#include "image/digest.h"
 #include "runtime/exits.h"
 #include "runtime/podns.h"
 #include "util/cleanup.h"
@@ -138,18 +138,22 @@ static int sandbox_setup(struct cri_env *env, struct cri_call *call, const struc
 	return 0;
 }
 
-/* Done waiting for a name's holder: its create finished (or failed and released the name). */
-static int sandbox_settled(struct cri_env *env, const char *id)
+/* reserve_kind.insert of sandboxes. */
+static int sandbox_insert(struct cri_env *env, struct cri_call *call, const struct pod_new *n, struct pod_holder *h,
+			  grpc_status_code *code)
 {
-	struct arena a;
-	arena_init(&a);
-	struct sandbox_row r;
 	struct lc_err err = { 0 };
-	int rc = store_sandbox_get(env->store, id, &a, &r, &err);
-	int done = rc < 0 || !r.creating;
-	arena_release(&a);
-	return done;
+	if (store_sandbox_insert(env->store, n, h, &err) == 0)
+		return 0;
+	if (err.errnum == EEXIST)
+		return 1;
+	*code = cri_fail(call, cri_work_code(err.errnum), "RunPodSandbox %s: %s", LC_Q(n->name), err.msg);
+	return -1;
 }
+
+static const struct reserve_kind sandbox_kind = {
+	.rpc = "RunPodSandbox", .noun = "sandbox", .container = 0, .wait_ns = RETRY_WAIT_NS, .insert = sandbox_insert,
+};
 
 static int valid_name(const char *s)
 {
@@ -194,75 +198,44 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	}
 	const char *name = arena_printf(call->arena, "k8s_POD_%s_%s_%s_%u", m->name, m->namespace_, m->uid, m->attempt);
 
-	/* The request as received, and its digest: an identical retry is recognised by it. */
-	size_t len = protobuf_c_message_get_packed_size(&cfg->base);
-	uint8_t *bytes = arena_alloc(call->arena, len + 1);
-	protobuf_c_message_pack(&cfg->base, bytes);
-	char digest[DIGEST_BUF];
-	{
-		struct digester *d = digester_new();
-		if (!d)
-			return cri_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-					"RunPodSandbox %s: out of memory", LC_Q(name));
-		digester_update(d, bytes, len);
-		digester_update(d, "", 1);
-		digester_update(d, handler, strlen(handler));
-		digester_final(d, digest);
-		digester_free(d);
-	}
-	struct kv *labels = lc_kvs(call, (void *const *)cfg->labels, cfg->n_labels);
-	struct kv *ann = lc_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations);
-
-	struct lc_err err = { 0 };
 	struct pod_new n = {
 		.name = name, .meta_name = m->name, .meta_namespace = m->namespace_, .meta_uid = m->uid,
-		.meta_attempt = m->attempt, .config = bytes, .config_len = len, .config_digest = digest_hex(digest),
-		.labels = labels, .n_labels = cfg->n_labels, .annotations = ann, .n_annotations = cfg->n_annotations,
-		.runtime_handler = handler, .log_directory = cfg->log_directory,
+		.meta_attempt = m->attempt,
+		.labels = lc_kvs(call, (void *const *)cfg->labels, cfg->n_labels), .n_labels = cfg->n_labels,
+		.annotations = lc_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations),
+		.n_annotations = cfg->n_annotations, .runtime_handler = handler, .log_directory = cfg->log_directory,
 	};
-	Runtime__V1__RunPodSandboxResponse *out = cri_new(call, &runtime__v1__run_pod_sandbox_response__descriptor);
-	for (int attempt = 0;; attempt++) {
-		struct pod_holder h;
-		if (lc_new_id(n.id, &err) < 0)
-			return cri_fail(call, cri_work_code(err.errnum), "RunPodSandbox %s: %s", LC_Q(name), err.msg);
-		if (store_sandbox_insert(env->store, &n, &h, &err) == 0)
-			break;
-		if (err.errnum != EEXIST)
-			return cri_fail(call, cri_work_code(err.errnum), "RunPodSandbox %s: %s", LC_Q(name), err.msg);
-		if (!h.same)
-			return cri_fail(call, GRPC_STATUS_ALREADY_EXISTS,
-					"RunPodSandbox: name %s is reserved for sandbox %s, created from a different request",
-					LC_Q(name), h.id);
-		/* kubelet retrying after its deadline: the same request.  Wait for the first one if it is
-		 * still in flight, then hand out its sandbox. */
-		if (h.creating && lc_wait(env, sandbox_settled, h.id, lc_wait_end(RETRY_WAIT_NS, call->deadline, NULL)))
-			return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED,
-					"RunPodSandbox %s: sandbox %s is still being created", LC_Q(name), h.id);
-		struct sandbox_row held;
-		if (store_sandbox_get(env->store, h.id, call->arena, &held, &err) == 0 && !held.creating) {
-			log_info("RunPodSandbox %s: identical to sandbox %s's request: returning it", name, h.id);
-			out->pod_sandbox_id = arena_strdup(call->arena, h.id);
-			*resp = &out->base;
-			return GRPC_STATUS_OK;
+	/* The request as received, and its digest with the runtime handler (after a NUL): an identical
+	 * retry is recognised by it. */
+	size_t hlen = strlen(handler);
+	char *extra = arena_alloc(call->arena, hlen + 1);
+	extra[0] = '\0';
+	memcpy(extra + 1, handler, hlen);
+	grpc_status_code code = reserve_request(call, &sandbox_kind, &cfg->base, extra, hlen + 1, &n);
+	if (code != GRPC_STATUS_OK)
+		return code;
+	int reserved = reserve_name(env, call, &sandbox_kind, &n, &code);
+	if (reserved < 0)
+		return code;
+	if (reserved) { /* else n.id is the sandbox of an identical earlier request */
+		struct lc_err err = { 0 };
+		log_info("sandbox %s: creating %s", n.id, name);
+		struct sandbox_row sb;
+		pid_t pid = 0;
+		if (store_sandbox_get(env->store, n.id, call->arena, &sb, &err) < 0 ||
+		    sandbox_setup(env, call, &sb, cfg, &pid, &err) < 0 ||
+		    store_sandbox_created(env->store, n.id, pid, sandbox_netns(env, call, &sb, cfg), lc_now(), &err) < 0) {
+			code = cri_work_code(err.errnum);
+			char *msg = arena_printf(call->arena, "RunPodSandbox %s (sandbox %s): %s", LC_Q(name), n.id, err.msg);
+			struct lc_err e2 = { 0 };
+			if (lc_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
+				log_error("sandbox %s: cleanup after failed create: %s (recovery retries at startup)", n.id,
+					  e2.msg);
+			return cri_fail(call, code, "%s", msg);
 		}
-		if (attempt >= 3) /* the first request failed and released the name: try to take it */
-			return cri_fail(call, GRPC_STATUS_ABORTED, "RunPodSandbox %s: name held by changing sandboxes",
-					LC_Q(name));
+		log_info("sandbox %s ready (%s, infra pid %d)", n.id, name, (int)pid);
 	}
-	log_info("sandbox %s: creating %s", n.id, name);
-	struct sandbox_row sb;
-	pid_t pid = 0;
-	if (store_sandbox_get(env->store, n.id, call->arena, &sb, &err) < 0 ||
-	    sandbox_setup(env, call, &sb, cfg, &pid, &err) < 0 ||
-	    store_sandbox_created(env->store, n.id, pid, sandbox_netns(env, call, &sb, cfg), lc_now(), &err) < 0) {
-		grpc_status_code code = cri_work_code(err.errnum);
-		char *msg = arena_printf(call->arena, "RunPodSandbox %s (sandbox %s): %s", LC_Q(name), n.id, err.msg);
-		struct lc_err e2 = { 0 };
-		if (lc_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
-			log_error("sandbox %s: cleanup after failed create: %s (recovery retries at startup)", n.id, e2.msg);
-		return cri_fail(call, code, "%s", msg);
-	}
-	log_info("sandbox %s ready (%s, infra pid %d)", n.id, name, (int)pid);
+	Runtime__V1__RunPodSandboxResponse *out = cri_new(call, &runtime__v1__run_pod_sandbox_response__descriptor);
 	out->pod_sandbox_id = arena_strdup(call->arena, n.id);
 	*resp = &out->base;
 	return GRPC_STATUS_OK;
