@@ -821,31 +821,135 @@ static void test_create_retried(void **state)
 	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
 }
 
+/*
+ * The gate of test_concurrent_retries: <daemon dir>/gate/runc, a runc that holds every `create`
+ * (after touching `entered`) until the file `open` appears (at most GATE_HOLD_MS, so that nothing
+ * hangs if the test dies), then runs RUNC.  gate_hold closes it and starts gate_opener, which
+ * opens it once the first create is held there and the daemon has logged `want` retries waiting
+ * for that create ("... waits for the identical create in flight (<noun> <id>)"); `seen` says
+ * they all came while it was held.  Static: the opener outlives a test that fails half-way.
+ */
+#define GATE_HOLD_MS 30000 /* generous, and below the daemon's 60 s wait for conmon's report of a create */
+static struct {
+	char runc[PATH_MAX], entered[PATH_MAX], open[PATH_MAX], needle[96];
+	int want, seen;
+	pthread_t opener;
+} gate;
+
+/* Occurrences of needle in the daemon's log (no cmocka calls: the opener runs it too). */
+static int log_count(const char *needle)
+{
+	char *log = harness_slurp(fx.d.log);
+	int n = 0;
+	for (const char *p = log; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	free(log);
+	return n;
+}
+
+static void *gate_opener(void *arg)
+{
+	(void)arg;
+	int64_t deadline = now_ms() + GATE_HOLD_MS;
+	while (!(access(gate.entered, F_OK) == 0 && log_count(gate.needle) >= gate.want) && now_ms() < deadline)
+		sleep_ms(20);
+	gate.seen = access(gate.entered, F_OK) == 0 && log_count(gate.needle) >= gate.want;
+	int fd = open(gate.open, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* Restart the daemon with the gate as its runtime, open (the same name, runc: the same runc root
+ * and runtime handler). */
+static void gate_install(void)
+{
+	assert_int_equal(mkdir(tprintf("%s/gate", fx.d.dir), 0755), 0);
+	snprintf(gate.runc, sizeof gate.runc, "%s/gate/runc", fx.d.dir);
+	snprintf(gate.entered, sizeof gate.entered, "%s/gate/entered", fx.d.dir);
+	snprintf(gate.open, sizeof gate.open, "%s/gate/open", fx.d.dir);
+	FILE *f = fopen(gate.runc, "we");
+	assert_non_null(f);
+	fprintf(f,
+		"#!/bin/sh\n"
+		"# " RUNC " for test_concurrent_retries: a create waits until %s exists\n"
+		"for a in \"$@\"; do\n"
+		"  if [ \"$a\" = create ]; then\n"
+		"    : >'%s'\n"
+		"    i=0\n"
+		"    while [ ! -e '%s' ] && [ $i -lt %d ]; do sleep 0.05; i=$((i + 1)); done\n"
+		"    break\n"
+		"  fi\n"
+		"done\n"
+		"exec " RUNC " \"$@\"\n",
+		gate.open, gate.entered, gate.open, GATE_HOLD_MS / 50);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(gate.runc, 0755), 0);
+	int fd = open(gate.open, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(harness_stop(&fx.d), 0);
+	const char *const extra[] = { "--runtime", gate.runc, NULL };
+	assert_int_equal(harness_start(&fx.d, extra, NULL), 0);
+}
+
+/* Close the gate: the next create of a `noun` ("sandbox", "container") is held until PAR_N - 1
+ * retries logged that they wait for it. */
+static void gate_hold(const char *noun)
+{
+	assert_int_equal(unlink(gate.open), 0);
+	assert_true(unlink(gate.entered) == 0 || errno == ENOENT);
+	snprintf(gate.needle, sizeof gate.needle, "waits for the identical create in flight (%s ", noun);
+	gate.want = log_count(gate.needle) + PAR_N - 1;
+	gate.seen = 0;
+	assert_int_equal(pthread_create(&gate.opener, NULL, gate_opener, NULL), 0);
+}
+
+/* After the calls: the create of `id` was held in the runtime while the PAR_N - 1 other calls
+ * arrived and each waited for it, the proof that the calls overlapped. */
+static void gate_check(const char *noun, const char *id)
+{
+	pthread_join(gate.opener, NULL);
+	const char *waits = tprintf("waits for the identical create in flight (%s %s)", noun, id);
+	if (!gate.seen)
+		print_error("the calls did not overlap: %d retries did not log \"%s\" while the first create was "
+			    "held in runc create (for %d s)\n", PAR_N - 1, gate.needle, GATE_HOLD_MS / 1000);
+	assert_true(gate.seen);
+	assert_int_equal(log_count(waits), PAR_N - 1);
+}
+
 /* Retries that overlap (kubelet gave up waiting and asked again while the first call still runs):
  * the same request from several clients at once makes one object, and every caller gets its ID;
- * concurrent stops all succeed; of concurrent removes at least one. */
+ * concurrent stops all succeed; of concurrent removes at least one.  The overlap is made sure of
+ * and shown: the first create is held in `runc create` (gate_hold) until the daemon has logged
+ * that each other call waits for it. */
 static void test_concurrent_retries(void **state)
 {
 	(void)state;
+	gate_install();
 	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-race", POD_LABELS);
 	Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
 	rp.config = pc;
+	gate_hold("sandbox"); /* the calls' deadline allows for the gate's (when they do not overlap) */
 	ProtobufCMessage **r = parallel_ok(RT "RunPodSandbox", &rp.base, &runtime__v1__run_pod_sandbox_response__descriptor,
-					   CALL_TIMEOUT_MS, GRPC_STATUS_OK);
+					   GATE_HOLD_MS + CALL_TIMEOUT_MS, GRPC_STATUS_OK);
 	char *pod = ((Runtime__V1__RunPodSandboxResponse *)r[0])->pod_sandbox_id;
 	for (int i = 1; i < PAR_N; i++)
 		assert_string_equal(((Runtime__V1__RunPodSandboxResponse *)r[i])->pod_sandbox_id, pod);
+	gate_check("sandbox", pod);
 	assert_pod_list("pods after concurrent RunPodSandbox", NULL, pod, NULL);
 
 	Runtime__V1__CreateContainerRequest cr = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
 	cr.pod_sandbox_id = pod;
 	cr.config = ctr_config("raced", SLEEP_FOREVER, LBL("k", "v"));
 	cr.sandbox_config = pc;
+	gate_hold("container");
 	r = parallel_ok(RT "CreateContainer", &cr.base, &runtime__v1__create_container_response__descriptor,
-			CALL_TIMEOUT_MS, GRPC_STATUS_OK);
+			GATE_HOLD_MS + CALL_TIMEOUT_MS, GRPC_STATUS_OK);
 	char *c = ((Runtime__V1__CreateContainerResponse *)r[0])->container_id;
 	for (int i = 1; i < PAR_N; i++)
 		assert_string_equal(((Runtime__V1__CreateContainerResponse *)r[i])->container_id, c);
+	gate_check("container", c); /* and the gate stays open */
 	assert_ctr_list("containers after concurrent CreateContainer", NULL, c, NULL);
 
 	start_ctr(c);
