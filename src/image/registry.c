@@ -52,6 +52,7 @@ struct registry_session {
 	char *token;        /* the bearer token in use: registry_token or one from the realm */
 	int basic;          /* a Basic challenge was seen: send the credentials up front */
 	int has_credentials; /* any of username/password, auth, identity or registry token */
+	const atomic_int *abort; /* registry_session_abort_on: non-zero stops every transfer */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -371,15 +372,27 @@ static atomic_int cancelled;
 
 void registry_cancel_all(void) { atomic_store(&cancelled, 1); }
 
-/* libcurl progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK). */
+void registry_session_abort_on(struct registry_session *s, const atomic_int *flag) { s->abort = flag; }
+
+/* Why the transfers of s must stop now (registry_cancel_all, registry_session_abort_on), or NULL. */
+static const char *stop_reason(const struct registry_session *s)
+{
+	if (atomic_load(&cancelled))
+		return "litecri is shutting down";
+	if (s->abort && atomic_load(s->abort))
+		return "no caller waits for the pull any more";
+	return NULL;
+}
+
+/* libcurl progress callback (arg: the session): non-zero aborts the transfer
+ * (CURLE_ABORTED_BY_CALLBACK). */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
-	(void)arg;
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return atomic_load(&cancelled);
+	return stop_reason(arg) != NULL;
 }
 
 /* Map a libcurl failure to an errno-ish value. */
@@ -498,6 +511,7 @@ static int perform(struct registry_session *s, const struct req *q, struct xfer 
 		SETOPT(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
 		SETOPT(s->curl, CURLOPT_NOPROGRESS, 0L);
 		SETOPT(s->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		SETOPT(s->curl, CURLOPT_XFERINFODATA, s);
 		SETOPT(s->curl, CURLOPT_USERAGENT, USER_AGENT);
 		SETOPT(s->curl, CURLOPT_HEADERFUNCTION, on_header);
 		SETOPT(s->curl, CURLOPT_HEADERDATA, x);
@@ -518,10 +532,10 @@ static int perform(struct registry_session *s, const struct req *q, struct xfer 
 		}
 
 		xfer_reset_response(x);
-		if (atomic_load(&cancelled)) {
+		const char *stop = stop_reason(s);
+		if (stop) {
 			curl_slist_free_all(hdrs);
-			return lc_fail(err, ECANCELED, "%s %.*s: cancelled: litecri is shutting down", q->method,
-				       SHOWN(url));
+			return lc_failc(err, ECANCELED, "%s %.*s: cancelled: %s", q->method, SHOWN(url), stop);
 		}
 		CURLcode rc = curl_easy_perform(s->curl);
 		/* The handle keeps a pointer to the list until the next reset: detach it first. */
@@ -529,6 +543,8 @@ static int perform(struct registry_session *s, const struct req *q, struct xfer 
 			(void)curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 		curl_slist_free_all(hdrs);
 
+		if (rc == CURLE_ABORTED_BY_CALLBACK && (stop = stop_reason(s)))
+			return lc_failc(err, ECANCELED, "%s %.*s: cancelled: %s", q->method, SHOWN(url), stop);
 		if (x->write_failed) {
 			*err = x->werr;
 			return -1;
@@ -1035,6 +1051,7 @@ int registry_session_clone(const struct registry_session *s, struct registry_ses
 	c->insecure = s->insecure;
 	c->basic = s->basic;
 	c->has_credentials = s->has_credentials;
+	c->abort = s->abort;
 	if (dup_opt(s->username, &c->username) < 0 || dup_opt(s->password, &c->password) < 0 ||
 	    dup_opt(s->identity_token, &c->identity_token) < 0 || dup_opt(s->token, &c->token) < 0 ||
 	    !(c->curl = curl_easy_init())) {

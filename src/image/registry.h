@@ -21,6 +21,7 @@
 #ifndef LITECRI_IMAGE_REGISTRY_H
 #define LITECRI_IMAGE_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,10 +79,11 @@ int registry_session_clone(const struct registry_session *s, struct registry_ses
  * (NUL-terminated, *len without the NUL), content_type holds the response media type (without
  * parameters, "" if none) and digest the sha256 of the body.  When reference is a digest the body
  * must hash to it (else errnum EBADMSG).
- * Errors carry errnum: ENOENT (404 / MANIFEST_UNKNOWN / NAME_UNKNOWN), EACCES (401/403 after
- * authenticating, or a token server refusing), EBADMSG (digest mismatch, oversized), EPROTO (other
- * HTTP status; message has the status and the registry's error text; also TLS failures),
- * ECONNREFUSED/EHOSTUNREACH/ETIMEDOUT/ECONNRESET/EIO (transport), ELOOP (more than 5 redirects),
+ * Errors carry errnum: ENOENT (404 / MANIFEST_UNKNOWN / NAME_UNKNOWN), EKEYREJECTED (401/403
+ * after authenticating, or a token server refusing), EBADMSG (digest mismatch, oversized), EPROTO
+ * (other HTTP status; message has the status and the registry's error text; also TLS failures),
+ * ECONNREFUSED/EHOSTUNREACH/ENETUNREACH (also libcurl's own timeouts)/ECONNRESET/EIO (transport),
+ * ECANCELED (registry_cancel_all, registry_session_abort_on), ELOOP (more than 5 redirects),
  * EINVAL (reference neither a tag nor a sha256 digest; nothing is sent).  Messages are one line
  * and name the repository and endpoint; URLs in them are shown without their query string.
  */
@@ -103,6 +105,14 @@ int registry_get_blob(struct registry_session *s, const struct content *c, const
  * ECANCELED (the daemon is shutting down and will not wait for slow pulls).  Irreversible.
  */
 void registry_cancel_all(void);
+
+/*
+ * Make every transfer of s (and of the sessions cloned from it afterwards) fail with errnum
+ * ECANCELED once *flag is non-zero — at once if it is set before a request, else within about a
+ * second (libcurl's progress callback) — e.g. when no caller waits for the pull any more.  flag
+ * must outlive s and its clones; NULL: none.  Not to be called while s is in use.
+ */
+void registry_session_abort_on(struct registry_session *s, const atomic_int *flag);
 
 /*
  * Decode docker's "auth" (base64 of "user:password", as a CRI AuthConfig carries it) into *user

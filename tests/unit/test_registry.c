@@ -52,6 +52,7 @@ struct route {
 	size_t body_len;
 	char need_auth[512];    /* if set: Authorization must be exactly this, else 401 */
 	char challenge[1024];   /* header lines sent with that 401 */
+	int stall;              /* send the head and half the body, then nothing until the client closes */
 	int hits;
 };
 
@@ -157,7 +158,7 @@ static int serve(struct srv *s, int fd, const struct recorded *r)
 	if (rt)
 		rt->hits++;
 	/* Copy what the answer needs so the lock is not held while sending. */
-	int status = 404;
+	int status = 404, stall = 0;
 	char headers[2048] = "Content-Type: application/json\r\n";
 	const char *body = "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not known\"}]}";
 	size_t len = strlen(body);
@@ -171,8 +172,20 @@ static int serve(struct srv *s, int fd, const struct recorded *r)
 		snprintf(headers, sizeof headers, "%s", rt->headers);
 		body = rt->body ? rt->body : "";
 		len = rt->body_len;
+		stall = rt->stall;
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (stall) {
+		char head[4096];
+		int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s\r\n", status,
+				 reason(status), len, headers);
+		if (send_all(fd, head, (size_t)n) == 0 && send_all(fd, body, len / 2) == 0) {
+			char c;
+			while (recv(fd, &c, 1, 0) > 0) /* until the client (or srv_stop) closes */
+				;
+		}
+		return -1;
+	}
 	/* Routes are only changed between requests, so body stays valid while sending. */
 	if (respond(fd, status, headers, body, len) < 0)
 		return -1;
@@ -1122,6 +1135,63 @@ static void test_blob_bad_content(void **state)
 }
 
 /* The registry redirects the blob to another host (port): the token stays behind. */
+/* Sets the flag at arg after 300 ms (a caller giving up while a transfer is under way). */
+static void *set_later(void *arg)
+{
+	struct timespec ts = { 0, 300 * 1000000L };
+	nanosleep(&ts, NULL);
+	atomic_store((atomic_int *)arg, 1);
+	return NULL;
+}
+
+/*
+ * registry_session_abort_on: a blob transfer that stalls (the server sends half and then nothing;
+ * libcurl alone would wait 60 s) stops within a few seconds of the flag being set, with ECANCELED
+ * naming the cause, leaving no blob and no temporary file.  A session cloned afterwards obeys the
+ * same flag, and with the flag set sends no request at all.
+ */
+static void test_blob_abort(void **state)
+{
+	struct fx *f = *state;
+	content_setup(f);
+	static char big[256 << 10];
+	memset(big, 'x', sizeof big);
+	char dg[DIGEST_BUF], path[256];
+	digest_buffer(big, sizeof big, dg);
+	blob_path(dg, path, sizeof path);
+	srv_route(&f->a, path, 200, "", big, sizeof big)->stall = 1;
+	open_session(f, NULL, NULL);
+	atomic_int flag = 0;
+	registry_session_abort_on(f->s, &flag);
+
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, set_later, &flag), 0);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct lc_err err = { 0 };
+	int rc = registry_get_blob(f->s, &f->c, dg, (int64_t)sizeof big, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(t, NULL);
+	long long ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	print_message("stalled transfer stopped %lld ms after it began: %s\n", ms, err.msg);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.errnum, ECANCELED);
+	assert_contains(err.msg, "no caller waits for the pull any more");
+	assert_true(ms >= 250 && ms < 5000);
+	assert_int_equal(srv_hits(&f->a, path), 1); /* it had begun */
+	assert_int_equal(content_has_blob(&f->c, dg), 0);
+	assert_int_equal(tmp_entries(f), 0);
+
+	struct registry_session *c = NULL;
+	assert_int_equal(registry_session_clone(f->s, &c, &err), 0);
+	int before = srv_nreqs(&f->a);
+	assert_int_equal(registry_get_blob(c, &f->c, dg, (int64_t)sizeof big, &err), -1);
+	registry_session_close(c);
+	assert_int_equal(err.errnum, ECANCELED);
+	assert_int_equal(srv_nreqs(&f->a), before);
+	assert_int_equal(tmp_entries(f), 0);
+}
+
 static void test_blob_redirect(void **state)
 {
 	struct fx *f = *state;
@@ -1295,6 +1365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_basic_challenge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_download, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_bad_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_redirect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_needs_insecure, setup, teardown),
 		cmocka_unit_test(test_unreachable),
