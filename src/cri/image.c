@@ -31,9 +31,13 @@ grpc_status_code cri_pull_image(struct cri_env *env, struct cri_call *call, cons
 	}
 	char id[DIGEST_BUF];
 	struct lc_err err = { 0 };
-	if (images_pull(env->images, ref, ap, id, &err) < 0) {
-		log_warn("PullImage %s: %s", LC_Q(ref), err.msg);
-		return cri_fail(call, cri_code(err.errnum), "PullImage %s: %s", LC_Q(ref), err.msg);
+	if (images_pull(env->images, ref, ap, call->deadline, call->cancel_fd, id, &err) < 0) {
+		grpc_status_code code = cri_code(err.errnum);
+		if (err.errnum == ETIMEDOUT) /* this caller stopped waiting (see images_pull, which logs it) */
+			code = cri_gone_code(call);
+		else
+			log_warn("PullImage %s: %s", LC_Q(ref), err.msg);
+		return cri_fail(call, code, "PullImage %s: %s", LC_Q(ref), err.msg);
 	}
 	Runtime__V1__PullImageResponse *r = cri_new(call, &runtime__v1__pull_image_response__descriptor);
 	r->image_ref = arena_strdup(call->arena, id);

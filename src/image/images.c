@@ -7,10 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -21,18 +26,29 @@
 #include "image/reference.h"
 #include "image/unpack.h"
 #include "store/images.h"
+#include "store/store.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
 #define CONFIG_MAX (8u << 20) /* image configs larger than 8 MiB are refused */
 
-/* A pull in progress, shared by every caller asking for the same reference. */
+/*
+ * A pull in progress, shared by every caller asking for the same reference.  Its transfer runs on
+ * a thread of its own (pull_thread), so that any caller, the first one included, may stop waiting
+ * while the others go on; the transfer is aborted once no caller waits any more.
+ */
 struct inflight {
-	struct inflight *next;
+	struct inflight *next;     /* in images.inflight until the transfer ends (mu) */
+	struct images *im;
 	char key[1024];
-	int waiters;
-	int done;
+	struct image_ref ref;
+	struct registry_auth auth; /* the first caller's credentials, copied (the transfer's own) */
+	int has_auth;
+	int waiters;               /* callers waiting for the result (mu) */
+	atomic_int abort;          /* set when the last caller left before the end: stop the transfer */
+	int done_fd;               /* eventfd, readable once done */
+	int done;                  /* the transfer ended: rc, id, err hold its result (mu) */
 	int rc;
 	char id[DIGEST_BUF];
 	struct lc_err err;
@@ -44,8 +60,9 @@ struct images {
 	struct content content;
 	char lock_path[PATH_MAX + 16];
 	pthread_mutex_t mu;
-	pthread_cond_t cond;
+	pthread_cond_t cond;       /* a transfer thread ended (transfers dropped) */
 	struct inflight *inflight; /* guarded by mu */
+	int transfers;             /* pull threads running (mu) */
 	int active;                /* pulls/imports of this process holding the shared lock (mu) */
 	int gc_pending;            /* a collection was asked for while active > 0 (mu) */
 };
@@ -201,6 +218,15 @@ void images_close(struct images *im)
 {
 	if (!im)
 		return;
+	/* Every caller has gone (the server stopped first): end what is still under way. */
+	pthread_mutex_lock(&im->mu);
+	for (struct inflight *f = im->inflight; f; f = f->next) {
+		assert(f->waiters == 0);
+		atomic_store(&f->abort, 1);
+	}
+	while (im->transfers > 0)
+		pthread_cond_wait(&im->cond, &im->mu);
+	pthread_mutex_unlock(&im->mu);
 	assert(im->inflight == NULL && im->active == 0);
 	pthread_mutex_destroy(&im->mu);
 	pthread_cond_destroy(&im->cond);
@@ -218,8 +244,17 @@ struct source {
 	/* A source for another thread (its own connection); NULL with err on failure.  Release with put. */
 	struct source *(*clone)(struct source *s, struct lc_err *err);
 	void (*put)(struct source *s);
+	const atomic_int *abort; /* NULL, or set once no caller waits for the pull: stop (ECANCELED) */
 	char what[600]; /* for messages */
 };
+
+/* Fail with ECANCELED if the pull src serves has been aborted; else 0. */
+static int check_abort(const struct source *src, struct lc_err *err)
+{
+	if (src->abort && atomic_load(src->abort))
+		return lc_failc(err, ECANCELED, "aborted: no caller waits for the pull any more");
+	return 0;
+}
 
 struct registry_source {
 	struct source base;
@@ -367,7 +402,8 @@ static int fetch_unpack(struct images *im, struct source *src, struct layer_job 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	log_debug("image: fetching layer %s (%lld bytes) from %s", d->digest, (long long)d->size, src->what);
-	if (src->blob(src, &im->content, d->digest, d->size, err) < 0)
+	if (check_abort(src, err) < 0 || src->blob(src, &im->content, d->digest, d->size, err) < 0 ||
+	    check_abort(src, err) < 0)
 		return -1;
 	char blob[PATH_MAX], tmp[PATH_MAX];
 	if (content_blob_path(&im->content, d->digest, blob, sizeof blob, err) < 0 ||
@@ -585,6 +621,8 @@ static int fetch_image(struct images *im, struct source *src, const char *top, c
 		.layers = layers, .n_layers = m.n_layers, .names = names, .kinds = kinds, .n_names = n_names,
 	};
 	int orphaned = 0, same = 0;
+	if (check_abort(src, err) < 0) /* an aborted pull records nothing (its layers have their rows) */
+		goto out;
 	if (n_jobs == 0 && store_image_unchanged(im->store, &p, &same, err) < 0)
 		goto out;
 	if (same) {
@@ -655,8 +693,9 @@ static int error_rank(int errnum)
 	}
 }
 
+/* Pull r from its endpoints in order until one has it; *aborted set stops it (no other endpoint is tried). */
 static int pull_from_endpoints(struct images *im, const struct image_ref *r, const struct registry_auth *auth,
-			       char id[DIGEST_BUF], struct lc_err *err)
+			       const atomic_int *aborted, char id[DIGEST_BUF], struct lc_err *err)
 {
 	struct registry_endpoint eps[34];
 	int upstream[34];
@@ -670,11 +709,15 @@ static int pull_from_endpoints(struct images *im, const struct image_ref *r, con
 	for (size_t i = 0; i < n; i++) {
 		struct lc_err e = { 0 };
 		struct registry_source src = {
-			.base = { .manifest = reg_manifest, .blob = reg_blob, .clone = reg_clone, .put = reg_put }
+			.base = { .manifest = reg_manifest, .blob = reg_blob, .clone = reg_clone, .put = reg_put,
+				  .abort = aborted }
 		};
 		snprintf(src.base.what, sizeof src.base.what, "%.*s", (int)sizeof eps[i].url - 1, eps[i].url);
+		if (check_abort(&src.base, err) < 0)
+			return lc_wrap(err, "pull %s", full);
 		/* Credentials kubelet gives are for the image's own registry, never for a mirror. */
 		if (registry_session_open(&eps[i], r->path, upstream[i] ? auth : NULL, &src.sess, &e) == 0) {
+			registry_session_abort_on(src.sess, aborted);
 			int rc = fetch_image(im, &src.base, r->digest[0] ? r->digest : r->tag, r, 1, id, &e);
 			registry_session_close(src.sess);
 			if (rc == 0) {
@@ -693,52 +736,37 @@ static int pull_from_endpoints(struct images *im, const struct image_ref *r, con
 	return -1;
 }
 
-int images_pull(struct images *im, const char *ref, const struct registry_auth *auth, char id[DIGEST_BUF],
-		struct lc_err *err)
+/* Free f (its transfer has ended and no caller waits). */
+static void inflight_free(struct inflight *f)
 {
-	struct image_ref r;
-	if (image_ref_parse(ref, &r, err) < 0)
-		return -1;
-	char key[1024];
-	if (image_ref_string(&r, key, sizeof key) < 0)
-		return lc_fail(err, EINVAL, "image reference %s is too long", LC_Q(ref));
-
-	/* Join a pull of the same reference in progress, or become it. */
-	pthread_mutex_lock(&im->mu);
-	struct inflight *f;
-	for (f = im->inflight; f && strcmp(f->key, key) != 0; f = f->next)
-		;
-	if (f) {
-		f->waiters++;
-		log_debug("image pull: %s already in progress; waiting for it", key);
-		while (!f->done)
-			pthread_cond_wait(&im->cond, &im->mu);
-		int rc = f->rc;
-		if (rc == 0)
-			strcpy(id, f->id);
-		else
-			*err = f->err;
-		if (--f->waiters == 0)
-			free(f);
-		pthread_mutex_unlock(&im->mu);
-		return rc;
+	const char **secrets[] = { &f->auth.username, &f->auth.password, &f->auth.auth, &f->auth.identity_token,
+				   &f->auth.registry_token };
+	for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+		if (*secrets[i]) {
+			explicit_bzero((char *)*secrets[i], strlen(*secrets[i]));
+			free((char *)*secrets[i]);
+		}
 	}
-	f = calloc(1, sizeof *f);
-	if (!f) {
-		pthread_mutex_unlock(&im->mu);
-		return lc_fail(err, ENOMEM, "pull %s", key);
-	}
-	strcpy(f->key, key);
-	f->waiters = 1;
-	f->next = im->inflight;
-	im->inflight = f;
-	pthread_mutex_unlock(&im->mu);
+	if (f->done_fd >= 0)
+		close(f->done_fd);
+	free(f);
+}
 
+/* The transfer of f, on a thread of its own: pull, publish the result, wake the callers. */
+static void *pull_thread(void *arg)
+{
+	struct inflight *f = arg;
+	struct images *im = f->im;
+	struct lc_err err = { 0 };
+	char id[DIGEST_BUF] = "";
 	int fd, rc = -1;
-	if (work_begin(im, &fd, err) == 0) {
-		rc = pull_from_endpoints(im, &r, auth, id, err);
+	if (work_begin(im, &fd, &err) == 0) {
+		rc = pull_from_endpoints(im, &f->ref, f->has_auth ? &f->auth : NULL, &f->abort, id, &err);
 		work_end(im, fd);
 	}
+	if (rc < 0 && atomic_load(&f->abort))
+		log_info("image pull: %s aborted, no caller waits for it any more: %s", f->key, err.msg);
+	store_conn_release(im->store); /* this thread's database connection */
 
 	pthread_mutex_lock(&im->mu);
 	struct inflight **pp;
@@ -750,11 +778,160 @@ int images_pull(struct images *im, const char *ref, const struct registry_auth *
 	if (rc == 0)
 		strcpy(f->id, id);
 	else
-		f->err = *err;
+		f->err = err;
+	uint64_t one = 1;
+	ssize_t w = write(f->done_fd, &one, sizeof one); /* once, far from an eventfd's limit: cannot fail */
+	assert(w == sizeof one);
+	(void)w;
+	int orphan = f->waiters == 0;
+	im->transfers--;
 	pthread_cond_broadcast(&im->cond);
-	if (--f->waiters == 0)
-		free(f);
 	pthread_mutex_unlock(&im->mu);
+	if (orphan)
+		inflight_free(f);
+	return NULL;
+}
+
+/* strdup of a credential that may be NULL into *dst: 0, or -1 out of memory. */
+static int copy_secret(const char *src, const char **dst)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -1 : 0;
+}
+
+/* A new pull of r (key its name) with the first caller waiting, its transfer started; mu held. */
+static struct inflight *pull_start(struct images *im, const struct image_ref *r, const char *key,
+				   const struct registry_auth *auth, struct lc_err *err)
+{
+	struct inflight *f = calloc(1, sizeof *f);
+	if (!f) {
+		lc_fail(err, ENOMEM, "pull %s", key);
+		return NULL;
+	}
+	f->im = im;
+	f->ref = *r;
+	strcpy(f->key, key);
+	f->waiters = 1;
+	f->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->done_fd < 0) {
+		lc_fail(err, errno, "pull %s: eventfd", key);
+		goto fail;
+	}
+	if (auth) {
+		f->has_auth = 1;
+		if (copy_secret(auth->username, &f->auth.username) < 0 || copy_secret(auth->password, &f->auth.password) < 0 ||
+		    copy_secret(auth->auth, &f->auth.auth) < 0 ||
+		    copy_secret(auth->identity_token, &f->auth.identity_token) < 0 ||
+		    copy_secret(auth->registry_token, &f->auth.registry_token) < 0) {
+			lc_fail(err, ENOMEM, "pull %s", key);
+			goto fail;
+		}
+	}
+	pthread_attr_t attr;
+	pthread_t t;
+	int e = pthread_attr_init(&attr);
+	if (e == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		e = pthread_create(&t, &attr, pull_thread, f);
+		pthread_attr_destroy(&attr);
+	}
+	if (e != 0) {
+		lc_fail(err, e, "pull %s: start its thread", key);
+		goto fail;
+	}
+	f->next = im->inflight;
+	im->inflight = f;
+	im->transfers++;
+	return f;
+fail:
+	inflight_free(f);
+	return NULL;
+}
+
+/* Now, CLOCK_REALTIME in ns (the clock of a call's deadline). */
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Wait until f is done or its caller leaves (deadline passed, cancel_fd readable): 0 when done,
+ * else -1 with err (ETIMEDOUT).  Done wins when both are true.
+ */
+static int pull_wait(const struct inflight *f, int64_t deadline, int cancel_fd, struct lc_err *err)
+{
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = f->done_fd, .events = POLLIN },
+					{ .fd = cancel_fd > 0 ? cancel_fd : -1, .events = POLLIN } };
+		int ms = -1;
+		if (deadline) {
+			int64_t left = deadline - now_ns();
+			ms = left <= 0 ? 0 : left / 1000000 >= INT_MAX ? INT_MAX : (int)((left + 999999) / 1000000);
+		}
+		int n = poll(pf, 2, ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return lc_fail(err, errno, "pull %s: wait for it", f->key);
+		if (pf[0].revents)
+			return 0;
+		if (pf[1].revents)
+			return lc_failc(err, ETIMEDOUT, "the caller has gone (cancelled, disconnected or past its deadline)");
+		if (n == 0 && deadline && now_ns() >= deadline)
+			return lc_failc(err, ETIMEDOUT, "the caller's deadline passed");
+	}
+}
+
+int images_pull(struct images *im, const char *ref, const struct registry_auth *auth, int64_t deadline, int cancel_fd,
+		char id[DIGEST_BUF], struct lc_err *err)
+{
+	struct image_ref r;
+	if (image_ref_parse(ref, &r, err) < 0)
+		return -1;
+	char key[1024];
+	if (image_ref_string(&r, key, sizeof key) < 0)
+		return lc_fail(err, EINVAL, "image reference %s is too long", LC_Q(ref));
+
+	/* Join a pull of the same reference in progress (one still wanted), or start one. */
+	pthread_mutex_lock(&im->mu);
+	struct inflight *f;
+	for (f = im->inflight; f && (strcmp(f->key, key) != 0 || atomic_load(&f->abort)); f = f->next)
+		;
+	if (f) {
+		f->waiters++;
+		log_debug("image pull: %s already in progress; waiting for it", key);
+	} else if (!(f = pull_start(im, &r, key, auth, err))) {
+		pthread_mutex_unlock(&im->mu);
+		return -1;
+	}
+	pthread_mutex_unlock(&im->mu);
+
+	struct lc_err gone = { 0 };
+	int waited = pull_wait(f, deadline, cancel_fd, &gone);
+
+	pthread_mutex_lock(&im->mu);
+	int rc = -1, others = --f->waiters, last = others == 0 && f->done, left = !f->done;
+	if (f->done) { /* also when the caller left just as it ended: the result is there */
+		rc = f->rc;
+		if (rc == 0)
+			strcpy(id, f->id);
+		else
+			*err = f->err;
+	} else {
+		assert(waited < 0); /* done_fd is written after done is set */
+		(void)waited;
+		*err = gone;
+		if (others == 0)
+			atomic_store(&f->abort, 1); /* the transfer stops; a new caller starts another */
+	}
+	pthread_mutex_unlock(&im->mu);
+	if (last)
+		inflight_free(f);
+	if (left)
+		log_info("image pull: %s: a caller stopped waiting: %s; %s", key, err->msg,
+			 others ? "the pull goes on for the others" : "no caller is left: the transfer is aborted");
 	return rc;
 }
 

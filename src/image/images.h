@@ -13,11 +13,13 @@
  * run by `litecri image import` beside the daemon counts too); garbage collection takes it
  * exclusively, and when a pull is running it is deferred to the end of the last pull.
  *
- * Concurrent pulls of the same reference are coalesced: one transfer, every caller gets its
- * result.
+ * Concurrent pulls of the same reference are coalesced: one transfer (on a thread of its own),
+ * every caller still waiting gets its result; it is aborted when none waits any more.
  */
 #ifndef LITECRI_IMAGE_IMAGES_H
 #define LITECRI_IMAGE_IMAGES_H
+
+#include <stdint.h>
 
 #include "image/digest.h"
 #include "image/registry.h"
@@ -40,11 +42,19 @@ const struct content *images_content(const struct images *im);
 /*
  * Pull `ref` (any reference form; normalized) from its registry's endpoints (mirrors first, see
  * config.h) and record it.  id receives the image ID (config digest).  Errors carry errnum:
- * EINVAL (bad reference or unusable image), ENOENT (no endpoint has it), EACCES (refused
- * credentials), EBADMSG (content did not match its digest), others (transport, disk).
+ * EINVAL (bad reference or unusable image), ENOENT (no endpoint has it), EKEYREJECTED (refused
+ * credentials), EBADMSG (content did not match its digest), ECANCELED (litecri is shutting down),
+ * others (transport, disk).
+ *
+ * The caller waits until the pull ends, its deadline (CLOCK_REALTIME ns; 0: none) passes or
+ * cancel_fd (> 0; 0: none) turns readable — cri_call's deadline and cancel_fd.  When it stops
+ * waiting first: -1 with errnum ETIMEDOUT (whose status is cri_gone_code's); the transfer goes on
+ * for the other callers of the same reference, and is aborted once none waits any more: it then
+ * records no image and ends as a failed pull does (temporary files removed; the layers it had
+ * published keep their rows for a retry).  A pull started after that is a new one.
  */
-int images_pull(struct images *im, const char *ref, const struct registry_auth *auth, char id[DIGEST_BUF],
-		struct lc_err *err);
+int images_pull(struct images *im, const char *ref, const struct registry_auth *auth, int64_t deadline, int cancel_fd,
+		char id[DIGEST_BUF], struct lc_err *err);
 
 /* The shortest ID prefix images_resolve takes (crictl shows 13 digits). */
 #define IMAGE_ID_PREFIX_MIN 4

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -261,12 +262,12 @@ static ProtobufCMessage *call_ok(const char *method, const ProtobufCMessage *req
 }
 
 /*
- * PullImage `image` with credentials (user/pass, or auth = base64 "user:pass"; NULL for none).
- * On OK *ref gets the image_ref (malloc'ed); *details the status message (malloc'ed, may be NULL).
- * No assertions: usable from other threads.
+ * PullImage `image` with credentials (user/pass, or auth = base64 "user:pass"; NULL for none),
+ * the call's deadline timeout_ms from now.  On OK *ref gets the image_ref (malloc'ed); *details
+ * the status message (malloc'ed, may be NULL).  No assertions: usable from other threads.
  */
-static grpc_status_code pull(const char *image, const char *user, const char *pass, const char *auth, char **ref,
-			     char **details)
+static grpc_status_code pull_within(const char *image, const char *user, const char *pass, const char *auth,
+				    int timeout_ms, char **ref, char **details)
 {
 	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
 	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
@@ -282,7 +283,7 @@ static grpc_status_code pull(const char *image, const char *user, const char *pa
 	*ref = NULL;
 	ProtobufCMessage *resp;
 	grpc_status_code st = rpc(IMG "PullImage", &req.base, &runtime__v1__pull_image_response__descriptor, &resp,
-				  details, PULL_TIMEOUT_MS);
+				  details, timeout_ms);
 	if (st == GRPC_STATUS_OK) {
 		*ref = strdup(((Runtime__V1__PullImageResponse *)resp)->image_ref);
 		protobuf_c_message_free_unpacked(resp, NULL);
@@ -290,18 +291,32 @@ static grpc_status_code pull(const char *image, const char *user, const char *pa
 	return st;
 }
 
-/* Pull that must succeed and return `want_id` as image_ref. */
-static void pull_ok(const char *image, const char *want_id)
+/* pull_within PULL_TIMEOUT_MS. */
+static grpc_status_code pull(const char *image, const char *user, const char *pass, const char *auth, char **ref,
+			     char **details)
+{
+	return pull_within(image, user, pass, auth, PULL_TIMEOUT_MS, ref, details);
+}
+
+/* Pull with credentials (as for pull) that must succeed and return `want_id` as image_ref. */
+static void pull_as_ok(const char *image, const char *user, const char *pass, const char *auth, const char *want_id)
 {
 	char *ref = NULL, *details = NULL;
-	grpc_status_code st = pull(image, NULL, NULL, NULL, &ref, &details);
+	grpc_status_code st = pull(image, user, pass, auth, &ref, &details);
 	if (st != GRPC_STATUS_OK)
-		print_error("PullImage %s: %s: %s\n", image, cri_status_name(st), details ? details : "");
+		print_error("PullImage %s%s: %s: %s\n", image, user || auth ? " with credentials" : "", cri_status_name(st),
+			    details ? details : "");
 	free(details);
 	assert_int_equal(st, GRPC_STATUS_OK);
 	assert_non_null(ref);
 	assert_string_equal(ref, want_id);
 	free(ref);
+}
+
+/* Pull that must succeed and return `want_id` as image_ref. */
+static void pull_ok(const char *image, const char *want_id)
+{
+	pull_as_ok(image, NULL, NULL, NULL, want_id);
 }
 
 /* Pull that must fail with `want`; returns the status message (malloc'ed). */
@@ -912,6 +927,19 @@ static void test_shared_layer(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* failures                                                                                   */
 
+/* A pull of BIG as UPSTREAM "big:1" that failed left nothing: no image or name, neither blob nor
+ * layer of its big layer, tmp empty, no layer directory without its row. */
+static void assert_big_pull_left_nothing(const struct testimg *img)
+{
+	assert_false(image_known(UPSTREAM "big:1"));
+	assert_int_equal(db_int("SELECT count(*) FROM images"), 0);
+	assert_int_equal(db_int("SELECT count(*) FROM image_names"), 0);
+	assert_false(has_blob(img->layer_digests[1]));
+	assert_false(has_layer(img->chain_ids[1]));
+	assert_int_equal(count_in("tmp"), 0);
+	assert_layer_dirs_have_rows();
+}
+
 /* A layer whose bytes do not match its digest: DATA_LOSS naming it, and nothing kept. */
 static void test_corrupt_layer(void **state)
 {
@@ -925,13 +953,7 @@ static void test_corrupt_layer(void **state)
 		print_error("message does not name %s: %s\n", img.layer_digests[1], msg);
 	assert_non_null(strstr(msg, img.layer_digests[1]));
 	free(msg);
-	assert_false(image_known(UPSTREAM "big:1"));
-	assert_int_equal(db_int("SELECT count(*) FROM images"), 0);
-	assert_int_equal(db_int("SELECT count(*) FROM image_names"), 0);
-	assert_false(has_blob(img.layer_digests[1]));
-	assert_false(has_layer(img.chain_ids[1]));
-	assert_int_equal(count_in("tmp"), 0);
-	assert_layer_dirs_have_rows();
+	assert_big_pull_left_nothing(&img);
 }
 
 /* A config whose bytes do not match its digest: DATA_LOSS naming it, and nothing kept. */
@@ -968,16 +990,20 @@ static void test_missing_image(void **state)
 /* Pull in another thread. */
 struct bg_pull {
 	const char *image;
+	int timeout_ms; /* the call's deadline from its start; 0: PULL_TIMEOUT_MS */
 	pthread_t thread;
 	grpc_status_code st;
 	char *ref, *details;
+	atomic_int finished; /* the call has returned */
 };
 
 /* The thread of a bg_pull: one PullImage, its outcome kept in *arg. */
 static void *bg_pull_main(void *arg)
 {
 	struct bg_pull *b = arg;
-	b->st = pull(b->image, NULL, NULL, NULL, &b->ref, &b->details);
+	b->st = pull_within(b->image, NULL, NULL, NULL, b->timeout_ms ? b->timeout_ms : PULL_TIMEOUT_MS, &b->ref,
+			    &b->details);
+	atomic_store(&b->finished, 1);
 	return NULL;
 }
 
@@ -1001,6 +1027,59 @@ static int bg_pull_start(struct bg_pull *b)
 		sleep_ms(5);
 	}
 	return 0;
+}
+
+/* 1 once the daemon's log has `needle`, waiting up to ms for it; else 0. */
+static int wait_log(const char *needle, int ms)
+{
+	for (int waited = 0;; waited += 20) {
+		char *log = harness_slurp(fx.d.log);
+		int found = log && strstr(log, needle);
+		free(log);
+		if (found || waited >= ms)
+			return found;
+		sleep_ms(20);
+	}
+}
+
+/*
+ * The daemon's log line for the first failed PullImage ("rpc ... failed: status N: ... (Tus)"):
+ * 1 with its status N and time T (microseconds from the call's start to the answer), else 0.
+ */
+static int pull_failure_logged(int *status, long long *us)
+{
+	static const char start[] = "rpc " IMG "PullImage failed: status ";
+	char *log = harness_slurp(fx.d.log);
+	char *line = log ? strstr(log, start) : NULL;
+	if (line) {
+		line[strcspn(line, "\n")] = '\0';
+		*status = atoi(line + strlen(start));
+		char *paren = strrchr(line, '(');
+		*us = paren ? strtoll(paren + 1, NULL, 10) : -1;
+	}
+	free(log);
+	return line != NULL;
+}
+
+/*
+ * Wait (up to 30 s) for the daemon's answer to a PullImage whose caller left at its deadline: the
+ * daemon answered it DEADLINE_EXCEEDED or — when the client's cancellation at its deadline
+ * arrived before the daemon's copy of the deadline, which is later by the request's transit time
+ * — CANCELLED; the client got DEADLINE_EXCEEDED either way (gRPC gives it no answer after it
+ * gave up).  Returns the answer's time in microseconds.
+ */
+static long long pull_deadline_answered(void)
+{
+	int status = -1, found = 0;
+	long long us = -1;
+	for (int i = 0; i < 1500 && !(found = pull_failure_logged(&status, &us)); i++)
+		sleep_ms(20);
+	if (!found)
+		print_error("the daemon never answered the PullImage that gave up\n");
+	assert_true(found);
+	print_message("the daemon answered status %d after %lld ms\n", status, us / 1000);
+	assert_true(status == GRPC_STATUS_DEADLINE_EXCEEDED || status == GRPC_STATUS_CANCELLED);
+	return us;
 }
 
 /*
@@ -1142,14 +1221,7 @@ static void test_concurrent_pulls(void **state)
 	assert_true(bg_pull_start(&b[0]));
 	assert_int_equal(pthread_create(&b[1].thread, NULL, bg_pull_main, &b[1]), 0);
 	const char *joined = "image pull: " UPSTREAM "big:1 already in progress; waiting for it";
-	int waiting = 0;
-	for (int i = 0; i < 6000 && !waiting; i++) { /* up to 30 s */
-		char *log = harness_slurp(fx.d.log);
-		waiting = log && strstr(log, joined);
-		free(log);
-		if (!waiting)
-			sleep_ms(5);
-	}
+	int waiting = wait_log(joined, 30000);
 	int first_unrecorded = db_int("SELECT count(*) FROM images") == 0;
 	testproxy_set_rate(&fx.proxy, 0);
 	for (int i = 0; i < 2; i++)
@@ -1178,6 +1250,88 @@ static void test_concurrent_pulls(void **state)
 		assert_int_equal(n, 1);
 	}
 	assert_int_equal(count_in("tmp"), 0);
+}
+
+/*
+ * A pull whose caller's deadline passes mid-transfer: the caller gets DEADLINE_EXCEEDED, and the
+ * daemon answers at the deadline (the client would give up then whatever the daemon did: the
+ * daemon's own log shows its answer and when), not when the transfer would have ended (minutes
+ * at this pace).  No other
+ * caller waits, so the transfer is aborted and ends as a failed pull does: no image, no blob or
+ * layer of the big layer, tmp empty.  A pull afterwards starts afresh and succeeds.
+ */
+static void test_pull_deadline(void **state)
+{
+	(void)state;
+	struct testimg img;
+	build_push(TESTIMG_BIG, MIRROR_REPO "big", "1", &img);
+	testproxy_set_rate(&fx.proxy, 256L << 10); /* 64 MiB would take minutes */
+	char *ref = NULL, *details = NULL;
+	grpc_status_code st = pull_within(UPSTREAM "big:1", NULL, NULL, NULL, 2000, &ref, &details);
+	if (st != GRPC_STATUS_DEADLINE_EXCEEDED)
+		print_error("PullImage with a 2 s deadline: %s: %s\n", cri_status_name(st), details ? details : "");
+	assert_int_equal(st, GRPC_STATUS_DEADLINE_EXCEEDED);
+	free(ref);
+	free(details);
+	long long us = pull_deadline_answered();
+	assert_true(us >= 1500000 && us < 10000000);
+	const char *aborted = "image pull: " UPSTREAM "big:1 aborted, no caller waits for it any more";
+	int ended = wait_log(aborted, 30000);
+	if (!ended)
+		print_error("the daemon never logged \"%s\"\n", aborted);
+	assert_true(ended);
+	assert_big_pull_left_nothing(&img);
+
+	testproxy_set_rate(&fx.proxy, 0);
+	pull_ok(UPSTREAM "big:1", img.config_digest);
+	assert_true(has_layer(img.chain_ids[1]));
+}
+
+/*
+ * Two callers of one pull, the first (which started the transfer) with a 5 s deadline: it gets
+ * DEADLINE_EXCEEDED then while the transfer goes on for the second, which gets the image; the
+ * transfer was neither aborted nor restarted (each blob fetched once).
+ */
+static void test_pull_deadline_shared(void **state)
+{
+	(void)state;
+	struct testimg img;
+	build_push(TESTIMG_BIG, MIRROR_REPO "big", "1", &img);
+	testproxy_set_rate(&fx.proxy, 256L << 10);
+	struct bg_pull first = { .image = UPSTREAM "big:1", .timeout_ms = 5000 }, second = { .image = UPSTREAM "big:1" };
+	assert_true(bg_pull_start(&first));
+	assert_int_equal(pthread_create(&second.thread, NULL, bg_pull_main, &second), 0);
+	int joined = wait_log("image pull: " UPSTREAM "big:1 already in progress; waiting for it", 30000);
+	int first_waited = !atomic_load(&first.finished);
+	pthread_join(first.thread, NULL);
+	if (!joined || !first_waited)
+		print_error("the second pull %s\n", joined ? "joined after the first had given up" : "never joined");
+	assert_true(joined && first_waited);
+	if (first.st != GRPC_STATUS_DEADLINE_EXCEEDED)
+		print_error("first pull: %s: %s\n", cri_status_name(first.st), first.details ? first.details : "");
+	assert_int_equal(first.st, GRPC_STATUS_DEADLINE_EXCEEDED);
+	long long us = pull_deadline_answered();
+	assert_true(us >= 4000000 && us < 10000000);
+	assert_true(wait_log("image pull: " UPSTREAM "big:1: a caller stopped waiting", 0));
+	assert_true(wait_log("the pull goes on for the others", 0));
+	assert_false(atomic_load(&second.finished)); /* it still waits */
+	testproxy_set_rate(&fx.proxy, 0);
+	pthread_join(second.thread, NULL);
+	if (second.st != GRPC_STATUS_OK)
+		print_error("second pull: %s: %s\n", cri_status_name(second.st), second.details ? second.details : "");
+	assert_int_equal(second.st, GRPC_STATUS_OK);
+	assert_string_equal(second.ref, img.config_digest);
+	assert_false(wait_log("no caller waits for it any more", 0));
+	assert_int_equal(testreg_count_requests(&fx.reg, "GET", img.config_digest), 1);
+	for (int i = 0; i < img.n_layers; i++)
+		assert_int_equal(testreg_count_requests(&fx.reg, "GET", img.layer_digests[i]), 1);
+	assert_true(image_known(UPSTREAM "big:1"));
+	assert_int_equal(count_in("tmp"), 0);
+	for (int i = 0; i < 2; i++) {
+		struct bg_pull *b = i ? &second : &first;
+		free(b->ref);
+		free(b->details);
+	}
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1301,14 +1455,7 @@ static void auth_pull_cases(void)
 	free(pull_fails(name, fx.reg.user, "wrong-password", GRPC_STATUS_UNAUTHENTICATED, GRPC_STATUS_PERMISSION_DENIED));
 	assert_store_empty();
 
-	char *ref = NULL, *details = NULL;
-	grpc_status_code st = pull(name, fx.reg.user, fx.reg.pass, NULL, &ref, &details);
-	if (st != GRPC_STATUS_OK)
-		print_error("PullImage %s with credentials: %s: %s\n", name, cri_status_name(st), details ? details : "");
-	assert_int_equal(st, GRPC_STATUS_OK);
-	assert_string_equal(ref, img.config_digest);
-	free(ref);
-	free(details);
+	pull_as_ok(name, fx.reg.user, fx.reg.pass, NULL, img.config_digest);
 	Runtime__V1__ImageStatusResponse *r = image_status(name, 0);
 	assert_non_null(r->image);
 	assert_true(has(r->image->repo_tags, r->image->n_repo_tags, name));
@@ -1316,13 +1463,7 @@ static void auth_pull_cases(void)
 
 	assert_int_equal(remove_image(name), GRPC_STATUS_OK);
 	assert_store_empty();
-	st = pull(name, NULL, NULL, auth_b64(fx.reg.user, fx.reg.pass), &ref, &details);
-	if (st != GRPC_STATUS_OK)
-		print_error("PullImage %s with auth: %s: %s\n", name, cri_status_name(st), details ? details : "");
-	assert_int_equal(st, GRPC_STATUS_OK);
-	assert_string_equal(ref, img.config_digest);
-	free(ref);
-	free(details);
+	pull_as_ok(name, NULL, NULL, auth_b64(fx.reg.user, fx.reg.pass), img.config_digest);
 }
 
 /*
@@ -1336,16 +1477,9 @@ static int auth_pull_multi(void)
 	build_push(TESTIMG_MULTI, "x/multi", "1", &img);
 	char name[128];
 	snprintf(name, sizeof name, "%s/x/multi:1", fx.reg.host);
-	char *ref = NULL, *details = NULL;
 	int tokens = testreg_tokens_issued(&fx.reg);
-	grpc_status_code st = pull(name, fx.reg.user, fx.reg.pass, NULL, &ref, &details);
+	pull_as_ok(name, fx.reg.user, fx.reg.pass, NULL, img.config_digest);
 	tokens = testreg_tokens_issued(&fx.reg) - tokens;
-	if (st != GRPC_STATUS_OK)
-		print_error("PullImage %s with credentials: %s: %s\n", name, cri_status_name(st), details ? details : "");
-	assert_int_equal(st, GRPC_STATUS_OK);
-	assert_string_equal(ref, img.config_digest);
-	free(ref);
-	free(details);
 	assert_int_equal(count_in("layers"), 3);
 	return tokens;
 }
@@ -1578,6 +1712,8 @@ int main(void)
 		cmocka_unit_test_prestate_setup_teardown(test_status_during_pull, up, down, (void *)&SLOW),
 		cmocka_unit_test_prestate_setup_teardown(test_sigterm_during_pull, up, down, (void *)&SLOW),
 		cmocka_unit_test_prestate_setup_teardown(test_concurrent_pulls, up, down, (void *)&PACED),
+		cmocka_unit_test_prestate_setup_teardown(test_pull_deadline, up, down, (void *)&SLOW),
+		cmocka_unit_test_prestate_setup_teardown(test_pull_deadline_shared, up, down, (void *)&SLOW),
 		cmocka_unit_test_prestate_setup_teardown(test_remove, up, down, (void *)&OPEN),
 		cmocka_unit_test_prestate_setup_teardown(test_list_images, up, down, (void *)&OPEN),
 		cmocka_unit_test_prestate_setup_teardown(test_image_fs_info, up, down, (void *)&OPEN),
