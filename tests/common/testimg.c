@@ -2071,10 +2071,14 @@ int testreg_count_requests(const struct testreg *r, const char *method, const ch
 
 struct proxy;
 
+#define PROXY_SENT_MAX (1 << 20) /* bytes of each connection's requests kept for testproxy_count */
+
 struct proxy_conn {
 	struct proxy *p;
 	int cfd, ufd; /* client side, upstream (registry) side */
 	pthread_t thread;
+	char *sent;   /* what the client sent, up to PROXY_SENT_MAX (proxy.mu) */
+	size_t sent_len;
 };
 
 struct proxy {
@@ -2084,9 +2088,24 @@ struct proxy {
 	atomic_long rate;
 	pthread_t thread;
 	int thread_started;
-	int n_conns; /* started relay threads (touched by the accept thread, then by stop) */
+	int n_conns; /* started relay threads (written by the accept thread under mu, then by stop) */
+	pthread_mutex_t mu;
 	struct proxy_conn conns[PROXY_MAX_CONNS];
 };
+
+/* Keep the request bytes of c for testproxy_count (as many as fit). */
+static void proxy_keep(struct proxy_conn *c, const char *buf, size_t n)
+{
+	pthread_mutex_lock(&c->p->mu);
+	if (!c->sent)
+		c->sent = malloc(PROXY_SENT_MAX);
+	if (c->sent) {
+		size_t take = n < PROXY_SENT_MAX - c->sent_len ? n : PROXY_SENT_MAX - c->sent_len;
+		memcpy(c->sent + c->sent_len, buf, take);
+		c->sent_len += take;
+	}
+	pthread_mutex_unlock(&c->p->mu);
+}
 
 /* Write all of buf to fd; -1 on error. */
 static int write_all(int fd, const char *buf, size_t n)
@@ -2132,6 +2151,8 @@ static void *proxy_conn_thread(void *arg)
 			break;
 		if (pf[0].revents) {
 			ssize_t r = recv(c->cfd, buf, sizeof buf, 0);
+			if (r > 0)
+				proxy_keep(c, buf, (size_t)r);
 			if (r <= 0 || write_all(c->ufd, buf, (size_t)r) < 0)
 				break;
 		}
@@ -2187,17 +2208,21 @@ static void *proxy_accept_thread(void *arg)
 			close(cfd);
 			continue;
 		}
+		/* Counted before the thread relays a byte (it waits for mu): testproxy_count sees it all. */
+		pthread_mutex_lock(&pr->mu);
 		struct proxy_conn *c = &pr->conns[pr->n_conns];
 		c->p = pr;
 		c->cfd = cfd;
 		c->ufd = ufd;
-		if (pthread_create(&c->thread, NULL, proxy_conn_thread, c) != 0) {
+		int e = pthread_create(&c->thread, NULL, proxy_conn_thread, c);
+		if (e == 0)
+			pr->n_conns++;
+		pthread_mutex_unlock(&pr->mu);
+		if (e != 0) {
 			fail("relay: pthread_create failed");
 			close(cfd);
 			close(ufd);
-			continue;
 		}
-		pr->n_conns++;
 	}
 	return NULL;
 }
@@ -2210,6 +2235,7 @@ int testproxy_start(struct testproxy *p, int target_port, long bytes_per_sec)
 		return fail("out of memory");
 	pr->lfd = pr->stop_pipe[0] = pr->stop_pipe[1] = -1;
 	pr->target_port = target_port;
+	pthread_mutex_init(&pr->mu, NULL);
 	atomic_init(&pr->rate, bytes_per_sec);
 	p->impl = pr;
 	if (pipe2(pr->stop_pipe, O_CLOEXEC) < 0) {
@@ -2239,6 +2265,24 @@ void testproxy_set_rate(struct testproxy *p, long bytes_per_sec)
 		atomic_store(&pr->rate, bytes_per_sec);
 }
 
+int testproxy_count(struct testproxy *p, const char *needle)
+{
+	struct proxy *pr = p->impl;
+	size_t nl = strlen(needle);
+	int count = 0;
+	if (!pr || nl == 0)
+		return 0;
+	pthread_mutex_lock(&pr->mu);
+	for (int i = 0; i < pr->n_conns; i++) {
+		const struct proxy_conn *c = &pr->conns[i];
+		for (size_t at = 0; c->sent && at + nl <= c->sent_len; at++)
+			if (strncasecmp(c->sent + at, needle, nl) == 0)
+				count++;
+	}
+	pthread_mutex_unlock(&pr->mu);
+	return count;
+}
+
 void testproxy_stop(struct testproxy *p)
 {
 	struct proxy *pr = p->impl;
@@ -2252,8 +2296,11 @@ void testproxy_stop(struct testproxy *p)
 	}
 	if (pr->thread_started)
 		pthread_join(pr->thread, NULL);
-	for (int i = 0; i < pr->n_conns; i++)
+	for (int i = 0; i < pr->n_conns; i++) {
 		pthread_join(pr->conns[i].thread, NULL);
+		free(pr->conns[i].sent);
+	}
+	pthread_mutex_destroy(&pr->mu);
 	if (pr->lfd >= 0)
 		close(pr->lfd);
 	if (pr->stop_pipe[0] >= 0)

@@ -166,6 +166,13 @@ int testproxy_start(struct testproxy *p, int target_port, long bytes_per_sec);
 /* Change the pace for data relayed from now on (0: unpaced). */
 void testproxy_set_rate(struct testproxy *p, long bytes_per_sec);
 
+/*
+ * How many times `needle` (case-insensitive, e.g. "authorization:") occurs in what clients sent
+ * through the relay so far (the first MiB of each connection), so a test can check what a
+ * registry reached through it was told.
+ */
+int testproxy_count(struct testproxy *p, const char *needle);
+
 /* Stop: close every connection and join every thread.  Safe on a zeroed struct and twice. */
 void testproxy_stop(struct testproxy *p);
 

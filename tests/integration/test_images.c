@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -73,6 +75,9 @@ enum daemon_conf {
 	/* TLS registry's own section (no mirror for it), with: */
 	CONF_TLS_REGISTRY_CA,       /* ca = <its CA> */
 	CONF_TLS_REGISTRY_OTHER_CA, /* ca = <a CA that did not sign its certificate> */
+	/* the http registry's own section: a mirror http://<relay> insecure, then the registry itself
+	 * (insecure); `*`: upstream = false */
+	CONF_OWN_MIRROR,
 };
 
 /* Write the daemon's config file for `conf` (mirror_port: the registry's or the relay's). */
@@ -100,6 +105,10 @@ static int write_daemon_conf(enum daemon_conf conf, int mirror_port)
 		fprintf(f, "[registry \"*\"]\nupstream = false\n\n[registry \"%s\"]\nca = %s\n", fx.reg.host,
 			conf == CONF_TLS_REGISTRY_CA ? fx.reg.ca_file : fx.reg.other_ca_file);
 		break;
+	case CONF_OWN_MIRROR:
+		fprintf(f, "[registry \"*\"]\nupstream = false\n\n[registry \"%s\"]\nmirror = http://127.0.0.1:%d insecure\n"
+			   "insecure = true\n", fx.reg.host, mirror_port);
+		break;
 	}
 	return fclose(f) == 0 ? 0 : -1;
 }
@@ -118,7 +127,7 @@ static int fixture_start(enum testreg_auth auth, long relay_rate, enum daemon_co
 		fx.layout[0] = '\0';
 		return -1;
 	}
-	if ((conf == CONF_HTTP ? testreg_start(&fx.reg, auth) : testreg_start_tls(&fx.reg, auth)) < 0)
+	if ((conf == CONF_HTTP || conf == CONF_OWN_MIRROR ? testreg_start(&fx.reg, auth) : testreg_start_tls(&fx.reg, auth)) < 0)
 		return -1;
 	int mirror_port = fx.reg.port;
 	if (relay_rate >= 0) {
@@ -158,7 +167,8 @@ static const struct setting
 	TLS_MIRROR_INSECURE = { TESTREG_OPEN, -1, CONF_TLS_MIRROR_INSECURE }, /* not verified */
 	TLS_REGISTRY_CA = { TESTREG_OPEN, -1, CONF_TLS_REGISTRY_CA },         /* by its own name, its CA */
 	TLS_REGISTRY_OTHER_CA = { TESTREG_OPEN, -1, CONF_TLS_REGISTRY_OTHER_CA }, /* a CA that did not sign it */
-	TLS_BASIC = { TESTREG_BASIC, -1, CONF_TLS_REGISTRY_CA };              /* basic auth over TLS */
+	TLS_BASIC = { TESTREG_BASIC, -1, CONF_TLS_REGISTRY_CA },              /* basic auth over TLS */
+	MIRROR_BASIC = { TESTREG_BASIC, 0, CONF_OWN_MIRROR };   /* htpasswd, reached via a mirror (the relay) first */
 
 /*
  * Setup: the registry and daemon of the test's setting (its cmocka prestate), cleaning up after
@@ -1334,6 +1344,98 @@ static void test_pull_deadline_shared(void **state)
 	}
 }
 
+/*
+ * RemoveImage of an image whose pull is in flight (docs/images.md): it removes what is recorded
+ * when it runs — nothing yet: OK — and neither waits for nor stops the pull, which records the
+ * image when it ends: the image exists afterwards, complete.  A RemoveImage then removes it.
+ */
+static void test_remove_during_pull(void **state)
+{
+	(void)state;
+	struct testimg img;
+	build_push(TESTIMG_BIG, MIRROR_REPO "big", "1", &img);
+	testproxy_set_rate(&fx.proxy, 256L << 10);
+	struct bg_pull b = { .image = UPSTREAM "big:1" };
+	assert_true(bg_pull_start(&b));
+	assert_int_equal(remove_image(UPSTREAM "big:1"), GRPC_STATUS_OK);
+	assert_false(image_known(UPSTREAM "big:1"));
+	assert_false(atomic_load(&b.finished)); /* the removal came while the pull was in flight */
+	testproxy_set_rate(&fx.proxy, 0);
+	pthread_join(b.thread, NULL);
+	if (b.st != GRPC_STATUS_OK)
+		print_error("pull: %s: %s\n", cri_status_name(b.st), b.details ? b.details : "");
+	assert_int_equal(b.st, GRPC_STATUS_OK);
+	assert_string_equal(b.ref, img.config_digest);
+	free(b.ref);
+	free(b.details);
+	assert_true(image_known(UPSTREAM "big:1"));
+	for (int i = 0; i < img.n_layers; i++) {
+		assert_true(has_blob(img.layer_digests[i]));
+		assert_true(has_layer(img.chain_ids[i]));
+	}
+	assert_int_equal(count_in("tmp"), 0);
+	assert_layer_dirs_have_rows();
+	assert_int_equal(remove_image(UPSTREAM "big:1"), GRPC_STATUS_OK);
+	assert_store_empty();
+}
+
+/*
+ * Garbage collection waits for pulls in flight: MULTI is recorded; BIG (whose bottom layer is
+ * MULTI's) is being pulled — its manifest and config are stored but not yet recorded, and it
+ * reuses the shared layer without fetching it.  RemoveImage of MULTI triggers a collection: it is
+ * deferred (MULTI's own layers are still there right after), so BIG's blobs and the shared layer,
+ * unreferenced for now, survive; BIG's pull completes, and the collection then runs at its end:
+ * MULTI's own layers and blobs go, all of BIG stays.
+ */
+static void test_gc_deferred_during_pull(void **state)
+{
+	(void)state;
+	struct testimg multi, big;
+	build_push(TESTIMG_MULTI, MIRROR_REPO "multi", "2", &multi);
+	build_push(TESTIMG_BIG, MIRROR_REPO "big", "1", &big);
+	assert_string_equal(multi.chain_ids[0], big.chain_ids[0]);
+	testproxy_set_rate(&fx.proxy, 0);
+	pull_ok(UPSTREAM "multi:2", multi.config_digest);
+	testproxy_set_rate(&fx.proxy, 256L << 10);
+	struct bg_pull b = { .image = UPSTREAM "big:1" };
+	assert_true(bg_pull_start(&b));
+	for (int i = 0; i < 1500 && !has_blob(big.config_digest); i++) /* up to 30 s; then the big layer */
+		sleep_ms(20);
+	assert_true(has_blob(big.manifest_digest));
+	assert_true(has_blob(big.config_digest));
+	assert_int_equal(remove_image(UPSTREAM "multi:2"), GRPC_STATUS_OK);
+	assert_false(image_known(multi.config_digest));
+	assert_true(wait_log("image gc: deferred, a pull or import is running", 0));
+	assert_false(atomic_load(&b.finished));
+	/* deferred: nothing collected yet, the pull's unrecorded blobs least of all */
+	assert_true(has_blob(big.manifest_digest));
+	assert_true(has_blob(big.config_digest));
+	assert_true(has_layer(big.chain_ids[0]));
+	assert_true(has_layer(multi.chain_ids[2]));
+	testproxy_set_rate(&fx.proxy, 0);
+	pthread_join(b.thread, NULL);
+	if (b.st != GRPC_STATUS_OK)
+		print_error("pull: %s: %s\n", cri_status_name(b.st), b.details ? b.details : "");
+	assert_int_equal(b.st, GRPC_STATUS_OK);
+	free(b.ref);
+	free(b.details);
+	/* the collection ran as the pull ended */
+	for (int i = 1; i < multi.n_layers; i++) {
+		assert_false(has_layer(multi.chain_ids[i]));
+		assert_false(has_blob(multi.layer_digests[i]));
+	}
+	assert_false(has_blob(multi.config_digest));
+	assert_true(image_known(UPSTREAM "big:1"));
+	assert_true(has_blob(big.manifest_digest));
+	assert_true(has_blob(big.config_digest));
+	for (int i = 0; i < big.n_layers; i++) {
+		assert_true(has_blob(big.layer_digests[i]));
+		assert_true(has_layer(big.chain_ids[i]));
+	}
+	assert_int_equal(count_in("tmp"), 0);
+	assert_layer_dirs_have_rows();
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* remove, list, usage                                                                        */
 
@@ -1503,6 +1605,51 @@ static void test_token_auth(void **state)
 	auth_pull_cases();
 	assert_true(testreg_tokens_issued(&fx.reg) > before);
 	assert_int_equal(auth_pull_multi(), 1);
+}
+
+/* Send one request with an Authorization header to the relay (and read the answer). */
+static void send_authorized_to_relay(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)fx.proxy.port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	const char *req = "GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic dGVzdDp0ZXN0\r\n"
+			  "Connection: close\r\n\r\n";
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	char buf[4096];
+	while (recv(fd, buf, sizeof buf, 0) > 0)
+		;
+	close(fd);
+}
+
+/*
+ * Credentials are never sent to a mirror (docs/images.md).  The registry wants basic auth and has
+ * a mirror — itself, through the relay, which keeps what it is sent.  A pull with credentials
+ * asks the mirror first, without them (refused), then the registry itself, with them: it succeeds,
+ * and nothing that reached the mirror carried an Authorization header.  (A request of the test's
+ * own with one shows that the relay would have seen it.)
+ */
+static void test_no_credentials_to_mirror(void **state)
+{
+	(void)state;
+	struct testimg img;
+	build_push(TESTIMG_BASE, "x/busybox", "1", &img);
+	char name[128];
+	snprintf(name, sizeof name, "%s/x/busybox:1", fx.reg.host);
+	pull_as_ok(name, fx.reg.user, fx.reg.pass, NULL, img.config_digest);
+	int asked = testproxy_count(&fx.proxy, "GET /v2/x/busybox/manifests/1 ");
+	int authorized = testproxy_count(&fx.proxy, "authorization:");
+	print_message("the mirror was asked %d time(s) for the manifest; %d request(s) to it were authorized\n", asked,
+		      authorized);
+	assert_true(asked >= 1);
+	assert_int_equal(authorized, 0);
+	char refused[128];
+	snprintf(refused, sizeof refused, "from http://127.0.0.1:%d failed", fx.proxy.port);
+	assert_true(wait_log(refused, 0));
+	send_authorized_to_relay();
+	assert_int_equal(testproxy_count(&fx.proxy, "authorization:"), 1);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1714,11 +1861,14 @@ int main(void)
 		cmocka_unit_test_prestate_setup_teardown(test_concurrent_pulls, up, down, (void *)&PACED),
 		cmocka_unit_test_prestate_setup_teardown(test_pull_deadline, up, down, (void *)&SLOW),
 		cmocka_unit_test_prestate_setup_teardown(test_pull_deadline_shared, up, down, (void *)&SLOW),
+		cmocka_unit_test_prestate_setup_teardown(test_remove_during_pull, up, down, (void *)&SLOW),
+		cmocka_unit_test_prestate_setup_teardown(test_gc_deferred_during_pull, up, down, (void *)&SLOW),
 		cmocka_unit_test_prestate_setup_teardown(test_remove, up, down, (void *)&OPEN),
 		cmocka_unit_test_prestate_setup_teardown(test_list_images, up, down, (void *)&OPEN),
 		cmocka_unit_test_prestate_setup_teardown(test_image_fs_info, up, down, (void *)&OPEN),
 		cmocka_unit_test_prestate_setup_teardown(test_basic_auth, up, down, (void *)&BASIC),
 		cmocka_unit_test_prestate_setup_teardown(test_token_auth, up, down, (void *)&TOKEN),
+		cmocka_unit_test_prestate_setup_teardown(test_no_credentials_to_mirror, up, down, (void *)&MIRROR_BASIC),
 		cmocka_unit_test_prestate_setup_teardown(test_tls_mirror_ca, up, down, (void *)&TLS_MIRROR_CA),
 		cmocka_unit_test_prestate_setup_teardown(test_tls_mirror_untrusted, up, down, (void *)&TLS_MIRROR_PLAIN),
 		cmocka_unit_test_prestate_setup_teardown(test_tls_mirror_insecure, up, down, (void *)&TLS_MIRROR_INSECURE),
