@@ -1061,42 +1061,32 @@ static int import_name(const char *s, struct image_ref *r, struct lc_err *err)
 	return image_ref_parse(s, r, err);
 }
 
-/* Parse <src dir>/<name> (its path left in p); NULL with err naming the file. */
-static json_t *load_json(const struct dir_source *src, const char *name, char *p, size_t n, struct lc_err *err)
-{
-	snprintf(p, n, "%s/%s", src->dir, name);
-	json_error_t je;
-	json_t *root = json_load_file(p, 0, &je);
-	if (!root)
-		lc_fail(err, EINVAL, "%s: %s", p, je.text);
-	return root;
-}
+/* One import under way: its source, what to do with each image, what it read. */
+struct import {
+	struct images *im;
+	struct dir_source src;
+	void (*on_image)(const char *id, const char *name, void *arg);
+	void *arg;
+	int count;                /* images imported */
+	char meta[PATH_MAX + 16]; /* the archive's index.json or manifest.json */
+};
 
 /* One image of an archive is in: say so (log, caller's callback) and count it. */
-static void imported(const struct dir_source *src, const char *id, const char *name,
-		     void (*on_image)(const char *, const char *, void *), void *arg, int *count)
+static void imported(struct import *x, const char *id, const char *name)
 {
-	log_info("image import: %s as %s: %s", src->base.what, name, id);
-	if (on_image)
-		on_image(id, name, arg);
-	(*count)++;
+	log_info("image import: %s as %s: %s", x->src.base.what, name, id);
+	if (x->on_image)
+		x->on_image(id, name, x->arg);
+	x->count++;
 }
 
-/* Import each entry of an OCI layout's index.json. */
-static int import_oci(struct images *im, struct dir_source *src, void (*on_image)(const char *, const char *, void *),
-		      void *arg, struct lc_err *err)
+/* Import each entry of an OCI layout's index.json (root). */
+static int import_oci(struct import *x, json_t *root, struct lc_err *err)
 {
-	char p[PATH_MAX + 16];
-	json_t *root = load_json(src, "index.json", p, sizeof p, err);
-	if (!root)
-		return -1;
 	json_t *ms = json_object_get(root, "manifests");
-	int rc = 0, count = 0;
-	if (!json_is_array(ms)) {
-		rc = lc_fail(err, EINVAL, "%s has no manifests", p);
-		goto out;
-	}
-	for (size_t i = 0; i < json_array_size(ms) && rc == 0; i++) {
+	if (!json_is_array(ms))
+		return lc_fail(err, EINVAL, "%s has no manifests", x->meta);
+	for (size_t i = 0; i < json_array_size(ms); i++) {
 		json_t *d = json_array_get(ms, i), *ann = json_object_get(d, "annotations");
 		const char *dg = json_string_value(json_object_get(d, "digest"));
 		const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
@@ -1104,20 +1094,14 @@ static int import_oci(struct images *im, struct dir_source *src, void (*on_image
 			name = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
 		struct image_ref r;
 		char id[DIGEST_BUF];
-		if (digest_check(dg, "index.json manifest", err) < 0 || import_name(name, &r, err) < 0) {
-			rc = lc_wrap(err, "%s: manifests[%zu] (import needs a full image name in its "
-					  "org.opencontainers.image.ref.name annotation)", p, i);
-			break;
-		}
-		rc = fetch_image(im, &src->base, dg, &r, 1, id, err);
-		if (rc == 0)
-			imported(src, id, name, on_image, arg, &count);
+		if (digest_check(dg, "index.json manifest", err) < 0 || import_name(name, &r, err) < 0)
+			return lc_wrap(err, "%s: manifests[%zu] (import needs a full image name in its "
+					    "org.opencontainers.image.ref.name annotation)", x->meta, i);
+		if (fetch_image(x->im, &x->src.base, dg, &r, 1, id, err) < 0)
+			return -1;
+		imported(x, id, name);
 	}
-	if (rc == 0 && count == 0)
-		rc = lc_fail(err, EINVAL, "%s lists no image", p);
-out:
-	json_decref(root);
-	return rc;
+	return 0;
 }
 
 /* Add path (inside the docker-save dir) to the source's file map; its digest into digest. */
@@ -1175,19 +1159,15 @@ static const char *layer_type_of(const char *path)
 	return MT_OCI_LAYER;
 }
 
-/* Import a `docker save` directory: synthesize an OCI manifest per manifest.json entry. */
-static int import_docker(struct images *im, struct dir_source *src, void (*on_image)(const char *, const char *, void *),
-			 void *arg, struct lc_err *err)
+/* Import a `docker save` directory: synthesize an OCI manifest per entry of its manifest.json (root). */
+static int import_docker(struct import *x, json_t *root, struct lc_err *err)
 {
-	char p[PATH_MAX + 16];
-	json_t *root = load_json(src, "manifest.json", p, sizeof p, err);
-	if (!root)
-		return -1;
-	int rc = 0, count = 0;
-	if (!json_is_array(root)) {
-		rc = lc_fail(err, EINVAL, "%s is not a list", p);
-		goto out;
-	}
+	struct images *im = x->im;
+	struct dir_source *src = &x->src;
+	const char *p = x->meta;
+	if (!json_is_array(root))
+		return lc_fail(err, EINVAL, "%s is not a list", p);
+	int rc = 0;
 	for (size_t i = 0; i < json_array_size(root) && rc == 0; i++) {
 		json_t *e = json_array_get(root, i), *layers = json_object_get(e, "Layers"),
 		       *tags = json_object_get(e, "RepoTags");
@@ -1253,55 +1233,65 @@ static int import_docker(struct images *im, struct dir_source *src, void (*on_im
 				rc = lc_wrap(err, "%s entry %zu", src->base.what, i);
 				break;
 			}
-			imported(src, id, name, on_image, arg, &count);
+			imported(x, id, name);
 		}
 	}
-	if (rc == 0 && count == 0)
-		rc = lc_fail(err, EINVAL, "%s lists no image", p);
-out:
-	json_decref(root);
 	return rc;
 }
 
 int images_import(struct images *im, const char *path,
 		  void (*on_image)(const char *id, const char *name, void *arg), void *arg, struct lc_err *err)
 {
+	static const struct {
+		const char *file;
+		int (*each)(struct import *x, json_t *root, struct lc_err *err);
+	} kinds[] = { { "manifest.json", import_docker }, { "index.json", import_oci } };
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return lc_fail(err, errno, "%s", path);
-	struct dir_source src = {
-		.base = { .manifest = dir_manifest, .blob = dir_blob, .clone = dir_clone, .put = dir_put }
+	struct import x = {
+		.im = im, .on_image = on_image, .arg = arg,
+		.src = { .base = { .manifest = dir_manifest, .blob = dir_blob, .clone = dir_clone, .put = dir_put } },
 	};
 	char tmp[PATH_MAX] = "";
 	int fd, rc = -1;
 	if (work_begin(im, &fd, err) < 0)
 		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		snprintf(src.dir, sizeof src.dir, "%s", path);
+		snprintf(x.src.dir, sizeof x.src.dir, "%s", path);
 	} else {
 		if (content_tmpdir(&im->content, "import-", tmp, sizeof tmp, err) < 0 || extract_tar(path, tmp, err) < 0)
 			goto out;
-		snprintf(src.dir, sizeof src.dir, "%s", tmp);
+		snprintf(x.src.dir, sizeof x.src.dir, "%s", tmp);
 	}
-	snprintf(src.base.what, sizeof src.base.what, "%s", path);
-	char p[PATH_MAX + 16];
-	snprintf(p, sizeof p, "%s/manifest.json", src.dir);
-	if (access(p, F_OK) == 0) {
-		rc = import_docker(im, &src, on_image, arg, err);
-	} else {
-		snprintf(p, sizeof p, "%s/index.json", src.dir);
-		if (access(p, F_OK) == 0)
-			rc = import_oci(im, &src, on_image, arg, err);
-		else
-			lc_fail(err, EINVAL, "%s is neither an OCI image layout (index.json) nor a docker save archive "
-					     "(manifest.json)", path);
+	snprintf(x.src.base.what, sizeof x.src.base.what, "%s", path);
+	size_t k;
+	for (k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+		snprintf(x.meta, sizeof x.meta, "%s/%s", x.src.dir, kinds[k].file);
+		if (access(x.meta, F_OK) == 0)
+			break;
 	}
+	if (k == sizeof kinds / sizeof *kinds) {
+		lc_fail(err, EINVAL, "%s is neither an OCI image layout (index.json) nor a docker save archive "
+				     "(manifest.json)", path);
+		goto out;
+	}
+	json_error_t je;
+	json_t *root = json_load_file(x.meta, 0, &je);
+	if (!root) {
+		lc_fail(err, EINVAL, "%s: %s", x.meta, je.text);
+		goto out;
+	}
+	rc = kinds[k].each(&x, root, err);
+	if (rc == 0 && x.count == 0)
+		rc = lc_fail(err, EINVAL, "%s lists no image", x.meta);
+	json_decref(root);
 out:
 	if (tmp[0]) {
 		struct lc_err e2;
 		rmtree(tmp, &e2);
 	}
-	free(src.files);
+	free(x.src.files);
 	work_end(im, fd);
 	return rc;
 }
