@@ -53,7 +53,8 @@ struct cri_call {
 typedef grpc_status_code (*cri_handler)(struct cri_env *env, struct cri_call *call,
 					const ProtobufCMessage *req, ProtobufCMessage **resp);
 
-/* The status for a call whose caller went away: DEADLINE_EXCEEDED once its deadline passed, else CANCELLED. */
+/* The status for a call whose caller went away: DEADLINE_EXCEEDED once its deadline passed (or is
+ * at most 100 ms away: the caller's own copy of it runs that much ahead), else CANCELLED. */
 grpc_status_code cri_gone_code(const struct cri_call *call);
 
 /*
