@@ -262,7 +262,7 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 				"StartContainer: container %s not found", LC_Q(r->container_id));
 	struct lc_err err = { 0 };
 	enum pod_refusal why;
-	if (store_container_set_starting(env->store, id, &why, &err) < 0)
+	if (store_flag_set(env->store, FLAG_CTR_STARTING, id, &why, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "StartContainer %s: %s", id, err.msg);
 	if (why != REFUSED_NONE) {
 		struct container_row row;
@@ -576,7 +576,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 	runtime__v1__linux_container_resources__pack(m, packed);
 
 	enum pod_refusal why;
-	if (store_container_set_updating(env->store, id, &why, &err) < 0)
+	if (store_flag_set(env->store, FLAG_CTR_UPDATING, id, &why, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "UpdateContainerResources %s: %s", id, err.msg);
 	switch (why) {
 	case REFUSED_NONE:
@@ -595,7 +595,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 	}
 	if (lc_container_apply_resources(env, id, res, &err) < 0) {
 		struct lc_err e2 = { 0 };
-		if (store_container_reset_updating(env->store, id, &e2) < 0)
+		if (store_flag_reset(env->store, FLAG_CTR_UPDATING, id, &e2) < 0)
 			log_error("container %s: updating not reset: %s", id, e2.msg);
 		log_warn("container %s: resources not updated: %s", id, err.msg);
 		return cri_fail(call, cri_work_code(err.errnum), "UpdateContainerResources %s: %s", id, err.msg);

@@ -368,7 +368,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 					err.msg);
 	}
 	enum pod_refusal why;
-	if (store_container_set_removing(env->store, id, &why, &err) < 0)
+	if (store_flag_set(env->store, FLAG_CTR_REMOVING, id, &why, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "failed to set removing state for container %s: %s", id,
 				err.msg);
 	switch (why) {
@@ -396,7 +396,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 	/* From here on, any failure resets `removing` so that the call can be retried. */
 	if (lc_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
 		struct lc_err e2 = { 0 };
-		if (store_container_reset_removing(env->store, id, &e2) < 0)
+		if (store_flag_reset(env->store, FLAG_CTR_REMOVING, id, &e2) < 0)
 			log_error("container %s: failed to reset removing state: %s", id, e2.msg);
 		return cri_fail(call, cri_work_code(err.errnum), "failed to remove container %s: %s", id, err.msg);
 	}

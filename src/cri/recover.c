@@ -62,7 +62,7 @@ static void container_rebooted(struct cri_env *env, const struct container_row *
 	struct lc_err err = { 0 };
 	if (c->state != CTR_EXITED && lc_record_lost_exit(env, c->id, &err) < 0)
 		return; /* logged; the next start (same boot) finds the runtime does not run it either */
-	if (c->starting && store_container_reset_starting(env->store, c->id, &err) < 0)
+	if (c->starting && store_flag_reset(env->store, FLAG_CTR_STARTING, c->id, &err) < 0)
 		log_error("container %s: %s", c->id, err.msg);
 }
 
@@ -74,7 +74,7 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		log_info("container %s: %s interrupted: removing it", id, c->creating ? "create" : "removal");
 		if (lc_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
 			log_error("container %s: %s", id, err.msg);
-			if (c->removing && store_container_reset_removing(env->store, id, &err) < 0)
+			if (c->removing && store_flag_reset(env->store, FLAG_CTR_REMOVING, id, &err) < 0)
 				log_error("container %s: %s", id, err.msg);
 		}
 		return;
@@ -97,7 +97,7 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 			}
 			arena_release(&a);
 		}
-		if (store_container_reset_updating(env->store, id, &err) < 0)
+		if (store_flag_reset(env->store, FLAG_CTR_UPDATING, id, &err) < 0)
 			log_error("container %s: %s", id, err.msg);
 		else
 			log_info("container %s: resource update interrupted: %s", id, outcome);
@@ -116,7 +116,7 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		} else {
 			if (st != RT_CREATED)
 				record_lost_exit(env, id);
-			rc = store_container_reset_starting(env->store, id, &err);
+			rc = store_flag_reset(env->store, FLAG_CTR_STARTING, id, &err);
 		}
 		if (rc < 0)
 			log_error("container %s: %s", id, err.msg);
@@ -143,12 +143,12 @@ static void recover_sandbox(struct cri_env *env, struct arena *a, const struct s
 				rc = -1;
 		if (rc < 0 || lc_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0) {
 			log_error("sandbox %s: %s", id, err.msg);
-			if (sb->removing && store_sandbox_reset_removing(env->store, id, &err) < 0)
+			if (sb->removing && store_flag_reset(env->store, FLAG_SANDBOX_REMOVING, id, &err) < 0)
 				log_error("sandbox %s: %s", id, err.msg);
 		}
 		return;
 	}
-	if (sb->stopping && store_sandbox_reset_stopping(env->store, id, &err) < 0)
+	if (sb->stopping && store_flag_reset(env->store, FLAG_SANDBOX_STOPPING, id, &err) < 0)
 		log_error("sandbox %s: %s", id, err.msg);
 	if (sb->state == SANDBOX_READY && rebooted) {
 		lc_record_lost_exit(env, id, NULL); /* NOTREADY, the runtime not asked: as container_rebooted */

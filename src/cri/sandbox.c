@@ -300,7 +300,7 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 	struct lc_err err = { 0 };
 	for (;;) {
 		enum pod_refusal why;
-		if (store_sandbox_set_stopping(env->store, id, &why, &err) < 0)
+		if (store_flag_set(env->store, FLAG_SANDBOX_STOPPING, id, &why, &err) < 0)
 			return cri_fail(call, cri_work_code(err.errnum), "%s %s: %s", rpc, id, err.msg);
 		if (why == REFUSED_NONE)
 			break;
@@ -319,7 +319,7 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 	log_info("sandbox %s: stopping", id);
 	if (sandbox_stop(env, id, call->arena, call->deadline, &err) < 0) {
 		struct lc_err e2 = { 0 };
-		if (store_sandbox_reset_stopping(env->store, id, &e2) < 0)
+		if (store_flag_reset(env->store, FLAG_SANDBOX_STOPPING, id, &e2) < 0)
 			log_error("sandbox %s: failed to reset stopping state: %s", id, e2.msg);
 		return cri_fail(call, cri_work_code(err.errnum), "%s: failed to stop sandbox %s: %s", rpc, id,
 				err.msg);
@@ -367,7 +367,7 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 	    (code = stop_sandbox(env, call, "RemovePodSandbox", id)) != GRPC_STATUS_OK)
 		return code;
 	enum pod_refusal why;
-	if (store_sandbox_set_removing(env->store, id, &why, &err) < 0)
+	if (store_flag_set(env->store, FLAG_SANDBOX_REMOVING, id, &why, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "RemovePodSandbox %s: %s", id, err.msg);
 	switch (why) {
 	case REFUSED_NONE:
@@ -395,7 +395,7 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 		code = cri_fail(call, cri_work_code(err.errnum), "failed to remove sandbox %s: %s", id, err.msg);
 	if (code != GRPC_STATUS_OK) {
 		struct lc_err e2 = { 0 };
-		if (store_sandbox_reset_removing(env->store, id, &e2) < 0)
+		if (store_flag_reset(env->store, FLAG_SANDBOX_REMOVING, id, &e2) < 0)
 			log_error("sandbox %s: failed to reset removing state: %s", id, e2.msg);
 		return code;
 	}

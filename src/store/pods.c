@@ -70,6 +70,80 @@ static int run_update(struct store *s, sqlite3_stmt *st, int *changed, struct lc
 	return 0;
 }
 
+/* Run the statement sql whose one parameter (?1) is id (a transition or delete); *changed as run_update. */
+static int update_id(struct store *s, const char *sql, const char *id, int *changed, const char *what,
+		     struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, sql, &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run_update(s, st, changed, err, what, id);
+}
+
+/*
+ * A row's state and in-flight flags as refusals are read from them: the same columns of both tables,
+ * 0 where a table has no such flag.
+ */
+struct flags_row {
+	int state, creating, stopping, starting, removing, updating;
+};
+static const char SANDBOX_FLAGS[] = "SELECT state, creating, stopping, 0, removing, 0 FROM sandboxes WHERE id = ?1";
+static const char CONTAINER_FLAGS[] =
+	"SELECT state, creating, 0, starting, removing, updating FROM containers WHERE id = ?1";
+
+/*
+ * Whether refusal r describes the row.  REFUSED_STATE holds always: it comes last in an order,
+ * after the flags, where nothing but the state is left to refuse.
+ */
+static int refusal_holds(enum pod_refusal r, const struct flags_row *f)
+{
+	switch (r) {
+	case REFUSED_CREATING: return f->creating;
+	case REFUSED_STOPPING: return f->stopping;
+	case REFUSED_STARTING: return f->starting;
+	case REFUSED_REMOVING: return f->removing;
+	case REFUSED_UPDATING: return f->updating;
+	case REFUSED_RUNNING: return f->state == CTR_RUNNING;
+	case REFUSED_UNKNOWN: return f->state == CTR_UNKNOWN;
+	case REFUSED_NOT_READY: return f->state != SANDBOX_READY;
+	case REFUSED_STATE: return 1;
+	case REFUSED_NONE:
+	case REFUSED_MISSING: break;
+	}
+	assert(!"not a refusal read from a row");
+	return 0;
+}
+
+/*
+ * Inside the caller's transaction: *why = the first refusal of `order` (ended by REFUSED_NONE) that
+ * holds for row id of the table `read` selects (SANDBOX_FLAGS / CONTAINER_FLAGS); REFUSED_MISSING
+ * without a row, REFUSED_NONE when none holds.
+ */
+static int read_refusal(struct store *s, const char *read, const enum pod_refusal *order, const char *id,
+			enum pod_refusal *why, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, read, &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	*why = REFUSED_MISSING;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(sqlite3_db_handle(st), err, "read flags") < 0 ? lc_wrap(err, "%s", id) : -1;
+	const struct flags_row f = {
+		.state = sqlite3_column_int(st, 0), .creating = sqlite3_column_int(st, 1),
+		.stopping = sqlite3_column_int(st, 2), .starting = sqlite3_column_int(st, 3),
+		.removing = sqlite3_column_int(st, 4), .updating = sqlite3_column_int(st, 5),
+	};
+	while (*order != REFUSED_NONE && !refusal_holds(*order, &f))
+		order++;
+	*why = *order;
+	return 0;
+}
+
 /* Range on a TEXT primary key: prefix <= id < prefix || 'g' ('g' sorts after every hex digit). */
 static int resolve(struct store *s, const char *sql, const char *what, const char *ref, char id[POD_ID_BUF],
 		   struct lc_err *err)
@@ -170,11 +244,13 @@ static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	r->message = arena_text(a, st, 17);
 	r->pid = sqlite3_column_int64(st, 18);
 	r->config = arena_blob(a, st, 19, &r->config_len);
+	assert(r->state == SANDBOX_READY || r->state == SANDBOX_NOTREADY);
+	assert(r->creating + r->stopping + r->removing <= 1);
 }
 
 int store_sandbox_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder, struct lc_err *err)
 {
-	assert(strlen(n->id) == POD_ID_LEN);
+	assert(strlen(n->id) == POD_ID_LEN && !n->sandbox_id);
 	sqlite3 *db = store_conn(s, err);
 	if (!db)
 		return -1;
@@ -193,7 +269,7 @@ int store_sandbox_insert(struct store *s, const struct pod_new *n, struct pod_ho
 		if (prepare(s,
 			    "INSERT INTO sandboxes (id, name, meta_name, meta_namespace, meta_uid, meta_attempt, "
 			    "state, creating, runtime_handler, log_directory, config, config_digest) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?8, ?9, ?10)",
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " SQL_INT(SANDBOX_NOTREADY) ", 1, ?7, ?8, ?9, ?10)",
 			    &st, err) < 0)
 			return rollback(db);
 		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -223,8 +299,8 @@ int store_sandbox_created(struct store *s, const char *id, int64_t pid, const ch
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s,
-		    "UPDATE sandboxes SET creating = 0, state = 0, pid = ?2, netns_path = ?3, created_at = ?4 "
-		    "WHERE id = ?1 AND creating = 1",
+		    "UPDATE sandboxes SET creating = 0, state = " SQL_INT(SANDBOX_READY) ", pid = ?2, "
+		    "netns_path = ?3, created_at = ?4 WHERE id = ?1 AND creating = 1",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -359,71 +435,11 @@ int store_sandbox_list(struct store *s, const struct pod_filter *f, struct arena
 			 (void **)out, n, err);
 }
 
-/* Read the refusal reason of a sandbox (sql selects state, creating, stopping, removing). */
-static int sandbox_why(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "SELECT state, creating, stopping, removing FROM sandboxes WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		*why = REFUSED_MISSING;
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return db_fail(sqlite3_db_handle(st), err, "read sandbox");
-	*why = sqlite3_column_int(st, 1) ? REFUSED_CREATING
-	     : sqlite3_column_int(st, 3) ? REFUSED_REMOVING
-	     : sqlite3_column_int(st, 2) ? REFUSED_STOPPING
-	     : sqlite3_column_int(st, 0) == SANDBOX_READY ? REFUSED_NOT_READY /* READY: must stop first */
-	     : REFUSED_STATE;
-	return 0;
-}
-
-/* Run a conditional UPDATE on id; when it changes nothing, *why from sandbox_why/container_why. */
-static int transition(struct store *s, sqlite3_stmt *st, const char *id, enum pod_refusal *why,
-		      int (*whyfn)(struct store *, const char *, enum pod_refusal *, struct lc_err *),
-		      const char *what, struct lc_err *err)
-{
-	int changed = 0;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (run_update(s, st, &changed, err, what, id) < 0)
-		return -1;
-	*why = REFUSED_NONE;
-	if (changed)
-		return 0;
-	/* Read after the refused UPDATE: the row may have changed in between, which only makes the reason
-	 * newer; a caller that gets REFUSED_NONE back here retries. */
-	return whyfn(s, id, why, err);
-}
-
-int store_sandbox_set_stopping(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s,
-		    "UPDATE sandboxes SET stopping = 1 WHERE id = ?1 AND creating = 0 AND stopping = 0 AND removing = 0",
-		    &st, err) < 0)
-		return -1;
-	return transition(s, st, id, why, sandbox_why, "set sandbox stopping", err);
-}
-
-int store_sandbox_set_removing(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s,
-		    "UPDATE sandboxes SET removing = 1 WHERE id = ?1 AND state = 1 AND creating = 0 AND stopping = 0 "
-		    "AND removing = 0",
-		    &st, err) < 0)
-		return -1;
-	return transition(s, st, id, why, sandbox_why, "set sandbox removing", err);
-}
-
 int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s,
-		    "UPDATE sandboxes SET stopping = 0, state = 1, pid = 0, "
+		    "UPDATE sandboxes SET stopping = 0, state = " SQL_INT(SANDBOX_NOTREADY) ", pid = 0, "
 		    "finished_at = CASE WHEN finished_at = 0 THEN ?2 ELSE finished_at END WHERE id = ?1",
 		    &st, err) < 0)
 		return -1;
@@ -432,31 +448,13 @@ int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, 
 	return run_update(s, st, NULL, err, "record sandbox stopped", id);
 }
 
-int store_sandbox_reset_stopping(struct store *s, const char *id, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "UPDATE sandboxes SET stopping = 0 WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return run_update(s, st, NULL, err, "reset sandbox stopping", id);
-}
-
-int store_sandbox_reset_removing(struct store *s, const char *id, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "UPDATE sandboxes SET removing = 0 WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return run_update(s, st, NULL, err, "reset sandbox removing", id);
-}
-
 int store_sandbox_infra_exited(struct store *s, const char *id, int64_t finished_at, int *changed, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s,
-		    "UPDATE sandboxes SET state = 1, pid = 0, "
+		    "UPDATE sandboxes SET state = " SQL_INT(SANDBOX_NOTREADY) ", pid = 0, "
 		    "finished_at = CASE WHEN finished_at = 0 THEN ?2 ELSE finished_at END "
-		    "WHERE id = ?1 AND state = 0 AND creating = 0",
+		    "WHERE id = ?1 AND state = " SQL_INT(SANDBOX_READY) " AND creating = 0",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -556,6 +554,8 @@ static void container_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	r->config = arena_blob(a, st, 20, &r->config_len);
 	r->resources = sqlite3_column_type(st, 21) == SQLITE_NULL ? NULL : arena_blob(a, st, 21, &r->resources_len);
 	r->updating = sqlite3_column_int(st, 22);
+	assert(r->state >= CTR_CREATED && r->state <= CTR_UNKNOWN);
+	assert(!(r->creating && (r->starting || r->removing || r->updating)) && !(r->starting && r->removing));
 }
 
 int store_container_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder,
@@ -576,34 +576,25 @@ int store_container_insert(struct store *s, const struct pod_new *n, struct pod_
 		rollback(db);
 		return lc_fail(err, EEXIST, "container name %s is held by container %s", n->name, holder->id);
 	}
-	{
-		cleanup_stmt sqlite3_stmt *st = NULL;
-		if (prepare(s, "SELECT state, creating, stopping, removing FROM sandboxes WHERE id = ?1", &st, err) < 0)
-			return rollback(db);
-		sqlite3_bind_text(st, 1, n->sandbox_id, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE) {
-			rollback(db);
-			return lc_fail(err, ENOENT, "sandbox %s not found", n->sandbox_id);
-		}
-		if (rc != SQLITE_ROW)
-			return db_fail(db, err, "read sandbox") < 0 ? rollback(db) : -1;
-		*why = sqlite3_column_int(st, 1) ? REFUSED_CREATING
-		     : sqlite3_column_int(st, 3) ? REFUSED_REMOVING
-		     : sqlite3_column_int(st, 2) ? REFUSED_STOPPING
-		     : sqlite3_column_int(st, 0) != SANDBOX_READY ? REFUSED_NOT_READY
-		     : REFUSED_NONE;
-		if (*why != REFUSED_NONE) {
-			rollback(db);
-			return lc_fail(err, EAGAIN, "sandbox %s is not ready", n->sandbox_id);
-		}
+	static const enum pod_refusal sandbox_busy[] = { REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STOPPING,
+							 REFUSED_NOT_READY, REFUSED_NONE };
+	if (read_refusal(s, SANDBOX_FLAGS, sandbox_busy, n->sandbox_id, why, err) < 0)
+		return rollback(db);
+	if (*why == REFUSED_MISSING) {
+		*why = REFUSED_NONE;
+		rollback(db);
+		return lc_fail(err, ENOENT, "sandbox %s not found", n->sandbox_id);
+	}
+	if (*why != REFUSED_NONE) {
+		rollback(db);
+		return lc_fail(err, EAGAIN, "sandbox %s is not ready", n->sandbox_id);
 	}
 	{
 		cleanup_stmt sqlite3_stmt *st = NULL;
 		if (prepare(s,
 			    "INSERT INTO containers (id, sandbox_id, name, meta_name, meta_attempt, state, creating, "
 			    "image, image_ref, log_path, config, config_digest, stop_signal) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, 0, 1, ?6, ?7, ?8, ?9, ?10, ?11)",
+			    "VALUES (?1, ?2, ?3, ?4, ?5, " SQL_INT(CTR_CREATED) ", 1, ?6, ?7, ?8, ?9, ?10, ?11)",
 			    &st, err) < 0)
 			return rollback(db);
 		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -706,45 +697,12 @@ int store_container_list(struct store *s, const struct pod_filter *f, struct are
 			 sizeof **out, (void **)out, n, err);
 }
 
-static int container_why(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "SELECT state, creating, starting, removing FROM containers WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		*why = REFUSED_MISSING;
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return db_fail(sqlite3_db_handle(st), err, "read container");
-	int state = sqlite3_column_int(st, 0);
-	*why = sqlite3_column_int(st, 1) ? REFUSED_CREATING
-	     : sqlite3_column_int(st, 3) ? REFUSED_REMOVING
-	     : sqlite3_column_int(st, 2) ? REFUSED_STARTING
-	     : state == CTR_RUNNING ? REFUSED_RUNNING
-	     : state == CTR_UNKNOWN ? REFUSED_UNKNOWN
-	     : REFUSED_STATE;
-	return 0;
-}
-
-int store_container_set_starting(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s,
-		    "UPDATE containers SET starting = 1 WHERE id = ?1 AND state = 0 AND creating = 0 AND starting = 0 "
-		    "AND removing = 0",
-		    &st, err) < 0)
-		return -1;
-	return transition(s, st, id, why, container_why, "set container starting", err);
-}
-
 int store_container_started(struct store *s, const char *id, int64_t started_at, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s,
-		    "UPDATE containers SET starting = 0, state = CASE WHEN state = 0 THEN 1 ELSE state END, "
+		    "UPDATE containers SET starting = 0, "
+		    "state = CASE WHEN state = " SQL_INT(CTR_CREATED) " THEN " SQL_INT(CTR_RUNNING) " ELSE state END, "
 		    "started_at = CASE WHEN finished_at <> 0 AND finished_at < ?2 THEN finished_at ELSE ?2 END "
 		    "WHERE id = ?1 AND starting = 1",
 		    &st, err) < 0)
@@ -759,8 +717,8 @@ int store_container_start_failed(struct store *s, const char *id, int64_t finish
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s,
-		    "UPDATE containers SET starting = 0, state = 2, pid = 0, finished_at = ?2, exit_code = ?3, "
-		    "reason = ?4, message = ?5 WHERE id = ?1",
+		    "UPDATE containers SET starting = 0, state = " SQL_INT(CTR_EXITED) ", pid = 0, "
+		    "finished_at = ?2, exit_code = ?3, reason = ?4, message = ?5 WHERE id = ?1",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -777,9 +735,9 @@ int store_container_exited(struct store *s, const char *id, int exit_code, int64
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s,
 		    /* finished_at comes from the exit file's mtime, a coarse clock: never before the start */
-		    "UPDATE containers SET state = 2, pid = 0, exit_code = ?2, finished_at = max(?3, started_at), "
-		    "reason = ?4 "
-		    "WHERE id = ?1 AND state <> 2",
+		    "UPDATE containers SET state = " SQL_INT(CTR_EXITED) ", pid = 0, exit_code = ?2, "
+		    "finished_at = max(?3, started_at), reason = ?4 "
+		    "WHERE id = ?1 AND state <> " SQL_INT(CTR_EXITED),
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -787,68 +745,6 @@ int store_container_exited(struct store *s, const char *id, int exit_code, int64
 	sqlite3_bind_int64(st, 3, finished_at);
 	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 	return run_update(s, st, changed, err, "record container exit", id);
-}
-
-int store_container_set_removing(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s,
-		    "UPDATE containers SET removing = 1 WHERE id = ?1 AND state NOT IN (1, 3) AND creating = 0 "
-		    "AND starting = 0 AND removing = 0",
-		    &st, err) < 0)
-		return -1;
-	return transition(s, st, id, why, container_why, "set container removing", err);
-}
-
-int store_container_reset_removing(struct store *s, const char *id, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "UPDATE containers SET removing = 0 WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return run_update(s, st, NULL, err, "reset container removing", id);
-}
-
-int store_container_reset_starting(struct store *s, const char *id, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "UPDATE containers SET starting = 0 WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return run_update(s, st, NULL, err, "reset container starting", id);
-}
-
-static int container_update_why(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "SELECT creating, removing, updating, state FROM containers WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		*why = REFUSED_MISSING;
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return db_fail(sqlite3_db_handle(st), err, "read container");
-	int state = sqlite3_column_int(st, 3);
-	/* CREATED/RUNNING without a flag now: the update that held `updating` ended in between */
-	*why = sqlite3_column_int(st, 0) ? REFUSED_CREATING
-	     : sqlite3_column_int(st, 1) ? REFUSED_REMOVING
-	     : sqlite3_column_int(st, 2) || state == CTR_CREATED || state == CTR_RUNNING ? REFUSED_UPDATING
-	     : REFUSED_STATE;
-	return 0;
-}
-
-int store_container_set_updating(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s,
-		    "UPDATE containers SET updating = 1 WHERE id = ?1 AND state IN (0, 1) AND creating = 0 "
-		    "AND removing = 0 AND updating = 0",
-		    &st, err) < 0)
-		return -1;
-	return transition(s, st, id, why, container_update_why, "set container updating", err);
 }
 
 int store_container_updated(struct store *s, const char *id, const void *resources, size_t len, struct lc_err *err)
@@ -862,22 +758,77 @@ int store_container_updated(struct store *s, const char *id, const void *resourc
 	return run_update(s, st, NULL, err, "record container resources", id);
 }
 
-int store_container_reset_updating(struct store *s, const char *id, struct lc_err *err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "UPDATE containers SET updating = 0 WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return run_update(s, st, NULL, err, "reset container updating", id);
-}
-
 int store_container_delete(struct store *s, const char *id, struct lc_err *err)
 {
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (prepare(s, "DELETE FROM containers WHERE id = ?1", &st, err) < 0)
+	return update_id(s, "DELETE FROM containers WHERE id = ?1", id, NULL, "delete container", err);
+}
+
+/* --- in-flight flags ------------------------------------------------------------------------- */
+
+/*
+ * One row per enum store_flag: the flag's column, the predicate the row must meet for the flag to
+ * be set, and the refusals reported when it does not, in order: the first that holds is reported.
+ * The predicate and the order are two views of one rule: every row the predicate refuses meets one
+ * of the order's refusals (asserted when one is refused).
+ */
+#define FLAG(table, column, read, predicate, ...)                                                       \
+	{ "set " #table "." #column, "reset " #table "." #column,                                        \
+	  "UPDATE " #table " SET " #column " = 1 WHERE id = ?1 AND " predicate,                           \
+	  "UPDATE " #table " SET " #column " = 0 WHERE id = ?1", read, { __VA_ARGS__, REFUSED_NONE } }
+
+static const struct flag_rule {
+	const char *set_what, *reset_what;
+	const char *set, *reset;         /* ?1: the row's ID */
+	const char *read;                /* SANDBOX_FLAGS / CONTAINER_FLAGS */
+	enum pod_refusal order[8];       /* ended by REFUSED_NONE */
+} FLAGS[] = {
+	[FLAG_SANDBOX_STOPPING] = FLAG(sandboxes, stopping, SANDBOX_FLAGS,
+				       "creating = 0 AND removing = 0 AND stopping = 0",
+				       REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STOPPING),
+	[FLAG_SANDBOX_REMOVING] = FLAG(sandboxes, removing, SANDBOX_FLAGS,
+				       "creating = 0 AND removing = 0 AND stopping = 0 "
+				       "AND state = " SQL_INT(SANDBOX_NOTREADY),
+				       REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STOPPING, REFUSED_STATE),
+	[FLAG_CTR_STARTING] = FLAG(containers, starting, CONTAINER_FLAGS,
+				   "creating = 0 AND removing = 0 AND starting = 0 AND state = " SQL_INT(CTR_CREATED),
+				   REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STARTING, REFUSED_RUNNING,
+				   REFUSED_UNKNOWN, REFUSED_STATE),
+	[FLAG_CTR_REMOVING] = FLAG(containers, removing, CONTAINER_FLAGS,
+				   "creating = 0 AND removing = 0 AND starting = 0 "
+				   "AND state NOT IN (" SQL_INT(CTR_RUNNING) ", " SQL_INT(CTR_UNKNOWN) ")",
+				   REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STARTING, REFUSED_RUNNING,
+				   REFUSED_UNKNOWN),
+	[FLAG_CTR_UPDATING] = FLAG(containers, updating, CONTAINER_FLAGS,
+				   "creating = 0 AND removing = 0 AND updating = 0 "
+				   "AND state IN (" SQL_INT(CTR_CREATED) ", " SQL_INT(CTR_RUNNING) ")",
+				   REFUSED_CREATING, REFUSED_REMOVING, REFUSED_UPDATING, REFUSED_STATE),
+};
+
+#define FLAG_ARGS_OK(flag, id) ((size_t)(flag) < sizeof FLAGS / sizeof *FLAGS && strlen(id) == POD_ID_LEN)
+
+int store_flag_set(struct store *s, enum store_flag flag, const char *id, enum pod_refusal *why, struct lc_err *err)
+{
+	assert(FLAG_ARGS_OK(flag, id));
+	const struct flag_rule *r = &FLAGS[flag];
+	*why = REFUSED_NONE;
+	sqlite3 *db = store_conn(s, err);
+	if (!db)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return run_update(s, st, NULL, err, "delete container", id);
+	if (exec(db, "BEGIN IMMEDIATE", err) < 0)
+		return lc_wrap(err, "%s %s", r->set_what, id);
+	int changed = 0;
+	if (update_id(s, r->set, id, &changed, r->set_what, err) < 0 ||
+	    (!changed && read_refusal(s, r->read, r->order, id, why, err) < 0))
+		return rollback(db);
+	assert(changed == (*why == REFUSED_NONE)); /* a refusal always has a reason in the order */
+	return commit(db, err) < 0 ? lc_wrap(err, "%s %s", r->set_what, id) : 0;
+}
+
+int store_flag_reset(struct store *s, enum store_flag flag, const char *id, struct lc_err *err)
+{
+	assert(FLAG_ARGS_OK(flag, id));
+	const struct flag_rule *r = &FLAGS[flag];
+	return update_id(s, r->reset, id, NULL, r->reset_what, err);
 }
 
 /* --- host ------------------------------------------------------------------------------------ */

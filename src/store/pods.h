@@ -2,10 +2,16 @@
  * pods.h — pod sandbox and container records (tables sandboxes, containers, their labels and
  * annotations, container_layers; migrations 0001, 0003 and 0004).  All lifecycle SQL lives here.
  *
- * Every state change is one short BEGIN IMMEDIATE transaction, most of them one conditional UPDATE
- * whose changed-row count says whether the transition was allowed; when it was not, the caller is
- * told why (enum pod_refusal) from a read of the row in the same transaction.  Nothing here touches
- * the runtime or the filesystem.
+ * Every state change is one short transaction: a single statement, or several inside BEGIN
+ * IMMEDIATE.  The in-flight flags (stopping, starting, removing, updating) are taken by
+ * store_flag_set: one conditional UPDATE whose changed-row count says whether the transition was
+ * allowed; when it was not, the caller is told why (enum pod_refusal) from a read of the row in the
+ * same BEGIN IMMEDIATE transaction, so the reason is the one that refused this UPDATE.  Nothing here
+ * touches the runtime or the filesystem.
+ *
+ * Rows as read (asserted): state is one of the table's states below; a sandbox has at most one of
+ * creating, stopping, removing set; a container being created has no other flag, and starting and
+ * removing are never set together (updating may run alongside a start or a removal).
  *
  * Strings of returned rows are allocated in the arena the caller passes (one per gRPC call).
  */
@@ -20,14 +26,19 @@
 
 struct store;
 
+/* A full ID: lowercase hex digits (the schema checks them). */
 #define POD_ID_LEN 64
-#define POD_ID_BUF 65
+#define POD_ID_BUF (POD_ID_LEN + 1)
 
-/* CRI enum values, as stored. */
-enum { SANDBOX_READY = 0, SANDBOX_NOTREADY = 1 };
-enum { CTR_CREATED = 0, CTR_RUNNING = 1, CTR_EXITED = 2, CTR_UNKNOWN = 3 };
+/* CRI enum values, as stored; macros so that the SQL text of pods.c names them (SQL_INT). */
+#define SANDBOX_READY 0
+#define SANDBOX_NOTREADY 1
+#define CTR_CREATED 0
+#define CTR_RUNNING 1
+#define CTR_EXITED 2
+#define CTR_UNKNOWN 3
 
-/* Why a conditional transition changed nothing. */
+/* Why a conditional transition changed nothing (REFUSED_NONE: it did not refuse). */
 enum pod_refusal {
 	REFUSED_NONE = 0,
 	REFUSED_MISSING,   /* no such row */
@@ -37,9 +48,30 @@ enum pod_refusal {
 	REFUSED_REMOVING,  /* a Remove is in flight */
 	REFUSED_RUNNING,   /* state RUNNING (container) */
 	REFUSED_UNKNOWN,   /* state UNKNOWN (container) */
-	REFUSED_STATE,     /* any other state that does not allow it (e.g. Start of an EXITED container) */
+	REFUSED_STATE,     /* another state that does not allow it (e.g. Start of an EXITED container) */
 	REFUSED_NOT_READY, /* the sandbox is not READY (CreateContainer) */
 	REFUSED_UPDATING,  /* an UpdateContainerResources is in flight */
+};
+
+/*
+ * The in-flight flags: what each needs to be set, and the refusals reported when it is not, the
+ * first that holds in this order (REFUSED_MISSING before all of them).  "Nothing in flight": the
+ * flags its refusals name are clear (a flag not named there does not hold it back).
+ */
+enum store_flag {
+	/* sandboxes.stopping: nothing in flight — CREATING, REMOVING, STOPPING */
+	FLAG_SANDBOX_STOPPING,
+	/* sandboxes.removing: NOTREADY, nothing in flight — CREATING, REMOVING, STOPPING, STATE (READY) */
+	FLAG_SANDBOX_REMOVING,
+	/* containers.starting: CREATED, nothing in flight — CREATING, REMOVING, STARTING, RUNNING,
+	 * UNKNOWN, STATE (EXITED) */
+	FLAG_CTR_STARTING,
+	/* containers.removing: neither RUNNING nor UNKNOWN, nothing in flight (the reference's
+	 * setContainerRemoving) — CREATING, REMOVING, STARTING, RUNNING, UNKNOWN */
+	FLAG_CTR_REMOVING,
+	/* containers.updating: CREATED or RUNNING, nothing in flight — CREATING, REMOVING, UPDATING,
+	 * STATE (EXITED, UNKNOWN) */
+	FLAG_CTR_UPDATING,
 };
 
 struct kv {
@@ -99,10 +131,10 @@ struct container_row {
 	int updating;
 };
 
-/* ListPodSandbox / ListContainers filters: NULL / -1 = not filtered. */
+/* ListPodSandbox / ListContainers filters: NULL / negative = not filtered. */
 struct pod_filter {
 	const char *id_prefix;         /* exact ID or a prefix of it (lowercase hex) */
-	int state;                     /* -1 or a state */
+	int state;                     /* rows in this state (as the client sent it: none if not a state) */
 	const char *sandbox_id_prefix; /* containers only */
 	const struct kv *labels; size_t n_labels; /* all must match */
 };
@@ -115,7 +147,10 @@ struct pod_filter {
  */
 int store_sandbox_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder, struct lc_err *err);
 
-/* RunPodSandbox finished: READY, creating = 0, with its infra pid, netns and created_at. */
+/*
+ * RunPodSandbox finished: READY, creating = 0, with its infra pid, netns and created_at.  No create
+ * in flight (a missing row, or one created already): -1 with errnum ENOENT.
+ */
 int store_sandbox_created(struct store *s, const char *id, int64_t pid, const char *netns_path,
 			  int64_t created_at, struct lc_err *err);
 
@@ -132,21 +167,13 @@ int store_sandbox_get(struct store *s, const char *id, struct arena *a, struct s
 int store_sandbox_list(struct store *s, const struct pod_filter *f, struct arena *a, struct sandbox_row **out,
 		       size_t *n, struct lc_err *err);
 
-/*
- * Set the flag (stopping or removing) if nothing else is in flight: stopping needs creating = 0,
- * stopping = 0, removing = 0; removing needs the same and state NOTREADY.  *why says what refused.
- */
-int store_sandbox_set_stopping(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
-int store_sandbox_set_removing(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
-
 /* StopPodSandbox finished: NOTREADY (finished_at set once), pid = 0, stopping = 0. */
 int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, struct lc_err *err);
 
-/* Clear a flag after a failed operation so it can be retried. */
-int store_sandbox_reset_stopping(struct store *s, const char *id, struct lc_err *err);
-int store_sandbox_reset_removing(struct store *s, const char *id, struct lc_err *err);
-
-/* The infra process exited: NOTREADY, pid = 0 (only if READY). */
+/*
+ * The infra process exited: NOTREADY, pid = 0, finished_at set once — only if READY and not being
+ * created (*changed = 1 if this call recorded it).
+ */
 int store_sandbox_infra_exited(struct store *s, const char *id, int64_t finished_at, int *changed, struct lc_err *err);
 
 /* Delete the row (releasing its name).  Its containers must be gone: else -1 with errnum EBUSY. */
@@ -160,19 +187,20 @@ int store_sandbox_containers(struct store *s, const char *sandbox_id, struct are
 
 /*
  * Insert the container (creating = 1, CREATED) with labels, annotations and its layer list, if its
- * sandbox is READY and not being stopped or removed (else -1 with errnum ENOENT for a missing
- * sandbox, EAGAIN with *why for one that is not ready).  Name taken: -1 with errnum EEXIST and
- * *holder.
+ * sandbox is READY and nothing is in flight on it.  Else -1: errnum ENOENT for a missing sandbox;
+ * EAGAIN with *why the first of REFUSED_CREATING, REMOVING, STOPPING, NOT_READY that holds, read
+ * in the insert's transaction.  Name taken: -1 with errnum EEXIST and *holder.
  */
 int store_container_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder,
 			   enum pod_refusal *why, struct lc_err *err);
 
-/* CreateContainer finished: creating = 0, pid, created_at. */
+/* CreateContainer finished: creating = 0, pid, created_at.  No create in flight: -1 with errnum ENOENT. */
 int store_container_created(struct store *s, const char *id, int64_t pid, int64_t created_at, struct lc_err *err);
 
 /* As store_sandbox_resolve, for containers. */
 int store_container_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err);
 
+/* Read one container.  Missing: -1 with errnum ENOENT. */
 int store_container_get(struct store *s, const char *id, struct arena *a, struct container_row *out,
 			struct lc_err *err);
 
@@ -180,12 +208,10 @@ int store_container_get(struct store *s, const char *id, struct arena *a, struct
 int store_container_list(struct store *s, const struct pod_filter *f, struct arena *a, struct container_row **out,
 			 size_t *n, struct lc_err *err);
 
-/* starting = 1 if CREATED and nothing in flight; *why says what refused. */
-int store_container_set_starting(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
-
 /*
- * StartContainer succeeded: starting = 0; RUNNING with started_at (never after a finished_at the
- * exit watcher may already have recorded: a process that exits at once is EXITED, not RUNNING).
+ * StartContainer succeeded (only while starting is set; else nothing changes): starting = 0;
+ * RUNNING with started_at (never after a finished_at the exit watcher may already have recorded: a
+ * process that exits at once is EXITED, not RUNNING).
  */
 int store_container_started(struct store *s, const char *id, int64_t started_at, struct lc_err *err);
 
@@ -202,27 +228,28 @@ int store_container_exited(struct store *s, const char *id, int exit_code, int64
 			   int *changed, struct lc_err *err);
 
 /*
- * removing = 1 unless RUNNING, UNKNOWN, creating, starting or already removing (the reference's
- * setContainerRemoving); *why says which refused.
+ * UpdateContainerResources succeeded: resources (protobuf-encoded LinuxContainerResources) recorded,
+ * updating = 0 — only while updating is set.  A row deleted meanwhile is no error.
  */
-int store_container_set_removing(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
-int store_container_reset_removing(struct store *s, const char *id, struct lc_err *err);
-/* Clear starting (recovery: no StartContainer owns it any more). */
-int store_container_reset_starting(struct store *s, const char *id, struct lc_err *err);
-
-/*
- * updating = 1 if CREATED or RUNNING and no create, removal or update is in flight; *why says what
- * refused (REFUSED_STATE: EXITED or UNKNOWN).
- */
-int store_container_set_updating(struct store *s, const char *id, enum pod_refusal *why, struct lc_err *err);
-/* UpdateContainerResources succeeded: resources (protobuf-encoded LinuxContainerResources) recorded,
- * updating = 0.  A row deleted meanwhile is no error. */
 int store_container_updated(struct store *s, const char *id, const void *resources, size_t len, struct lc_err *err);
-/* Clear updating (the update failed, or recovery). */
-int store_container_reset_updating(struct store *s, const char *id, struct lc_err *err);
 
 /* Delete the row: its labels, annotations and layer list go with it; the name is released. */
 int store_container_delete(struct store *s, const char *id, struct lc_err *err);
+
+/* --- in-flight flags ------------------------------------------------------------------------ */
+
+/*
+ * Set `flag` on the row with full ID `id` if enum store_flag's condition holds: 0 with *why =
+ * REFUSED_NONE.  Else nothing changes: 0 with *why = the first of the flag's refusals that holds,
+ * read in the same transaction (never REFUSED_NONE).  -1 only when the database fails.
+ */
+int store_flag_set(struct store *s, enum store_flag flag, const char *id, enum pod_refusal *why, struct lc_err *err);
+
+/*
+ * Clear `flag` (and nothing else) on the row: after a failed operation so that it can be retried,
+ * or at recovery when no call owns it any more.  A missing row is no error.
+ */
+int store_flag_reset(struct store *s, enum store_flag flag, const char *id, struct lc_err *err);
 
 /* --- host ------------------------------------------------------------------------------------ */
 

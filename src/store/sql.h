@@ -15,6 +15,10 @@
 #include "store/store.h"
 #include "util/err.h"
 
+/* A C integer constant (a macro, e.g. CTR_EXITED) as an SQL literal: "state = " SQL_INT(CTR_EXITED). */
+#define SQL_INT(c) SQL_INT_(c)
+#define SQL_INT_(c) #c
+
 /*
  * Fill err from db's last error: a foreign-key violation is EINVAL; a full disk (SQLITE_FULL, or an
  * I/O error whose system error is ENOSPC/EDQUOT) ENOSPC, so the message ends "database or disk is

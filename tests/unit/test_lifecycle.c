@@ -811,7 +811,7 @@ static void mk_container_mem(struct fx *f, int state, char id[POD_ID_BUF], int64
 	if (state == CTR_CREATED)
 		return;
 	enum pod_refusal why;
-	assert_int_equal(store_container_set_starting(f->store, id, &why, &err), 0);
+	assert_int_equal(store_flag_set(f->store, FLAG_CTR_STARTING, id, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NONE);
 	assert_int_equal(store_container_started(f->store, id, lc_now(), &err), 0);
 	fake_add(&f->fake, id, RT_RUNNING);
@@ -2764,7 +2764,7 @@ static void test_recover_updating(void **state)
 	const char *upd[] = { recorded, from_cfg, none, fails };
 	for (size_t i = 0; i < 4; i++) {
 		enum pod_refusal why;
-		assert_int_equal(store_container_set_updating(f->store, upd[i], &why, &err), 0);
+		assert_int_equal(store_flag_set(f->store, FLAG_CTR_UPDATING, upd[i], &why, &err), 0);
 		assert_int_equal(why, REFUSED_NONE);
 		assert_int_equal(row(f, upd[i]).updating, 1);
 	}

@@ -1519,7 +1519,7 @@ static void pods_container(struct store *s, const char *sandbox, unsigned k, int
 		sqlite3_free(sql);
 		return;
 	}
-	assert_int_equal(store_container_set_starting(s, id, &why, &err), 0);
+	assert_int_equal(store_flag_set(s, FLAG_CTR_STARTING, id, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NONE);
 	assert_int_equal(store_container_started(s, id, T_NS + 1, &err), 0);
 	if (state == CTR_RUNNING)
@@ -1569,7 +1569,7 @@ static enum pod_refusal set_updating(struct store *s, const char *id)
 {
 	enum pod_refusal why = (enum pod_refusal)-1;
 	struct lc_err err = { 0 };
-	if (store_container_set_updating(s, id, &why, &err) < 0)
+	if (store_flag_set(s, FLAG_CTR_UPDATING, id, &why, &err) < 0)
 		fail_msg("set updating %s: %s", id, err.msg);
 	return why;
 }
@@ -1589,7 +1589,7 @@ static void test_container_set_updating(void **state)
 	make_id(none, 999);
 	struct lc_err err = { 0 };
 	enum pod_refusal why;
-	assert_int_equal(store_container_set_removing(s, removing, &why, &err), 0);
+	assert_int_equal(store_flag_set(s, FLAG_CTR_REMOVING, removing, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NONE);
 
 	/* never updated: no resources, not updating */
@@ -1625,7 +1625,7 @@ static void test_container_set_updating(void **state)
 	assert_false(upd_row(s, none).exists);
 
 	/* an update in flight does not hold a removal back (RemoveContainer is not refused) */
-	assert_int_equal(store_container_set_removing(s, created, &why, &err), 0);
+	assert_int_equal(store_flag_set(s, FLAG_CTR_REMOVING, created, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NONE);
 	r = upd_row(s, created);
 	assert_int_equal(r.removing, 1);
@@ -1658,7 +1658,7 @@ static void test_container_updated_and_reset(void **state)
 
 	/* A failed update: reset clears the flag, nothing recorded. */
 	assert_int_equal(set_updating(s, id), REFUSED_NONE);
-	assert_int_equal(store_container_reset_updating(s, id, &err), 0);
+	assert_int_equal(store_flag_reset(s, FLAG_CTR_UPDATING, id, &err), 0);
 	struct upd_row r = upd_row(s, id);
 	assert_int_equal(r.updating, 0);
 	assert_false(r.has_resources);
@@ -1675,7 +1675,7 @@ static void test_container_updated_and_reset(void **state)
 
 	/* Another failed one leaves the recorded resources as they were. */
 	assert_int_equal(set_updating(s, id), REFUSED_NONE);
-	assert_int_equal(store_container_reset_updating(s, id, &err), 0);
+	assert_int_equal(store_flag_reset(s, FLAG_CTR_UPDATING, id, &err), 0);
 	r = upd_row(s, id);
 	assert_int_equal(r.updating, 0);
 	assert_int_equal(r.resources_len, sizeof blob1);
@@ -1707,13 +1707,13 @@ static void test_container_updated_and_reset(void **state)
 	/* A row deleted meanwhile (removed while its update ran): no error either way. */
 	assert_int_equal(set_updating(s, other), REFUSED_NONE);
 	enum pod_refusal why;
-	assert_int_equal(store_container_set_removing(s, other, &why, &err), 0);
+	assert_int_equal(store_flag_set(s, FLAG_CTR_REMOVING, other, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NONE);
 	assert_int_equal(store_container_delete(s, other, &err), 0);
 	assert_int_equal(store_container_updated(s, other, blob1, sizeof blob1, &err), 0);
-	assert_int_equal(store_container_reset_updating(s, other, &err), 0);
+	assert_int_equal(store_flag_reset(s, FLAG_CTR_UPDATING, other, &err), 0);
 	assert_false(upd_row(s, other).exists);
-	assert_int_equal(store_container_reset_updating(s, none, &err), 0);
+	assert_int_equal(store_flag_reset(s, FLAG_CTR_UPDATING, none, &err), 0);
 
 	/* Updating survives the exit of the container (the runtime update fails then; reset clears it),
 	 * and the recorded resources stay with the EXITED row. */
@@ -1722,7 +1722,7 @@ static void test_container_updated_and_reset(void **state)
 	assert_int_equal(store_container_exited(s, id, 137, T_NS + 5, "Error", &changed, &err), 0);
 	assert_int_equal(changed, 1);
 	assert_int_equal(upd_row(s, id).updating, 1);
-	assert_int_equal(store_container_reset_updating(s, id, &err), 0);
+	assert_int_equal(store_flag_reset(s, FLAG_CTR_UPDATING, id, &err), 0);
 	r = upd_row(s, id);
 	assert_int_equal(r.updating, 0);
 	assert_int_equal(r.state, CTR_EXITED);
@@ -1742,6 +1742,262 @@ static void test_container_updated_and_reset(void **state)
 	assert_memory_equal(rows[0].resources, blob2, sizeof blob2);
 	assert_int_equal(rows[0].updating, 0);
 	arena_release(&a);
+	store_close(s);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* in-flight flags: every transition of store_flag_set / store_flag_reset                     */
+
+enum { F_CREATING = 1, F_STOPPING = 2, F_STARTING = 4, F_REMOVING = 8, F_UPDATING = 16 };
+
+static int is_sandbox_flag(enum store_flag flag)
+{
+	return flag == FLAG_SANDBOX_STOPPING || flag == FLAG_SANDBOX_REMOVING;
+}
+
+/* The F_ bit of the column a flag sets. */
+static int flag_bit(enum store_flag flag)
+{
+	switch (flag) {
+	case FLAG_SANDBOX_STOPPING: return F_STOPPING;
+	case FLAG_CTR_STARTING: return F_STARTING;
+	case FLAG_SANDBOX_REMOVING:
+	case FLAG_CTR_REMOVING: return F_REMOVING;
+	case FLAG_CTR_UPDATING: return F_UPDATING;
+	}
+	fail_msg("flag %d", flag);
+	return 0;
+}
+
+/* Sandbox number k (READY, through the store), besides pods_open's. */
+static void pods_sandbox(struct store *s, unsigned k, char id[65])
+{
+	char name[32];
+	snprintf(name, sizeof name, "pod%u_ns_uid_0", k);
+	struct pod_new n = { .name = name, .meta_name = name, .meta_namespace = "ns", .meta_uid = "uid",
+			     .config = CONFIG_BLOB, .config_len = sizeof CONFIG_BLOB, .config_digest = name };
+	make_id(n.id, 200 + k);
+	memcpy(id, n.id, 65);
+	struct pod_holder h;
+	struct lc_err err = { 0 };
+	if (store_sandbox_insert(s, &n, &h, &err) < 0 || store_sandbox_created(s, id, 100, "", T_NS, &err) < 0)
+		fail_msg("sandbox %u: %s", k, err.msg);
+}
+
+/* The row's state and flags (F_ bits), by SQL (rows in combinations no transition makes, too). */
+static void flags_of(struct store *s, int sandbox, const char *id, int *state, int *flags)
+{
+	struct lc_err err = { 0 };
+	sqlite3 *db = store_conn(s, &err);
+	assert_non_null(db);
+	*state = (int)q_int(db, sandbox ? "SELECT state FROM sandboxes WHERE id = %Q"
+				    : "SELECT state FROM containers WHERE id = %Q", id);
+	/* (SQLite's | and << bind alike: the parentheses are needed) */
+	*flags = (int)q_int(db, sandbox ? "SELECT creating | (stopping << 1) | (removing << 3) FROM sandboxes WHERE id = %Q"
+				    : "SELECT creating | (starting << 2) | (removing << 3) | (updating << 4) FROM containers "
+				      "WHERE id = %Q", id);
+}
+
+/* Make the row's state and flags so by SQL. */
+static void set_flags(struct store *s, int sandbox, const char *id, int state, int flags)
+{
+	struct lc_err err = { 0 };
+	sqlite3 *db = store_conn(s, &err);
+	assert_non_null(db);
+	char *sql = sandbox ? sqlite3_mprintf("UPDATE sandboxes SET state = %d, creating = %d, stopping = %d, "
+					      "removing = %d WHERE id = %Q", state, !!(flags & F_CREATING),
+					      !!(flags & F_STOPPING), !!(flags & F_REMOVING), id)
+			    : sqlite3_mprintf("UPDATE containers SET state = %d, creating = %d, starting = %d, "
+					      "removing = %d, updating = %d WHERE id = %Q", state, !!(flags & F_CREATING),
+					      !!(flags & F_STARTING), !!(flags & F_REMOVING), !!(flags & F_UPDATING), id);
+	assert_non_null(sql);
+	exec_ok(db, sql);
+	sqlite3_free(sql);
+	int st, fl;
+	flags_of(s, sandbox, id, &st, &fl);
+	assert_int_equal(st, state);
+	assert_int_equal(fl, flags);
+}
+
+/*
+ * The table of pods.c, case by case: each flag set where allowed, and each refusal of its order
+ * reported with every later one holding too (so the first wins).  Some rows are combinations the
+ * transitions never make (creating with removing, ...): they pin the order down.
+ */
+static const struct flag_case {
+	enum store_flag flag;
+	int state, flags;      /* the row before; state -1: no such row */
+	enum pod_refusal why;  /* REFUSED_NONE: the flag is set */
+} FLAG_CASES[] = {
+	/* sandboxes.stopping: any state */
+	{ FLAG_SANDBOX_STOPPING, SANDBOX_READY, 0, REFUSED_NONE },
+	{ FLAG_SANDBOX_STOPPING, SANDBOX_NOTREADY, 0, REFUSED_NONE },
+	{ FLAG_SANDBOX_STOPPING, SANDBOX_NOTREADY, F_CREATING | F_REMOVING | F_STOPPING, REFUSED_CREATING },
+	{ FLAG_SANDBOX_STOPPING, SANDBOX_READY, F_REMOVING | F_STOPPING, REFUSED_REMOVING },
+	{ FLAG_SANDBOX_STOPPING, SANDBOX_READY, F_STOPPING, REFUSED_STOPPING },
+	{ FLAG_SANDBOX_STOPPING, -1, 0, REFUSED_MISSING },
+	/* sandboxes.removing: NOTREADY */
+	{ FLAG_SANDBOX_REMOVING, SANDBOX_NOTREADY, 0, REFUSED_NONE },
+	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, F_CREATING | F_REMOVING | F_STOPPING, REFUSED_CREATING },
+	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, F_REMOVING | F_STOPPING, REFUSED_REMOVING },
+	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, F_STOPPING, REFUSED_STOPPING },
+	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, 0, REFUSED_STATE },
+	{ FLAG_SANDBOX_REMOVING, -1, 0, REFUSED_MISSING },
+	/* containers.starting: CREATED; an update in flight does not hold it back */
+	{ FLAG_CTR_STARTING, CTR_CREATED, 0, REFUSED_NONE },
+	{ FLAG_CTR_STARTING, CTR_CREATED, F_UPDATING, REFUSED_NONE },
+	{ FLAG_CTR_STARTING, CTR_RUNNING, F_CREATING | F_REMOVING | F_STARTING, REFUSED_CREATING },
+	{ FLAG_CTR_STARTING, CTR_RUNNING, F_REMOVING | F_STARTING, REFUSED_REMOVING },
+	{ FLAG_CTR_STARTING, CTR_RUNNING, F_STARTING, REFUSED_STARTING },
+	{ FLAG_CTR_STARTING, CTR_RUNNING, 0, REFUSED_RUNNING },
+	{ FLAG_CTR_STARTING, CTR_UNKNOWN, 0, REFUSED_UNKNOWN },
+	{ FLAG_CTR_STARTING, CTR_EXITED, 0, REFUSED_STATE },
+	{ FLAG_CTR_STARTING, CTR_EXITED, F_STARTING, REFUSED_STARTING },
+	{ FLAG_CTR_STARTING, -1, 0, REFUSED_MISSING },
+	/* containers.removing: neither RUNNING nor UNKNOWN; an update in flight does not hold it back */
+	{ FLAG_CTR_REMOVING, CTR_CREATED, 0, REFUSED_NONE },
+	{ FLAG_CTR_REMOVING, CTR_EXITED, 0, REFUSED_NONE },
+	{ FLAG_CTR_REMOVING, CTR_CREATED, F_UPDATING, REFUSED_NONE },
+	{ FLAG_CTR_REMOVING, CTR_RUNNING, F_CREATING | F_REMOVING | F_STARTING, REFUSED_CREATING },
+	{ FLAG_CTR_REMOVING, CTR_RUNNING, F_REMOVING | F_STARTING, REFUSED_REMOVING },
+	{ FLAG_CTR_REMOVING, CTR_RUNNING, F_STARTING, REFUSED_STARTING },
+	{ FLAG_CTR_REMOVING, CTR_CREATED, F_STARTING, REFUSED_STARTING },
+	{ FLAG_CTR_REMOVING, CTR_RUNNING, 0, REFUSED_RUNNING },
+	{ FLAG_CTR_REMOVING, CTR_UNKNOWN, 0, REFUSED_UNKNOWN },
+	{ FLAG_CTR_REMOVING, -1, 0, REFUSED_MISSING },
+	/* containers.updating: CREATED or RUNNING; a start in flight does not hold it back */
+	{ FLAG_CTR_UPDATING, CTR_CREATED, 0, REFUSED_NONE },
+	{ FLAG_CTR_UPDATING, CTR_RUNNING, 0, REFUSED_NONE },
+	{ FLAG_CTR_UPDATING, CTR_CREATED, F_STARTING, REFUSED_NONE },
+	{ FLAG_CTR_UPDATING, CTR_EXITED, F_CREATING | F_REMOVING | F_UPDATING, REFUSED_CREATING },
+	{ FLAG_CTR_UPDATING, CTR_EXITED, F_REMOVING | F_UPDATING, REFUSED_REMOVING },
+	{ FLAG_CTR_UPDATING, CTR_EXITED, F_UPDATING, REFUSED_UPDATING },
+	{ FLAG_CTR_UPDATING, CTR_EXITED, 0, REFUSED_STATE },
+	{ FLAG_CTR_UPDATING, CTR_UNKNOWN, 0, REFUSED_STATE },
+	{ FLAG_CTR_UPDATING, -1, 0, REFUSED_MISSING },
+};
+
+static void test_flag_set(void **state)
+{
+	struct fx *f = *state;
+	char sb[65];
+	struct store *s = pods_open(f, sb);
+	for (unsigned i = 0; i < sizeof FLAG_CASES / sizeof *FLAG_CASES; i++) {
+		const struct flag_case *c = &FLAG_CASES[i];
+		int sandbox = is_sandbox_flag(c->flag);
+		char id[65];
+		if (c->state < 0)
+			make_id(id, 9000 + i);
+		else if (sandbox)
+			pods_sandbox(s, i, id);
+		else
+			pods_container(s, sb, i, CTR_CREATED, id);
+		if (c->state >= 0)
+			set_flags(s, sandbox, id, c->state, c->flags);
+		enum pod_refusal why = (enum pod_refusal)-1;
+		struct lc_err err = { 0 };
+		if (store_flag_set(s, c->flag, id, &why, &err) < 0)
+			fail_msg("case %u: %s", i, err.msg);
+		if (why != c->why)
+			fail_msg("case %u (flag %d, state %d, flags %#x): refusal %d, wanted %d", i, c->flag, c->state,
+				 c->flags, why, c->why);
+		if (c->state < 0)
+			continue;
+		/* set: that flag and nothing else; refused: nothing */
+		int st, fl;
+		flags_of(s, sandbox, id, &st, &fl);
+		assert_int_equal(st, c->state);
+		assert_int_equal(fl, c->flags | (c->why == REFUSED_NONE ? flag_bit(c->flag) : 0));
+	}
+	store_close(s);
+}
+
+/* Reset clears its own flag and nothing else, whatever else is set; a missing row is no error. */
+static void test_flag_reset(void **state)
+{
+	struct fx *f = *state;
+	char sb[65], ctr[65], sbx[65], none[65];
+	struct store *s = pods_open(f, sb);
+	pods_container(s, sb, 1, CTR_CREATED, ctr);
+	pods_sandbox(s, 1, sbx);
+	make_id(none, 999);
+	const enum store_flag all[] = { FLAG_SANDBOX_STOPPING, FLAG_SANDBOX_REMOVING, FLAG_CTR_STARTING,
+					FLAG_CTR_REMOVING, FLAG_CTR_UPDATING };
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+		int sandbox = is_sandbox_flag(all[i]);
+		const char *id = sandbox ? sbx : ctr;
+		int every = sandbox ? F_CREATING | F_STOPPING | F_REMOVING
+				    : F_CREATING | F_STARTING | F_REMOVING | F_UPDATING;
+		int row_state = sandbox ? SANDBOX_READY : CTR_RUNNING;
+		struct lc_err err = { 0 };
+		int st, fl;
+		set_flags(s, sandbox, id, row_state, every);
+		assert_int_equal(store_flag_reset(s, all[i], id, &err), 0);
+		flags_of(s, sandbox, id, &st, &fl);
+		assert_int_equal(st, row_state);
+		assert_int_equal(fl, every & ~flag_bit(all[i]));
+		/* once more: clear already, nothing changes */
+		assert_int_equal(store_flag_reset(s, all[i], id, &err), 0);
+		flags_of(s, sandbox, id, &st, &fl);
+		assert_int_equal(fl, every & ~flag_bit(all[i]));
+		assert_int_equal(store_flag_reset(s, all[i], none, &err), 0);
+	}
+	store_close(s);
+}
+
+/* Another connection clears `removing` of the container just as the store starts its refusal read. */
+struct interfere {
+	sqlite3 *other;
+	char *clear; /* the UPDATE */
+	int tried, rc;
+};
+
+static int interfere_at_read(unsigned type, void *ctx, void *stmt, void *sql)
+{
+	struct interfere *in = ctx;
+	(void)sql;
+	if (type != SQLITE_TRACE_STMT || in->tried || strncmp(sqlite3_sql(stmt), "SELECT", 6) != 0)
+		return 0;
+	in->tried = 1;
+	in->rc = sqlite3_exec(in->other, in->clear, NULL, NULL, NULL);
+	return 0;
+}
+
+/*
+ * The refusal is read in the transaction of the refused UPDATE: a writer that comes in between
+ * (here, clearing the flag that refused) waits for it, so the reason is the one that refused.
+ * Read after the transaction, the row could be free again, reported as REFUSED_STATE.
+ */
+static void test_flag_refusal_same_transaction(void **state)
+{
+	struct fx *f = *state;
+	char sb[65], id[65];
+	struct store *s = pods_open(f, sb);
+	pods_container(s, sb, 1, CTR_CREATED, id);
+	set_flags(s, 0, id, CTR_CREATED, F_REMOVING);
+	struct lc_err err = { 0 };
+	sqlite3 *db = store_conn(s, &err);
+	assert_non_null(db);
+	struct interfere in = { .other = db_open(f->db, SQLITE_OPEN_READWRITE),
+				.clear = sqlite3_mprintf("UPDATE containers SET removing = 0 WHERE id = %Q", id) };
+	assert_non_null(in.clear);
+	assert_int_equal(sqlite3_trace_v2(db, SQLITE_TRACE_STMT, interfere_at_read, &in), SQLITE_OK);
+	enum pod_refusal why = REFUSED_NONE;
+	int rc = store_flag_set(s, FLAG_CTR_STARTING, id, &why, &err);
+	sqlite3_trace_v2(db, 0, NULL, NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(in.tried, 1);
+	assert_int_equal(in.rc, SQLITE_BUSY); /* the store's transaction holds the write lock */
+	assert_int_equal(why, REFUSED_REMOVING);
+	int st, fl;
+	flags_of(s, 0, id, &st, &fl);
+	assert_int_equal(fl, F_REMOVING);
+	/* once the transaction is over, the other writer gets through, and the start with it */
+	exec_ok(in.other, in.clear);
+	assert_int_equal(store_flag_set(s, FLAG_CTR_STARTING, id, &why, &err), 0);
+	assert_int_equal(why, REFUSED_NONE);
+	sqlite3_free(in.clear);
+	db_close(in.other);
 	store_close(s);
 }
 
@@ -1812,6 +2068,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_container_set_updating, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_updated_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_0004_resources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flag_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flag_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flag_refusal_same_transaction, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

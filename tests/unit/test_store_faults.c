@@ -317,7 +317,7 @@ static int refused(int rc, enum pod_refusal why)
 static int step_set_starting(struct store *s, struct lc_err *err)
 {
 	enum pod_refusal why = REFUSED_NONE;
-	return refused(store_container_set_starting(s, CTR_ID, &why, err), why);
+	return refused(store_flag_set(s, FLAG_CTR_STARTING, CTR_ID, &why, err), why);
 }
 
 static int step_started(struct store *s, struct lc_err *err)
@@ -337,7 +337,7 @@ static int step_exited(struct store *s, struct lc_err *err)
 static int step_sandbox_stopping(struct store *s, struct lc_err *err)
 {
 	enum pod_refusal why = REFUSED_NONE;
-	return refused(store_sandbox_set_stopping(s, SB_ID, &why, err), why);
+	return refused(store_flag_set(s, FLAG_SANDBOX_STOPPING, SB_ID, &why, err), why);
 }
 
 static int step_sandbox_stopped(struct store *s, struct lc_err *err)
@@ -348,7 +348,7 @@ static int step_sandbox_stopped(struct store *s, struct lc_err *err)
 static int step_container_removing(struct store *s, struct lc_err *err)
 {
 	enum pod_refusal why = REFUSED_NONE;
-	return refused(store_container_set_removing(s, CTR_ID, &why, err), why);
+	return refused(store_flag_set(s, FLAG_CTR_REMOVING, CTR_ID, &why, err), why);
 }
 
 static int step_container_delete(struct store *s, struct lc_err *err) { return store_container_delete(s, CTR_ID, err); }
@@ -356,7 +356,7 @@ static int step_container_delete(struct store *s, struct lc_err *err) { return s
 static int step_sandbox_removing(struct store *s, struct lc_err *err)
 {
 	enum pod_refusal why = REFUSED_NONE;
-	return refused(store_sandbox_set_removing(s, SB_ID, &why, err), why);
+	return refused(store_flag_set(s, FLAG_SANDBOX_REMOVING, SB_ID, &why, err), why);
 }
 
 static int step_sandbox_delete(struct store *s, struct lc_err *err) { return store_sandbox_delete(s, SB_ID, err); }
