@@ -240,6 +240,7 @@ struct xfer {
 
 	long status;
 	char content_type[256];
+	int content_type_overflow;      /* a Content-Type longer than content_type: an error at its use */
 	char challenge[CHALLENGE_MAX];  /* every WWW-Authenticate value, joined by ", " */
 	int challenge_overflow;
 	char final_origin[600];     /* origin of the URL that gave the final response */
@@ -268,6 +269,7 @@ static void xfer_reset_response(struct xfer *x)
 {
 	x->status = 0;
 	x->content_type[0] = '\0';
+	x->content_type_overflow = 0;
 	x->challenge[0] = '\0';
 	x->challenge_overflow = 0;
 	x->elen = 0;
@@ -300,16 +302,21 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
 		return len;
 	}
 	if (n >= sizeof line) {
-		/* Only WWW-Authenticate matters at this length; a truncated one must not be used. */
+		/* A truncated header must not be used: its use fails, naming it. */
 		if (n > 17 && strncasecmp(buf, "www-authenticate:", 17) == 0)
 			x->challenge_overflow = 1;
+		else if (n > 13 && strncasecmp(buf, "content-type:", 13) == 0)
+			x->content_type_overflow = 1;
 		return len;
 	}
 	memcpy(line, buf, n);
 	line[n] = '\0';
 	const char *v;
 	if ((v = header_value(line, n, "content-type"))) {
-		snprintf(x->content_type, sizeof x->content_type, "%s", v);
+		size_t vn = strlen(v);
+		x->content_type_overflow = vn >= sizeof x->content_type;
+		if (!x->content_type_overflow)
+			memcpy(x->content_type, v, vn + 1);
 	} else if ((v = header_value(line, n, "www-authenticate"))) {
 		size_t have = strlen(x->challenge);
 		int k = snprintf(x->challenge + have, sizeof x->challenge - have, "%s%s", have ? ", " : "", v);
@@ -1126,6 +1133,11 @@ static int get_manifest(struct registry_session *s, const char *reference, char 
 		status_fail(&x, what, 1, denied_hint(s), err);
 		xfer_free(&x);
 		return -1;
+	}
+	if (x.content_type_overflow) {
+		xfer_free(&x);
+		return lc_fail(err, EPROTO, "%s: Content-Type header longer than %zu bytes", what,
+			       sizeof x.content_type - 1);
 	}
 	if (media_type(x.content_type, content_type, what, err) < 0) {
 		xfer_free(&x);

@@ -733,6 +733,11 @@ static void test_manifest_errors(void **state)
 	memset(huge, ' ', big);
 	srv_route(&f->a, "/v2/" REPO "/manifests/huge", 200, "Content-Type: " OCI_MANIFEST "\r\n", huge, big);
 	free(huge);
+	/* A Content-Type of 300 bytes (a media type that fits, then parameters): never cut short. */
+	char long_type[512];
+	snprintf(long_type, sizeof long_type, "Content-Type: %s; p=%0*d\r\n", OCI_MANIFEST,
+		 300 - (int)strlen(OCI_MANIFEST "; p="), 0);
+	srv_route(&f->a, "/v2/" REPO "/manifests/longtype", 200, long_type, MANIFEST, strlen(MANIFEST));
 	open_session(f, NULL, NULL);
 
 	char ct[128], dg[DIGEST_BUF];
@@ -762,6 +767,10 @@ static void test_manifest_errors(void **state)
 
 	assert_int_equal(get_manifest(f, "huge", ct, dg, &err), -1);
 	assert_int_equal(err.errnum, EBADMSG);
+
+	assert_int_equal(get_manifest(f, "longtype", ct, dg, &err), -1);
+	assert_int_equal(err.errnum, EPROTO);
+	assert_contains(err.msg, "Content-Type header longer than 255 bytes");
 
 	/* References that are neither tags nor digests never reach the wire. */
 	int before = srv_nreqs(&f->a);
