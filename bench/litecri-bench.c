@@ -283,10 +283,13 @@ static void podcfg_init(struct podcfg *p, const char *tag)
 		.config = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT,
 		.md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT,
 		.linux_ = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT,
-		.sc = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT,
 		.ns = RUNTIME__V1__NAMESPACE_OPTION__INIT,
 		.label = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT,
 	};
+	/* The security contexts have deprecated fields, which clang reports the _INIT macro's
+	 * positional initialisation as using (-Wdeprecated-declarations); the generated init
+	 * function sets the same defaults without naming them here. */
+	runtime__v1__linux_sandbox_security_context__init(&p->sc);
 	/* The tags are short ("t3", "w1-17", "123456"): truncation would be a bug. */
 	int n = snprintf(p->name, sizeof p->name, "bench-%s-%s", ctx.run_id, tag);
 	if (n < 0 || (size_t)n >= sizeof p->name)
@@ -340,10 +343,10 @@ static void ctrcfg_init(struct ctrcfg *c, const char *pod_id, struct podcfg *pod
 		.md = RUNTIME__V1__CONTAINER_METADATA__INIT,
 		.image = RUNTIME__V1__IMAGE_SPEC__INIT,
 		.linux_ = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT,
-		.sc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT,
 		.ns = RUNTIME__V1__NAMESPACE_OPTION__INIT,
 		.label = RUNTIME__V1__CONTAINER_CONFIG__LABELS_ENTRY__INIT,
 	};
+	runtime__v1__linux_container_security_context__init(&c->sc); /* not the macro: see podcfg_init */
 	int n = snprintf(c->name, sizeof c->name, "%s", name);
 	if (n < 0 || (size_t)n >= sizeof c->name)
 		abort();

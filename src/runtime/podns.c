@@ -57,6 +57,7 @@ int podns_path(const char *dir, int kind, char *out, size_t n, struct lc_err *er
 static int is_mount_root(const char *path, int *yes, struct lc_err *err)
 {
 	struct statx stx;
+	*yes = 0;
 	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx) < 0)
 		return lc_fail(err, errno, "statx %s", path);
 	if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))

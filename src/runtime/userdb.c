@@ -192,7 +192,7 @@ static int find_passwd(const char *db, const char *name, uint32_t uid, int by_na
 	*copy = db ? strdup(db) : NULL;
 	if (!*copy)
 		return db ? -ENOMEM : 0;
-	char *cur = *copy, *f[7];
+	char *cur = *copy, *f[7] = { 0 };
 	size_t n;
 	while ((n = next_entry(&cur, f, 7)) > 0) {
 		uint32_t u, g;
@@ -229,7 +229,7 @@ static int scan_groups(const char *db, const char *name, uint32_t *gid, const ch
 	cleanup_free char *copy = strdup(db);
 	if (!copy)
 		return -ENOMEM;
-	char *cur = copy, *f[4];
+	char *cur = copy, *f[4] = { 0 };
 	size_t n;
 	int found = 0;
 	while ((n = next_entry(&cur, f, 4)) > 0) {
@@ -280,7 +280,7 @@ int userdb_resolve(const char *rootfs, const char *user, struct userdb_user *out
 	if (read_db(rootfd, rootfs, "etc/passwd", &passwd, err) < 0)
 		return -1;
 
-	uint32_t id;
+	uint32_t id = 0;
 	int numeric = parse_id(uname, &id) == 0;
 	struct pwent pw = { 0 };
 	cleanup_free char *pwcopy = NULL;

@@ -208,7 +208,8 @@ static void podcfg_init(struct podcfg *p, const char *name)
 	p->c = (Runtime__V1__PodSandboxConfig)RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
 	p->md = (Runtime__V1__PodSandboxMetadata)RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
 	p->lin = (Runtime__V1__LinuxPodSandboxConfig)RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	p->sc = (Runtime__V1__LinuxSandboxSecurityContext)RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+	/* clang takes the _INIT macro for a use of the deprecated fields */
+	runtime__v1__linux_sandbox_security_context__init(&p->sc);
 	p->ns = (Runtime__V1__NamespaceOption)RUNTIME__V1__NAMESPACE_OPTION__INIT;
 	p->label = (Runtime__V1__PodSandboxConfig__LabelsEntry)RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
 	p->md.name = p->name;

@@ -177,8 +177,11 @@ grpc_status_code rpc(const char *method, const ProtobufCMessage *req, const Prot
 	*resp = NULL;
 	char *msg = NULL;
 	struct cri_client *c = cri_client_new(fx.d.endpoint);
-	if (!c)
+	if (!c) {
+		if (details)
+			*details = (char *)"cannot create a client";
 		return GRPC_STATUS_RESOURCE_EXHAUSTED;
+	}
 	grpc_status_code st = cri_client_call(c, method, req, rd, resp, &msg, timeout_ms);
 	cri_client_free(c);
 	if (*resp)

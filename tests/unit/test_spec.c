@@ -297,7 +297,9 @@ static int setup(void **state)
 	Runtime__V1__ContainerConfig cc = RUNTIME__V1__CONTAINER_CONFIG__INIT;
 	Runtime__V1__ContainerMetadata cc_md = RUNTIME__V1__CONTAINER_METADATA__INIT;
 	Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
-	Runtime__V1__LinuxContainerSecurityContext sc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	Runtime__V1__LinuxContainerSecurityContext sc;
+	/* clang takes the _INIT macro for a use of the deprecated fields */
+	runtime__v1__linux_container_security_context__init(&sc);
 	Runtime__V1__NamespaceOption nso = RUNTIME__V1__NAMESPACE_OPTION__INIT;
 	f->pod = pod;
 	f->pod_md = pod_md;
@@ -1139,7 +1141,8 @@ static void test_capabilities_privileged(void **state)
 	f->sc.privileged = 1;
 	assert_int_equal(bad_spec(f, "privileged"), EINVAL);
 	Runtime__V1__LinuxPodSandboxConfig pl = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	Runtime__V1__LinuxSandboxSecurityContext psc = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+	Runtime__V1__LinuxSandboxSecurityContext psc;
+	runtime__v1__linux_sandbox_security_context__init(&psc);
 	psc.privileged = 1;
 	pl.security_context = &psc;
 	f->pod.linux = &pl;
@@ -1365,7 +1368,8 @@ static void test_pause_spec(void **state)
 
 	/* host PID namespace for a hostPID pod; host UTS: no hostname */
 	pl.n_sysctls = 0;
-	Runtime__V1__LinuxSandboxSecurityContext psc = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+	Runtime__V1__LinuxSandboxSecurityContext psc;
+	runtime__v1__linux_sandbox_security_context__init(&psc);
 	Runtime__V1__NamespaceOption pns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
 	pns.pid = RUNTIME__V1__NAMESPACE_MODE__NODE;
 	psc.namespace_options = &pns;

@@ -598,12 +598,12 @@ static void test_sql_normalize(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *got = sql_normalize(cases[i].in);
-		if (strcmp(got, cases[i].want)) {
+		int same = strcmp(got, cases[i].want) == 0;
+		if (!same)
 			print_error("normalize(%s)\n  got  %s\n  want %s\n", cases[i].in, got, cases[i].want);
-			free(got);
-			fail();
-		}
 		free(got);
+		if (!same)
+			fail();
 	}
 }
 

@@ -100,7 +100,9 @@ static void test_capability_with_nul(void **state)
 	char *add[] = { "NET_RAW", "SYS_ADMIN\x7fjunk" };
 	caps.add_capabilities = add;
 	caps.n_add_capabilities = 2;
-	Runtime__V1__LinuxContainerSecurityContext sc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	Runtime__V1__LinuxContainerSecurityContext sc;
+	/* clang takes the _INIT macro for a use of the deprecated fields */
+	runtime__v1__linux_container_security_context__init(&sc);
 	sc.capabilities = &caps;
 	Runtime__V1__LinuxContainerConfig lin = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
 	lin.security_context = &sc;
