@@ -3,7 +3,8 @@
  *
  * Startup order matters for crash safety and for never stealing another daemon's files:
  *   config → directories → locks (state dir, database) → socket claim → migrate → store →
- *   gRPC server → wait for SIGTERM/SIGINT → stop server → close store → release locks.
+ *   gRPC server → READY=1 to $NOTIFY_SOCKET → wait for SIGTERM/SIGINT → STOPPING=1 → stop server →
+ *   close store → release locks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #include "util/config.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/notify.h"
 
 static const char usage[] =
 	"Usage: litecri [OPTIONS]            run the CRI daemon\n"
@@ -193,6 +195,14 @@ static int open_lifecycle(struct cri_env *env, struct lc_err *err)
 	return lifecycle_open(env, rt, err);
 }
 
+/* Tell the service manager (systemd, Type=notify) `state`; a failure is logged, not fatal. */
+static void notify_manager(const char *state)
+{
+	struct lc_err err = { 0 };
+	if (notify_send(state, &err) < 0)
+		log_warn("service manager not told %s: %s", state, err.msg);
+}
+
 static int daemon_main(const struct lc_config *cfg)
 {
 	struct lc_err err = { 0 };
@@ -236,6 +246,7 @@ static int daemon_main(const struct lc_config *cfg)
 	}
 	log_info("litecri %s ready (pid %d, db %s, root %s, state %s)", LITECRI_VERSION, (int)getpid(),
 		 cfg->db, cfg->root, cfg->state);
+	notify_manager("READY=1"); /* server_start returned: the socket accepts */
 
 	sigset_t set;
 	sigemptyset(&set);
@@ -245,6 +256,7 @@ static int daemon_main(const struct lc_config *cfg)
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	notify_manager("STOPPING=1");
 	server_stop(srv, cfg->shutdown_timeout, registry_cancel_all); /* pulls give up after it */
 	grpc_shutdown();
 	rc = 0;

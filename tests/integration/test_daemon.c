@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -563,6 +564,84 @@ static void test_stdin_closed(void **state)
 	assert_string_equal(r->runtime_name, "litecri");
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	assert_int_equal(harness_stop(&d), 0);
+	harness_cleanup(&d);
+}
+
+/* A datagram socket bound to name: a path, or "@name" for an abstract one (as NOTIFY_SOCKET). */
+static int notify_listen(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = strlen(name);
+	assert_true(n < sizeof sa.sun_path);
+	memcpy(sa.sun_path, name, n);
+	if (name[0] == '@')
+		sa.sun_path[0] = '\0';
+	else
+		n++;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)), 0);
+	return fd;
+}
+
+/* The next datagram on fd, waiting up to ms milliseconds for it, in buf; "" if none came. */
+static const char *notify_next(int fd, char *buf, size_t size, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	buf[0] = '\0';
+	if (poll(&p, 1, ms) == 1) {
+		ssize_t n = recv(fd, buf, size - 1, MSG_DONTWAIT);
+		if (n >= 0)
+			buf[n] = '\0';
+	}
+	return buf;
+}
+
+/*
+ * systemd's notify protocol (Type=notify) with $NOTIFY_SOCKET a datagram socket of the test's, a
+ * path and then an abstract name ("@..."): the daemon's first datagram is READY=1, sent once its
+ * socket serves (a call made the moment it arrives is answered); nothing more until SIGTERM, then
+ * STOPPING=1.  A NOTIFY_SOCKET nobody listens on is a warning in the log; the daemon serves anyway.
+ */
+static void test_sd_notify(void **state)
+{
+	(void)state;
+	char msg[256], env[160];
+	for (int abstract = 0; abstract <= 1; abstract++) {
+		struct daemon d;
+		assert_int_equal(harness_init(&d), 0);
+		if (abstract)
+			snprintf(env, sizeof env, "NOTIFY_SOCKET=@litecri-test-notify-%d", (int)getpid());
+		else
+			snprintf(env, sizeof env, "NOTIFY_SOCKET=%s/notify", d.dir);
+		int fd = notify_listen(env + strlen("NOTIFY_SOCKET="));
+		const char *const wrap[] = { "/usr/bin/env", env, NULL };
+		d.wrap = wrap;
+		assert_int_equal(harness_spawn(&d, NULL), 0);
+		assert_string_equal(notify_next(fd, msg, sizeof msg, 20000), "READY=1");
+		Runtime__V1__VersionResponse *r = version(d.endpoint, V1);
+		assert_string_equal(r->runtime_name, "litecri");
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		assert_string_equal(notify_next(fd, msg, sizeof msg, 200), ""); /* nothing while serving */
+		assert_int_equal(harness_stop(&d), 0);
+		assert_string_equal(notify_next(fd, msg, sizeof msg, 0), "STOPPING=1");
+		assert_string_equal(notify_next(fd, msg, sizeof msg, 0), "");
+		close(fd);
+		harness_cleanup(&d);
+	}
+
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	snprintf(env, sizeof env, "NOTIFY_SOCKET=%s/nobody", d.dir);
+	const char *const wrap[] = { "/usr/bin/env", env, NULL };
+	d.wrap = wrap;
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	assert_int_equal(harness_stop(&d), 0);
+	char *log = harness_slurp(d.log);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "service manager not told READY=1"));
+	assert_non_null(strstr(log, "service manager not told STOPPING=1"));
+	free(log);
 	harness_cleanup(&d);
 }
 
@@ -1137,6 +1216,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sigterm_during_call_burst, reap),
 		cmocka_unit_test_teardown(test_restart_after_sigkill, reap),
 		cmocka_unit_test_teardown(test_stdin_closed, reap),
+		cmocka_unit_test_teardown(test_sd_notify, reap),
 		cmocka_unit_test_teardown(test_second_daemon_refused, reap),
 		cmocka_unit_test_teardown(test_stale_socket_replaced, reap),
 		cmocka_unit_test_teardown(test_runtime_missing_from_config_file, reap),
