@@ -84,20 +84,16 @@ static int efail(struct unpacker *u, int errnum, const char *entry, const char *
 
 static int efail(struct unpacker *u, int errnum, const char *entry, const char *fmt, ...)
 {
-	char msg[512] = "";
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof msg, fmt, ap);
-		va_end(ap);
-	}
 	if (!fmt)
-		lc_fail(u->err, errnum, "layer %s: entry %s", u->archive_path, entry);
-	else
-		lc_fail(u->err, errnum == EINVAL ? 0 : errnum, "layer %s: entry %s: %s", u->archive_path,
-			entry, msg);
-	u->err->errnum = errnum;
-	return -1;
+		return lc_fail(u->err, errnum, "layer %s: entry %s", u->archive_path, entry);
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (errnum == EINVAL)
+		return lc_failc(u->err, EINVAL, "layer %s: entry %s: %s", u->archive_path, entry, msg);
+	return lc_fail(u->err, errnum, "layer %s: entry %s: %s", u->archive_path, entry, msg);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -157,11 +153,8 @@ static int read_fail(struct unpacker *u, struct archive *a, const char *entry)
 	if (!msg)
 		msg = "unreadable archive";
 	if (entry)
-		efail(u, 0, entry, "%s", msg);
-	else
-		lc_fail(u->err, 0, "layer %s: %s", u->archive_path, msg);
-	u->err->errnum = errnum;
-	return -1;
+		return lc_failc(u->err, errnum, "layer %s: entry %s: %s", u->archive_path, entry, msg);
+	return lc_failc(u->err, errnum, "layer %s: %s", u->archive_path, msg);
 }
 
 /* The entry's path, link target and hard link target, in the locale's charset or else UTF-8. */

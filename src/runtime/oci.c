@@ -187,12 +187,9 @@ static int rt_fail(const struct oci *o, int errnum, const char *verb, const char
 {
 	char msg[800];
 	runtime_msg(r->errout, msg, sizeof msg);
-	if (msg[0])
-		lc_fail(err, 0, "%s %s %s: %s", o->name, verb, id, msg);
-	else
-		lc_fail(err, 0, "%s %s %s: exit status %d", o->name, verb, id, r->status);
-	err->errnum = msg[0] && caller_error(msg) ? EINVAL : errnum;
-	return -1;
+	if (!msg[0])
+		return lc_failc(err, errnum, "%s %s %s: exit status %d", o->name, verb, id, r->status);
+	return lc_failc(err, caller_error(msg) ? EINVAL : errnum, "%s %s %s: %s", o->name, verb, id, msg);
 }
 
 /*
@@ -501,11 +498,8 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 	if (c->log_path[0] && (c->log_path[0] != '/' || strchr(c->log_path, ':')))
 		return lc_fail(err, EINVAL, "log path %s of container %s: must be absolute and without ':'",
 			       c->log_path, c->id);
-	if (known(o, c->id)) {
-		lc_fail(err, 0, "container %s already exists in %s", c->id, o->root);
-		err->errnum = EEXIST;
-		return -1;
-	}
+	if (known(o, c->id))
+		return lc_failc(err, EEXIST, "container %s already exists in %s", c->id, o->root);
 	if (spec_save(c->bundle, c->spec, err) < 0)
 		return lc_wrap(err, "create container %s", c->id);
 	static const char *const stale[] = { "pidfile", "conmon.pid", "exit", "oom" };
@@ -559,9 +553,8 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 	if (r.status != 0) {
 		char msg[600] = "";
 		msg_append(msg, sizeof msg, r.errout, strlen(r.errout));
-		lc_fail(err, 0, "conmon for container %s exited with status %d%s%s", c->id, r.status,
-			msg[0] ? ": " : "", msg);
-		err->errnum = EIO;
+		lc_failc(err, EIO, "conmon for container %s exited with status %d%s%s", c->id, r.status,
+			 msg[0] ? ": " : "", msg);
 		proc_result_free(&r);
 		create_undo(o, c);
 		return -1;
@@ -823,11 +816,8 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
 		pid_t p;
 		if (oci_state(impl, id, &st, &p, err) < 0)
 			return -1;
-		if (st == RT_MISSING) {
-			lc_fail(err, 0, "%s kill %s: container does not exist", o->name, id);
-			err->errnum = ENOENT;
-			return -1;
-		}
+		if (st == RT_MISSING)
+			return lc_failc(err, ENOENT, "%s kill %s: container does not exist", o->name, id);
 		if (st == RT_STOPPED) {
 			/* The init is gone; what it left in the container's cgroup still gets the signal. */
 			if (rt_run(o, id, args_all, &r, err) == 0) {
@@ -835,9 +825,7 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
 					log_debug("%s kill --all %s (stopped): %s", o->name, id, r.errout);
 				proc_result_free(&r);
 			}
-			lc_fail(err, 0, "%s kill %s: container not running", o->name, id);
-			err->errnum = ESRCH;
-			return -1;
+			return lc_failc(err, ESRCH, "%s kill %s: container not running", o->name, id);
 		}
 	}
 	if (rt_run(o, id, all ? args_all : args_one, &r, err) < 0)
@@ -895,9 +883,7 @@ static int oci_delete(void *impl, const char *id, struct lc_err *err)
 	/* `delete --force` of an unknown container succeeds silently: tell ENOENT ourselves. */
 	if (!known(o, id)) {
 		socket_link_remove(o, id);
-		lc_fail(err, 0, "%s delete %s: container does not exist", o->name, id);
-		err->errnum = ENOENT;
-		return -1;
+		return lc_failc(err, ENOENT, "%s delete %s: container does not exist", o->name, id);
 	}
 	kill_before_delete(o, id);
 	const char *args[] = { "delete", "--force", id, NULL };
@@ -987,11 +973,9 @@ static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct
 	cleanup_close int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		if (e == ENXIO) {
-			lc_fail(err, 0, "reopen the log of container %s: it is not running (its conmon is gone)", id);
-			err->errnum = ESRCH;
-			return -1;
-		}
+		if (e == ENXIO)
+			return lc_failc(err, ESRCH,
+					"reopen the log of container %s: it is not running (its conmon is gone)", id);
 		return lc_fail(err, e, "reopen the log of container %s: open %s", id, ctl);
 	}
 
@@ -999,11 +983,8 @@ static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct
 	char log[PATH_MAX];
 	pid_t cp = conmon_pid(bundle);
 	int has = cp > 0 ? conmon_log_file(cp, log, sizeof log) : -1;
-	if (has < 0) {
-		lc_fail(err, 0, "reopen the log of container %s: its conmon is not running", id);
-		err->errnum = ESRCH;
-		return -1;
-	}
+	if (has < 0)
+		return lc_failc(err, ESRCH, "reopen the log of container %s: its conmon is not running", id);
 	if (has > 0) {
 		log_debug("reopen the log of container %s: it has none", id);
 		return 0;
@@ -1051,9 +1032,7 @@ static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct
 		if (n > 0 && pf[1].revents && !pf[0].revents) {
 			if (stat(log, &now) == 0 && (!had || now.st_ino != before.st_ino || now.st_dev != before.st_dev))
 				break;
-			lc_fail(err, 0, "reopen the log of container %s: its conmon exited", id);
-			err->errnum = ESRCH;
-			return -1;
+			return lc_failc(err, ESRCH, "reopen the log of container %s: its conmon exited", id);
 		}
 	}
 	log_debug("conmon of container %s reopened %s", id, log);
@@ -1160,11 +1139,8 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 	assert(x->n_args >= 1);
 	if (!id_valid(x->id))
 		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", x->id);
-	if (!known(o, x->id)) {
-		lc_fail(err, 0, "%s exec %s: container does not exist", o->name, x->id);
-		err->errnum = ENOENT;
-		return -1;
-	}
+	if (!known(o, x->id))
+		return lc_failc(err, ENOENT, "%s exec %s: container does not exist", o->name, x->id);
 	char dir[PATH_MAX];
 	if (snprintf(dir, sizeof dir, "%s/exec-XXXXXX", x->bundle) >= (int)sizeof dir - 32)
 		return lc_fail(err, ENAMETOOLONG, "bundle %s", x->bundle);
@@ -1242,13 +1218,11 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 			pid_t p;
 			struct lc_err e2;
 			if (!known(o, x->id) || strstr(msg, "does not exist")) {
-				lc_fail(err, 0, "%s exec %s: container does not exist", o->name, x->id);
-				err->errnum = ENOENT;
+				lc_failc(err, ENOENT, "%s exec %s: container does not exist", o->name, x->id);
 			} else if (strstr(msg, "stopped container") || strstr(msg, "not running") ||
 				   strstr(msg, "created container") ||
 				   (oci_state(o, x->id, &st, &p, &e2) == 0 && st != RT_RUNNING)) {
-				lc_fail(err, 0, "%s exec %s: container not running: %s", o->name, x->id, msg);
-				err->errnum = ESRCH;
+				lc_failc(err, ESRCH, "%s exec %s: container not running: %s", o->name, x->id, msg);
 			} else {
 				/* 127 / 126 as a shell reports a command it cannot run */
 				res->exit_code = strstr(msg, "no such file") || strstr(msg, "not found") ? 127 : 126;
@@ -1259,8 +1233,7 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 					rt_exec_result_free(res);
 					lc_fail(err, ENOMEM, "exec in container %s", x->id);
 				} else {
-					lc_fail(err, 0, "%s exec %s: %s", o->name, x->id, msg);
-					err->errnum = ENOEXEC;
+					lc_failc(err, ENOEXEC, "%s exec %s: %s", o->name, x->id, msg);
 				}
 			}
 			rc = -1;
@@ -1292,11 +1265,8 @@ static int update_hugetlb(struct oci *o, const char *id, json_t *limits, struct 
 	enum rt_state st = RT_RUNNING;
 	if (pid <= 1 && oci_state(o, id, &st, &pid, err) < 0)
 		return -1;
-	if (pid <= 0 || (st != RT_RUNNING && st != RT_CREATED && st != RT_PAUSED)) {
-		lc_fail(err, 0, "update %s: container not running", id);
-		err->errnum = ESRCH;
-		return -1;
-	}
+	if (pid <= 0 || (st != RT_RUNNING && st != RT_CREATED && st != RT_PAUSED))
+		return lc_failc(err, ESRCH, "update %s: container not running", id);
 	char v1[PATH_MAX], v2[PATH_MAX];
 	if (cgroup_proc_dirs(pid, "hugetlb", v1, v2, err) < 0)
 		return lc_wrap(err, "update %s", id);
@@ -1325,11 +1295,8 @@ static int oci_update(void *impl, const char *id, const char *bundle, const char
 	struct oci *o = impl;
 	if (!id_valid(id))
 		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", id);
-	if (!known(o, id)) {
-		lc_fail(err, 0, "%s update %s: container does not exist", o->name, id);
-		err->errnum = ENOENT;
-		return -1;
-	}
+	if (!known(o, id))
+		return lc_failc(err, ENOENT, "%s update %s: container does not exist", o->name, id);
 	json_error_t jerr;
 	json_auto_t *res = json_loads(resources_json, 0, &jerr);
 	if (!json_is_object(res))
