@@ -8,18 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/id.h"
+
 struct digester {
 	EVP_MD_CTX *ctx;
 };
 
 int digest_valid(const char *s)
 {
-	if (!s || strncmp(s, DIGEST_PREFIX, 7) != 0 || strlen(s) != DIGEST_LEN)
-		return 0;
-	for (const char *p = s + 7; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return 0;
-	return 1;
+	return s && !strncmp(s, DIGEST_PREFIX, 7) && id_is_hex(s + 7, DIGEST_HEX_LEN, DIGEST_HEX_LEN);
 }
 
 int digest_check(const char *s, const char *what, struct lc_err *err)

@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/id.h"
 #include "util/log.h"
 
 #define CONFIG_MAX (8u << 20) /* image configs larger than 8 MiB are refused */
@@ -953,8 +954,7 @@ int images_resolve(struct images *im, const char *ref, char id[DIGEST_BUF], stru
 		return -1; /* the database failed */
 	/* Not a name of an image: a short ID ("3f57d9401f8d", "sha256:3f57..."), as crictl shows them? */
 	const char *hex = !strncmp(ref, DIGEST_PREFIX, 7) ? ref + 7 : ref;
-	size_t n = strlen(hex);
-	if (n >= IMAGE_ID_PREFIX_MIN && n <= DIGEST_HEX_LEN && strspn(hex, "0123456789abcdef") == n)
+	if (id_is_hex(hex, IMAGE_ID_PREFIX_MIN, DIGEST_HEX_LEN))
 		return store_image_lookup_prefix(im->store, hex, id, err);
 	return lc_fail(err, ENOENT, "image %s not found", LC_Q(ref));
 }

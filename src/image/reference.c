@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/id.h"
+
 #define NAME_TOTAL_MAX 255
 #define TAG_MAX 128
 #define DEFAULT_DOMAIN "docker.io"
@@ -32,7 +34,6 @@
 
 static int is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 static int is_alnum(char c) { return isascii((unsigned char)c) && isalnum((unsigned char)c); }
-static int is_hex_lower(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 /* 1 if s[0..n) is one domain-component: alphanumerics and inner '-'. */
 static int domain_component_ok(const char *s, size_t n)
@@ -138,16 +139,6 @@ static int tag_ok(const char *s)
 	return 1;
 }
 
-/* 1 if s is exactly 64 lowercase hex digits. */
-static int is_hex64(const char *s)
-{
-	size_t i = 0;
-	for (; s[i]; i++)
-		if (i >= DIGEST_HEX_LEN || !is_hex_lower(s[i]))
-			return 0;
-	return i == DIGEST_HEX_LEN;
-}
-
 /*
  * Parse s into r.  Works on a private copy: splits off "@digest", then ":tag" (a ':' after the
  * last '/'), then the domain (first component, if it looks like one), then validates each part.
@@ -166,7 +157,7 @@ static int parse(const char *s, struct image_ref *r, struct lc_err *err)
 			       slen);
 	memcpy(buf, s, slen + 1);
 
-	if (is_hex64(buf))
+	if (id_is_hex(buf, DIGEST_HEX_LEN, DIGEST_HEX_LEN))
 		return lc_fail(err, EINVAL,
 			       "invalid image reference '%s': a 64-digit hexadecimal string is an image ID, "
 			       "not a repository name",
@@ -302,7 +293,7 @@ int image_ref_is_id(const char *s, char id[DIGEST_BUF])
 		memcpy(id, s, DIGEST_BUF);
 		return 1;
 	}
-	if (is_hex64(s)) {
+	if (id_is_hex(s, DIGEST_HEX_LEN, DIGEST_HEX_LEN)) {
 		memcpy(id, DIGEST_PREFIX, 7);
 		memcpy(id + 7, s, DIGEST_HEX_LEN + 1);
 		return 1;

@@ -23,6 +23,7 @@
 
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/id.h"
 #include "util/log.h"
 
 struct exits {
@@ -34,18 +35,9 @@ struct exits {
 	pthread_t thread;
 };
 
-static int is_id(const char *s)
-{
-	size_t i = 0;
-	for (; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return i == 64;
-}
-
 int exit_file_read(const char *dir, const char *id, int *exit_code, int64_t *finished_at, struct lc_err *err)
 {
-	if (!is_id(id))
+	if (!id_is_hex(id, ID_HEX_LEN, ID_HEX_LEN))
 		return lc_fail(err, EINVAL, "exit file name %s is not a container ID", id);
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof path, "%s/%s", dir, id) >= (int)sizeof path)
@@ -86,7 +78,7 @@ int exit_file_read(const char *dir, const char *id, int *exit_code, int64_t *fin
 
 int exit_file_remove(const char *dir, const char *id, struct lc_err *err)
 {
-	if (!is_id(id))
+	if (!id_is_hex(id, ID_HEX_LEN, ID_HEX_LEN))
 		return lc_fail(err, EINVAL, "exit file name %s is not a container ID", id);
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof path, "%s/%s", dir, id) >= (int)sizeof path)
@@ -99,7 +91,7 @@ int exit_file_remove(const char *dir, const char *id, struct lc_err *err)
 /* Read name and call back; quiet about files gone or not complete yet (unless scanning). */
 static void report(struct exits *x, const char *name, int scanning)
 {
-	if (!is_id(name))
+	if (!id_is_hex(name, ID_HEX_LEN, ID_HEX_LEN))
 		return;
 	struct lc_err err;
 	int code;

@@ -55,6 +55,7 @@
 #include "runtime/exits.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/id.h"
 #include "util/log.h"
 #include "util/proc.h"
 
@@ -85,15 +86,6 @@ static int64_t now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int id_valid(const char *id)
-{
-	size_t i = 0;
-	for (; id[i]; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return i == 64;
 }
 
 /* Does the runtime keep state for id?  (runc and crun both keep <root>/<id>/.) */
@@ -300,7 +292,7 @@ static void socket_link_remove(const struct oci *o, const char *id)
  */
 static int socket_link_id(const struct oci *o, const char *name, char id[65])
 {
-	if (id_valid(name)) {
+	if (id_is_hex(name, ID_HEX_LEN, ID_HEX_LEN)) {
 		memcpy(id, name, 65);
 		return 1;
 	}
@@ -313,7 +305,8 @@ static int socket_link_id(const struct oci *o, const char *name, char id[65])
 	target[n] = '\0';
 	const char *base = strrchr(target, '/');
 	base = base ? base + 1 : target;
-	if (!id_valid(base) || socket_link_path(o, base, want) < 0 || strcmp(want, p) != 0)
+	if (!id_is_hex(base, ID_HEX_LEN, ID_HEX_LEN) || socket_link_path(o, base, want) < 0 ||
+	    strcmp(want, p) != 0)
 		return 0;
 	memcpy(id, base, 65);
 	return 1;
@@ -493,7 +486,7 @@ static int unlink_stale(const char *bundle, const char *name, struct lc_err *err
 static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct lc_err *err)
 {
 	struct oci *o = impl;
-	if (!id_valid(c->id))
+	if (!id_is_hex(c->id, ID_HEX_LEN, ID_HEX_LEN))
 		return lc_fail(err, EINVAL, "container ID %s is not 64 hex digits", c->id);
 	if (c->log_path[0] && (c->log_path[0] != '/' || strchr(c->log_path, ':')))
 		return lc_fail(err, EINVAL, "log path %s of container %s: must be absolute and without ':'",
@@ -598,7 +591,7 @@ static int oci_start(void *impl, const char *id, struct lc_err *err)
 static json_t *runc_state_file(const struct oci *o, const char *id)
 {
 	char path[PATH_MAX];
-	if (strcmp(o->name, "runc") != 0 || !id_valid(id) ||
+	if (strcmp(o->name, "runc") != 0 || !id_is_hex(id, ID_HEX_LEN, ID_HEX_LEN) ||
 	    snprintf(path, sizeof path, "%s/%s/state.json", o->root, id) >= (int)sizeof path)
 		return NULL;
 	json_t *j = json_load_file(path, 0, NULL);
@@ -878,7 +871,7 @@ static void kill_before_delete(struct oci *o, const char *id)
 static int oci_delete(void *impl, const char *id, struct lc_err *err)
 {
 	struct oci *o = impl;
-	if (!id_valid(id))
+	if (!id_is_hex(id, ID_HEX_LEN, ID_HEX_LEN))
 		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", id);
 	/* `delete --force` of an unknown container succeeds silently: tell ENOENT ourselves. */
 	if (!known(o, id)) {
@@ -932,7 +925,8 @@ static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
 		struct dirent *de;
 		char id[65];
 		while ((errno = 0, de = readdir(d))) {
-			if (i == 0 ? !id_valid(de->d_name) : !socket_link_id(o, de->d_name, id) || known(o, id))
+			if (i == 0 ? !id_is_hex(de->d_name, ID_HEX_LEN, ID_HEX_LEN)
+				   : !socket_link_id(o, de->d_name, id) || known(o, id))
 				continue;
 			if (k == cap) {
 				size_t c = cap ? 2 * cap : 64;
@@ -1137,7 +1131,7 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 	struct oci *o = impl;
 	memset(res, 0, sizeof *res);
 	assert(x->n_args >= 1);
-	if (!id_valid(x->id))
+	if (!id_is_hex(x->id, ID_HEX_LEN, ID_HEX_LEN))
 		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", x->id);
 	if (!known(o, x->id))
 		return lc_failc(err, ENOENT, "%s exec %s: container does not exist", o->name, x->id);
@@ -1293,7 +1287,7 @@ static int update_hugetlb(struct oci *o, const char *id, json_t *limits, struct 
 static int oci_update(void *impl, const char *id, const char *bundle, const char *resources_json, struct lc_err *err)
 {
 	struct oci *o = impl;
-	if (!id_valid(id))
+	if (!id_is_hex(id, ID_HEX_LEN, ID_HEX_LEN))
 		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", id);
 	if (!known(o, id))
 		return lc_failc(err, ENOENT, "%s update %s: container does not exist", o->name, id);

@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 
+/* Hex digits of a full pod or container ID (and of an image ID or blob digest after "sha256:"). */
+#define ID_HEX_LEN 64
+
 /*
  * 1 if s is min to max lowercase hex digits and nothing else ("0-9a-f", no sign, no "0x"), else 0.
  * id_is_hex(s, 64, 64): a full ID; id_is_hex(s, 1, 64): an ID or a prefix
