@@ -233,12 +233,14 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 		struct lc_err e2 = { 0 };
 		if (lc_container_teardown(env, n.id, &e2) < 0 || store_container_delete(env->store, n.id, &e2) < 0)
 			log_error("container %s: cleanup after failed create: %s (recovery retries at startup)", n.id, e2.msg);
+		lc_wake(env); /* an identical retry waiting in reserve_name */
 		if (*log_path && !log_existed && unlink(log_path) < 0 && errno != ENOENT)
 			log_warn("container %s: log file %s of the failed create not removed: %s", n.id, log_path,
 				 strerror(errno));
 		goto out;
 	}
 	log_info("container %s created (%s, pid %d)", n.id, name, (int)pid);
+	lc_wake(env); /* an identical retry waiting in reserve_name */
 	out->container_id = arena_strdup(call->arena, n.id);
 out:
 	image_info_free(&img);

@@ -122,7 +122,6 @@ static int runtime_exit(struct cri_env *env, const char *id, struct rt_exit *x, 
 
 int lc_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x, struct lc_err *err)
 {
-	struct lifecycle *lc = env->lc;
 	struct lc_err local = { 0 };
 	if (!err)
 		err = &local;
@@ -144,11 +143,17 @@ int lc_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x,
 		if (changed)
 			log_info("sandbox %s: infra process exited with code %d: NOTREADY", id, exit_code);
 	}
+	lc_wake(env);
+	return 0;
+}
+
+void lc_wake(struct cri_env *env)
+{
+	struct lifecycle *lc = env->lc;
 	pthread_mutex_lock(&lc->mu);
 	lc->gen++;
 	pthread_cond_broadcast(&lc->cv);
 	pthread_mutex_unlock(&lc->mu);
-	return 0;
 }
 
 /* The exit watcher saw id's exit recorded: how it ended is the runtime's word (the OOM verdict too). */

@@ -36,7 +36,7 @@ struct exits;
 struct lifecycle {
 	struct runtime *rt;
 	struct exits *exits;
-	/* Broadcast after every recorded exit: waiters re-read the database. */
+	/* Broadcast by lc_wake: waiters re-read the database. */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t gen;
@@ -119,7 +119,13 @@ int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *er
 int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err);
 
 /*
- * Wait until `done(env, id)` returns non-zero, re-checking after every recorded exit and at least
+ * Wake every lc_wait at once: what its predicate reads has changed (an exit recorded, a create's
+ * outcome recorded — the row created, or deleted after the create failed).
+ */
+void lc_wake(struct cri_env *env);
+
+/*
+ * Wait until `done(env, id)` returns non-zero, re-checking after every lc_wake and at least
  * once a second, until deadline (ns since the epoch; 0 = none).  Returns 0 when done, 1 on
  * deadline.  A predicate only reads (the database, the runtime's view); whatever the outcome asks
  * to record, its caller records after the wait.

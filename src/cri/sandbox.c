@@ -231,9 +231,11 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 			if (lc_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
 				log_error("sandbox %s: cleanup after failed create: %s (recovery retries at startup)", n.id,
 					  e2.msg);
+			lc_wake(env); /* an identical retry waiting in reserve_name */
 			return cri_fail(call, code, "%s", msg);
 		}
 		log_info("sandbox %s ready (%s, infra pid %d)", n.id, name, (int)pid);
+		lc_wake(env); /* an identical retry waiting in reserve_name */
 	}
 	Runtime__V1__RunPodSandboxResponse *out = cri_new(call, &runtime__v1__run_pod_sandbox_response__descriptor);
 	out->pod_sandbox_id = arena_strdup(call->arena, n.id);
