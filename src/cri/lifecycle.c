@@ -9,7 +9,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "runtime/exits.h"
 #include "runtime/pause.h"
 #include "runtime/podns.h"
 #include "runtime/rootfs.h"
@@ -156,14 +155,12 @@ void lc_wake(struct cri_env *env)
 	pthread_mutex_unlock(&lc->mu);
 }
 
-/* The exit watcher saw id's exit recorded: how it ended is the runtime's word (the OOM verdict too). */
-static void on_exit_file(const char *id, int exit_code, int64_t finished_at, void *arg)
+/* The runtime reports id's exit recorded (rt_watch_exits): how it ended is its word (the OOM verdict too). */
+static void exit_reported(const char *id, void *arg)
 {
 	struct cri_env *env = arg;
 	struct rt_exit x;
 	struct lc_err err = { 0 };
-	(void)exit_code;
-	(void)finished_at;
 	if (runtime_exit(env, id, &x, &err) < 0) /* removed meanwhile with its container */
 		log_debug("%s: exit not recorded: %s", id, err.msg);
 	else
@@ -332,8 +329,7 @@ int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *er
 			return lc_wrap(err, "delete runtime container %s", id);
 		log_debug("container %s: the runtime did not know it (fine)", id);
 	}
-	if (rootfs_unmount(rootfs, err) < 0 || rmtree(dir, err) < 0 || rmtree(rw, err) < 0 ||
-	    exit_file_remove(env->lc->exit_dir, id, err) < 0)
+	if (rootfs_unmount(rootfs, err) < 0 || rmtree(dir, err) < 0 || rmtree(rw, err) < 0)
 		return lc_wrap(err, "container %s", id);
 	return 0;
 }
@@ -349,7 +345,7 @@ int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err)
 	if (rt_delete(env->lc->rt, id, err) < 0 && err->errnum != ENOENT)
 		return lc_wrap(err, "delete infra container of sandbox %s", id);
 	if (podns_shm_unmount(shm, err) < 0 || podns_remove(ns, err) < 0 || rmtree(dir, err) < 0 ||
-	    rmtree(files, err) < 0 || exit_file_remove(env->lc->exit_dir, id, err) < 0)
+	    rmtree(files, err) < 0)
 		return lc_wrap(err, "sandbox %s", id);
 	return 0;
 }
@@ -420,10 +416,6 @@ int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
 	pthread_mutex_init(&lc->mu, NULL);
 	pthread_cond_init(&lc->cv, NULL);
 	env->lc = lc;
-	if (snprintf(lc->exit_dir, sizeof lc->exit_dir, "%s/exits", env->cfg->state) >= (int)sizeof lc->exit_dir) {
-		lc_fail(err, ENAMETOOLONG, "state directory %s", env->cfg->state);
-		goto fail;
-	}
 	static const char *const sub[] = { "containers", "sandboxes" };
 	for (size_t i = 0; i < 2; i++) {
 		char d[PATH_MAX + 16];
@@ -441,8 +433,8 @@ int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
 	}
 	if (pause_install(env->cfg->pause, lc->pause_rootfs, err) < 0)
 		goto fail;
-	/* The watcher first reports the exit files already there: exits while the daemon was down. */
-	if (exits_start(lc->exit_dir, on_exit_file, env, &lc->exits, err) < 0)
+	/* First reported are the exits recorded while the daemon was down. */
+	if (rt_watch_exits(rt, exit_reported, env, err) < 0)
 		goto fail;
 	if (lc_recover(env, err) < 0)
 		goto fail;
@@ -457,8 +449,7 @@ void lifecycle_close(struct cri_env *env)
 	struct lifecycle *lc = env->lc;
 	if (!lc)
 		return;
-	exits_stop(lc->exits);
-	runtime_free(lc->rt);
+	runtime_free(lc->rt); /* first: it ends the exit watch, whose callback uses lc */
 	pthread_cond_destroy(&lc->cv);
 	pthread_mutex_destroy(&lc->mu);
 	free(lc);

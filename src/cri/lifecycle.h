@@ -10,7 +10,6 @@
  *                                keeps there (its OCI spec, its monitor's files)
  *   <root>/sandboxes/<id>/       hosts, resolv.conf, hostname (bind-mounted into its containers)
  *   <state>/sandboxes/<id>/      the infra container's bundle, ns/ (pinned namespaces), shm/
- *   <state>/exits/<id>           the runtime's exit record (watched: exits.h; read: rt_exit_status)
  *   <state>/pause/rootfs/pause   the infra program every pod runs (pause_install)
  * The CRI layer makes, names and removes these directories; what is inside a bundle is the
  * runtime's (runtime.h): nothing here opens a path inside one, nor anything under /proc.
@@ -31,16 +30,12 @@
 #include "runtime/runtime.h"
 #include "store/pods.h"
 
-struct exits;
-
 struct lifecycle {
 	struct runtime *rt;
-	struct exits *exits;
 	/* Broadcast by lc_wake: waiters re-read the database. */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t gen;
-	char exit_dir[PATH_MAX];
 	char pause_rootfs[PATH_MAX];
 };
 
@@ -48,10 +43,11 @@ enum lc_dir { DIR_CTR_ROOT, DIR_CTR_STATE, DIR_SB_ROOT, DIR_SB_STATE };
 
 /*
  * Start the lifecycle part of env: take ownership of rt, create the directories, install the
- * pause program, start the exit watcher, then recover (see recover.c).  On failure rt is freed.
+ * pause program, have rt report exits (rt_watch_exits: each is recorded), then recover (see
+ * recover.c).  On failure rt is freed.
  */
 int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err);
-/* Stop the exit watcher and free the runtime (NULL-safe).  Containers keep running. */
+/* Free the runtime, which ends its exit watch (NULL-safe).  Containers keep running. */
 void lifecycle_close(struct cri_env *env);
 
 /* "<root|state>/<containers|sandboxes>/<id>[/<sub>]" (sub may be NULL).  -1 if too long. */
@@ -113,9 +109,10 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
  */
 grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call, const char *id);
 
-/* Delete what a container has outside the database (runtime container, mounts, dirs, exit file). */
+/* Delete what a container has outside the database (runtime container and what the runtime kept
+ * for it, mounts, dirs). */
 int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *err);
-/* The same for a sandbox (infra container, shm, pinned namespaces, dirs, exit file). */
+/* The same for a sandbox (infra container, shm, pinned namespaces, dirs). */
 int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err);
 
 /*

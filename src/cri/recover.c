@@ -16,8 +16,9 @@
  *               asked: every container not EXITED → EXITED (exit file's code, else 255), starting
  *               cleared, updating cleared without re-applying; every READY sandbox → NOTREADY.
  *   orphans     runtime containers (and the runtime's leftovers of ones it no longer has: conmon's
- *               attach socket links, see rt_list), directories and exit files no row owns → deleted
- *               (leaks of a crash between a row's deletion and its files'; never anything a row owns).
+ *               attach socket links and exit files, see rt_list) and directories no row owns →
+ *               deleted (leaks of a crash between a row's deletion and its files'; never anything a
+ *               row owns).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +29,6 @@
 
 #include "cri/lifecycle.h"
 #include "cri/spec/spec.h"
-#include "runtime/exits.h"
 #include "runtime/host.h"
 #include "util/id.h"
 #include "util/log.h"
@@ -174,7 +174,7 @@ static int owned(struct cri_env *env, struct arena *a, const char *id)
 	return err.errnum != ENOENT;
 }
 
-/* Delete every entry of dir that no row owns, with `teardown` (NULL: just the file). */
+/* Delete every entry of dir that no row owns, with `teardown`. */
 static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
 		      int (*teardown)(struct cri_env *, const char *, struct lc_err *))
 {
@@ -195,8 +195,7 @@ static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
 		if (owned(env, a, e->d_name))
 			continue;
 		struct lc_err err = { 0 };
-		int rc = teardown ? teardown(env, e->d_name, &err) : exit_file_remove(dir, e->d_name, &err);
-		if (rc < 0)
+		if (teardown(env, e->d_name, &err) < 0)
 			log_error("recovery: leftover %s/%s: %s", dir, e->d_name, err.msg);
 		else
 			log_info("recovery: removed leftover %s/%s", dir, e->d_name);
@@ -296,7 +295,6 @@ int lc_recover(struct cri_env *env, struct lc_err *err)
 	sweep_dir(env, &a, dir, lc_sandbox_teardown);
 	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->root);
 	sweep_dir(env, &a, dir, lc_sandbox_teardown);
-	sweep_dir(env, &a, env->lc->exit_dir, NULL);
 	/* the daemon serves no call before this: the time a restart keeps kubelet waiting */
 	log_info("recovery: %zu containers, %zu pods in %.1f ms", n_containers, n, (double)(mono_us() - t0) / 1000.0);
 	rc = 0;

@@ -19,7 +19,6 @@
 #include "cri/reserve.h"
 #include "cri/runtime_info.h"
 #include "cri/spec/spec.h"
-#include "runtime/exits.h"
 #include "runtime/podns.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"

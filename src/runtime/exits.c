@@ -106,7 +106,7 @@ static void report(struct exits *x, const char *name, int scanning)
 		return;
 	}
 	log_debug("container %s exited with code %d", name, code);
-	x->cb(name, code, at, x->arg);
+	x->cb(name, x->arg);
 }
 
 static void scan(struct exits *x)

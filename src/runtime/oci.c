@@ -17,7 +17,8 @@
  *   <bundle>/ctl, <bundle>/winsz             control FIFOs ("2 0 0\n" on ctl reopens the log)
  *   <bundle>/attach                          attach socket (removed when conmon exits normally)
  *   <bundle>/exit, <exit_dir>/<id>           exit code as decimal text, written to a temporary
- *                                            file and renamed into place (exit_status)
+ *                                            file and renamed into place (exit_status; the
+ *                                            latter watched by watch_exits, removed by delete)
  *   <bundle>/oom                             empty, when the memory cgroup's OOM killer struck
  *                                            (exit_status: x->oom, with the cgroup's counter)
  *   <socket_dir>/<id>                        symlink to the bundle (removed by delete here, also
@@ -79,6 +80,7 @@ struct oci {
 	int debug;
 	char **env;        /* the daemon's environment minus what would mislead runc or conmon */
 	char **conmon_env; /* env + _OCI_SYNCPIPE=3 */
+	struct exits *exits; /* watch_exits's watcher of exit_dir, or NULL */
 };
 
 static int64_t now_us(void)
@@ -471,6 +473,13 @@ static int oci_exit_status(void *impl, const char *id, const char *bundle, struc
 	int rc = exit_file_read(o->exit_dir, id, &x->code, &x->at, err); /* sets nothing on failure */
 	x->oom = oom_killed(bundle, x->code);
 	return rc;
+}
+
+static int oci_watch_exits(void *impl, void (*cb)(const char *id, void *arg), void *arg, struct lc_err *err)
+{
+	struct oci *o = impl;
+	assert(!o->exits);
+	return exits_start(o->exit_dir, cb, arg, &o->exits, err);
 }
 
 static int unlink_stale(const char *bundle, const char *name, struct lc_err *err)
@@ -866,8 +875,15 @@ static void kill_before_delete(struct oci *o, const char *id)
 	proc_wait_gone(pfd, pid, 2000);
 }
 
+/* What conmon leaves of a container the runtime no longer has: its socket link, its exit file. */
+static int leftovers_remove(const struct oci *o, const char *id, struct lc_err *err)
+{
+	socket_link_remove(o, id);
+	return exit_file_remove(o->exit_dir, id, err);
+}
+
 /* Whenever the runtime's container is gone afterwards (deleted, or unknown: ENOENT), conmon's
- * socket link for it is removed too: a removal interrupted between the two leaves nothing. */
+ * leftovers are removed too: a removal interrupted between the two leaves nothing. */
 static int oci_delete(void *impl, const char *id, struct lc_err *err)
 {
 	struct oci *o = impl;
@@ -875,7 +891,8 @@ static int oci_delete(void *impl, const char *id, struct lc_err *err)
 		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", id);
 	/* `delete --force` of an unknown container succeeds silently: tell ENOENT ourselves. */
 	if (!known(o, id)) {
-		socket_link_remove(o, id);
+		if (leftovers_remove(o, id, err) < 0)
+			return -1;
 		return lc_failc(err, ENOENT, "%s delete %s: container does not exist", o->name, id);
 	}
 	kill_before_delete(o, id);
@@ -887,8 +904,8 @@ static int oci_delete(void *impl, const char *id, struct lc_err *err)
 	if (r.status != 0)
 		rc = rt_fail(o, known(o, id) ? EIO : ENOENT, "delete", id, &r, err);
 	proc_result_free(&r);
-	if (rc == 0 || err->errnum == ENOENT)
-		socket_link_remove(o, id);
+	if ((rc == 0 || err->errnum == ENOENT) && leftovers_remove(o, id, err) < 0)
+		return -1;
 	return rc;
 }
 
@@ -900,10 +917,25 @@ static void free_strv(char **v, size_t n)
 }
 
 /*
+ * The container ID entry `name` of directory `dir` of the list stands for (0 the runtime's root, 1
+ * conmon's socket directory, 2 the exit directory), into id: 1, or 0 when it stands for none to
+ * list — not litecri's, or a leftover (dir 1, 2) of a container the runtime still has.
+ */
+static int list_id(const struct oci *o, int dir, const char *name, char id[ID_HEX_LEN + 1])
+{
+	if (dir == 1 ? !socket_link_id(o, name, id) : !id_is_hex(name, ID_HEX_LEN, ID_HEX_LEN))
+		return 0;
+	if (dir != 1)
+		memcpy(id, name, ID_HEX_LEN + 1);
+	return dir == 0 || !known(o, id);
+}
+
+/*
  * No `<runtime> list`: it prints every container's annotations (megabytes on a busy node) when
  * only IDs are needed.  The runtime's state directories <root>/<id>/ are its containers (see
- * known()); conmon's socket links <socket_dir>/<id> whose container the runtime no longer has
- * are leftovers that delete clears.  Entries not named by an ID are not litecri's: skipped.
+ * known()); conmon's socket links <socket_dir>/<id> and exit files <exit_dir>/<id> whose container
+ * the runtime no longer has are leftovers that delete clears (one container may leave both: listed
+ * once).  Entries not named by an ID are not litecri's: skipped.
  */
 static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
 {
@@ -911,9 +943,9 @@ static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
 	*ids = NULL;
 	*n = 0;
 	char **v = NULL;
-	size_t k = 0, cap = 0;
-	const char *dirs[] = { o->root, o->socket_dir };
-	for (size_t i = 0; i < 2; i++) {
+	size_t k = 0, cap = 0, leftovers = 0; /* v[leftovers..k): leftovers */
+	const char *dirs[] = { o->root, o->socket_dir, o->exit_dir };
+	for (int i = 0; i < 3; i++) {
 		DIR *d = opendir(dirs[i]);
 		if (!d) {
 			if (errno == ENOENT)
@@ -923,10 +955,14 @@ static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
 			return lc_fail(err, e, "%s list: read %s", o->name, dirs[i]);
 		}
 		struct dirent *de;
-		char id[65];
+		char id[ID_HEX_LEN + 1];
 		while ((errno = 0, de = readdir(d))) {
-			if (i == 0 ? !id_is_hex(de->d_name, ID_HEX_LEN, ID_HEX_LEN)
-				   : !socket_link_id(o, de->d_name, id) || known(o, id))
+			if (!list_id(o, i, de->d_name, id))
+				continue;
+			int dup = 0;
+			for (size_t j = leftovers; j < k && !dup; j++)
+				dup = !strcmp(v[j], id);
+			if (dup)
 				continue;
 			if (k == cap) {
 				size_t c = cap ? 2 * cap : 64;
@@ -936,7 +972,7 @@ static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
 				v = nv;
 				cap = c;
 			}
-			if (!(v[k] = strdup(i == 0 ? de->d_name : id)))
+			if (!(v[k] = strdup(id)))
 				break;
 			k++;
 		}
@@ -946,6 +982,8 @@ static int oci_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
 			free_strv(v, k);
 			return lc_fail(err, e, "%s list: read %s", o->name, dirs[i]);
 		}
+		if (i == 0)
+			leftovers = k;
 	}
 	*ids = v;
 	*n = k;
@@ -1343,6 +1381,7 @@ static void oci_close(void *impl)
 	struct oci *o = impl;
 	if (!o)
 		return;
+	exits_stop(o->exits);
 	free(o->runtime_path);
 	free(o->conmon_path);
 	free(o->root);
@@ -1370,6 +1409,7 @@ static const struct runtime_ops oci_ops = {
 	.read_spec = oci_read_spec,
 	.monitor_alive = oci_monitor_alive,
 	.exit_status = oci_exit_status,
+	.watch_exits = oci_watch_exits,
 	.close = oci_close,
 };
 

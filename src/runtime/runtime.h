@@ -12,10 +12,10 @@
  * read_spec and exec) and the files of the container's monitor.  Nothing outside the runtime
  * opens one of those.
  *
- * Exits are not polled: the monitor (conmon) writes "<exit_dir>/<id>" holding the exit code when
- * the container's init process ends; exits.h watches that directory and says which container
- * exited, exit_status says how (the code, the time, whether the cgroup OOM killer struck), and
- * monitor_alive whether an exit not recorded yet may still come.
+ * Exits are not polled: the monitor (conmon) records the exit code when the container's init
+ * process ends ("<exit_dir>/<id>", a directory that is the runtime's alone); watch_exits says which
+ * container exited, exit_status how (the code, the time, whether the cgroup OOM killer struck),
+ * monitor_alive whether an exit not recorded yet may still come, and delete removes the record.
  *
  * Errors: -1 with *err filled; err->errnum is ENOENT when the runtime does not know the container,
  * ESRCH when kill found it not running, EINVAL when the runtime's own message says the request was
@@ -87,8 +87,9 @@ struct runtime_ops {
 	int (*kill)(void *impl, const char *id, int sig, int all, struct lc_err *err);
 	/*
 	 * Delete the container, killing it first if it still runs (`runtime delete --force`), and
-	 * whatever else the runtime kept for it (conmon's attach socket link) — also when the runtime
-	 * itself no longer has the container: then ENOENT.
+	 * whatever else the runtime kept for it (conmon's attach socket link, its exit record) — also
+	 * when the runtime itself no longer has the container: then ENOENT (unless removing those
+	 * failed: then that failure).
 	 */
 	int (*delete)(void *impl, const char *id, struct lc_err *err);
 	/*
@@ -102,8 +103,8 @@ struct runtime_ops {
 	int (*state)(void *impl, const char *id, enum rt_state *st, pid_t *pid, struct lc_err *err);
 	/*
 	 * IDs of every container the runtime keeps anything for: its containers, and leftovers of
-	 * ones it no longer has (conmon's attach socket links) that delete clears (malloc'ed array of
-	 * malloc'ed strings; each 64 hex digits, listed once).
+	 * ones it no longer has (conmon's attach socket links, exit records) that delete clears
+	 * (malloc'ed array of malloc'ed strings; each 64 hex digits, listed once).
 	 */
 	int (*list)(void *impl, char ***ids, size_t *n, struct lc_err *err);
 	/*
@@ -155,6 +156,15 @@ struct runtime_ops {
 	 * container's memory cgroup (cgroup.h), which outlives the process until delete.
 	 */
 	int (*exit_status)(void *impl, const char *id, const char *bundle, struct rt_exit *x, struct lc_err *err);
+	/*
+	 * Report exits: from now on cb(id, arg) runs, on a thread of the runtime's, once the monitor
+	 * has recorded the exit of container id (exit_status then says how it ended), and once for
+	 * each exit recorded before this call (exits while the daemon was down).  An exit may be
+	 * reported twice: cb must be idempotent, and quick.  At most one watch per runtime; close ends
+	 * it (no callback runs after close returns).
+	 */
+	int (*watch_exits)(void *impl, void (*cb)(const char *id, void *arg), void *arg, struct lc_err *err);
+	/* Stop watching exits, free impl. */
 	void (*close)(void *impl);
 };
 
@@ -206,6 +216,9 @@ static inline int rt_monitor_alive(struct runtime *rt, const char *id, const cha
 static inline int rt_exit_status(struct runtime *rt, const char *id, const char *bundle, struct rt_exit *x,
 				 struct lc_err *err)
 { return rt->ops->exit_status(rt->impl, id, bundle, x, err); }
+static inline int rt_watch_exits(struct runtime *rt, void (*cb)(const char *id, void *arg), void *arg,
+				 struct lc_err *err)
+{ return rt->ops->watch_exits(rt->impl, cb, arg, err); }
 /* Close and free rt (NULL is fine). */
 void runtime_free(struct runtime *rt);
 

@@ -12,7 +12,9 @@
  *
  * Exits are reported the way the real system reports them: when a signal kills a container the
  * fake writes the exit file "<exit_dir>/<id>" holding 128+signal (atomically: a temporary name, then
- * rename, as conmon does), and the real exit watcher started by lifecycle_open records it.  This is
+ * rename, as conmon does), and the real exit watcher (exits.h), which the fake starts when
+ * lifecycle_open asks it to watch exits, reports it.  Like the real runtime, delete removes the exit
+ * file and list names the IDs that only have one left.  This is
  * more robust than calling lc_record_exit from the fake: nothing is recorded while a handler is
  * inside the fake (a runtime call may not re-enter the store on the handler's behalf), the wait of
  * StopContainer is exercised exactly as in production (a waiter woken by the watcher, or its own
@@ -66,6 +68,7 @@
 #include "store/store.h"
 #include "util/arena.h"
 #include "util/config.h"
+#include "util/id.h"
 #include "util/log.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -124,6 +127,7 @@ struct fake {
 	enum death death;
 	pid_t next_pid;
 	char exit_dir[PATH_MAX + 16];
+	struct exits *ex; /* the watcher of exit_dir (watch_exits) until close */
 	/* update: every call that got past fault injection, with the resources JSON it was given */
 	struct {
 		char id[POD_ID_BUF];
@@ -275,6 +279,14 @@ static int fake_kill(void *impl, const char *id, int sig, int all, struct lc_err
 	return r;
 }
 
+/* The runtime forgets c (`delete --force` kills the container; conmon goes with it).  Lock held. */
+static void fake_drop(struct fctr *c)
+{
+	json_decref(c->spec);
+	*c = (struct fctr){ 0 };
+}
+
+/* Also removes the exit file, also of a container it does not have (ENOENT), as the real one. */
 static int fake_delete(void *impl, const char *id, struct lc_err *err)
 {
 	struct fake *f = impl;
@@ -284,10 +296,10 @@ static int fake_delete(void *impl, const char *id, struct lc_err *err)
 	struct fctr *c = fake_find(f, id);
 	if (!c)
 		r = lc_fail(err, ENOENT, "fake delete %s: no such container", id);
-	else {
-		json_decref(c->spec); /* `delete --force` kills the container; conmon goes with it */
-		*c = (struct fctr){ 0 };
-	}
+	else
+		fake_drop(c);
+	if (exit_file_remove(f->exit_dir, id, err) < 0)
+		r = -1;
 	pthread_mutex_unlock(&f->mu);
 	return r;
 }
@@ -304,16 +316,28 @@ static int fake_state(void *impl, const char *id, enum rt_state *st, pid_t *pid,
 	return 0;
 }
 
+/* Its containers, then the IDs of exit files of containers it does not have. */
 static int fake_list(void *impl, char ***ids, size_t *n, struct lc_err *err)
 {
 	struct fake *f = impl;
 	if (fake_enter(f, F_LIST, NULL, 0, err) < 0)
 		return -1;
-	char **v = calloc(FAKE_MAX + 1, sizeof *v);
-	size_t k = 0;
+	size_t k = 0, cap = FAKE_MAX;
+	char **v = malloc(cap * sizeof *v);
 	for (size_t i = 0; v && i < FAKE_MAX; i++)
 		if (f->c[i].used && !(v[k++] = strdup(f->c[i].id)))
 			abort();
+	DIR *d = v ? opendir(f->exit_dir) : NULL;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (!id_is_hex(e->d_name, POD_ID_LEN, POD_ID_LEN) || fake_find(f, e->d_name))
+			continue;
+		if (k == cap && !(v = realloc(v, (cap *= 2) * sizeof *v)))
+			abort();
+		if (!(v[k++] = strdup(e->d_name)))
+			abort();
+	}
+	if (d)
+		closedir(d);
 	pthread_mutex_unlock(&f->mu);
 	if (!v)
 		return lc_fail(err, ENOMEM, "fake list");
@@ -445,8 +469,21 @@ static int fake_exit_status(void *impl, const char *id, const char *bundle, stru
 	return r;
 }
 
-/* The fake outlives each struct runtime wrapping it (lifecycle_close frees those): nothing to do. */
-static void fake_close(void *impl) { (void)impl; }
+/* The real exit watcher on the fake's exit files. */
+static int fake_watch_exits(void *impl, void (*cb)(const char *id, void *arg), void *arg, struct lc_err *err)
+{
+	struct fake *f = impl;
+	assert_null(f->ex);
+	return exits_start(f->exit_dir, cb, arg, &f->ex, err);
+}
+
+/* The fake outlives each struct runtime wrapping it (lifecycle_close frees those): the watch ends. */
+static void fake_close(void *impl)
+{
+	struct fake *f = impl;
+	exits_stop(f->ex);
+	f->ex = NULL;
+}
 
 static const struct runtime_ops fake_ops = {
 	.create = fake_create,
@@ -461,6 +498,7 @@ static const struct runtime_ops fake_ops = {
 	.read_spec = fake_read_spec,
 	.monitor_alive = fake_monitor_alive,
 	.exit_status = fake_exit_status,
+	.watch_exits = fake_watch_exits,
 	.close = fake_close,
 };
 
@@ -494,6 +532,16 @@ static void fake_put(struct fake *f, const char *id, enum rt_state st, int sandb
 }
 
 static void fake_add(struct fake *f, const char *id, enum rt_state st) { fake_put(f, id, st, 0); }
+
+/* The runtime forgets id (its state gone), leaving its exit file if there is one. */
+static void fake_forget(struct fake *f, const char *id)
+{
+	pthread_mutex_lock(&f->mu);
+	struct fctr *c = fake_find(f, id);
+	assert_non_null(c);
+	fake_drop(c);
+	pthread_mutex_unlock(&f->mu);
+}
 
 /* conmon of id is killed (without writing an exit file). */
 static void fake_kill_conmon(struct fake *f, const char *id)
@@ -691,7 +739,6 @@ static int setup(void **state)
 	snprintf(f->fake.exit_dir, sizeof f->fake.exit_dir, "%s/exits", f->cfg.state);
 	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
 		return setup_failed(state, "lifecycle_open", err.msg);
-	assert_string_equal(f->env.lc->exit_dir, f->fake.exit_dir);
 
 	/* One READY sandbox whose infra container the runtime runs. */
 	struct pod_new n = { .name = "k8s_POD_pod_ns_uid_0", .meta_name = "pod", .meta_namespace = "ns",
@@ -1277,10 +1324,10 @@ static void test_remove_concurrent(void **state)
 		int running = round % 3 == 2;
 		char id[POD_ID_BUF];
 		mk_container(f, running ? CTR_RUNNING : CTR_EXITED, id);
-		char dirs[2][PATH_MAX + 80], exit_file[PATH_MAX + 80];
+		char dirs[2][PATH_MAX + 80], exit_file[PATH_MAX + 100];
 		snprintf(dirs[0], sizeof dirs[0], "%s/containers/%s", f->cfg.state, id);
 		snprintf(dirs[1], sizeof dirs[1], "%s/containers/%s", f->cfg.root, id);
-		snprintf(exit_file, sizeof exit_file, "%s/%s", f->env.lc->exit_dir, id);
+		snprintf(exit_file, sizeof exit_file, "%s/%s", f->fake.exit_dir, id);
 		for (int i = 0; i < 2; i++)
 			if (mkdir(dirs[i], 0700) < 0)
 				assert_int_equal(errno, EEXIST);
@@ -1520,16 +1567,17 @@ static void test_remove_missing(void **state)
 	assert_int_equal(fake_calls(&f->fake, F_DELETE), d0 + 1);
 }
 
-/* (7) Teardown fails after the runtime delete succeeded: removing reset; the retry finds the
+/* (7) Teardown fails after the runtime container was deleted: removing reset; the retry finds the
  * runtime container gone (fine) and finishes. */
 static void test_remove_teardown_fails_after_delete(void **state)
 {
 	struct fx *f = *state;
 	char id[POD_ID_BUF];
 	mk_container(f, CTR_EXITED, id);
-	/* The exit file's name is taken by a directory: unlinking it fails (EISDIR). */
-	char path[PATH_MAX + 80];
-	snprintf(path, sizeof path, "%s/%s", f->env.lc->exit_dir, id);
+	/* The exit file's name is taken by a directory: the runtime's delete deletes the container, then
+	 * fails to unlink its exit file (EISDIR). */
+	char path[PATH_MAX + 100];
+	snprintf(path, sizeof path, "%s/%s", f->fake.exit_dir, id);
 	assert_int_equal(mkdir(path, 0700), 0);
 	unsigned d0 = fake_calls(&f->fake, F_DELETE);
 
@@ -1847,10 +1895,9 @@ static void test_recover_flags(void **state)
 	fake_write_exit(&f->fake, st_exit, 1); /* started, and exited with 1 while the daemon was down */
 	fake_write_exit(&f->fake, run_exit, 0);
 	pthread_mutex_unlock(&f->fake.mu);
-	struct lc_err e2 = { 0 };
-	assert_int_equal(fake_delete(&f->fake, st_exit, &e2), 0);
-	assert_int_equal(fake_delete(&f->fake, st_lost, &e2), 0);
-	assert_int_equal(fake_delete(&f->fake, run_lost, &e2), 0);
+	fake_forget(&f->fake, st_exit);
+	fake_forget(&f->fake, st_lost);
+	fake_forget(&f->fake, run_lost);
 	fake_add(&f->fake, run_exit, RT_STOPPED);
 	/* What the half-created container had already made. */
 	char p[PATH_MAX + 200], q[PATH_MAX + 300];
@@ -1929,7 +1976,7 @@ static void test_recover_flags(void **state)
 	assert_false(exists(p));
 	snprintf(p, sizeof p, "%s/containers/%s", f->cfg.root, orphan_dir);
 	assert_false(exists(p));
-	snprintf(p, sizeof p, "%s/%s", f->env.lc->exit_dir, orphan_exit);
+	snprintf(p, sizeof p, "%s/%s", f->fake.exit_dir, orphan_exit);
 	assert_false(exists(p));
 	snprintf(p, sizeof p, "%s/containers/not-an-id", f->cfg.state);
 	assert_true(exists(p));

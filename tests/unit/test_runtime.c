@@ -61,7 +61,6 @@ struct fx {
 	char dir[TMPDIR_DIR_SIZE]; /* first: see tmpdir_fixture */
 	char root[PATH_MAX], exit_dir[PATH_MAX], sock_dir[PATH_MAX];
 	struct runtime *rt;
-	struct exits *ex;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct seen seen[MAX_SEEN];
@@ -85,9 +84,20 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void on_exit_file(const char *id, int code, int64_t at, void *arg)
+/*
+ * The exit watch's callback (rt_watch_exits, or exits_start of f->exit_dir): records the ID reported
+ * and what its exit file held then (code -1000 when it was unreadable).
+ */
+static void on_exit_file(const char *id, void *arg)
 {
 	struct fx *f = arg;
+	struct lc_err err;
+	int code;
+	int64_t at;
+	if (exit_file_read(f->exit_dir, id, &code, &at, &err) < 0) {
+		code = -1000;
+		at = 0;
+	}
 	pthread_mutex_lock(&f->mu);
 	if (f->n_seen < MAX_SEEN) {
 		snprintf(f->seen[f->n_seen].id, sizeof f->seen[0].id, "%s", id);
@@ -99,7 +109,8 @@ static void on_exit_file(const char *id, int code, int64_t at, void *arg)
 	pthread_mutex_unlock(&f->mu);
 }
 
-/* The exit code the watcher reported for id (waiting for it), or -1000 if none came. */
+/* The exit code the watcher reported for id (waiting for it), or -1000 if none came (or it was
+ * unreadable when it came). */
 static int wait_exit(struct fx *f, const char *id)
 {
 	int64_t deadline = now_ms() + WAIT_MS;
@@ -170,7 +181,7 @@ static int setup(void **state)
 		.debug = 1,
 	};
 	struct lc_err err;
-	if (runtime_oci_new(&c, &f->rt, &err) < 0 || exits_start(f->exit_dir, on_exit_file, f, &f->ex, &err) < 0) {
+	if (runtime_oci_new(&c, &f->rt, &err) < 0 || rt_watch_exits(f->rt, on_exit_file, f, &err) < 0) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		runtime_free(f->rt);
 		tmpdir_fixture_free(f);
@@ -245,8 +256,7 @@ static int teardown(void **state)
 			kill(cp, SIGKILL);
 		}
 	}
-	exits_stop(f->ex);
-	runtime_free(f->rt);
+	runtime_free(f->rt); /* and the exit watch */
 	pthread_mutex_destroy(&f->mu);
 	pthread_cond_destroy(&f->cv);
 	return tmpdir_fixture_free(f);
@@ -958,6 +968,24 @@ static void test_proc_fds(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* exit files */
 
+/* A watcher's context of its own for the exit directory dir (test_exit_files). */
+static struct fx *watch_ctx(const char *dir)
+{
+	struct fx *c = calloc(1, sizeof *c);
+	assert_non_null(c);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	snprintf(c->exit_dir, sizeof c->exit_dir, "%s", dir);
+	return c;
+}
+
+static void watch_ctx_free(struct fx *c)
+{
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
 static void test_exit_files(void **state)
 {
 	struct fx *f = *state;
@@ -984,18 +1012,17 @@ static void test_exit_files(void **state)
 	fputs("9", fp);
 	fclose(fp);
 
-	exits_stop(f->ex);
-	f->ex = NULL;
-	f->n_seen = 0;
-	assert_int_equal(exits_start(dir, on_exit_file, f, &f->ex, &err), 0);
-	assert_int_equal(wait_exit(f, id1), 5);
+	struct fx *w = watch_ctx(dir);
+	struct exits *ex = NULL;
+	assert_int_equal(exits_start(dir, on_exit_file, w, &ex, &err), 0);
+	assert_int_equal(wait_exit(w, id1), 5);
 
 	/* Renamed into place (as conmon does). */
 	snprintf(p, sizeof p, "%s/%s.XY12ZA", dir, id2);
 	char to[PATH_MAX + 80];
 	snprintf(to, sizeof to, "%s/%s", dir, id2);
 	assert_int_equal(rename(p, to), 0);
-	assert_int_equal(wait_exit(f, id2), 9);
+	assert_int_equal(wait_exit(w, id2), 9);
 
 	/* Written in place: an empty close is skipped, the complete write reported. */
 	snprintf(p, sizeof p, "%s/%s", dir, id3);
@@ -1004,11 +1031,11 @@ static void test_exit_files(void **state)
 	fp = fopen(p, "w");
 	fputs("137\n", fp);
 	fclose(fp);
-	assert_int_equal(wait_exit(f, id3), 137);
-	pthread_mutex_lock(&f->mu);
-	for (size_t i = 0; i < f->n_seen; i++)
-		assert_true(strlen(f->seen[i].id) == 64 && f->seen[i].at > 0);
-	pthread_mutex_unlock(&f->mu);
+	assert_int_equal(wait_exit(w, id3), 137);
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; i < w->n_seen; i++)
+		assert_true(strlen(w->seen[i].id) == 64 && w->seen[i].at > 0);
+	pthread_mutex_unlock(&w->mu);
 
 	int code;
 	int64_t at;
@@ -1029,17 +1056,13 @@ static void test_exit_files(void **state)
 	 * the control: once it has reported the new file, a first watcher that kept running would have
 	 * had the same event to report — and a further 300 ms to do so.
 	 */
-	struct fx *ctl = calloc(1, sizeof *ctl);
-	assert_non_null(ctl);
-	pthread_mutex_init(&ctl->mu, NULL);
-	pthread_cond_init(&ctl->cv, NULL);
+	struct fx *ctl = watch_ctx(dir);
 	struct exits *ctl_ex = NULL;
 	assert_int_equal(exits_start(dir, on_exit_file, ctl, &ctl_ex, &err), 0);
-	exits_stop(f->ex);
-	f->ex = NULL;
-	pthread_mutex_lock(&f->mu);
-	size_t before = f->n_seen;
-	pthread_mutex_unlock(&f->mu);
+	exits_stop(ex);
+	pthread_mutex_lock(&w->mu);
+	size_t before = w->n_seen;
+	pthread_mutex_unlock(&w->mu);
 	char id4[65];
 	new_id(id4);
 	snprintf(p, sizeof p, "%s/%s", dir, id4);
@@ -1048,16 +1071,14 @@ static void test_exit_files(void **state)
 	fclose(fp);
 	int ctl_code = wait_exit(ctl, id4);
 	sleep_ms(300);
-	pthread_mutex_lock(&f->mu);
-	size_t after = f->n_seen;
-	pthread_mutex_unlock(&f->mu);
+	pthread_mutex_lock(&w->mu);
+	size_t after = w->n_seen;
+	pthread_mutex_unlock(&w->mu);
 	exits_stop(ctl_ex);
-	pthread_mutex_destroy(&ctl->mu);
-	pthread_cond_destroy(&ctl->cv);
-	free(ctl);
+	watch_ctx_free(ctl);
+	watch_ctx_free(w);
 	assert_int_equal(ctl_code, 1);
 	assert_int_equal(after, before);
-	assert_int_equal(exits_start(f->exit_dir, on_exit_file, f, &f->ex, &err), 0); /* for the teardown */
 }
 
 /*
@@ -1425,9 +1446,9 @@ static void test_runtime_output_too_big(void **state)
 
 /*
  * A container the runtime already forgot (`runc delete` ran, as when a removal was interrupted
- * before conmon's attach socket link was removed): list still names it for the dangling link,
- * delete answers ENOENT and removes the link; entries of the socket directory that no ID names
- * are left alone.
+ * before conmon's attach socket link and exit file were removed): list still names it, once, for
+ * those leftovers, delete answers ENOENT and removes them; so for one that left only an exit file;
+ * entries of the socket directory that no ID names are left alone.
  */
 static void test_delete_forgotten(void **state)
 {
@@ -1439,8 +1460,9 @@ static void test_delete_forgotten(void **state)
 	create(f, k, "");
 	must(rt_start(f->rt, id, &err), &err);
 	assert_int_equal(wait_exit(f, id), 0);
-	char link[PATH_MAX + 80], other[PATH_MAX + 80];
+	char link[PATH_MAX + 80], other[PATH_MAX + 80], exit_file[PATH_MAX + 80];
 	snprintf(link, sizeof link, "%s/%s", f->sock_dir, id);
+	snprintf(exit_file, sizeof exit_file, "%s/%s", f->exit_dir, id);
 	snprintf(other, sizeof other, "%s/not-a-container", f->sock_dir);
 	assert_int_equal(symlink(f->bundles[k], other), 0);
 	struct stat st;
@@ -1462,10 +1484,33 @@ static void test_delete_forgotten(void **state)
 	assert_string_equal(ids[0], id);
 	free(ids[0]);
 	free(ids);
+	assert_int_equal(lstat(exit_file, &st), 0);
 	assert_int_equal(rt_delete(f->rt, id, &err), -1);
 	assert_int_equal(err.errnum, ENOENT);
 	assert_int_equal(lstat(link, &st), -1);
 	assert_int_equal(errno, ENOENT);
+	assert_int_equal(lstat(exit_file, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	free(ids);
+	assert_int_equal(n, 0);
+
+	/* Only an exit file left. */
+	char ghost[65];
+	new_id(ghost);
+	snprintf(exit_file, sizeof exit_file, "%s/%s", f->exit_dir, ghost);
+	FILE *fp = fopen(exit_file, "w");
+	assert_non_null(fp);
+	fputs("0", fp);
+	assert_int_equal(fclose(fp), 0);
+	must(rt_list(f->rt, &ids, &n, &err), &err);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], ghost);
+	free(ids[0]);
+	free(ids);
+	assert_int_equal(rt_delete(f->rt, ghost, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(lstat(exit_file, &st), -1);
 	must(rt_list(f->rt, &ids, &n, &err), &err);
 	free(ids);
 	assert_int_equal(n, 0);
