@@ -11,6 +11,7 @@
 
 #include "store/sql.h"
 #include "store/store.h"
+#include "util/id.h"
 
 int store_layer_add(struct store *s, const char *chain_id, const char *diff_id, uint64_t size, uint64_t inodes,
 		    struct lc_err *err)
@@ -200,9 +201,7 @@ int store_image_lookup(struct store *s, const char *ref, char id[DIGEST_BUF], st
 
 int store_image_lookup_prefix(struct store *s, const char *hex, char id[DIGEST_BUF], struct lc_err *err)
 {
-	size_t n = strlen(hex);
-	assert(n >= 1 && n <= DIGEST_HEX_LEN && strspn(hex, "0123456789abcdef") == n);
-	(void)n;
+	assert(id_is_hex(hex, 1, DIGEST_HEX_LEN));
 	sqlite3 *db = store_conn(s, err);
 	if (!db)
 		return -1;

@@ -12,6 +12,7 @@
 #include "store/sql.h"
 #include "store/store.h"
 #include "util/cleanup.h"
+#include "util/id.h"
 
 static const char *arena_text(struct arena *a, sqlite3_stmt *st, int col)
 {
@@ -148,8 +149,7 @@ static int read_refusal(struct store *s, const char *read, const enum pod_refusa
 static int resolve(struct store *s, const char *sql, const char *what, const char *ref, char id[POD_ID_BUF],
 		   struct lc_err *err)
 {
-	size_t n = strlen(ref);
-	if (n == 0 || n > POD_ID_LEN || strspn(ref, "0123456789abcdef") != n)
+	if (!id_is_hex(ref, 1, POD_ID_LEN))
 		return lc_fail(err, EINVAL, "%s ID \"%s\" is not 1 to 64 lowercase hex digits", what, LC_Q(ref));
 	sqlite3 *db = store_conn(s, err);
 	if (!db)
@@ -164,7 +164,7 @@ static int resolve(struct store *s, const char *sql, const char *what, const cha
 	if (rc != SQLITE_ROW)
 		return db_fail(db, err, "resolve ID");
 	copy_text(id, POD_ID_BUF, st, 0);
-	if (n == POD_ID_LEN)
+	if (strlen(ref) == POD_ID_LEN)
 		return 0;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
