@@ -65,14 +65,19 @@ grpc_status_code cri_work_code(int errnum)
 	return code == GRPC_STATUS_NOT_FOUND ? GRPC_STATUS_INTERNAL : code;
 }
 
+int64_t cri_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* How early before its deadline a caller that leaves is taken to have left for it. */
 #define DEADLINE_SLACK_NS (100 * 1000000LL)
 
 grpc_status_code cri_gone_code(const struct cri_call *call)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	int64_t ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	int64_t ns = cri_now();
 	/* The server's copy of the deadline is the client's plus the request's transit: a client that
 	 * cancels at its own deadline is seen here a little before ours passes. */
 	return call->deadline && ns >= call->deadline - DEADLINE_SLACK_NS ? GRPC_STATUS_DEADLINE_EXCEEDED

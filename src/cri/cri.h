@@ -41,7 +41,7 @@ struct cri_call {
 	enum cri_api api;     /* which package the method was called under */
 	const char *method;   /* full path, for messages */
 	char *status_msg;     /* set by cri_fail */
-	int64_t deadline;     /* the caller's gRPC deadline, CLOCK_REALTIME ns (lc_now's clock); 0: none */
+	int64_t deadline;     /* the caller's gRPC deadline, CLOCK_REALTIME ns (cri_now's clock); 0: none */
 	/*
 	 * > 0: a descriptor that turns readable (and stays so) once the caller is gone — it cancelled,
 	 * disconnected or its deadline passed — for a handler's waits to poll (proc_opts.cancel_fd).
@@ -52,6 +52,9 @@ struct cri_call {
 
 typedef grpc_status_code (*cri_handler)(struct cri_env *env, struct cri_call *call,
 					const ProtobufCMessage *req, ProtobufCMessage **resp);
+
+/* Nanoseconds since the epoch (CLOCK_REALTIME: the clock of struct cri_call.deadline). */
+int64_t cri_now(void);
 
 /* The status for a call whose caller went away: DEADLINE_EXCEEDED once its deadline passed (or is
  * at most 100 ms away: the caller's own copy of it runs that much ahead), else CANCELLED. */
