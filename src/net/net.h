@@ -69,6 +69,8 @@ struct net_pod {
 	int64_t ingress_bps, egress_bps; /* runtimeConfig.bandwidth, bits/s; 0: none */
 	char *const *dns_servers, *const *dns_searches, *const *dns_options; /* runtimeConfig.dns */
 	size_t n_dns_servers, n_dns_searches, n_dns_options;
+	char *const *ips;               /* runtimeConfig.ips: addresses asked for (CIDR); none: any */
+	size_t n_ips;
 };
 
 /* What an ADD made, to record in the sandbox's row (malloc'ed; net_attachment_free). */
@@ -94,6 +96,13 @@ int net_add(struct net *n, const struct net_pod *p, struct net_attachment *a, st
  * reverse order, plugins in reverse order, prevResult from `result`, which may be NULL when the
  * ADD's outcome was never recorded: a daemon killed between ADD and its commit).  Idempotent:
  * a DEL of what is already gone succeeds (as the spec requires of plugins).
+ *
+ * The recorded config holds each plugin's runtimeConfig as the ADD passed it (portMappings...: a
+ * plugin like portmap finds what to remove there), so on a DEL of it only p's id, name, namespace,
+ * uid, netns and ifname are used.  config NULL (nothing was recorded): the current configuration,
+ * with runtimeConfig from p, as containerd does.  Every plugin is run even when one fails (what
+ * the others hold is released); the first failure is returned.  A plugin that is not found fails
+ * the DEL (ENOENT, naming it): what it holds would be leaked.
  */
 int net_del(struct net *n, const struct net_pod *p, const char *config, const char *result, struct lc_err *err);
 
