@@ -61,14 +61,7 @@ static char host_forward[8];
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(tmp, mode), 0);
-	assert_int_equal(rename(tmp, path), 0); /* whole, as a config writer should */
+	assert_int_equal(tmpdir_write(path, text, mode), 0); /* whole, as a config writer should */
 }
 
 static void writef(const char *dir, const char *name, mode_t mode, const char *fmt, ...)
@@ -168,6 +161,22 @@ static void script_plugin(const char *bindir, const char *type, const char *rec,
 	       "env | grep '^CNI_' | sort > %s/$CNI_COMMAND-%s.env\n"
 	       "%s\n",
 	       type, rec, rec, type, rec, type, body);
+}
+
+/* A script plugin whose ADD prints `result` (one line of JSON). */
+static void result_plugin(const char *bindir, const char *type, const char *rec, const char *result)
+{
+	char body[1024];
+	snprintf(body, sizeof body, "[ \"$CNI_COMMAND\" = ADD ] && echo '%s'\nexit 0", result);
+	script_plugin(bindir, type, rec, body);
+}
+
+/* A script plugin whose ADD fails with `error` (a CNI error, one line of JSON); its DEL succeeds. */
+static void error_plugin(const char *bindir, const char *type, const char *rec, const char *error)
+{
+	char body[1024];
+	snprintf(body, sizeof body, "[ \"$CNI_COMMAND\" = DEL ] && exit 0\necho '%s'\nexit 1", error);
+	script_plugin(bindir, type, rec, body);
 }
 
 static int setup(void **state)
@@ -380,13 +389,10 @@ static void test_protocol(void **state)
 {
 	struct fx *f = *state;
 	/* reca is found in bin (bin2's copy must not run), recb in bin2 */
-	script_plugin(f->bin, "reca", f->rec,
-		      "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"169.254.1.1/24\"}]}'\n"
-		      "exit 0");
+	result_plugin(f->bin, "reca", f->rec, "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"169.254.1.1/24\"}]}");
 	writef(f->bin2, "reca", 0755, "#!/bin/sh\necho wrong >> %s/order\nexit 1\n", f->rec);
-	script_plugin(f->bin2, "recb", f->rec,
-		      "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"fd00::2/64\"},"
-		      "{\"address\":\"169.254.1.2/24\"}]}'\nexit 0");
+	result_plugin(f->bin2, "recb", f->rec,
+		      "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"fd00::2/64\"},{\"address\":\"169.254.1.2/24\"}]}");
 	writef(f->conf, "10-p.conflist", 0644,
 	       "{\"cniVersion\":\"1.0.0\",\"name\":\"p\",\"plugins\":["
 	       "{\"type\":\"reca\",\"capabilities\":{\"portMappings\":true}},"
@@ -504,12 +510,8 @@ static void test_protocol(void **state)
 static void test_cni_error(void **state)
 {
 	struct fx *f = *state;
-	script_plugin(f->bin, "reca", f->rec,
-		      "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"169.254.1.1/24\"}]}'\n"
-		      "exit 0");
-	script_plugin(f->bin, "errp", f->rec,
-		      "[ \"$CNI_COMMAND\" = DEL ] && exit 0\n"
-		      "echo '{\"cniVersion\":\"1.0.0\",\"code\":7,\"msg\":\"no luck\",\"details\":\"at all\"}'\nexit 1");
+	result_plugin(f->bin, "reca", f->rec, "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"169.254.1.1/24\"}]}");
+	error_plugin(f->bin, "errp", f->rec, "{\"cniVersion\":\"1.0.0\",\"code\":7,\"msg\":\"no luck\",\"details\":\"at all\"}");
 	script_plugin(f->bin, "junk", f->rec, "echo 'this is not json'\nexit 0");
 	script_plugin(f->bin, "crash", f->rec, "echo 'panic: nil map' >&2\nexit 2");
 	writef(f->conf, "10-e.conflist", 0644,
@@ -751,9 +753,7 @@ static void test_real_add_del(void **state)
 static void test_real_add_failure_undone(void **state)
 {
 	struct fx *f = *state;
-	script_plugin(f->bin, "errp", f->rec,
-		      "[ \"$CNI_COMMAND\" = DEL ] && exit 0\n"
-		      "echo '{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"try later\"}'\nexit 1");
+	error_plugin(f->bin, "errp", f->rec, "{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"try later\"}");
 	real_config(f, ",{\"type\":\"errp\"}");
 	open_net(f, 1, 30);
 	char netns[PATH_MAX];
