@@ -634,6 +634,16 @@ static json_t *current_lists(struct net *n, struct lc_err *err)
 	return lists;
 }
 
+/* DEL the lists an ADD ran (ran[k] with its result results[k]), last first; failures are logged. */
+static void undo_add(struct net *n, const struct net_pod *p, json_t *ran, json_t *results)
+{
+	for (size_t k = json_array_size(ran); k-- > 0;) {
+		struct lc_err e;
+		if (del_list(n, p, json_array_get(ran, k), json_array_get(results, k), &e) < 0)
+			log_warn("sandbox %s: undoing a failed ADD: %s", p->id, e.msg);
+	}
+}
+
 int net_add(struct net *n, const struct net_pod *p, struct net_attachment *a, struct lc_err *err)
 {
 	memset(a, 0, sizeof *a);
@@ -650,11 +660,7 @@ int net_add(struct net *n, const struct net_pod *p, struct net_attachment *a, st
 		inject_runtime(l, p);
 		json_t *res;
 		if (add_list(n, p, l, &res, err) < 0) {
-			for (size_t k = json_array_size(ran); k-- > 0;) {
-				struct lc_err e;
-				if (del_list(n, p, json_array_get(ran, k), json_array_get(results, k), &e) < 0)
-					log_warn("sandbox %s: undoing a failed ADD: %s", p->id, e.msg);
-			}
+			undo_add(n, p, ran, results);
 			return -1;
 		}
 		json_array_append(ran, l);
@@ -662,10 +668,7 @@ int net_add(struct net *n, const struct net_pod *p, struct net_attachment *a, st
 	}
 	if (fill_attachment(ran, results, a) < 0) {
 		net_attachment_free(a);
-		/* the ADD is done but cannot be handed out: undo it */
-		struct lc_err e;
-		if (net_del(n, p, NULL, NULL, &e) < 0)
-			log_warn("sandbox %s: undoing an ADD: %s", p->id, e.msg);
+		undo_add(n, p, ran, results); /* done, but it cannot be handed out */
 		return lc_failc(err, ENOMEM, "network: pod %s: the ADD's result", p->id);
 	}
 	return 0;

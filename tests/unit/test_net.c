@@ -561,6 +561,23 @@ static void test_cni_error(void **state)
 	assert_string_equal(order, "DEL reca\n");
 	free(order);
 
+	/* two lists, the second failing: the first is DELeted too, with its result */
+	net_close(f->net);
+	f->net = NULL;
+	writef(f->conf, "10-e.conflist", 0644, "{\"cniVersion\":\"1.0.0\",\"name\":\"e\",\"plugins\":[{\"type\":\"reca\"}]}");
+	writef(f->conf, "20-f.conflist", 0644, "{\"cniVersion\":\"1.0.0\",\"name\":\"f\",\"plugins\":[{\"type\":\"errp\"}]}");
+	open_net(f, 2, 10);
+	unlink(path);
+	assert_int_equal(net_add(f->net, &p, &a, &err), -1);
+	assert_string_equal(err.msg, "network f: plugin errp: no luck: at all (CNI code 7)");
+	order = read_text(f->rec, "order");
+	assert_string_equal(order, "ADD reca\nADD errp\nDEL errp\nDEL reca\n");
+	free(order);
+	in = load_rec(f, "DEL-reca.stdin");
+	assert_string_equal(json_string_value(json_object_get(in, "name")), "e");
+	assert_non_null(json_object_get(in, "prevResult"));
+	json_decref(in);
+
 	/* a ';' would split CNI_ARGS */
 	struct net_pod bad = p;
 	bad.name = "a;K8S_POD_NAMESPACE=x";
