@@ -46,11 +46,11 @@ static int relative_clean(const char *p)
 }
 
 /* reserve_kind.insert of containers: the store's refusals as CreateContainer answers them. */
-static int container_insert(struct cri_env *env, struct cri_call *call, const struct pod_new *n,
-			    struct pod_holder *h, grpc_status_code *code)
+static int container_insert(struct cri_env *env, struct cri_call *call, const struct obj_new *n,
+			    struct obj_holder *h, grpc_status_code *code)
 {
 	struct lc_err err = { 0 };
-	enum pod_refusal why;
+	enum refusal why;
 	if (store_container_insert(env->store, n, h, &why, &err) == 0)
 		return 0;
 	switch (err.errnum) {
@@ -95,9 +95,9 @@ static int target_pid(struct cri_env *env, struct cri_call *call, const struct s
 	if (!nso || nso->pid != RUNTIME__V1__NAMESPACE_MODE__TARGET)
 		return 0;
 	const char *ref = nso->target_id ? nso->target_id : "";
-	char tid[POD_ID_BUF];
+	char tid[OBJ_ID_BUF];
 	struct container_row t;
-	if (!id_is_hex(ref, 1, POD_ID_LEN) || store_container_resolve(env->store, ref, tid, err) < 0 ||
+	if (!id_is_hex(ref, 1, OBJ_ID_LEN) || store_container_resolve(env->store, ref, tid, err) < 0 ||
 	    store_container_get(env->store, tid, call->arena, &t, err) < 0) {
 		if (err->errnum && err->errnum != ENOENT && err->errnum != EINVAL)
 			return -1;
@@ -117,9 +117,9 @@ static int container_setup(struct cri_env *env, struct cri_call *call, const cha
 			   pid_t *pid, struct lc_err *err)
 {
 	char bundle[PATH_MAX], rootfs[PATH_MAX], rw[PATH_MAX];
-	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0 ||
-	    lc_dir(env, DIR_CTR_STATE, id, "rootfs", rootfs, sizeof rootfs, err) < 0 ||
-	    lc_dir(env, DIR_CTR_ROOT, id, NULL, rw, sizeof rw, err) < 0)
+	if (life_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0 ||
+	    life_dir(env, DIR_CTR_STATE, id, "rootfs", rootfs, sizeof rootfs, err) < 0 ||
+	    life_dir(env, DIR_CTR_ROOT, id, NULL, rw, sizeof rw, err) < 0)
 		return -1;
 	if (mkdir_p(bundle, 0700, err) < 0 || mkdir_p(rw, 0700, err) < 0)
 		return -1;
@@ -156,7 +156,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 				      ProtobufCMessage **resp)
 {
 	const Runtime__V1__CreateContainerRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "CreateContainer");
+	LIFE_REQUIRE_RUNTIME(env, call, "CreateContainer");
 	const Runtime__V1__ContainerConfig *cfg = r->config;
 	if (!cfg || !cfg->metadata || !cfg->metadata->name || !*cfg->metadata->name ||
 	    strpbrk(cfg->metadata->name, "/\n"))
@@ -174,7 +174,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 				"CreateContainer %s: log_path \"%s\" must be relative to the sandbox's log_directory, "
 				"without \"..\"", LC_Q(cname), LC_Q(cfg->log_path));
 	struct lc_err err = { 0 };
-	char sbid[POD_ID_BUF];
+	char sbid[OBJ_ID_BUF];
 	if (!r->pod_sandbox_id || store_sandbox_resolve(env->store, r->pod_sandbox_id, sbid, &err) < 0)
 		return cri_fail(call, !r->pod_sandbox_id ? GRPC_STATUS_INVALID_ARGUMENT : cri_code(err.errnum),
 				"CreateContainer %s: sandbox %s not found", LC_Q(cname), LC_Q(r->pod_sandbox_id));
@@ -197,12 +197,12 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	if (sb.log_directory[0] && cfg->log_path && *cfg->log_path)
 		log_path = arena_printf(call->arena, "%s/%s", sb.log_directory, cfg->log_path);
 
-	struct kv *labels = lc_kvs(call, (void *const *)cfg->labels, cfg->n_labels);
-	struct kv *ann = lc_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations);
+	struct kv *labels = life_kvs(call, (void *const *)cfg->labels, cfg->n_labels);
+	struct kv *ann = life_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations);
 	const char **layers = arena_alloc(call->arena, (img.n_layers + 1) * sizeof *layers);
 	for (size_t i = 0; i < img.n_layers; i++)
 		layers[i] = arena_strdup(call->arena, img.layers[i].chain_id);
-	struct pod_new n = {
+	struct obj_new n = {
 		.sandbox_id = sbid, .name = name, .meta_name = cname, .meta_attempt = cfg->metadata->attempt,
 		.labels = labels, .n_labels = cfg->n_labels, .annotations = ann, .n_annotations = cfg->n_annotations,
 		.image = cfg->image->image, .image_ref = arena_strdup(call->arena, image_id), .log_path = log_path,
@@ -226,12 +226,12 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	pid_t pid = 0;
 	int log_existed = *log_path && access(log_path, F_OK) == 0; /* conmon makes it before the runtime runs */
 	if (container_setup(env, call, n.id, &sb, cfg, &img, log_path, &pid, &err) < 0 ||
-	    store_container_created(env->store, n.id, pid, lc_now(), &err) < 0) {
+	    store_container_created(env->store, n.id, pid, cri_now(), &err) < 0) {
 		code = cri_fail(call, cri_work_code(err.errnum),
 				"CreateContainer %s (container %s): %s", LC_Q(name),
 				n.id, err.msg);
 		struct lc_err e2 = { 0 };
-		if (lc_container_teardown(env, n.id, &e2) < 0 || store_container_delete(env->store, n.id, &e2) < 0)
+		if (life_container_teardown(env, n.id, &e2) < 0 || store_container_delete(env->store, n.id, &e2) < 0)
 			log_error("container %s: cleanup after failed create: %s (recovery retries at startup)", n.id, e2.msg);
 		if (*log_path && !log_existed && unlink(log_path) < 0 && errno != ENOENT)
 			log_warn("container %s: log file %s of the failed create not removed: %s", n.id, log_path,
@@ -251,17 +251,17 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 				     ProtobufCMessage **resp)
 {
 	const Runtime__V1__StartContainerRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "StartContainer");
-	char id[POD_ID_BUF];
+	LIFE_REQUIRE_RUNTIME(env, call, "StartContainer");
+	char id[OBJ_ID_BUF];
 	grpc_status_code code;
-	int found = lc_resolve(env, call, "StartContainer", 1, r->container_id, id, &code);
+	int found = life_resolve(env, call, "StartContainer", 1, r->container_id, id, &code);
 	if (found < 0)
 		return code;
 	if (!found)
 		return cri_fail(call, GRPC_STATUS_NOT_FOUND,
 				"StartContainer: container %s not found", LC_Q(r->container_id));
 	struct lc_err err = { 0 };
-	enum pod_refusal why;
+	enum refusal why;
 	if (store_flag_set(env->store, FLAG_CTR_STARTING, id, &why, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "StartContainer %s: %s", id, err.msg);
 	if (why != REFUSED_NONE) {
@@ -279,13 +279,13 @@ grpc_status_code cri_start_container(struct cri_env *env, struct cri_call *call,
 		default:
 			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
 					"container %s is in state %s: only a CREATED container can be started", id,
-					lc_ctr_state_name(state));
+					life_ctr_state_name(state));
 		}
 	}
-	int64_t started_at = lc_now(); /* before the process can exit, so started_at <= finished_at */
+	int64_t started_at = cri_now(); /* before the process can exit, so started_at <= finished_at */
 	if (rt_start(env->lc->rt, id, &err) < 0) {
 		struct lc_err e2 = { 0 };
-		if (store_container_start_failed(env->store, id, lc_now(), START_ERROR_EXIT_CODE, "StartError", err.msg,
+		if (store_container_start_failed(env->store, id, cri_now(), START_ERROR_EXIT_CODE, "StartError", err.msg,
 						 &e2) < 0)
 			log_error("container %s: start failure not recorded: %s", id, e2.msg);
 		log_warn("container %s: start failed: %s", id, err.msg);
@@ -302,14 +302,14 @@ grpc_status_code cri_stop_container(struct cri_env *env, struct cri_call *call, 
 				    ProtobufCMessage **resp)
 {
 	const Runtime__V1__StopContainerRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "StopContainer");
-	char id[POD_ID_BUF];
+	LIFE_REQUIRE_RUNTIME(env, call, "StopContainer");
+	char id[OBJ_ID_BUF];
 	grpc_status_code code;
-	int found = lc_resolve(env, call, "StopContainer", 1, r->container_id, id, &code);
+	int found = life_resolve(env, call, "StopContainer", 1, r->container_id, id, &code);
 	if (found < 0)
 		return code;
 	struct lc_err err = { 0 };
-	if (found && lc_container_stop(env, id, r->timeout, call->deadline, &err) < 0)
+	if (found && life_container_stop(env, id, r->timeout, call->deadline, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "StopContainer %s: %s", id, err.msg);
 	*resp = cri_new(call, &runtime__v1__stop_container_response__descriptor);
 	return GRPC_STATUS_OK;
@@ -319,13 +319,13 @@ grpc_status_code cri_remove_container(struct cri_env *env, struct cri_call *call
 				      ProtobufCMessage **resp)
 {
 	const Runtime__V1__RemoveContainerRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "RemoveContainer");
-	char id[POD_ID_BUF];
+	LIFE_REQUIRE_RUNTIME(env, call, "RemoveContainer");
+	char id[OBJ_ID_BUF];
 	grpc_status_code code;
-	int found = lc_resolve(env, call, "RemoveContainer", 1, r->container_id, id, &code);
+	int found = life_resolve(env, call, "RemoveContainer", 1, r->container_id, id, &code);
 	if (found < 0)
 		return code;
-	if (found && (code = lc_container_remove(env, call, id)) != GRPC_STATUS_OK)
+	if (found && (code = life_container_remove(env, call, id)) != GRPC_STATUS_OK)
 		return code;
 	*resp = cri_new(call, &runtime__v1__remove_container_response__descriptor);
 	return GRPC_STATUS_OK;
@@ -366,7 +366,7 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 {
 	const Runtime__V1__ContainerStatusRequest *r = (const void *)req;
 	struct container_row c;
-	grpc_status_code code = lc_container_find(env, call, "ContainerStatus", r->container_id, &c);
+	grpc_status_code code = life_container_find(env, call, "ContainerStatus", r->container_id, &c);
 	if (code != GRPC_STATUS_OK)
 		return code;
 	const char *id = c.id;
@@ -398,7 +398,7 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 	st->mounts = cfg->mounts;
 	st->log_path = (char *)c.log_path;
 	st->stop_signal = cri_signal(c.stop_signal);
-	const Runtime__V1__LinuxContainerResources *res = lc_container_resources(call->arena, &c, cfg);
+	const Runtime__V1__LinuxContainerResources *res = life_container_resources(call->arena, &c, cfg);
 	if (res) {
 		st->resources = cri_new(call, &runtime__v1__container_resources__descriptor);
 		st->resources->linux = (Runtime__V1__LinuxContainerResources *)res;
@@ -411,7 +411,7 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 			json_decref(info);
 			info = NULL;
 		}
-		out->info = lc_verbose_info(env, call, DIR_CTR_STATE, c.id, info,
+		out->info = life_verbose_info(env, call, DIR_CTR_STATE, c.id, info,
 					    &runtime__v1__container_status_response__info_entry__descriptor, &out->n_info);
 	}
 	*resp = &out->base;
@@ -423,12 +423,12 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 {
 	const Runtime__V1__ListContainersRequest *r = (const void *)req;
 	const Runtime__V1__ContainerFilter *f = r->filter;
-	struct pod_filter pf = { .state = -1 };
+	struct obj_filter pf = { .state = -1 };
 	Runtime__V1__ListContainersResponse *out = cri_new(call, &runtime__v1__list_containers_response__descriptor);
 	*resp = &out->base;
 	if (f) {
-		if ((f->id && *f->id && !id_is_hex(f->id, 1, POD_ID_LEN)) ||
-		    (f->pod_sandbox_id && *f->pod_sandbox_id && !id_is_hex(f->pod_sandbox_id, 1, POD_ID_LEN)))
+		if ((f->id && *f->id && !id_is_hex(f->id, 1, OBJ_ID_LEN)) ||
+		    (f->pod_sandbox_id && *f->pod_sandbox_id && !id_is_hex(f->pod_sandbox_id, 1, OBJ_ID_LEN)))
 			return GRPC_STATUS_OK; /* nothing has such an ID */
 		if (f->id && *f->id)
 			pf.id_prefix = f->id;
@@ -437,7 +437,7 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 		if (f->state)
 			pf.state = f->state->state;
 		if (f->n_label_selector) {
-			pf.labels = lc_kvs(call, (void *const *)f->label_selector, f->n_label_selector);
+			pf.labels = life_kvs(call, (void *const *)f->label_selector, f->n_label_selector);
 			pf.n_labels = f->n_label_selector;
 		}
 	}
@@ -477,18 +477,18 @@ grpc_status_code cri_reopen_container_log(struct cri_env *env, struct cri_call *
 					  ProtobufCMessage **resp)
 {
 	const Runtime__V1__ReopenContainerLogRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "ReopenContainerLog");
+	LIFE_REQUIRE_RUNTIME(env, call, "ReopenContainerLog");
 	struct container_row c;
-	grpc_status_code code = lc_container_find(env, call, "ReopenContainerLog", r->container_id, &c);
+	grpc_status_code code = life_container_find(env, call, "ReopenContainerLog", r->container_id, &c);
 	if (code != GRPC_STATUS_OK)
 		return code;
 	const char *id = c.id;
 	struct lc_err err = { 0 };
 	if (c.state != CTR_RUNNING)
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ReopenContainerLog: container %s is %s, not running",
-				id, lc_ctr_state_name(c.state));
+				id, life_ctr_state_name(c.state));
 	char bundle[PATH_MAX];
-	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0 ||
+	if (life_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0 ||
 	    rt_reopen_log(env->lc->rt, id, bundle, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "ReopenContainerLog %s: %s", id, err.msg);
 	*resp = cri_new(call, &runtime__v1__reopen_container_log_response__descriptor);
@@ -552,9 +552,9 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 						ProtobufCMessage **resp)
 {
 	const Runtime__V1__UpdateContainerResourcesRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "UpdateContainerResources");
+	LIFE_REQUIRE_RUNTIME(env, call, "UpdateContainerResources");
 	struct container_row c;
-	grpc_status_code code = lc_container_find(env, call, "UpdateContainerResources", r->container_id, &c);
+	grpc_status_code code = life_container_find(env, call, "UpdateContainerResources", r->container_id, &c);
 	if (code != GRPC_STATUS_OK)
 		return code;
 	const char *id = c.id;
@@ -567,7 +567,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 		return GRPC_STATUS_OK; /* nothing to change */
 	}
 	Runtime__V1__LinuxContainerResources *m =
-		resources_merge(call, lc_container_resources(call->arena, &c, NULL), r->linux);
+		resources_merge(call, life_container_resources(call->arena, &c, NULL), r->linux);
 	json_auto_t *res = NULL; /* checked now, applied once `updating` is held */
 	if (spec_resources(m, &res, &err) < 0)
 		return cri_fail(call, cri_code(err.errnum), "UpdateContainerResources %s: %s", id, err.msg);
@@ -575,7 +575,7 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 	uint8_t *packed = arena_alloc(call->arena, len ? len : 1);
 	runtime__v1__linux_container_resources__pack(m, packed);
 
-	enum pod_refusal why;
+	enum refusal why;
 	if (store_flag_set(env->store, FLAG_CTR_UPDATING, id, &why, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "UpdateContainerResources %s: %s", id, err.msg);
 	switch (why) {
@@ -591,9 +591,9 @@ grpc_status_code cri_update_container_resources(struct cri_env *env, struct cri_
 	default:
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
 				"container %s is in state %s: only a CREATED or RUNNING container can be updated", id,
-				lc_ctr_state_name(c.state));
+				life_ctr_state_name(c.state));
 	}
-	if (lc_container_apply_resources(env, id, res, &err) < 0) {
+	if (life_container_apply_resources(env, id, res, &err) < 0) {
 		struct lc_err e2 = { 0 };
 		if (store_flag_reset(env->store, FLAG_CTR_UPDATING, id, &e2) < 0)
 			log_error("container %s: updating not reset: %s", id, e2.msg);

@@ -42,7 +42,7 @@ struct cri_call {
 	enum cri_api api;     /* which package the method was called under */
 	const char *method;   /* full path, for messages */
 	char *status_msg;     /* set by cri_fail */
-	int64_t deadline;     /* the caller's gRPC deadline, CLOCK_REALTIME ns (lc_now's clock); 0: none */
+	int64_t deadline;     /* the caller's gRPC deadline, CLOCK_REALTIME ns (cri_now's clock); 0: none */
 	/*
 	 * > 0: a descriptor that turns readable (and stays so) once the caller is gone — it cancelled,
 	 * disconnected or its deadline passed — for a handler's waits to poll (proc_opts.cancel_fd).

@@ -40,24 +40,24 @@ grpc_status_code cri_exec_sync(struct cri_env *env, struct cri_call *call, const
 			       ProtobufCMessage **resp)
 {
 	const Runtime__V1__ExecSyncRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "ExecSync");
+	LIFE_REQUIRE_RUNTIME(env, call, "ExecSync");
 	if (r->n_cmd == 0 || !r->cmd[0] || !*r->cmd[0])
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: cmd is empty", LC_Q(r->container_id));
 	if (r->timeout < 0)
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ExecSync %s: negative timeout %lld",
 				LC_Q(r->container_id), (long long)r->timeout);
 	struct container_row c;
-	grpc_status_code code = lc_container_find(env, call, "ExecSync", r->container_id, &c);
+	grpc_status_code code = life_container_find(env, call, "ExecSync", r->container_id, &c);
 	if (code != GRPC_STATUS_OK)
 		return code;
 	const char *id = c.id;
 	struct lc_err err = { 0 };
 	if (c.state != CTR_RUNNING)
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "ExecSync: container %s is not running (state %s)",
-				id, lc_ctr_state_name(c.state));
+				id, life_ctr_state_name(c.state));
 
 	char bundle[PATH_MAX];
-	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0)
+	if (life_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "ExecSync %s: %s", id, err.msg);
 	struct rt_exec x = {
 		.id = id,

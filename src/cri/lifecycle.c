@@ -18,14 +18,14 @@
 #include "util/id.h"
 #include "util/log.h"
 
-int64_t lc_now(void)
+int64_t cri_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int lc_new_id(char id[POD_ID_BUF], struct lc_err *err)
+int life_new_id(char id[OBJ_ID_BUF], struct lc_err *err)
 {
 	unsigned char b[32];
 	size_t got = 0;
@@ -41,8 +41,8 @@ int lc_new_id(char id[POD_ID_BUF], struct lc_err *err)
 	return 0;
 }
 
-int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int container, const char *ref,
-	       char id[POD_ID_BUF], grpc_status_code *code)
+int life_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int container, const char *ref,
+	       char id[OBJ_ID_BUF], grpc_status_code *code)
 {
 	struct lc_err err = { 0 };
 	if (!ref || !*ref) {
@@ -61,14 +61,14 @@ int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int 
 	return -1;
 }
 
-void *lc_verbose_info(struct cri_env *env, struct cri_call *call, enum lc_dir which, const char *id, json_t *info,
+void *life_verbose_info(struct cri_env *env, struct cri_call *call, enum life_dir which, const char *id, json_t *info,
 		      const ProtobufCMessageDescriptor *entry_desc, size_t *n)
 {
 	struct lc_err err = { 0 };
 	char bundle[PATH_MAX];
 	json_t *spec = NULL;
 	*n = 0;
-	if (info && env->lc && lc_dir(env, which, id, NULL, bundle, sizeof bundle, &err) == 0 &&
+	if (info && env->lc && life_dir(env, which, id, NULL, bundle, sizeof bundle, &err) == 0 &&
 	    rt_read_spec(env->lc->rt, id, bundle, &spec, &err) == 0)
 		json_object_set_new(info, "runtimeSpec", spec);
 	struct cri_map_entry *e = cri_new(call, entry_desc);
@@ -82,7 +82,7 @@ void *lc_verbose_info(struct cri_env *env, struct cri_call *call, enum lc_dir wh
 	return v;
 }
 
-struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n)
+struct kv *life_kvs(struct cri_call *call, void *const *entries, size_t n)
 {
 	struct kv *kv = arena_alloc(call->arena, (n + 1) * sizeof *kv);
 	for (size_t i = 0; i < n; i++) {
@@ -92,11 +92,11 @@ struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n)
 	return kv;
 }
 
-int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const char *sub, char *out, size_t n,
+int life_dir(const struct cri_env *env, enum life_dir which, const char *id, const char *sub, char *out, size_t n,
 	   struct lc_err *err)
 {
 	/* IDs reach paths only after this check (and they come from database rows anyway). */
-	if (!id_is_hex(id, POD_ID_LEN, POD_ID_LEN))
+	if (!id_is_hex(id, OBJ_ID_LEN, OBJ_ID_LEN))
 		return lc_fail(err, EINVAL, "\"%s\" is not an object ID", LC_Q(id));
 	const char *base = which == DIR_CTR_ROOT || which == DIR_SB_ROOT ? env->cfg->root : env->cfg->state;
 	const char *kind = which == DIR_CTR_ROOT || which == DIR_CTR_STATE ? "containers" : "sandboxes";
@@ -115,12 +115,12 @@ static int runtime_exit(struct cri_env *env, const char *id, struct rt_exit *x, 
 {
 	char bundle[PATH_MAX];
 	*x = (struct rt_exit){ .code = -1 };
-	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0)
+	if (life_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0)
 		return -1;
 	return rt_exit_status(env->lc->rt, id, bundle, x, err);
 }
 
-int lc_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x, struct lc_err *err)
+int life_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x, struct lc_err *err)
 {
 	struct lifecycle *lc = env->lc;
 	struct lc_err local = { 0 };
@@ -162,19 +162,19 @@ static void on_exit_file(const char *id, int exit_code, int64_t finished_at, voi
 	if (runtime_exit(env, id, &x, &err) < 0) /* removed meanwhile with its container */
 		log_debug("%s: exit not recorded: %s", id, err.msg);
 	else
-		lc_record_exit(env, id, &x, NULL);
+		life_record_exit(env, id, &x, NULL);
 }
 
-int64_t lc_wait_end(int64_t within_ns, int64_t answer_by, int *callers)
+int64_t life_wait_end(int64_t within_ns, int64_t answer_by, int *callers)
 {
-	int64_t own = within_ns ? lc_now() + within_ns : 0;
+	int64_t own = within_ns ? cri_now() + within_ns : 0;
 	int theirs = answer_by && (!own || answer_by < own);
 	if (callers)
 		*callers = theirs;
 	return theirs ? answer_by : own;
 }
 
-int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline)
+int life_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline)
 {
 	struct lifecycle *lc = env->lc;
 	for (;;) {
@@ -183,7 +183,7 @@ int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), co
 		pthread_mutex_unlock(&lc->mu);
 		if (done(env, id))
 			return 0;
-		int64_t now = lc_now();
+		int64_t now = cri_now();
 		if (deadline && now >= deadline)
 			return 1;
 		int64_t until = now + 1000000000; /* re-check at least once a second */
@@ -224,7 +224,7 @@ static int container_gone(struct cri_env *env, const char *id)
 	struct rt_exit x;
 	if (rt_state(env->lc->rt, id, &st, &pid, &err) < 0 || (st != RT_STOPPED && st != RT_MISSING))
 		return 0;
-	return runtime_exit(env, id, &x, &err) == 0 || !lc_conmon_alive(env, id);
+	return runtime_exit(env, id, &x, &err) == 0 || !life_monitor_alive(env, id);
 }
 
 /*
@@ -242,22 +242,22 @@ static int stop_recorded(struct cri_env *env, const char *id, struct lc_err *err
 	arena_release(&a);
 	if (rc < 0)
 		return err->errnum == ENOENT ? 0 : -1;
-	if (running && lc_record_lost_exit(env, id, err) < 0)
+	if (running && life_record_lost_exit(env, id, err) < 0)
 		return lc_wrap(err, "container %s stopped, but its exit could not be recorded", id);
 	return 0;
 }
 
-int lc_conmon_alive(struct cri_env *env, const char *id)
+int life_monitor_alive(struct cri_env *env, const char *id)
 {
 	char ctr[PATH_MAX], sb[PATH_MAX];
 	struct lc_err err = { 0 };
-	if (lc_dir(env, DIR_CTR_STATE, id, NULL, ctr, sizeof ctr, &err) < 0 ||
-	    lc_dir(env, DIR_SB_STATE, id, NULL, sb, sizeof sb, &err) < 0)
+	if (life_dir(env, DIR_CTR_STATE, id, NULL, ctr, sizeof ctr, &err) < 0 ||
+	    life_dir(env, DIR_SB_STATE, id, NULL, sb, sizeof sb, &err) < 0)
 		return 0;
 	return rt_monitor_alive(env->lc->rt, id, ctr) || rt_monitor_alive(env->lc->rt, id, sb);
 }
 
-int lc_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err)
+int life_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err)
 {
 	struct lc_err e = { 0 };
 	struct rt_exit x;
@@ -265,15 +265,15 @@ int lc_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err)
 		log_warn("%s: not running any more, and its monitor is gone without recording its exit (host "
 			 "rebooted or the monitor killed): recording exit code 255", id);
 		x.code = 255;
-		x.at = lc_now();
+		x.at = cri_now();
 	}
-	return lc_record_exit(env, id, &x, err);
+	return life_record_exit(env, id, &x, err);
 }
 
 /* How long StopContainer waits for a SIGKILLed container before it gives up. */
 #define KILL_WAIT_NS (120LL * 1000000000)
 
-int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int64_t answer_by, struct lc_err *err)
+int life_container_stop(struct cri_env *env, const char *id, int64_t timeout, int64_t answer_by, struct lc_err *err)
 {
 	struct arena a;
 	arena_init(&a);
@@ -291,8 +291,8 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 		if (rt_kill(rt, id, sig, 0, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
 			return -1;
 		/* kubelet's terminationGracePeriodSeconds is an int64: a timeout beyond a century is none */
-		int64_t deadline = timeout > 3155760000LL ? 0 : lc_now() + timeout * 1000000000;
-		if (lc_wait(env, container_gone, id, deadline) == 0) {
+		int64_t deadline = timeout > 3155760000LL ? 0 : cri_now() + timeout * 1000000000;
+		if (life_wait(env, container_gone, id, deadline) == 0) {
 			/* The init ended; processes it left (a PID namespace shared with the pod keeps
 			 * them alive) are stopped too, as containerd does on the init's exit. */
 			struct lc_err e2 = { 0 };
@@ -305,7 +305,7 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 	if (rt_kill(rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
 		return -1;
 	int callers;
-	if (lc_wait(env, container_gone, id, lc_wait_end(KILL_WAIT_NS, answer_by, &callers)) != 0) {
+	if (life_wait(env, container_gone, id, life_wait_end(KILL_WAIT_NS, answer_by, &callers)) != 0) {
 		if (callers)
 			return lc_fail(err, ETIMEDOUT, "container %s: SIGKILL sent, its exit not seen yet when the "
 				       "caller's deadline passed", id);
@@ -315,12 +315,12 @@ int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int6
 	return stop_recorded(env, id, err);
 }
 
-int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *err)
+int life_container_teardown(struct cri_env *env, const char *id, struct lc_err *err)
 {
 	char dir[PATH_MAX], rootfs[PATH_MAX], rw[PATH_MAX];
-	if (lc_dir(env, DIR_CTR_STATE, id, NULL, dir, sizeof dir, err) < 0 ||
-	    lc_dir(env, DIR_CTR_STATE, id, "rootfs", rootfs, sizeof rootfs, err) < 0 ||
-	    lc_dir(env, DIR_CTR_ROOT, id, NULL, rw, sizeof rw, err) < 0)
+	if (life_dir(env, DIR_CTR_STATE, id, NULL, dir, sizeof dir, err) < 0 ||
+	    life_dir(env, DIR_CTR_STATE, id, "rootfs", rootfs, sizeof rootfs, err) < 0 ||
+	    life_dir(env, DIR_CTR_ROOT, id, NULL, rw, sizeof rw, err) < 0)
 		return -1;
 	if (rt_delete(env->lc->rt, id, err) < 0) {
 		if (err->errnum != ENOENT)
@@ -333,13 +333,13 @@ int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *er
 	return 0;
 }
 
-int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err)
+int life_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err)
 {
 	char dir[PATH_MAX], shm[PATH_MAX], ns[PATH_MAX], files[PATH_MAX];
-	if (lc_dir(env, DIR_SB_STATE, id, NULL, dir, sizeof dir, err) < 0 ||
-	    lc_dir(env, DIR_SB_STATE, id, "shm", shm, sizeof shm, err) < 0 ||
-	    lc_dir(env, DIR_SB_STATE, id, "ns", ns, sizeof ns, err) < 0 ||
-	    lc_dir(env, DIR_SB_ROOT, id, NULL, files, sizeof files, err) < 0)
+	if (life_dir(env, DIR_SB_STATE, id, NULL, dir, sizeof dir, err) < 0 ||
+	    life_dir(env, DIR_SB_STATE, id, "shm", shm, sizeof shm, err) < 0 ||
+	    life_dir(env, DIR_SB_STATE, id, "ns", ns, sizeof ns, err) < 0 ||
+	    life_dir(env, DIR_SB_ROOT, id, NULL, files, sizeof files, err) < 0)
 		return -1;
 	if (rt_delete(env->lc->rt, id, err) < 0 && err->errnum != ENOENT)
 		return lc_wrap(err, "delete infra container of sandbox %s", id);
@@ -349,7 +349,7 @@ int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err)
 	return 0;
 }
 
-grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call, const char *id)
+grpc_status_code life_container_remove(struct cri_env *env, struct cri_call *call, const char *id)
 {
 	struct lc_err err = { 0 };
 	struct container_row r;
@@ -363,11 +363,11 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 	/* Forcibly stop the container if it is running or its state is unknown. */
 	if (r.state == CTR_RUNNING || r.state == CTR_UNKNOWN) {
 		log_info("container %s: forcibly stopping it to remove it", id);
-		if (lc_container_stop(env, id, 0, call->deadline, &err) < 0)
+		if (life_container_stop(env, id, 0, call->deadline, &err) < 0)
 			return cri_fail(call, cri_code(err.errnum), "failed to forcibly stop container %s: %s", id,
 					err.msg);
 	}
-	enum pod_refusal why;
+	enum refusal why;
 	if (store_flag_set(env->store, FLAG_CTR_REMOVING, id, &why, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "failed to set removing state for container %s: %s", id,
 				err.msg);
@@ -394,7 +394,7 @@ grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call,
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "container %s can't be removed now", id);
 	}
 	/* From here on, any failure resets `removing` so that the call can be retried. */
-	if (lc_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
+	if (life_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
 		struct lc_err e2 = { 0 };
 		if (store_flag_reset(env->store, FLAG_CTR_REMOVING, id, &e2) < 0)
 			log_error("container %s: failed to reset removing state: %s", id, e2.msg);
@@ -439,7 +439,7 @@ int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
 	/* The watcher first reports the exit files already there: exits while the daemon was down. */
 	if (exits_start(lc->exit_dir, on_exit_file, env, &lc->exits, err) < 0)
 		goto fail;
-	if (lc_recover(env, err) < 0)
+	if (life_recover(env, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -460,7 +460,7 @@ void lifecycle_close(struct cri_env *env)
 	env->lc = NULL;
 }
 
-const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c,
+const Runtime__V1__LinuxContainerResources *life_container_resources(struct arena *a, const struct container_row *c,
 								   const Runtime__V1__ContainerConfig *cfg)
 {
 	if (c->resources) {
@@ -475,10 +475,10 @@ const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena 
 	return cfg && cfg->linux ? cfg->linux->resources : NULL;
 }
 
-int lc_container_apply_resources(struct cri_env *env, const char *id, json_t *res, struct lc_err *err)
+int life_container_apply_resources(struct cri_env *env, const char *id, json_t *res, struct lc_err *err)
 {
 	char bundle[PATH_MAX];
-	if (lc_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0)
+	if (life_dir(env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, err) < 0)
 		return -1;
 	cleanup_free char *text = json_dumps(res, JSON_COMPACT);
 	if (!text)
@@ -491,12 +491,12 @@ int lc_container_apply_resources(struct cri_env *env, const char *id, json_t *re
 	return 0;
 }
 
-grpc_status_code lc_container_find(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+grpc_status_code life_container_find(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
 				   struct container_row *c)
 {
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	grpc_status_code code;
-	int found = lc_resolve(env, call, rpc, 1, ref, id, &code);
+	int found = life_resolve(env, call, rpc, 1, ref, id, &code);
 	if (found < 0)
 		return code;
 	struct lc_err err = { 0 };

@@ -15,9 +15,9 @@
  * The CRI layer makes, names and removes these directories; what is inside a bundle is the
  * runtime's (runtime.h): nothing here opens a path inside one, nor anything under /proc.
  *
- * Waits (lc_wait): a predicate only reads — the row, the runtime's view — and the caller records
+ * Waits (life_wait): a predicate only reads — the row, the runtime's view — and the caller records
  * what the wait found.  Every wait ends at the caller's deadline (struct cri_call.deadline) when
- * the call has one, and at litecri's own bound (lc_wait_end) otherwise.
+ * the call has one, and at litecri's own bound (life_wait_end) otherwise.
  */
 #ifndef LITECRI_CRI_LIFECYCLE_H
 #define LITECRI_CRI_LIFECYCLE_H
@@ -44,7 +44,7 @@ struct lifecycle {
 	char pause_rootfs[PATH_MAX];
 };
 
-enum lc_dir { DIR_CTR_ROOT, DIR_CTR_STATE, DIR_SB_ROOT, DIR_SB_STATE };
+enum life_dir { DIR_CTR_ROOT, DIR_CTR_STATE, DIR_SB_ROOT, DIR_SB_STATE };
 
 /*
  * Start the lifecycle part of env: take ownership of rt, create the directories, install the
@@ -55,21 +55,21 @@ int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err);
 void lifecycle_close(struct cri_env *env);
 
 /* "<root|state>/<containers|sandboxes>/<id>[/<sub>]" (sub may be NULL).  -1 if too long. */
-int lc_dir(const struct cri_env *env, enum lc_dir which, const char *id, const char *sub, char *out, size_t n,
+int life_dir(const struct cri_env *env, enum life_dir which, const char *id, const char *sub, char *out, size_t n,
 	   struct lc_err *err);
 
 /* "CREATED", "RUNNING", "EXITED", "UNKNOWN" (a stored container state), else "INVALID". */
-static inline const char *lc_ctr_state_name(int state)
+static inline const char *life_ctr_state_name(int state)
 {
 	static const char *const names[] = { "CREATED", "RUNNING", "EXITED", "UNKNOWN" };
 	return state >= 0 && state <= 3 ? names[state] : "INVALID";
 }
 
 /* A new random object ID (64 hex digits). */
-int lc_new_id(char id[POD_ID_BUF], struct lc_err *err);
+int life_new_id(char id[OBJ_ID_BUF], struct lc_err *err);
 
 /* Nanoseconds since the epoch. */
-int64_t lc_now(void);
+int64_t cri_now(void);
 
 /*
  * Record an exit as the runtime reports it (rt_exit_status: found by the exit watcher, a stop or
@@ -78,45 +78,45 @@ int64_t lc_now(void);
  * something.  -1 (logged, and in *err unless err is NULL) when the database could not be written
  * (e.g. the disk is full): the row keeps its old state.
  */
-int lc_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x, struct lc_err *err);
+int life_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x, struct lc_err *err);
 
 /*
  * 1 while the monitor supervising container (or infra container) id still runs
  * (rt_monitor_alive): its exit, not recorded by the runtime yet, may still come.
  */
-int lc_conmon_alive(struct cri_env *env, const char *id);
+int life_monitor_alive(struct cri_env *env, const char *id);
 
 /*
  * The exit of a container / infra container the runtime no longer runs: the one the runtime
  * recorded if there is one, else exit code 255 (its monitor is gone: a reboot, or it was killed).
  * Call only when the monitor is not alive, or it may still be about to record the exit.  Fails as
- * lc_record_exit.
+ * life_record_exit.
  */
-int lc_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err);
+int life_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *err);
 
 /*
  * Stop a container the StopContainer way: the stop signal, `timeout` seconds, then SIGKILL to all
  * of its processes; return once its exit is recorded.  Not RUNNING/UNKNOWN: nothing to do.
- * Missing: 0.  Failure: -1 naming the container.  answer_by: the caller's deadline (lc_now's
+ * Missing: 0.  Failure: -1 naming the container.  answer_by: the caller's deadline (cri_now's
  * clock; 0: none).  The stop itself never ends early — the grace period runs its course and the
  * SIGKILL is sent — but the wait after the SIGKILL, which only tells the caller how it went (the
  * exit is recorded when it comes all the same), ends there: ETIMEDOUT.
  */
-int lc_container_stop(struct cri_env *env, const char *id, int64_t timeout, int64_t answer_by, struct lc_err *err);
+int life_container_stop(struct cri_env *env, const char *id, int64_t timeout, int64_t answer_by, struct lc_err *err);
 
 /*
  * RemoveContainer, exactly as the reference: missing → OK; RUNNING/UNKNOWN → forcibly stopped
- * first (lc_container_stop with the call's deadline: its end fails the call, DEADLINE_EXCEEDED,
+ * first (life_container_stop with the call's deadline: its end fails the call, DEADLINE_EXCEEDED,
  * nothing marked); removing set by one conditional UPDATE (each refusal a FAILED_PRECONDITION
  * naming the container); runtime container, rootfs and dirs deleted; row deleted; on failure
  * removing reset.
  */
-grpc_status_code lc_container_remove(struct cri_env *env, struct cri_call *call, const char *id);
+grpc_status_code life_container_remove(struct cri_env *env, struct cri_call *call, const char *id);
 
 /* Delete what a container has outside the database (runtime container, mounts, dirs, exit file). */
-int lc_container_teardown(struct cri_env *env, const char *id, struct lc_err *err);
+int life_container_teardown(struct cri_env *env, const char *id, struct lc_err *err);
 /* The same for a sandbox (infra container, shm, pinned namespaces, dirs, exit file). */
-int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err);
+int life_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err);
 
 /*
  * Wait until `done(env, id)` returns non-zero, re-checking after every recorded exit and at least
@@ -124,23 +124,23 @@ int lc_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err)
  * deadline.  A predicate only reads (the database, the runtime's view); whatever the outcome asks
  * to record, its caller records after the wait.
  */
-int lc_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline);
+int life_wait(struct cri_env *env, int (*done)(struct cri_env *, const char *), const char *id, int64_t deadline);
 
 /*
  * The deadline of a wait bounded both by litecri (within_ns from now; 0: no bound of its own) and
- * by the caller (answer_by: struct cri_call.deadline, lc_now's clock; 0: none): the earlier one,
+ * by the caller (answer_by: struct cri_call.deadline, cri_now's clock; 0: none): the earlier one,
  * 0 when neither.  *callers (unless NULL) = 1 when it is the caller's, for the message: the call
  * ends DEADLINE_EXCEEDED either way.
  */
-int64_t lc_wait_end(int64_t within_ns, int64_t answer_by, int *callers);
+int64_t life_wait_end(int64_t within_ns, int64_t answer_by, int *callers);
 
 /*
  * Resolve a request's sandbox (container = 0) or container (container = 1) ID, full or a unique
  * prefix.  1 = found (id filled), 0 = no such object, -1 = bad or ambiguous ID or a database
  * error: *code is the gRPC status, set with cri_fail.
  */
-int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int container, const char *ref,
-	       char id[POD_ID_BUF], grpc_status_code *code);
+int life_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int container, const char *ref,
+	       char id[OBJ_ID_BUF], grpc_status_code *code);
 
 /*
  * The container `ref` names (full ID or unique prefix), read into *c: GRPC_STATUS_OK, or the
@@ -148,7 +148,7 @@ int lc_resolve(struct cri_env *env, struct cri_call *call, const char *rpc, int 
  * still in flight (visible once CreateContainer has finished), INVALID_ARGUMENT for a bad or
  * ambiguous ID, INTERNAL for a database error.
  */
-grpc_status_code lc_container_find(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+grpc_status_code life_container_find(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
 				   struct container_row *c);
 
 /*
@@ -157,34 +157,34 @@ grpc_status_code lc_container_find(struct cri_env *env, struct cri_call *call, c
  * directory `which`; none without a runtime) added as "runtimeSpec".  Entries are made with
  * entry_desc; *n is 0 or 1.
  */
-void *lc_verbose_info(struct cri_env *env, struct cri_call *call, enum lc_dir which, const char *id, json_t *info,
+void *life_verbose_info(struct cri_env *env, struct cri_call *call, enum life_dir which, const char *id, json_t *info,
 		      const ProtobufCMessageDescriptor *entry_desc, size_t *n);
 
 /* A request's map<string,string> entries (any entry type) as key/value pairs for the store. */
-struct kv *lc_kvs(struct cri_call *call, void *const *entries, size_t n);
+struct kv *life_kvs(struct cri_call *call, void *const *entries, size_t n);
 
 /*
  * The container's Linux resources as they apply now: those the last UpdateContainerResources
  * recorded, else those of its CreateContainer config (cfg: that config already decoded, or NULL);
  * NULL when neither gives any (or a recorded value does not decode: logged).  Allocated in a.
  */
-const Runtime__V1__LinuxContainerResources *lc_container_resources(struct arena *a, const struct container_row *c,
+const Runtime__V1__LinuxContainerResources *life_container_resources(struct arena *a, const struct container_row *c,
 								   const Runtime__V1__ContainerConfig *cfg);
 
 /*
  * Apply res (an OCI linux.resources object built by spec_resources) to container id's live cgroup
  * (rt_update, which keeps the container's OCI spec in step).  ESRCH: the runtime does not run it.
  */
-int lc_container_apply_resources(struct cri_env *env, const char *id, json_t *res, struct lc_err *err);
+int life_container_apply_resources(struct cri_env *env, const char *id, json_t *res, struct lc_err *err);
 
 /* Startup recovery (recover.c): reconcile every row with the runtime, sweep orphans. */
-int lc_recover(struct cri_env *env, struct lc_err *err);
+int life_recover(struct cri_env *env, struct lc_err *err);
 
 /*
  * In a handler that needs the runtime: fail with FAILED_PRECONDITION when the daemon started
  * without one (no OCI runtime or conmon found).
  */
-#define LC_REQUIRE_RUNTIME(env, call, rpc)                                                              \
+#define LIFE_REQUIRE_RUNTIME(env, call, rpc)                                                              \
 	do {                                                                                            \
 		if (!(env)->lc)                                                                         \
 			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,                          \

@@ -40,8 +40,8 @@
 /* The runtime no longer runs id: its exit, unless conmon is alive and about to report it. */
 static void record_lost_exit(struct cri_env *env, const char *id)
 {
-	if (!lc_conmon_alive(env, id))
-		lc_record_lost_exit(env, id, NULL);
+	if (!life_monitor_alive(env, id))
+		life_record_lost_exit(env, id, NULL);
 }
 
 static enum rt_state runtime_state(struct cri_env *env, const char *id)
@@ -64,7 +64,7 @@ static enum rt_state runtime_state(struct cri_env *env, const char *id)
 static void container_rebooted(struct cri_env *env, const struct container_row *c)
 {
 	struct lc_err err = { 0 };
-	if (c->state != CTR_EXITED && lc_record_lost_exit(env, c->id, &err) < 0)
+	if (c->state != CTR_EXITED && life_record_lost_exit(env, c->id, &err) < 0)
 		return; /* logged; the next start (same boot) finds the runtime does not run it either */
 	if (c->starting && store_flag_reset(env->store, FLAG_CTR_STARTING, c->id, &err) < 0)
 		log_error("container %s: %s", c->id, err.msg);
@@ -76,7 +76,7 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 	const char *id = c->id;
 	if (c->creating || c->removing) {
 		log_info("container %s: %s interrupted: removing it", id, c->creating ? "create" : "removal");
-		if (lc_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
+		if (life_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
 			log_error("container %s: %s", id, err.msg);
 			if (c->removing && store_flag_reset(env->store, FLAG_CTR_REMOVING, id, &err) < 0)
 				log_error("container %s: %s", id, err.msg);
@@ -90,10 +90,10 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 			struct arena a;
 			arena_init(&a);
 			json_auto_t *res = NULL;
-			const Runtime__V1__LinuxContainerResources *r = lc_container_resources(&a, c, NULL);
+			const Runtime__V1__LinuxContainerResources *r = life_container_resources(&a, c, NULL);
 			if (!r)
 				outcome = "it has no resources to re-apply";
-			else if (spec_resources(r, &res, &err) == 0 && lc_container_apply_resources(env, id, res, &err) == 0)
+			else if (spec_resources(r, &res, &err) == 0 && life_container_apply_resources(env, id, res, &err) == 0)
 				outcome = "recorded resources re-applied";
 			else {
 				outcome = "re-applying the recorded resources failed";
@@ -116,7 +116,7 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 	if (c->starting) {
 		int rc = 0;
 		if (st == RT_RUNNING) {
-			rc = store_container_started(env->store, id, lc_now(), &err);
+			rc = store_container_started(env->store, id, cri_now(), &err);
 		} else {
 			if (st != RT_CREATED)
 				record_lost_exit(env, id);
@@ -152,13 +152,13 @@ static void recover_sandbox(struct cri_env *env, struct arena *a, const struct s
 	}
 	if (sb->creating || sb->removing) {
 		log_info("sandbox %s: %s interrupted: removing it", id, sb->creating ? "create" : "removal");
-		char (*ids)[POD_ID_BUF];
+		char (*ids)[OBJ_ID_BUF];
 		size_t n = 0;
 		int rc = store_sandbox_containers(env->store, id, a, &ids, &n, &err);
 		for (size_t i = 0; rc == 0 && i < n; i++)
-			if (lc_container_teardown(env, ids[i], &err) < 0 || store_container_delete(env->store, ids[i], &err) < 0)
+			if (life_container_teardown(env, ids[i], &err) < 0 || store_container_delete(env->store, ids[i], &err) < 0)
 				rc = -1;
-		if (rc < 0 || lc_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0) {
+		if (rc < 0 || life_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0) {
 			log_error("sandbox %s: %s", id, err.msg);
 			if (sb->removing && store_flag_reset(env->store, FLAG_SANDBOX_REMOVING, id, &err) < 0)
 				log_error("sandbox %s: %s", id, err.msg);
@@ -168,7 +168,7 @@ static void recover_sandbox(struct cri_env *env, struct arena *a, const struct s
 	if (sb->stopping && store_flag_reset(env->store, FLAG_SANDBOX_STOPPING, id, &err) < 0)
 		log_error("sandbox %s: %s", id, err.msg);
 	if (sb->state == SANDBOX_READY && rebooted) {
-		lc_record_lost_exit(env, id, NULL); /* NOTREADY, the runtime not asked: as container_rebooted */
+		life_record_lost_exit(env, id, NULL); /* NOTREADY, the runtime not asked: as container_rebooted */
 	} else if (sb->state == SANDBOX_READY) {
 		enum rt_state st = runtime_state(env, id);
 		if (st == RT_MISSING || st == RT_STOPPED)
@@ -205,7 +205,7 @@ static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (!id_is_hex(e->d_name, POD_ID_LEN, POD_ID_LEN)) {
+		if (!id_is_hex(e->d_name, OBJ_ID_LEN, OBJ_ID_LEN)) {
 			log_warn("recovery: %s/%s is not litecri's: left alone", dir, e->d_name);
 			continue;
 		}
@@ -252,12 +252,12 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int lc_recover(struct cri_env *env, struct lc_err *err)
+int life_recover(struct cri_env *env, struct lc_err *err)
 {
 	struct arena a;
 	arena_init(&a);
 	int rc = -1;
-	char (*ids)[POD_ID_BUF];
+	char (*ids)[OBJ_ID_BUF];
 	size_t n, n_containers;
 	int rebooted;
 	int64_t t0 = mono_us();
@@ -292,7 +292,7 @@ int lc_recover(struct cri_env *env, struct lc_err *err)
 		log_warn("recovery: cannot list the runtime's containers: %s", e.msg);
 	} else {
 		for (size_t i = 0; i < rn; i++) {
-			if (id_is_hex(rids[i], POD_ID_LEN, POD_ID_LEN) && !owned(env, &a, rids[i])) {
+			if (id_is_hex(rids[i], OBJ_ID_LEN, OBJ_ID_LEN) && !owned(env, &a, rids[i])) {
 				if (rt_delete(env->lc->rt, rids[i], &e) == 0)
 					log_info("recovery: deleted orphan runtime container %s", rids[i]);
 				else if (e.errnum == ENOENT)
@@ -306,13 +306,13 @@ int lc_recover(struct cri_env *env, struct lc_err *err)
 	}
 	char dir[PATH_MAX + 16];
 	snprintf(dir, sizeof dir, "%s/containers", env->cfg->state);
-	sweep_dir(env, &a, dir, lc_container_teardown);
+	sweep_dir(env, &a, dir, life_container_teardown);
 	snprintf(dir, sizeof dir, "%s/containers", env->cfg->root);
-	sweep_dir(env, &a, dir, lc_container_teardown);
+	sweep_dir(env, &a, dir, life_container_teardown);
 	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->state);
-	sweep_dir(env, &a, dir, lc_sandbox_teardown);
+	sweep_dir(env, &a, dir, life_sandbox_teardown);
 	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->root);
-	sweep_dir(env, &a, dir, lc_sandbox_teardown);
+	sweep_dir(env, &a, dir, life_sandbox_teardown);
 	sweep_dir(env, &a, env->lc->exit_dir, NULL);
 	/* the daemon serves no call before this: the time a restart keeps kubelet waiting */
 	log_info("recovery: %zu containers, %zu pods in %.1f ms", n_containers, n, (double)(mono_us() - t0) / 1000.0);

@@ -8,7 +8,7 @@
 #include "util/log.h"
 
 grpc_status_code reserve_request(struct cri_call *call, const struct reserve_kind *k, const ProtobufCMessage *config,
-				 const void *extra, size_t extra_len, struct pod_new *n)
+				 const void *extra, size_t extra_len, struct obj_new *n)
 {
 	size_t len = protobuf_c_message_get_packed_size(config);
 	uint8_t *bytes = arena_alloc(call->arena, len + 1);
@@ -43,7 +43,7 @@ static int create_state(struct cri_env *env, int container, const char *id)
 	return state;
 }
 
-/* lc_wait's predicates: the create of a name's holder is over (finished, or failed and gone). */
+/* life_wait's predicates: the create of a name's holder is over (finished, or failed and gone). */
 static int container_settled(struct cri_env *env, const char *id)
 {
 	return create_state(env, 1, id) != 1;
@@ -54,13 +54,13 @@ static int sandbox_settled(struct cri_env *env, const char *id)
 	return create_state(env, 0, id) != 1;
 }
 
-int reserve_name(struct cri_env *env, struct cri_call *call, const struct reserve_kind *k, struct pod_new *n,
+int reserve_name(struct cri_env *env, struct cri_call *call, const struct reserve_kind *k, struct obj_new *n,
 		 grpc_status_code *code)
 {
 	struct lc_err err = { 0 };
 	for (int attempt = 0;; attempt++) {
-		struct pod_holder h;
-		if (lc_new_id(n->id, &err) < 0) {
+		struct obj_holder h;
+		if (life_new_id(n->id, &err) < 0) {
 			*code = cri_fail(call, cri_work_code(err.errnum), "%s %s: %s", k->rpc, LC_Q(n->name), err.msg);
 			return -1;
 		}
@@ -78,8 +78,8 @@ int reserve_name(struct cri_env *env, struct cri_call *call, const struct reserv
 		if (h.creating) {
 			log_debug("%s %s: waits for the identical create in flight (%s %s)", k->rpc, n->name, k->noun,
 				  h.id);
-			if (lc_wait(env, k->container ? container_settled : sandbox_settled, h.id,
-				    lc_wait_end(k->wait_ns, call->deadline, NULL)) != 0) {
+			if (life_wait(env, k->container ? container_settled : sandbox_settled, h.id,
+				    life_wait_end(k->wait_ns, call->deadline, NULL)) != 0) {
 				*code = cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED, "%s %s: %s %s is still being created",
 						 k->rpc, LC_Q(n->name), k->noun, h.id);
 				return -1;

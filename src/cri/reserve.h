@@ -24,7 +24,7 @@ struct reserve_kind {
 	 * Insert n's row (creating = 1) under n->id: 0.  The name is taken: 1, with *holder filled.
 	 * Any other failure: -1 with *code set by cri_fail.
 	 */
-	int (*insert)(struct cri_env *env, struct cri_call *call, const struct pod_new *n, struct pod_holder *holder,
+	int (*insert)(struct cri_env *env, struct cri_call *call, const struct obj_new *n, struct obj_holder *holder,
 		      grpc_status_code *code);
 };
 
@@ -35,7 +35,7 @@ struct reserve_kind {
  * GRPC_STATUS_OK, or RESOURCE_EXHAUSTED set with cri_fail.
  */
 grpc_status_code reserve_request(struct cri_call *call, const struct reserve_kind *k, const ProtobufCMessage *config,
-				 const void *extra, size_t extra_len, struct pod_new *n);
+				 const void *extra, size_t extra_len, struct obj_new *n);
 
 /*
  * Reserve n->name (n filled by the caller and reserve_request): returns
@@ -49,7 +49,7 @@ grpc_status_code reserve_request(struct cri_call *call, const struct reserve_kin
  *       deadline), ABORTED (four
  *       holders in a row failed and released the name), or the failure of k->insert.
  */
-int reserve_name(struct cri_env *env, struct cri_call *call, const struct reserve_kind *k, struct pod_new *n,
+int reserve_name(struct cri_env *env, struct cri_call *call, const struct reserve_kind *k, struct obj_new *n,
 		 grpc_status_code *code);
 
 #endif

@@ -187,7 +187,7 @@ int sandbox_net_teardown(struct cri_env *env, struct arena *a, const char *id, s
 	if (!cfg)
 		return lc_failc(err, EPROTO, "sandbox %s: the recorded config does not decode", id);
 	char ns[PATH_MAX];
-	if (lc_dir(env, DIR_SB_STATE, id, "ns/net", ns, sizeof ns, err) < 0)
+	if (life_dir(env, DIR_SB_STATE, id, "ns/net", ns, sizeof ns, err) < 0)
 		return -1;
 	struct net_pod p;
 	pod_for_net(a, &sb, cfg, ns_pinned(ns) ? ns : "", &p);
@@ -220,7 +220,7 @@ int sandbox_spec_pod(struct cri_env *env, struct cri_call *call, const struct sa
 	out->infra_pid = (pid_t)sb->pid;
 #define DUP_DIR(field, which, sub)                                                   \
 	do {                                                                         \
-		if (lc_dir(env, which, sb->id, sub, buf, sizeof buf, err) < 0)       \
+		if (life_dir(env, which, sb->id, sub, buf, sizeof buf, err) < 0)       \
 			return -1;                                                   \
 		out->field = arena_strdup(call->arena, buf);                          \
 	} while (0)
@@ -248,20 +248,20 @@ static const char *sandbox_netns(struct cri_env *env, struct cri_call *call, con
 {
 	char buf[PATH_MAX];
 	struct lc_err err = { 0 };
-	if (!(pod_kinds(cfg) & PODNS_NET) || lc_dir(env, DIR_SB_STATE, sb->id, "ns/net", buf, sizeof buf, &err) < 0)
+	if (!(pod_kinds(cfg) & PODNS_NET) || life_dir(env, DIR_SB_STATE, sb->id, "ns/net", buf, sizeof buf, &err) < 0)
 		return "";
 	return arena_strdup(call->arena, buf);
 }
 
-/* The slow part of RunPodSandbox: everything outside the database.  Undone by lc_sandbox_teardown. */
+/* The slow part of RunPodSandbox: everything outside the database.  Undone by life_sandbox_teardown. */
 static int sandbox_setup(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
 			 const Runtime__V1__PodSandboxConfig *cfg, pid_t *pid, struct lc_err *err)
 {
 	char dir[PATH_MAX], files[PATH_MAX], ns[PATH_MAX], shm[PATH_MAX];
-	if (lc_dir(env, DIR_SB_STATE, sb->id, NULL, dir, sizeof dir, err) < 0 ||
-	    lc_dir(env, DIR_SB_ROOT, sb->id, NULL, files, sizeof files, err) < 0 ||
-	    lc_dir(env, DIR_SB_STATE, sb->id, "ns", ns, sizeof ns, err) < 0 ||
-	    lc_dir(env, DIR_SB_STATE, sb->id, "shm", shm, sizeof shm, err) < 0)
+	if (life_dir(env, DIR_SB_STATE, sb->id, NULL, dir, sizeof dir, err) < 0 ||
+	    life_dir(env, DIR_SB_ROOT, sb->id, NULL, files, sizeof files, err) < 0 ||
+	    life_dir(env, DIR_SB_STATE, sb->id, "ns", ns, sizeof ns, err) < 0 ||
+	    life_dir(env, DIR_SB_STATE, sb->id, "shm", shm, sizeof shm, err) < 0)
 		return -1;
 	if (mkdir_p(dir, 0700, err) < 0 || mkdir_p(files, 0755, err) < 0)
 		return -1;
@@ -294,7 +294,7 @@ static int sandbox_setup(struct cri_env *env, struct cri_call *call, const struc
 }
 
 /* reserve_kind.insert of sandboxes. */
-static int sandbox_insert(struct cri_env *env, struct cri_call *call, const struct pod_new *n, struct pod_holder *h,
+static int sandbox_insert(struct cri_env *env, struct cri_call *call, const struct obj_new *n, struct obj_holder *h,
 			  grpc_status_code *code)
 {
 	struct lc_err err = { 0 };
@@ -319,7 +319,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 				     ProtobufCMessage **resp)
 {
 	const Runtime__V1__RunPodSandboxRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "RunPodSandbox");
+	LIFE_REQUIRE_RUNTIME(env, call, "RunPodSandbox");
 	const Runtime__V1__PodSandboxConfig *cfg = r->config;
 	if (!cfg || !cfg->metadata)
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "RunPodSandbox: config.metadata is required");
@@ -342,7 +342,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	{
 		struct lc_err err = { 0 };
 		struct sandbox_row probe = { .pid = 0 };
-		memset(probe.id, '0', POD_ID_LEN);
+		memset(probe.id, '0', OBJ_ID_LEN);
 		struct spec_pod pod;
 		json_t *spec = NULL;
 		if (sandbox_spec_pod(env, call, &probe, cfg, &pod, &err) < 0 ||
@@ -364,11 +364,11 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 	}
 	const char *name = arena_printf(call->arena, "k8s_POD_%s_%s_%s_%u", m->name, m->namespace_, m->uid, m->attempt);
 
-	struct pod_new n = {
+	struct obj_new n = {
 		.name = name, .meta_name = m->name, .meta_namespace = m->namespace_, .meta_uid = m->uid,
 		.meta_attempt = m->attempt,
-		.labels = lc_kvs(call, (void *const *)cfg->labels, cfg->n_labels), .n_labels = cfg->n_labels,
-		.annotations = lc_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations),
+		.labels = life_kvs(call, (void *const *)cfg->labels, cfg->n_labels), .n_labels = cfg->n_labels,
+		.annotations = life_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations),
 		.n_annotations = cfg->n_annotations, .runtime_handler = handler, .log_directory = cfg->log_directory,
 	};
 	/* The request as received, and its digest with the runtime handler (after a NUL): an identical
@@ -399,7 +399,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 		}
 		const struct sandbox_net rec = { .config = att.config, .result = att.result, .ips = att.ips,
 						 .n_ips = att.n_ips };
-		if (!ok || store_sandbox_created(env->store, n.id, pid, netns, attached ? &rec : NULL, lc_now(), &err) < 0) {
+		if (!ok || store_sandbox_created(env->store, n.id, pid, netns, attached ? &rec : NULL, cri_now(), &err) < 0) {
 			net_attachment_free(&att);
 			code = cri_work_code(err.errnum);
 			char *msg = arena_printf(call->arena, "RunPodSandbox %s (sandbox %s): %s", LC_Q(name), n.id, err.msg);
@@ -407,7 +407,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 			if (sandbox_net_teardown(env, call->arena, n.id, &e2) < 0)
 				log_error("sandbox %s: network DEL after failed create: %s (kept for recovery to retry at "
 					  "startup)", n.id, e2.msg);
-			else if (lc_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
+			else if (life_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
 				log_error("sandbox %s: cleanup after failed create: %s (recovery retries at startup)", n.id,
 					  e2.msg);
 			return cri_fail(call, code, "%s", msg);
@@ -462,24 +462,24 @@ static int infra_gone(struct cri_env *env, const char *id)
 static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, int64_t answer_by, int *net_failed,
 			struct lc_err *err)
 {
-	char (*ids)[POD_ID_BUF];
+	char (*ids)[OBJ_ID_BUF];
 	size_t n;
 	if (store_sandbox_containers(env->store, id, a, &ids, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (lc_container_stop(env, ids[i], 0, answer_by, err) < 0)
+		if (life_container_stop(env, ids[i], 0, answer_by, err) < 0)
 			return -1;
 	if (rt_kill(env->lc->rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
 		return lc_wrap(err, "stop infra container");
 	int callers;
-	if (lc_wait(env, infra_gone, id, lc_wait_end(INFRA_WAIT_NS, answer_by, &callers)) != 0)
+	if (life_wait(env, infra_gone, id, life_wait_end(INFRA_WAIT_NS, answer_by, &callers)) != 0)
 		return lc_fail(err, ETIMEDOUT, "infra container of sandbox %s did not exit%s", id,
 			       callers ? " before the caller's deadline passed" : "");
 	if (sandbox_net_teardown(env, a, id, err) < 0) {
 		*net_failed = 1;
 		return lc_wrap(err, "network of sandbox %s not torn down", id);
 	}
-	return store_sandbox_stopped(env->store, id, lc_now(), err);
+	return store_sandbox_stopped(env->store, id, cri_now(), err);
 }
 
 /*
@@ -491,7 +491,7 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 {
 	struct lc_err err = { 0 };
 	for (;;) {
-		enum pod_refusal why;
+		enum refusal why;
 		if (store_flag_set(env->store, FLAG_SANDBOX_STOPPING, id, &why, &err) < 0)
 			return cri_fail(call, cri_work_code(err.errnum), "%s %s: %s", rpc, id, err.msg);
 		if (why == REFUSED_NONE)
@@ -502,7 +502,7 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "%s: sandbox %s is still being created", rpc,
 					id);
 		if (why == REFUSED_STOPPING) {
-			if (lc_wait(env, sandbox_not_stopping, id, call->deadline) != 0)
+			if (life_wait(env, sandbox_not_stopping, id, call->deadline) != 0)
 				return cri_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED, "%s: sandbox %s: another stop was "
 						"still in flight when the caller's deadline passed", rpc, id);
 			continue; /* stop it again: cheap when it is stopped already, and this call's own result */
@@ -525,10 +525,10 @@ grpc_status_code cri_stop_pod_sandbox(struct cri_env *env, struct cri_call *call
 				      ProtobufCMessage **resp)
 {
 	const Runtime__V1__StopPodSandboxRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "StopPodSandbox");
-	char id[POD_ID_BUF];
+	LIFE_REQUIRE_RUNTIME(env, call, "StopPodSandbox");
+	char id[OBJ_ID_BUF];
 	grpc_status_code code;
-	int found = lc_resolve(env, call, "StopPodSandbox", 0, r->pod_sandbox_id, id, &code);
+	int found = life_resolve(env, call, "StopPodSandbox", 0, r->pod_sandbox_id, id, &code);
 	if (found < 0)
 		return code;
 	if (found && (code = stop_sandbox(env, call, "StopPodSandbox", id, GRPC_STATUS_INTERNAL)) != GRPC_STATUS_OK)
@@ -541,10 +541,10 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 					ProtobufCMessage **resp)
 {
 	const Runtime__V1__RemovePodSandboxRequest *r = (const void *)req;
-	LC_REQUIRE_RUNTIME(env, call, "RemovePodSandbox");
-	char id[POD_ID_BUF];
+	LIFE_REQUIRE_RUNTIME(env, call, "RemovePodSandbox");
+	char id[OBJ_ID_BUF];
 	grpc_status_code code;
-	int found = lc_resolve(env, call, "RemovePodSandbox", 0, r->pod_sandbox_id, id, &code);
+	int found = life_resolve(env, call, "RemovePodSandbox", 0, r->pod_sandbox_id, id, &code);
 	if (found < 0)
 		return code;
 	*resp = cri_new(call, &runtime__v1__remove_pod_sandbox_response__descriptor);
@@ -560,7 +560,7 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 	if ((sb.state == SANDBOX_READY || sb.stopping || sb.network != NET_NONE) &&
 	    (code = stop_sandbox(env, call, "RemovePodSandbox", id, GRPC_STATUS_FAILED_PRECONDITION)) != GRPC_STATUS_OK)
 		return code;
-	enum pod_refusal why;
+	enum refusal why;
 	if (store_flag_set(env->store, FLAG_SANDBOX_REMOVING, id, &why, &err) < 0)
 		return cri_fail(call, cri_work_code(err.errnum), "RemovePodSandbox %s: %s", id, err.msg);
 	switch (why) {
@@ -579,15 +579,15 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 				"sandbox %s is being stopped or started again, can't be removed now", id);
 	}
 	/* Containers first (the rows reference the sandbox), each the RemoveContainer way. */
-	char (*ids)[POD_ID_BUF];
+	char (*ids)[OBJ_ID_BUF];
 	size_t n = 0;
 	code = GRPC_STATUS_OK;
 	if (store_sandbox_containers(env->store, id, call->arena, &ids, &n, &err) < 0)
 		code = cri_fail(call, cri_work_code(err.errnum), "RemovePodSandbox %s: %s", id, err.msg);
 	for (size_t i = 0; code == GRPC_STATUS_OK && i < n; i++)
-		code = lc_container_remove(env, call, ids[i]);
+		code = life_container_remove(env, call, ids[i]);
 	if (code == GRPC_STATUS_OK &&
-	    (lc_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0))
+	    (life_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0))
 		code = cri_fail(call, cri_work_code(err.errnum), "failed to remove sandbox %s: %s", id, err.msg);
 	if (code != GRPC_STATUS_OK) {
 		struct lc_err e2 = { 0 };
@@ -608,9 +608,9 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 					ProtobufCMessage **resp)
 {
 	const Runtime__V1__PodSandboxStatusRequest *r = (const void *)req;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	grpc_status_code code;
-	int found = lc_resolve(env, call, "PodSandboxStatus", 0, r->pod_sandbox_id, id, &code);
+	int found = life_resolve(env, call, "PodSandboxStatus", 0, r->pod_sandbox_id, id, &code);
 	if (found < 0)
 		return code;
 	struct lc_err err = { 0 };
@@ -667,7 +667,7 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 					 "logDirectory", sb.log_directory, "stopping", sb.stopping, "removing", sb.removing,
 					 "network", net_states[sb.network], "cniResult",
 					 sb.net_result[0] ? json_loads(sb.net_result, 0, NULL) : NULL);
-		out->info = lc_verbose_info(env, call, DIR_SB_STATE, sb.id, info,
+		out->info = life_verbose_info(env, call, DIR_SB_STATE, sb.id, info,
 					    &runtime__v1__pod_sandbox_status_response__info_entry__descriptor, &out->n_info);
 	}
 	*resp = &out->base;
@@ -679,19 +679,19 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
 {
 	const Runtime__V1__ListPodSandboxRequest *r = (const void *)req;
 	const Runtime__V1__PodSandboxFilter *f = r->filter;
-	struct pod_filter pf = { .state = -1 };
+	struct obj_filter pf = { .state = -1 };
 	Runtime__V1__ListPodSandboxResponse *out = cri_new(call, &runtime__v1__list_pod_sandbox_response__descriptor);
 	*resp = &out->base;
 	if (f) {
 		if (f->id && *f->id) {
-			if (!id_is_hex(f->id, 1, POD_ID_LEN))
+			if (!id_is_hex(f->id, 1, OBJ_ID_LEN))
 				return GRPC_STATUS_OK; /* no sandbox has such an ID */
 			pf.id_prefix = f->id;
 		}
 		if (f->state)
 			pf.state = f->state->state;
 		if (f->n_label_selector) {
-			pf.labels = lc_kvs(call, (void *const *)f->label_selector, f->n_label_selector);
+			pf.labels = life_kvs(call, (void *const *)f->label_selector, f->n_label_selector);
 			pf.n_labels = f->n_label_selector;
 		}
 	}

@@ -97,7 +97,7 @@ static const char CONTAINER_FLAGS[] =
  * Whether refusal r describes the row.  REFUSED_STATE holds always: it comes last in an order,
  * after the flags, where nothing but the state is left to refuse.
  */
-static int refusal_holds(enum pod_refusal r, const struct flags_row *f)
+static int refusal_holds(enum refusal r, const struct flags_row *f)
 {
 	switch (r) {
 	case REFUSED_CREATING: return f->creating;
@@ -122,8 +122,8 @@ static int refusal_holds(enum pod_refusal r, const struct flags_row *f)
  * holds for row id of the table `read` selects (SANDBOX_FLAGS / CONTAINER_FLAGS); REFUSED_MISSING
  * without a row, REFUSED_NONE when none holds.
  */
-static int read_refusal(struct store *s, const char *read, const enum pod_refusal *order, const char *id,
-			enum pod_refusal *why, struct lc_err *err)
+static int read_refusal(struct store *s, const char *read, const enum refusal *order, const char *id,
+			enum refusal *why, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s, read, &st, err) < 0)
@@ -148,11 +148,11 @@ static int read_refusal(struct store *s, const char *read, const enum pod_refusa
 }
 
 /* Range on a TEXT primary key: prefix <= id < prefix || 'g' ('g' sorts after every hex digit). */
-static int resolve(struct store *s, const char *sql, const char *what, const char *ref, char id[POD_ID_BUF],
+static int resolve(struct store *s, const char *sql, const char *what, const char *ref, char id[OBJ_ID_BUF],
 		   struct lc_err *err)
 {
 	size_t n = strlen(ref);
-	if (n == 0 || n > POD_ID_LEN || strspn(ref, "0123456789abcdef") != n)
+	if (n == 0 || n > OBJ_ID_LEN || strspn(ref, "0123456789abcdef") != n)
 		return lc_fail(err, EINVAL, "%s ID \"%s\" is not 1 to 64 lowercase hex digits", what, LC_Q(ref));
 	sqlite3 *db = store_conn(s, err);
 	if (!db)
@@ -166,8 +166,8 @@ static int resolve(struct store *s, const char *sql, const char *what, const cha
 		return lc_fail(err, ENOENT, "%s %s not found", what, LC_Q(ref));
 	if (rc != SQLITE_ROW)
 		return db_fail(db, err, "resolve ID");
-	copy_text(id, POD_ID_BUF, st, 0);
-	if (n == POD_ID_LEN)
+	copy_text(id, OBJ_ID_BUF, st, 0);
+	if (n == OBJ_ID_LEN)
 		return 0;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -195,7 +195,7 @@ static int insert_kvs(sqlite3 *db, sqlite3_stmt *st, const char *owner, const st
 
 /* Within an open transaction: the row holding `name` in table (sql selects id, config_digest, creating). */
 static int find_holder(struct store *s, const char *sql, const char *name, const char *digest,
-		       struct pod_holder *holder, int *found, struct lc_err *err)
+		       struct obj_holder *holder, int *found, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s, sql, &st, err) < 0)
@@ -209,7 +209,7 @@ static int find_holder(struct store *s, const char *sql, const char *name, const
 		return db_fail(sqlite3_db_handle(st), err, "look up name");
 	*found = 1;
 	memset(holder, 0, sizeof *holder);
-	copy_text(holder->id, POD_ID_BUF, st, 0);
+	copy_text(holder->id, OBJ_ID_BUF, st, 0);
 	const unsigned char *d = sqlite3_column_text(st, 1);
 	holder->same = d && !strcmp((const char *)d, digest);
 	holder->creating = sqlite3_column_int(st, 2);
@@ -257,9 +257,9 @@ static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	assert(r->creating + r->stopping + r->removing <= 1);
 }
 
-int store_sandbox_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder, struct lc_err *err)
+int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_holder *holder, struct lc_err *err)
 {
-	assert(strlen(n->id) == POD_ID_LEN && !n->sandbox_id);
+	assert(strlen(n->id) == OBJ_ID_LEN && !n->sandbox_id);
 	sqlite3 *db = store_conn(s, err);
 	if (!db)
 		return -1;
@@ -392,7 +392,7 @@ int store_sandbox_net_deleted(struct store *s, const char *id, struct lc_err *er
 			 id, NULL, "record network deleted", err);
 }
 
-int store_sandbox_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err)
+int store_sandbox_resolve(struct store *s, const char *ref, char id[OBJ_ID_BUF], struct lc_err *err)
 {
 	return resolve(s, "SELECT id FROM sandboxes WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 2", "sandbox",
 		       ref, id, err);
@@ -414,7 +414,7 @@ int store_sandbox_get(struct store *s, const char *id, struct arena *a, struct s
 }
 
 /* Labels of a filter as a JSON object for json_each (NULL when there are none). */
-static char *labels_json(const struct pod_filter *f)
+static char *labels_json(const struct obj_filter *f)
 {
 	if (!f->n_labels)
 		return NULL;
@@ -427,7 +427,7 @@ static char *labels_json(const struct pod_filter *f)
 }
 
 /* Number of distinct label keys of a filter (a map's keys are distinct, but be exact). */
-static size_t labels_count(const struct pod_filter *f)
+static size_t labels_count(const struct obj_filter *f)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < f->n_labels; i++) {
@@ -456,7 +456,7 @@ static void *grow(struct arena *a, void *old, size_t n, size_t *cap, size_t size
  * Run a list statement (filters bound as ?1 id prefix, ?2 state, ?3 sandbox id prefix, ?4 labels
  * JSON, ?5 label count) and collect its rows, each `size` bytes, filled by fill().
  */
-static int list_rows(struct store *s, const char *sql, const struct pod_filter *f, struct arena *a,
+static int list_rows(struct store *s, const char *sql, const struct obj_filter *f, struct arena *a,
 		     void (*fill)(struct arena *, sqlite3_stmt *, void *), size_t size, void **out, size_t *n,
 		     struct lc_err *err)
 {
@@ -498,7 +498,7 @@ static int list_rows(struct store *s, const char *sql, const struct pod_filter *
 	" AND s.creating = 0 AND (?1 IS NULL OR (s.id >= ?1 AND s.id < ?1 || 'g')) AND (?2 < 0 OR s.state = ?2) " \
 	"AND (?4 IS NULL OR s.id IN (" SB_LABELS ")) ORDER BY s.rowid"
 
-int store_sandbox_list(struct store *s, const struct pod_filter *f, struct arena *a, struct sandbox_row **out,
+int store_sandbox_list(struct store *s, const struct obj_filter *f, struct arena *a, struct sandbox_row **out,
 		       size_t *n, struct lc_err *err)
 {
 	const char *sql;
@@ -557,14 +557,14 @@ int store_sandbox_delete(struct store *s, const char *id, struct lc_err *err)
 }
 
 /* Collect the first column (an ID) of every row of st. */
-static int collect_ids(struct arena *a, sqlite3_stmt *st, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err)
+static int collect_ids(struct arena *a, sqlite3_stmt *st, char (**ids)[OBJ_ID_BUF], size_t *n, struct lc_err *err)
 {
-	char (*v)[POD_ID_BUF] = NULL;
+	char (*v)[OBJ_ID_BUF] = NULL;
 	size_t cnt = 0, cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = grow(a, v, cnt, &cap, sizeof *v);
-		copy_text(v[cnt++], POD_ID_BUF, st, 0);
+		copy_text(v[cnt++], OBJ_ID_BUF, st, 0);
 	}
 	if (rc != SQLITE_DONE)
 		return db_fail(sqlite3_db_handle(st), err, "list IDs");
@@ -573,7 +573,7 @@ static int collect_ids(struct arena *a, sqlite3_stmt *st, char (**ids)[POD_ID_BU
 	return 0;
 }
 
-int store_sandbox_containers(struct store *s, const char *sandbox_id, struct arena *a, char (**ids)[POD_ID_BUF],
+int store_sandbox_containers(struct store *s, const char *sandbox_id, struct arena *a, char (**ids)[OBJ_ID_BUF],
 			     size_t *n, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
@@ -583,7 +583,7 @@ int store_sandbox_containers(struct store *s, const char *sandbox_id, struct are
 	return collect_ids(a, st, ids, n, err);
 }
 
-int store_sandbox_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err)
+int store_sandbox_ids(struct store *s, struct arena *a, char (**ids)[OBJ_ID_BUF], size_t *n, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s, "SELECT id FROM sandboxes ORDER BY id", &st, err) < 0)
@@ -591,7 +591,7 @@ int store_sandbox_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF]
 	return collect_ids(a, st, ids, n, err);
 }
 
-int store_container_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err)
+int store_container_ids(struct store *s, struct arena *a, char (**ids)[OBJ_ID_BUF], size_t *n, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s, "SELECT id FROM containers ORDER BY id", &st, err) < 0)
@@ -637,10 +637,10 @@ static void container_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	assert(!(r->creating && (r->starting || r->removing || r->updating)) && !(r->starting && r->removing));
 }
 
-int store_container_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder,
-			   enum pod_refusal *why, struct lc_err *err)
+int store_container_insert(struct store *s, const struct obj_new *n, struct obj_holder *holder,
+			   enum refusal *why, struct lc_err *err)
 {
-	assert(strlen(n->id) == POD_ID_LEN && n->sandbox_id);
+	assert(strlen(n->id) == OBJ_ID_LEN && n->sandbox_id);
 	*why = REFUSED_NONE;
 	sqlite3 *db = store_conn(s, err);
 	if (!db)
@@ -655,7 +655,7 @@ int store_container_insert(struct store *s, const struct pod_new *n, struct pod_
 		rollback(db);
 		return lc_fail(err, EEXIST, "container name %s is held by container %s", n->name, holder->id);
 	}
-	static const enum pod_refusal sandbox_busy[] = { REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STOPPING,
+	static const enum refusal sandbox_busy[] = { REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STOPPING,
 							 REFUSED_NOT_READY, REFUSED_NONE };
 	if (read_refusal(s, SANDBOX_FLAGS, sandbox_busy, n->sandbox_id, why, err) < 0)
 		return rollback(db);
@@ -728,7 +728,7 @@ int store_container_created(struct store *s, const char *id, int64_t pid, int64_
 	return changed == 1 ? 0 : lc_fail(err, ENOENT, "container %s: no create in flight to finish", id);
 }
 
-int store_container_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err)
+int store_container_resolve(struct store *s, const char *ref, char id[OBJ_ID_BUF], struct lc_err *err)
 {
 	return resolve(s, "SELECT id FROM containers WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 2",
 		       "container", ref, id, err);
@@ -757,7 +757,7 @@ int store_container_get(struct store *s, const char *id, struct arena *a, struct
 	"AND (?3 IS NULL OR (c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g')) "                             \
 	"AND (?4 IS NULL OR c.id IN (" CT_LABELS ")) ORDER BY c.rowid"
 
-int store_container_list(struct store *s, const struct pod_filter *f, struct arena *a, struct container_row **out,
+int store_container_list(struct store *s, const struct obj_filter *f, struct arena *a, struct container_row **out,
 			 size_t *n, struct lc_err *err)
 {
 	const char *sql;
@@ -859,7 +859,7 @@ static const struct flag_rule {
 	const char *set_what, *reset_what;
 	const char *set, *reset;         /* ?1: the row's ID */
 	const char *read;                /* SANDBOX_FLAGS / CONTAINER_FLAGS */
-	enum pod_refusal order[8];       /* ended by REFUSED_NONE */
+	enum refusal order[8];       /* ended by REFUSED_NONE */
 } FLAGS[] = {
 	[FLAG_SANDBOX_STOPPING] = FLAG(sandboxes, stopping, SANDBOX_FLAGS,
 				       "creating = 0 AND removing = 0 AND stopping = 0",
@@ -884,9 +884,9 @@ static const struct flag_rule {
 				   REFUSED_CREATING, REFUSED_REMOVING, REFUSED_UPDATING, REFUSED_STATE),
 };
 
-#define FLAG_ARGS_OK(flag, id) ((size_t)(flag) < sizeof FLAGS / sizeof *FLAGS && strlen(id) == POD_ID_LEN)
+#define FLAG_ARGS_OK(flag, id) ((size_t)(flag) < sizeof FLAGS / sizeof *FLAGS && strlen(id) == OBJ_ID_LEN)
 
-int store_flag_set(struct store *s, enum store_flag flag, const char *id, enum pod_refusal *why, struct lc_err *err)
+int store_flag_set(struct store *s, enum store_flag flag, const char *id, enum refusal *why, struct lc_err *err)
 {
 	assert(FLAG_ARGS_OK(flag, id));
 	const struct flag_rule *r = &FLAGS[flag];

@@ -5,7 +5,7 @@
  * Every state change is one short transaction: a single statement, or several inside BEGIN
  * IMMEDIATE.  The in-flight flags (stopping, starting, removing, updating) are taken by
  * store_flag_set: one conditional UPDATE whose changed-row count says whether the transition was
- * allowed; when it was not, the caller is told why (enum pod_refusal) from a read of the row in the
+ * allowed; when it was not, the caller is told why (enum refusal) from a read of the row in the
  * same BEGIN IMMEDIATE transaction, so the reason is the one that refused this UPDATE.  Nothing here
  * touches the runtime or the filesystem.
  *
@@ -27,8 +27,8 @@
 struct store;
 
 /* A full ID: lowercase hex digits (the schema checks them). */
-#define POD_ID_LEN 64
-#define POD_ID_BUF (POD_ID_LEN + 1)
+#define OBJ_ID_LEN 64
+#define OBJ_ID_BUF (OBJ_ID_LEN + 1)
 
 /* CRI enum values, as stored; macros so that the SQL text of pods.c names them (SQL_INT). */
 #define SANDBOX_READY 0
@@ -44,7 +44,7 @@ struct store;
 #define CTR_UNKNOWN 3
 
 /* Why a conditional transition changed nothing (REFUSED_NONE: it did not refuse). */
-enum pod_refusal {
+enum refusal {
 	REFUSED_NONE = 0,
 	REFUSED_MISSING,   /* no such row */
 	REFUSED_CREATING,  /* its create is still in flight */
@@ -86,8 +86,8 @@ struct kv {
 };
 
 /* A new sandbox or container row: written with creating = 1 by *_insert. */
-struct pod_new {
-	char id[POD_ID_BUF];
+struct obj_new {
+	char id[OBJ_ID_BUF];
 	const char *sandbox_id;      /* containers only */
 	const char *name;            /* the reserved name */
 	const char *meta_name, *meta_namespace, *meta_uid; /* namespace/uid: sandboxes only */
@@ -105,14 +105,14 @@ struct pod_new {
 };
 
 /* What holds a name that *_insert found taken. */
-struct pod_holder {
-	char id[POD_ID_BUF];
+struct obj_holder {
+	char id[OBJ_ID_BUF];
 	int same;     /* its config_digest equals the new request's */
 	int creating; /* its create is still in flight */
 };
 
 struct sandbox_row {
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	const char *name, *meta_name, *meta_namespace, *meta_uid;
 	uint32_t meta_attempt;
 	int state, creating, stopping, removing;
@@ -133,8 +133,8 @@ struct sandbox_net {
 };
 
 struct container_row {
-	char id[POD_ID_BUF];
-	char sandbox_id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
+	char sandbox_id[OBJ_ID_BUF];
 	const char *name, *meta_name;
 	uint32_t meta_attempt;
 	int state, creating, starting, removing;
@@ -149,7 +149,7 @@ struct container_row {
 };
 
 /* ListPodSandbox / ListContainers filters: NULL / negative = not filtered. */
-struct pod_filter {
+struct obj_filter {
 	const char *id_prefix;         /* exact ID or a prefix of it (lowercase hex) */
 	int state;                     /* rows in this state (as the client sent it: none if not a state) */
 	const char *sandbox_id_prefix; /* containers only */
@@ -162,7 +162,7 @@ struct pod_filter {
  * Insert the sandbox (creating = 1, NOTREADY) with its labels and annotations.  Name taken: -1 with
  * errnum EEXIST and *holder describing the row holding it.
  */
-int store_sandbox_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder, struct lc_err *err);
+int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_holder *holder, struct lc_err *err);
 
 /*
  * RunPodSandbox finished: READY, creating = 0, with its infra pid, netns and created_at; with `net`
@@ -192,13 +192,13 @@ int store_sandbox_net_deleted(struct store *s, const char *id, struct lc_err *er
  * The sandbox `ref` names: its full ID or a unique prefix (1..64 lowercase hex digits).
  * None: -1 with errnum ENOENT; ambiguous: EINVAL.
  */
-int store_sandbox_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err);
+int store_sandbox_resolve(struct store *s, const char *ref, char id[OBJ_ID_BUF], struct lc_err *err);
 
 /* Read one sandbox.  Missing: -1 with errnum ENOENT. */
 int store_sandbox_get(struct store *s, const char *id, struct arena *a, struct sandbox_row *out, struct lc_err *err);
 
 /* Sandboxes matching f (creating ones excluded), in creation order. */
-int store_sandbox_list(struct store *s, const struct pod_filter *f, struct arena *a, struct sandbox_row **out,
+int store_sandbox_list(struct store *s, const struct obj_filter *f, struct arena *a, struct sandbox_row **out,
 		       size_t *n, struct lc_err *err);
 
 /* StopPodSandbox finished: NOTREADY (finished_at set once), pid = 0, stopping = 0. */
@@ -214,7 +214,7 @@ int store_sandbox_infra_exited(struct store *s, const char *id, int64_t finished
 int store_sandbox_delete(struct store *s, const char *id, struct lc_err *err);
 
 /* IDs of the sandbox's containers (any state, creating ones too). */
-int store_sandbox_containers(struct store *s, const char *sandbox_id, struct arena *a, char (**ids)[POD_ID_BUF],
+int store_sandbox_containers(struct store *s, const char *sandbox_id, struct arena *a, char (**ids)[OBJ_ID_BUF],
 			     size_t *n, struct lc_err *err);
 
 /* --- containers ------------------------------------------------------------------------------ */
@@ -225,21 +225,21 @@ int store_sandbox_containers(struct store *s, const char *sandbox_id, struct are
  * EAGAIN with *why the first of REFUSED_CREATING, REMOVING, STOPPING, NOT_READY that holds, read
  * in the insert's transaction.  Name taken: -1 with errnum EEXIST and *holder.
  */
-int store_container_insert(struct store *s, const struct pod_new *n, struct pod_holder *holder,
-			   enum pod_refusal *why, struct lc_err *err);
+int store_container_insert(struct store *s, const struct obj_new *n, struct obj_holder *holder,
+			   enum refusal *why, struct lc_err *err);
 
 /* CreateContainer finished: creating = 0, pid, created_at.  No create in flight: -1 with errnum ENOENT. */
 int store_container_created(struct store *s, const char *id, int64_t pid, int64_t created_at, struct lc_err *err);
 
 /* As store_sandbox_resolve, for containers. */
-int store_container_resolve(struct store *s, const char *ref, char id[POD_ID_BUF], struct lc_err *err);
+int store_container_resolve(struct store *s, const char *ref, char id[OBJ_ID_BUF], struct lc_err *err);
 
 /* Read one container.  Missing: -1 with errnum ENOENT. */
 int store_container_get(struct store *s, const char *id, struct arena *a, struct container_row *out,
 			struct lc_err *err);
 
 /* Containers matching f (creating ones excluded), in creation order. */
-int store_container_list(struct store *s, const struct pod_filter *f, struct arena *a, struct container_row **out,
+int store_container_list(struct store *s, const struct obj_filter *f, struct arena *a, struct container_row **out,
 			 size_t *n, struct lc_err *err);
 
 /*
@@ -277,7 +277,7 @@ int store_container_delete(struct store *s, const char *id, struct lc_err *err);
  * REFUSED_NONE.  Else nothing changes: 0 with *why = the first of the flag's refusals that holds,
  * read in the same transaction (never REFUSED_NONE).  -1 only when the database fails.
  */
-int store_flag_set(struct store *s, enum store_flag flag, const char *id, enum pod_refusal *why, struct lc_err *err);
+int store_flag_set(struct store *s, enum store_flag flag, const char *id, enum refusal *why, struct lc_err *err);
 
 /*
  * Clear `flag` (and nothing else) on the row: after a failed operation so that it can be retried,
@@ -292,7 +292,7 @@ int store_host_get(struct store *s, const char *key, char *out, size_t n, struct
 int store_host_set(struct store *s, const char *key, const char *value, struct lc_err *err);
 
 /* Every sandbox / container ID (for recovery at startup). */
-int store_sandbox_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err);
-int store_container_ids(struct store *s, struct arena *a, char (**ids)[POD_ID_BUF], size_t *n, struct lc_err *err);
+int store_sandbox_ids(struct store *s, struct arena *a, char (**ids)[OBJ_ID_BUF], size_t *n, struct lc_err *err);
+int store_container_ids(struct store *s, struct arena *a, char (**ids)[OBJ_ID_BUF], size_t *n, struct lc_err *err);
 
 #endif

@@ -21,7 +21,7 @@
  *       UpdateContainerResources  spec_resources of the requested linux resources;
  *       PullImage                 image_ref_parse, registry_decode_auth of auth.auth;
  *       ImageStatus, RemoveImage  image_ref_is_id, image_ref_parse;
- *       List* filters, IDs        id_is_hex, lc_kvs.
+ *       List* filters, IDs        id_is_hex, life_kvs.
  * Not run: anything that reads or writes the database or the runtime (ID resolution, the
  * handlers' name/log-path checks that sit between database calls, pulls).  Invariants: the
  * sanitizers' (memory errors, undefined behaviour, leaks); wirecheck names a reason whenever it
@@ -138,7 +138,7 @@ static void image_ref(const char *s)
 static void hex_id(const char *s)
 {
 	if (s && *s)
-		(void)id_is_hex(s, 1, POD_ID_LEN);
+		(void)id_is_hex(s, 1, OBJ_ID_LEN);
 }
 
 static void run_pod_sandbox(struct cri_call *call, const Runtime__V1__RunPodSandboxRequest *r)
@@ -226,14 +226,14 @@ static void validate(struct cri_call *call, const char *m, ProtobufCMessage *req
 		const Runtime__V1__ListPodSandboxRequest *r = (void *)req;
 		if (r->filter) {
 			hex_id(r->filter->id);
-			lc_kvs(call, (void *const *)r->filter->label_selector, r->filter->n_label_selector);
+			life_kvs(call, (void *const *)r->filter->label_selector, r->filter->n_label_selector);
 		}
 	} else if (!strcmp(m, "ListContainers")) {
 		const Runtime__V1__ListContainersRequest *r = (void *)req;
 		if (r->filter) {
 			hex_id(r->filter->id);
 			hex_id(r->filter->pod_sandbox_id);
-			lc_kvs(call, (void *const *)r->filter->label_selector, r->filter->n_label_selector);
+			life_kvs(call, (void *const *)r->filter->label_selector, r->filter->n_label_selector);
 		}
 	}
 	/* The object ID a request names, whatever its type. */

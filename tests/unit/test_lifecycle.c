@@ -13,7 +13,7 @@
  * Exits are reported the way the real system reports them: when a signal kills a container the
  * fake writes the exit file "<exit_dir>/<id>" holding 128+signal (atomically: a temporary name, then
  * rename, as conmon does), and the real exit watcher started by lifecycle_open records it.  This is
- * more robust than calling lc_record_exit from the fake: nothing is recorded while a handler is
+ * more robust than calling life_record_exit from the fake: nothing is recorded while a handler is
  * inside the fake (a runtime call may not re-enter the store on the handler's behalf), the wait of
  * StopContainer is exercised exactly as in production (a waiter woken by the watcher, or its own
  * re-check reading the exit file), and a test can hold the exit back (conmon being slow) to build
@@ -91,7 +91,7 @@ enum death {
 struct fctr {
 	int used;
 	int sandbox; /* a pod's infra container (its files live under sandboxes/) */
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	enum rt_state st;
 	pid_t pid;
 	int pending; /* exit code fake_reap will report, -1 = none */
@@ -103,7 +103,7 @@ struct fctr {
 struct fevent {
 	enum fop op;
 	int sig;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 };
 
 struct fake {
@@ -113,7 +113,7 @@ struct fake {
 	/* fault injection, per operation */
 	int fail_n[F_NOPS];
 	int fail_errno[F_NOPS];
-	char fail_id[F_NOPS][POD_ID_BUF]; /* "" = any container */
+	char fail_id[F_NOPS][OBJ_ID_BUF]; /* "" = any container */
 	int hold[F_NOPS];                 /* calls block while set */
 	int waiting[F_NOPS];              /* calls blocked now */
 	unsigned calls[F_NOPS];
@@ -127,7 +127,7 @@ struct fake {
 	char exit_dir[PATH_MAX + 16];
 	/* update: every call that got past fault injection, with the resources JSON it was given */
 	struct {
-		char id[POD_ID_BUF];
+		char id[OBJ_ID_BUF];
 		char json[1024];
 	} upd[FAKE_UPDATES];
 	size_t n_upd;
@@ -136,7 +136,7 @@ struct fake {
 	int exec_code;
 	const char *exec_out, *exec_err;
 	size_t exec_out_len, exec_err_len, exec_out_dropped, exec_err_dropped;
-	char exec_id[POD_ID_BUF], exec_bundle[PATH_MAX], exec_arg0[64];
+	char exec_id[OBJ_ID_BUF], exec_bundle[PATH_MAX], exec_arg0[64];
 	size_t exec_n_args, exec_out_max;
 	int exec_timeout_ms;
 };
@@ -641,7 +641,7 @@ struct fx {
 	struct cri_env env;
 	struct fake fake;
 	struct images *images; /* NULL unless a test adds an image (add_image) */
-	char sandbox[POD_ID_BUF];
+	char sandbox[OBJ_ID_BUF];
 	unsigned seq; /* container names */
 };
 TMPDIR_FIXTURE_CHECK(struct fx);
@@ -706,11 +706,11 @@ static int setup(void **state)
 	assert_string_equal(f->env.lc->exit_dir, f->fake.exit_dir);
 
 	/* One READY sandbox whose infra container the runtime runs. */
-	struct pod_new n = { .name = "k8s_POD_pod_ns_uid_0", .meta_name = "pod", .meta_namespace = "ns",
+	struct obj_new n = { .name = "k8s_POD_pod_ns_uid_0", .meta_name = "pod", .meta_namespace = "ns",
 			     .meta_uid = "uid", .config_digest = "sandbox-config" };
-	struct pod_holder h;
-	if (lc_new_id(n.id, &err) < 0 || store_sandbox_insert(f->store, &n, &h, &err) < 0 ||
-	    store_sandbox_created(f->store, n.id, 4000, "", NULL, lc_now(), &err) < 0)
+	struct obj_holder h;
+	if (life_new_id(n.id, &err) < 0 || store_sandbox_insert(f->store, &n, &h, &err) < 0 ||
+	    store_sandbox_created(f->store, n.id, 4000, "", NULL, cri_now(), &err) < 0)
 		return setup_failed(state, "sandbox", err.msg);
 	snprintf(f->sandbox, sizeof f->sandbox, "%s", n.id);
 	fake_put(&f->fake, n.id, RT_RUNNING, 1);
@@ -773,7 +773,7 @@ static void ctr_name(unsigned k, char *buf, size_t cap)
 
 /* Insert a container row named after k (creating = 1), as CreateContainer's first step does; a
  * mem > 0 gives its config linux.resources.memory_limit_in_bytes = mem. */
-static void insert_row_mem(struct fx *f, unsigned k, char id[POD_ID_BUF], int64_t mem)
+static void insert_row_mem(struct fx *f, unsigned k, char id[OBJ_ID_BUF], int64_t mem)
 {
 	char name[64], meta[32];
 	ctr_name(k, name, sizeof name);
@@ -797,47 +797,47 @@ static void insert_row_mem(struct fx *f, unsigned k, char id[POD_ID_BUF], int64_
 	assert_non_null(bytes);
 	protobuf_c_message_pack(&cfg.base, bytes);
 	struct lc_err err = { 0 };
-	struct pod_new n = { .sandbox_id = f->sandbox, .name = name, .meta_name = meta, .config = bytes,
+	struct obj_new n = { .sandbox_id = f->sandbox, .name = name, .meta_name = meta, .config = bytes,
 			     .config_len = len, .config_digest = name, .image = "busybox:latest",
 			     .image_ref = "sha256:0123", .log_path = "", .stop_signal = SIGTERM };
-	struct pod_holder h;
-	enum pod_refusal why;
-	assert_int_equal(lc_new_id(n.id, &err), 0);
+	struct obj_holder h;
+	enum refusal why;
+	assert_int_equal(life_new_id(n.id, &err), 0);
 	int rc = store_container_insert(f->store, &n, &h, &why, &err);
 	free(bytes);
 	if (rc < 0)
 		fail_msg("insert container %s: %s", name, err.msg);
-	memcpy(id, n.id, POD_ID_BUF);
+	memcpy(id, n.id, OBJ_ID_BUF);
 }
 
-static void insert_row(struct fx *f, unsigned k, char id[POD_ID_BUF]) { insert_row_mem(f, k, id, 0); }
+static void insert_row(struct fx *f, unsigned k, char id[OBJ_ID_BUF]) { insert_row_mem(f, k, id, 0); }
 
 /*
  * A new container in `state` (CTR_CREATED, CTR_RUNNING or CTR_EXITED with code 0), its row made by
  * the store's transitions and the fake runtime holding it in the matching state.
  */
-static void mk_container_mem(struct fx *f, int state, char id[POD_ID_BUF], int64_t mem)
+static void mk_container_mem(struct fx *f, int state, char id[OBJ_ID_BUF], int64_t mem)
 {
 	struct lc_err err = { 0 };
 	insert_row_mem(f, ++f->seq, id, mem);
 	fake_add(&f->fake, id, RT_CREATED);
-	assert_int_equal(store_container_created(f->store, id, 4242, lc_now(), &err), 0);
+	assert_int_equal(store_container_created(f->store, id, 4242, cri_now(), &err), 0);
 	if (state == CTR_CREATED)
 		return;
-	enum pod_refusal why;
+	enum refusal why;
 	assert_int_equal(store_flag_set(f->store, FLAG_CTR_STARTING, id, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NONE);
-	assert_int_equal(store_container_started(f->store, id, lc_now(), &err), 0);
+	assert_int_equal(store_container_started(f->store, id, cri_now(), &err), 0);
 	fake_add(&f->fake, id, RT_RUNNING);
 	if (state == CTR_RUNNING)
 		return;
 	int changed = 0;
-	assert_int_equal(store_container_exited(f->store, id, 0, lc_now(), "Completed", &changed, &err), 0);
+	assert_int_equal(store_container_exited(f->store, id, 0, cri_now(), "Completed", &changed, &err), 0);
 	assert_int_equal(changed, 1);
 	fake_add(&f->fake, id, RT_STOPPED);
 }
 
-static void mk_container(struct fx *f, int state, char id[POD_ID_BUF]) { mk_container_mem(f, state, id, 0); }
+static void mk_container(struct fx *f, int state, char id[OBJ_ID_BUF]) { mk_container_mem(f, state, id, 0); }
 
 struct snap {
 	int exists, state, creating, starting, removing, exit_code;
@@ -1035,7 +1035,7 @@ struct bg {
 	pthread_t t;
 	struct fx *f;
 	enum { BG_START, BG_REMOVE, BG_STOP, BG_UPDATE } what;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	int64_t timeout; /* BG_UPDATE: the memory limit */
 	struct res r;
 	atomic_int done;
@@ -1101,7 +1101,7 @@ struct pool {
 	struct worker w[POOL_MAX];
 	pthread_barrier_t go, done;
 	job_fn job;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	int quit;
 	struct res r[POOL_MAX];
 };
@@ -1174,7 +1174,7 @@ static void remove_ok(struct fx *f, const char *id)
 static void test_remove_delete_fails_then_retry(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_EXITED, id);
 	unsigned k = f->seq;
 	unsigned d0 = fake_calls(&f->fake, F_DELETE);
@@ -1189,16 +1189,16 @@ static void test_remove_delete_fails_then_retry(void **state)
 	assert_int_equal(fake_has(&f->fake, id), RT_STOPPED);
 
 	/* The name is still held by the row. */
-	char other[POD_ID_BUF];
+	char other[OBJ_ID_BUF];
 	struct lc_err err = { 0 };
 	{
 		char name[64];
 		ctr_name(k, name, sizeof name);
-		struct pod_new n = { .sandbox_id = f->sandbox, .name = name, .meta_name = "x", .config = "",
+		struct obj_new n = { .sandbox_id = f->sandbox, .name = name, .meta_name = "x", .config = "",
 				     .config_len = 0, .config_digest = "other", .stop_signal = SIGTERM };
-		struct pod_holder h;
-		enum pod_refusal why;
-		assert_int_equal(lc_new_id(n.id, &err), 0);
+		struct obj_holder h;
+		enum refusal why;
+		assert_int_equal(life_new_id(n.id, &err), 0);
 		assert_int_equal(store_container_insert(f->store, &n, &h, &why, &err), -1);
 		assert_int_equal(err.errnum, EEXIST);
 		assert_string_equal(h.id, id);
@@ -1220,7 +1220,7 @@ static void test_remove_delete_fails_then_retry(void **state)
 static void test_remove_while_starting(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_CREATED, id);
 	unsigned d0 = fake_calls(&f->fake, F_DELETE);
 
@@ -1289,7 +1289,7 @@ static void test_remove_concurrent(void **state)
 		/* Most rounds on an EXITED container; every third on a RUNNING one (each call may try to
 		 * stop it first). */
 		int running = round % 3 == 2;
-		char id[POD_ID_BUF];
+		char id[OBJ_ID_BUF];
 		mk_container(f, running ? CTR_RUNNING : CTR_EXITED, id);
 		char dirs[2][PATH_MAX + 80], exit_file[PATH_MAX + 80];
 		snprintf(dirs[0], sizeof dirs[0], "%s/containers/%s", f->cfg.state, id);
@@ -1397,7 +1397,7 @@ static void test_start_races_remove(void **state)
 {
 	struct fx *f = *state;
 	enum { FORCED = 8, FREE = 40 };
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 
 	/* Start first: Remove comes while the runtime start is in flight. */
 	for (int round = 0; round < FORCED; round++) {
@@ -1471,7 +1471,7 @@ static void test_start_races_remove(void **state)
 static void test_remove_running(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	size_t e0 = fake_n_events(&f->fake);
 	remove_ok(f, id);
@@ -1518,9 +1518,9 @@ static void test_remove_running(void **state)
 static void test_remove_missing(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	struct lc_err err = { 0 };
-	assert_int_equal(lc_new_id(id, &err), 0);
+	assert_int_equal(life_new_id(id, &err), 0);
 	unsigned k0 = fake_calls(&f->fake, F_KILL), d0 = fake_calls(&f->fake, F_DELETE);
 	assert_res(call_remove(f, id), GRPC_STATUS_OK, "");
 	assert_res(call_remove(f, "0123abc"), GRPC_STATUS_OK, ""); /* a prefix nothing has */
@@ -1539,7 +1539,7 @@ static void test_remove_missing(void **state)
 static void test_remove_teardown_fails_after_delete(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_EXITED, id);
 	/* The exit file's name is taken by a directory: unlinking it fails (EISDIR). */
 	char path[PATH_MAX + 80];
@@ -1579,7 +1579,7 @@ static void test_remove_teardown_fails_after_delete(void **state)
 static void test_start_fails(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_CREATED, id);
 	fake_fail(&f->fake, F_START, 1, EIO, id);
 	assert_res(call_start(f, id), GRPC_STATUS_INTERNAL, id, "injected failure");
@@ -1611,7 +1611,7 @@ static void test_start_fails(void **state)
 	/* The runtime says the request was at fault (EINVAL: runc could not find or run the program):
 	 * INVALID_ARGUMENT with its words, recorded the same way; a runtime that lost the container
 	 * (ENOENT) is the daemon's trouble, INTERNAL. */
-	char id2[POD_ID_BUF];
+	char id2[OBJ_ID_BUF];
 	mk_container(f, CTR_CREATED, id2);
 	fake_fail(&f->fake, F_START, 1, EINVAL, id2);
 	assert_res(call_start(f, id2), GRPC_STATUS_INVALID_ARGUMENT, id2, "injected failure");
@@ -1621,7 +1621,7 @@ static void test_start_fails(void **state)
 	assert_string_equal(s.reason, "StartError");
 	assert_non_null(strstr(s.message, "injected failure"));
 	assert_int_equal(s.starting, 0);
-	char id3[POD_ID_BUF];
+	char id3[OBJ_ID_BUF];
 	mk_container(f, CTR_CREATED, id3);
 	fake_fail(&f->fake, F_START, 1, ENOENT, id3);
 	assert_res(call_start(f, id3), GRPC_STATUS_INTERNAL, id3, "injected failure");
@@ -1638,7 +1638,7 @@ static void test_start_fails(void **state)
 static void test_stop_ignores_signal(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	f->fake.ignore_stop_signal = 1;
 
 	/* SIGKILL kills at once: the exit file appears, the watcher records it. */
@@ -1690,7 +1690,7 @@ static void test_stop_ignores_signal(void **state)
 static void test_stop_caller_deadline(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	f->fake.ignore_stop_signal = 1;
 	f->fake.death = DEATH_SLOW; /* the SIGKILLed process lingers until fake_reap */
 	mk_container(f, CTR_RUNNING, id);
@@ -1698,14 +1698,14 @@ static void test_stop_caller_deadline(void **state)
 	struct arena a;
 	arena_init(&a);
 	struct cri_call c = { .arena = &a, .api = CRI_API_V1, .method = "/runtime.v1.RuntimeService/StopContainer",
-			      .deadline = lc_now() + 300 * 1000000LL };
+			      .deadline = cri_now() + 300 * 1000000LL };
 	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
 	req.container_id = id;
 	req.timeout = 1;
 	ProtobufCMessage *resp = NULL;
-	int64_t t0 = lc_now();
+	int64_t t0 = cri_now();
 	grpc_status_code code = cri_stop_container(&f->env, &c, &req.base, &resp);
-	int64_t took_s = (lc_now() - t0) / 1000000000;
+	int64_t took_s = (cri_now() - t0) / 1000000000;
 	assert_int_equal(code, GRPC_STATUS_DEADLINE_EXCEEDED);
 	assert_non_null(strstr(c.status_msg, "deadline passed"));
 	arena_release(&a);
@@ -1733,7 +1733,7 @@ static void test_stop_caller_deadline(void **state)
 static void test_stop_exit_code_survives_conmon_lag(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	f->fake.death = DEATH_LAG;
 	unsigned sk0 = fake_kills(&f->fake, SIGKILL);
@@ -1781,7 +1781,7 @@ static void test_stop_exit_code_survives_conmon_lag(void **state)
 static void test_exit_reason_is_runtimes(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	fake_oom(&f->fake, id);
 	assert_res(call_stop(f, id, 0), GRPC_STATUS_OK, "");
@@ -1829,9 +1829,9 @@ static void test_recover_flags(void **state)
 {
 	struct fx *f = *state;
 	struct lc_err err = { 0 };
-	char rm[POD_ID_BUF], rm_fail[POD_ID_BUF], st_run[POD_ID_BUF], st_created[POD_ID_BUF], st_exit[POD_ID_BUF],
-		st_lost[POD_ID_BUF], creating[POD_ID_BUF], run_lost[POD_ID_BUF], run_exit[POD_ID_BUF], run_ok[POD_ID_BUF],
-		exited[POD_ID_BUF], orphan_rt[POD_ID_BUF], orphan_dir[POD_ID_BUF], orphan_exit[POD_ID_BUF];
+	char rm[OBJ_ID_BUF], rm_fail[OBJ_ID_BUF], st_run[OBJ_ID_BUF], st_created[OBJ_ID_BUF], st_exit[OBJ_ID_BUF],
+		st_lost[OBJ_ID_BUF], creating[OBJ_ID_BUF], run_lost[OBJ_ID_BUF], run_exit[OBJ_ID_BUF], run_ok[OBJ_ID_BUF],
+		exited[OBJ_ID_BUF], orphan_rt[OBJ_ID_BUF], orphan_dir[OBJ_ID_BUF], orphan_exit[OBJ_ID_BUF];
 
 	mk_container(f, CTR_EXITED, rm);
 	mk_container(f, CTR_EXITED, rm_fail);
@@ -1844,9 +1844,9 @@ static void test_recover_flags(void **state)
 	mk_container(f, CTR_RUNNING, run_exit);
 	mk_container(f, CTR_RUNNING, run_ok);
 	mk_container(f, CTR_EXITED, exited);
-	assert_int_equal(lc_new_id(orphan_rt, &err), 0);
-	assert_int_equal(lc_new_id(orphan_dir, &err), 0);
-	assert_int_equal(lc_new_id(orphan_exit, &err), 0);
+	assert_int_equal(life_new_id(orphan_rt, &err), 0);
+	assert_int_equal(life_new_id(orphan_dir, &err), 0);
+	assert_int_equal(life_new_id(orphan_exit, &err), 0);
 
 	/* The daemon dies. */
 	lifecycle_close(&f->env);
@@ -1970,7 +1970,7 @@ static void test_recover_starting_state_unreadable(void **state)
 {
 	struct fx *f = *state;
 	struct lc_err err = { 0 };
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_CREATED, id);
 	lifecycle_close(&f->env);
 	set_flag(f, id, "starting");
@@ -1996,8 +1996,8 @@ static void test_recover_after_reboot(void **state)
 {
 	struct fx *f = *state;
 	struct lc_err err = { 0 };
-	char run[POD_ID_BUF], with_exit[POD_ID_BUF], created[POD_ID_BUF], starting[POD_ID_BUF], updating[POD_ID_BUF],
-		exited[POD_ID_BUF];
+	char run[OBJ_ID_BUF], with_exit[OBJ_ID_BUF], created[OBJ_ID_BUF], starting[OBJ_ID_BUF], updating[OBJ_ID_BUF],
+		exited[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, run);
 	mk_container(f, CTR_RUNNING, with_exit);
 	mk_container(f, CTR_CREATED, created);
@@ -2054,7 +2054,7 @@ static void test_recover_after_reboot(void **state)
 	assert_string_equal(now, "litecri-test-boot-2");
 
 	/* The next start on the same boot is no reboot: a container started now survives it. */
-	char later[POD_ID_BUF];
+	char later[OBJ_ID_BUF];
 	sqlite3 *db = store_conn(f->store, &err);
 	assert_non_null(db);
 	assert_int_equal(sqlite3_exec(db, "UPDATE sandboxes SET state = 0", NULL, NULL, NULL), SQLITE_OK); /* READY */
@@ -2073,22 +2073,22 @@ static void test_recover_after_reboot(void **state)
 
 /* A READY sandbox named after k whose infra container the fake runs; or only its row with
  * creating = 1 (RunPodSandbox killed half-way) when ready is 0. */
-static void mk_sandbox(struct fx *f, unsigned k, int ready, char id[POD_ID_BUF])
+static void mk_sandbox(struct fx *f, unsigned k, int ready, char id[OBJ_ID_BUF])
 {
 	char name[64], uid[32];
 	snprintf(name, sizeof name, "k8s_POD_pod%u_ns_uid%u_0", k, k);
 	snprintf(uid, sizeof uid, "uid%u", k);
-	struct pod_new n = { .name = name, .meta_name = "pod", .meta_namespace = "ns", .meta_uid = uid,
+	struct obj_new n = { .name = name, .meta_name = "pod", .meta_namespace = "ns", .meta_uid = uid,
 			     .config_digest = name };
-	struct pod_holder h;
+	struct obj_holder h;
 	struct lc_err err = { 0 };
-	assert_int_equal(lc_new_id(n.id, &err), 0);
+	assert_int_equal(life_new_id(n.id, &err), 0);
 	if (store_sandbox_insert(f->store, &n, &h, &err) < 0)
 		fail_msg("insert sandbox %s: %s", name, err.msg);
-	memcpy(id, n.id, POD_ID_BUF);
+	memcpy(id, n.id, OBJ_ID_BUF);
 	if (!ready)
 		return;
-	assert_int_equal(store_sandbox_created(f->store, id, 4000 + k, "", NULL, lc_now(), &err), 0);
+	assert_int_equal(store_sandbox_created(f->store, id, 4000 + k, "", NULL, cri_now(), &err), 0);
 	fake_put(&f->fake, id, RT_RUNNING, 1);
 }
 
@@ -2168,22 +2168,22 @@ static void test_recover_sandbox_flags(void **state)
 {
 	struct fx *f = *state;
 	struct lc_err err = { 0 };
-	char creating[POD_ID_BUF], removing[POD_ID_BUF], rm_fail[POD_ID_BUF], stopping[POD_ID_BUF],
-		lost[POD_ID_BUF], exited[POD_ID_BUF], orphan_rt[POD_ID_BUF], orphan_dir[POD_ID_BUF], ctr[POD_ID_BUF];
+	char creating[OBJ_ID_BUF], removing[OBJ_ID_BUF], rm_fail[OBJ_ID_BUF], stopping[OBJ_ID_BUF],
+		lost[OBJ_ID_BUF], exited[OBJ_ID_BUF], orphan_rt[OBJ_ID_BUF], orphan_dir[OBJ_ID_BUF], ctr[OBJ_ID_BUF];
 	mk_sandbox(f, 1, 0, creating);
 	mk_sandbox(f, 2, 1, removing);
 	mk_sandbox(f, 3, 1, rm_fail);
 	mk_sandbox(f, 4, 1, stopping);
 	mk_sandbox(f, 5, 1, lost);
 	mk_sandbox(f, 6, 1, exited);
-	assert_int_equal(lc_new_id(orphan_rt, &err), 0);
-	assert_int_equal(lc_new_id(orphan_dir, &err), 0);
+	assert_int_equal(life_new_id(orphan_rt, &err), 0);
+	assert_int_equal(life_new_id(orphan_dir, &err), 0);
 	/* A container of the pod being removed (RemovePodSandbox removes it first). */
-	char keep[POD_ID_BUF];
-	memcpy(keep, f->sandbox, POD_ID_BUF);
-	memcpy(f->sandbox, removing, POD_ID_BUF);
+	char keep[OBJ_ID_BUF];
+	memcpy(keep, f->sandbox, OBJ_ID_BUF);
+	memcpy(f->sandbox, removing, OBJ_ID_BUF);
 	mk_container(f, CTR_EXITED, ctr);
-	memcpy(f->sandbox, keep, POD_ID_BUF);
+	memcpy(f->sandbox, keep, OBJ_ID_BUF);
 
 	/* The daemon dies. */
 	lifecycle_close(&f->env);
@@ -2195,8 +2195,8 @@ static void test_recover_sandbox_flags(void **state)
 	fake_die(&f->fake, fake_find(&f->fake, rm_fail), 128 + SIGKILL);
 	fake_die(&f->fake, fake_find(&f->fake, exited), 2); /* the infra process died while the daemon was down */
 	pthread_mutex_unlock(&f->fake.mu);
-	assert_int_equal(store_sandbox_stopped(f->store, removing, lc_now(), &err), 0);
-	assert_int_equal(store_sandbox_stopped(f->store, rm_fail, lc_now(), &err), 0);
+	assert_int_equal(store_sandbox_stopped(f->store, removing, cri_now(), &err), 0);
+	assert_int_equal(store_sandbox_stopped(f->store, rm_fail, cri_now(), &err), 0);
 	set_sb_flag(f, removing, "removing");
 	set_sb_flag(f, rm_fail, "removing");
 	mk_sb_dirs(f, removing);
@@ -2255,10 +2255,10 @@ static void test_recover_sandbox_flags(void **state)
 	assert_int_equal(fake_has(&f->fake, stopping), RT_RUNNING);
 	assert_int_equal(sb_row(f, f->sandbox).state, SANDBOX_READY);
 	/* The half-created pod's name is free again. */
-	struct pod_new n = { .name = "k8s_POD_pod1_ns_uid1_0", .meta_name = "pod", .meta_namespace = "ns",
+	struct obj_new n = { .name = "k8s_POD_pod1_ns_uid1_0", .meta_name = "pod", .meta_namespace = "ns",
 			     .meta_uid = "uid1", .config_digest = "other" };
-	struct pod_holder h;
-	assert_int_equal(lc_new_id(n.id, &err), 0);
+	struct obj_holder h;
+	assert_int_equal(life_new_id(n.id, &err), 0);
 	if (store_sandbox_insert(f->store, &n, &h, &err) < 0)
 		fail_msg("the name of the half-created sandbox %s is still held: %s", creating, err.msg);
 }
@@ -2421,9 +2421,9 @@ static void test_create_container_fails_undone(void **state)
 	/* The same request again: the name is free, the container is made. */
 	struct res r = call_create(f, "c", "one");
 	assert_res(r, GRPC_STATUS_OK, "");
-	char id[POD_ID_BUF] = "";
-	assert_int_equal(strlen(r.msg), POD_ID_LEN);
-	memcpy(id, r.msg, POD_ID_LEN + 1);
+	char id[OBJ_ID_BUF] = "";
+	assert_int_equal(strlen(r.msg), OBJ_ID_LEN);
+	memcpy(id, r.msg, OBJ_ID_LEN + 1);
 	struct snap s = row(f, id);
 	assert_int_equal(s.state, CTR_CREATED);
 	assert_int_equal(s.creating, 0);
@@ -2499,9 +2499,9 @@ static void test_run_pod_sandbox_fails_undone(void **state)
 	}
 	struct res r = call_pod(f, cri_run_pod_sandbox, NULL);
 	assert_res(r, GRPC_STATUS_OK, "");
-	char id[POD_ID_BUF] = "";
-	assert_int_equal(strlen(r.msg), POD_ID_LEN);
-	memcpy(id, r.msg, POD_ID_LEN + 1);
+	char id[OBJ_ID_BUF] = "";
+	assert_int_equal(strlen(r.msg), OBJ_ID_LEN);
+	memcpy(id, r.msg, OBJ_ID_LEN + 1);
 	struct sbsnap s = sb_row(f, id);
 	assert_int_equal(s.state, SANDBOX_READY);
 	assert_int_equal(s.creating, 0);
@@ -2521,28 +2521,28 @@ static void test_run_pod_sandbox_fails_undone(void **state)
 static void test_caller_deadline_ends_waits(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	f->fake.death = DEATH_SLOW; /* the SIGKILLed process lingers until fake_reap */
 	mk_container(f, CTR_RUNNING, id);
 	unsigned sk0 = fake_kills(&f->fake, SIGKILL);
-	int64_t t0 = lc_now();
+	int64_t t0 = cri_now();
 	call_deadline = t0 + 300 * 1000000LL;
 	struct res r = call_remove(f, id);
 	call_deadline = 0;
 	assert_res(r, GRPC_STATUS_DEADLINE_EXCEEDED, id, "deadline passed");
-	assert_true((lc_now() - t0) / 1000000000 < 60); /* a hang check: without the deadline, 120 s */
+	assert_true((cri_now() - t0) / 1000000000 < 60); /* a hang check: without the deadline, 120 s */
 	assert_int_equal(fake_kills(&f->fake, SIGKILL), sk0 + 1);
 	struct snap s = row(f, id);
 	assert_true(s.exists);
 	assert_int_equal(s.state, CTR_RUNNING);
 	assert_int_equal(s.removing, 0);
 
-	t0 = lc_now();
+	t0 = cri_now();
 	call_deadline = t0 + 300 * 1000000LL;
 	r = call_pod(f, cri_stop_pod_sandbox, f->sandbox);
 	call_deadline = 0;
 	assert_res(r, GRPC_STATUS_DEADLINE_EXCEEDED, f->sandbox, id, "deadline passed");
-	assert_true((lc_now() - t0) / 1000000000 < 60);
+	assert_true((cri_now() - t0) / 1000000000 < 60);
 	struct sbsnap sb = sb_row(f, f->sandbox);
 	assert_int_equal(sb.stopping, 0);
 	assert_int_equal(sb.state, SANDBOX_READY);
@@ -2562,7 +2562,7 @@ static void test_caller_deadline_ends_waits(void **state)
 static void test_reopen_log_fails(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	Runtime__V1__ReopenContainerLogRequest req = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
 	req.container_id = id;
@@ -2594,7 +2594,7 @@ static void assert_json_has(const char *json, const char *frag)
 static void test_update_fails_then_retry(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF], json[1024];
+	char id[OBJ_ID_BUF], json[1024];
 	mk_container(f, CTR_RUNNING, id);
 	size_t u0 = fake_n_updates(&f->fake);
 	unsigned c0 = fake_calls(&f->fake, F_UPDATE);
@@ -2665,11 +2665,11 @@ static void test_update_fails_then_retry(void **state)
 	Runtime__V1__UpdateContainerResourcesRequest empty = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
 	empty.container_id = id;
 	assert_res(rpc(f, cri_update_container_resources, &empty.base), GRPC_STATUS_OK, "");
-	char exited[POD_ID_BUF], ghost[POD_ID_BUF], removing[POD_ID_BUF];
+	char exited[OBJ_ID_BUF], ghost[OBJ_ID_BUF], removing[OBJ_ID_BUF];
 	mk_container(f, CTR_EXITED, exited);
 	assert_res(call_update(f, exited, 100 * MIB, 0), GRPC_STATUS_FAILED_PRECONDITION, exited, "EXITED");
 	struct lc_err err = { 0 };
-	assert_int_equal(lc_new_id(ghost, &err), 0);
+	assert_int_equal(life_new_id(ghost, &err), 0);
 	assert_res(call_update(f, ghost, 100 * MIB, 0), GRPC_STATUS_NOT_FOUND, ghost);
 	mk_container(f, CTR_CREATED, removing);
 	set_flag(f, removing, "removing");
@@ -2683,7 +2683,7 @@ static void test_update_fails_then_retry(void **state)
 	assert_int_equal(row(f, removing).updating, 0);
 
 	/* A CREATED container can be updated too. */
-	char created[POD_ID_BUF];
+	char created[OBJ_ID_BUF];
 	mk_container(f, CTR_CREATED, created);
 	assert_res(call_update(f, created, 64 * MIB, 0), GRPC_STATUS_OK, "");
 	assert_int_equal(row(f, created).res_memory, 64 * MIB);
@@ -2696,7 +2696,7 @@ static void test_update_fails_then_retry(void **state)
 static void test_update_while_updating(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	fake_hold(&f->fake, F_UPDATE, 1);
 	struct bg b;
@@ -2727,7 +2727,7 @@ static void test_update_while_updating(void **state)
 static void test_remove_while_updating(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	fake_hold(&f->fake, F_UPDATE, 1);
 	struct bg b;
@@ -2761,8 +2761,8 @@ static void test_recover_updating(void **state)
 {
 	struct fx *f = *state;
 	struct lc_err err = { 0 };
-	char recorded[POD_ID_BUF], from_cfg[POD_ID_BUF], none[POD_ID_BUF], exited[POD_ID_BUF], fails[POD_ID_BUF],
-		idle[POD_ID_BUF], json[1024];
+	char recorded[OBJ_ID_BUF], from_cfg[OBJ_ID_BUF], none[OBJ_ID_BUF], exited[OBJ_ID_BUF], fails[OBJ_ID_BUF],
+		idle[OBJ_ID_BUF], json[1024];
 	mk_container(f, CTR_RUNNING, recorded);
 	assert_res(call_update(f, recorded, 100 * MIB, 0), GRPC_STATUS_OK, "");
 	mk_container_mem(f, CTR_RUNNING, from_cfg, 50 * MIB);
@@ -2777,7 +2777,7 @@ static void test_recover_updating(void **state)
 	lifecycle_close(&f->env);
 	const char *upd[] = { recorded, from_cfg, none, fails };
 	for (size_t i = 0; i < 4; i++) {
-		enum pod_refusal why;
+		enum refusal why;
 		assert_int_equal(store_flag_set(f->store, FLAG_CTR_UPDATING, upd[i], &why, &err), 0);
 		assert_int_equal(why, REFUSED_NONE);
 		assert_int_equal(row(f, upd[i]).updating, 1);
@@ -2840,7 +2840,7 @@ static void test_exec_sync_mapping(void **state)
 {
 	struct fx *f = *state;
 	struct fake *k = &f->fake;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	const char *cmd[] = { "/bin/sh", "-c", "probe", NULL };
 
@@ -2865,7 +2865,7 @@ static void test_exec_sync_mapping(void **state)
 	assert_int_equal(k->exec_out_max, EXEC_SYNC_OUTPUT_MAX);
 	char bundle[PATH_MAX];
 	struct lc_err err = { 0 };
-	assert_int_equal(lc_dir(&f->env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err), 0);
+	assert_int_equal(life_dir(&f->env, DIR_CTR_STATE, id, NULL, bundle, sizeof bundle, &err), 0);
 	assert_string_equal(k->exec_bundle, bundle);
 	pthread_mutex_unlock(&k->mu);
 	/* No timeout: none for the runtime either. */
@@ -2933,11 +2933,11 @@ static void test_exec_sync_mapping(void **state)
 
 	/* Refused without asking the runtime: not RUNNING, missing, bad requests. */
 	unsigned c0 = fake_calls(k, F_EXEC);
-	char created[POD_ID_BUF], exited[POD_ID_BUF], ghost[POD_ID_BUF], creating[POD_ID_BUF];
+	char created[OBJ_ID_BUF], exited[OBJ_ID_BUF], ghost[OBJ_ID_BUF], creating[OBJ_ID_BUF];
 	mk_container(f, CTR_CREATED, created);
 	mk_container(f, CTR_EXITED, exited);
 	insert_row(f, ++f->seq, creating);
-	assert_int_equal(lc_new_id(ghost, &err), 0);
+	assert_int_equal(life_new_id(ghost, &err), 0);
 	assert_res(call_exec(f, created, cmd, 1).r, GRPC_STATUS_FAILED_PRECONDITION, created, "CREATED");
 	assert_res(call_exec(f, exited, cmd, 1).r, GRPC_STATUS_FAILED_PRECONDITION, exited, "EXITED");
 	assert_res(call_exec(f, ghost, cmd, 1).r, GRPC_STATUS_NOT_FOUND, ghost);
@@ -2958,7 +2958,7 @@ static void test_exec_sync_mapping(void **state)
 static void test_stop_huge_timeout(void **state)
 {
 	struct fx *f = *state;
-	char id[POD_ID_BUF];
+	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	f->fake.death = DEATH_SLOW; /* SIGTERM kills it, slowly */
 	unsigned t0 = fake_kills(&f->fake, SIGTERM), k0 = fake_kills(&f->fake, SIGKILL);

@@ -1477,10 +1477,10 @@ static struct store *pods_open(struct fx *f, char sandbox[65])
 	struct lc_err err = { 0 };
 	if (store_open(f->db, LATEST, &s, &err) != 0)
 		fail_msg("store_open: %s", err.msg);
-	struct pod_new n = { .name = "pod_ns_uid_0", .meta_name = "pod", .meta_namespace = "ns", .meta_uid = "uid",
+	struct obj_new n = { .name = "pod_ns_uid_0", .meta_name = "pod", .meta_namespace = "ns", .meta_uid = "uid",
 			     .config = CONFIG_BLOB, .config_len = sizeof CONFIG_BLOB, .config_digest = "sandbox" };
 	make_id(n.id, 1);
-	struct pod_holder h;
+	struct obj_holder h;
 	if (store_sandbox_insert(s, &n, &h, &err) < 0 || store_sandbox_created(s, n.id, 100, "", NULL, T_NS, &err) < 0)
 		fail_msg("sandbox: %s", err.msg);
 	memcpy(sandbox, n.id, 65);
@@ -1495,13 +1495,13 @@ static void pods_container(struct store *s, const char *sandbox, unsigned k, int
 {
 	char name[32];
 	snprintf(name, sizeof name, "c%u_pod_ns_uid_0", k);
-	struct pod_new n = { .sandbox_id = sandbox, .name = name, .meta_name = name, .config = CONFIG_BLOB,
+	struct obj_new n = { .sandbox_id = sandbox, .name = name, .meta_name = name, .config = CONFIG_BLOB,
 			     .config_len = sizeof CONFIG_BLOB, .config_digest = name, .image = "busybox:latest",
 			     .image_ref = "sha256:0123", .log_path = "", .stop_signal = 15 };
 	make_id(n.id, 100 + k);
 	memcpy(id, n.id, 65);
-	struct pod_holder h;
-	enum pod_refusal why;
+	struct obj_holder h;
+	enum refusal why;
 	struct lc_err err = { 0 };
 	if (store_container_insert(s, &n, &h, &why, &err) < 0)
 		fail_msg("insert %s: %s", name, err.msg);
@@ -1565,9 +1565,9 @@ static struct upd_row upd_row(struct store *s, const char *id)
 	return r;
 }
 
-static enum pod_refusal set_updating(struct store *s, const char *id)
+static enum refusal set_updating(struct store *s, const char *id)
 {
-	enum pod_refusal why = (enum pod_refusal)-1;
+	enum refusal why = (enum refusal)-1;
 	struct lc_err err = { 0 };
 	if (store_flag_set(s, FLAG_CTR_UPDATING, id, &why, &err) < 0)
 		fail_msg("set updating %s: %s", id, err.msg);
@@ -1588,7 +1588,7 @@ static void test_container_set_updating(void **state)
 	pods_container(s, sb, 6, CTR_CREATED, removing);
 	make_id(none, 999);
 	struct lc_err err = { 0 };
-	enum pod_refusal why;
+	enum refusal why;
 	assert_int_equal(store_flag_set(s, FLAG_CTR_REMOVING, removing, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NONE);
 
@@ -1706,7 +1706,7 @@ static void test_container_updated_and_reset(void **state)
 
 	/* A row deleted meanwhile (removed while its update ran): no error either way. */
 	assert_int_equal(set_updating(s, other), REFUSED_NONE);
-	enum pod_refusal why;
+	enum refusal why;
 	assert_int_equal(store_flag_set(s, FLAG_CTR_REMOVING, other, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NONE);
 	assert_int_equal(store_container_delete(s, other, &err), 0);
@@ -1732,7 +1732,7 @@ static void test_container_updated_and_reset(void **state)
 	/* Listed rows carry the columns too. */
 	struct arena a;
 	arena_init(&a);
-	struct pod_filter flt = { .state = -1 };
+	struct obj_filter flt = { .state = -1 };
 	struct container_row *rows;
 	size_t n;
 	assert_int_equal(store_container_list(s, &flt, &a, &rows, &n, &err), 0);
@@ -1775,11 +1775,11 @@ static void pods_sandbox(struct store *s, unsigned k, char id[65])
 {
 	char name[32];
 	snprintf(name, sizeof name, "pod%u_ns_uid_0", k);
-	struct pod_new n = { .name = name, .meta_name = name, .meta_namespace = "ns", .meta_uid = "uid",
+	struct obj_new n = { .name = name, .meta_name = name, .meta_namespace = "ns", .meta_uid = "uid",
 			     .config = CONFIG_BLOB, .config_len = sizeof CONFIG_BLOB, .config_digest = name };
 	make_id(n.id, 200 + k);
 	memcpy(id, n.id, 65);
-	struct pod_holder h;
+	struct obj_holder h;
 	struct lc_err err = { 0 };
 	if (store_sandbox_insert(s, &n, &h, &err) < 0 || store_sandbox_created(s, id, 100, "", NULL, T_NS, &err) < 0)
 		fail_msg("sandbox %u: %s", k, err.msg);
@@ -1830,7 +1830,7 @@ static void set_flags(struct store *s, int sandbox, const char *id, int state, i
 static const struct flag_case {
 	enum store_flag flag;
 	int state, flags;      /* the row before; state -1: no such row */
-	enum pod_refusal why;  /* REFUSED_NONE: the flag is set */
+	enum refusal why;  /* REFUSED_NONE: the flag is set */
 } FLAG_CASES[] = {
 	/* sandboxes.stopping: any state */
 	{ FLAG_SANDBOX_STOPPING, SANDBOX_READY, 0, REFUSED_NONE },
@@ -1900,7 +1900,7 @@ static void test_flag_set(void **state)
 			pods_container(s, sb, i, CTR_CREATED, id);
 		if (c->state >= 0)
 			set_flags(s, sandbox, id, c->state, c->flags);
-		enum pod_refusal why = (enum pod_refusal)-1;
+		enum refusal why = (enum refusal)-1;
 		struct lc_err err = { 0 };
 		if (store_flag_set(s, c->flag, id, &why, &err) < 0)
 			fail_msg("case %u: %s", i, err.msg);
@@ -1931,10 +1931,10 @@ static void test_sandbox_network(void **state)
 	struct lc_err err = { 0 };
 	struct arena a;
 	arena_init(&a);
-	struct pod_new n = { .name = "net_ns_uid_0", .meta_name = "net", .meta_namespace = "ns", .meta_uid = "uid",
+	struct obj_new n = { .name = "net_ns_uid_0", .meta_name = "net", .meta_namespace = "ns", .meta_uid = "uid",
 			     .config = CONFIG_BLOB, .config_len = sizeof CONFIG_BLOB, .config_digest = "net" };
 	make_id(n.id, 77);
-	struct pod_holder h;
+	struct obj_holder h;
 	assert_int_equal(store_sandbox_insert(s, &n, &h, &err), 0);
 	int pending = -1;
 	assert_int_equal(store_sandbox_net_deleting(s, n.id, &pending, &err), 0);
@@ -1963,7 +1963,7 @@ static void test_sandbox_network(void **state)
 				   "ip = '169.254.1.2' AND additional_ips = 'fd00::2 fd00::3'", n.id), 1);
 	/* removal refused while attached, even when NOTREADY */
 	assert_int_equal(store_sandbox_stopped(s, n.id, T_NS, &err), 0);
-	enum pod_refusal why;
+	enum refusal why;
 	assert_int_equal(store_flag_set(s, FLAG_SANDBOX_REMOVING, n.id, &why, &err), 0);
 	assert_int_equal(why, REFUSED_NETWORK);
 	for (int i = 0; i < 2; i++) { /* a DEL that failed: pending again */
@@ -2056,7 +2056,7 @@ static void test_flag_refusal_same_transaction(void **state)
 				.clear = sqlite3_mprintf("UPDATE containers SET removing = 0 WHERE id = %Q", id) };
 	assert_non_null(in.clear);
 	assert_int_equal(sqlite3_trace_v2(db, SQLITE_TRACE_STMT, interfere_at_read, &in), SQLITE_OK);
-	enum pod_refusal why = REFUSED_NONE;
+	enum refusal why = REFUSED_NONE;
 	int rc = store_flag_set(s, FLAG_CTR_STARTING, id, &why, &err);
 	sqlite3_trace_v2(db, 0, NULL, NULL);
 	assert_int_equal(rc, 0);

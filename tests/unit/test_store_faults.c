@@ -276,11 +276,11 @@ static int step_boot_id(struct store *s, struct lc_err *err) { return store_host
 
 static int step_sandbox_insert(struct store *s, struct lc_err *err)
 {
-	struct pod_new n = { .name = "k8s_POD_web_ns_uid_0", .meta_name = "web", .meta_namespace = "ns",
+	struct obj_new n = { .name = "k8s_POD_web_ns_uid_0", .meta_name = "web", .meta_namespace = "ns",
 			     .meta_uid = "uid", .config = CONFIG, .config_len = sizeof CONFIG, .config_digest = "d1",
 			     .labels = LABELS, .n_labels = 2, .annotations = ANNOTATIONS, .n_annotations = 1 };
 	snprintf(n.id, sizeof n.id, "%s", SB_ID);
-	struct pod_holder h;
+	struct obj_holder h;
 	return store_sandbox_insert(s, &n, &h, err);
 }
 
@@ -291,13 +291,13 @@ static int step_sandbox_created(struct store *s, struct lc_err *err)
 
 static int step_container_insert(struct store *s, struct lc_err *err)
 {
-	struct pod_new n = { .sandbox_id = SB_ID, .name = "k8s_app_web_ns_uid_0", .meta_name = "app",
+	struct obj_new n = { .sandbox_id = SB_ID, .name = "k8s_app_web_ns_uid_0", .meta_name = "app",
 			     .config = CONFIG, .config_len = sizeof CONFIG, .config_digest = "d2", .labels = LABELS,
 			     .n_labels = 2, .annotations = ANNOTATIONS, .n_annotations = 1, .image = "busybox",
 			     .image_ref = "sha256:01", .log_path = "/var/log/pods/app.log", .stop_signal = 15 };
 	snprintf(n.id, sizeof n.id, "%s", CTR_ID);
-	struct pod_holder h;
-	enum pod_refusal why = REFUSED_NONE;
+	struct obj_holder h;
+	enum refusal why = REFUSED_NONE;
 	return store_container_insert(s, &n, &h, &why, err);
 }
 
@@ -307,7 +307,7 @@ static int step_container_created(struct store *s, struct lc_err *err)
 }
 
 /* A transition that says it refused counts as a failure of the test, not of the step. */
-static int refused(int rc, enum pod_refusal why)
+static int refused(int rc, enum refusal why)
 {
 	if (rc == 0 && why != REFUSED_NONE)
 		fail_msg("transition refused (%d) in a fault-free state", why);
@@ -316,7 +316,7 @@ static int refused(int rc, enum pod_refusal why)
 
 static int step_set_starting(struct store *s, struct lc_err *err)
 {
-	enum pod_refusal why = REFUSED_NONE;
+	enum refusal why = REFUSED_NONE;
 	return refused(store_flag_set(s, FLAG_CTR_STARTING, CTR_ID, &why, err), why);
 }
 
@@ -336,7 +336,7 @@ static int step_exited(struct store *s, struct lc_err *err)
 
 static int step_sandbox_stopping(struct store *s, struct lc_err *err)
 {
-	enum pod_refusal why = REFUSED_NONE;
+	enum refusal why = REFUSED_NONE;
 	return refused(store_flag_set(s, FLAG_SANDBOX_STOPPING, SB_ID, &why, err), why);
 }
 
@@ -347,7 +347,7 @@ static int step_sandbox_stopped(struct store *s, struct lc_err *err)
 
 static int step_container_removing(struct store *s, struct lc_err *err)
 {
-	enum pod_refusal why = REFUSED_NONE;
+	enum refusal why = REFUSED_NONE;
 	return refused(store_flag_set(s, FLAG_CTR_REMOVING, CTR_ID, &why, err), why);
 }
 
@@ -355,7 +355,7 @@ static int step_container_delete(struct store *s, struct lc_err *err) { return s
 
 static int step_sandbox_removing(struct store *s, struct lc_err *err)
 {
-	enum pod_refusal why = REFUSED_NONE;
+	enum refusal why = REFUSED_NONE;
 	return refused(store_flag_set(s, FLAG_SANDBOX_REMOVING, SB_ID, &why, err), why);
 }
 
@@ -403,7 +403,7 @@ static void assert_reads_work(struct store *s)
 	struct lc_err err = { 0 };
 	struct sandbox_row *rows;
 	size_t n;
-	struct pod_filter pf = { .state = -1 };
+	struct obj_filter pf = { .state = -1 };
 	if (store_sandbox_list(s, &pf, &a, &rows, &n, &err) < 0)
 		fail_msg("ListPodSandbox's read failed while the disk is full: %s", err.msg);
 	struct container_row c;
