@@ -1,5 +1,5 @@
 -- schema/schema.sql — the litecri database schema as it stands after every migration in
--- migrations/ (schema version 3).  Documentation for operators: the daemon never runs this file;
+-- migrations/ (schema version 5).  Documentation for operators: the daemon never runs this file;
 -- it applies migrations/NNNN_*.sql.  tests/unit/test_store.c proves that this file and the
 -- migrations produce the same schema (compared statement by statement, comments and white space
 -- aside): a migration that changes the schema must change this file in the same commit.
@@ -15,7 +15,7 @@
 --   * `config` is the CRI request config, protobuf-encoded exactly as received;
 --     `config_digest` is the SHA-256 of it, used to recognise a retried identical request.
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 CREATE TABLE sandboxes (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -40,10 +40,17 @@ CREATE TABLE sandboxes (
     reason          TEXT    NOT NULL DEFAULT '',
     message         TEXT    NOT NULL DEFAULT '',
     config          BLOB    NOT NULL,
-    config_digest   TEXT    NOT NULL
+    config_digest   TEXT    NOT NULL,
+    network         INTEGER NOT NULL DEFAULT 0        -- CNI attachment: 0 NONE, 1 ADDING (ADD in
+                            CHECK (network IN (0, 1, 2, 3)),  -- flight), 2 ATTACHED, 3 DELETING (DEL
+                                                      -- in flight or failed: retried)
+    net_config      TEXT    NOT NULL DEFAULT '',      -- the CNI config lists of the ADD (JSON array)
+    net_result      TEXT    NOT NULL DEFAULT '',      -- the ADD's results (JSON array): DEL's prevResult
+    additional_ips  TEXT    NOT NULL DEFAULT ''       -- addresses beyond ip, space-separated
 );
 
 CREATE INDEX sandboxes_state ON sandboxes (state);
+CREATE INDEX sandboxes_network ON sandboxes (network) WHERE network IN (1, 3);
 
 CREATE TABLE containers (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -129,7 +136,10 @@ SELECT id,
        CASE WHEN finished_at = 0 THEN NULL ELSE
             strftime('%Y-%m-%dT%H:%M:%S', finished_at / 1000000000, 'unixepoch')
             || printf('.%09dZ', finished_at % 1000000000) END AS finished,
-       runtime_handler, pid, netns_path, ip, reason, message,
+       runtime_handler, pid, netns_path, ip, additional_ips,
+       CASE network WHEN 0 THEN 'NONE' WHEN 1 THEN 'ADDING' WHEN 2 THEN 'ATTACHED'
+                    WHEN 3 THEN 'DELETING' ELSE 'INVALID' END AS network,
+       reason, message,
        (SELECT count(*) FROM containers c WHERE c.sandbox_id = s.id) AS containers
 FROM sandboxes s;
 

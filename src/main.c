@@ -21,6 +21,7 @@
 #include "cri/lifecycle.h"
 #include "image/images.h"
 #include "image/registry.h"
+#include "net/net.h"
 #include "runtime/runtime.h"
 #include "server/server.h"
 #include "store/migrate.h"
@@ -59,6 +60,9 @@ static const char usage[] =
 	"                           fetch images of registry HOST (\"*\": any registry without\n"
 	"                           settings of its own) from URL first; repeatable, in order\n"
 	"  --insecure-registry HOST allow plain HTTP / unverified TLS for registry HOST\n"
+	"  --cni-conf-dir DIR       pod network configs (default /etc/cni/net.d), watched\n"
+	"  --cni-bin-dirs DIRS      ':'-separated CNI plugin directories\n"
+	"                           (default /opt/cni/bin:/usr/lib/cni)\n"
 	"  -h, --help               this text\n"
 	"  -V, --version            print the version\n";
 
@@ -79,6 +83,8 @@ static const struct option options[] = {
 	{ "max-concurrent-downloads", required_argument, NULL, OPT_SETTING },
 	{ "registry-mirror", required_argument, NULL, OPT_SETTING },
 	{ "insecure-registry", required_argument, NULL, OPT_SETTING },
+	{ "cni-conf-dir", required_argument, NULL, OPT_SETTING },
+	{ "cni-bin-dirs", required_argument, NULL, OPT_SETTING },
 	{ "boot-id-path", required_argument, NULL, OPT_SETTING }, /* hidden, for tests: see config.h */
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -237,6 +243,10 @@ static int daemon_main(const struct lc_config *cfg)
 		goto fail;
 	env.store = store;
 	env.images = images;
+	const struct net_config nc = { .conf_dir = cfg->cni_conf_dir, .bin_dirs = cfg->cni_bin_dirs,
+				       .max_conf_num = cfg->cni_max_conf_num, .timeout_s = cfg->cni_plugin_timeout };
+	if (net_open(&nc, &env.net, &err) < 0) /* before recovery, which may DEL pods' networks */
+		goto fail;
 	if (open_lifecycle(&env, &err) < 0)
 		goto fail;
 	grpc_init();
@@ -265,6 +275,7 @@ fail:
 	log_error("litecri: %s", err.msg);
 out:
 	lifecycle_close(&env); /* containers keep running under conmon */
+	net_close(env.net);
 	images_close(images);
 	registry_global_cleanup(); /* after every session is closed; a no-op if never initialised */
 	store_close(store);

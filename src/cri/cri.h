@@ -31,6 +31,7 @@ struct cri_env {
 	struct store *store;
 	struct images *images; /* the image service (src/image/images.h) */
 	struct lifecycle *lc;  /* pods and containers (src/cri/lifecycle.h) */
+	struct net *net;       /* pod networking (src/net/net.h); NULL in unit tests without one */
 	int schema_version;
 };
 

@@ -10,7 +10,10 @@
  *               file, else code 255);
  *               updating → the recorded resources re-applied (the interrupted update may have
  *               reached the cgroup without being recorded), updating cleared.
- *   sandboxes   creating → torn down and deleted; removing → finished; stopping → cleared;
+ *   sandboxes   network ADDING or DELETING (a CNI ADD before its outcome was recorded, or a DEL
+ *               interrupted or failed) → DEL with the recorded config (first: the netns is still
+ *               pinned; a creating or removing pod whose DEL fails is kept for the next start);
+ *               creating → torn down and deleted; removing → finished; stopping → cleared;
  *               READY whose infra container is gone → NOTREADY.
  *   reboot      (the boot ID differs from the one recorded at the last start) the runtime is not
  *               asked: every container not EXITED → EXITED (exit file's code, else 255), starting
@@ -28,6 +31,7 @@
 #include <time.h>
 
 #include "cri/lifecycle.h"
+#include "cri/sandbox.h"
 #include "cri/spec/spec.h"
 #include "runtime/host.h"
 #include "util/id.h"
@@ -133,6 +137,19 @@ static void recover_sandbox(struct cri_env *env, struct arena *a, const struct s
 {
 	struct lc_err err = { 0 };
 	const char *id = sb->id;
+	if (sb->network == NET_ADDING || sb->network == NET_DELETING) {
+		log_info("sandbox %s: network %s interrupted or failed: DEL", id,
+			 sb->network == NET_ADDING ? "ADD" : "DEL");
+		if (sandbox_net_teardown(env, a, id, &err) < 0) {
+			log_error("sandbox %s: network DEL: %s (retried by StopPodSandbox, RemovePodSandbox and the "
+				  "next start)", id, err.msg);
+			if (sb->creating || sb->removing) {
+				if (sb->removing && store_flag_reset(env->store, FLAG_SANDBOX_REMOVING, id, &err) < 0)
+					log_error("sandbox %s: %s", id, err.msg);
+				return; /* never delete a row whose DEL is due: it would be lost */
+			}
+		}
+	}
 	if (sb->creating || sb->removing) {
 		log_info("sandbox %s: %s interrupted: removing it", id, sb->creating ? "create" : "removal");
 		char (*ids)[OBJ_ID_BUF];

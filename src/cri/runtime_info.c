@@ -3,9 +3,11 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/net.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/fsutil.h"
@@ -36,6 +38,15 @@ const char *cri_runtime_handler_name(const struct lc_config *cfg)
 int cri_runtime_handler_known(const struct lc_config *cfg, const char *handler)
 {
 	return !*handler || strcmp(handler, cri_runtime_handler_name(cfg)) == 0;
+}
+
+int cri_network_ready(struct cri_env *env, char *msg, size_t len)
+{
+	if (!env->net) {
+		snprintf(msg, len, "no network module (src/net) was opened");
+		return 0;
+	}
+	return net_ready(env->net, msg, len);
 }
 
 static Runtime__V1__RuntimeCondition *condition(struct cri_call *call, const char *type, int ok,
@@ -110,12 +121,13 @@ grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
 		msg = arena_printf(call->arena, "no OCI runtime or conmon (%s) was found when litecri started: restart it",
 				   env->cfg->conmon);
 	}
-	/* NetworkReady: pod networking through CNI is not built yet, so say so rather than pretend. */
+	/* NetworkReady: a valid CNI network config and its plugins are there (src/net). */
+	char net_msg[1024] = "";
+	int net_ok = cri_network_ready(env, net_msg, sizeof net_msg);
 	st->n_conditions = 2;
 	st->conditions = arena_alloc(call->arena, 2 * sizeof *st->conditions);
 	st->conditions[0] = condition(call, "RuntimeReady", why == NULL, why, msg);
-	st->conditions[1] = condition(call, "NetworkReady", 0, "NetworkPluginNotReady",
-				      "litecri has no CNI network plugin support yet: only host-network pods can be networked");
+	st->conditions[1] = condition(call, "NetworkReady", net_ok, "NetworkPluginNotReady", net_msg);
 	r->status = st;
 
 	/* The runtime handlers, the default ("") and the OCI runtime's name, and what they support. */
@@ -134,13 +146,18 @@ grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
 		char *cfg = config_json(env, call, runtime_path);
 		if (!cfg)
 			return cri_fail(call, GRPC_STATUS_INTERNAL, "Status: cannot encode the verbose info");
-		Runtime__V1__StatusResponse__InfoEntry *e =
-			cri_new(call, &runtime__v1__status_response__info_entry__descriptor);
-		e->key = "config";
-		e->value = cfg;
-		r->n_info = 1;
-		r->info = arena_alloc(call->arena, sizeof *r->info);
-		r->info[0] = e;
+		char *cni = env->net ? cri_json(call, net_info(env->net)) : NULL;
+		if (env->net && !cni)
+			return cri_fail(call, GRPC_STATUS_INTERNAL, "Status: cannot encode the network config");
+		r->info = arena_alloc(call->arena, 2 * sizeof *r->info);
+		const char *keys[] = { "config", "cniconfig" }, *values[] = { cfg, cni };
+		for (size_t i = 0; i < 2 && values[i]; i++) {
+			Runtime__V1__StatusResponse__InfoEntry *e =
+				cri_new(call, &runtime__v1__status_response__info_entry__descriptor);
+			e->key = (char *)keys[i];
+			e->value = (char *)values[i];
+			r->info[r->n_info++] = e;
+		}
 	}
 	*resp = &r->base;
 	return GRPC_STATUS_OK;

@@ -19,6 +19,12 @@ grpc_status_code cri_status(struct cri_env *env, struct cri_call *call,
 const char *cri_runtime_handler_name(const struct lc_config *cfg);
 int cri_runtime_handler_known(const struct lc_config *cfg, const char *handler);
 
+/*
+ * 1 when pods can be networked (NetworkReady): the network module found a valid config and its
+ * plugins.  Else 0 with why in msg (also when env has no network module).
+ */
+int cri_network_ready(struct cri_env *env, char *msg, size_t len);
+
 grpc_status_code cri_runtime_config(struct cri_env *env, struct cri_call *call,
 				    const ProtobufCMessage *req, ProtobufCMessage **resp);
 

@@ -4,8 +4,11 @@
  * Each mutating call is: one transaction that sets a flag (or inserts the row with creating = 1),
  * the slow work outside any transaction, one transaction that records the outcome or resets the
  * flag.  A pod is: pinned network/IPC/UTS namespaces (unless the host's are asked for), a tmpfs for
- * /dev/shm, the /etc files of its containers, and an infra container running litecri-pause (the
- * pod's PID namespace and zombie reaper), supervised by conmon like every container.
+ * /dev/shm, the /etc files of its containers, an infra container running litecri-pause (the pod's
+ * PID namespace and zombie reaper), supervised by conmon like every container, and unless it uses
+ * the host's network, its CNI attachment (src/net): ADDed into the pinned network namespace with the
+ * network state ADDING recorded first, recorded as ATTACHED with READY; DELeted by StopPodSandbox
+ * (state DELETING until the DEL succeeds, so that a failed or interrupted DEL is retried).
  */
 #include "cri/sandbox.h"
 
@@ -14,16 +17,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 #include "cri/lifecycle.h"
 #include "cri/reserve.h"
 #include "cri/runtime_info.h"
 #include "cri/spec/spec.h"
+#include "net/net.h"
 #include "runtime/podns.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/quantity.h"
 
 #define SHM_SIZE (64ULL << 20) /* /dev/shm of a pod, as Docker and containerd size it */
 #define RETRY_WAIT_NS (240LL * 1000000000) /* kubelet's RunPodSandbox deadline */
@@ -46,6 +52,155 @@ static int pod_kinds(const Runtime__V1__PodSandboxConfig *cfg)
 	if (!o || o->ipc != RUNTIME__V1__NAMESPACE_MODE__NODE)
 		kinds |= PODNS_IPC;
 	return kinds;
+}
+
+#define NSFS_MAGIC_ 0x6e736673 /* linux/magic.h NSFS_MAGIC */
+#define BW_MIN 1000LL             /* the bandwidth limits kubelet accepts: 1 kbit/s .. 1 Pbit/s */
+#define BW_MAX 1000000000000000LL
+
+static const char *annotation(const Runtime__V1__PodSandboxConfig *cfg, const char *key)
+{
+	for (size_t i = 0; i < cfg->n_annotations; i++)
+		if (cfg->annotations[i]->key && !strcmp(cfg->annotations[i]->key, key))
+			return cfg->annotations[i]->value ? cfg->annotations[i]->value : "";
+	return NULL;
+}
+
+/*
+ * The pod's bandwidth limits (bits/s, 0: none) from the kubernetes.io/ingress-bandwidth and
+ * egress-bandwidth annotations (resource quantities, "10M"), within kubelet's bounds.  A bad value:
+ * -1 with errnum EINVAL naming the annotation.
+ */
+static int pod_bandwidth(const Runtime__V1__PodSandboxConfig *cfg, int64_t *ingress, int64_t *egress,
+			 struct lc_err *err)
+{
+	const char *keys[] = { "kubernetes.io/ingress-bandwidth", "kubernetes.io/egress-bandwidth" };
+	int64_t *out[] = { ingress, egress };
+	for (int i = 0; i < 2; i++) {
+		const char *v = annotation(cfg, keys[i]);
+		*out[i] = 0;
+		if (!v)
+			continue;
+		if (quantity_parse(v, out[i], err) < 0)
+			return lc_wrap(err, "annotation %s", keys[i]);
+		if (*out[i] < BW_MIN || *out[i] > BW_MAX)
+			return lc_failc(err, EINVAL, "annotation %s: %s bit/s is outside 1k..1P", keys[i], v);
+	}
+	return 0;
+}
+
+/* 1 if path is a pinned namespace (a mount of nsfs): else a DEL gets an empty CNI_NETNS. */
+static int ns_pinned(const char *path)
+{
+	struct statfs f;
+	return path[0] && statfs(path, &f) == 0 && (unsigned long)f.f_type == NSFS_MAGIC_;
+}
+
+/*
+ * The pod as the CNI plugins see it, from its row and config (ADD and DEL alike: portmap's DEL
+ * needs the same runtimeConfig as its ADD); strings live in arena a.  netns: the pinned network
+ * namespace, "" when it is gone.
+ */
+static void pod_for_net(struct arena *a, const struct sandbox_row *sb, const Runtime__V1__PodSandboxConfig *cfg,
+			const char *netns, struct net_pod *p)
+{
+	memset(p, 0, sizeof *p);
+	p->id = sb->id;
+	p->name = sb->meta_name;
+	p->namespace_ = sb->meta_namespace;
+	p->uid = sb->meta_uid;
+	p->netns = netns;
+	p->ifname = "eth0";
+	struct net_port *ports = arena_alloc(a, (cfg->n_port_mappings + 1) * sizeof *ports);
+	for (size_t i = 0; i < cfg->n_port_mappings; i++) {
+		const Runtime__V1__PortMapping *m = cfg->port_mappings[i];
+		if (m->host_port <= 0)
+			continue;
+		struct net_port *o = &ports[p->n_ports++];
+		o->protocol = m->protocol == RUNTIME__V1__PROTOCOL__UDP ? "udp"
+			      : m->protocol == RUNTIME__V1__PROTOCOL__SCTP ? "sctp" : "tcp";
+		o->container_port = m->container_port;
+		o->host_port = m->host_port;
+		o->host_ip = m->host_ip ? m->host_ip : "";
+	}
+	p->ports = ports;
+	struct lc_err err = { 0 };
+	if (pod_bandwidth(cfg, &p->ingress_bps, &p->egress_bps, &err) < 0) /* checked by RunPodSandbox */
+		p->ingress_bps = p->egress_bps = 0;
+	const Runtime__V1__DNSConfig *dns = cfg->dns_config;
+	if (dns) {
+		p->dns_servers = dns->servers;
+		p->n_dns_servers = dns->n_servers;
+		p->dns_searches = dns->searches;
+		p->n_dns_searches = dns->n_searches;
+		p->dns_options = dns->options;
+		p->n_dns_options = dns->n_options;
+	}
+}
+
+static const Runtime__V1__PodSandboxConfig *config_of(struct arena *a, const struct sandbox_row *sb)
+{
+	return runtime__v1__pod_sandbox_config__unpack(&a->pb, sb->config_len, sb->config);
+}
+
+/*
+ * RunPodSandbox's CNI ADD into the pod's pinned network namespace: network ADDING recorded first
+ * (with the config lists in use, for a DEL by recovery should the daemon die before the outcome is
+ * recorded), then the ADD.  A failed ADD undid itself (net_add): network NONE again.
+ */
+static int sandbox_net_add(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
+			   const Runtime__V1__PodSandboxConfig *cfg, const char *netns, struct net_attachment *att,
+			   struct lc_err *err)
+{
+	json_auto_t *info = net_info(env->net);
+	cleanup_free char *conf = info ? json_dumps(json_object_get(info, "networks"), JSON_COMPACT) : NULL;
+	if (!conf)
+		return lc_fail(err, ENOMEM, "network config");
+	if (store_sandbox_net_adding(env->store, sb->id, conf, err) < 0)
+		return -1;
+	struct net_pod p;
+	pod_for_net(call->arena, sb, cfg, netns, &p);
+	if (net_add(env->net, &p, att, err) == 0)
+		return 0;
+	struct lc_err e2 = { 0 };
+	if (store_sandbox_net_deleted(env->store, sb->id, &e2) < 0)
+		log_error("sandbox %s: %s", sb->id, e2.msg);
+	return -1;
+}
+
+int sandbox_net_teardown(struct cri_env *env, struct arena *a, const char *id, struct lc_err *err)
+{
+	struct sandbox_row sb;
+	int pending = 0;
+	if (store_sandbox_get(env->store, id, a, &sb, err) < 0)
+		return err->errnum == ENOENT ? 0 : -1;
+	if (sb.network == NET_NONE)
+		return 0;
+	if (store_sandbox_net_deleting(env->store, id, &pending, err) < 0)
+		return -1;
+	if (!pending)
+		return 0;
+	if (!env->net)
+		return lc_failc(err, EAGAIN, "network of sandbox %s: no network module to DEL it with", id);
+	const Runtime__V1__PodSandboxConfig *cfg = config_of(a, &sb);
+	if (!cfg)
+		return lc_failc(err, EPROTO, "sandbox %s: the recorded config does not decode", id);
+	char ns[PATH_MAX];
+	if (life_dir(env, DIR_SB_STATE, id, "ns/net", ns, sizeof ns, err) < 0)
+		return -1;
+	struct net_pod p;
+	pod_for_net(a, &sb, cfg, ns_pinned(ns) ? ns : "", &p);
+	/* The ADD's outcome never recorded (ADDING before): the config recorded then lacks the
+	 * runtimeConfig the ADD injected (portmap's DEL needs its portMappings), which net_del adds to the
+	 * lists in use: those, unless there are none any more. */
+	char why[256];
+	const char *conf = sb.net_config;
+	if (!sb.net_result[0] && net_ready(env->net, why, sizeof why))
+		conf = NULL;
+	log_info("sandbox %s: network DEL%s", id, p.netns[0] ? "" : " (its network namespace is gone)");
+	if (net_del(env->net, &p, conf, sb.net_result[0] ? sb.net_result : NULL, err) < 0)
+		return -1;
+	return store_sandbox_net_deleted(env->store, id, err);
 }
 
 static int path_clean_abs(const char *p)
@@ -195,6 +350,17 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 					"RunPodSandbox %s: %s", LC_Q(m->name), err.msg);
 		json_decref(spec);
 	}
+	int networked = pod_kinds(cfg) & PODNS_NET;
+	if (networked) {
+		struct lc_err err = { 0 };
+		int64_t in, out;
+		if (pod_bandwidth(cfg, &in, &out, &err) < 0)
+			return cri_fail(call, cri_code(err.errnum), "RunPodSandbox %s: %s", LC_Q(m->name), err.msg);
+		char why[1024];
+		if (!cri_network_ready(env, why, sizeof why))
+			return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+					"RunPodSandbox %s: cni plugin not initialized: %s", LC_Q(m->name), why);
+	}
 	const char *name = arena_printf(call->arena, "k8s_POD_%s_%s_%s_%u", m->name, m->namespace_, m->uid, m->attempt);
 
 	struct obj_new n = {
@@ -221,18 +387,34 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 		log_info("sandbox %s: creating %s", n.id, name);
 		struct sandbox_row sb;
 		pid_t pid = 0;
-		if (store_sandbox_get(env->store, n.id, call->arena, &sb, &err) < 0 ||
-		    sandbox_setup(env, call, &sb, cfg, &pid, &err) < 0 ||
-		    store_sandbox_created(env->store, n.id, pid, sandbox_netns(env, call, &sb, cfg), cri_now(), &err) < 0) {
+		const char *netns = "";
+		struct net_attachment att = { 0 };
+		int attached = 0;
+		int ok = store_sandbox_get(env->store, n.id, call->arena, &sb, &err) == 0 &&
+			 sandbox_setup(env, call, &sb, cfg, &pid, &err) == 0;
+		if (ok) {
+			netns = sandbox_netns(env, call, &sb, cfg);
+			ok = !networked || (attached = sandbox_net_add(env, call, &sb, cfg, netns, &att, &err) == 0);
+		}
+		const struct sandbox_net rec = { .config = att.config, .result = att.result, .ips = att.ips,
+						 .n_ips = att.n_ips };
+		if (!ok || store_sandbox_created(env->store, n.id, pid, netns, attached ? &rec : NULL, cri_now(), &err) < 0) {
+			net_attachment_free(&att);
 			code = cri_work_code(err.errnum);
 			char *msg = arena_printf(call->arena, "RunPodSandbox %s (sandbox %s): %s", LC_Q(name), n.id, err.msg);
 			struct lc_err e2 = { 0 };
-			if (life_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
+			if (sandbox_net_teardown(env, call->arena, n.id, &e2) < 0)
+				log_error("sandbox %s: network DEL after failed create: %s (kept for recovery to retry at "
+					  "startup)", n.id, e2.msg);
+			else if (life_sandbox_teardown(env, n.id, &e2) < 0 || store_sandbox_delete(env->store, n.id, &e2) < 0)
 				log_error("sandbox %s: cleanup after failed create: %s (recovery retries at startup)", n.id,
 					  e2.msg);
 			life_wake(env); /* an identical retry waiting in reserve_name */
 			return cri_fail(call, code, "%s", msg);
 		}
+		if (attached)
+			log_info("sandbox %s: network attached (%s)", n.id, att.n_ips ? att.ips[0] : "no IP");
+		net_attachment_free(&att);
 		log_info("sandbox %s ready (%s, infra pid %d)", n.id, name, (int)pid);
 		life_wake(env); /* an identical retry waiting in reserve_name */
 	}
@@ -273,11 +455,13 @@ static int infra_gone(struct cri_env *env, const char *id)
 
 /*
  * StopPodSandbox's work on a sandbox whose `stopping` flag this call holds: every container
- * forcibly stopped, then the infra container; NOTREADY recorded.  Namespaces and files stay until
- * RemovePodSandbox (a stopped pod may still be inspected), so a stop never fails on them.  Its
- * waits end at answer_by (the caller's deadline; 0: none): ETIMEDOUT.
+ * forcibly stopped, then the infra container, then its network DELeted (*net_failed = 1 if that
+ * failed); NOTREADY recorded.  Namespaces and files stay until RemovePodSandbox (a stopped pod may
+ * still be inspected), so a stop never fails on them.  Its waits end at answer_by (the caller's
+ * deadline; 0: none): ETIMEDOUT.
  */
-static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, int64_t answer_by, struct lc_err *err)
+static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, int64_t answer_by, int *net_failed,
+			struct lc_err *err)
 {
 	char (*ids)[OBJ_ID_BUF];
 	size_t n;
@@ -292,11 +476,19 @@ static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, in
 	if (life_wait(env, infra_gone, id, life_wait_end(INFRA_WAIT_NS, answer_by, &callers)) != 0)
 		return lc_fail(err, ETIMEDOUT, "infra container of sandbox %s did not exit%s", id,
 			       callers ? " before the caller's deadline passed" : "");
+	if (sandbox_net_teardown(env, a, id, err) < 0) {
+		*net_failed = 1;
+		return lc_wrap(err, "network of sandbox %s not torn down", id);
+	}
 	return store_sandbox_stopped(env->store, id, cri_now(), err);
 }
 
-/* Stop with the `stopping` flag: concurrent stops wait for the one in flight. */
-static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call, const char *rpc, const char *id)
+/*
+ * Stop with the `stopping` flag: concurrent stops wait for the one in flight.  A failed network DEL
+ * fails it with net_code.
+ */
+static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call, const char *rpc, const char *id,
+				     grpc_status_code net_code)
 {
 	struct lc_err err = { 0 };
 	for (;;) {
@@ -318,12 +510,13 @@ static grpc_status_code stop_sandbox(struct cri_env *env, struct cri_call *call,
 		}
 	}
 	log_info("sandbox %s: stopping", id);
-	if (sandbox_stop(env, id, call->arena, call->deadline, &err) < 0) {
+	int net_failed = 0;
+	if (sandbox_stop(env, id, call->arena, call->deadline, &net_failed, &err) < 0) {
 		struct lc_err e2 = { 0 };
 		if (store_flag_reset(env->store, FLAG_SANDBOX_STOPPING, id, &e2) < 0)
 			log_error("sandbox %s: failed to reset stopping state: %s", id, e2.msg);
-		return cri_fail(call, cri_work_code(err.errnum), "%s: failed to stop sandbox %s: %s", rpc, id,
-				err.msg);
+		return cri_fail(call, net_failed ? net_code : cri_work_code(err.errnum), "%s: failed to stop sandbox %s: %s",
+				rpc, id, err.msg);
 	}
 	log_info("sandbox %s stopped", id);
 	return GRPC_STATUS_OK;
@@ -339,7 +532,7 @@ grpc_status_code cri_stop_pod_sandbox(struct cri_env *env, struct cri_call *call
 	int found = life_resolve(env, call, "StopPodSandbox", 0, r->pod_sandbox_id, id, &code);
 	if (found < 0)
 		return code;
-	if (found && (code = stop_sandbox(env, call, "StopPodSandbox", id)) != GRPC_STATUS_OK)
+	if (found && (code = stop_sandbox(env, call, "StopPodSandbox", id, GRPC_STATUS_INTERNAL)) != GRPC_STATUS_OK)
 		return code;
 	*resp = cri_new(call, &runtime__v1__stop_pod_sandbox_response__descriptor);
 	return GRPC_STATUS_OK;
@@ -363,9 +556,10 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 	if (store_sandbox_get(env->store, id, call->arena, &sb, &err) < 0)
 		return err.errnum == ENOENT ? GRPC_STATUS_OK
 					    : cri_fail(call, cri_work_code(err.errnum), "RemovePodSandbox %s: %s", id, err.msg);
-	/* Forcibly stop it first if it is ready (or a stop is in flight). */
-	if ((sb.state == SANDBOX_READY || sb.stopping) &&
-	    (code = stop_sandbox(env, call, "RemovePodSandbox", id)) != GRPC_STATUS_OK)
+	/* Forcibly stop it first if it is ready (or a stop is in flight, or its network is not torn
+	 * down: the DEL is tried again, and refuses the removal if it fails). */
+	if ((sb.state == SANDBOX_READY || sb.stopping || sb.network != NET_NONE) &&
+	    (code = stop_sandbox(env, call, "RemovePodSandbox", id, GRPC_STATUS_FAILED_PRECONDITION)) != GRPC_STATUS_OK)
 		return code;
 	enum refusal why;
 	if (store_flag_set(env->store, FLAG_SANDBOX_REMOVING, id, &why, &err) < 0)
@@ -379,6 +573,8 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "sandbox %s is already in removing state", id);
 	case REFUSED_CREATING:
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "sandbox %s is still being created", id);
+	case REFUSED_NETWORK:
+		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "sandbox %s: its network is not torn down", id);
 	default:
 		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
 				"sandbox %s is being stopped or started again, can't be removed now", id);
@@ -406,7 +602,7 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 
 static const Runtime__V1__PodSandboxConfig *sandbox_config(struct cri_call *call, const struct sandbox_row *sb)
 {
-	return runtime__v1__pod_sandbox_config__unpack(&call->arena->pb, sb->config_len, sb->config);
+	return config_of(call->arena, sb);
 }
 
 grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
@@ -441,6 +637,18 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 	st->created_at = sb.created_at;
 	st->network = cri_new(call, &runtime__v1__pod_sandbox_network_status__descriptor);
 	st->network->ip = (char *)sb.ip;
+	{ /* additional_ips: space-separated in the row */
+		char *ips = arena_strdup(call->arena, sb.additional_ips), *save = NULL;
+		size_t n = 0;
+		for (const char *c = ips; *c; c++)
+			n += *c == ' ';
+		st->network->additional_ips = arena_alloc(call->arena, (n + 2) * sizeof *st->network->additional_ips);
+		for (char *t = strtok_r(ips, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+			Runtime__V1__PodIP *ip = cri_new(call, &runtime__v1__pod_ip__descriptor);
+			ip->ip = t;
+			st->network->additional_ips[st->network->n_additional_ips++] = ip;
+		}
+	}
 	st->linux = cri_new(call, &runtime__v1__linux_pod_sandbox_status__descriptor);
 	st->linux->namespaces = cri_new(call, &runtime__v1__namespace__descriptor);
 	const Runtime__V1__NamespaceOption *o = ns_options(cfg);
@@ -454,9 +662,12 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 				       (void *const *)cfg->annotations, cfg->n_annotations);
 	st->runtime_handler = (char *)sb.runtime_handler;
 	if (r->verbose) {
-		json_t *info = json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:b}", "name", sb.name, "pid", (json_int_t)sb.pid,
-					 "netnsPath", sb.netns_path, "runtimeHandler", sb.runtime_handler, "logDirectory",
-					 sb.log_directory, "stopping", sb.stopping, "removing", sb.removing);
+		static const char *const net_states[] = { "NONE", "ADDING", "ATTACHED", "DELETING" };
+		json_t *info = json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o?}", "name", sb.name, "pid",
+					 (json_int_t)sb.pid, "netnsPath", sb.netns_path, "runtimeHandler", sb.runtime_handler,
+					 "logDirectory", sb.log_directory, "stopping", sb.stopping, "removing", sb.removing,
+					 "network", net_states[sb.network], "cniResult",
+					 sb.net_result[0] ? json_loads(sb.net_result, 0, NULL) : NULL);
 		out->info = life_verbose_info(env, call, DIR_SB_STATE, sb.id, info,
 					    &runtime__v1__pod_sandbox_status_response__info_entry__descriptor, &out->n_info);
 	}

@@ -27,4 +27,12 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
 int sandbox_spec_pod(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
 		     const Runtime__V1__PodSandboxConfig *cfg, struct spec_pod *out, struct lc_err *err);
 
+/*
+ * Tear down the pod's CNI attachment if it has one (network not NONE): DELETING recorded, the DEL
+ * run with the recorded config and result (into the pinned network namespace, or with an empty one
+ * when the pin is gone), NONE recorded.  Idempotent; a failed DEL leaves DELETING, for the next
+ * StopPodSandbox, RemovePodSandbox or recovery to retry.  A missing row is no error.
+ */
+int sandbox_net_teardown(struct cri_env *env, struct arena *a, const char *id, struct lc_err *err);
+
 #endif

@@ -87,11 +87,12 @@ static int update_id(struct store *s, const char *sql, const char *id, int *chan
  * 0 where a table has no such flag.
  */
 struct flags_row {
-	int state, creating, stopping, starting, removing, updating;
+	int state, creating, stopping, starting, removing, updating, network;
 };
-static const char SANDBOX_FLAGS[] = "SELECT state, creating, stopping, 0, removing, 0 FROM sandboxes WHERE id = ?1";
+static const char SANDBOX_FLAGS[] =
+	"SELECT state, creating, stopping, 0, removing, 0, network FROM sandboxes WHERE id = ?1";
 static const char CONTAINER_FLAGS[] =
-	"SELECT state, creating, 0, starting, removing, updating FROM containers WHERE id = ?1";
+	"SELECT state, creating, 0, starting, removing, updating, " SQL_INT(NET_NONE) " FROM containers WHERE id = ?1";
 
 /*
  * Whether refusal r describes the row.  REFUSED_STATE holds always: it comes last in an order,
@@ -105,6 +106,7 @@ static int refusal_holds(enum refusal r, const struct flags_row *f)
 	case REFUSED_STARTING: return f->starting;
 	case REFUSED_REMOVING: return f->removing;
 	case REFUSED_UPDATING: return f->updating;
+	case REFUSED_NETWORK: return f->network != NET_NONE;
 	case REFUSED_RUNNING: return f->state == CTR_RUNNING;
 	case REFUSED_UNKNOWN: return f->state == CTR_UNKNOWN;
 	case REFUSED_NOT_READY: return f->state != SANDBOX_READY;
@@ -138,6 +140,7 @@ static int read_refusal(struct store *s, const char *read, const enum refusal *o
 		.state = sqlite3_column_int(st, 0), .creating = sqlite3_column_int(st, 1),
 		.stopping = sqlite3_column_int(st, 2), .starting = sqlite3_column_int(st, 3),
 		.removing = sqlite3_column_int(st, 4), .updating = sqlite3_column_int(st, 5),
+		.network = sqlite3_column_int(st, 6),
 	};
 	while (*order != REFUSED_NONE && !refusal_holds(*order, &f))
 		order++;
@@ -218,7 +221,8 @@ static int find_holder(struct store *s, const char *sql, const char *name, const
 #define SANDBOX_COLS                                                                                     \
 	"s.id, s.name, s.meta_name, s.meta_namespace, s.meta_uid, s.meta_attempt, s.state, s.creating, "   \
 	"s.stopping, s.removing, s.created_at, s.finished_at, s.runtime_handler, s.netns_path, s.ip, "      \
-	"s.log_directory, s.reason, s.message, s.pid, s.config"
+	"s.log_directory, s.reason, s.message, s.pid, s.config, s.network, s.net_config, s.net_result, "    \
+	"s.additional_ips"
 
 static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 {
@@ -244,7 +248,12 @@ static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	r->message = arena_text(a, st, 17);
 	r->pid = sqlite3_column_int64(st, 18);
 	r->config = arena_blob(a, st, 19, &r->config_len);
+	r->network = sqlite3_column_int(st, 20);
+	r->net_config = arena_text(a, st, 21);
+	r->net_result = arena_text(a, st, 22);
+	r->additional_ips = arena_text(a, st, 23);
 	assert(r->state == SANDBOX_READY || r->state == SANDBOX_NOTREADY);
+	assert(r->network >= NET_NONE && r->network <= NET_DELETING);
 	assert(r->creating + r->stopping + r->removing <= 1);
 }
 
@@ -294,23 +303,93 @@ int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_ho
 	return commit(db, err) < 0 ? lc_wrap(err, "sandbox %s", n->id) : 0;
 }
 
-int store_sandbox_created(struct store *s, const char *id, int64_t pid, const char *netns_path, int64_t created_at,
-			  struct lc_err *err)
+int store_sandbox_created(struct store *s, const char *id, int64_t pid, const char *netns_path,
+			  const struct sandbox_net *net, int64_t created_at, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s,
 		    "UPDATE sandboxes SET creating = 0, state = " SQL_INT(SANDBOX_READY) ", pid = ?2, "
-		    "netns_path = ?3, created_at = ?4 WHERE id = ?1 AND creating = 1",
+		    "netns_path = ?3, created_at = ?4, "
+		    "network = CASE WHEN ?5 THEN " SQL_INT(NET_ATTACHED) " ELSE network END, "
+		    "net_config = CASE WHEN ?5 THEN ?6 ELSE net_config END, "
+		    "net_result = CASE WHEN ?5 THEN ?7 ELSE net_result END, "
+		    "ip = CASE WHEN ?5 THEN ?8 ELSE ip END, "
+		    "additional_ips = CASE WHEN ?5 THEN ?9 ELSE additional_ips END "
+		    "WHERE id = ?1 AND creating = 1",
 		    &st, err) < 0)
 		return -1;
+	cleanup_free char *extra = NULL;
+	if (net) {
+		size_t len = 1;
+		for (size_t i = 1; i < net->n_ips; i++)
+			len += strlen(net->ips[i]) + 1;
+		extra = malloc(len);
+		if (!extra)
+			return lc_fail(err, ENOMEM, "sandbox %s: IPs", id);
+		extra[0] = '\0';
+		for (size_t i = 1; i < net->n_ips; i++) {
+			if (i > 1)
+				strcat(extra, " ");
+			strcat(extra, net->ips[i]);
+		}
+	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, pid);
 	sqlite3_bind_text(st, 3, netns_path ? netns_path : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, created_at);
+	sqlite3_bind_int(st, 5, net != NULL);
+	bind_text(st, 6, net ? net->config : NULL);
+	bind_text(st, 7, net ? net->result : NULL);
+	bind_text(st, 8, net ? (net->n_ips ? net->ips[0] : "") : NULL);
+	bind_text(st, 9, extra);
 	int changed = 0;
 	if (run_update(s, st, &changed, err, "record sandbox created", id) < 0)
 		return -1;
 	return changed == 1 ? 0 : lc_fail(err, ENOENT, "sandbox %s: no create in flight to finish", id);
+}
+
+int store_sandbox_net_adding(struct store *s, const char *id, const char *config, struct lc_err *err)
+{
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE sandboxes SET network = " SQL_INT(NET_ADDING) ", net_config = ?2 "
+		    "WHERE id = ?1 AND creating = 1 AND network = " SQL_INT(NET_NONE),
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, config, -1, SQLITE_STATIC);
+	int changed = 0;
+	if (run_update(s, st, &changed, err, "record network ADD", id) < 0)
+		return -1;
+	return changed == 1 ? 0 : lc_fail(err, ENOENT, "sandbox %s: no create without a network in flight", id);
+}
+
+int store_sandbox_net_deleting(struct store *s, const char *id, int *pending, struct lc_err *err)
+{
+	*pending = 0;
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s,
+		    "UPDATE sandboxes SET network = " SQL_INT(NET_DELETING) " WHERE id = ?1 AND network <> "
+		    SQL_INT(NET_NONE) " RETURNING 1",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*pending = 1;
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(sqlite3_db_handle(st), err, "record network DEL") < 0 ? lc_wrap(err, "%s", id) : -1;
+	return 0;
+}
+
+int store_sandbox_net_deleted(struct store *s, const char *id, struct lc_err *err)
+{
+	return update_id(s,
+			 "UPDATE sandboxes SET network = " SQL_INT(NET_NONE) ", net_config = '', net_result = '', "
+			 "ip = '', additional_ips = '' WHERE id = ?1",
+			 id, NULL, "record network deleted", err);
 }
 
 int store_sandbox_resolve(struct store *s, const char *ref, char id[OBJ_ID_BUF], struct lc_err *err)
@@ -787,8 +866,9 @@ static const struct flag_rule {
 				       REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STOPPING),
 	[FLAG_SANDBOX_REMOVING] = FLAG(sandboxes, removing, SANDBOX_FLAGS,
 				       "creating = 0 AND removing = 0 AND stopping = 0 "
-				       "AND state = " SQL_INT(SANDBOX_NOTREADY),
-				       REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STOPPING, REFUSED_STATE),
+				       "AND network = " SQL_INT(NET_NONE) " AND state = " SQL_INT(SANDBOX_NOTREADY),
+				       REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STOPPING, REFUSED_NETWORK,
+				       REFUSED_STATE),
 	[FLAG_CTR_STARTING] = FLAG(containers, starting, CONTAINER_FLAGS,
 				   "creating = 0 AND removing = 0 AND starting = 0 AND state = " SQL_INT(CTR_CREATED),
 				   REFUSED_CREATING, REFUSED_REMOVING, REFUSED_STARTING, REFUSED_RUNNING,

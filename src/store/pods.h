@@ -1,6 +1,6 @@
 /*
  * pods.h — pod sandbox and container records (tables sandboxes, containers, their labels and
- * annotations, container_layers; migrations 0001, 0003 and 0004).  All lifecycle SQL lives here.
+ * annotations, container_layers; migrations 0001, 0003, 0004 and 0005).  All lifecycle SQL lives here.
  *
  * Every state change is one short transaction: a single statement, or several inside BEGIN
  * IMMEDIATE.  The in-flight flags (stopping, starting, removing, updating) are taken by
@@ -33,6 +33,11 @@ struct store;
 /* CRI enum values, as stored; macros so that the SQL text of pods.c names them (SQL_INT). */
 #define SANDBOX_READY 0
 #define SANDBOX_NOTREADY 1
+/* sandboxes.network: the pod's CNI attachment (migrations/0005_network.sql) */
+#define NET_NONE 0     /* none: a host-network pod, or torn down */
+#define NET_ADDING 1   /* an ADD is in flight (recovery DELs it) */
+#define NET_ATTACHED 2 /* recorded with READY */
+#define NET_DELETING 3 /* a DEL is in flight or failed (retried by Stop, Remove and recovery) */
 #define CTR_CREATED 0
 #define CTR_RUNNING 1
 #define CTR_EXITED 2
@@ -51,6 +56,7 @@ enum refusal {
 	REFUSED_STATE,     /* another state that does not allow it (e.g. Start of an EXITED container) */
 	REFUSED_NOT_READY, /* the sandbox is not READY (CreateContainer) */
 	REFUSED_UPDATING,  /* an UpdateContainerResources is in flight */
+	REFUSED_NETWORK,   /* the sandbox's network is not torn down (network <> NET_NONE) */
 };
 
 /*
@@ -61,7 +67,8 @@ enum refusal {
 enum store_flag {
 	/* sandboxes.stopping: nothing in flight — CREATING, REMOVING, STOPPING */
 	FLAG_SANDBOX_STOPPING,
-	/* sandboxes.removing: NOTREADY, nothing in flight — CREATING, REMOVING, STOPPING, STATE (READY) */
+	/* sandboxes.removing: NOTREADY, network NONE, nothing in flight — CREATING, REMOVING, STOPPING,
+	 * NETWORK, STATE (READY) */
 	FLAG_SANDBOX_REMOVING,
 	/* containers.starting: CREATED, nothing in flight — CREATING, REMOVING, STARTING, RUNNING,
 	 * UNKNOWN, STATE (EXITED) */
@@ -113,6 +120,16 @@ struct sandbox_row {
 	const char *runtime_handler, *netns_path, *ip, *log_directory, *reason, *message;
 	int64_t pid;
 	const void *config; size_t config_len;
+	int network;                   /* NET_* */
+	const char *net_config, *net_result; /* "" when not recorded */
+	const char *additional_ips;    /* space-separated, "" when none */
+};
+
+/* A pod's CNI attachment as RunPodSandbox records it with READY. */
+struct sandbox_net {
+	const char *config, *result; /* JSON text (net_attachment) */
+	char *const *ips;            /* the first becomes ip, the others additional_ips */
+	size_t n_ips;
 };
 
 struct container_row {
@@ -148,11 +165,28 @@ struct obj_filter {
 int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_holder *holder, struct lc_err *err);
 
 /*
- * RunPodSandbox finished: READY, creating = 0, with its infra pid, netns and created_at.  No create
- * in flight (a missing row, or one created already): -1 with errnum ENOENT.
+ * RunPodSandbox finished: READY, creating = 0, with its infra pid, netns and created_at; with `net`
+ * (NULL: a pod without a CNI attachment) network = ATTACHED, its config, result and IPs, in the same
+ * statement.  No create in flight (a missing row, or one created already): -1 with errnum ENOENT.
  */
 int store_sandbox_created(struct store *s, const char *id, int64_t pid, const char *netns_path,
-			  int64_t created_at, struct lc_err *err);
+			  const struct sandbox_net *net, int64_t created_at, struct lc_err *err);
+
+/*
+ * Before RunPodSandbox's CNI ADD: network = ADDING with the config lists it will run, on a row
+ * being created without a network.  Else -1 with errnum ENOENT.
+ */
+int store_sandbox_net_adding(struct store *s, const char *id, const char *config, struct lc_err *err);
+
+/*
+ * Before a DEL of an attachment: network ADDING or ATTACHED → DELETING (DELETING stays).  *pending
+ * = 1 if the network is DELETING now (a DEL is due), 0 if it is NONE (nothing to tear down) or the
+ * row is missing.
+ */
+int store_sandbox_net_deleting(struct store *s, const char *id, int *pending, struct lc_err *err);
+
+/* The DEL succeeded: network NONE, its config, result and IPs cleared.  A missing row is no error. */
+int store_sandbox_net_deleted(struct store *s, const char *id, struct lc_err *err);
 
 /*
  * The sandbox `ref` names: its full ID or a unique prefix (1..64 lowercase hex digits).

@@ -27,6 +27,10 @@ void config_defaults(struct lc_config *c)
 	c->shutdown_timeout = 10;
 	c->max_concurrent_downloads = 3;
 	strcpy(c->boot_id_path, "/proc/sys/kernel/random/boot_id");
+	strcpy(c->cni_conf_dir, "/etc/cni/net.d");
+	strcpy(c->cni_bin_dirs, "/opt/cni/bin:/usr/lib/cni");
+	c->cni_max_conf_num = 1;
+	c->cni_plugin_timeout = 60;
 }
 
 void config_free(struct lc_config *c)
@@ -199,6 +203,22 @@ static int set_int(int *dst, const char *key, const char *v, int lo, int hi, str
 	return 0;
 }
 
+/* cni_bin_dirs: ':'-separated absolute directories, none empty. */
+static int set_bin_dirs(struct lc_config *c, const char *v, struct lc_err *err)
+{
+	if (strlen(v) >= sizeof c->cni_bin_dirs)
+		return lc_fail(err, ENAMETOOLONG, "cni_bin_dirs: %s", v);
+	for (const char *p = v;; p++) {
+		if (*p != '/')
+			return lc_fail(err, 0, "cni_bin_dirs: '%s' is not a ':'-separated list of absolute paths", v);
+		p = strchr(p, ':');
+		if (!p)
+			break;
+	}
+	strcpy(c->cni_bin_dirs, v);
+	return 0;
+}
+
 static int set_listen(struct lc_config *c, const char *v, struct lc_err *err)
 {
 	const char *p;
@@ -233,6 +253,14 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		return set_path(c->state, sizeof c->state, key, v, err);
 	if (!strcmp(key, "boot_id_path"))
 		return set_path(c->boot_id_path, sizeof c->boot_id_path, key, v, err);
+	if (!strcmp(key, "cni_conf_dir"))
+		return set_path(c->cni_conf_dir, sizeof c->cni_conf_dir, key, v, err);
+	if (!strcmp(key, "cni_bin_dirs"))
+		return set_bin_dirs(c, v, err);
+	if (!strcmp(key, "cni_max_conf_num"))
+		return set_int(&c->cni_max_conf_num, key, v, 1, 64, err);
+	if (!strcmp(key, "cni_plugin_timeout"))
+		return set_int(&c->cni_plugin_timeout, key, v, 1, 3600, err);
 	if (!strcmp(key, "conmon") || !strcmp(key, "pause")) {
 		char *dst = key[0] == 'c' ? c->conmon : c->pause;
 		if (!*v || strlen(v) >= sizeof c->conmon)
@@ -301,8 +329,16 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 		return 0;
 	int rc;
 	size_t sl = strlen(section);
-	if (!strcmp(section, "daemon")) {
+	if (!strcmp(section, "daemon") && !strncmp(name, "cni_", 4)) {
+		rc = lc_fail(x->err, 0, "unknown setting '%s' in [daemon] (it belongs in [cni])", name);
+	} else if (!strcmp(section, "daemon")) {
 		rc = config_set(x->c, name, value, x->err);
+	} else if (!strcmp(section, "cni")) {
+		char key[64];
+		if (snprintf(key, sizeof key, "cni_%s", name) >= (int)sizeof key || !strncmp(name, "cni_", 4))
+			rc = lc_fail(x->err, 0, "unknown setting '%s' in [cni]", name);
+		else
+			rc = config_set(x->c, key, value, x->err);
 	} else if (!strncmp(section, "registry \"", 10) && sl > 11 && section[sl - 1] == '"') {
 		char host[256];
 		if (sl - 11 >= sizeof host) {
@@ -313,7 +349,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 			rc = config_registry_set(x->c, host, name, value, x->err);
 		}
 	} else {
-		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon] or [registry \"HOST\"])", section);
+		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni] or [registry \"HOST\"])", section);
 	}
 	if (rc < 0) {
 		x->failed = x->line;

@@ -16,6 +16,12 @@
  *   shutdown_timeout = 10
  *   max_concurrent_downloads = 3   layers one pull fetches and unpacks at once
  *
+ *   [cni]                          pod networking (see docs/network.md)
+ *   conf_dir = /etc/cni/net.d      network configs (.conflist, .conf, .json), watched
+ *   bin_dirs = /opt/cni/bin:/usr/lib/cni   plugin directories, the first holding a plugin wins
+ *   max_conf_num = 1               how many configs (in name order) a pod is added to
+ *   plugin_timeout = 60            seconds one plugin run may take (then it is killed)
+ *
  *   [registry "*"]                 where images are fetched from (see docs/images.md)
  *   mirror = https://mirror.example:5000          tried in order, before the registry itself
  *   mirror = http://127.0.0.1:5000 insecure       plain HTTP / unverified TLS only when marked
@@ -66,6 +72,12 @@ struct lc_config {
 	int workers;          /* slow-call threads started at once (the pool grows when all are busy) */
 	int shutdown_timeout; /* seconds in-flight calls get to finish after SIGTERM */
 	int max_concurrent_downloads; /* layers one pull fetches and unpacks at once */
+	/* [cni]: keys cni_conf_dir, cni_bin_dirs, cni_max_conf_num, cni_plugin_timeout (flags
+	 * --cni-conf-dir, --cni-bin-dirs) */
+	char cni_conf_dir[PATH_MAX];
+	char cni_bin_dirs[PATH_MAX];
+	int cni_max_conf_num;
+	int cni_plugin_timeout; /* seconds */
 	/* Where the kernel's boot ID is read at startup (default /proc/sys/kernel/random/boot_id).  For
 	 * tests only, which fake a reboot with a file of their own: the hidden flag --boot-id-path (not
 	 * in --help) or the key boot_id_path. */

@@ -26,7 +26,7 @@ extern char **environ;
 #define OUT_MAX_DEFAULT (64 * 1024)
 
 /* What the child reports through the exec-error pipe before _exit(127). */
-enum stage { STAGE_FDS = 1, STAGE_CHDIR, STAGE_EXEC };
+enum stage { STAGE_FDS = 1, STAGE_CHDIR, STAGE_EXEC, STAGE_PGRP };
 struct report {
 	int stage;
 	int errnum;
@@ -38,6 +38,7 @@ struct child_args {
 	char *const *argv;
 	char *const *envp;
 	const char *cwd;
+	int own_group;
 	int devnull, out_w, err_w, report_w;
 	const int *keep;
 	size_t n_keep;
@@ -98,6 +99,8 @@ static void child(const struct child_args *a)
 		for (int fd = base; fd < a->max_fd; fd++)
 			close(fd);
 
+	if (a->own_group && setpgid(0, 0) < 0)
+		child_fail(report_fd, STAGE_PGRP, errno);
 	if (a->cwd && chdir(a->cwd) < 0)
 		child_fail(report_fd, STAGE_CHDIR, errno);
 	execve(a->path, a->argv, a->envp);
@@ -201,6 +204,13 @@ void proc_result_free(struct proc_result *r)
 
 /* The parent's side once the child runs: read both streams, wait, enforce the deadline and the
  * cancellation and, once the child is reaped, the drain time. */
+/* SIGKILL the child, and its process group when it leads one (proc_opts.own_group). */
+static void kill_child(pid_t pid, const struct proc_opts *o)
+{
+	if (!o->own_group || kill(-pid, SIGKILL) < 0)
+		kill(pid, SIGKILL);
+}
+
 static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, struct sink *errs,
 		     const struct proc_opts *o, int *status, struct lc_err *err)
 {
@@ -216,7 +226,7 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 					break; /* the child is done; a grandchild holds its output open */
 				if (o->on_timeout)
 					o->on_timeout(o->on_timeout_arg);
-				kill(pid, SIGKILL);
+				kill_child(pid, o);
 				reap(pid, status);
 				return lc_fail(err, ETIMEDOUT, "%s did not finish within %d ms (killed)", path,
 					       o->timeout_ms);
@@ -234,7 +244,7 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 			if (errno == EINTR)
 				continue;
 			int e = errno;
-			kill(pid, SIGKILL);
+			kill_child(pid, o);
 			reap(pid, status);
 			return lc_fail(err, e, "poll the output of %s", path);
 		}
@@ -243,19 +253,19 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 				break; /* the child is done; no one waits for what a grandchild still writes */
 			if (o->on_timeout)
 				o->on_timeout(o->on_timeout_arg);
-			kill(pid, SIGKILL);
+			kill_child(pid, o);
 			reap(pid, status);
 			return lc_fail(err, ECANCELED, "%s was cancelled (killed): its caller has gone", path);
 		}
 		if (pf[0].revents && sink_read(out) < 0) {
 			int e = errno;
-			kill(pid, SIGKILL);
+			kill_child(pid, o);
 			reap(pid, status);
 			return lc_fail(err, e, "read the stdout of %s", path);
 		}
 		if (pf[1].revents && sink_read(errs) < 0) {
 			int e = errno;
-			kill(pid, SIGKILL);
+			kill_child(pid, o);
 			reap(pid, status);
 			return lc_fail(err, e, "read the stderr of %s", path);
 		}
@@ -310,7 +320,8 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 		.argv = (char *const *)argv,
 		.envp = o->env ? (char *const *)o->env : environ,
 		.cwd = o->cwd,
-		.devnull = devnull,
+		.own_group = o->own_group,
+		.devnull = o->stdin_fd > 0 ? o->stdin_fd : devnull,
 		.out_w = outp[1],
 		.err_w = errp[1],
 		.report_w = repp[1],
@@ -359,6 +370,8 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 			return lc_fail(err, rep.errnum, "chdir %s for %s", o->cwd, path);
 		if (rep.stage == STAGE_FDS)
 			return lc_fail(err, rep.errnum, "pass descriptors to %s", path);
+		if (rep.stage == STAGE_PGRP)
+			return lc_fail(err, rep.errnum, "setpgid for %s", path);
 		return lc_fail(err, rep.errnum, "exec %s", path);
 	}
 

@@ -4,7 +4,7 @@
  * fork + exec with only async-signal-safe calls in the child: the signal mask is emptied and
  * every signal disposition reset to default (the daemon blocks SIGTERM/SIGINT and ignores
  * SIGPIPE; children must not inherit that), every descriptor but 0-2 and the ones passed is
- * closed, stdin is /dev/null.
+ * closed, stdin is /dev/null unless proc_opts.stdin_fd names another.
  */
 #ifndef LITECRI_UTIL_PROC_H
 #define LITECRI_UTIL_PROC_H
@@ -29,6 +29,10 @@ struct proc_opts {
 	void *on_timeout_arg;
 	int drain_ms;            /* > 0: once the child exited, wait at most this long for EOF on its output */
 	const char *cwd;         /* NULL: the daemon's working directory */
+	int stdin_fd;            /* > 0: the child's stdin (e.g. a memfd holding its input); 0: /dev/null */
+	/* 1: the child leads a process group of its own, and a timeout or cancellation SIGKILLs the
+	 * whole group (the child's own children too: a CNI plugin's iptables) */
+	int own_group;
 };
 
 struct proc_result {

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int tmpdir_make(char *buf, size_t cap, const char *tag)
 {
@@ -75,4 +77,24 @@ int tmpdir_count(const char *dir)
 			n++;
 	closedir(d);
 	return n;
+}
+
+int tmpdir_write(const char *path, const char *text, mode_t mode)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	int bad = fputs(text, f) < 0;
+	if (fclose(f) != 0 || bad || chmod(tmp, mode) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }

@@ -6,6 +6,7 @@
 #define LITECRI_TESTS_TMPDIR_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The size of a fixture's `dir` member (and the least cap tmpdir_make accepts for a tag of a few
  * characters). */
@@ -31,6 +32,10 @@ int tmpdir_fixture_free(void *fx);
 #define TMPDIR_FIXTURE_CHECK(type)                                                                \
 	_Static_assert(offsetof(type, dir) == 0 && sizeof(((type *)0)->dir) == TMPDIR_DIR_SIZE,   \
 		       #type " must start with char dir[TMPDIR_DIR_SIZE]")
+
+/* Write text to path as a new file of `mode` renamed into place (as runc and config writers do: a
+ * reader sees the old file or the whole new one).  0, or -1 (errno set). */
+int tmpdir_write(const char *path, const char *text, mode_t mode);
 
 /* Entries of dir except . and .. (not recursive), or -1 (errno set) if it cannot be opened. */
 int tmpdir_count(const char *dir);

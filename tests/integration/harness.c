@@ -80,11 +80,20 @@ int harness_init(struct daemon *d)
 	snprintf(d->state, sizeof d->state, "%s/state", d->dir);
 	snprintf(d->config, sizeof d->config, "%s/litecri.conf", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/daemon.log", d->dir);
+	snprintf(d->cni, sizeof d->cni, "%s/cni", d->dir);
 	int fd = open(d->config, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	close(fd);
-	return 0;
+	static const char loopback[] =
+		"{\"cniVersion\": \"1.0.0\", \"name\": \"litecri-test-lo\", \"plugins\": [{\"type\": \"loopback\"}]}\n";
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/99-loopback.conflist", d->cni);
+	if (mkdir(d->cni, 0755) < 0 || (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return -1;
+	int ok = write(fd, loopback, sizeof loopback - 1) == (ssize_t)(sizeof loopback - 1);
+	close(fd);
+	return ok ? 0 : -1;
 }
 
 int harness_can_connect(const char *path)
@@ -157,6 +166,10 @@ int harness_spawn(struct daemon *d, const char *const *extra)
 	argv[n++] = d->state;
 	argv[n++] = "--log-level";
 	argv[n++] = "debug";
+	argv[n++] = "--cni-conf-dir";
+	argv[n++] = d->cni;
+	argv[n++] = "--cni-bin-dirs";
+	argv[n++] = "/usr/lib/cni";
 	for (size_t i = 0; extra && extra[i] && n < 63; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;

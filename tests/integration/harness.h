@@ -20,6 +20,10 @@ struct daemon {
 	char state[PATH_MAX];    /* <dir>/state */
 	char config[PATH_MAX];   /* <dir>/litecri.conf (empty unless the test writes it) */
 	char log[PATH_MAX];      /* <dir>/daemon.log */
+	char cni[PATH_MAX];      /* <dir>/cni: the daemon's --cni-conf-dir, holding a loopback-only
+				  * network (99-loopback.conflist): pods run as before CNI, and
+				  * NetworkReady is true; plugins from /usr/lib/cni (a test may pass
+				  * --cni-conf-dir / --cni-bin-dirs of its own: the later flag wins) */
 	int no_stdin;            /* start it with descriptor 0 closed (default: /dev/null) */
 	const char *const *wrap; /* run it through this command (argv, NULL-terminated; it must exec
 				  * the daemon in the same process), e.g. setpriv; NULL: directly */

@@ -143,6 +143,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.shutdown_timeout, 10);
 	assert_int_equal(c.max_concurrent_downloads, 3);
+	assert_string_equal(c.cni_conf_dir, "/etc/cni/net.d");
+	assert_string_equal(c.cni_bin_dirs, "/opt/cni/bin:/usr/lib/cni");
+	assert_int_equal(c.cni_max_conf_num, 1);
+	assert_int_equal(c.cni_plugin_timeout, 60);
 	assert_string_equal(LITECRI_DEFAULT_CONFIG, "/etc/litecri/litecri.conf");
 }
 
@@ -160,7 +164,12 @@ static void test_load_file(void **state)
 			    "log_level = debug\n"
 			    "runtime = /usr/bin/crun\n"
 			    "workers = 16\n"
-			    "shutdown_timeout = 0\n");
+			    "shutdown_timeout = 0\n"
+			    "[cni]\n"
+			    "conf_dir = /etc/x/net.d\n"
+			    "bin_dirs = /a:/b/c\n"
+			    "max_conf_num = 2\n"
+			    "plugin_timeout = 5\n");
 	struct lc_config c;
 	config_defaults(&c);
 	struct lc_err err = { 0 };
@@ -175,6 +184,15 @@ static void test_load_file(void **state)
 	assert_string_equal(c.runtime, "/usr/bin/crun");
 	assert_int_equal(c.workers, 16);
 	assert_int_equal(c.shutdown_timeout, 0);
+	assert_string_equal(c.cni_conf_dir, "/etc/x/net.d");
+	assert_string_equal(c.cni_bin_dirs, "/a:/b/c");
+	assert_int_equal(c.cni_max_conf_num, 2);
+	assert_int_equal(c.cni_plugin_timeout, 5);
+	/* the flags (--cni-conf-dir, --cni-bin-dirs) set the same keys, after the file */
+	assert_int_equal(config_set(&c, "cni_conf_dir", "/flag/net.d", &err), 0);
+	assert_int_equal(config_set(&c, "cni_bin_dirs", "/flag/bin", &err), 0);
+	assert_string_equal(c.cni_conf_dir, "/flag/net.d");
+	assert_string_equal(c.cni_bin_dirs, "/flag/bin");
 }
 
 /* Keys the file does not set keep their defaults; an empty file changes nothing. */
@@ -286,6 +304,15 @@ static void test_file_errors(void **state)
 	/* unknown section */
 	expect_load_error(f, "# c\n[network]\nworkers = 2\n",
 			  (const char *const[]){ "network", f->conf, "line 3", NULL });
+	/* [cni]: its keys without the prefix, only there; bad values name the key */
+	expect_load_error(f, "[cni]\nconf_dir = relative\n", (const char *const[]){ "cni_conf_dir", "line 2", NULL });
+	expect_load_error(f, "[cni]\nbin_dirs = /a::/b\n", (const char *const[]){ "cni_bin_dirs", "line 2", NULL });
+	expect_load_error(f, "[cni]\nbin_dirs = /a:b\n", (const char *const[]){ "cni_bin_dirs", "line 2", NULL });
+	expect_load_error(f, "[cni]\nmax_conf_num = 0\n", (const char *const[]){ "cni_max_conf_num", "line 2", NULL });
+	expect_load_error(f, "[cni]\nplugin_timeout = 0\n", (const char *const[]){ "cni_plugin_timeout", "line 2", NULL });
+	expect_load_error(f, "[cni]\ncni_conf_dir = /x\n", (const char *const[]){ "cni_conf_dir", "line 2", NULL });
+	expect_load_error(f, "[cni]\nworkers = 2\n", (const char *const[]){ "workers", "line 2", NULL });
+	expect_load_error(f, "[daemon]\ncni_conf_dir = /x\n", (const char *const[]){ "[cni]", "line 2", NULL });
 	/* a key before any section */
 	expect_load_error(f, "workers = 2\n", (const char *const[]){ f->conf, "line 1", NULL });
 	/* syntax errors */

@@ -60,6 +60,7 @@
 #include "image/content.h"
 #include "image/digest.h"
 #include "image/images.h"
+#include "net/net.h"
 #include "runtime/exits.h"
 #include "runtime/runtime.h"
 #include "store/migrate.h"
@@ -734,6 +735,17 @@ static int setup(void **state)
 	write_file(f->cfg.pause, "#!/bin/sh\n# not run: lifecycle_open only installs it\n");
 	f->env = (struct cri_env){ .cfg = &f->cfg, .store = f->store, .images = NULL,
 				   .schema_version = (int)litecri_migrations_count };
+	/* Pods are networked by the loopback plugin only (a real CNI run in the pod's namespace). */
+	char cni[PATH_MAX + 32];
+	snprintf(cni, sizeof cni, "%s/cni", f->dir);
+	if (mkdir(cni, 0755) < 0)
+		return setup_failed(state, "mkdir", cni);
+	snprintf(cni, sizeof cni, "%s/cni/99-loopback.conflist", f->dir);
+	write_file(cni, "{\"cniVersion\": \"1.0.0\", \"name\": \"lo\", \"plugins\": [{\"type\": \"loopback\"}]}\n");
+	snprintf(cni, sizeof cni, "%s/cni", f->dir);
+	const struct net_config nc = { .conf_dir = cni, .bin_dirs = "/usr/lib/cni", .max_conf_num = 1, .timeout_s = 60 };
+	if (net_open(&nc, &f->env.net, &err) < 0)
+		return setup_failed(state, "net_open", err.msg);
 
 	f->fake.next_pid = 4000000;
 	snprintf(f->fake.exit_dir, sizeof f->fake.exit_dir, "%s/exits", f->cfg.state);
@@ -745,7 +757,7 @@ static int setup(void **state)
 			     .meta_uid = "uid", .config_digest = "sandbox-config" };
 	struct obj_holder h;
 	if (life_new_id(n.id, &err) < 0 || store_sandbox_insert(f->store, &n, &h, &err) < 0 ||
-	    store_sandbox_created(f->store, n.id, 4000, "", cri_now(), &err) < 0)
+	    store_sandbox_created(f->store, n.id, 4000, "", NULL, cri_now(), &err) < 0)
 		return setup_failed(state, "sandbox", err.msg);
 	snprintf(f->sandbox, sizeof f->sandbox, "%s", n.id);
 	fake_put(&f->fake, n.id, RT_RUNNING, 1);
@@ -782,6 +794,8 @@ static int teardown(void **state)
 	if (!f)
 		return 0;
 	lifecycle_close(&f->env);
+	net_close(f->env.net);
+	f->env.net = NULL;
 	unmount_leftovers(f);
 	if (f->images)
 		images_close(f->images);
@@ -2121,7 +2135,7 @@ static void mk_sandbox(struct fx *f, unsigned k, int ready, char id[OBJ_ID_BUF])
 	memcpy(id, n.id, OBJ_ID_BUF);
 	if (!ready)
 		return;
-	assert_int_equal(store_sandbox_created(f->store, id, 4000 + k, "", cri_now(), &err), 0);
+	assert_int_equal(store_sandbox_created(f->store, id, 4000 + k, "", NULL, cri_now(), &err), 0);
 	fake_put(&f->fake, id, RT_RUNNING, 1);
 }
 

@@ -1590,13 +1590,7 @@ static void assert_state(struct fx *f, struct runtime *rt, const char *id, enum 
 /* Write text to path as runc does (a new file renamed into place). */
 static void replace_file(const char *path, const char *text)
 {
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *fp = fopen(tmp, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(rename(tmp, path), 0);
+	assert_int_equal(tmpdir_write(path, text, 0644), 0);
 }
 
 /*

@@ -1481,7 +1481,7 @@ static struct store *pods_open(struct fx *f, char sandbox[65])
 			     .config = CONFIG_BLOB, .config_len = sizeof CONFIG_BLOB, .config_digest = "sandbox" };
 	make_id(n.id, 1);
 	struct obj_holder h;
-	if (store_sandbox_insert(s, &n, &h, &err) < 0 || store_sandbox_created(s, n.id, 100, "", T_NS, &err) < 0)
+	if (store_sandbox_insert(s, &n, &h, &err) < 0 || store_sandbox_created(s, n.id, 100, "", NULL, T_NS, &err) < 0)
 		fail_msg("sandbox: %s", err.msg);
 	memcpy(sandbox, n.id, 65);
 	return s;
@@ -1748,7 +1748,8 @@ static void test_container_updated_and_reset(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* in-flight flags: every transition of store_flag_set / store_flag_reset                     */
 
-enum { F_CREATING = 1, F_STOPPING = 2, F_STARTING = 4, F_REMOVING = 8, F_UPDATING = 16 };
+enum { F_CREATING = 1, F_STOPPING = 2, F_STARTING = 4, F_REMOVING = 8, F_UPDATING = 16,
+       F_NETWORK = 32 /* sandboxes.network DELETING (3: a DEL is due), else NONE */ };
 
 static int is_sandbox_flag(enum store_flag flag)
 {
@@ -1780,7 +1781,7 @@ static void pods_sandbox(struct store *s, unsigned k, char id[65])
 	memcpy(id, n.id, 65);
 	struct obj_holder h;
 	struct lc_err err = { 0 };
-	if (store_sandbox_insert(s, &n, &h, &err) < 0 || store_sandbox_created(s, id, 100, "", T_NS, &err) < 0)
+	if (store_sandbox_insert(s, &n, &h, &err) < 0 || store_sandbox_created(s, id, 100, "", NULL, T_NS, &err) < 0)
 		fail_msg("sandbox %u: %s", k, err.msg);
 }
 
@@ -1793,7 +1794,8 @@ static void flags_of(struct store *s, int sandbox, const char *id, int *state, i
 	*state = (int)q_int(db, sandbox ? "SELECT state FROM sandboxes WHERE id = %Q"
 				    : "SELECT state FROM containers WHERE id = %Q", id);
 	/* (SQLite's | and << bind alike: the parentheses are needed) */
-	*flags = (int)q_int(db, sandbox ? "SELECT creating | (stopping << 1) | (removing << 3) FROM sandboxes WHERE id = %Q"
+	*flags = (int)q_int(db, sandbox ? "SELECT creating | (stopping << 1) | (removing << 3) | "
+					  "((network = 3) << 5) FROM sandboxes WHERE id = %Q"
 				    : "SELECT creating | (starting << 2) | (removing << 3) | (updating << 4) FROM containers "
 				      "WHERE id = %Q", id);
 }
@@ -1805,8 +1807,9 @@ static void set_flags(struct store *s, int sandbox, const char *id, int state, i
 	sqlite3 *db = store_conn(s, &err);
 	assert_non_null(db);
 	char *sql = sandbox ? sqlite3_mprintf("UPDATE sandboxes SET state = %d, creating = %d, stopping = %d, "
-					      "removing = %d WHERE id = %Q", state, !!(flags & F_CREATING),
-					      !!(flags & F_STOPPING), !!(flags & F_REMOVING), id)
+					      "removing = %d, network = %d WHERE id = %Q", state, !!(flags & F_CREATING),
+					      !!(flags & F_STOPPING), !!(flags & F_REMOVING),
+					      flags & F_NETWORK ? NET_DELETING : NET_NONE, id)
 			    : sqlite3_mprintf("UPDATE containers SET state = %d, creating = %d, starting = %d, "
 					      "removing = %d, updating = %d WHERE id = %Q", state, !!(flags & F_CREATING),
 					      !!(flags & F_STARTING), !!(flags & F_REMOVING), !!(flags & F_UPDATING), id);
@@ -1835,12 +1838,15 @@ static const struct flag_case {
 	{ FLAG_SANDBOX_STOPPING, SANDBOX_NOTREADY, F_CREATING | F_REMOVING | F_STOPPING, REFUSED_CREATING },
 	{ FLAG_SANDBOX_STOPPING, SANDBOX_READY, F_REMOVING | F_STOPPING, REFUSED_REMOVING },
 	{ FLAG_SANDBOX_STOPPING, SANDBOX_READY, F_STOPPING, REFUSED_STOPPING },
+	{ FLAG_SANDBOX_STOPPING, SANDBOX_NOTREADY, F_NETWORK, REFUSED_NONE }, /* a DEL due: retried by a stop */
 	{ FLAG_SANDBOX_STOPPING, -1, 0, REFUSED_MISSING },
 	/* sandboxes.removing: NOTREADY */
 	{ FLAG_SANDBOX_REMOVING, SANDBOX_NOTREADY, 0, REFUSED_NONE },
 	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, F_CREATING | F_REMOVING | F_STOPPING, REFUSED_CREATING },
 	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, F_REMOVING | F_STOPPING, REFUSED_REMOVING },
-	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, F_STOPPING, REFUSED_STOPPING },
+	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, F_STOPPING | F_NETWORK, REFUSED_STOPPING },
+	{ FLAG_SANDBOX_REMOVING, SANDBOX_NOTREADY, F_NETWORK, REFUSED_NETWORK },
+	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, F_NETWORK, REFUSED_NETWORK },
 	{ FLAG_SANDBOX_REMOVING, SANDBOX_READY, 0, REFUSED_STATE },
 	{ FLAG_SANDBOX_REMOVING, -1, 0, REFUSED_MISSING },
 	/* containers.starting: CREATED; an update in flight does not hold it back */
@@ -1909,6 +1915,74 @@ static void test_flag_set(void **state)
 		assert_int_equal(st, c->state);
 		assert_int_equal(fl, c->flags | (c->why == REFUSED_NONE ? flag_bit(c->flag) : 0));
 	}
+	store_close(s);
+}
+
+/*
+ * A pod's CNI attachment through its states: ADDING (only while created, once), recorded with
+ * READY (ip, additional_ips, config, result), DELETING (pending until the DEL is recorded; again
+ * and again after a failed DEL), NONE with everything cleared; the view names the state.
+ */
+static void test_sandbox_network(void **state)
+{
+	struct fx *f = *state;
+	char sb[65];
+	struct store *s = pods_open(f, sb);
+	struct lc_err err = { 0 };
+	struct arena a;
+	arena_init(&a);
+	struct obj_new n = { .name = "net_ns_uid_0", .meta_name = "net", .meta_namespace = "ns", .meta_uid = "uid",
+			     .config = CONFIG_BLOB, .config_len = sizeof CONFIG_BLOB, .config_digest = "net" };
+	make_id(n.id, 77);
+	struct obj_holder h;
+	assert_int_equal(store_sandbox_insert(s, &n, &h, &err), 0);
+	int pending = -1;
+	assert_int_equal(store_sandbox_net_deleting(s, n.id, &pending, &err), 0);
+	assert_int_equal(pending, 0); /* nothing attached: nothing to DEL */
+	assert_int_equal(store_sandbox_net_adding(s, n.id, "[{\"name\":\"x\"}]", &err), 0);
+	assert_int_equal(store_sandbox_net_adding(s, n.id, "[]", &err), -1); /* once */
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(store_sandbox_net_adding(s, sb, "[]", &err), -1); /* not being created */
+	struct sandbox_row r;
+	assert_int_equal(store_sandbox_get(s, n.id, &a, &r, &err), 0);
+	assert_int_equal(r.network, NET_ADDING);
+	assert_string_equal(r.net_config, "[{\"name\":\"x\"}]");
+	assert_string_equal(r.net_result, "");
+	char *ips[] = { "169.254.1.2", "fd00::2", "fd00::3" };
+	const struct sandbox_net net = { .config = "[1]", .result = "[2]", .ips = ips, .n_ips = 3 };
+	assert_int_equal(store_sandbox_created(s, n.id, 42, "/ns/net", &net, T_NS, &err), 0);
+	assert_int_equal(store_sandbox_get(s, n.id, &a, &r, &err), 0);
+	assert_int_equal(r.state, SANDBOX_READY);
+	assert_int_equal(r.network, NET_ATTACHED);
+	assert_string_equal(r.ip, "169.254.1.2");
+	assert_string_equal(r.additional_ips, "fd00::2 fd00::3");
+	assert_string_equal(r.net_config, "[1]");
+	assert_string_equal(r.net_result, "[2]");
+	sqlite3 *db = store_conn(s, &err);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM sandboxes_v WHERE id = %Q AND network = 'ATTACHED' AND "
+				   "ip = '169.254.1.2' AND additional_ips = 'fd00::2 fd00::3'", n.id), 1);
+	/* removal refused while attached, even when NOTREADY */
+	assert_int_equal(store_sandbox_stopped(s, n.id, T_NS, &err), 0);
+	enum refusal why;
+	assert_int_equal(store_flag_set(s, FLAG_SANDBOX_REMOVING, n.id, &why, &err), 0);
+	assert_int_equal(why, REFUSED_NETWORK);
+	for (int i = 0; i < 2; i++) { /* a DEL that failed: pending again */
+		assert_int_equal(store_sandbox_net_deleting(s, n.id, &pending, &err), 0);
+		assert_int_equal(pending, 1);
+		assert_int_equal(q_int(db, "SELECT count(*) FROM sandboxes_v WHERE id = %Q AND network = 'DELETING'", n.id), 1);
+	}
+	assert_int_equal(store_sandbox_net_deleted(s, n.id, &err), 0);
+	assert_int_equal(store_sandbox_get(s, n.id, &a, &r, &err), 0);
+	assert_int_equal(r.network, NET_NONE);
+	assert_string_equal(r.ip, "");
+	assert_string_equal(r.additional_ips, "");
+	assert_string_equal(r.net_config, "");
+	assert_string_equal(r.net_result, "");
+	assert_int_equal(store_sandbox_net_deleting(s, n.id, &pending, &err), 0);
+	assert_int_equal(pending, 0);
+	assert_int_equal(store_flag_set(s, FLAG_SANDBOX_REMOVING, n.id, &why, &err), 0);
+	assert_int_equal(why, REFUSED_NONE);
+	arena_release(&a);
 	store_close(s);
 }
 
@@ -2070,6 +2144,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_0004_resources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flag_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flag_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flag_refusal_same_transaction, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -286,7 +286,7 @@ static int step_sandbox_insert(struct store *s, struct lc_err *err)
 
 static int step_sandbox_created(struct store *s, struct lc_err *err)
 {
-	return store_sandbox_created(s, SB_ID, 4200, "/run/ns/net", T_NS, err);
+	return store_sandbox_created(s, SB_ID, 4200, "/run/ns/net", NULL, T_NS, err);
 }
 
 static int step_container_insert(struct store *s, struct lc_err *err)
