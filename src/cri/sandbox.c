@@ -190,15 +190,11 @@ int sandbox_net_teardown(struct cri_env *env, struct arena *a, const char *id, s
 		return -1;
 	struct net_pod p;
 	pod_for_net(a, &sb, cfg, ns_pinned(ns) ? ns : "", &p);
-	/* The ADD's outcome never recorded (ADDING before): the config recorded then lacks the
-	 * runtimeConfig the ADD injected (portmap's DEL needs its portMappings), which net_del adds to the
-	 * lists in use: those, unless there are none any more. */
-	char why[256];
-	const char *conf = sb.net_config;
-	if (!sb.net_result[0] && net_ready(env->net, why, sizeof why))
-		conf = NULL;
+	/* The recorded config alone serves: one recorded before the ADD (its outcome never was) gets
+	 * the pod's runtimeConfig from p in net_del, as the ADD had it. */
 	log_info("sandbox %s: network DEL%s", id, p.netns[0] ? "" : " (its network namespace is gone)");
-	if (net_del(env->net, &p, conf, sb.net_result[0] ? sb.net_result : NULL, err) < 0)
+	if (net_del(env->net, &p, sb.net_config[0] ? sb.net_config : NULL, sb.net_result[0] ? sb.net_result : NULL,
+		    err) < 0)
 		return -1;
 	return store_sandbox_net_deleted(env->store, id, err);
 }

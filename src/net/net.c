@@ -493,12 +493,15 @@ static json_t *runtime_config(json_t *caps, const struct net_pod *p)
 	return rc;
 }
 
-/* Each plugin of list l gets its runtimeConfig from p (l is a copy: changed in place). */
-static void inject_runtime(json_t *l, const struct net_pod *p)
+/* Each plugin of list l gets its runtimeConfig from p (l is a copy: changed in place); with
+ * `keep`, a plugin that has one keeps it (a recorded ADD's: what that ADD passed). */
+static void inject_runtime(json_t *l, const struct net_pod *p, int keep)
 {
 	size_t i;
 	json_t *pl;
 	json_array_foreach(json_object_get(l, "plugins"), i, pl) {
+		if (keep && json_object_get(pl, "runtimeConfig"))
+			continue;
 		json_t *rc = runtime_config(json_object_get(pl, "capabilities"), p);
 		if (rc)
 			json_object_set_new(pl, "runtimeConfig", rc);
@@ -671,7 +674,7 @@ int net_add(struct net *n, const struct net_pod *p, struct net_attachment *a, st
 	size_t i;
 	json_t *l;
 	json_array_foreach(lists, i, l) {
-		inject_runtime(l, p);
+		inject_runtime(l, p, 0);
 		json_t *res;
 		if (add_list(n, p, l, &res, err) < 0) {
 			undo_add(n, p, ran, results);
@@ -699,14 +702,15 @@ int net_del(struct net *n, const struct net_pod *p, const char *config, const ch
 		if (!json_is_array(lists))
 			return lc_failc(err, EPROTO, "network: pod %s: the recorded network config is not a list: %s",
 					p->id, lists ? "" : je.text);
-	} else {
-		if (!(lists = current_lists(n, err)))
-			return lc_wrap(err, "network: pod %s: DEL without a recorded config", p->id);
-		size_t i;
-		json_t *l;
-		json_array_foreach(lists, i, l)
-			inject_runtime(l, p);
+	} else if (!(lists = current_lists(n, err))) {
+		return lc_wrap(err, "network: pod %s: DEL without a recorded config", p->id);
 	}
+	/* A config recorded before the ADD (the daemon died before its outcome was recorded) has no
+	 * runtimeConfig: p's is what the ADD passed.  One recorded with the outcome is kept. */
+	size_t k;
+	json_t *l;
+	json_array_foreach(lists, k, l)
+		inject_runtime(l, p, config != NULL);
 	json_auto_t *results = result ? json_loads(result, 0, NULL) : NULL;
 	int rc = 0;
 	for (size_t i = json_array_size(lists); i-- > 0;) {

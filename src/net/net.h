@@ -98,10 +98,12 @@ int net_add(struct net *n, const struct net_pod *p, struct net_attachment *a, st
  * ADD's outcome was never recorded: a daemon killed between ADD and its commit).  Idempotent:
  * a DEL of what is already gone succeeds (as the spec requires of plugins).
  *
- * The recorded config holds each plugin's runtimeConfig as the ADD passed it (portMappings...: a
- * plugin like portmap finds what to remove there), so on a DEL of it only p's id, name, namespace,
- * uid, netns and ifname are used.  config NULL (nothing was recorded): the current configuration,
- * with runtimeConfig from p, as containerd does.  Every plugin is run even when one fails (what
+ * The config recorded with the ADD's outcome holds each plugin's runtimeConfig as the ADD passed
+ * it (portMappings...: a plugin like portmap finds what to remove there), and it is used as is;
+ * a plugin recorded without one (a config recorded before the ADD, whose outcome never was) gets
+ * its runtimeConfig from p, as the ADD did: the recorded config alone always serves.  config NULL
+ * (nothing was recorded): the current configuration, with runtimeConfig from p, as containerd
+ * does.  Every plugin is run even when one fails (what
  * the others hold is released); the first failure is returned.  A plugin that is not found fails
  * the DEL (ENOENT, naming it): what it holds would be leaked.
  */

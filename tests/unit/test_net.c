@@ -510,6 +510,50 @@ static void test_protocol(void **state)
 	net_attachment_free(&a);
 }
 
+/*
+ * DEL with a config recorded before the ADD (a daemon killed before the ADD's outcome was
+ * recorded): its plugins have no runtimeConfig, and get the pod's, as the ADD did; a plugin whose
+ * recorded config has one keeps it.  The directory is empty: the record alone serves.
+ */
+static void test_del_recorded_without_runtime(void **state)
+{
+	struct fx *f = *state;
+	result_plugin(f->bin, "reca", f->rec, "{\"cniVersion\":\"1.0.0\"}");
+	result_plugin(f->bin, "recb", f->rec, "{\"cniVersion\":\"1.0.0\"}");
+	open_net(f, 1, 10);
+	char msg[1024];
+	assert_int_equal(net_ready(f->net, msg, sizeof msg), 0); /* no config in the directory */
+	const char *cfg = "[{\"cniVersion\":\"1.0.0\",\"name\":\"p\",\"plugins\":["
+			  "{\"type\":\"reca\",\"capabilities\":{\"portMappings\":true}},"
+			  "{\"type\":\"recb\",\"capabilities\":{\"portMappings\":true},"
+			  "\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":9090,\"containerPort\":90,\"protocol\":\"tcp\"}]}}]}]";
+	struct net_port ports[] = { { "tcp", 80, 8080, "127.0.0.1" }, { "udp", 53, 5353, "" } };
+	struct net_pod p = { .id = "0123abcd", .name = "web", .namespace_ = "default", .uid = "u-1", .netns = "",
+			     .ifname = "eth0", .ports = ports, .n_ports = 2 };
+	struct lc_err err = { 0 };
+	if (net_del(f->net, &p, cfg, NULL, &err) < 0)
+		fail_msg("net_del: %s", err.msg);
+	char *order = read_text(f->rec, "order");
+	assert_string_equal(order, "DEL recb\nDEL reca\n");
+	free(order);
+	json_t *in = load_rec(f, "DEL-reca.stdin");
+	assert_null(json_object_get(in, "prevResult"));
+	json_t *pm = json_object_get(json_object_get(in, "runtimeConfig"), "portMappings");
+	assert_int_equal(json_array_size(pm), 2);
+	json_t *m0 = json_array_get(pm, 0), *m1 = json_array_get(pm, 1);
+	assert_int_equal(json_integer_value(json_object_get(m0, "hostPort")), 8080);
+	assert_int_equal(json_integer_value(json_object_get(m0, "containerPort")), 80);
+	assert_string_equal(json_string_value(json_object_get(m0, "hostIP")), "127.0.0.1");
+	assert_int_equal(json_integer_value(json_object_get(m1, "hostPort")), 5353);
+	assert_string_equal(json_string_value(json_object_get(m1, "protocol")), "udp");
+	json_decref(in);
+	in = load_rec(f, "DEL-recb.stdin"); /* recorded with one: kept */
+	pm = json_object_get(json_object_get(in, "runtimeConfig"), "portMappings");
+	assert_int_equal(json_array_size(pm), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(pm, 0), "hostPort")), 9090);
+	json_decref(in);
+}
+
 /* An ADD whose second plugin fails: a CNI error becomes the message, and the list is DELeted. */
 static void test_cni_error(void **state)
 {
@@ -837,6 +881,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_plugin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_del_recorded_without_runtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cni_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_add_del, setup, teardown),
