@@ -6,8 +6,9 @@
  *   while it is false, a host-network pod still runs; two pods on a bridge get distinct IPs of the
  *   subnet and reach each other and the host (busybox httpd / wget), a hostPort on 127.0.0.1 reaches
  *   a pod's port; stop + remove leave no lease, veth or portmap rule; a failing plugin leaves
- *   nothing; a daemon SIGKILLed between ADD and its commit DELs at restart (lease gone); 20 pods
- *   started at once get distinct IPs.
+ *   nothing; a daemon SIGKILLed between ADD and its commit DELs at restart (lease gone), one
+ *   SIGKILLed after the commit leaves a pod whose stop + remove still leave nothing, one SIGKILLed
+ *   during a DEL completes it at restart; 20 pods started at once get distinct IPs.
  *
  * Safety (issue 14): every network is the test's own — a bridge it names and makes, host-local
  * IPAM in 169.254.88.0/24 with its leases in the test's temporary directory, no ipMasq, no default
@@ -47,6 +48,7 @@ static struct {
 	int bridge_made;
 	char ip_forward[8]; /* /proc/sys/net/ipv4/ip_forward at setup: unchanged at teardown */
 	int serial;         /* "testSerial" of the config conf_bridge wrote last */
+	const char *bridge_type; /* the plugin conf_bridge names for the bridge: "bridge", or "bridgewrap" */
 } net;
 
 static void read_ip_forward(char out[8])
@@ -112,13 +114,13 @@ static void conf_bridge_first(const char *extra_plugin, const char *first_plugin
 	char *first = first_plugin ? tprintf("{\"type\": \"%s\"}, ", first_plugin) : "";
 	char *text = tprintf(
 		"{\"cniVersion\": \"1.0.0\", \"name\": \"%s\", \"testSerial\": %d, \"plugins\": [\n"
-		" %s{\"type\": \"bridge\", \"bridge\": \"%s\", \"isGateway\": false, \"ipMasq\": false,\n"
+		" %s{\"type\": \"%s\", \"bridge\": \"%s\", \"isGateway\": false, \"ipMasq\": false,\n"
 		"  \"hairpinMode\": true,\n"
 		"  \"ipam\": {\"type\": \"host-local\", \"ranges\": [[{\"subnet\": \"" SUBNET "\", \"gateway\": \"" GATEWAY "\"}]],\n"
 		"           \"dataDir\": \"%s\"}},\n"
 		" %s{\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}},\n"
 		" {\"type\": \"bandwidth\", \"capabilities\": {\"bandwidth\": true}}]}\n",
-		net.name, ++net.serial, first, net.bridge, net.ipam, extra);
+		net.name, ++net.serial, first, net.bridge_type, net.bridge, net.ipam, extra);
 	char *tmp = tprintf("%s/.10-test.tmp", fx.d.cni);
 	write_text(tmp, text, 0644);
 	assert_int_equal(rename(tmp, tprintf("%s/10-litecri-test.conflist", fx.d.cni)), 0);
@@ -258,6 +260,65 @@ static char *host_get(const char *url)
 	}
 }
 
+/* pc maps hostPort host_port on 127.0.0.1 to the pod's HTTP_PORT. */
+static void with_host_port(Runtime__V1__PodSandboxConfig *pc, int host_port)
+{
+	Runtime__V1__PortMapping *pm = TNEW(Runtime__V1__PortMapping, runtime__v1__port_mapping__descriptor);
+	pm->protocol = RUNTIME__V1__PROTOCOL__TCP;
+	pm->container_port = HTTP_PORT;
+	pm->host_port = host_port;
+	pm->host_ip = "127.0.0.1";
+	Runtime__V1__PortMapping **pms = talloc(sizeof *pms);
+	pms[0] = pm;
+	pc->port_mappings = pms;
+	pc->n_port_mappings = 1;
+}
+
+/* The only pod on the test network, with a hostPort (portmap's rules name its IP): its ID, its IP
+ * in *ip. */
+static char *hostport_pod(const char *name, const char **ip)
+{
+	Runtime__V1__PodSandboxConfig *pc = pod_config(name, NULL);
+	with_host_port(pc, 20000 + (int)(getpid() % 20000));
+	char *id = run_pod(pc);
+	*ip = tprintf("%s", pod_ip(id));
+	assert_true(in_subnet(*ip));
+	assert_int_equal(leases(), 1);
+	assert_int_equal(veths(), 1);
+	assert_true(nat_rules_naming(*ip) > 0);
+	return id;
+}
+
+/* Pod id (IP ip) is off the test network: no lease, veth or portmap rule. */
+static void assert_torn_down(const char *id, const char *ip)
+{
+	assert_int_equal(leases(), 0);
+	assert_int_equal(veths(), 0);
+	assert_int_equal(nat_rules_naming(ip), 0);
+	assert_int_equal(nat_rules_naming(id), 0);
+}
+
+/* Wait until the blocking plugin wrote its PID to <tmp>/blocked.pid. */
+static void wait_blocked(void)
+{
+	char *pidfile = tprintf("%s/blocked.pid", net.tmp);
+	for (int64_t end = now_ms() + 30000; access(pidfile, F_OK) != 0; sleep_ms(50))
+		if (now_ms() > end)
+			fail_msg("the blocking plugin never ran");
+}
+
+/* SIGKILL the daemon, then the blocked plugin (its own process group: it outlives the daemon). */
+static void kill_daemon_and_blocked(void)
+{
+	assert_int_equal(harness_kill(&fx.d), 0);
+	char *pidfile = tprintf("%s/blocked.pid", net.tmp);
+	char *pid = harness_slurp(pidfile);
+	assert_non_null(pid);
+	kill(atoi(pid), SIGKILL);
+	free(pid);
+	unlink(pidfile);
+}
+
 static void stop_remove(const char *id)
 {
 	stop_pod(id);
@@ -277,6 +338,7 @@ static int up_net(void **state)
 	snprintf(net.ipam, sizeof net.ipam, "%s/ipam", net.tmp);
 	snprintf(net.bin, sizeof net.bin, "%s/bin", net.tmp);
 	snprintf(net.extra_bins, sizeof net.extra_bins, "%s:" PLUGINS, net.bin);
+	net.bridge_type = "bridge";
 	read_ip_forward(net.ip_forward);
 	if (mkdir(net.bin, 0755) < 0)
 		return -1;
@@ -303,6 +365,14 @@ static int up_net(void **state)
 	write_text(p, fail, 0755);
 	snprintf(p, sizeof p, "%s/blockplug", net.bin);
 	write_text(p, block, 0755);
+	/* bridgewrap: the bridge plugin, but a DEL blocks (its PID in blocked.pid) while <tmp>/blockdel
+	 * exists */
+	char *wrap = tprintf("#!/bin/sh\n"
+			     "if [ \"$CNI_COMMAND\" = DEL ] && [ -e '%s/blockdel' ]; then\n"
+			     "  cat >/dev/null; echo $$ > '%s/blocked.pid.tmp'; mv '%s/blocked.pid.tmp' '%s/blocked.pid'; exec sleep 100000\n"
+			     "fi\nexec " PLUGINS "/bridge\n", net.tmp, net.tmp, net.tmp, net.tmp);
+	snprintf(p, sizeof p, "%s/bridgewrap", net.bin);
+	write_text(p, wrap, 0755);
 	/* The test's bridge, with the gateway address (see the top of this file). */
 	if (sh(tprintf("ip link add name %s type bridge && ip addr add " GATEWAY "/24 dev %s && ip link set %s up",
 		       net.bridge, net.bridge, net.bridge)) != 0)
@@ -389,15 +459,7 @@ static void test_two_pods_talk(void **state)
 	wait_bridge();
 	int host_port = 20000 + (int)(getpid() % 20000);
 	Runtime__V1__PodSandboxConfig *pa = pod_config("web-a", NULL);
-	Runtime__V1__PortMapping *pm = TNEW(Runtime__V1__PortMapping, runtime__v1__port_mapping__descriptor);
-	pm->protocol = RUNTIME__V1__PROTOCOL__TCP;
-	pm->container_port = HTTP_PORT;
-	pm->host_port = host_port;
-	pm->host_ip = "127.0.0.1";
-	Runtime__V1__PortMapping **pms = talloc(sizeof *pms);
-	pms[0] = pm;
-	pa->port_mappings = pms;
-	pa->n_port_mappings = 1;
+	with_host_port(pa, host_port);
 	char *a = run_pod(pa);
 	Runtime__V1__PodSandboxConfig *pb = pod_config("web-b", NULL);
 	pb->annotations = map_of(&runtime__v1__pod_sandbox_config__annotations_entry__descriptor,
@@ -477,18 +539,10 @@ static void test_kill_during_add_recovered(void **state)
 	ProtobufCMessage *resp = NULL;
 	rpc(RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, &resp, &details, 2000);
 	(void)id;
-	char *pidfile = tprintf("%s/blocked.pid", net.tmp);
-	for (int64_t end = now_ms() + 30000; access(pidfile, F_OK) != 0; sleep_ms(50))
-		if (now_ms() > end)
-			fail_msg("the blocking plugin never ran");
+	wait_blocked();
 	assert_int_equal(leases(), 1);
 	assert_int_equal(db_int("SELECT count(*) FROM sandboxes_v WHERE network = ?1", "ADDING"), 1);
-	assert_int_equal(harness_kill(&fx.d), 0);
-	char *pid = harness_slurp(pidfile);
-	assert_non_null(pid);
-	kill(atoi(pid), SIGKILL);
-	free(pid);
-	unlink(pidfile);
+	kill_daemon_and_blocked();
 	assert_int_equal(start_net_daemon(), 0);
 	assert_int_equal(leases(), 0);
 	assert_int_equal(veths(), 0);
@@ -498,6 +552,62 @@ static void test_kill_during_add_recovered(void **state)
 	int said = strstr(log, "network ADD interrupted or failed: DEL") != NULL;
 	free(log);
 	assert_true(said);
+}
+
+/* The daemon SIGKILLed after the READY commit: the pod is still ATTACHED after the restart, and
+ * its stop DELs it from the record — lease, veth and portmap's rules gone; then it is removed. */
+static void test_kill_after_commit(void **state)
+{
+	(void)state;
+	conf_bridge(NULL);
+	wait_bridge();
+	const char *ip;
+	char *id = hostport_pod("committed", &ip);
+	assert_int_equal(harness_kill(&fx.d), 0);
+	conf_clear(); /* the DEL needs only the record */
+	assert_int_equal(start_net_daemon(), 0);
+	assert_int_equal(db_int("SELECT count(*) FROM sandboxes_v WHERE id = ?1 AND network = 'ATTACHED'", id), 1);
+	assert_string_equal(pod_ip(id), ip);
+	stop_pod(id);
+	assert_torn_down(id, ip);
+	remove_pod(id);
+	assert_pod_not_found(id);
+}
+
+/* The daemon SIGKILLed during a DEL (the bridge's DEL blocks: its lease is still held; portmap's and
+ * bandwidth's DELs, run first, are done): recovery at the restart runs the DEL again — lease, veth
+ * and rules gone, the network state NONE — and the pod is then stopped and removed. */
+static void test_kill_during_del_recovered(void **state)
+{
+	(void)state;
+	net.bridge_type = "bridgewrap";
+	conf_bridge(NULL);
+	wait_bridge();
+	const char *ip;
+	char *id = hostport_pod("unplugged", &ip);
+	char *blockdel = tprintf("%s/blockdel", net.tmp);
+	write_text(blockdel, "", 0644);
+	/* the call gives up after 2 s; the daemon's DEL goes on until the kill */
+	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	req.pod_sandbox_id = id;
+	ProtobufCMessage *resp = NULL;
+	char *details = NULL;
+	rpc(RT "StopPodSandbox", &req.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &resp, &details, 2000);
+	wait_blocked();
+	assert_int_equal(db_int("SELECT count(*) FROM sandboxes_v WHERE id = ?1 AND network = 'DELETING'", id), 1);
+	assert_int_equal(leases(), 1);
+	kill_daemon_and_blocked();
+	unlink(blockdel);
+	assert_int_equal(start_net_daemon(), 0);
+	assert_int_equal(db_int("SELECT count(*) FROM sandboxes_v WHERE id = ?1 AND network = 'NONE' AND ip = ''", id), 1);
+	assert_torn_down(id, ip);
+	char *log = harness_slurp(fx.d.log);
+	assert_non_null(log);
+	int said = strstr(log, "network DEL interrupted or failed: DEL") != NULL;
+	free(log);
+	assert_true(said);
+	stop_remove(id);
+	assert_pod_not_found(id);
 }
 
 /* A DEL that fails fails the stop and stays due: the pod keeps state DELETING, RemovePodSandbox is
@@ -585,6 +695,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_pods_talk, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_add_fails_leaves_nothing, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_kill_during_add_recovered, up_net, down_net),
+		cmocka_unit_test_setup_teardown(test_kill_after_commit, up_net, down_net),
+		cmocka_unit_test_setup_teardown(test_kill_during_del_recovered, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_failed_del_retried, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_twenty_pods_distinct_ips, up_net, down_net),
 	};
