@@ -6,7 +6,7 @@
  *   while it is false, a host-network pod still runs; two pods on a bridge get distinct IPs of the
  *   subnet and reach each other and the host (busybox httpd / wget), a hostPort on 127.0.0.1 reaches
  *   a pod's port; stop + remove leave no lease, veth or portmap rule; a failing plugin leaves
- *   nothing; a daemon SIGKILLed between ADD and its commit DELs at restart (lease gone), one
+ *   nothing, and so does one that hangs past [cni] plugin_timeout (killed); a daemon SIGKILLed between ADD and its commit DELs at restart (lease gone), one
  *   SIGKILLed after the commit leaves a pod whose stop + remove still leave nothing, one SIGKILLed
  *   during a DEL completes it at restart; 20 pods started at once get distinct IPs.
  *
@@ -525,6 +525,36 @@ static void test_add_fails_leaves_nothing(void **state)
 	assert_int_equal(subdirs(tprintf("%s/sandboxes", fx.d.state)), 0);
 }
 
+/* A plugin whose ADD hangs (after bridge took a lease), with [cni] plugin_timeout = 5: killed at
+ * the timeout, and RunPodSandbox fails with DEADLINE_EXCEEDED naming the network and the plugin,
+ * leaving nothing — no row, no lease, no veth, no netns pin or other mount, no process. */
+static void test_hanging_plugin_times_out(void **state)
+{
+	(void)state;
+	assert_int_equal(harness_stop(&fx.d), 0);
+	write_text(fx.d.config, "[cni]\nplugin_timeout = 5\n", 0644);
+	assert_int_equal(start_net_daemon(), 0);
+	conf_bridge("blockplug");
+	wait_bridge();
+	char *id = NULL, *details = NULL;
+	grpc_status_code st = run_pod_st(pod_config("hung", NULL), &id, &details);
+	assert_int_equal(st, GRPC_STATUS_DEADLINE_EXCEEDED);
+	if (!details || !strstr(details, tprintf("network %s: plugin blockplug ADD", net.name)) ||
+	    !strstr(details, "did not finish within 5000 ms (killed)"))
+		fail_msg("a hanging plugin's ADD says \"%s\"", details ? details : "");
+	char *pid = harness_slurp(tprintf("%s/blocked.pid", net.tmp));
+	assert_non_null(pid);
+	int gone = kill(atoi(pid), 0) < 0 && errno == ESRCH; /* killed (and reaped) by the daemon */
+	free(pid);
+	assert_true(gone);
+	assert_int_equal(list_pods(NULL)->n_items, 0);
+	assert_int_equal(db_int("SELECT count(*) FROM sandboxes WHERE ?1 = ?1", "x"), 0);
+	assert_int_equal(leases(), 0);
+	assert_int_equal(veths(), 0);
+	assert_int_equal(subdirs(tprintf("%s/sandboxes", fx.d.state)), 0);
+	assert_nothing_left((const char *const[]){ NULL });
+}
+
 /* The daemon SIGKILLed while a plugin of the ADD runs (after bridge took a lease): the restart's
  * recovery DELs it — lease and veth gone, the pod's row gone. */
 static void test_kill_during_add_recovered(void **state)
@@ -694,6 +724,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_network_ready_follows_config, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_two_pods_talk, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_add_fails_leaves_nothing, up_net, down_net),
+		cmocka_unit_test_setup_teardown(test_hanging_plugin_times_out, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_kill_during_add_recovered, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_kill_after_commit, up_net, down_net),
 		cmocka_unit_test_setup_teardown(test_kill_during_del_recovered, up_net, down_net),
