@@ -332,6 +332,31 @@ static void test_missing_plugin(void **state)
 	assert_int_equal(net_ready(f->net, msg, sizeof msg), 1);
 }
 
+/* The sample config shipped in docs/ (for operators; never run here: its isGateway would turn on
+ * ip_forward) is a valid config whose plugins Debian's containernetworking-plugins has, and its
+ * subnet is link-local (issue 14's rules for docs). */
+static void test_docs_sample(void **state)
+{
+	struct fx *f = *state;
+	char src[PATH_MAX], dst[PATH_MAX], msg[1024];
+	snprintf(src, sizeof src, "%s/docs/10-litecri-bridge.conflist", LITECRI_SOURCE_DIR);
+	snprintf(dst, sizeof dst, "%s/10-litecri-bridge.conflist", f->conf);
+	assert_int_equal(symlink(src, dst), 0);
+	open_net(f, 1, 10);
+	if (net_ready(f->net, msg, sizeof msg) != 1)
+		fail_msg("%s: %s", src, msg);
+	json_t *info = net_info(f->net);
+	json_t *l = json_array_get(json_object_get(info, "networks"), 0);
+	assert_string_equal(json_string_value(json_object_get(l, "name")), "litecri");
+	json_t *bridge = json_array_get(json_object_get(l, "plugins"), 0);
+	json_t *range = json_array_get(json_array_get(json_object_get(json_object_get(bridge, "ipam"), "ranges"), 0), 0);
+	const char *subnet = json_string_value(json_object_get(range, "subnet"));
+	assert_non_null(subnet);
+	assert_int_equal(strncmp(subnet, "169.254.", 8), 0);
+	assert_true(json_is_false(json_object_get(bridge, "ipMasq")));
+	json_decref(info);
+}
+
 /* The watch: a config that appears, changes, disappears; a conf dir that appears later. */
 static void test_watch(void **state)
 {
@@ -879,6 +904,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_conf_wrapped_and_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_configs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_plugin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_docs_sample, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_del_recorded_without_runtime, setup, teardown),
