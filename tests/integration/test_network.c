@@ -378,6 +378,7 @@ static int up_net(void **state)
 		       net.bridge, net.bridge, net.bridge)) != 0)
 		return -1;
 	net.bridge_made = 1;
+	free_owned(); /* the scripts above are written: up() starts a fixture of its own */
 	if (up(state) < 0)
 		return -1;
 	/* podfix started its daemon with the harness's flags only: again with the test's plugins */
@@ -413,6 +414,7 @@ static int down_net(void **state)
 		print_error("net.ipv4.ip_forward changed from %s to %s\n", net.ip_forward, now);
 		rc = -1;
 	}
+	free_owned(); /* down() freed the fixture's; this frees what was allocated since */
 	return rc;
 }
 
