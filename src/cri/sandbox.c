@@ -160,7 +160,7 @@ static int sandbox_net_add(struct cri_env *env, struct cri_call *call, const str
 		return -1;
 	struct net_pod p;
 	pod_for_net(call->arena, sb, cfg, netns, &p);
-	if (net_add(env->net, &p, att, err) == 0)
+	if (net_add(env->net, &p, conf, att, err) == 0) /* what was recorded: the directory may change */
 		return 0;
 	struct lc_err e2 = { 0 };
 	if (store_sandbox_net_deleted(env->store, sb->id, &e2) < 0)

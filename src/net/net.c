@@ -661,12 +661,28 @@ static void undo_add(struct net *n, const struct net_pod *p, json_t *ran, json_t
 	}
 }
 
-int net_add(struct net *n, const struct net_pod *p, struct net_attachment *a, struct lc_err *err)
+/* The network config lists `config` names (a JSON array, as net_attachment.config), or the
+ * current ones when it is NULL; NULL with why. */
+static json_t *lists_of(struct net *n, const struct net_pod *p, const char *config, struct lc_err *err)
+{
+	if (!config)
+		return current_lists(n, err);
+	json_error_t je;
+	json_t *lists = json_loads(config, 0, &je);
+	if (json_is_array(lists))
+		return lists;
+	lc_failc(err, EPROTO, "network: pod %s: the recorded network config is not a list: %s", p->id,
+		 lists ? "" : je.text);
+	json_decref(lists);
+	return NULL;
+}
+
+int net_add(struct net *n, const struct net_pod *p, const char *config, struct net_attachment *a, struct lc_err *err)
 {
 	memset(a, 0, sizeof *a);
 	if (pod_valid(p, err) < 0)
 		return -1;
-	json_auto_t *lists = current_lists(n, err);
+	json_auto_t *lists = lists_of(n, p, config, err);
 	if (!lists)
 		return -1;
 	json_auto_t *ran = json_array();
@@ -695,16 +711,9 @@ int net_del(struct net *n, const struct net_pod *p, const char *config, const ch
 {
 	if (pod_valid(p, err) < 0)
 		return -1;
-	json_auto_t *lists = NULL;
-	if (config) {
-		json_error_t je;
-		lists = json_loads(config, 0, &je);
-		if (!json_is_array(lists))
-			return lc_failc(err, EPROTO, "network: pod %s: the recorded network config is not a list: %s",
-					p->id, lists ? "" : je.text);
-	} else if (!(lists = current_lists(n, err))) {
-		return lc_wrap(err, "network: pod %s: DEL without a recorded config", p->id);
-	}
+	json_auto_t *lists = lists_of(n, p, config, err);
+	if (!lists)
+		return config ? -1 : lc_wrap(err, "network: pod %s: DEL without a recorded config", p->id);
 	/* A config recorded before the ADD (the daemon died before its outcome was recorded) has no
 	 * runtimeConfig: p's is what the ADD passed.  One recorded with the outcome is kept. */
 	size_t k;

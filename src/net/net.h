@@ -86,11 +86,14 @@ struct net_attachment {
 void net_attachment_free(struct net_attachment *a);
 
 /*
- * ADD the pod to the network (every configured list, each plugin in order, prevResult chained).
- * On failure the lists already added, and the failing one, are DELeted before returning: nothing
+ * ADD the pod to the network: the lists `config` names (a JSON array of config lists, as
+ * net_info's "networks": the caller records it first, so that a DEL after a crash mid-ADD runs
+ * exactly what the ADD ran), or the current ones when config is NULL; each plugin in order,
+ * prevResult chained.  On failure the lists already added, and the failing one, are DELeted before returning: nothing
  * is left (lease, interface, rules) unless that DEL fails too, which is logged.
  */
-int net_add(struct net *n, const struct net_pod *p, struct net_attachment *a, struct lc_err *err);
+int net_add(struct net *n, const struct net_pod *p, const char *config, struct net_attachment *a,
+	    struct lc_err *err);
 
 /*
  * DEL the pod from the networks `config` as recorded at ADD (net_attachment.config; lists in

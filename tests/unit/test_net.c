@@ -235,7 +235,7 @@ static void test_missing_and_empty_dir(void **state)
 	struct lc_err err;
 	struct net_attachment a;
 	struct net_pod p = { .id = "abc", .ifname = "eth0", .netns = "" };
-	assert_int_equal(net_add(f->net, &p, &a, &err), -1);
+	assert_int_equal(net_add(f->net, &p, NULL, &a, &err), -1);
 	assert_int_equal(err.errnum, ENOENT);
 	assert_string_equal(err.msg, want);
 }
@@ -439,7 +439,7 @@ static void test_protocol(void **state)
 	};
 	struct net_attachment a;
 	struct lc_err err = { 0 };
-	if (net_add(f->net, &p, &a, &err) < 0)
+	if (net_add(f->net, &p, NULL, &a, &err) < 0)
 		fail_msg("net_add: %s", err.msg);
 	assert_int_equal(a.n_ips, 2);
 	assert_string_equal(a.ips[0], "169.254.1.2"); /* IPv4 first */
@@ -579,6 +579,38 @@ static void test_del_recorded_without_runtime(void **state)
 	json_decref(in);
 }
 
+/*
+ * An ADD of recorded lists runs those, not what the directory holds now (empty here): what the
+ * caller recorded before the ADD is exactly what a DEL after a crash mid-ADD will run.
+ */
+static void test_add_recorded_lists(void **state)
+{
+	struct fx *f = *state;
+	result_plugin(f->bin, "reca", f->rec, "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"169.254.1.7/24\"}]}");
+	open_net(f, 1, 10);
+	char msg[1024];
+	assert_int_equal(net_ready(f->net, msg, sizeof msg), 0); /* no config in the directory */
+	const char *cfg = "[{\"cniVersion\":\"1.0.0\",\"name\":\"rec\",\"plugins\":[{\"type\":\"reca\"}]}]";
+	struct net_pod p = { .id = "0123abcd", .name = "web", .namespace_ = "default", .uid = "u-1",
+			     .netns = "/var/run/x/net", .ifname = "eth0" };
+	struct net_attachment a;
+	struct lc_err err = { 0 };
+	if (net_add(f->net, &p, cfg, &a, &err) < 0)
+		fail_msg("net_add: %s", err.msg);
+	assert_int_equal(a.n_ips, 1);
+	assert_string_equal(a.ips[0], "169.254.1.7");
+	json_t *ran = json_loads(a.config, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ran, 0), "name")), "rec");
+	json_decref(ran);
+	net_attachment_free(&a);
+	char *order = read_text(f->rec, "order");
+	assert_string_equal(order, "ADD reca\n");
+	free(order);
+	/* a record that is not a list of config lists: refused, nothing run */
+	assert_int_equal(net_add(f->net, &p, "{\"name\":\"x\"}", &a, &err), -1);
+	assert_int_equal(err.errnum, EPROTO);
+}
+
 /* An ADD whose second plugin fails: a CNI error becomes the message, and the list is DELeted. */
 static void test_cni_error(void **state)
 {
@@ -593,7 +625,7 @@ static void test_cni_error(void **state)
 	struct net_pod p = { .id = "c1", .name = "n", .namespace_ = "ns", .uid = "u", .netns = "/x", .ifname = "eth0" };
 	struct net_attachment a;
 	struct lc_err err = { 0 };
-	assert_int_equal(net_add(f->net, &p, &a, &err), -1);
+	assert_int_equal(net_add(f->net, &p, NULL, &a, &err), -1);
 	assert_int_equal(err.errnum, EIO);
 	assert_string_equal(err.msg, "network e: plugin errp: no luck: at all (CNI code 7)");
 	char *order = read_text(f->rec, "order");
@@ -609,14 +641,14 @@ static void test_cni_error(void **state)
 	/* output that is no result: EPROTO; a crash without a CNI error: its stderr */
 	writef(f->conf, "10-e.conflist", 0644, "{\"cniVersion\":\"1.0.0\",\"name\":\"e\",\"plugins\":[{\"type\":\"junk\"}]}");
 	open_net(f, 1, 10);
-	assert_int_equal(net_add(f->net, &p, &a, &err), -1);
+	assert_int_equal(net_add(f->net, &p, NULL, &a, &err), -1);
 	assert_int_equal(err.errnum, EPROTO);
 	assert_non_null(strstr(err.msg, "network e: plugin junk: its ADD output is not a CNI result"));
 	net_close(f->net);
 	f->net = NULL;
 	writef(f->conf, "10-e.conflist", 0644, "{\"cniVersion\":\"1.0.0\",\"name\":\"e\",\"plugins\":[{\"type\":\"crash\"}]}");
 	open_net(f, 1, 10);
-	assert_int_equal(net_add(f->net, &p, &a, &err), -1);
+	assert_int_equal(net_add(f->net, &p, NULL, &a, &err), -1);
 	assert_int_equal(err.errnum, EIO);
 	assert_string_equal(err.msg, "network e: plugin crash failed (exit status 2): panic: nil map");
 
@@ -641,7 +673,7 @@ static void test_cni_error(void **state)
 	writef(f->conf, "20-f.conflist", 0644, "{\"cniVersion\":\"1.0.0\",\"name\":\"f\",\"plugins\":[{\"type\":\"errp\"}]}");
 	open_net(f, 2, 10);
 	unlink(path);
-	assert_int_equal(net_add(f->net, &p, &a, &err), -1);
+	assert_int_equal(net_add(f->net, &p, NULL, &a, &err), -1);
 	assert_string_equal(err.msg, "network f: plugin errp: no luck: at all (CNI code 7)");
 	order = read_text(f->rec, "order");
 	assert_string_equal(order, "ADD reca\nADD errp\nDEL errp\nDEL reca\n");
@@ -654,7 +686,7 @@ static void test_cni_error(void **state)
 	/* a ';' would split CNI_ARGS */
 	struct net_pod bad = p;
 	bad.name = "a;K8S_POD_NAMESPACE=x";
-	assert_int_equal(net_add(f->net, &bad, &a, &err), -1);
+	assert_int_equal(net_add(f->net, &bad, NULL, &a, &err), -1);
 	assert_int_equal(err.errnum, EINVAL);
 }
 
@@ -671,7 +703,7 @@ static void test_timeout(void **state)
 	struct net_attachment a;
 	struct lc_err err = { 0 };
 	int64_t t0 = now_ms();
-	assert_int_equal(net_add(f->net, &p, &a, &err), -1);
+	assert_int_equal(net_add(f->net, &p, NULL, &a, &err), -1);
 	int64_t took = now_ms() - t0;
 	assert_int_equal(err.errnum, ETIMEDOUT);
 	assert_non_null(strstr(err.msg, "network h: plugin hang ADD: "));
@@ -801,7 +833,7 @@ static void test_real_add_del(void **state)
 			     .egress_bps = 100000000 };
 	struct net_attachment a;
 	struct lc_err err = { 0 };
-	if (net_add(f->net, &p, &a, &err) < 0)
+	if (net_add(f->net, &p, NULL, &a, &err) < 0)
 		fail_msg("net_add: %s", err.msg);
 	assert_int_equal(a.n_ips, 1);
 	assert_int_equal(strncmp(a.ips[0], "169.254.77.", 11), 0);
@@ -853,7 +885,7 @@ static void test_real_add_failure_undone(void **state)
 			     .ifname = "eth0", .ports = ports, .n_ports = 1 };
 	struct net_attachment a;
 	struct lc_err err = { 0 };
-	assert_int_equal(net_add(f->net, &p, &a, &err), -1);
+	assert_int_equal(net_add(f->net, &p, NULL, &a, &err), -1);
 	assert_string_equal(err.msg, "network lcnt: plugin errp: try later (CNI code 11)");
 	char lease_dir[PATH_MAX];
 	snprintf(lease_dir, sizeof lease_dir, "%s/lcnt", f->ipam);
@@ -908,6 +940,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_del_recorded_without_runtime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_recorded_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cni_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_add_del, setup, teardown),
