@@ -81,19 +81,13 @@ int harness_init(struct daemon *d)
 	snprintf(d->config, sizeof d->config, "%s/litecri.conf", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/daemon.log", d->dir);
 	snprintf(d->cni, sizeof d->cni, "%s/cni", d->dir);
-	int fd = open(d->config, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if (tmpdir_write(d->config, "", 0644) < 0)
 		return -1;
-	close(fd);
 	static const char loopback[] =
 		"{\"cniVersion\": \"1.0.0\", \"name\": \"litecri-test-lo\", \"plugins\": [{\"type\": \"loopback\"}]}\n";
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/99-loopback.conflist", d->cni);
-	if (mkdir(d->cni, 0755) < 0 || (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		return -1;
-	int ok = write(fd, loopback, sizeof loopback - 1) == (ssize_t)(sizeof loopback - 1);
-	close(fd);
-	return ok ? 0 : -1;
+	return mkdir(d->cni, 0755) < 0 ? -1 : tmpdir_write(path, loopback, 0644);
 }
 
 int harness_can_connect(const char *path)
