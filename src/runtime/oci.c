@@ -1087,22 +1087,19 @@ void rt_exec_result_free(struct rt_exec_result *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* At an exec's timeout or cancellation: SIGKILL the command (its pid file, written by the runtime once it started;
- * conmon, still running at this point, is the subreaper that waits for it, so the pid is still the
- * command's) and wait until it has exited, so that the call returns only once the command is
- * gone (SIGKILL alone is asynchronous).  Without a pid file the command has not started, and
- * killing conmon (done next by proc_run, which reaps it) ends it. */
+/* At an exec's timeout or cancellation: SIGKILL the command and every process it started (its pid
+ * file, written by the runtime once it started; conmon, still running at this point, is the
+ * subreaper that waits for it, so the pid is still the command's) and wait until they have exited,
+ * so that the call returns only once they are gone (SIGKILL alone is asynchronous, and a child of
+ * the command would be re-parented to the container's init and run on).  Without a pid file the
+ * command has not started, and killing conmon (done next by proc_run, which reaps it) ends it. */
 static void exec_timeout(void *arg)
 {
 	const char *pidfile = arg;
 	pid_t p = proc_pidfile(pidfile);
-	if (p <= 0)
-		return;
-	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, p, 0);
-	if (kill(p, SIGKILL) < 0)
-		return; /* ESRCH: exited already */
-	if (!proc_wait_gone(pfd, p, CONMON_KILL_WAIT_MS))
-		log_warn("exec command %d outlived SIGKILL for %d ms", (int)p, CONMON_KILL_WAIT_MS);
+	if (p > 0 && !proc_kill_tree(p, CONMON_KILL_WAIT_MS))
+		log_warn("exec command %d or one of its children outlived SIGKILL for %d ms", (int)p,
+			 CONMON_KILL_WAIT_MS);
 }
 
 /* The process of the bundle's config.json with args replaced and no terminal, written to path. */

@@ -2,6 +2,7 @@
 #include "util/proc.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -535,3 +536,113 @@ int proc_wait_gone(int pidfd, pid_t pid, int timeout_ms)
 	}
 }
 
+
+/* One process of a tree being killed: its pid and a pidfd naming it (immune to PID reuse). */
+struct victim {
+	pid_t pid;
+	int pidfd;
+};
+
+#define KILL_TREE_MAX 4096 /* a larger tree is killed as far as found: 0 is returned */
+
+static int send_sig(const struct victim *v, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, v->pidfd, sig, NULL, 0);
+}
+
+/* Add pid to the tree (v[*n]) and stop it; 0 when it is gone already or the tree is full. */
+static int tree_add(struct victim *v, size_t *n, pid_t pid)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].pid == pid)
+			return 1;
+	if (*n == KILL_TREE_MAX)
+		return 0;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return 0;
+	v[*n] = (struct victim){ .pid = pid, .pidfd = fd };
+	if (send_sig(&v[*n], SIGSTOP) < 0) {
+		close(fd);
+		return 0;
+	}
+	(*n)++;
+	return 1;
+}
+
+/* Wait until v has stopped (or exited) so that its list of children is final; 0 at the deadline. */
+static int tree_wait_stopped(const struct victim *v, int64_t deadline)
+{
+	for (;;) {
+		char st;
+		unsigned long long start;
+		if (proc_stat(v->pid, &st, &start) < 0 || st == 'T' || st == 't' || st == 'Z' || st == 'X')
+			return 1;
+		if (now_ms() >= deadline)
+			return 0;
+		struct timespec ts = { 0, 200000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Add the children of every thread of v to the tree; 0 when the list is incomplete. */
+static int tree_add_children(struct victim *v, size_t *n, pid_t parent)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)parent);
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT;
+	int whole = 1;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char cp[96];
+		snprintf(cp, sizeof cp, "/proc/%d/task/%.16s/children", (int)parent, e->d_name);
+		FILE *f = fopen(cp, "re");
+		if (!f)
+			continue; /* the thread exited */
+		long c;
+		while (fscanf(f, "%ld", &c) == 1)
+			if (c > 0 && !tree_add(v, n, (pid_t)c))
+				whole = whole && proc_alive((pid_t)c) == 0;
+		fclose(f);
+	}
+	closedir(d);
+	return whole;
+}
+
+int proc_kill_tree(pid_t pid, int timeout_ms)
+{
+	assert(pid > 0 && timeout_ms >= 0);
+	int64_t deadline = now_ms() + timeout_ms;
+	struct victim *v = calloc(KILL_TREE_MAX, sizeof *v);
+	size_t n = 0;
+	int whole = 1;
+	if (!v) {
+		/* no memory to follow the tree: the process itself at least */
+		kill(pid, SIGKILL);
+		return 0;
+	}
+	if (!tree_add(v, &n, pid)) {
+		free(v);
+		return proc_alive(pid) == 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!tree_wait_stopped(&v[i], deadline))
+			whole = 0;
+		if (!tree_add_children(v, &n, v[i].pid))
+			whole = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		send_sig(&v[i], SIGKILL); /* ESRCH: exited already */
+	for (size_t i = 0; i < n; i++) {
+		int64_t left = deadline - now_ms();
+		if (!proc_wait_gone(v[i].pidfd, v[i].pid, left > 0 ? (int)left : 0))
+			whole = 0;
+		close(v[i].pidfd);
+	}
+	free(v);
+	return whole;
+}

@@ -86,4 +86,19 @@ pid_t proc_pidfile(const char *path);
  */
 int proc_wait_gone(int pidfd, pid_t pid, int timeout_ms);
 
+/*
+ * SIGKILL process pid and every process descended from it, and wait at most timeout_ms until all
+ * have exited (a zombie counting as exited).  1 when they have (or pid was gone already), 0 when
+ * one still runs at the end or the tree could not be read whole (it is killed as far as known).
+ *
+ * Killing only pid is not enough: its children would be re-parented (to a container's init when
+ * it runs in a PID namespace of its own) and run on.  And once pid is dead its children can no
+ * longer be found from it.  So the tree is frozen first, top down: each process gets SIGSTOP and
+ * its children (/proc/<pid>/task/<tid>/children) are read only once it has stopped, when it can
+ * neither fork nor reap, so none escapes and no PID read can be reused before the kill, which goes
+ * through a pidfd.  A process that re-parented itself away before the call (a daemon that
+ * double-forked) is no longer in the tree and is not found.
+ */
+int proc_kill_tree(pid_t pid, int timeout_ms);
+
 #endif

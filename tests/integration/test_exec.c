@@ -332,6 +332,35 @@ static void test_exec_sync_timeout(void **state)
 	assert_string_equal(sh_out(c, "echo still-here"), "still-here\n");
 }
 
+/*
+ * The case seen by a user: a container whose main process is `top` (a PID namespace of its own),
+ * ExecSync of `sleep` with a 1 s timeout; right after DEADLINE_EXCEEDED, ps in the container
+ * shows no sleep.  Then the same for a command that forks children and a grandchild, which would
+ * otherwise be re-parented to `top` and run on.
+ */
+#define SLEEPERS "ps -o args | grep '[s]leep 432' || true" /* [s]: not grep itself */
+static void test_exec_sync_timeout_kills_tree(void **state)
+{
+	(void)state;
+	char *c = running_ctr("pod-exec-tree", "tree", "exec top -b -d 3600", NULL, NULL);
+	Runtime__V1__ExecSyncResponse *r;
+	char *details;
+	assert_int_equal(exec_st(c, LBL("/bin/busybox", "sleep", "4321"), 1, &r, &details),
+			 GRPC_STATUS_DEADLINE_EXCEEDED);
+	assert_string_equal(sh_out(c, SLEEPERS), "");
+
+	const char *const forks[] = { "/bin/sh", "-c",
+				      "sleep 4322 & sleep 4323 & sh -c 'sleep 4324 & wait' & echo started; wait",
+				      NULL };
+	assert_int_equal(exec_st(c, forks, 1, &r, &details), GRPC_STATUS_DEADLINE_EXCEEDED);
+	assert_string_equal(sh_out(c, SLEEPERS), "");
+	assert_int_equal(procs_with_cmdline((const char *const[]){ "/bin/busybox", "sleep", "4321", NULL }), 0);
+	for (const char *a = "4322"; a; a = strcmp(a, "4322") == 0 ? "4323" : strcmp(a, "4323") == 0 ? "4324" : NULL)
+		assert_int_equal(procs_with_cmdline((const char *const[]){ "sleep", a, NULL }), 0);
+	/* top runs on */
+	assert_int_equal(ctr_status(c)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+}
+
 /* Wait until the exec's command (`sleep <arg>`) runs: its process on the host is the marker. */
 static void wait_exec_started(const char *sleep_arg)
 {
@@ -855,6 +884,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_sync_security_context, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_bounded, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_timeout, up, down),
+		cmocka_unit_test_setup_teardown(test_exec_sync_timeout_kills_tree, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_caller_gone, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_concurrent, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_sync_refused, up, down),

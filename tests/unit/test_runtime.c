@@ -534,6 +534,38 @@ static void test_proc_timeout(void **state)
 	proc_result_free(&r);
 }
 
+/* proc_kill_tree: a shell, its background child and a grandchild under a nested shell all die, and
+ * the call returns only once they have (the grandchildren's pids come through a pipe). */
+static void test_proc_kill_tree(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t sh = fork();
+	assert_true(sh >= 0);
+	if (sh == 0) {
+		dup2(p[1], 1);
+		execl("/bin/sh", "sh", "-c", "sleep 31 & echo $!; sh -c 'sleep 32 & echo $!; wait' & wait", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	FILE *f = fdopen(p[0], "r");
+	assert_non_null(f);
+	int a = 0, b = 0;
+	assert_int_equal(fscanf(f, "%d %d", &a, &b), 2);
+	assert_int_equal(proc_alive(a), 1);
+	assert_int_equal(proc_alive(b), 1);
+	assert_int_equal(proc_kill_tree(sh, WAIT_MS), 1);
+	assert_int_equal(proc_alive(a), 0); /* gone or a zombie waiting for its reaper */
+	assert_int_equal(proc_alive(b), 0);
+	int st;
+	assert_int_equal(waitpid(sh, &st, 0), sh);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	fclose(f);
+	/* a process that is gone already: nothing to do */
+	assert_int_equal(proc_kill_tree(sh, 0), 1);
+}
+
 /* drain_ms: once the child exited, a grandchild holding its output open is waited for at most that
  * long (and without a timeout_ms at all); the output the child wrote is all there. */
 static void test_proc_drain(void **state)
@@ -2322,6 +2354,7 @@ int main(void)
 		cmocka_unit_test(test_proc_output),
 		cmocka_unit_test(test_proc_timeout),
 		cmocka_unit_test(test_proc_drain),
+		cmocka_unit_test(test_proc_kill_tree),
 		cmocka_unit_test(test_proc_on_timeout),
 		cmocka_unit_test(test_proc_cancel),
 		cmocka_unit_test(test_proc_lengths),
