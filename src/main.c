@@ -1,5 +1,5 @@
 /*
- * main.c — the litecri command: the CRI daemon, `litecri migrate` and `litecri image import`.
+ * main.c — the litecri command: the CRI daemon, `litecri migrate`, `litecri check` and `litecri image import`.
  *
  * Startup order matters for crash safety and for never stealing another daemon's files:
  *   config → directories → locks (state dir, database) → socket claim → migrate → store →
@@ -11,10 +11,12 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <grpc/grpc.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cri/cri.h"
@@ -34,6 +36,10 @@
 static const char usage[] =
 	"Usage: litecri [OPTIONS]            run the CRI daemon\n"
 	"       litecri migrate [OPTIONS]    apply database migrations and exit\n"
+	"       litecri check [--json] [OPTIONS]\n"
+	"                                    compare the database with the runtime, directories\n"
+	"                                    and mounts (read-only, beside a running daemon too);\n"
+	"                                    exit 0 when consistent, 1 with one line per finding\n"
 	"       litecri image import [OPTIONS] PATH\n"
 	"                                    import the images of an OCI image layout (directory\n"
 	"                                    or tar) or a `docker save` tarball; works beside a\n"
@@ -177,13 +183,15 @@ static int lock_state(const struct lc_config *cfg, int *fd, struct lc_err *err)
  * Without a runtime or conmon the daemon still serves (env->lc stays NULL): images and status work,
  * calls that run pods and containers fail with FAILED_PRECONDITION.
  */
-static int open_lifecycle(struct cri_env *env, struct lc_err *err)
+static int open_lifecycle(struct cri_env *env, int check, struct lc_err *err)
 {
 	const struct lc_config *cfg = env->cfg;
 	char runtime_path[PATH_MAX], conmon_path[PATH_MAX], root[PATH_MAX + 8], exit_dir[PATH_MAX + 8],
 		socket_dir[PATH_MAX + 8];
 	if (find_executable(cfg->runtime, runtime_path, sizeof runtime_path, err) < 0 ||
 	    find_executable(cfg->conmon, conmon_path, sizeof conmon_path, err) < 0) {
+		if (check)
+			return -1;
 		/* Serve anyway: Status reports RuntimeReady=false and kubelet marks the node NotReady. */
 		log_warn("%s: pods and containers cannot be run (Status reports RuntimeReady=false)", err->msg);
 		return 0;
@@ -197,6 +205,8 @@ static int open_lifecycle(struct cri_env *env, struct lc_err *err)
 	struct runtime *rt = NULL;
 	if (runtime_oci_new(&rc, &rt, err) < 0)
 		return -1;
+	if (check)
+		return lifecycle_open_check(env, rt, err);
 	log_info("OCI runtime %s (state %s), conmon %s", runtime_path, root, conmon_path);
 	return lifecycle_open(env, rt, err);
 }
@@ -247,7 +257,7 @@ static int daemon_main(const struct lc_config *cfg)
 				       .max_conf_num = cfg->cni_max_conf_num, .timeout_s = cfg->cni_plugin_timeout };
 	if (net_open(&nc, &env.net, &err) < 0) /* before recovery, which may DEL pods' networks */
 		goto fail;
-	if (open_lifecycle(&env, &err) < 0)
+	if (open_lifecycle(&env, 0, &err) < 0)
 		goto fail;
 	grpc_init();
 	if (server_start(&env, &srv, &err) < 0) {
@@ -331,6 +341,56 @@ out:
 	return rc;
 }
 
+static void print_finding(void *arg, const struct life_finding *f)
+{
+	json_t *all = arg;
+	if (all) {
+		json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:s}", "kind", f->kind, "id", f->id, "problem",
+						     f->problem, "remedy", f->remedy));
+		return;
+	}
+	printf("%s %s: %s; %s\n", f->kind, f->id, f->problem, f->remedy);
+}
+
+/*
+ * `litecri check [--json]`: life_check on the database and the runtime, without the locks (a daemon
+ * may hold them) and without creating a database where there is none.  0 consistent, 1 findings
+ * (one line each, or a JSON array), 2 when it could not check.
+ */
+static int check_main(const struct lc_config *cfg, int as_json)
+{
+	struct lc_err err = { 0 };
+	struct cri_env env = { .cfg = cfg, .schema_version = (int)litecri_migrations_count };
+	struct store *store = NULL;
+	json_t *all = as_json ? json_array() : NULL;
+	size_t n = 0;
+	int rc = 2;
+	struct stat st;
+	if (stat(cfg->db, &st) < 0) {
+		lc_fail(&err, errno, "database %s", cfg->db);
+		goto out;
+	}
+	if (store_open(cfg->db, (int)litecri_migrations_count, &store, &err) < 0)
+		goto out;
+	env.store = store;
+	if (open_lifecycle(&env, 1, &err) < 0 || life_check(&env, print_finding, all, &n, &err) < 0)
+		goto out;
+	rc = n ? 1 : 0;
+	if (all)
+		json_dumpf(all, stdout, JSON_INDENT(2));
+	if (all)
+		putchar('\n');
+	else if (!n)
+		printf("litecri check: consistent (database %s, state %s)\n", cfg->db, cfg->state);
+out:
+	if (rc == 2)
+		log_error("litecri check: %s", err.msg);
+	json_decref(all);
+	lifecycle_close(&env);
+	store_close(store);
+	return rc;
+}
+
 /*
  * Descriptors 0-2 closed at exec (some supervisors do that) are taken by /dev/null: otherwise the
  * first file the daemon opens would sit at 0, 1 or 2, where a log line or a library's stdin
@@ -359,7 +419,16 @@ int main(int argc, char **argv)
 
 	int migrate_only = argc > 1 && !strcmp(argv[1], "migrate");
 	int import = argc > 2 && !strcmp(argv[1], "image") && !strcmp(argv[2], "import");
-	if (migrate_only || import) {
+	int check = argc > 1 && !strcmp(argv[1], "check"), as_json = 0;
+	if (check) /* its one option of its own */
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "--json")) {
+				as_json = 1;
+				memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
+				argc--;
+				break;
+			}
+	if (migrate_only || import || check) {
 		int skip = import ? 2 : 1;
 		argv[skip] = argv[0];
 		argv += skip;
@@ -378,6 +447,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	if (check) {
+		r = check_main(&cfg, as_json);
+		config_free(&cfg);
+		return r;
+	}
 	if (import) {
 		r = import_main(&cfg, argv[optind]);
 		config_free(&cfg);

@@ -398,7 +398,7 @@ grpc_status_code life_container_remove(struct cri_env *env, struct cri_call *cal
 	return GRPC_STATUS_OK;
 }
 
-int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
+int lifecycle_open_check(struct cri_env *env, struct runtime *rt, struct lc_err *err)
 {
 	struct lifecycle *lc = calloc(1, sizeof *lc);
 	if (!lc) {
@@ -409,6 +409,14 @@ int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
 	pthread_mutex_init(&lc->mu, NULL);
 	pthread_cond_init(&lc->cv, NULL);
 	env->lc = lc;
+	return 0;
+}
+
+int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
+{
+	if (lifecycle_open_check(env, rt, err) < 0)
+		return -1;
+	struct lifecycle *lc = env->lc;
 	static const char *const sub[] = { "containers", "sandboxes" };
 	for (size_t i = 0; i < 2; i++) {
 		char d[PATH_MAX + 16];

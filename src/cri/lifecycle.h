@@ -48,6 +48,8 @@ enum life_dir { DIR_CTR_ROOT, DIR_CTR_STATE, DIR_SB_ROOT, DIR_SB_STATE };
  * recover.c).  On failure rt is freed.
  */
 int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err);
+/* Only take ownership of rt, for life_check: nothing created, watched or recovered. */
+int lifecycle_open_check(struct cri_env *env, struct runtime *rt, struct lc_err *err);
 /* Free the runtime, which ends its exit watch (NULL-safe).  Containers keep running. */
 void lifecycle_close(struct cri_env *env);
 
@@ -180,6 +182,23 @@ int life_container_apply_resources(struct cri_env *env, const char *id, json_t *
 
 /* Startup recovery (recover.c): reconcile every row with the runtime, sweep orphans. */
 int life_recover(struct cri_env *env, struct lc_err *err);
+
+/* One inconsistency between the database and the host (`litecri check`). */
+struct life_finding {
+	const char *kind;    /* "container", "sandbox", "runtime", "directory", "mount", "database" */
+	const char *id;      /* the object's ID, or a path */
+	const char *problem; /* what is wrong */
+	const char *remedy;  /* what startup recovery does about it, or what an operator must do */
+};
+typedef void (*life_report_fn)(void *arg, const struct life_finding *f);
+
+/*
+ * `litecri check`: the decisions of life_recover, reported (each with what recovery would do)
+ * instead of acted on, plus what recovery does not repair (store_check, mounts no object accounts
+ * for).  Reads only: safe beside a running daemon, whose in-flight flags it reports as such.
+ * *n_found: how many findings were reported.  env->lc must hold the runtime (lifecycle_open_check).
+ */
+int life_check(struct cri_env *env, life_report_fn report, void *arg, size_t *n_found, struct lc_err *err);
 
 /*
  * In a handler that needs the runtime: fail with FAILED_PRECONDITION when the daemon started

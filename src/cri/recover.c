@@ -22,8 +22,16 @@
  *               attach socket links and exit files, see rt_list) and directories no row owns →
  *               deleted (leaks of a crash between a row's deletion and its files'; never anything a
  *               row owns).
+ *
+ * `litecri check` runs the same decisions without acting on them (life_check): each is reported as
+ * a finding with what recovery would do, through found().  Beyond them check reports what no
+ * recovery repairs and an operator must look at: the database's own consistency (store_check) and
+ * mounts below the root and state directories that no object accounts for.
  */
+#include <assert.h>
 #include <dirent.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +42,48 @@
 #include "cri/sandbox.h"
 #include "cri/spec/spec.h"
 #include "runtime/host.h"
+#include "store/store.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/mountinfo.h"
 
-/* The runtime no longer runs id: its exit, unless conmon is alive and about to report it. */
-static void record_lost_exit(struct cri_env *env, const char *id)
+/* One pass of reconciliation: recovery (report == NULL: act) or check (report each finding). */
+struct recon {
+	struct cri_env *env;
+	life_report_fn report;
+	void *arg;
+	size_t found;
+};
+
+/*
+ * An inconsistency of object `id` (of `kind`), fmt saying what it is and `remedy` what recovery
+ * does about it.  Recovery logs it and gets 1: act now.  Check reports it and gets 0.
+ */
+__attribute__((format(printf, 5, 6))) static int found(struct recon *r, const char *kind, const char *id,
+							const char *remedy, const char *fmt, ...)
 {
-	if (!life_monitor_alive(env, id))
-		life_record_lost_exit(env, id, NULL);
+	char problem[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(problem, sizeof problem, fmt, ap);
+	va_end(ap);
+	r->found++;
+	if (!r->report) {
+		log_info("%s %s: %s: %s", kind, id, problem, remedy);
+		return 1;
+	}
+	r->report(r->arg, &(struct life_finding){ .kind = kind, .id = id, .problem = problem, .remedy = remedy });
+	return 0;
+}
+
+/* The runtime no longer runs id (recorded as `was`): its exit, unless conmon is alive and about to
+ * report it. */
+static void record_lost_exit(struct recon *r, const char *kind, const char *id, const char *was)
+{
+	if (!life_monitor_alive(r->env, id) &&
+	    found(r, kind, id, "recovery records its exit (the exit file's code, else 255)",
+		  "recorded %s but the runtime no longer runs it", was))
+		life_record_lost_exit(r->env, id, NULL);
 }
 
 static enum rt_state runtime_state(struct cri_env *env, const char *id)
@@ -61,21 +103,30 @@ static enum rt_state runtime_state(struct cri_env *env, const char *id)
  * surviving pidfile may be anyone's now): EXITED with conmon's exit code if its exit file
  * survived, else 255; an interrupted start is over.
  */
-static void container_rebooted(struct cri_env *env, const struct container_row *c)
+static void container_rebooted(struct recon *r, const struct container_row *c)
 {
+	struct cri_env *env = r->env;
 	struct lc_err err = { 0 };
+	if (!found(r, "container", c->id, "recovery records it EXITED (the exit file's code, else 255)",
+		   "recorded %s%s before the host rebooted", life_ctr_state_name(c->state),
+		   c->starting ? " and starting" : ""))
+		return;
 	if (c->state != CTR_EXITED && life_record_lost_exit(env, c->id, &err) < 0)
 		return; /* logged; the next start (same boot) finds the runtime does not run it either */
 	if (c->starting && store_flag_reset(env->store, FLAG_CTR_STARTING, c->id, &err) < 0)
 		log_error("container %s: %s", c->id, err.msg);
 }
 
-static void recover_container(struct cri_env *env, const struct container_row *c, int rebooted)
+static void recover_container(struct recon *rc_, const struct container_row *c, int rebooted)
 {
+	struct cri_env *env = rc_->env;
 	struct lc_err err = { 0 };
 	const char *id = c->id;
 	if (c->creating || c->removing) {
-		log_info("container %s: %s interrupted: removing it", id, c->creating ? "create" : "removal");
+		if (!found(rc_, "container", id, "recovery removes it (the removal a call would have finished)",
+			   "flag %s set: a %s in flight, or interrupted", c->creating ? "creating" : "removing",
+			   c->creating ? "create" : "removal"))
+			return;
 		if (life_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
 			log_error("container %s: %s", id, err.msg);
 			if (c->removing && store_flag_reset(env->store, FLAG_CTR_REMOVING, id, &err) < 0)
@@ -83,7 +134,8 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 		}
 		return;
 	}
-	if (c->updating) {
+	if (c->updating && found(rc_, "container", id, "recovery re-applies the recorded resources and clears the flag",
+				  "flag updating set: a resource update in flight, or interrupted")) {
 		const char *outcome = rebooted ? "the host rebooted: nothing to re-apply"
 					       : "not running: nothing to re-apply";
 		if (!rebooted && (c->state == CTR_CREATED || c->state == CTR_RUNNING)) {
@@ -109,37 +161,42 @@ static void recover_container(struct cri_env *env, const struct container_row *c
 	if (c->state == CTR_EXITED && !c->starting)
 		return;
 	if (rebooted) {
-		container_rebooted(env, c);
+		container_rebooted(rc_, c);
 		return;
 	}
 	enum rt_state st = runtime_state(env, id);
 	if (c->starting) {
+		const char *says = st == RT_RUNNING ? "running" : st == RT_CREATED ? "created" : "gone";
+		if (!found(rc_, "container", id,
+			   st == RT_RUNNING   ? "recovery records it RUNNING"
+			   : st == RT_CREATED ? "recovery clears the flag (it stays CREATED)"
+					      : "recovery records its exit and clears the flag",
+			   "flag starting set (a start in flight, or interrupted); the runtime says %s", says))
+			return;
 		int rc = 0;
 		if (st == RT_RUNNING) {
 			rc = store_container_started(env->store, id, cri_now(), &err);
 		} else {
-			if (st != RT_CREATED)
-				record_lost_exit(env, id);
+			if (st != RT_CREATED && !life_monitor_alive(env, id))
+				life_record_lost_exit(env, id, NULL);
 			rc = store_flag_reset(env->store, FLAG_CTR_STARTING, id, &err);
 		}
 		if (rc < 0)
 			log_error("container %s: %s", id, err.msg);
-		else
-			log_info("container %s: start interrupted: runtime says %s", id,
-				 st == RT_RUNNING ? "running" : st == RT_CREATED ? "created" : "gone");
 		return;
 	}
 	if (st == RT_MISSING || st == RT_STOPPED)
-		record_lost_exit(env, id);
+		record_lost_exit(rc_, "container", id, life_ctr_state_name(c->state));
 }
 
-static void recover_sandbox(struct cri_env *env, struct arena *a, const struct sandbox_row *sb, int rebooted)
+static void recover_sandbox(struct recon *r, struct arena *a, const struct sandbox_row *sb, int rebooted)
 {
+	struct cri_env *env = r->env;
 	struct lc_err err = { 0 };
 	const char *id = sb->id;
-	if (sb->network == NET_ADDING || sb->network == NET_DELETING) {
-		log_info("sandbox %s: network %s interrupted or failed: DEL", id,
-			 sb->network == NET_ADDING ? "ADD" : "DEL");
+	if ((sb->network == NET_ADDING || sb->network == NET_DELETING) &&
+	    found(r, "sandbox", id, "recovery runs the CNI DEL with the recorded configuration",
+		  "network %s interrupted or failed", sb->network == NET_ADDING ? "ADD" : "DEL")) {
 		if (sandbox_net_teardown(env, a, id, &err) < 0) {
 			log_error("sandbox %s: network DEL: %s (retried by StopPodSandbox, RemovePodSandbox and the "
 				  "next start)", id, err.msg);
@@ -151,7 +208,10 @@ static void recover_sandbox(struct cri_env *env, struct arena *a, const struct s
 		}
 	}
 	if (sb->creating || sb->removing) {
-		log_info("sandbox %s: %s interrupted: removing it", id, sb->creating ? "create" : "removal");
+		if (!found(r, "sandbox", id, "recovery removes it and its containers",
+			   "flag %s set: a %s in flight, or interrupted", sb->creating ? "creating" : "removing",
+			   sb->creating ? "create" : "removal"))
+			return;
 		char (*ids)[OBJ_ID_BUF];
 		size_t n = 0;
 		int rc = store_sandbox_containers(env->store, id, a, &ids, &n, &err);
@@ -165,14 +225,18 @@ static void recover_sandbox(struct cri_env *env, struct arena *a, const struct s
 		}
 		return;
 	}
-	if (sb->stopping && store_flag_reset(env->store, FLAG_SANDBOX_STOPPING, id, &err) < 0)
+	if (sb->stopping &&
+	    found(r, "sandbox", id, "recovery clears the flag", "flag stopping set: a stop in flight, or interrupted") &&
+	    store_flag_reset(env->store, FLAG_SANDBOX_STOPPING, id, &err) < 0)
 		log_error("sandbox %s: %s", id, err.msg);
 	if (sb->state == SANDBOX_READY && rebooted) {
-		life_record_lost_exit(env, id, NULL); /* NOTREADY, the runtime not asked: as container_rebooted */
+		/* NOTREADY, the runtime not asked: as container_rebooted */
+		if (found(r, "sandbox", id, "recovery records it NOTREADY", "recorded READY before the host rebooted"))
+			life_record_lost_exit(env, id, NULL);
 	} else if (sb->state == SANDBOX_READY) {
 		enum rt_state st = runtime_state(env, id);
 		if (st == RT_MISSING || st == RT_STOPPED)
-			record_lost_exit(env, id);
+			record_lost_exit(r, "sandbox", id, "READY");
 	}
 }
 
@@ -192,9 +256,10 @@ static int owned(struct cri_env *env, struct arena *a, const char *id)
 }
 
 /* Delete every entry of dir that no row owns, with `teardown`. */
-static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
+static void sweep_dir(struct recon *r, struct arena *a, const char *dir,
 		      int (*teardown)(struct cri_env *, const char *, struct lc_err *))
 {
+	struct cri_env *env = r->env;
 	DIR *d = opendir(dir);
 	if (!d) {
 		if (errno != ENOENT)
@@ -211,21 +276,24 @@ static void sweep_dir(struct cri_env *env, struct arena *a, const char *dir,
 		}
 		if (owned(env, a, e->d_name))
 			continue;
+		char path[PATH_MAX + 80];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (!found(r, "directory", path, "recovery removes it (and unmounts what litecri mounted there)",
+			   "no container or pod row owns it"))
+			continue;
 		struct lc_err err = { 0 };
 		if (teardown(env, e->d_name, &err) < 0)
-			log_error("recovery: leftover %s/%s: %s", dir, e->d_name, err.msg);
-		else
-			log_info("recovery: removed leftover %s/%s", dir, e->d_name);
+			log_error("recovery: leftover %s: %s", path, err.msg);
 	}
 	closedir(d);
 }
 
 /*
  * *rebooted = 1 if the host rebooted since the boot ID recorded by the last start (state under /run
- * is gone, and every process with it); record the current one.  The ID is read from
+ * is gone, and every process with it); record the current one (if `record`).  The ID is read from
  * cfg->boot_id_path (the kernel's, unless a test fakes a reboot).
  */
-static int check_boot(struct cri_env *env, int *rebooted, struct lc_err *err)
+static int check_boot(struct cri_env *env, int record, int *rebooted, struct lc_err *err)
 {
 	char boot[64], last[64];
 	*rebooted = 0;
@@ -238,6 +306,8 @@ static int check_boot(struct cri_env *env, int *rebooted, struct lc_err *err)
 	if (store_host_get(env->store, "boot_id", last, sizeof last, err) < 0)
 		return -1;
 	*rebooted = last[0] && strcmp(last, boot);
+	if (!record)
+		return 0;
 	if (*rebooted)
 		log_info("recovery: the host rebooted since the last start (boot %s, was %s): every recorded process is "
 			 "gone: every container not EXITED becomes EXITED, every pod NOTREADY", boot, last);
@@ -251,8 +321,10 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int life_recover(struct cri_env *env, struct lc_err *err)
+/* The reconciliation recovery acts on and check reports (r->report set). */
+static int reconcile(struct recon *r, struct lc_err *err)
 {
+	struct cri_env *env = r->env;
 	struct arena a;
 	arena_init(&a);
 	int rc = -1;
@@ -260,7 +332,7 @@ int life_recover(struct cri_env *env, struct lc_err *err)
 	size_t n, n_containers;
 	int rebooted;
 	int64_t t0 = mono_us();
-	if (check_boot(env, &rebooted, err) < 0)
+	if (check_boot(env, r->report == NULL, &rebooted, err) < 0)
 		goto out;
 	if (store_container_ids(env->store, &a, &ids, &n, err) < 0)
 		goto out;
@@ -269,8 +341,8 @@ int life_recover(struct cri_env *env, struct lc_err *err)
 		struct container_row c;
 		struct lc_err e = { 0 };
 		if (store_container_get(env->store, ids[i], &a, &c, &e) == 0)
-			recover_container(env, &c, rebooted);
-		else
+			recover_container(r, &c, rebooted);
+		else if (e.errnum != ENOENT) /* ENOENT: removed since the list was read (check) */
 			log_error("recovery: container %s: %s", ids[i], e.msg);
 	}
 	if (store_sandbox_ids(env->store, &a, &ids, &n, err) < 0)
@@ -279,8 +351,8 @@ int life_recover(struct cri_env *env, struct lc_err *err)
 		struct sandbox_row s;
 		struct lc_err e = { 0 };
 		if (store_sandbox_get(env->store, ids[i], &a, &s, &e) == 0)
-			recover_sandbox(env, &a, &s, rebooted);
-		else
+			recover_sandbox(r, &a, &s, rebooted);
+		else if (e.errnum != ENOENT)
 			log_error("recovery: sandbox %s: %s", ids[i], e.msg);
 	}
 	/* Orphans: runtime containers first (they hold the mounts), then files. */
@@ -291,7 +363,9 @@ int life_recover(struct cri_env *env, struct lc_err *err)
 		log_warn("recovery: cannot list the runtime's containers: %s", e.msg);
 	} else {
 		for (size_t i = 0; i < rn; i++) {
-			if (id_is_hex(rids[i], OBJ_ID_LEN, OBJ_ID_LEN) && !owned(env, &a, rids[i])) {
+			if (id_is_hex(rids[i], OBJ_ID_LEN, OBJ_ID_LEN) && !owned(env, &a, rids[i]) &&
+			    found(r, "runtime", rids[i], "recovery deletes it (and the runtime's leftovers of it)",
+				  "a runtime container (or its exit file or attach socket) no row owns")) {
 				if (rt_delete(env->lc->rt, rids[i], &e) == 0)
 					log_info("recovery: deleted orphan runtime container %s", rids[i]);
 				else if (e.errnum == ENOENT)
@@ -305,17 +379,88 @@ int life_recover(struct cri_env *env, struct lc_err *err)
 	}
 	char dir[PATH_MAX + 16];
 	snprintf(dir, sizeof dir, "%s/containers", env->cfg->state);
-	sweep_dir(env, &a, dir, life_container_teardown);
+	sweep_dir(r, &a, dir, life_container_teardown);
 	snprintf(dir, sizeof dir, "%s/containers", env->cfg->root);
-	sweep_dir(env, &a, dir, life_container_teardown);
+	sweep_dir(r, &a, dir, life_container_teardown);
 	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->state);
-	sweep_dir(env, &a, dir, life_sandbox_teardown);
+	sweep_dir(r, &a, dir, life_sandbox_teardown);
 	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->root);
-	sweep_dir(env, &a, dir, life_sandbox_teardown);
+	sweep_dir(r, &a, dir, life_sandbox_teardown);
 	/* the daemon serves no call before this: the time a restart keeps kubelet waiting */
-	log_info("recovery: %zu containers, %zu pods in %.1f ms", n_containers, n, (double)(mono_us() - t0) / 1000.0);
+	if (!r->report)
+		log_info("recovery: %zu containers, %zu pods in %.1f ms", n_containers, n,
+			 (double)(mono_us() - t0) / 1000.0);
 	rc = 0;
 out:
 	arena_release(&a);
+	return rc;
+}
+
+int life_recover(struct cri_env *env, struct lc_err *err)
+{
+	struct recon r = { .env = env };
+	return reconcile(&r, err);
+}
+
+/* --- check only --------------------------------------------------------------------------- */
+
+struct mount_scan {
+	struct recon *r;
+	struct arena *a;
+	const char *base; /* <state> or <root>, canonical */
+};
+
+/*
+ * A mount below base is litecri's when it is where litecri mounts for an object a row owns:
+ * <state>/containers/<id>/rootfs (and whatever is mounted inside the container's root), and
+ * <state>/sandboxes/<id>/{shm,ns,ns/<kind>}.  One below an ID no row owns belongs to that
+ * leftover directory (reported with it); anything else is reported here.
+ */
+static void check_mount(void *arg, const char *target)
+{
+	struct mount_scan *m = arg;
+	const char *rel = target + strlen(m->base) + 1;
+	char kind[16], id[OBJ_ID_BUF], rest[PATH_MAX];
+	rest[0] = '\0';
+	int k = sscanf(rel, "%15[^/]/%64[0-9a-f]/%4095s", kind, id, rest);
+	int is_ctr = k >= 2 && strcmp(kind, "containers") == 0, is_sb = k >= 2 && strcmp(kind, "sandboxes") == 0;
+	if ((is_ctr || is_sb) && strlen(id) == OBJ_ID_LEN) {
+		if (!owned(m->r->env, m->a, id))
+			return; /* inside a leftover directory: reported (and removed by recovery) with it */
+		if (is_ctr && (strcmp(rest, "rootfs") == 0 || strncmp(rest, "rootfs/", 7) == 0))
+			return;
+		if (is_sb && (strcmp(rest, "shm") == 0 || strcmp(rest, "ns") == 0 || strncmp(rest, "ns/", 3) == 0))
+			return;
+	}
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "unmount it by hand (umount %s) if nothing uses it", target);
+	found(m->r, "mount", target, cmd, "a mount below litecri's directories that no object accounts for");
+}
+
+static void check_db(void *arg, const char *problem)
+{
+	struct recon *r = arg;
+	found(r, "database", r->env->cfg->db, "restore a backup or rebuild; see docs/database.md", "%s", problem);
+}
+
+int life_check(struct cri_env *env, life_report_fn report, void *arg, size_t *n_found, struct lc_err *err)
+{
+	assert(report);
+	struct recon r = { .env = env, .report = report, .arg = arg };
+	if (store_check(env->store, check_db, &r, err) < 0 || reconcile(&r, err) < 0)
+		return -1;
+	struct arena a;
+	arena_init(&a);
+	const char *bases[] = { env->cfg->state, env->cfg->root };
+	int rc = 0;
+	for (size_t i = 0; i < 2 && rc == 0; i++) {
+		char canon[PATH_MAX];
+		if (!realpath(bases[i], canon))
+			continue; /* no such directory: nothing mounted below it */
+		struct mount_scan m = { .r = &r, .a = &a, .base = canon };
+		rc = mountinfo_under(canon, check_mount, &m, err);
+	}
+	arena_release(&a);
+	*n_found = r.found;
 	return rc;
 }

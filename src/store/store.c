@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -259,4 +260,34 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->path);
 	free(s);
+}
+
+int store_check(struct store *s, void (*fn)(void *arg, const char *problem), void *arg, struct lc_err *err)
+{
+	sqlite3 *db = store_conn(s, err);
+	if (!db)
+		return -1;
+	static const char *const sql[] = { "PRAGMA integrity_check", "PRAGMA foreign_key_check" };
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK)
+			return lc_failc(err, EIO, "%s: %s", sql[i], sqlite3_errmsg(db));
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			char line[512];
+			const char *t = (const char *)sqlite3_column_text(st, 0);
+			if (i == 0 && t && strcmp(t, "ok") == 0)
+				continue;
+			if (i == 0)
+				snprintf(line, sizeof line, "integrity: %s", t ? t : "(null)");
+			else
+				snprintf(line, sizeof line, "%s row %lld refers to a missing %s row", t ? t : "?",
+					 (long long)sqlite3_column_int64(st, 1), (const char *)sqlite3_column_text(st, 2));
+			fn(arg, line);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return lc_failc(err, EIO, "%s: %s", sql[i], sqlite3_errmsg(db));
+	}
+	return 0;
 }

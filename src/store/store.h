@@ -58,6 +58,14 @@ void store_stmt_done(sqlite3_stmt **st);
  */
 void store_conn_release(struct store *s);
 
+/*
+ * The database's own consistency: each line `PRAGMA integrity_check` reports other than "ok", and
+ * each row `PRAGMA foreign_key_check` reports (as "<table> row <rowid> refers to a missing
+ * <parent> row"), passed to fn.  Read-only: safe beside a running daemon.  -1 only when the checks
+ * cannot run.
+ */
+int store_check(struct store *s, void (*fn)(void *arg, const char *problem), void *arg, struct lc_err *err);
+
 /* 0 if the database file store_open opened is still at its path and this thread's connection
  * answers a trivial query (the database is usable). */
 int store_ping(struct store *s, struct lc_err *err);

@@ -21,4 +21,11 @@ struct mount_of {
  */
 int mountinfo_find(const char *path, struct mount_of *out, struct lc_err *err);
 
+/*
+ * Call fn with the mount point of every mount strictly below dir (a canonical path), in the
+ * table's order (a mount before the ones on top of it).  -1 with the class of the failure to read
+ * the table.
+ */
+int mountinfo_under(const char *dir, void (*fn)(void *arg, const char *target), void *arg, struct lc_err *err);
+
 #endif

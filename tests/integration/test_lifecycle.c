@@ -1293,6 +1293,107 @@ static void test_restart_sweeps_orphans(void **state)
 	assert_nothing_left(all);
 }
 
+/* `litecri check` on fx's daemon's paths (--json when as_json): its exit status; its stdout in *out. */
+static int run_check(int as_json, char **out)
+{
+	static int runs; /* harness_run appends: a file per run */
+	const char *of = tprintf("%s/check-%d.out", fx.d.dir, runs++);
+	const char *argv[] = { LITECRI_BIN, "check", "--config", fx.d.config, "--db", fx.d.db, "--root", fx.d.root,
+			       "--state", fx.d.state, "--log-level", "error", as_json ? "--json" : NULL, NULL };
+	int rc = harness_run(argv, of);
+	*out = harness_slurp(of);
+	assert_non_null(*out);
+	own(*out, free);
+	return rc;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * `litecri check`: beside a running daemon on a clean node, exit 0.  With the daemon stopped and
+ * four things broken by hand — a running container's runc container deleted, a stray mount below
+ * another container's directory, a directory no row owns, a stuck flag — each is reported exactly
+ * once (one line, and in --json), exit 1.  The next start repairs what check said recovery would
+ * repair; after the stray mount is unmounted by hand, check exits 0 again.
+ */
+static void test_check(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-check", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c1 = create_ctr(pod, ctr_config("victim", SLEEP_FOREVER, NULL), pc);
+	char *c2 = create_ctr(pod, ctr_config("bystander", SLEEP_FOREVER, NULL), pc);
+	start_ctr(c1);
+	start_ctr(c2);
+	wait_ctr_state(c1, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	wait_ctr_state(c2, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	char *out;
+	int rc = run_check(0, &out);
+	if (rc != 0)
+		print_error("check on a clean node: exit %d:\n%s\n", rc, out);
+	assert_int_equal(rc, 0);
+
+	assert_int_equal(harness_stop(&fx.d), 0);
+	const char *outf = tprintf("%s/break.out", fx.d.dir);
+	const char *del[] = { RUNC, "--root", runc_root(), "delete", "--force", c1, NULL };
+	assert_int_equal(harness_run(del, outf), 0);
+	const char *junk = tprintf("%s/containers/%s/junk", fx.d.state, c2);
+	assert_int_equal(mkdir(junk, 0700), 0);
+	assert_int_equal(mount("tmpfs", junk, "tmpfs", 0, "size=64k"), 0);
+	char *stray = random_id();
+	const char *stray_dir = tprintf("%s/containers/%s", fx.d.root, stray);
+	assert_int_equal(mkdir(stray_dir, 0700), 0);
+	const char *sql[] = { "/usr/bin/sqlite3", fx.d.db,
+			      tprintf("UPDATE sandboxes SET stopping = 1 WHERE id = '%s'", pod), NULL };
+	assert_int_equal(harness_run(sql, outf), 0);
+
+	/* c1's conmon reports the kill and exits on its own: until then its exit is still to come */
+	for (int64_t deadline = now_ms() + WAIT_MS; (rc = run_check(0, &out)) != 1 || !strstr(out, c1);) {
+		if (now_ms() >= deadline) {
+			print_error("check after breaking things: exit %d:\n%s\n", rc, out);
+			fail();
+		}
+		sleep_ms(100);
+	}
+	if (count_lines(out) != 4)
+		print_error("check output:\n%s\n", out);
+	assert_int_equal(count_lines(out), 4);
+	assert_non_null(strstr(out, tprintf("container %s: recorded RUNNING but the runtime no longer runs it", c1)));
+	assert_non_null(strstr(out, tprintf("mount %s: ", junk)));
+	assert_non_null(strstr(out, tprintf("directory %s: no container or pod row owns it", stray_dir)));
+	assert_non_null(strstr(out, tprintf("sandbox %s: flag stopping set", pod)));
+
+	assert_int_equal(run_check(1, &out), 1);
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	own(j, free_json);
+	assert_int_equal(json_array_size(j), 4);
+	const char *kinds = "";
+	for (size_t i = 0; i < json_array_size(j); i++)
+		kinds = tprintf("%s%s,", kinds, json_string_value(json_object_get(json_array_get(j, i), "kind")));
+	assert_string_equal(kinds, "container,sandbox,directory,mount,");
+
+	/* recovery repairs what check said it would; the mount is the operator's */
+	assert_int_equal(start_daemon(), 0);
+	assert_exited(ctr_status(c1), 137, "Error");
+	assert_int_equal(run_check(0, &out), 1);
+	assert_int_equal(count_lines(out), 1);
+	assert_non_null(strstr(out, tprintf("mount %s: ", junk)));
+	assert_int_equal(umount(junk), 0);
+	assert_int_equal(run_check(0, &out), 0);
+
+	stop_pod(pod);
+	remove_pod(pod);
+	const char *const all[] = { pod, c1, c2, NULL };
+	assert_nothing_left(all);
+}
+
 /* SIGKILL every process whose command line names id (conmon has its container's ID on its own). */
 static void kill_procs_naming(const char *id)
 {
@@ -1999,6 +2100,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_sigkill, up, down),
 		cmocka_unit_test_setup_teardown(test_huge_annotations, up, down),
 		cmocka_unit_test_setup_teardown(test_restart_sweeps_orphans, up, down),
+		cmocka_unit_test_setup_teardown(test_check, up, down),
 		cmocka_unit_test_setup_teardown(test_grpc_codes, up, down),
 		cmocka_unit_test_setup_teardown(test_reopen_log, up, down),
 		cmocka_unit_test_setup_teardown(test_disk_full, up_small_root, down),

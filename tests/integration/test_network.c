@@ -581,7 +581,7 @@ static void test_kill_during_add_recovered(void **state)
 	assert_int_equal(db_int("SELECT count(*) FROM sandboxes WHERE ?1 = ?1", "x"), 0);
 	char *log = harness_slurp(fx.d.log);
 	assert_non_null(log);
-	int said = strstr(log, "network ADD interrupted or failed: DEL") != NULL;
+	int said = strstr(log, "network ADD interrupted or failed: recovery runs the CNI DEL") != NULL;
 	free(log);
 	assert_true(said);
 }
@@ -635,7 +635,7 @@ static void test_kill_during_del_recovered(void **state)
 	assert_torn_down(id, ip);
 	char *log = harness_slurp(fx.d.log);
 	assert_non_null(log);
-	int said = strstr(log, "network DEL interrupted or failed: DEL") != NULL;
+	int said = strstr(log, "network DEL interrupted or failed: recovery runs the CNI DEL") != NULL;
 	free(log);
 	assert_true(said);
 	stop_remove(id);
