@@ -25,6 +25,7 @@
 #include "image/registry.h"
 #include "net/net.h"
 #include "runtime/runtime.h"
+#include "server/metrics.h"
 #include "server/server.h"
 #include "store/migrate.h"
 #include "store/store.h"
@@ -69,6 +70,9 @@ static const char usage[] =
 	"  --cni-conf-dir DIR       pod network configs (default /etc/cni/net.d), watched\n"
 	"  --cni-bin-dirs DIRS      ':'-separated CNI plugin directories\n"
 	"                           (default /opt/cni/bin:/usr/lib/cni)\n"
+	"  --metrics-address HOST:PORT\n"
+	"                           serve Prometheus metrics at http://HOST:PORT/metrics\n"
+	"                           (e.g. 127.0.0.1:1338; default: off)\n"
 	"  -h, --help               this text\n"
 	"  -V, --version            print the version\n";
 
@@ -91,6 +95,7 @@ static const struct option options[] = {
 	{ "insecure-registry", required_argument, NULL, OPT_SETTING },
 	{ "cni-conf-dir", required_argument, NULL, OPT_SETTING },
 	{ "cni-bin-dirs", required_argument, NULL, OPT_SETTING },
+	{ "metrics-address", required_argument, NULL, OPT_SETTING },
 	{ "boot-id-path", required_argument, NULL, OPT_SETTING }, /* hidden, for tests: see config.h */
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -226,6 +231,7 @@ static int daemon_main(const struct lc_config *cfg)
 	struct store *store = NULL;
 	struct images *images = NULL;
 	struct server *srv = NULL;
+	struct metrics_http *metrics = NULL;
 	struct cri_env env = { .cfg = cfg, .schema_version = (int)litecri_migrations_count };
 
 	/*
@@ -264,6 +270,11 @@ static int daemon_main(const struct lc_config *cfg)
 		grpc_shutdown();
 		goto fail;
 	}
+	if (metrics_http_start(&env, &metrics, &err) < 0) {
+		server_stop(srv, 0, registry_cancel_all);
+		grpc_shutdown();
+		goto fail;
+	}
 	log_info("litecri %s ready (pid %d, db %s, root %s, state %s)", LITECRI_VERSION, (int)getpid(),
 		 cfg->db, cfg->root, cfg->state);
 	notify_manager("READY=1"); /* server_start returned: the socket accepts */
@@ -277,6 +288,7 @@ static int daemon_main(const struct lc_config *cfg)
 		;
 	log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	notify_manager("STOPPING=1");
+	metrics_http_stop(metrics);
 	server_stop(srv, cfg->shutdown_timeout, registry_cancel_all); /* pulls give up after it */
 	grpc_shutdown();
 	rc = 0;

@@ -45,6 +45,7 @@
 #include "store/store.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/mountinfo.h"
 
 /* One pass of reconciliation: recovery (report == NULL: act) or check (report each finding). */
@@ -314,13 +315,6 @@ static int check_boot(struct cri_env *env, int record, int *rebooted, struct lc_
 	return strcmp(last, boot) ? store_host_set(env->store, "boot_id", boot, err) : 0;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The reconciliation recovery acts on and check reports (r->report set). */
 static int reconcile(struct recon *r, struct lc_err *err)
 {
@@ -331,7 +325,7 @@ static int reconcile(struct recon *r, struct lc_err *err)
 	char (*ids)[OBJ_ID_BUF];
 	size_t n, n_containers;
 	int rebooted;
-	int64_t t0 = mono_us();
+	int64_t t0 = metrics_now_us();
 	if (check_boot(env, r->report == NULL, &rebooted, err) < 0)
 		goto out;
 	if (store_container_ids(env->store, &a, &ids, &n, err) < 0)
@@ -387,9 +381,11 @@ static int reconcile(struct recon *r, struct lc_err *err)
 	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->root);
 	sweep_dir(r, &a, dir, life_sandbox_teardown);
 	/* the daemon serves no call before this: the time a restart keeps kubelet waiting */
-	if (!r->report)
+	if (!r->report) {
 		log_info("recovery: %zu containers, %zu pods in %.1f ms", n_containers, n,
-			 (double)(mono_us() - t0) / 1000.0);
+			 (double)(metrics_now_us() - t0) / 1000.0);
+		metrics_recovery(metrics_now_us() - t0);
+	}
 	rc = 0;
 out:
 	arena_release(&a);

@@ -31,6 +31,7 @@
 #include "util/fsutil.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define CONFIG_MAX (8u << 20) /* image configs larger than 8 MiB are refused */
 
@@ -425,6 +426,7 @@ static int fetch_unpack(struct images *im, struct source *src, struct layer_job 
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_pull_bytes(d->size > 0 ? (uint64_t)d->size : 0);
 	log_info("image: layer %s (%lld bytes from %s, %llu bytes unpacked) ready in %lld ms as %s", d->digest,
 		 (long long)d->size, src->what, (unsigned long long)j->res.bytes,
 		 (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000), j->chain);
@@ -761,10 +763,12 @@ static void *pull_thread(void *arg)
 	struct lc_err err = { 0 };
 	char id[DIGEST_BUF] = "";
 	int fd, rc = -1;
+	int64_t t0 = metrics_now_us();
 	if (work_begin(im, &fd, &err) == 0) {
 		rc = pull_from_endpoints(im, &f->ref, f->has_auth ? &f->auth : NULL, &f->abort, id, &err);
 		work_end(im, fd);
 	}
+	metrics_observe(MOP_IMAGE_PULL, metrics_now_us() - t0, rc == 0);
 	if (rc < 0 && atomic_load(&f->abort))
 		log_info("image pull: %s aborted, no caller waits for it any more: %s", f->key, err.msg);
 	store_conn_release(im->store); /* this thread's database connection */

@@ -58,6 +58,7 @@
 #include "util/fsutil.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/proc.h"
 
 extern char **environ;
@@ -82,13 +83,6 @@ struct oci {
 	char **conmon_env; /* env + _OCI_SYNCPIPE=3 */
 	struct exits *exits; /* watch_exits's watcher of exit_dir, or NULL */
 };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Does the runtime keep state for id?  (runc and crun both keep <root>/<id>/.) */
 static int known(const struct oci *o, const char *id)
@@ -206,13 +200,22 @@ static int rt_run(const struct oci *o, const char *id, const char *const *args, 
 	argv[n] = NULL;
 	struct proc_opts po = { .env = (const char *const *)o->env, .timeout_ms = RUNTIME_TIMEOUT_MS,
 				.out_max = RUNTIME_OUT_MAX };
-	int64_t t0 = now_us();
-	if (proc_run(argv, &po, r, err) < 0) {
+	int64_t t0 = metrics_now_us();
+	static const struct {
+		const char *verb;
+		enum metric_op op;
+	} timed[] = { { "start", MOP_RUNC_START },   { "kill", MOP_RUNC_KILL },	    { "delete", MOP_RUNC_DELETE },
+		      { "state", MOP_RUNC_STATE },   { "update", MOP_RUNC_UPDATE } };
+	int prc = proc_run(argv, &po, r, err);
+	for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++)
+		if (!strcmp(args[0], timed[i].verb))
+			metrics_observe(timed[i].op, metrics_now_us() - t0, prc == 0 && r->status == 0);
+	if (prc < 0) {
 		log_debug("%s %s %s: %s", o->name, args[0], id, err->msg);
 		return lc_wrap(err, "%s %s %s", o->name, args[0], id);
 	}
 	log_debug("%s %s %s: exit status %d in %.1f ms", o->name, args[0], id, r->status,
-		  (double)(now_us() - t0) / 1000.0);
+		  (double)(metrics_now_us() - t0) / 1000.0);
 	if (r->out_dropped > 0) {
 		size_t total = r->out_len + r->out_dropped;
 		proc_result_free(r);
@@ -351,10 +354,10 @@ static int read_sync(const struct oci *o, int fd, const char *id, const char *co
 {
 	char buf[65536];
 	size_t len = 0;
-	int64_t deadline = now_us() + (int64_t)CONMON_TIMEOUT_MS * 1000;
+	int64_t deadline = metrics_now_us() + (int64_t)CONMON_TIMEOUT_MS * 1000;
 	char *nl = NULL;
 	while (!nl) {
-		int64_t left = (deadline - now_us()) / 1000;
+		int64_t left = (deadline - metrics_now_us()) / 1000;
 		if (left <= 0)
 			return lc_fail(err, ETIMEDOUT, "conmon of container %s did not report within %d ms", id,
 				       CONMON_TIMEOUT_MS);
@@ -543,9 +546,10 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 		.timeout_ms = CONMON_TIMEOUT_MS,
 		.cwd = c->bundle, /* conmon also writes "oom" into its working directory */
 	};
-	int64_t t0 = now_us();
+	int64_t t0 = metrics_now_us();
 	struct proc_result r;
 	int rc = proc_run(argv, &po, &r, err);
+	metrics_observe(MOP_CONMON_CREATE, metrics_now_us() - t0, rc == 0 && r.status == 0);
 	close(sync_w);
 	if (rc < 0) {
 		lc_wrap(err, "start conmon for container %s", c->id);
@@ -573,7 +577,7 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 		return -1;
 	}
 	log_debug("%s create %s (conmon): pid %d in %.1f ms", o->name, c->id, (int)*pid,
-		  (double)(now_us() - t0) / 1000.0);
+		  (double)(metrics_now_us() - t0) / 1000.0);
 	return 0;
 }
 
@@ -1043,12 +1047,12 @@ static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct
 	if (w != (ssize_t)sizeof msg - 1)
 		return lc_fail(err, w < 0 ? errno : EIO, "reopen the log of container %s: write %s", id, ctl);
 
-	int64_t deadline = now_us() + (int64_t)REOPEN_TIMEOUT_MS * 1000;
+	int64_t deadline = metrics_now_us() + (int64_t)REOPEN_TIMEOUT_MS * 1000;
 	for (;;) {
 		struct stat now;
 		if (stat(log, &now) == 0 && (!had || now.st_ino != before.st_ino || now.st_dev != before.st_dev))
 			break;
-		int64_t left = (deadline - now_us()) / 1000;
+		int64_t left = (deadline - metrics_now_us()) / 1000;
 		if (left <= 0)
 			return lc_fail(err, ETIMEDOUT, "conmon of container %s did not reopen %s within %d ms", id, log,
 				       REOPEN_TIMEOUT_MS);
@@ -1212,8 +1216,9 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 			.drain_ms = EXEC_DRAIN_MS,
 			.cwd = dir,
 		};
-		int64_t t0 = now_us();
+		int64_t t0 = metrics_now_us();
 		rc = proc_run(argv, &po, &r, err);
+		metrics_observe(MOP_EXEC, metrics_now_us() - t0, rc == 0);
 		if (rc < 0 && err->errnum == ETIMEDOUT)
 			lc_fail(err, ETIMEDOUT, "the command run in container %s did not finish within %d ms (killed)",
 				x->id, x->timeout_ms);
@@ -1223,7 +1228,7 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 			lc_wrap(err, "conmon exec in %s", x->id);
 		else
 			log_debug("%s exec %s: exit status %d in %.1f ms", o->name, x->id, r.status,
-				  (double)(now_us() - t0) / 1000.0);
+				  (double)(metrics_now_us() - t0) / 1000.0);
 	}
 	if (rc == 0) {
 		long long pid, status;

@@ -36,6 +36,16 @@ static struct dispatch_method table[] = {
 	{ "ImageService", "ImageFsInfo", cri_image_fs_info, 0, NULL, NULL },
 };
 
+#define N_METHODS (sizeof table / sizeof table[0])
+static const char *names[N_METHODS];
+
+const char *const *dispatch_names(void)
+{
+	for (size_t i = 0; i < N_METHODS; i++)
+		names[i] = table[i].name;
+	return names;
+}
+
 int dispatch_init(void)
 {
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {

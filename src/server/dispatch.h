@@ -29,6 +29,9 @@ int dispatch_init(void);
 /* The table and its length. */
 const struct dispatch_method *dispatch_methods(size_t *n);
 
+/* The methods' names ("Version", ...) in the table's order, for metrics (lives as long as the process). */
+const char *const *dispatch_names(void);
+
 /* The package prefix of an API version: "runtime.v1" or "runtime.v1alpha2". */
 const char *dispatch_package(enum cri_api api);
 

@@ -25,6 +25,7 @@
 #include "server/wirecheck.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define REQUESTS_PER_METHOD 2 /* calls requested ahead per registered path */
 
@@ -351,6 +352,8 @@ static void handle_call(struct server *s, struct call *c)
 	const char *msg = NULL;
 	grpc_status_code code = run_handler(s, c, &msg);
 	int64_t us = (now_ns() - t0) / 1000;
+	size_t nm;
+	metrics_rpc((size_t)(c->route->m - dispatch_methods(&nm)), (int)code, us);
 	if (code == GRPC_STATUS_OK)
 		log_debug("rpc %s OK %lldus", c->route->path, (long long)us);
 	else
@@ -554,7 +557,7 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 	const struct dispatch_method *methods = dispatch_methods(&nm);
 	s->nroutes = 2 * nm;
 	s->routes = calloc(s->nroutes, sizeof *s->routes);
-	if (!s->routes) {
+	if (!s->routes || metrics_rpc_init(dispatch_names(), nm) < 0) {
 		lc_fail(err, ENOMEM, "server routes");
 		goto fail_early;
 	}

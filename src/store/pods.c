@@ -13,6 +13,7 @@
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/id.h"
+#include "util/metrics.h"
 
 static const char *arena_text(struct arena *a, sqlite3_stmt *st, int col)
 {
@@ -49,7 +50,10 @@ static int rollback(sqlite3 *db)
 
 static int commit(sqlite3 *db, struct lc_err *err)
 {
-	if (exec(db, "COMMIT", err) < 0)
+	int64_t t0 = metrics_now_us();
+	int rc = exec(db, "COMMIT", err);
+	metrics_observe(MOP_DB_COMMIT, metrics_now_us() - t0, rc == 0);
+	if (rc < 0)
 		return rollback(db);
 	return 0;
 }
@@ -64,7 +68,11 @@ static int run_update(struct store *s, sqlite3_stmt *st, int *changed, struct lc
 {
 	sqlite3 *db = sqlite3_db_handle(st);
 	(void)s;
-	if (sqlite3_step(st) != SQLITE_DONE)
+	int64_t t0 = metrics_now_us();
+	int done = sqlite3_step(st) == SQLITE_DONE;
+	if (sqlite3_get_autocommit(db)) /* its own transaction: this was the commit */
+		metrics_observe(MOP_DB_COMMIT, metrics_now_us() - t0, done);
+	if (!done)
 		return db_fail(db, err, what) < 0 ? lc_wrap(err, "%s", id) : -1;
 	if (changed)
 		*changed = sqlite3_changes(db);
@@ -938,4 +946,56 @@ int store_host_set(struct store *s, const char *key, const char *value, struct l
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	return run_update(s, st, NULL, err, "record host fact", key);
+}
+
+int store_counts(struct store *s, struct store_counts *out, struct lc_err *err)
+{
+	static const char BY_STATE[] = "SELECT 0, state, count(*) FROM containers GROUP BY state "
+				       "UNION ALL SELECT 1, state, count(*) FROM sandboxes GROUP BY state";
+	static const char FLAGS_SET[] =
+		"SELECT (SELECT total(creating) FROM containers), (SELECT total(starting) FROM containers), "
+		"(SELECT total(removing) FROM containers), (SELECT total(updating) FROM containers), "
+		"(SELECT total(creating) FROM sandboxes), (SELECT total(stopping) FROM sandboxes), "
+		"(SELECT total(removing) FROM sandboxes), "
+		"(SELECT count(*) FROM sandboxes WHERE network IN (" SQL_INT(NET_ADDING) ", " SQL_INT(NET_DELETING) ")), "
+		"(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())";
+	memset(out, 0, sizeof *out);
+	sqlite3 *db = store_conn(s, err);
+	if (!db || exec(db, "BEGIN", err) < 0)
+		return -1;
+	int rc = 0;
+	{
+		cleanup_stmt sqlite3_stmt *st = NULL;
+		if (prepare(s, BY_STATE, &st, err) < 0) {
+			rc = -1;
+		} else {
+			int r;
+			while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+				int state = sqlite3_column_int(st, 1);
+				int64_t n = sqlite3_column_int64(st, 2);
+				if (sqlite3_column_int(st, 0) == 0 && state >= 0 && state < 4)
+					out->containers[state] = n;
+				else if (sqlite3_column_int(st, 0) == 1 && state >= 0 && state < 2)
+					out->sandboxes[state] = n;
+			}
+			if (r != SQLITE_DONE)
+				rc = db_fail(db, err, "count objects by state");
+		}
+	}
+	if (rc == 0) {
+		cleanup_stmt sqlite3_stmt *st = NULL;
+		if (prepare(s, FLAGS_SET, &st, err) < 0) {
+			rc = -1;
+		} else if (sqlite3_step(st) != SQLITE_ROW) {
+			rc = db_fail(db, err, "count flags set");
+		} else {
+			int64_t *v[] = { &out->ctr_creating, &out->ctr_starting, &out->ctr_removing, &out->ctr_updating,
+					 &out->sb_creating,  &out->sb_stopping,	 &out->sb_removing,  &out->sb_network,
+					 &out->db_bytes };
+			for (int i = 0; i < 9; i++)
+				*v[i] = sqlite3_column_int64(st, i);
+		}
+	}
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); /* a read: ends the snapshot */
+	return rc;
 }

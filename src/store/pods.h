@@ -285,6 +285,19 @@ int store_flag_set(struct store *s, enum store_flag flag, const char *id, enum r
  */
 int store_flag_reset(struct store *s, enum store_flag flag, const char *id, struct lc_err *err);
 
+/* --- counts (metrics) ------------------------------------------------------------------------ */
+
+/* What a metrics scrape reads from the database in one read transaction. */
+struct store_counts {
+	int64_t containers[4]; /* by state: CTR_CREATED .. CTR_UNKNOWN */
+	int64_t sandboxes[2];  /* SANDBOX_READY, SANDBOX_NOTREADY */
+	/* in-flight flags set */
+	int64_t ctr_creating, ctr_starting, ctr_removing, ctr_updating;
+	int64_t sb_creating, sb_stopping, sb_removing, sb_network; /* network: ADDING or DELETING */
+	int64_t db_bytes;      /* page_count * page_size (the WAL not included) */
+};
+int store_counts(struct store *s, struct store_counts *out, struct lc_err *err);
+
 /* --- host ------------------------------------------------------------------------------------ */
 
 /* Value of key in table host ("" when absent) / set it. */

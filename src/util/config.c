@@ -261,6 +261,12 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		return set_int(&c->cni_max_conf_num, key, v, 1, 64, err);
 	if (!strcmp(key, "cni_plugin_timeout"))
 		return set_int(&c->cni_plugin_timeout, key, v, 1, 3600, err);
+	if (!strcmp(key, "metrics_address")) {
+		if (strlen(v) >= sizeof c->metrics_address || (*v && !strrchr(v, ':')))
+			return lc_fail(err, 0, "metrics_address: '%s' is not HOST:PORT (or empty: off)", v);
+		strcpy(c->metrics_address, v);
+		return 0;
+	}
 	if (!strcmp(key, "conmon") || !strcmp(key, "pause")) {
 		char *dst = key[0] == 'c' ? c->conmon : c->pause;
 		if (!*v || strlen(v) >= sizeof c->conmon)
@@ -329,14 +335,17 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 		return 0;
 	int rc;
 	size_t sl = strlen(section);
-	if (!strcmp(section, "daemon") && !strncmp(name, "cni_", 4)) {
-		rc = lc_fail(x->err, 0, "unknown setting '%s' in [daemon] (it belongs in [cni])", name);
+	if (!strcmp(section, "daemon") && (!strncmp(name, "cni_", 4) || !strncmp(name, "metrics_", 8))) {
+		rc = lc_fail(x->err, 0, "unknown setting '%s' in [daemon] (it belongs in [%.*s])", name,
+			     (int)(strchr(name, '_') - name), name);
 	} else if (!strcmp(section, "daemon")) {
 		rc = config_set(x->c, name, value, x->err);
-	} else if (!strcmp(section, "cni")) {
+	} else if (!strcmp(section, "cni") || !strcmp(section, "metrics")) {
+		/* the keys of these sections are config_set's with the section's name as a prefix */
 		char key[64];
-		if (snprintf(key, sizeof key, "cni_%s", name) >= (int)sizeof key || !strncmp(name, "cni_", 4))
-			rc = lc_fail(x->err, 0, "unknown setting '%s' in [cni]", name);
+		if (snprintf(key, sizeof key, "%s_%s", section, name) >= (int)sizeof key ||
+		    (!strncmp(name, section, sl) && name[sl] == '_'))
+			rc = lc_fail(x->err, 0, "unknown setting '%s' in [%s]", name, section);
 		else
 			rc = config_set(x->c, key, value, x->err);
 	} else if (!strncmp(section, "registry \"", 10) && sl > 11 && section[sl - 1] == '"') {
@@ -349,7 +358,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 			rc = config_registry_set(x->c, host, name, value, x->err);
 		}
 	} else {
-		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni] or [registry \"HOST\"])", section);
+		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni], [metrics] or [registry \"HOST\"])", section);
 	}
 	if (rc < 0) {
 		x->failed = x->line;

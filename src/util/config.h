@@ -78,6 +78,9 @@ struct lc_config {
 	char cni_bin_dirs[PATH_MAX];
 	int cni_max_conf_num;
 	int cni_plugin_timeout; /* seconds */
+	/* [metrics] address (key metrics_address, flag --metrics-address): HOST:PORT of the Prometheus
+	 * endpoint, IPv6 as [ADDR]:PORT; "" = off (the default) */
+	char metrics_address[128];
 	/* Where the kernel's boot ID is read at startup (default /proc/sys/kernel/random/boot_id).  For
 	 * tests only, which fake a reboot with a file of their own: the hidden flag --boot-id-path (not
 	 * in --help) or the key boot_id_path. */

@@ -1394,6 +1394,102 @@ static void test_check(void **state)
 	assert_nothing_left(all);
 }
 
+/* GET url with curl (Debian's): its exit status; the body in *body. */
+static int http_get(const char *url, char **body)
+{
+	static int runs;
+	const char *of = tprintf("%s/http-%d.out", fx.d.dir, runs++);
+	const char *argv[] = { "/usr/bin/curl", "-sS", "--fail", "-o", of, url, NULL };
+	int rc = harness_run(argv, tprintf("%s.err", of));
+	*body = harness_slurp(of);
+	if (*body)
+		own(*body, free);
+	return rc;
+}
+
+/* The value of the sample `series` (name and labels, exactly as exposed) in an exposition, or -1. */
+static double sample(const char *text, const char *series)
+{
+	const char *p = text;
+	size_t n = strlen(series);
+	while ((p = strstr(p, series))) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+/*
+ * Prometheus metrics (--metrics-address 127.0.0.1:0): scraped with curl after a pod and a
+ * container were run, the exposition counts exactly the calls made, the objects by state and
+ * the runtime work, and Debian's `promtool check metrics` accepts it; another path is 404.
+ */
+static void test_metrics(void **state)
+{
+	(void)state;
+	assert_int_equal(harness_stop(&fx.d), 0);
+	assert_int_equal(harness_start(&fx.d, LBL("--metrics-address", "127.0.0.1:0"), NULL), 0);
+	char *log = harness_slurp(fx.d.log);
+	own(log, free);
+	const char *at = strstr(log, "metrics: Prometheus endpoint at http://127.0.0.1:");
+	assert_non_null(at);
+	int port = atoi(at + strlen("metrics: Prometheus endpoint at http://127.0.0.1:"));
+	assert_true(port > 0);
+	const char *url = tprintf("http://127.0.0.1:%d/metrics", port);
+
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-metrics", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c = create_ctr(pod, ctr_config("counted", SLEEP_FOREVER, NULL), pc);
+	start_ctr(c);
+	wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	char *details;
+	Runtime__V1__PodSandboxStatusResponse *ps;
+	assert_int_equal(pod_status_st(random_id(), &ps, &details), GRPC_STATUS_NOT_FOUND);
+
+	char *m;
+	assert_int_equal(http_get(url, &m), 0);
+	assert_true(sample(m, "litecri_grpc_requests_total{method=\"RunPodSandbox\",code=\"OK\"}") == 1);
+	assert_true(sample(m, "litecri_grpc_requests_total{method=\"CreateContainer\",code=\"OK\"}") == 1);
+	assert_true(sample(m, "litecri_grpc_requests_total{method=\"StartContainer\",code=\"OK\"}") == 1);
+	assert_true(sample(m, "litecri_grpc_requests_total{method=\"PodSandboxStatus\",code=\"NOT_FOUND\"}") == 1);
+	assert_true(sample(m, "litecri_grpc_request_duration_seconds_count{method=\"RunPodSandbox\"}") == 1);
+	assert_true(sample(m, "litecri_containers{state=\"running\"}") == 1);
+	assert_true(sample(m, "litecri_pods{state=\"ready\"}") == 1);
+	assert_true(sample(m, "litecri_inflight_flags{flag=\"container_removing\"}") == 0);
+	/* the pod's infra container and the container: two conmon creates, two runc starts */
+	assert_true(sample(m, "litecri_operation_duration_seconds_count{operation=\"conmon_create\"}") == 2);
+	assert_true(sample(m, "litecri_operation_duration_seconds_count{operation=\"runc_start\"}") == 2);
+	assert_true(sample(m, "litecri_operation_duration_seconds_count{operation=\"db_commit\"}") > 0);
+	assert_true(sample(m, "litecri_recovery_duration_seconds") >= 0);
+	assert_true(sample(m, "process_open_fds") > 0);
+	assert_true(sample(m, "litecri_db_size_bytes") > 0);
+
+	const char *file = tprintf("%s/metrics.txt", fx.d.dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fputs(m, f);
+	fclose(f);
+	const char *check[] = { "/bin/sh", "-c", tprintf("promtool check metrics < %s", file), NULL };
+	int rc = harness_run(check, tprintf("%s/promtool.out", fx.d.dir));
+	if (rc != 0) {
+		char *out = harness_slurp(tprintf("%s/promtool.out", fx.d.dir));
+		own(out, free);
+		print_error("promtool check metrics: exit %d: %s\n", rc, out ? out : "");
+	}
+	assert_int_equal(rc, 0);
+	char *nf;
+	assert_int_equal(http_get(tprintf("http://127.0.0.1:%d/other", port), &nf), 22); /* curl --fail: HTTP >= 400 */
+
+	stop_ctr(c, 0);
+	remove_ctr(c);
+	stop_pod(pod);
+	remove_pod(pod);
+	assert_int_equal(http_get(url, &m), 0);
+	assert_true(sample(m, "litecri_containers{state=\"running\"}") == 0);
+	assert_true(sample(m, "litecri_grpc_requests_total{method=\"RemoveContainer\",code=\"OK\"}") == 1);
+}
+
 /* SIGKILL every process whose command line names id (conmon has its container's ID on its own). */
 static void kill_procs_naming(const char *id)
 {
@@ -2101,6 +2197,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_huge_annotations, up, down),
 		cmocka_unit_test_setup_teardown(test_restart_sweeps_orphans, up, down),
 		cmocka_unit_test_setup_teardown(test_check, up, down),
+		cmocka_unit_test_setup_teardown(test_metrics, up, down),
 		cmocka_unit_test_setup_teardown(test_grpc_codes, up, down),
 		cmocka_unit_test_setup_teardown(test_reopen_log, up, down),
 		cmocka_unit_test_setup_teardown(test_disk_full, up_small_root, down),

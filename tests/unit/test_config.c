@@ -169,7 +169,9 @@ static void test_load_file(void **state)
 			    "conf_dir = /etc/x/net.d\n"
 			    "bin_dirs = /a:/b/c\n"
 			    "max_conf_num = 2\n"
-			    "plugin_timeout = 5\n");
+			    "plugin_timeout = 5\n"
+			    "[metrics]\n"
+			    "address = [::1]:9100\n");
 	struct lc_config c;
 	config_defaults(&c);
 	struct lc_err err = { 0 };
@@ -188,6 +190,7 @@ static void test_load_file(void **state)
 	assert_string_equal(c.cni_bin_dirs, "/a:/b/c");
 	assert_int_equal(c.cni_max_conf_num, 2);
 	assert_int_equal(c.cni_plugin_timeout, 5);
+	assert_string_equal(c.metrics_address, "[::1]:9100");
 	/* the flags (--cni-conf-dir, --cni-bin-dirs) set the same keys, after the file */
 	assert_int_equal(config_set(&c, "cni_conf_dir", "/flag/net.d", &err), 0);
 	assert_int_equal(config_set(&c, "cni_bin_dirs", "/flag/bin", &err), 0);
@@ -313,6 +316,10 @@ static void test_file_errors(void **state)
 	expect_load_error(f, "[cni]\ncni_conf_dir = /x\n", (const char *const[]){ "cni_conf_dir", "line 2", NULL });
 	expect_load_error(f, "[cni]\nworkers = 2\n", (const char *const[]){ "workers", "line 2", NULL });
 	expect_load_error(f, "[daemon]\ncni_conf_dir = /x\n", (const char *const[]){ "[cni]", "line 2", NULL });
+	/* [metrics] likewise */
+	expect_load_error(f, "[metrics]\naddress = 1338\n", (const char *const[]){ "metrics_address", "line 2", NULL });
+	expect_load_error(f, "[metrics]\nport = 1\n", (const char *const[]){ "metrics_port", "line 2", NULL });
+	expect_load_error(f, "[daemon]\nmetrics_address = x:1\n", (const char *const[]){ "[metrics]", "line 2", NULL });
 	/* a key before any section */
 	expect_load_error(f, "workers = 2\n", (const char *const[]){ f->conf, "line 1", NULL });
 	/* syntax errors */
