@@ -23,6 +23,7 @@ void config_defaults(struct lc_config *c)
 	strcpy(c->runtime, "runc");
 	strcpy(c->conmon, "conmon");
 	c->log_level = LOG_INFO;
+	c->log_format = LOG_TEXT;
 	c->workers = 4;
 	c->shutdown_timeout = 10;
 	c->max_concurrent_downloads = 3;
@@ -279,6 +280,13 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		if (l < 0)
 			return lc_fail(err, 0, "log_level: '%s' is not one of error, warn, info, debug", v);
 		c->log_level = l;
+		return 0;
+	}
+	if (!strcmp(key, "log_format")) {
+		int f = log_format_parse(v);
+		if (f < 0)
+			return lc_fail(err, 0, "log_format: '%s' is not text or json", v);
+		c->log_format = f;
 		return 0;
 	}
 	if (!strcmp(key, "workers"))

@@ -9,6 +9,7 @@
  *   root = /var/lib/litecri
  *   state = /run/litecri
  *   log_level = info
+ *   log_format = text              text or json (one JSON object per line)
  *   runtime = runc
  *   conmon = conmon                   name or path of the container monitor
  *   pause = /usr/bin/litecri-pause    the pods' infra program (default: beside litecri)
@@ -69,6 +70,7 @@ struct lc_config {
 	char conmon[PATH_MAX]; /* name or path of conmon (default "conmon", searched in $PATH) */
 	char pause[PATH_MAX];  /* litecri-pause program; "" = the one installed beside litecri */
 	int log_level;        /* enum log_level */
+	int log_format;       /* enum log_format */
 	int workers;          /* slow-call threads started at once (the pool grows when all are busy) */
 	int shutdown_timeout; /* seconds in-flight calls get to finish after SIGTERM */
 	int max_concurrent_downloads; /* layers one pull fetches and unpacks at once */

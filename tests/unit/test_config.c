@@ -140,6 +140,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.runtime, "runc");
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_string_equal(log_level_name(c.log_level), "INFO");
+	assert_int_equal(c.log_format, LOG_TEXT);
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.shutdown_timeout, 10);
 	assert_int_equal(c.max_concurrent_downloads, 3);
@@ -393,6 +394,9 @@ static void test_value_validation(void **state)
 	(void)state;
 	expect_set_error("log_level", "loud");
 	expect_set_error("log_level", "");
+	expect_set_error("log_format", "JSON");
+	expect_set_error("log_format", "logfmt");
+	expect_set_error("log_format", "");
 	expect_set_error("db", "relative/x.db");
 	expect_set_error("db", "");
 	expect_set_error("root", "./root");
@@ -472,6 +476,11 @@ static void test_value_validation(void **state)
 		assert_int_equal(config_set(&c, "log_level", levels[i].name, &err), 0);
 		assert_int_equal(c.log_level, levels[i].level);
 	}
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "log_format", "json", &err), 0);
+	assert_int_equal(c.log_format, LOG_JSON);
+	assert_int_equal(config_set(&c, "log_format", "text", &err), 0);
+	assert_int_equal(c.log_format, LOG_TEXT);
 }
 
 static void test_listen_forms(void **state)
