@@ -55,8 +55,10 @@ static const char usage[] =
 	"  --state DIR              volatile state, lock file (default /run/litecri)\n"
 	"  --runtime NAME|PATH      OCI runtime: runc (default) or crun\n"
 	"  --conmon NAME|PATH       container monitor (default conmon)\n"
-	"  --pause PATH             the pods' infra program (default: litecri-pause beside litecri)\n"
+	"  --pause PATH             the pods' infra program (default: litecri-pause beside\n"
+	"                           litecri if there, else " LITECRI_PAUSE_PATH ")\n"
 	"  --log-level LEVEL        error, warn, info or debug (default info)\n"
+	"  --log-format FORMAT      text (default) or json: one JSON object per line\n"
 	"  --workers N              threads for slow calls (pulls, removals, pod and container\n"
 	"                           changes) kept at all times; the pool grows when all are busy\n"
 	"                           and shrinks back after a minute idle (default 4)\n"
@@ -88,6 +90,7 @@ static const struct option options[] = {
 	{ "conmon", required_argument, NULL, OPT_SETTING },
 	{ "pause", required_argument, NULL, OPT_SETTING },
 	{ "log-level", required_argument, NULL, OPT_SETTING },
+	{ "log-format", required_argument, NULL, OPT_SETTING },
 	{ "workers", required_argument, NULL, OPT_SETTING },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SETTING },
 	{ "max-concurrent-downloads", required_argument, NULL, OPT_SETTING },
@@ -459,6 +462,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	log_set_format(cfg.log_format);
 	if (check) {
 		r = check_main(&cfg, as_json);
 		config_free(&cfg);

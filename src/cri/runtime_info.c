@@ -94,6 +94,7 @@ static char *config_json(struct cri_env *env, struct cri_call *call, const char 
 	if (o) {
 		json_object_set_new(o, "registries", registries_json(cfg));
 		json_object_set_new(o, "maxConcurrentDownloads", json_integer(cfg->max_concurrent_downloads));
+		json_object_set_new(o, "logFormat", json_string(log_format_name(cfg->log_format)));
 	}
 	return cri_json(call, o);
 }

@@ -61,6 +61,8 @@ int pause_install(const char *program, const char *rootfs, struct lc_err *err)
 		self[n] = '\0';
 		if (snprintf(src, sizeof src, "%s/litecri-pause", dirname(self)) >= (int)sizeof src)
 			return lc_fail(err, ENAMETOOLONG, "pause program path");
+		if (access(src, F_OK) < 0) /* not a build tree: the installed one */
+			snprintf(src, sizeof src, "%s", LITECRI_PAUSE_PATH);
 	}
 	static const char *const dirs[] = { "", "/proc", "/dev", "/sys", "/etc" };
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {

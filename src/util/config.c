@@ -23,6 +23,7 @@ void config_defaults(struct lc_config *c)
 	strcpy(c->runtime, "runc");
 	strcpy(c->conmon, "conmon");
 	c->log_level = LOG_INFO;
+	c->log_format = LOG_TEXT;
 	c->workers = 4;
 	c->shutdown_timeout = 10;
 	c->max_concurrent_downloads = 3;
@@ -203,6 +204,17 @@ static int set_int(int *dst, const char *key, const char *v, int lo, int hi, str
 	return 0;
 }
 
+/* A key whose value is one of a few names, parse() giving its number (-1: none of them). */
+static int set_choice(int *dst, const char *key, const char *v, int (*parse)(const char *), const char *names,
+		      struct lc_err *err)
+{
+	int n = parse(v);
+	if (n < 0)
+		return lc_fail(err, 0, "%s: '%s' is not one of %s", key, v, names);
+	*dst = n;
+	return 0;
+}
+
 /* cni_bin_dirs: ':'-separated absolute directories, none empty. */
 static int set_bin_dirs(struct lc_config *c, const char *v, struct lc_err *err)
 {
@@ -280,13 +292,10 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		strcpy(c->runtime, v);
 		return 0;
 	}
-	if (!strcmp(key, "log_level")) {
-		int l = log_level_parse(v);
-		if (l < 0)
-			return lc_fail(err, 0, "log_level: '%s' is not one of error, warn, info, debug", v);
-		c->log_level = l;
-		return 0;
-	}
+	if (!strcmp(key, "log_level"))
+		return set_choice(&c->log_level, key, v, log_level_parse, "error, warn, info, debug", err);
+	if (!strcmp(key, "log_format"))
+		return set_choice(&c->log_format, key, v, log_format_parse, "text, json", err);
 	if (!strcmp(key, "workers"))
 		return set_int(&c->workers, key, v, 1, 256, err);
 	if (!strcmp(key, "shutdown_timeout"))

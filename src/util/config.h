@@ -9,9 +9,11 @@
  *   root = /var/lib/litecri
  *   state = /run/litecri
  *   log_level = info
+ *   log_format = text              text or json (one JSON object per line)
  *   runtime = runc
  *   conmon = conmon                   name or path of the container monitor
- *   pause = /usr/bin/litecri-pause    the pods' infra program (default: beside litecri)
+ *   pause = /usr/libexec/litecri/litecri-pause   the pods' infra program (default: litecri-pause
+ *                                  beside litecri if there, else LITECRI_PAUSE_PATH)
  *   workers = 4
  *   shutdown_timeout = 10
  *   max_concurrent_downloads = 3   layers one pull fetches and unpacks at once
@@ -67,8 +69,9 @@ struct lc_config {
 	char state[PATH_MAX];
 	char runtime[PATH_MAX];
 	char conmon[PATH_MAX]; /* name or path of conmon (default "conmon", searched in $PATH) */
-	char pause[PATH_MAX];  /* litecri-pause program; "" = the one installed beside litecri */
+	char pause[PATH_MAX];  /* litecri-pause program; "" = beside litecri, else LITECRI_PAUSE_PATH */
 	int log_level;        /* enum log_level */
+	int log_format;       /* enum log_format */
 	int workers;          /* slow-call threads started at once (the pool grows when all are busy) */
 	int shutdown_timeout; /* seconds in-flight calls get to finish after SIGTERM */
 	int max_concurrent_downloads; /* layers one pull fetches and unpacks at once */

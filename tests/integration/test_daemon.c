@@ -1180,6 +1180,63 @@ static void test_damaged_db_refused(void **state)
 	harness_cleanup(&d);
 }
 
+/*
+ * log_format = json in the config file: every line the daemon writes from then on (startup,
+ * a refused call's log line, SIGTERM, shutdown) is one JSON object with time, level and msg;
+ * --log-format text overrides the file.
+ */
+static void test_log_format_json(void **state)
+{
+	(void)state;
+	struct daemon d;
+	assert_int_equal(harness_init(&d), 0);
+	FILE *f = fopen(d.config, "w");
+	assert_non_null(f);
+	fputs("[daemon]\nlog_format = json\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(harness_start(&d, NULL, NULL), 0);
+	assert_int_equal(harness_stop(&d), 0);
+	char *log = harness_slurp(d.log);
+	assert_non_null(log);
+	int lines = 0, ready = 0, stopped = 0;
+	for (char *line = log, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl); /* every line ends */
+		*nl = '\0';
+		json_error_t jerr;
+		json_t *o = json_loads(line, 0, &jerr);
+		if (!o)
+			print_error("not a JSON line (%s): %s\n", jerr.text, line);
+		assert_non_null(o);
+		assert_int_equal(json_object_size(o), 3);
+		assert_non_null(json_string_value(json_object_get(o, "time")));
+		const char *level = json_string_value(json_object_get(o, "level"));
+		const char *msg = json_string_value(json_object_get(o, "msg"));
+		assert_non_null(level);
+		assert_non_null(msg);
+		ready += !strcmp(level, "info") && strstr(msg, " ready (pid ") != NULL;
+		stopped += !strcmp(level, "info") && !strcmp(msg, "litecri stopped");
+		json_decref(o);
+		lines++;
+	}
+	free(log);
+	assert_true(lines >= 3);
+	assert_int_equal(ready, 1);
+	assert_int_equal(stopped, 1);
+
+	/* the flag overrides the file */
+	assert_int_equal(truncate(d.log, 0), 0);
+	const char *extra[] = { "--log-format", "text", NULL };
+	assert_int_equal(harness_start(&d, extra, NULL), 0);
+	assert_int_equal(harness_stop(&d), 0);
+	log = harness_slurp(d.log);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "Z INFO  litecri stopped\n"));
+	assert_null(strchr(log, '{'));
+	free(log);
+	harness_cleanup(&d);
+}
+
 static void test_bad_flags(void **state)
 {
 	(void)state;
@@ -1225,6 +1282,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_database_not_ready, reap),
 		cmocka_unit_test_teardown(test_migrate_subcommand_and_newer_db, reap),
 		cmocka_unit_test_teardown(test_bad_flags, reap),
+		cmocka_unit_test_teardown(test_log_format_json, reap),
 		cmocka_unit_test_teardown(test_damaged_db_refused, reap),
 	};
 	int failed = cmocka_run_group_tests_name("daemon (shared)", shared_tests, shared_up, shared_down);

@@ -140,6 +140,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.runtime, "runc");
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_string_equal(log_level_name(c.log_level), "INFO");
+	assert_int_equal(c.log_format, LOG_TEXT);
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.shutdown_timeout, 10);
 	assert_int_equal(c.max_concurrent_downloads, 3);
@@ -400,6 +401,9 @@ static void test_value_validation(void **state)
 	(void)state;
 	expect_set_error("log_level", "loud");
 	expect_set_error("log_level", "");
+	expect_set_error("log_format", "JSON");
+	expect_set_error("log_format", "logfmt");
+	expect_set_error("log_format", "");
 	expect_set_error("db", "relative/x.db");
 	expect_set_error("db", "");
 	expect_set_error("root", "./root");
@@ -479,6 +483,11 @@ static void test_value_validation(void **state)
 		assert_int_equal(config_set(&c, "log_level", levels[i].name, &err), 0);
 		assert_int_equal(c.log_level, levels[i].level);
 	}
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "log_format", "json", &err), 0);
+	assert_int_equal(c.log_format, LOG_JSON);
+	assert_int_equal(config_set(&c, "log_format", "text", &err), 0);
+	assert_int_equal(c.log_format, LOG_TEXT);
 }
 
 static void test_listen_forms(void **state)
@@ -589,6 +598,55 @@ static void test_registry_sections(void **state)
 	config_free(&c);
 }
 
+/*
+ * The default config file installed to /etc/litecri (packaging/litecri.conf): loads as it is
+ * (all comments) and, with every "#key = value" and "#[section]" line uncommented, still gives
+ * exactly the defaults: the values it shows are the defaults.  It shows every key of
+ * config_defaults (the pause line, whose default is a lookup, is prose).
+ */
+static void test_installed_config(void **state)
+{
+	struct fx *f = *state;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/packaging/litecri.conf", LITECRI_SOURCE_DIR);
+	struct lc_config d, c;
+	config_defaults(&d);
+	config_defaults(&c);
+	struct lc_err err = { 0 };
+	if (config_load(&c, path, 1, &err) != 0)
+		print_error("config_load %s: %s\n", path, err.msg);
+	assert_memory_equal(&c, &d, sizeof c);
+
+	FILE *in = fopen(path, "re");
+	assert_non_null(in);
+	char text[16384] = "", line[512];
+	size_t n = 0;
+	int settings = 0;
+	while (fgets(line, sizeof line, in)) {
+		const char *l = line;
+		if (line[0] == '#' && (islower((unsigned char)line[1]) || line[1] == '[')) {
+			l = line + 1;
+			settings += line[1] != '[';
+		}
+		size_t ll = strlen(l);
+		assert_true(n + ll < sizeof text);
+		memcpy(text + n, l, ll + 1);
+		n += ll;
+	}
+	fclose(in);
+	write_file(f->conf, text);
+	config_defaults(&c);
+	if (config_load(&c, f->conf, 1, &err) != 0)
+		print_error("config_load of the uncommented file: %s\n%s\n", err.msg, text);
+	assert_string_equal(c.listen, d.listen);
+	assert_string_equal(c.cni_bin_dirs, d.cni_bin_dirs);
+	assert_memory_equal(&c, &d, sizeof c);
+	/* listen db root state runtime conmon log_level log_format workers shutdown_timeout
+	 * max_concurrent_downloads; [cni] conf_dir bin_dirs max_conf_num plugin_timeout; [metrics]
+	 * address */
+	assert_int_equal(settings, 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_value_validation),
 		cmocka_unit_test_setup_teardown(test_listen_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_sections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_installed_config, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -40,6 +40,7 @@
 #include "../common/tmpdir.h"
 #include "runtime/cgroup.h"
 #include "runtime/exits.h"
+#include "runtime/pause.h"
 #include "runtime/runtime.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -1918,6 +1919,41 @@ static int children_of(pid_t pid, pid_t *kids, int max)
 	return n;
 }
 
+/*
+ * pause_install without --pause from a binary with no litecri-pause beside it (this test, as an
+ * installed litecri): the compiled-in LITECRI_PAUSE_PATH, named when it is missing.
+ */
+static void test_pause_default(void **state)
+{
+	(void)state;
+	char self[PATH_MAX], beside[PATH_MAX + 16], dir[TMPDIR_DIR_SIZE], rootfs[TMPDIR_DIR_SIZE + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	assert_true(n > 0);
+	self[n] = '\0';
+	snprintf(beside, sizeof beside, "%.*s/litecri-pause", (int)(strrchr(self, '/') - self), self);
+	assert_int_equal(access(beside, F_OK), -1);
+	assert_int_equal(tmpdir_make(dir, sizeof dir, "pause"), 0);
+	snprintf(rootfs, sizeof rootfs, "%s/rootfs", dir);
+	struct lc_err err = { 0 };
+	int rc = pause_install(NULL, rootfs, &err);
+	if (access(LITECRI_PAUSE_PATH, F_OK) < 0) {
+		assert_int_equal(rc, -1);
+		assert_int_equal(err.errnum, ENOENT);
+		assert_non_null(strstr(err.msg, LITECRI_PAUSE_PATH));
+	} else { /* installed on this machine (a package): copied from there */
+		if (rc < 0)
+			print_error("pause_install: %s\n", err.msg);
+		assert_int_equal(rc, 0);
+		struct stat a, b;
+		char copy[TMPDIR_DIR_SIZE + 32];
+		snprintf(copy, sizeof copy, "%s/pause", rootfs);
+		assert_int_equal(stat(LITECRI_PAUSE_PATH, &a), 0);
+		assert_int_equal(stat(copy, &b), 0);
+		assert_int_equal(a.st_size, b.st_size);
+	}
+	assert_int_equal(tmpdir_remove(dir), 0);
+}
+
 static void test_pause(void **state)
 {
 	struct fx *f = *state;
@@ -2373,6 +2409,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
+		cmocka_unit_test(test_pause_default),
 		cmocka_unit_test_setup_teardown(test_oom, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_timeout, setup, teardown),
