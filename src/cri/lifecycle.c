@@ -84,6 +84,33 @@ struct kv *life_kvs(struct cri_call *call, void *const *entries, size_t n)
 	return kv;
 }
 
+int life_list_filter(struct cri_call *call, const char *id, const char *sandbox_id, int state, void *const *labels,
+		     size_t n_labels, struct obj_filter *pf)
+{
+	*pf = (struct obj_filter){ .state = state };
+	if ((id && *id && !id_is_hex(id, 1, OBJ_ID_LEN)) || (sandbox_id && *sandbox_id && !id_is_hex(sandbox_id, 1, OBJ_ID_LEN)))
+		return 1; /* nothing has such an ID */
+	if (id && *id)
+		pf->id_prefix = id;
+	if (sandbox_id && *sandbox_id)
+		pf->sandbox_id_prefix = sandbox_id;
+	if (n_labels) {
+		pf->labels = life_kvs(call, labels, n_labels);
+		pf->n_labels = n_labels;
+	}
+	return 0;
+}
+
+const Runtime__V1__PodSandboxConfig *life_sandbox_config(struct arena *a, const struct sandbox_row *sb)
+{
+	return runtime__v1__pod_sandbox_config__unpack(&a->pb, sb->config_len, sb->config);
+}
+
+const Runtime__V1__ContainerConfig *life_container_config(struct arena *a, const struct container_row *c)
+{
+	return runtime__v1__container_config__unpack(&a->pb, c->config_len, c->config);
+}
+
 int life_dir(const struct cri_env *env, enum life_dir which, const char *id, const char *sub, char *out, size_t n,
 	   struct lc_err *err)
 {
