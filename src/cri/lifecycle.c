@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "cri/stats.h"
 #include "runtime/pause.h"
 #include "runtime/podns.h"
 #include "runtime/rootfs.h"
@@ -351,6 +352,7 @@ int life_container_teardown(struct cri_env *env, const char *id, struct lc_err *
 	}
 	if (rootfs_unmount(rootfs, err) < 0 || rmtree(dir, err) < 0 || rmtree(rw, err) < 0)
 		return lc_wrap(err, "container %s", id);
+	stats_forget(id);
 	return 0;
 }
 
@@ -367,6 +369,7 @@ int life_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *er
 	if (podns_shm_unmount(shm, err) < 0 || podns_remove(ns, err) < 0 || rmtree(dir, err) < 0 ||
 	    rmtree(files, err) < 0)
 		return lc_wrap(err, "sandbox %s", id);
+	stats_forget(id);
 	return 0;
 }
 
