@@ -708,7 +708,7 @@ static Runtime__V1__ContainerMetrics *ctr_metrics(struct pod_memo *m, const stru
 	struct cri_call *call = m->call;
 	Runtime__V1__ContainerStats *st;
 	struct cg_stats s;
-	if (ctr_stats(m, c, CGS_CPU | CGS_MEMORY | CGS_PIDS, 0, &st, &s) <= 0)
+	if (ctr_stats(m, c, CGS_CPU | CGS_CPU_TIMES | CGS_MEMORY | CGS_PIDS, 0, &st, &s) <= 0)
 		return NULL;
 	struct mlist l = { .call = call, .base = { c->id, c->name, c->image } };
 	if (s.have_cpu) {

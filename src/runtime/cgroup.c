@@ -198,7 +198,7 @@ static int stats_v1(const char *root, const char *path, unsigned what, struct cg
 		    read_u64(dir, "cpuacct.usage", 0, &o->cpu_usage_ns) < 0)
 			return -1;
 		o->have_cpu = 1;
-		if (read_small(dir, "cpuacct.stat", buf, sizeof buf) > 0) {
+		if ((what & CGS_CPU_TIMES) && read_small(dir, "cpuacct.stat", buf, sizeof buf) > 0) {
 			static long hz;
 			if (!hz)
 				hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
@@ -219,13 +219,17 @@ static int stats_v1(const char *root, const char *path, unsigned what, struct cg
 			o->mem_cache = stat_key(buf, "total_cache");
 			o->mem_pgfault = stat_key(buf, "total_pgfault");
 			o->mem_pgmajfault = stat_key(buf, "total_pgmajfault");
-			uint64_t lim = 0, sw_use, sw_lim;
+			uint64_t lim = 0, sw_lim;
 			if (read_u64(dir, "memory.limit_in_bytes", 0, &lim) == 0 && lim < V1_UNLIMITED)
 				o->mem_limit = lim;
-			if (read_u64(dir, "memory.memsw.usage_in_bytes", 0, &sw_use) == 0) {
+			/* with swap accounting on, memory.stat has the swap lines (memory.memsw.usage_in_bytes
+			 * - memory.usage_in_bytes, without two more files to open); a memory+swap limit is
+			 * at least the memory limit, so there is none without one */
+			if (strstr(buf, "\ntotal_swap ")) {
 				o->have_swap = 1;
-				o->swap_usage = sub0(sw_use, o->mem_usage);
-				if (read_u64(dir, "memory.memsw.limit_in_bytes", 0, &sw_lim) == 0 && sw_lim < V1_UNLIMITED)
+				o->swap_usage = stat_key(buf, "total_swap");
+				if (o->mem_limit && read_u64(dir, "memory.memsw.limit_in_bytes", 0, &sw_lim) == 0 &&
+				    sw_lim < V1_UNLIMITED)
 					o->swap_limit = sub0(sw_lim, o->mem_limit);
 			}
 		}
@@ -249,8 +253,10 @@ static int stats_v2(const char *root, const char *path, unsigned what, struct cg
 			return -1;
 		o->have_cpu = 1;
 		o->cpu_usage_ns = stat_key(buf, "usage_usec") * 1000;
-		o->cpu_user_ns = stat_key(buf, "user_usec") * 1000;
-		o->cpu_system_ns = stat_key(buf, "system_usec") * 1000;
+		if (what & CGS_CPU_TIMES) {
+			o->cpu_user_ns = stat_key(buf, "user_usec") * 1000;
+			o->cpu_system_ns = stat_key(buf, "system_usec") * 1000;
+		}
 	}
 	if (what & CGS_MEMORY) {
 		if (read_u64(dir, "memory.current", 0, &o->mem_usage) < 0 || read_small(dir, "memory.stat", buf, sizeof buf) <= 0) {
@@ -288,5 +294,9 @@ int cgroup_stats_at(const char *root, int unified, const char *path, unsigned wh
 
 int cgroup_stats(const char *path, unsigned what, struct cg_stats *out)
 {
-	return cgroup_stats_at(CGROUP_ROOT, cgroup2_unified(), path, what, out);
+	/* the host's layout, probed once: it does not change while the daemon runs */
+	static int unified = -1;
+	if (unified < 0)
+		unified = cgroup2_unified();
+	return cgroup_stats_at(CGROUP_ROOT, unified, path, what, out);
 }

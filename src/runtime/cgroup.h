@@ -76,7 +76,7 @@ int cgroup_hugetlb_set(const char *v1, const char *v2, const char *page_size, lo
 		       struct lc_err *err);
 
 /* What cgroup_stats reads (an OR of them). */
-enum { CGS_CPU = 1, CGS_MEMORY = 2, CGS_PIDS = 4 };
+enum { CGS_CPU = 1, CGS_CPU_TIMES = 2 /* user and system too */, CGS_MEMORY = 4, CGS_PIDS = 8 };
 
 /*
  * A cgroup's usage, as kubelet's summary API wants it (CRI ContainerStats, PodSandboxStats).
@@ -87,7 +87,7 @@ enum { CGS_CPU = 1, CGS_MEMORY = 2, CGS_PIDS = 4 };
 struct cg_stats {
 	int have_cpu;
 	uint64_t cpu_usage_ns;   /* v1 cpuacct.usage; v2 cpu.stat usage_usec * 1000 */
-	uint64_t cpu_user_ns;    /* v1 cpuacct.stat user (USER_HZ ticks, as ns); v2 user_usec * 1000 */
+	uint64_t cpu_user_ns;    /* CGS_CPU_TIMES: v1 cpuacct.stat user (USER_HZ ticks, as ns); v2 user_usec * 1000 */
 	uint64_t cpu_system_ns;  /* ... system */
 
 	int have_memory;
@@ -99,9 +99,9 @@ struct cg_stats {
 	uint64_t mem_pgfault, mem_pgmajfault; /* v1 total_pgfault / total_pgmajfault; v2 pgfault / pgmajfault */
 	uint64_t mem_limit;      /* v1 memory.limit_in_bytes; v2 memory.max; 0: none (unlimited) */
 
-	int have_swap;           /* v1: memory.memsw.* there (swap accounting on); v2: memory.swap.current */
-	uint64_t swap_usage;     /* v1 memsw usage - memory usage (floored at 0); v2 memory.swap.current */
-	uint64_t swap_limit;     /* v1 memsw limit - memory limit; v2 memory.swap.max; 0: none */
+	int have_swap;           /* v1: swap accounting on (memory.stat has total_swap); v2: memory.swap.current */
+	uint64_t swap_usage;     /* v1 total_swap (= memsw usage - memory usage); v2 memory.swap.current */
+	uint64_t swap_limit;     /* v1 memory.memsw.limit_in_bytes - memory limit; v2 memory.swap.max; 0: none */
 
 	int have_pids;
 	uint64_t pids;           /* pids.current (tasks), else the lines of cgroup.procs */

@@ -71,7 +71,7 @@ static void test_v2(void **state)
 	put(f->dir, CG, "memory.swap.max", "max\n");
 	put(f->dir, CG, "pids.current", "3\n");
 	struct cg_stats s;
-	assert_int_equal(cgroup_stats_at(f->dir, 1, CG, CGS_CPU | CGS_MEMORY | CGS_PIDS, &s), 0);
+	assert_int_equal(cgroup_stats_at(f->dir, 1, CG, CGS_CPU | CGS_CPU_TIMES | CGS_MEMORY | CGS_PIDS, &s), 0);
 	assert_true(s.have_cpu && s.have_memory && s.have_swap && s.have_pids);
 	assert_int_equal(s.cpu_usage_ns, 2500000000ULL);
 	assert_int_equal(s.cpu_user_ns, 2000000000ULL);
@@ -105,6 +105,10 @@ static void test_v2(void **state)
 	assert_int_equal(s.pids, 2);
 
 	/* only what is asked for */
+	assert_int_equal(cgroup_stats_at(f->dir, 1, CG, CGS_CPU, &s), 0);
+	assert_int_equal(s.cpu_usage_ns, 2500000000ULL);
+	assert_int_equal(s.cpu_user_ns, 0);
+	assert_false(s.have_memory);
 	assert_int_equal(cgroup_stats_at(f->dir, 1, CG, CGS_MEMORY, &s), 0);
 	assert_false(s.have_cpu);
 	assert_false(s.have_pids);
@@ -123,14 +127,14 @@ static void test_v1(void **state)
 	put(f->dir, sub, "memory.stat",
 	    "cache 1\nrss 2\ninactive_file 3\n"
 	    "total_cache 41943040\ntotal_rss 62914560\ntotal_pgfault 999\ntotal_pgmajfault 4\n"
-	    "total_inactive_file 20971520\ntotal_active_file 1048576\n");
+	    "total_inactive_file 20971520\ntotal_active_file 1048576\nswap 0\ntotal_swap 0\n");
 	put(f->dir, sub, "memory.limit_in_bytes", "9223372036854771712\n"); /* unlimited */
 	put(f->dir, sub, "memory.memsw.usage_in_bytes", "104857600\n");
 	put(f->dir, sub, "memory.memsw.limit_in_bytes", "9223372036854771712\n");
 	snprintf(sub, sizeof sub, "/pids%s", CG);
 	put(f->dir, sub, "pids.current", "5\n");
 	struct cg_stats s;
-	assert_int_equal(cgroup_stats_at(f->dir, 0, CG, CGS_CPU | CGS_MEMORY | CGS_PIDS, &s), 0);
+	assert_int_equal(cgroup_stats_at(f->dir, 0, CG, CGS_CPU | CGS_CPU_TIMES | CGS_MEMORY | CGS_PIDS, &s), 0);
 	assert_true(s.have_cpu && s.have_memory && s.have_swap && s.have_pids);
 	assert_int_equal(s.cpu_usage_ns, 3000000000ULL);
 	long hz = sysconf(_SC_CLK_TCK);
@@ -147,15 +151,23 @@ static void test_v1(void **state)
 	assert_int_equal(s.swap_limit, 0);
 	assert_int_equal(s.pids, 5);
 
-	/* a limit, and memory+swap: swap = memsw - memory */
+	/* a limit, and memory+swap: swap in use (total_swap = memsw usage - memory usage), its limit
+	 * memsw - memory */
 	snprintf(sub, sizeof sub, "/memory%s", CG);
 	put(f->dir, sub, "memory.limit_in_bytes", "209715200\n");
 	put(f->dir, sub, "memory.memsw.usage_in_bytes", "115343360\n");
 	put(f->dir, sub, "memory.memsw.limit_in_bytes", "314572800\n");
+	put(f->dir, sub, "memory.stat", "total_rss 1\ntotal_inactive_file 0\nswap 10485760\ntotal_swap 10485760\n");
 	assert_int_equal(cgroup_stats_at(f->dir, 0, CG, CGS_MEMORY, &s), 0);
 	assert_int_equal(s.mem_limit, 209715200);
+	assert_true(s.have_swap);
 	assert_int_equal(s.swap_usage, 115343360 - 104857600);
 	assert_int_equal(s.swap_limit, 314572800 - 209715200);
+	/* swap accounting off: no swap lines */
+	put(f->dir, sub, "memory.stat", "total_rss 1\ntotal_inactive_file 0\n");
+	assert_int_equal(cgroup_stats_at(f->dir, 0, CG, CGS_MEMORY, &s), 0);
+	assert_false(s.have_swap);
+	assert_int_equal(s.swap_limit, 0);
 
 	/* no pids hierarchy: cgroup.procs of the cpuacct one */
 	char path[PATH_MAX];
