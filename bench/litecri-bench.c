@@ -7,7 +7,7 @@
  * RPC: Version, Status, PullImage, ImageStatus, ListImages, RemoveImage, ImageFsInfo; the pod and
  * container RPCs RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus,
  * ListPodSandbox, CreateContainer, StartContainer, StopContainer, RemoveContainer,
- * ContainerStatus, ListContainers, and ExecSync and UpdateContainerResources (on a running
+ * ContainerStatus, ListContainers, ListContainerStats, and ExecSync and UpdateContainerResources (on a running
  * container); and "lifecycle" (RunPodSandbox, CreateContainer, StartContainer, StopContainer,
  * RemoveContainer, StopPodSandbox, RemovePodSandbox as one unit).
  * The image RPCs act on --image.  Repeated PullImage calls of a present image measure what
@@ -25,7 +25,7 @@
  *  - setup, per thread before the start: for the container RPCs one pod per thread; for the read
  *    RPCs --objects pods (PodSandboxStatus, ListPodSandbox) or --objects containers, created
  *    and not started (with --start: started), in the threads' pods (ContainerStatus,
- *    ListContainers); for ExecSync and
+ *    ListContainers, ListContainerStats); for ExecSync and
  *    UpdateContainerResources one running container in each thread's pod, which every call of
  *    that thread acts on (ExecSync runs --exec-command in it, and counts an exit code other
  *    than 0 as a failed call; UpdateContainerResources alternates between two memory limits
@@ -254,6 +254,12 @@ static const ProtobufCMessage *build_list_pods(void)
 static const ProtobufCMessage *build_list_containers(void)
 {
 	static Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	return &req.base;
+}
+
+static const ProtobufCMessage *build_list_container_stats(void)
+{
+	static Runtime__V1__ListContainerStatsRequest req = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
 	return &req.base;
 }
 
@@ -745,6 +751,8 @@ static const struct rpc rpcs[] = {
 	STATEFUL("ContainerStatus", true, it_status, OBJ_CONTAINERS, false, false),
 	{ "ListContainers", true, "RuntimeService/ListContainers", build_list_containers,
 	  &runtime__v1__list_containers_response__descriptor, NULL, OBJ_CONTAINERS, false, false, false },
+	{ "ListContainerStats", true, "RuntimeService/ListContainerStats", build_list_container_stats,
+	  &runtime__v1__list_container_stats_response__descriptor, NULL, OBJ_CONTAINERS, false, false, false },
 	ON_CONTAINER("ExecSync", it_exec),
 	ON_CONTAINER("UpdateContainerResources", it_update),
 	STATEFUL("lifecycle", true, it_lifecycle, OBJ_NONE, false, true),
@@ -802,7 +810,8 @@ static void usage(FILE *f)
 		"                      container RPCs and lifecycle make (it must be present)\n"
 		"  --pull              pull --image first (untimed) instead of requiring it\n"
 		"  --objects N         pods (PodSandboxStatus, ListPodSandbox) or containers\n"
-		"                      (ContainerStatus, ListContainers) made before timing,\n"
+		"                      (ContainerStatus, ListContainers, ListContainerStats)\n"
+		"                      made before timing,\n"
 		"                      1..%llu (default %d)\n"
 		"  --start             start those containers too (default: created only)\n"
 		"  --command ARG       the containers' command, one argument per --command\n"

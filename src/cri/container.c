@@ -358,11 +358,6 @@ static Runtime__V1__Signal cri_signal(int sig)
 	return v ? (Runtime__V1__Signal)v->value : RUNTIME__V1__SIGNAL__SIGNAL_RUNTIME_DEFAULT;
 }
 
-static const Runtime__V1__ContainerConfig *container_config(struct cri_call *call, const struct container_row *c)
-{
-	return runtime__v1__container_config__unpack(&call->arena->pb, c->config_len, c->config);
-}
-
 grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 				      ProtobufCMessage **resp)
 {
@@ -372,7 +367,7 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 	if (code != GRPC_STATUS_OK)
 		return code;
 	const char *id = c.id;
-	const Runtime__V1__ContainerConfig *cfg = container_config(call, &c);
+	const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, &c);
 	if (!cfg)
 		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "ContainerStatus %s: the recorded config does not decode", id);
 	Runtime__V1__ContainerStatusResponse *out = cri_new(call, &runtime__v1__container_status_response__descriptor);
@@ -428,21 +423,9 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 	struct obj_filter pf = { .state = -1 };
 	Runtime__V1__ListContainersResponse *out = cri_new(call, &runtime__v1__list_containers_response__descriptor);
 	*resp = &out->base;
-	if (f) {
-		if ((f->id && *f->id && !id_is_hex(f->id, 1, OBJ_ID_LEN)) ||
-		    (f->pod_sandbox_id && *f->pod_sandbox_id && !id_is_hex(f->pod_sandbox_id, 1, OBJ_ID_LEN)))
-			return GRPC_STATUS_OK; /* nothing has such an ID */
-		if (f->id && *f->id)
-			pf.id_prefix = f->id;
-		if (f->pod_sandbox_id && *f->pod_sandbox_id)
-			pf.sandbox_id_prefix = f->pod_sandbox_id;
-		if (f->state)
-			pf.state = f->state->state;
-		if (f->n_label_selector) {
-			pf.labels = life_kvs(call, (void *const *)f->label_selector, f->n_label_selector);
-			pf.n_labels = f->n_label_selector;
-		}
-	}
+	if (f && life_list_filter(call, f->id, f->pod_sandbox_id, f->state ? (int)f->state->state : -1,
+				  (void *const *)f->label_selector, f->n_label_selector, &pf))
+		return GRPC_STATUS_OK; /* nothing has such an ID */
 	struct lc_err err = { 0 };
 	struct container_row *rows;
 	size_t n;
@@ -450,7 +433,7 @@ grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call,
 		return cri_fail(call, cri_work_code(err.errnum), "ListContainers: %s", err.msg);
 	out->containers = arena_alloc(call->arena, (n + 1) * sizeof *out->containers);
 	for (size_t i = 0; i < n; i++) {
-		const Runtime__V1__ContainerConfig *cfg = container_config(call, &rows[i]);
+		const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, &rows[i]);
 		if (!cfg) {
 			log_error("container %s: the recorded config does not decode; left out of ListContainers", rows[i].id);
 			continue;

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "cri/stats.h"
 #include "runtime/pause.h"
 #include "runtime/podns.h"
 #include "runtime/rootfs.h"
@@ -82,6 +83,33 @@ struct kv *life_kvs(struct cri_call *call, void *const *entries, size_t n)
 		kv[i] = (struct kv){ e->key, e->value };
 	}
 	return kv;
+}
+
+int life_list_filter(struct cri_call *call, const char *id, const char *sandbox_id, int state, void *const *labels,
+		     size_t n_labels, struct obj_filter *pf)
+{
+	*pf = (struct obj_filter){ .state = state };
+	if ((id && *id && !id_is_hex(id, 1, OBJ_ID_LEN)) || (sandbox_id && *sandbox_id && !id_is_hex(sandbox_id, 1, OBJ_ID_LEN)))
+		return 1; /* nothing has such an ID */
+	if (id && *id)
+		pf->id_prefix = id;
+	if (sandbox_id && *sandbox_id)
+		pf->sandbox_id_prefix = sandbox_id;
+	if (n_labels) {
+		pf->labels = life_kvs(call, labels, n_labels);
+		pf->n_labels = n_labels;
+	}
+	return 0;
+}
+
+const Runtime__V1__PodSandboxConfig *life_sandbox_config(struct arena *a, const struct sandbox_row *sb)
+{
+	return runtime__v1__pod_sandbox_config__unpack(&a->pb, sb->config_len, sb->config);
+}
+
+const Runtime__V1__ContainerConfig *life_container_config(struct arena *a, const struct container_row *c)
+{
+	return runtime__v1__container_config__unpack(&a->pb, c->config_len, c->config);
 }
 
 int life_dir(const struct cri_env *env, enum life_dir which, const char *id, const char *sub, char *out, size_t n,
@@ -324,6 +352,7 @@ int life_container_teardown(struct cri_env *env, const char *id, struct lc_err *
 	}
 	if (rootfs_unmount(rootfs, err) < 0 || rmtree(dir, err) < 0 || rmtree(rw, err) < 0)
 		return lc_wrap(err, "container %s", id);
+	stats_forget(id);
 	return 0;
 }
 
@@ -340,6 +369,7 @@ int life_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *er
 	if (podns_shm_unmount(shm, err) < 0 || podns_remove(ns, err) < 0 || rmtree(dir, err) < 0 ||
 	    rmtree(files, err) < 0)
 		return lc_wrap(err, "sandbox %s", id);
+	stats_forget(id);
 	return 0;
 }
 

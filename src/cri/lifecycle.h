@@ -167,6 +167,19 @@ void *life_verbose_info(struct cri_env *env, struct cri_call *call, enum life_di
 struct kv *life_kvs(struct cri_call *call, void *const *entries, size_t n);
 
 /*
+ * The store filter of a List request (ListPodSandbox, ListContainers and their Stats twins): id
+ * and sandbox_id (NULL or "": not filtered) as ID prefixes, state (< 0: none), the label selector
+ * (all must match).  1 when an ID is no hex prefix, so that nothing can match (the call answers an
+ * empty list); else 0 with *pf filled (strings shared with the request).
+ */
+int life_list_filter(struct cri_call *call, const char *id, const char *sandbox_id, int state, void *const *labels,
+		     size_t n_labels, struct obj_filter *pf);
+
+/* The CRI config a row recorded, decoded in arena a: NULL when it does not decode. */
+const Runtime__V1__PodSandboxConfig *life_sandbox_config(struct arena *a, const struct sandbox_row *sb);
+const Runtime__V1__ContainerConfig *life_container_config(struct arena *a, const struct container_row *c);
+
+/*
  * The container's Linux resources as they apply now: those the last UpdateContainerResources
  * recorded, else those of its CreateContainer config (cfg: that config already decoded, or NULL);
  * NULL when neither gives any (or a recorded value does not decode: logged).  Allocated in a.

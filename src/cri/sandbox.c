@@ -138,11 +138,6 @@ static void pod_for_net(struct arena *a, const struct sandbox_row *sb, const Run
 	}
 }
 
-static const Runtime__V1__PodSandboxConfig *config_of(struct arena *a, const struct sandbox_row *sb)
-{
-	return runtime__v1__pod_sandbox_config__unpack(&a->pb, sb->config_len, sb->config);
-}
-
 /*
  * RunPodSandbox's CNI ADD into the pod's pinned network namespace: network ADDING recorded first
  * (with the config lists in use, for a DEL by recovery should the daemon die before the outcome is
@@ -182,7 +177,7 @@ int sandbox_net_teardown(struct cri_env *env, struct arena *a, const char *id, s
 		return 0;
 	if (!env->net)
 		return lc_failc(err, EAGAIN, "network of sandbox %s: no network module to DEL it with", id);
-	const Runtime__V1__PodSandboxConfig *cfg = config_of(a, &sb);
+	const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(a, &sb);
 	if (!cfg)
 		return lc_failc(err, EPROTO, "sandbox %s: the recorded config does not decode", id);
 	char ns[PATH_MAX];
@@ -596,11 +591,6 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 	return GRPC_STATUS_OK;
 }
 
-static const Runtime__V1__PodSandboxConfig *sandbox_config(struct cri_call *call, const struct sandbox_row *sb)
-{
-	return config_of(call->arena, sb);
-}
-
 grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 					ProtobufCMessage **resp)
 {
@@ -620,7 +610,7 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 	if (!found || sb.creating) /* a sandbox is visible once RunPodSandbox has finished */
 		return cri_fail(call, GRPC_STATUS_NOT_FOUND,
 				"PodSandboxStatus: sandbox %s not found", LC_Q(r->pod_sandbox_id));
-	const Runtime__V1__PodSandboxConfig *cfg = sandbox_config(call, &sb);
+	const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(call->arena, &sb);
 	if (!cfg)
 		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "PodSandboxStatus %s: the recorded config does not decode", id);
 	Runtime__V1__PodSandboxStatusResponse *out = cri_new(call, &runtime__v1__pod_sandbox_status_response__descriptor);
@@ -679,19 +669,9 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
 	struct obj_filter pf = { .state = -1 };
 	Runtime__V1__ListPodSandboxResponse *out = cri_new(call, &runtime__v1__list_pod_sandbox_response__descriptor);
 	*resp = &out->base;
-	if (f) {
-		if (f->id && *f->id) {
-			if (!id_is_hex(f->id, 1, OBJ_ID_LEN))
-				return GRPC_STATUS_OK; /* no sandbox has such an ID */
-			pf.id_prefix = f->id;
-		}
-		if (f->state)
-			pf.state = f->state->state;
-		if (f->n_label_selector) {
-			pf.labels = life_kvs(call, (void *const *)f->label_selector, f->n_label_selector);
-			pf.n_labels = f->n_label_selector;
-		}
-	}
+	if (f && life_list_filter(call, f->id, NULL, f->state ? (int)f->state->state : -1,
+				  (void *const *)f->label_selector, f->n_label_selector, &pf))
+		return GRPC_STATUS_OK; /* no sandbox has such an ID */
 	struct lc_err err = { 0 };
 	struct sandbox_row *rows;
 	size_t n;
@@ -699,7 +679,7 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
 		return cri_fail(call, cri_work_code(err.errnum), "ListPodSandbox: %s", err.msg);
 	out->items = arena_alloc(call->arena, (n + 1) * sizeof *out->items);
 	for (size_t i = 0; i < n; i++) {
-		const Runtime__V1__PodSandboxConfig *cfg = sandbox_config(call, &rows[i]);
+		const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(call->arena, &rows[i]);
 		if (!cfg) {
 			log_error("sandbox %s: the recorded config does not decode; left out of ListPodSandbox", rows[i].id);
 			continue;

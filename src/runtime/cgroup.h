@@ -17,14 +17,14 @@
  *   - by a process in it (/proc/<pid>/cgroup): cgroup_proc_dirs.
  * A reader takes a cgroupsPath or a resolved directory, reads one file, and fails softly (-1 or
  * 0, never an error object) when the file is not there: a cgroup already deleted, or a
- * controller the host lacks.  A new reader (the container stats: CPU and memory usage) is one
- * more function here of that shape.
+ * controller the host lacks.  The stats readers (cgroup_stats) are of that shape too.
  */
 #ifndef LITECRI_RUNTIME_CGROUP_H
 #define LITECRI_RUNTIME_CGROUP_H
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/err.h"
@@ -74,5 +74,55 @@ long cgroup_oom_kills(const char *path);
  */
 int cgroup_hugetlb_set(const char *v1, const char *v2, const char *page_size, long long limit,
 		       struct lc_err *err);
+
+/* What cgroup_stats reads (an OR of them). */
+enum { CGS_CPU = 1, CGS_CPU_TIMES = 2 /* user and system too */, CGS_MEMORY = 4, CGS_PIDS = 8 };
+
+/*
+ * A cgroup's usage, as kubelet's summary API wants it (CRI ContainerStats, PodSandboxStats).
+ * Counters are cumulative since the cgroup was made (hierarchical: a cgroup's own processes and
+ * those of every cgroup below it).  A have_* flag is 0 when that part was not asked for or its
+ * file was not there.
+ */
+struct cg_stats {
+	int have_cpu;
+	uint64_t cpu_usage_ns;   /* v1 cpuacct.usage; v2 cpu.stat usage_usec * 1000 */
+	uint64_t cpu_user_ns;    /* CGS_CPU_TIMES: v1 cpuacct.stat user (USER_HZ ticks, as ns); v2 user_usec * 1000 */
+	uint64_t cpu_system_ns;  /* ... system */
+
+	int have_memory;
+	uint64_t mem_usage;      /* v1 memory.usage_in_bytes; v2 memory.current */
+	uint64_t mem_working_set;/* mem_usage - inactive file pages (v1 total_inactive_file, v2
+	                          * inactive_file), floored at 0: what kubelet/cAdvisor call working set */
+	uint64_t mem_rss;        /* v1 total_rss; v2 anon */
+	uint64_t mem_cache;      /* v1 total_cache; v2 file */
+	uint64_t mem_pgfault, mem_pgmajfault; /* v1 total_pgfault / total_pgmajfault; v2 pgfault / pgmajfault */
+	uint64_t mem_limit;      /* v1 memory.limit_in_bytes; v2 memory.max; 0: none (unlimited) */
+
+	int have_swap;           /* v1: swap accounting on (memory.stat has total_swap); v2: memory.swap.current */
+	uint64_t swap_usage;     /* v1 total_swap (= memsw usage - memory usage); v2 memory.swap.current */
+	uint64_t swap_limit;     /* v1 memory.memsw.limit_in_bytes - memory limit; v2 memory.swap.max; 0: none */
+
+	int have_pids;
+	uint64_t pids;           /* pids.current (tasks), else the lines of cgroup.procs */
+};
+
+/*
+ * Read what `what` (CGS_*) asks for of the cgroup named by cgroupsPath `path` (cgroup_dir's
+ * rules) on this host: cgroup_stats_at("/sys/fs/cgroup", cgroup2_unified(), ...).  0 read (each
+ * part whose files are there: its have_* set); -1 the cgroup is not there or path is no cgroupsPath
+ * (deleted meanwhile: not an error, the caller skips it).  Never an error object: a file missing
+ * is a part not had.
+ */
+int cgroup_stats(const char *path, unsigned what, struct cg_stats *out);
+
+/*
+ * cgroup_stats below `root` instead of /sys/fs/cgroup, with the layout given (unified = 1: cgroup
+ * v2 files in <root><path>; 0: v1 files in <root>/<controller><path>, the controller cpuacct,
+ * memory or pids): what the unit tests run against a fixture tree.  The cgroup is "not there"
+ * when the CPU part (v1 cpuacct.usage, v2 cpu.stat), or the memory part when CPU is not asked
+ * for, cannot be read.
+ */
+int cgroup_stats_at(const char *root, int unified, const char *path, unsigned what, struct cg_stats *out);
 
 #endif

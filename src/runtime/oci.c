@@ -624,28 +624,6 @@ static pid_t state_init_pid(const struct oci *o, const char *id)
 	return v > 0 && v <= INT_MAX ? (pid_t)v : 0;
 }
 
-/* Up to cap - 1 bytes of dir/name into buf, NUL-terminated: their number, or -1 with errno. */
-static ssize_t read_small(const char *dir, const char *name, char *buf, size_t cap)
-{
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n;
-	do
-		n = read(fd, buf, cap - 1);
-	while (n < 0 && errno == EINTR);
-	int e = errno;
-	close(fd);
-	errno = e;
-	buf[n > 0 ? n : 0] = '\0';
-	return n;
-}
-
 /*
  * Is the container frozen, as runc 1.1 tells (its cgroup manager's freezer state FROZEN: "paused")?
  * The cgroup is the one runc recorded ("cgroup_paths"): on a cgroup v1 or hybrid host its

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <inttypes.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -552,4 +554,105 @@ int podns_write_files(const char *dir, const struct podns_files *f, struct lc_er
 	if (write_file_atomic(dir, "hostname", line, (size_t)n, 0644, 0, err) < 0)
 		return -1;
 	return fsync_dir(dir, err);
+}
+
+/* --- interface counters -------------------------------------------------------------------- */
+
+struct net_read {
+	int ns_fd;
+	char *text; /* malloc'ed /proc/net/dev of the namespace */
+	struct lc_err err;
+	int failed;
+};
+
+static void *net_read_main(void *arg)
+{
+	struct net_read *r = arg;
+	if (setns(r->ns_fd, CLONE_NEWNET) < 0) {
+		r->failed = lc_fail(&r->err, errno, "join the network namespace");
+		return NULL;
+	}
+	cleanup_fclose FILE *f = fopen("/proc/thread-self/net/dev", "re");
+	size_t len = 0;
+	FILE *out = open_memstream(&r->text, &len);
+	if (!f || !out) {
+		r->failed = lc_fail(&r->err, errno, "read /proc/thread-self/net/dev");
+		if (out)
+			fclose(out);
+		return NULL;
+	}
+	char buf[4096];
+	size_t k;
+	while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, k, out);
+	if (fclose(out) != 0 || ferror(f))
+		r->failed = lc_fail(&r->err, EIO, "read /proc/thread-self/net/dev");
+	return NULL;
+}
+
+/* /proc/net/dev: two header lines, then "  name: rx_bytes rx_packets rx_errs rx_drop fifo frame
+ * compressed multicast tx_bytes tx_packets tx_errs tx_drop fifo colls carrier compressed". */
+static int net_dev_parse(const char *text, struct podns_iface **ifs, size_t *n, struct lc_err *err)
+{
+	*ifs = NULL;
+	*n = 0;
+	size_t cap = 0;
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *colon = strchr(line, ':'), *nl = strchr(line, '\n');
+		if (!colon || (nl && colon > nl))
+			continue; /* a header line */
+		const char *name = line;
+		while (*name == ' ')
+			name++;
+		struct podns_iface f = { 0 };
+		size_t len = (size_t)(colon - name);
+		if (len == 0 || len >= sizeof f.name)
+			continue;
+		memcpy(f.name, name, len);
+		uint64_t skip;
+		if (sscanf(colon + 1,
+			   "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+			   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+			   &f.rx_bytes, &f.rx_packets, &f.rx_errors, &f.rx_dropped, &skip, &skip, &skip, &skip,
+			   &f.tx_bytes, &f.tx_packets, &f.tx_errors, &f.tx_dropped) != 12)
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 4;
+			struct podns_iface *p = realloc(*ifs, cap * sizeof *p);
+			if (!p) {
+				free(*ifs);
+				*ifs = NULL;
+				*n = 0;
+				return lc_fail(err, ENOMEM, "interface counters");
+			}
+			*ifs = p;
+		}
+		(*ifs)[(*n)++] = f;
+	}
+	return 0;
+}
+
+int podns_net_stats(const char *dir, struct podns_iface **ifs, size_t *n, struct lc_err *err)
+{
+	char pin[PATH_MAX];
+	*ifs = NULL;
+	*n = 0;
+	if (podns_path(dir, PODNS_NET, pin, sizeof pin, err) < 0)
+		return -1;
+	struct net_read r = { .ns_fd = open(pin, O_RDONLY | O_CLOEXEC) };
+	if (r.ns_fd < 0)
+		return lc_fail(err, errno, "network namespace %s", pin);
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, net_read_main, &r);
+	if (rc == 0)
+		pthread_join(t, NULL);
+	close(r.ns_fd);
+	cleanup_free char *text = r.text;
+	if (rc != 0)
+		return lc_fail(err, rc, "network namespace %s: thread", pin);
+	if (r.failed) {
+		*err = r.err;
+		return lc_wrap(err, "network namespace %s", pin);
+	}
+	return net_dev_parse(text ? text : "", ifs, n, err);
 }

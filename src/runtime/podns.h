@@ -93,4 +93,20 @@ struct podns_files {
  */
 int podns_write_files(const char *dir, const struct podns_files *f, struct lc_err *err);
 
+/* One network interface's counters (/proc/net/dev of the namespace). */
+struct podns_iface {
+	char name[16]; /* IFNAMSIZ */
+	uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
+	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
+};
+
+/*
+ * The counters of every interface of the network namespace pinned at <dir>/net (podns_create's
+ * dir), loopback included, in the kernel's order: *ifs malloc'ed (n entries; NULL when none).
+ * Read by a short-lived thread that joins the namespace (setns) and reads its own
+ * /proc/thread-self/net/dev; the calling thread's namespaces never change.  ENOENT when there is no
+ * such pin (the pod has the host's network, or was removed).
+ */
+int podns_net_stats(const char *dir, struct podns_iface **ifs, size_t *n, struct lc_err *err);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fts.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,4 +120,37 @@ int rootfs_is_mounted(const char *path)
 	struct mount_of m;
 	struct lc_err ignored;
 	return realpath(path, real) && mountinfo_find(real, &m, &ignored) == 0 && m.is_root;
+}
+
+int rootfs_usage(const char *rw_dir, uint64_t *bytes, uint64_t *inodes, struct lc_err *err)
+{
+	char upper[PATH_MAX];
+	*bytes = *inodes = 0;
+	if (snprintf(upper, sizeof upper, "%s/upper", rw_dir) >= (int)sizeof upper)
+		return lc_fail(err, ENAMETOOLONG, "rootfs rw directory %s", rw_dir);
+	struct stat st;
+	if (lstat(upper, &st) < 0)
+		return lc_fail(err, errno, "%s", upper);
+	char *const roots[] = { upper, NULL };
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_XDEV | FTS_NOCHDIR, NULL);
+	if (!fts)
+		return lc_fail(err, errno, "walk %s", upper);
+	FTSENT *e;
+	while ((e = fts_read(fts))) {
+		switch (e->fts_info) {
+		case FTS_DP: /* a directory again, after its entries: counted before them */
+		case FTS_DNR: /* an unreadable directory, or one that vanished: counted before */
+		case FTS_NS:  /* vanished between readdir and stat */
+		case FTS_ERR:
+			continue;
+		default:
+			*bytes += (uint64_t)e->fts_statp->st_blocks * 512;
+			(*inodes)++;
+		}
+	}
+	int e2 = errno;
+	fts_close(fts);
+	if (e2 && e2 != ENOENT)
+		return lc_fail(err, e2, "walk %s", upper);
+	return 0;
 }

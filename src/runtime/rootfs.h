@@ -6,6 +6,7 @@
 #define LITECRI_RUNTIME_ROOTFS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -26,5 +27,15 @@ int rootfs_unmount(const char *target, struct lc_err *err);
 /* 1 if path is a mount point (statx STATX_ATTR_MOUNT_ROOT, else /proc/self/mountinfo), 0 if not
  * (or missing). */
 int rootfs_is_mounted(const char *path);
+
+/*
+ * What the container's writes take: the disk space (allocated blocks, as du counts them) and the
+ * inodes of "<rw_dir>/upper", the overlay's writable upper directory (rootfs_mount's rw_dir),
+ * walked physically (links not followed), without crossing into another file system.  A full walk:
+ * its cost grows with what the container wrote; callers cache the result (docs/stats.md).  ENOENT
+ * when there is no upper directory (the container is gone).  Files that vanish during the walk
+ * are not counted; a hard-linked file is counted once per link.
+ */
+int rootfs_usage(const char *rw_dir, uint64_t *bytes, uint64_t *inodes, struct lc_err *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include "cri/image.h"
 #include "cri/runtime_info.h"
 #include "cri/sandbox.h"
+#include "cri/stats.h"
 #include "util/log.h"
 
 static struct dispatch_method table[] = {
@@ -29,6 +30,12 @@ static struct dispatch_method table[] = {
 	{ "RuntimeService", "ReopenContainerLog", cri_reopen_container_log, 1, NULL, NULL },
 	{ "RuntimeService", "UpdateContainerResources", cri_update_container_resources, 1, NULL, NULL },
 	{ "RuntimeService", "ExecSync", cri_exec_sync, 1, NULL, NULL },
+	{ "RuntimeService", "ContainerStats", cri_container_stats, 1, NULL, NULL },
+	{ "RuntimeService", "ListContainerStats", cri_list_container_stats, 1, NULL, NULL },
+	{ "RuntimeService", "PodSandboxStats", cri_pod_sandbox_stats, 1, NULL, NULL },
+	{ "RuntimeService", "ListPodSandboxStats", cri_list_pod_sandbox_stats, 1, NULL, NULL },
+	{ "RuntimeService", "ListMetricDescriptors", cri_list_metric_descriptors, 0, NULL, NULL },
+	{ "RuntimeService", "ListPodSandboxMetrics", cri_list_pod_sandbox_metrics, 1, NULL, NULL },
 	{ "ImageService", "PullImage", cri_pull_image, 1, NULL, NULL },
 	{ "ImageService", "ListImages", cri_list_images, 0, NULL, NULL },
 	{ "ImageService", "ImageStatus", cri_image_status, 0, NULL, NULL },

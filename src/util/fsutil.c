@@ -234,3 +234,24 @@ fail:
 	unlink(tmp);
 	return -1;
 }
+
+ssize_t read_small(const char *dir, const char *name, char *buf, size_t cap)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n;
+	do
+		n = read(fd, buf, cap - 1);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	close(fd);
+	errno = e;
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}

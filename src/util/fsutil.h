@@ -51,6 +51,13 @@ int find_executable(const char *name, char *out, size_t outlen, struct lc_err *e
 int unix_socket_claim(const char *path, struct lc_err *err);
 
 /*
+ * Up to cap - 1 bytes (cap > 0) of the file <dir>/<name> into buf, NUL-terminated: their number,
+ * or -1 with errno set (ENOENT: no such file; ENAMETOOLONG: the path does not fit PATH_MAX).  One
+ * read(2): meant for small kernel files (cgroup, /proc) that are read whole at once.
+ */
+ssize_t read_small(const char *dir, const char *name, char *buf, size_t cap);
+
+/*
  * Remove path and everything below it: a physical walk (symlinks are removed, never followed),
  * depth first, never crossing into another filesystem (a mount point below path makes it fail with
  * EBUSY instead of emptying what is mounted there).  Missing is fine.

@@ -215,7 +215,7 @@ static void test_unimplemented(void **state)
 	(void)state;
 	/* A CRI method not built yet, under both packages, and a path that is no CRI method at all. */
 	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
-	const char *methods[] = { V1 "ContainerStats", V1ALPHA2 "ContainerStats",
+	const char *methods[] = { V1 "PortForward", V1ALPHA2 "PortForward",
 				  "/runtime.v1.RuntimeService/Attach", "/no.such.Service/Nothing" };
 	for (size_t i = 0; i < 4; i++) {
 		char *details = NULL;

@@ -19,6 +19,7 @@
 #include <linux/magic.h>
 #include <pthread.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,6 +372,71 @@ static void test_create_net_only(void **state)
 	assert_int_equal(podns_remove(f->ns, &err), 0);
 	assert_int_equal(count_mounts(f->ns), 0);
 	assert_false(exists(f->ns));
+	assert_int_equal(podns_remove(f->ns, &err), 0);
+}
+
+/* The interface counters of the pinned namespace: lo's grow with traffic sent on it from inside;
+ * the caller's own namespace never changes; no pin is ENOENT. */
+static const struct podns_iface *find_if(const struct podns_iface *ifs, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ifs[i].name, name))
+			return &ifs[i];
+	return NULL;
+}
+
+static void test_net_stats(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err = { 0 };
+	struct podns_iface *ifs;
+	size_t n;
+	assert_int_equal(podns_net_stats(f->ns, &ifs, &n, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	if (podns_create(f->ns, PODNS_NET, NULL, &err) < 0) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	ino_t self = ino_of("/proc/thread-self/ns/net");
+	if (podns_net_stats(f->ns, &ifs, &n, &err) < 0) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	assert_int_equal(ino_of("/proc/thread-self/ns/net"), self);
+	const struct podns_iface *lo = find_if(ifs, n, "lo");
+	assert_non_null(lo);
+	assert_int_equal(n, 1); /* a new namespace has lo alone */
+	uint64_t tx0 = lo->tx_bytes, rx0 = lo->rx_bytes;
+	free(ifs);
+
+	/* 10 datagrams of 1000 bytes to 127.0.0.1 from a child in the namespace */
+	char pin[PATH_MAX];
+	pin_path(f->ns, PODNS_NET, pin);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(pin, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			_exit(1);
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		char buf[1000] = { 0 };
+		for (int i = 0; i < 10; i++)
+			if (sendto(s, buf, sizeof buf, 0, (struct sockaddr *)&to, sizeof to) != (ssize_t)sizeof buf)
+				_exit(2);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(podns_net_stats(f->ns, &ifs, &n, &err), 0);
+	lo = find_if(ifs, n, "lo");
+	assert_non_null(lo);
+	assert_true(lo->tx_bytes >= tx0 + 10 * 1000);
+	assert_true(lo->rx_bytes >= rx0 + 10 * 1000);
+	assert_true(lo->tx_packets >= 10);
+	free(ifs);
 	assert_int_equal(podns_remove(f->ns, &err), 0);
 }
 
@@ -880,6 +946,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_net_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_twice_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_bad_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_fail_mkdir, setup, teardown),

@@ -1571,6 +1571,32 @@ static int count_mounts(const char *path)
 	return n;
 }
 
+/* rootfs_usage: the blocks and inodes of <rw>/upper, a symlink not followed; none is ENOENT. */
+static void test_rootfs_usage(void **state)
+{
+	struct fx *f = *state;
+	char rw[PATH_MAX], p[PATH_MAX * 2];
+	struct lc_err err;
+	uint64_t bytes, inodes;
+	PATHF(rw, "%s/rw", f->dir);
+	assert_int_equal(rootfs_usage(rw, &bytes, &inodes, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	mkdirs(f->dir, "rw/upper/sub");
+	PATHF(p, "%s/upper/sub/big", rw);
+	FILE *fp = fopen(p, "we");
+	assert_non_null(fp);
+	static char mib[1 << 20];
+	memset(mib, 'x', sizeof mib);
+	assert_int_equal(fwrite(mib, 1, sizeof mib, fp), sizeof mib);
+	assert_int_equal(fclose(fp), 0);
+	PATHF(p, "%s/upper/link", rw);
+	assert_int_equal(symlink(f->dir, p), 0); /* to the whole test directory: not followed */
+	assert_int_equal(rootfs_usage(rw, &bytes, &inodes, &err), 0);
+	assert_int_equal(inodes, 4); /* upper, sub, big, link */
+	assert_true(bytes >= sizeof mib);
+	assert_true(bytes < 2 * sizeof mib);
+}
+
 static void test_rootfs(void **state)
 {
 	struct fx *f = *state;
@@ -1838,6 +1864,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_userdb_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_userdb_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runc_runs_spec, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);

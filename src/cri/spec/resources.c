@@ -176,7 +176,7 @@ int container_resources_json(struct jb *b, const struct spec_pod *p, const struc
 	if (resources_json(b, cc->linux ? cc->linux->resources : NULL, res, process, err) < 0)
 		return -1;
 	cleanup_free char *cgpath = NULL;
-	if (cgroups_path(p, c->id, &cgpath, err) < 0)
+	if (spec_cgroups_path(p->cgroup_parent, c->id, &cgpath, err) < 0)
 		return -1;
 	jb_set(b, lnx, "cgroupsPath", jb_str(b, cgpath, "cgroup path"));
 	return 0;
@@ -194,14 +194,9 @@ int spec_resources(const Runtime__V1__LinuxContainerResources *r, json_t **out, 
 	return 0;
 }
 
-/*
- * "<cgroup_parent>/<id>" (cgroupfs).  The pod's cgroup_parent must be a clean absolute path (no
- * "..", ".", empty components or trailing '/'), as the cgroupfs managers of containerd and CRI-O
- * take it, and no systemd slice: EINVAL naming linux.cgroup_parent.
- */
-int cgroups_path(const struct spec_pod *p, const char *id, char **out, struct lc_err *err)
+int spec_cgroups_path(const char *cgroup_parent, const char *id, char **out, struct lc_err *err)
 {
-	const char *parent = p->cgroup_parent && *p->cgroup_parent ? p->cgroup_parent : DEFAULT_CGROUP_PARENT;
+	const char *parent = cgroup_parent && *cgroup_parent ? cgroup_parent : DEFAULT_CGROUP_PARENT;
 	const char *what = "linux.cgroup_parent";
 	size_t n = strlen(parent);
 	if (n > 6 && strcmp(parent + n - 6, ".slice") == 0)

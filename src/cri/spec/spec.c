@@ -384,7 +384,7 @@ static int build_pause(const struct spec_pod *p, const char *rootfs, json_t **ou
 	jb_set(&b, resources, "cpu", cpu);
 	jb_set(&b, lnx, "resources", resources);
 	cleanup_free char *cgpath = NULL;
-	if (cgroups_path(p, p->id, &cgpath, err) < 0)
+	if (spec_cgroups_path(p->cgroup_parent, p->id, &cgpath, err) < 0)
 		return -1;
 	jb_set(&b, lnx, "cgroupsPath", jb_str(&b, cgpath, "cgroup path"));
 	json_t *nss = jb_arr(&b);

@@ -104,6 +104,15 @@ struct spec_container {
 int spec_container(const struct spec_pod *p, const struct spec_container *c, json_t **out, struct lc_err *err);
 
 /*
+ * The cgroupsPath of container (or infra container) id of a pod whose linux.cgroup_parent is
+ * cgroup_parent (NULL or "": "/litecri"): "<cgroup_parent>/<id>" (cgroupfs), malloc'ed.  The
+ * parent must be a clean absolute path (no "..", ".", empty components or trailing '/'), as the
+ * cgroupfs managers of containerd and CRI-O take it, and no systemd slice: EINVAL naming
+ * linux.cgroup_parent.
+ */
+int spec_cgroups_path(const char *cgroup_parent, const char *id, char **out, struct lc_err *err);
+
+/*
  * config.json for the pod's infra process: litecri-pause at "/pause" in `rootfs` (read-only), new
  * PID (the host's when the pod's PID mode is NODE) and mount namespaces, the pod's network/IPC/UTS
  * namespaces, hostname (own UTS namespace only), cgroupsPath "<cgroup_parent>/<sandbox id>", cpu

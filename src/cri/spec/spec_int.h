@@ -163,7 +163,5 @@ int devices_json(struct jb *b, const cri_container *cc, int privileged, json_t *
  * linux.resources), process.oomScoreAdj, and linux.cgroupsPath into lnx. */
 int container_resources_json(struct jb *b, const struct spec_pod *p, const struct spec_container *c, json_t *lnx,
 			     json_t *res, json_t *process, struct lc_err *err);
-/* "<cgroup_parent>/<id>" (cgroupfs), malloc'ed; EINVAL naming linux.cgroup_parent. */
-int cgroups_path(const struct spec_pod *p, const char *id, char **out, struct lc_err *err);
 
 #endif
