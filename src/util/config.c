@@ -31,6 +31,8 @@ void config_defaults(struct lc_config *c)
 	strcpy(c->cni_bin_dirs, "/opt/cni/bin:/usr/lib/cni");
 	c->cni_max_conf_num = 1;
 	c->cni_plugin_timeout = 60;
+	c->events_retain = 10000;
+	c->events_queue = 1024;
 }
 
 void config_free(struct lc_config *c)
@@ -261,6 +263,10 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		return set_int(&c->cni_max_conf_num, key, v, 1, 64, err);
 	if (!strcmp(key, "cni_plugin_timeout"))
 		return set_int(&c->cni_plugin_timeout, key, v, 1, 3600, err);
+	if (!strcmp(key, "events_retain"))
+		return set_int(&c->events_retain, key, v, 1, 100000000, err);
+	if (!strcmp(key, "events_queue"))
+		return set_int(&c->events_queue, key, v, 1, 1000000, err);
 	if (!strcmp(key, "conmon") || !strcmp(key, "pause")) {
 		char *dst = key[0] == 'c' ? c->conmon : c->pause;
 		if (!*v || strlen(v) >= sizeof c->conmon)
@@ -329,14 +335,21 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 		return 0;
 	int rc;
 	size_t sl = strlen(section);
-	if (!strcmp(section, "daemon") && !strncmp(name, "cni_", 4)) {
-		rc = lc_fail(x->err, 0, "unknown setting '%s' in [daemon] (it belongs in [cni])", name);
+	/* [cni] and [events] keys are config_set's keys with the section's name and "_" before them */
+	static const char *const prefixed[] = { "cni", "events" };
+	const char *pfx = NULL;
+	for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++)
+		if (!strncmp(name, prefixed[i], strlen(prefixed[i])) && name[strlen(prefixed[i])] == '_')
+			pfx = prefixed[i];
+	int prefixed_section = !strcmp(section, "cni") || !strcmp(section, "events");
+	if (!strcmp(section, "daemon") && pfx) {
+		rc = lc_fail(x->err, 0, "unknown setting '%s' in [daemon] (it belongs in [%s])", name, pfx);
 	} else if (!strcmp(section, "daemon")) {
 		rc = config_set(x->c, name, value, x->err);
-	} else if (!strcmp(section, "cni")) {
+	} else if (prefixed_section) {
 		char key[64];
-		if (snprintf(key, sizeof key, "cni_%s", name) >= (int)sizeof key || !strncmp(name, "cni_", 4))
-			rc = lc_fail(x->err, 0, "unknown setting '%s' in [cni]", name);
+		if (snprintf(key, sizeof key, "%s_%s", section, name) >= (int)sizeof key || pfx)
+			rc = lc_fail(x->err, 0, "unknown setting '%s' in [%s]", name, section);
 		else
 			rc = config_set(x->c, key, value, x->err);
 	} else if (!strncmp(section, "registry \"", 10) && sl > 11 && section[sl - 1] == '"') {
@@ -349,7 +362,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 			rc = config_registry_set(x->c, host, name, value, x->err);
 		}
 	} else {
-		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni] or [registry \"HOST\"])", section);
+		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni], [events] or [registry \"HOST\"])", section);
 	}
 	if (rc < 0) {
 		x->failed = x->line;
