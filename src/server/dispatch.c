@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cri/container.h"
+#include "cri/events.h"
 #include "cri/exec.h"
 #include "cri/image.h"
 #include "cri/runtime_info.h"
@@ -11,7 +12,7 @@
 #include "util/log.h"
 
 static struct dispatch_method table[] = {
-	/* service          method           handler            slow */
+	/* service          method           handler            kind: 0 fast, 1 slow (DISPATCH_*) */
 	{ "RuntimeService", "Version", cri_version, 0, NULL, NULL },
 	{ "RuntimeService", "Status", cri_status, 0, NULL, NULL },
 	{ "RuntimeService", "RuntimeConfig", cri_runtime_config, 0, NULL, NULL },
@@ -29,6 +30,7 @@ static struct dispatch_method table[] = {
 	{ "RuntimeService", "ReopenContainerLog", cri_reopen_container_log, 1, NULL, NULL },
 	{ "RuntimeService", "UpdateContainerResources", cri_update_container_resources, 1, NULL, NULL },
 	{ "RuntimeService", "ExecSync", cri_exec_sync, 1, NULL, NULL },
+	{ "RuntimeService", "GetContainerEvents", cri_get_container_events, DISPATCH_STREAM, NULL, NULL },
 	{ "ImageService", "PullImage", cri_pull_image, 1, NULL, NULL },
 	{ "ImageService", "ListImages", cri_list_images, 0, NULL, NULL },
 	{ "ImageService", "ImageStatus", cri_image_status, 0, NULL, NULL },
