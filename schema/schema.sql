@@ -1,5 +1,5 @@
 -- schema/schema.sql — the litecri database schema as it stands after every migration in
--- migrations/ (schema version 5).  Documentation for operators: the daemon never runs this file;
+-- migrations/ (schema version 6).  Documentation for operators: the daemon never runs this file;
 -- it applies migrations/NNNN_*.sql.  tests/unit/test_store.c proves that this file and the
 -- migrations produce the same schema (compared statement by statement, comments and white space
 -- aside): a migration that changes the schema must change this file in the same commit.
@@ -15,7 +15,7 @@
 --   * `config` is the CRI request config, protobuf-encoded exactly as received;
 --     `config_digest` is the SHA-256 of it, used to recognise a retried identical request.
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 
 CREATE TABLE sandboxes (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -240,3 +240,68 @@ CREATE TABLE host (
     key   TEXT NOT NULL PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- The container event history (migrations/0006_events.sql, docs/events.md): one row per state
+-- change — kind 0 CREATED, 1 STARTED, 2 STOPPED, 3 DELETED (the CRI ContainerEventType) — written
+-- by the triggers below in the statement that changes the container's row; seq is the commit
+-- order; host key 'events_retain' bounds the rows kept.
+CREATE TABLE events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at           INTEGER NOT NULL,                   -- ns since the epoch
+    kind         INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3)),
+    container_id TEXT    NOT NULL,
+    container    TEXT    NOT NULL,                   -- metadata name
+    attempt      INTEGER NOT NULL,
+    sandbox_id   TEXT    NOT NULL,
+    pod          TEXT    NOT NULL,                   -- the pod's metadata name
+    namespace    TEXT    NOT NULL,
+    exit_code    INTEGER,                            -- STOPPED only
+    reason       TEXT                                -- STOPPED only: Completed, Error, OOMKilled, StartError
+);
+
+CREATE TRIGGER events_created AFTER UPDATE OF creating ON containers
+WHEN OLD.creating = 1 AND NEW.creating = 0
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    SELECT NEW.created_at, 0, NEW.id, NEW.meta_name, NEW.meta_attempt, NEW.sandbox_id, s.meta_name, s.meta_namespace
+    FROM sandboxes s WHERE s.id = NEW.sandbox_id;
+END;
+
+CREATE TRIGGER events_started AFTER UPDATE OF state ON containers
+WHEN NEW.creating = 0 AND OLD.state <> 1 AND NEW.state = 1
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    SELECT NEW.started_at, 1, NEW.id, NEW.meta_name, NEW.meta_attempt, NEW.sandbox_id, s.meta_name, s.meta_namespace
+    FROM sandboxes s WHERE s.id = NEW.sandbox_id;
+END;
+
+CREATE TRIGGER events_stopped AFTER UPDATE OF state ON containers
+WHEN NEW.creating = 0 AND OLD.state <> 2 AND NEW.state = 2
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace, exit_code, reason)
+    SELECT NEW.finished_at, 2, NEW.id, NEW.meta_name, NEW.meta_attempt, NEW.sandbox_id, s.meta_name, s.meta_namespace,
+           NEW.exit_code, NEW.reason
+    FROM sandboxes s WHERE s.id = NEW.sandbox_id;
+END;
+
+CREATE TRIGGER events_deleted AFTER DELETE ON containers
+WHEN OLD.creating = 0
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    SELECT CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER) * 1000000, 3, OLD.id, OLD.meta_name,
+           OLD.meta_attempt, OLD.sandbox_id, s.meta_name, s.meta_namespace
+    FROM sandboxes s WHERE s.id = OLD.sandbox_id;
+END;
+
+CREATE TRIGGER events_prune AFTER INSERT ON events
+BEGIN
+    DELETE FROM events WHERE seq <= NEW.seq - (SELECT CAST(value AS INTEGER) FROM host WHERE key = 'events_retain');
+END;
+
+CREATE VIEW events_v AS
+SELECT seq,
+       strftime('%Y-%m-%dT%H:%M:%S', at / 1000000000, 'unixepoch') || printf('.%09dZ', at % 1000000000) AS time,
+       CASE kind WHEN 0 THEN 'CREATED' WHEN 1 THEN 'STARTED' WHEN 2 THEN 'STOPPED' WHEN 3 THEN 'DELETED'
+                 ELSE 'INVALID' END AS kind,
+       namespace, pod, container, attempt, exit_code, reason, container_id, sandbox_id
+FROM events;

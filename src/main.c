@@ -27,6 +27,7 @@
 #include "runtime/runtime.h"
 #include "server/metrics.h"
 #include "server/server.h"
+#include "store/events.h"
 #include "store/migrate.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -255,7 +256,8 @@ static int daemon_main(const struct lc_config *cfg)
 		goto fail;
 	if (run_migrations(cfg, &err) < 0)
 		goto fail;
-	if (store_open(cfg->db, (int)litecri_migrations_count, &store, &err) < 0)
+	if (store_open(cfg->db, (int)litecri_migrations_count, &store, &err) < 0 ||
+	    store_events_retain(store, cfg->events_retain, &err) < 0) /* before recovery, which records exits */
 		goto fail;
 
 	if (registry_global_init(&err) < 0 || images_open(cfg, store, &images, &err) < 0)

@@ -37,6 +37,27 @@ grpc_status_code cri_client_call(struct cri_client *c, const char *method, const
 				 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
 				 char **details, int timeout_ms);
 
+/*
+ * A server-streaming call (GetContainerEvents).  cri_client_stream_open sends the request and
+ * waits up to timeout_ms for the server's initial metadata (a server that subscribes the call sends
+ * them at once): the stream, or NULL when none came (then *code and *details, if not NULL, say why;
+ * a call that failed at once also gives NULL with its status).  The client must outlive it.
+ */
+struct cri_stream;
+struct cri_stream *cri_client_stream_open(struct cri_client *c, const char *method, const void *req, size_t len,
+					  int timeout_ms, grpc_status_code *code, char **details);
+
+/*
+ * The next message: 1 with *msg, *len (malloc'ed); 0 when the stream ended, *code and *details
+ * (malloc'ed, if details != NULL) its status; -1 when nothing came within timeout_ms (the read
+ * stays pending: the next call goes on with it).
+ */
+int cri_stream_next(struct cri_stream *s, void **msg, size_t *len, int timeout_ms, grpc_status_code *code,
+		    char **details);
+
+/* Cancel the stream if it is still open, and free it. */
+void cri_stream_free(struct cri_stream *s);
+
 /* Name of a status code, e.g. "UNIMPLEMENTED". */
 const char *cri_status_name(grpc_status_code code);
 

@@ -358,33 +358,24 @@ static Runtime__V1__Signal cri_signal(int sig)
 	return v ? (Runtime__V1__Signal)v->value : RUNTIME__V1__SIGNAL__SIGNAL_RUNTIME_DEFAULT;
 }
 
-grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
-				      ProtobufCMessage **resp)
+Runtime__V1__ContainerStatus *container_status_of(struct cri_call *call, const struct container_row *c)
 {
-	const Runtime__V1__ContainerStatusRequest *r = (const void *)req;
-	struct container_row c;
-	grpc_status_code code = life_container_find(env, call, "ContainerStatus", r->container_id, &c);
-	if (code != GRPC_STATUS_OK)
-		return code;
-	const char *id = c.id;
-	const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, &c);
+	const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, c);
 	if (!cfg)
-		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "ContainerStatus %s: the recorded config does not decode", id);
-	Runtime__V1__ContainerStatusResponse *out = cri_new(call, &runtime__v1__container_status_response__descriptor);
+		return NULL;
 	Runtime__V1__ContainerStatus *st = cri_new(call, &runtime__v1__container_status__descriptor);
-	out->status = st;
-	st->id = arena_strdup(call->arena, c.id); /* c is on this stack; the response is packed later */
+	st->id = arena_strdup(call->arena, c->id); /* c may be on the caller's stack; the status is packed later */
 	st->metadata = cfg->metadata;
-	st->state = cri_state(c.state);
-	st->created_at = c.created_at;
-	st->started_at = c.started_at;
-	st->finished_at = c.finished_at;
-	st->exit_code = c.exit_code;
+	st->state = cri_state(c->state);
+	st->created_at = c->created_at;
+	st->started_at = c->started_at;
+	st->finished_at = c->finished_at;
+	st->exit_code = c->exit_code;
 	st->image = cfg->image;
-	st->image_ref = (char *)c.image_ref;
-	st->image_id = (char *)c.image_ref;
-	st->reason = (char *)c.reason;
-	st->message = (char *)c.message;
+	st->image_ref = (char *)c->image_ref;
+	st->image_id = (char *)c->image_ref;
+	st->reason = (char *)c->reason;
+	st->message = (char *)c->message;
 	st->n_labels = cfg->n_labels;
 	st->labels = cri_map_copy(call, &runtime__v1__container_status__labels_entry__descriptor,
 				  (void *const *)cfg->labels, cfg->n_labels);
@@ -393,13 +384,28 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 				       (void *const *)cfg->annotations, cfg->n_annotations);
 	st->n_mounts = cfg->n_mounts;
 	st->mounts = cfg->mounts;
-	st->log_path = (char *)c.log_path;
-	st->stop_signal = cri_signal(c.stop_signal);
-	const Runtime__V1__LinuxContainerResources *res = life_container_resources(call->arena, &c, cfg);
+	st->log_path = (char *)c->log_path;
+	st->stop_signal = cri_signal(c->stop_signal);
+	const Runtime__V1__LinuxContainerResources *res = life_container_resources(call->arena, c, cfg);
 	if (res) {
 		st->resources = cri_new(call, &runtime__v1__container_resources__descriptor);
 		st->resources->linux = (Runtime__V1__LinuxContainerResources *)res;
 	}
+	return st;
+}
+
+grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp)
+{
+	const Runtime__V1__ContainerStatusRequest *r = (const void *)req;
+	struct container_row c;
+	grpc_status_code code = life_container_find(env, call, "ContainerStatus", r->container_id, &c);
+	if (code != GRPC_STATUS_OK)
+		return code;
+	Runtime__V1__ContainerStatusResponse *out = cri_new(call, &runtime__v1__container_status_response__descriptor);
+	out->status = container_status_of(call, &c);
+	if (!out->status)
+		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "ContainerStatus %s: the recorded config does not decode", c.id);
 	if (r->verbose) {
 		json_t *info = json_pack("{s:s, s:s, s:I, s:b, s:b, s:i}", "name", c.name, "sandboxID", c.sandbox_id, "pid",
 					 (json_int_t)c.pid, "starting", c.starting, "removing", c.removing, "stopSignal",

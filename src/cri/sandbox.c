@@ -591,40 +591,21 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 	return GRPC_STATUS_OK;
 }
 
-grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
-					ProtobufCMessage **resp)
+Runtime__V1__PodSandboxStatus *sandbox_status_of(struct cri_call *call, const struct sandbox_row *sb)
 {
-	const Runtime__V1__PodSandboxStatusRequest *r = (const void *)req;
-	char id[OBJ_ID_BUF];
-	grpc_status_code code;
-	int found = life_resolve(env, call, "PodSandboxStatus", 0, r->pod_sandbox_id, id, &code);
-	if (found < 0)
-		return code;
-	struct lc_err err = { 0 };
-	struct sandbox_row sb;
-	if (found && store_sandbox_get(env->store, id, call->arena, &sb, &err) < 0) {
-		if (err.errnum != ENOENT)
-			return cri_fail(call, cri_work_code(err.errnum), "PodSandboxStatus %s: %s", id, err.msg);
-		found = 0;
-	}
-	if (!found || sb.creating) /* a sandbox is visible once RunPodSandbox has finished */
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND,
-				"PodSandboxStatus: sandbox %s not found", LC_Q(r->pod_sandbox_id));
-	const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(call->arena, &sb);
+	const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(call->arena, sb);
 	if (!cfg)
-		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "PodSandboxStatus %s: the recorded config does not decode", id);
-	Runtime__V1__PodSandboxStatusResponse *out = cri_new(call, &runtime__v1__pod_sandbox_status_response__descriptor);
+		return NULL;
 	Runtime__V1__PodSandboxStatus *st = cri_new(call, &runtime__v1__pod_sandbox_status__descriptor);
-	out->status = st;
-	st->id = arena_strdup(call->arena, sb.id); /* sb is on this stack; the response is packed later */
+	st->id = arena_strdup(call->arena, sb->id); /* sb may be on the caller's stack; the status is packed later */
 	st->metadata = cfg->metadata;
-	st->state = sb.state == SANDBOX_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
-					      : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
-	st->created_at = sb.created_at;
+	st->state = sb->state == SANDBOX_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
+					       : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+	st->created_at = sb->created_at;
 	st->network = cri_new(call, &runtime__v1__pod_sandbox_network_status__descriptor);
-	st->network->ip = (char *)sb.ip;
+	st->network->ip = (char *)sb->ip;
 	{ /* additional_ips: space-separated in the row */
-		char *ips = arena_strdup(call->arena, sb.additional_ips), *save = NULL;
+		char *ips = arena_strdup(call->arena, sb->additional_ips), *save = NULL;
 		size_t n = 0;
 		for (const char *c = ips; *c; c++)
 			n += *c == ' ';
@@ -646,7 +627,33 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 	st->n_annotations = cfg->n_annotations;
 	st->annotations = cri_map_copy(call, &runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
 				       (void *const *)cfg->annotations, cfg->n_annotations);
-	st->runtime_handler = (char *)sb.runtime_handler;
+	st->runtime_handler = (char *)sb->runtime_handler;
+	return st;
+}
+
+grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+					ProtobufCMessage **resp)
+{
+	const Runtime__V1__PodSandboxStatusRequest *r = (const void *)req;
+	char id[OBJ_ID_BUF];
+	grpc_status_code code;
+	int found = life_resolve(env, call, "PodSandboxStatus", 0, r->pod_sandbox_id, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	struct sandbox_row sb;
+	if (found && store_sandbox_get(env->store, id, call->arena, &sb, &err) < 0) {
+		if (err.errnum != ENOENT)
+			return cri_fail(call, cri_work_code(err.errnum), "PodSandboxStatus %s: %s", id, err.msg);
+		found = 0;
+	}
+	if (!found || sb.creating) /* a sandbox is visible once RunPodSandbox has finished */
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND,
+				"PodSandboxStatus: sandbox %s not found", LC_Q(r->pod_sandbox_id));
+	Runtime__V1__PodSandboxStatusResponse *out = cri_new(call, &runtime__v1__pod_sandbox_status_response__descriptor);
+	out->status = sandbox_status_of(call, &sb);
+	if (!out->status)
+		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "PodSandboxStatus %s: the recorded config does not decode", id);
 	if (r->verbose) {
 		static const char *const net_states[] = { "NONE", "ADDING", "ATTACHED", "DELETING" };
 		json_t *info = json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o?}", "name", sb.name, "pid",

@@ -24,6 +24,12 @@ grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call
  * What a pod gives its containers (namespaces, files, cgroup parent), from its row and config;
  * strings live in the call's arena.  The pod must have been created (its infra pid is known).
  */
+/*
+ * The CRI PodSandboxStatus of row sb (PodSandboxStatus, GetContainerEvents), built in the call's
+ * arena; its strings are sb's (allocated there too).  NULL when the recorded config does not decode.
+ */
+Runtime__V1__PodSandboxStatus *sandbox_status_of(struct cri_call *call, const struct sandbox_row *sb);
+
 int sandbox_spec_pod(struct cri_env *env, struct cri_call *call, const struct sandbox_row *sb,
 		     const Runtime__V1__PodSandboxConfig *cfg, struct spec_pod *out, struct lc_err *err);
 

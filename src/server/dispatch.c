@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cri/container.h"
+#include "cri/events.h"
 #include "cri/exec.h"
 #include "cri/image.h"
 #include "cri/runtime_info.h"
@@ -12,7 +13,7 @@
 #include "util/log.h"
 
 static struct dispatch_method table[] = {
-	/* service          method           handler            slow */
+	/* service          method           handler            kind: 0 fast, 1 slow (DISPATCH_*) */
 	{ "RuntimeService", "Version", cri_version, 0, NULL, NULL },
 	{ "RuntimeService", "Status", cri_status, 0, NULL, NULL },
 	{ "RuntimeService", "RuntimeConfig", cri_runtime_config, 0, NULL, NULL },
@@ -36,6 +37,7 @@ static struct dispatch_method table[] = {
 	{ "RuntimeService", "ListPodSandboxStats", cri_list_pod_sandbox_stats, 1, NULL, NULL },
 	{ "RuntimeService", "ListMetricDescriptors", cri_list_metric_descriptors, 0, NULL, NULL },
 	{ "RuntimeService", "ListPodSandboxMetrics", cri_list_pod_sandbox_metrics, 1, NULL, NULL },
+	{ "RuntimeService", "GetContainerEvents", cri_get_container_events, DISPATCH_STREAM, NULL, NULL },
 	{ "ImageService", "PullImage", cri_pull_image, 1, NULL, NULL },
 	{ "ImageService", "ListImages", cri_list_images, 0, NULL, NULL },
 	{ "ImageService", "ImageStatus", cri_image_status, 0, NULL, NULL },

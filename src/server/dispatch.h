@@ -12,13 +12,22 @@
 
 #include "cri/cri.h"
 
+enum dispatch_kind {
+	/* short (database reads, small answers): run on the polling thread as soon as it arrives */
+	DISPATCH_FAST = 0,
+	/* may take long (network, runtime, large disk work): run by the worker pool */
+	DISPATCH_SLOW = 1,
+	/* server-streaming (GetContainerEvents): the handler accepts the request on the polling thread,
+	 * then the server sends the event feed to the call (server.h).  Served under runtime.v1 only:
+	 * runtime.v1alpha2 was dropped before the CRI had any streaming method. */
+	DISPATCH_STREAM = 2,
+};
+
 struct dispatch_method {
 	const char *service;  /* "RuntimeService" or "ImageService" */
 	const char *name;     /* "Version" */
 	cri_handler fn;
-	/* 1: may take long (network, runtime, large disk work): run by the worker pool.  0: short
-	 * (database reads, small answers): run on the polling thread as soon as it arrives. */
-	int slow;
+	enum dispatch_kind kind;
 	/* Filled by dispatch_init from the generated service descriptors: */
 	const ProtobufCMessageDescriptor *input, *output;
 };

@@ -21,6 +21,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "cri/events.h"
 #include "server/dispatch.h"
 #include "server/wirecheck.h"
 #include "util/fsutil.h"
@@ -37,17 +38,20 @@ struct route {
 	char path[128];
 };
 
-enum tag_kind { TAG_NEW_CALL, TAG_NEW_UNKNOWN, TAG_DONE, TAG_CLOSED, TAG_SHUTDOWN };
+enum tag_kind { TAG_NEW_CALL, TAG_NEW_UNKNOWN, TAG_DONE, TAG_CLOSED, TAG_SENT, TAG_SHUTDOWN };
 
 /*
  * A call from request to completion of its final batch.  The struct is the completion tag of the
- * request and of the final batch; &closed_kind is that of the close watch (see watch_close).
- * Every tag starts with its enum tag_kind.
+ * request and of the final batch; &closed_kind is that of the close watch (see watch_close),
+ * &sent_kind that of a stream's send batch.  Every tag starts with its enum tag_kind.
  */
 struct call {
 	enum tag_kind kind;
 	enum tag_kind closed_kind; /* TAG_CLOSED */
-	atomic_int refs;           /* the request / final batch holds one, a running close watch one */
+	enum tag_kind sent_kind;   /* TAG_SENT */
+	/* the request / final batch holds one (a subscribed stream: its subscription), a running close
+	 * watch one, a stream's send batch one */
+	atomic_int refs;
 	int watching;              /* a close watch runs: the final batch must not receive the close */
 	int cancel_fd;             /* watched calls: eventfd written once the caller is gone; else 0 */
 	struct server *srv;
@@ -61,6 +65,13 @@ struct call {
 	grpc_slice status_details;
 	int cancelled;
 	struct arena arena;
+	int md_sent;               /* initial metadata went out (streams: at subscription) */
+	/* DISPATCH_STREAM calls, under srv->sub_lock (see the feed below): */
+	int subscribed;            /* on srv->subs: the feed's messages are queued for it */
+	int sending;               /* a send batch (initial metadata or a message) is in flight */
+	struct call *sub_next;
+	grpc_slice *q;             /* queued messages: a ring of srv->queue_max */
+	size_t q_head, q_len;
 };
 
 struct server {
@@ -85,6 +96,16 @@ struct server {
 	atomic_int idle;        /* workers waiting on the queue */
 	atomic_int stopping;    /* no more requests are made (set under lock) */
 	struct call shutdown_tag;
+
+	/* Streams: the feed thread sends each event to every subscribed call (see the feed below). */
+	pthread_mutex_t sub_lock; /* guards subs, subs_closed and the stream fields of their calls */
+	struct call *subs;        /* subscribed calls */
+	int subs_closed;          /* server_stop ended the streams: no more subscribe */
+	size_t queue_max;         /* [events] queue */
+	int64_t feed_cursor;      /* the last event the feed read */
+	pthread_t feed;
+	int feed_started;
+	atomic_int feed_stop;
 };
 
 static void *worker(void *arg);
@@ -102,7 +123,7 @@ static void *worker(void *arg);
  */
 static grpc_completion_queue *route_cq(const struct server *s, const struct route *r)
 {
-	return r && r->m->slow ? s->cq_slow : s->cq;
+	return r && r->m->kind == DISPATCH_SLOW ? s->cq_slow : s->cq;
 }
 
 static int64_t now_ns(void)
@@ -121,6 +142,7 @@ static struct call *call_new(struct server *s, enum tag_kind kind, const struct 
 	}
 	c->kind = kind;
 	c->closed_kind = TAG_CLOSED;
+	c->sent_kind = TAG_SENT;
 	atomic_init(&c->refs, 1);
 	c->srv = s;
 	atomic_fetch_add(&s->held, 1);
@@ -152,6 +174,8 @@ static void call_free(struct call *c)
 	arena_release(&c->arena);
 	if (c->cancel_fd > 0)
 		close(c->cancel_fd);
+	assert(!c->subscribed && c->q_len == 0);
+	free(c->q);
 	free(c);
 }
 
@@ -167,6 +191,8 @@ static struct call *tag_call(void *tag, enum tag_kind *kind)
 	*kind = *(enum tag_kind *)tag;
 	if (*kind == TAG_CLOSED)
 		return (struct call *)((char *)tag - offsetof(struct call, closed_kind));
+	if (*kind == TAG_SENT)
+		return (struct call *)((char *)tag - offsetof(struct call, sent_kind));
 	return tag;
 }
 
@@ -197,14 +223,17 @@ static void request_call(struct server *s, const struct route *r)
 	}
 }
 
-/* Send the final batch: initial metadata, the response if any, the status; c completes as TAG_DONE. */
+/* Send the final batch: initial metadata (unless sent), the response if any, the status; c completes
+ * as TAG_DONE. */
 static void finish(struct call *c, grpc_status_code code, const char *msg)
 {
 	grpc_op ops[4];
 	memset(ops, 0, sizeof ops);
 	size_t n = 0;
-	ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-	n++;
+	if (!c->md_sent) {
+		ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+		n++;
+	}
 	if (code == GRPC_STATUS_OK && c->response) {
 		ops[n].op = GRPC_OP_SEND_MESSAGE;
 		ops[n].data.send_message.send_message = c->response;
@@ -330,6 +359,10 @@ static grpc_status_code run_handler(struct server *s, struct call *c, const char
 		*msg = cc.status_msg ? cc.status_msg : "";
 		return code;
 	}
+	if (m->kind == DISPATCH_STREAM) {
+		assert(!resp); /* accepted: the feed answers */
+		return GRPC_STATUS_OK;
+	}
 	assert(resp && resp->descriptor == m->output);
 	size_t len = protobuf_c_message_get_packed_size(resp);
 	if (len > SERVER_MAX_MESSAGE) {
@@ -346,11 +379,17 @@ static grpc_status_code run_handler(struct server *s, struct call *c, const char
 	return GRPC_STATUS_OK;
 }
 
+static void subscribe(struct server *s, struct call *c);
+
 static void handle_call(struct server *s, struct call *c)
 {
 	int64_t t0 = now_ns();
 	const char *msg = NULL;
 	grpc_status_code code = run_handler(s, c, &msg);
+	if (code == GRPC_STATUS_OK && c->route->m->kind == DISPATCH_STREAM) {
+		subscribe(s, c);
+		return;
+	}
 	int64_t us = (now_ns() - t0) / 1000;
 	size_t nm;
 	metrics_rpc((size_t)(c->route->m - dispatch_methods(&nm)), (int)code, us);
@@ -359,6 +398,215 @@ static void handle_call(struct server *s, struct call *c)
 	else
 		log_info("rpc %s failed: status %d: %s (%lldus)", c->route->path, code, msg, (long long)us);
 	finish(c, code, msg);
+}
+
+/*
+ * Streams (DISPATCH_STREAM: GetContainerEvents).  No thread waits on a stream: a subscribed call
+ * is a struct call on s->subs with a bounded queue of packed messages.  The feed thread appends
+ * each event to every queue and starts a send batch on a call that has none in flight; the poller,
+ * when a send batch completes, starts the next one from the queue.  So a client that reads slowly
+ * only lengthens its own queue, and one that falls s->queue_max messages behind is cut off
+ * (RESOURCE_EXHAUSTED: kubelet then relists).  A stream ends with a status: RESOURCE_EXHAUSTED when
+ * its client falls behind, UNAVAILABLE at shutdown; or it ends with its client (cancelled,
+ * disconnected: the close watch).  Everything here runs under s->sub_lock.
+ */
+
+/* Start a one-op batch on c with `tag` (one of c's tags), holding a reference for it.  0 or -1. */
+static int start_op(struct call *c, grpc_op *op, void *tag)
+{
+	atomic_fetch_add(&c->refs, 1);
+	grpc_call_error e = grpc_call_start_batch(c->call, op, 1, tag, NULL);
+	if (e == GRPC_CALL_OK)
+		return 0;
+	log_error("server: %s: cannot start a batch (op %d): grpc_call_error %d", c->route->path, (int)op->op, e);
+	atomic_fetch_sub(&c->refs, 1);
+	return -1;
+}
+
+/*
+ * End c's stream with code and msg: off s->subs, its queue dropped.  With no send in flight, a
+ * final batch carries the status; else the call is cancelled with it (its client is not reading:
+ * the status, a HEADERS frame, is not held behind the unsent data).  Drops the subscription's
+ * reference: c may be gone on return.
+ */
+static void stream_end(struct server *s, struct call *c, grpc_status_code code, const char *msg)
+{
+	if (!c->subscribed)
+		return;
+	c->subscribed = 0;
+	struct call **pp = &s->subs;
+	while (*pp != c)
+		pp = &(*pp)->sub_next;
+	*pp = c->sub_next;
+	for (; c->q_len; c->q_len--, c->q_head = (c->q_head + 1) % s->queue_max)
+		grpc_slice_unref(c->q[c->q_head]);
+	if (!c->sending) {
+		finish(c, code, msg); /* its completion drops the reference */
+		return;
+	}
+	grpc_call_cancel_with_status(c->call, code, msg, NULL);
+	call_unref(c);
+}
+
+/* Send c's next queued message, if any and none is in flight. */
+static void stream_send(struct server *s, struct call *c)
+{
+	if (!c->subscribed || c->sending || !c->q_len)
+		return;
+	grpc_slice msg = c->q[c->q_head];
+	c->q_head = (c->q_head + 1) % s->queue_max;
+	c->q_len--;
+	assert(!c->response);
+	c->response = grpc_raw_byte_buffer_create(&msg, 1);
+	grpc_slice_unref(msg);
+	grpc_op op;
+	memset(&op, 0, sizeof op);
+	op.op = GRPC_OP_SEND_MESSAGE;
+	op.data.send_message.send_message = c->response;
+	c->sending = 1;
+	if (start_op(c, &op, &c->sent_kind) < 0) {
+		c->sending = 0;
+		stream_end(s, c, GRPC_STATUS_INTERNAL, "litecri could not send an event");
+	}
+}
+
+/*
+ * The stream handler accepted c (on the poller): subscribe it.  Its initial metadata goes out at
+ * once, so a client knows it is subscribed when they arrive; the close watch tells when it goes.
+ */
+static void subscribe(struct server *s, struct call *c)
+{
+	c->q = calloc(s->queue_max, sizeof *c->q);
+	if (!c->q) {
+		log_error("server: out of memory");
+		abort();
+	}
+	pthread_mutex_lock(&s->sub_lock);
+	if (s->subs_closed) {
+		pthread_mutex_unlock(&s->sub_lock);
+		finish(c, GRPC_STATUS_UNAVAILABLE, "litecri is shutting down");
+		return;
+	}
+	c->subscribed = 1;
+	c->sub_next = s->subs;
+	s->subs = c;
+	grpc_op op;
+	memset(&op, 0, sizeof op);
+	op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	op.data.recv_close_on_server.cancelled = &c->cancelled;
+	c->watching = start_op(c, &op, &c->closed_kind) == 0;
+	memset(&op, 0, sizeof op);
+	op.op = GRPC_OP_SEND_INITIAL_METADATA;
+	c->md_sent = c->sending = 1;
+	if (!c->watching || start_op(c, &op, &c->sent_kind) < 0) {
+		c->sending = 0;
+		stream_end(s, c, GRPC_STATUS_INTERNAL, "litecri could not start the stream");
+	} else {
+		log_debug("rpc %s: subscribed", c->route->path);
+	}
+	pthread_mutex_unlock(&s->sub_lock);
+}
+
+/* A send batch of c completed (on the poller): the next message, or the end of a broken call. */
+static void stream_sent(struct server *s, struct call *c, int success)
+{
+	pthread_mutex_lock(&s->sub_lock);
+	c->sending = 0;
+	if (c->response) {
+		grpc_byte_buffer_destroy(c->response);
+		c->response = NULL;
+	}
+	if (!success)
+		stream_end(s, c, GRPC_STATUS_CANCELLED, "the stream broke");
+	else
+		stream_send(s, c);
+	pthread_mutex_unlock(&s->sub_lock);
+	call_unref(c);
+}
+
+/* c's close watch completed (on the poller): its client went away, or its status went out. */
+static void stream_closed(struct server *s, struct call *c)
+{
+	pthread_mutex_lock(&s->sub_lock);
+	if (c->subscribed)
+		log_debug("rpc %s: the client went away", c->route->path);
+	stream_end(s, c, GRPC_STATUS_CANCELLED, "the client went away");
+	pthread_mutex_unlock(&s->sub_lock);
+	call_unref(c);
+}
+
+/* End every stream (the feed cannot go on for any of them). */
+static void streams_end_all(struct server *s, grpc_status_code code, const char *msg)
+{
+	pthread_mutex_lock(&s->sub_lock);
+	while (s->subs)
+		stream_end(s, s->subs, code, msg);
+	pthread_mutex_unlock(&s->sub_lock);
+}
+
+/* Queue msg for every subscribed call; a call whose queue is full is cut off instead. */
+static void streams_publish(struct server *s, grpc_slice msg)
+{
+	pthread_mutex_lock(&s->sub_lock);
+	for (struct call *c = s->subs, *next; c; c = next) {
+		next = c->sub_next;
+		if (c->q_len == s->queue_max) {
+			log_warn("rpc %s: the client fell %zu events behind: disconnected", c->route->path, s->queue_max);
+			stream_end(s, c, GRPC_STATUS_RESOURCE_EXHAUSTED,
+				   "the client fell behind the events ([events] queue): disconnected; relist");
+			continue;
+		}
+		c->q[(c->q_head + c->q_len++) % s->queue_max] = grpc_slice_ref(msg);
+		stream_send(s, c);
+	}
+	pthread_mutex_unlock(&s->sub_lock);
+}
+
+#define FEED_BATCH 64     /* events read and built at once */
+#define FEED_WAIT_MS 1000 /* a wait for events ends this often (server_stop also wakes it) */
+
+/* The feed thread: reads the events as they commit (cri_events_next) and publishes each. */
+static void *feed(void *arg)
+{
+	struct server *s = arg;
+	while (!atomic_load(&s->feed_stop)) {
+		struct arena a;
+		arena_init(&a);
+		struct cri_call cc = { .arena = &a, .api = CRI_API_V1, .method = "GetContainerEvents" };
+		Runtime__V1__ContainerEventResponse **ev;
+		size_t n;
+		int64_t lost;
+		struct lc_err err = { 0 };
+		if (cri_events_next(s->env, &cc, &s->feed_cursor, FEED_WAIT_MS, FEED_BATCH, &ev, &n, &lost, &err) < 0) {
+			log_error("server: events not read: %s (retried in a second)", err.msg);
+			arena_release(&a);
+			struct timespec t = { .tv_sec = 1 };
+			nanosleep(&t, NULL);
+			continue;
+		}
+		if (lost > 0) {
+			log_warn("server: %lld events were pruned ([events] retain) before they were sent: ending every "
+				 "GetContainerEvents stream", (long long)lost);
+			streams_end_all(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+					"events were pruned ([events] retain) before they were sent; relist");
+		}
+		for (size_t i = 0; i < n; i++) {
+			size_t len = protobuf_c_message_get_packed_size(&ev[i]->base);
+			if (len > SERVER_MAX_MESSAGE) {
+				log_error("server: the event of container %s (%zu bytes) exceeds the %d-byte message limit: "
+					  "ending every GetContainerEvents stream", ev[i]->container_id, len, SERVER_MAX_MESSAGE);
+				streams_end_all(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "an event exceeds the message limit; relist");
+				continue;
+			}
+			grpc_slice msg = grpc_slice_malloc(len);
+			protobuf_c_message_pack(&ev[i]->base, GRPC_SLICE_START_PTR(msg));
+			streams_publish(s, msg);
+			grpc_slice_unref(msg);
+		}
+		arena_release(&a);
+	}
+	cri_thread_end(s->env);
+	return NULL;
 }
 
 static void handle_unknown(struct call *c)
@@ -463,7 +711,14 @@ static void *poller(void *arg)
 			continue;
 		}
 		if (kind == TAG_CLOSED) {
-			closed_watch(c, ev.success);
+			if (c->route && c->route->m->kind == DISPATCH_STREAM)
+				stream_closed(s, c);
+			else
+				closed_watch(c, ev.success);
+			continue;
+		}
+		if (kind == TAG_SENT) {
+			stream_sent(s, c, ev.success);
 			continue;
 		}
 		if (kind == TAG_DONE || !ev.success) {
@@ -538,7 +793,10 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 	strcpy(s->socket_path, cfg->socket_path);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	pthread_mutex_init(&s->sub_lock, NULL);
 	s->shutdown_tag.kind = TAG_SHUTDOWN;
+	s->queue_max = (size_t)cfg->events_queue;
+	assert(s->queue_max >= 1);
 
 	grpc_arg args[2] = {
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = SERVER_MAX_MESSAGE },
@@ -555,15 +813,16 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 
 	size_t nm;
 	const struct dispatch_method *methods = dispatch_methods(&nm);
-	s->nroutes = 2 * nm;
-	s->routes = calloc(s->nroutes, sizeof *s->routes);
+	s->routes = calloc(2 * nm, sizeof *s->routes);
 	if (!s->routes || metrics_rpc_init(dispatch_names(), nm) < 0) {
 		lc_fail(err, ENOMEM, "server routes");
 		goto fail_early;
 	}
 	for (size_t i = 0; i < nm; i++) {
 		for (int api = CRI_API_V1; api <= CRI_API_V1ALPHA2; api++) {
-			struct route *r = &s->routes[2 * i + (size_t)api];
+			if (methods[i].kind == DISPATCH_STREAM && api == CRI_API_V1ALPHA2)
+				continue; /* v1alpha2 has no such method: UNIMPLEMENTED, as any unknown one */
+			struct route *r = &s->routes[s->nroutes++];
 			r->m = &methods[i];
 			r->api = api;
 			snprintf(r->path, sizeof r->path, "/%s.%s/%s", dispatch_package(api), methods[i].service, methods[i].name);
@@ -601,6 +860,13 @@ int server_start(struct cri_env *env, struct server **out, struct lc_err *err)
 		goto fail_early;
 	}
 	s->poller_started = 1;
+	if (cri_events_start(env, &s->feed_cursor, err) < 0 ||
+	    ((e = pthread_create(&s->feed, NULL, feed, s)) != 0 && lc_fail(err, e, "start the event feed thread"))) {
+		lc_wrap(err, "GetContainerEvents");
+		server_stop(s, 0, NULL);
+		return -1;
+	}
+	s->feed_started = 1;
 	const char *idle_env = getenv("LITECRI_WORKER_IDLE_S");
 	s->idle_s = idle_env && atoi(idle_env) >= 1 && atoi(idle_env) <= 3600 ? atoi(idle_env) : WORKER_IDLE_S;
 	pthread_mutex_lock(&s->lock);
@@ -684,6 +950,16 @@ void server_stop(struct server *s, int timeout_s, void (*on_timeout)(void))
 	assert(s->poller_started); /* it takes the shutdown tag */
 	int64_t t0 = now_ns();
 	grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+	/* Streams never end by themselves: end them now, each with a status. */
+	if (s->feed_started) {
+		atomic_store(&s->feed_stop, 1);
+		cri_events_wake(s->env);
+		pthread_join(s->feed, NULL);
+	}
+	pthread_mutex_lock(&s->sub_lock);
+	s->subs_closed = 1;
+	pthread_mutex_unlock(&s->sub_lock);
+	streams_end_all(s, GRPC_STATUS_UNAVAILABLE, "litecri is shutting down");
 	struct timespec dl = realtime_in((int64_t)timeout_s * 1000, NULL);
 	if (!wait_shutdown(s, &dl, 1) && atomic_load(&s->held) == 0) {
 		/*
@@ -731,6 +1007,7 @@ void server_stop(struct server *s, int timeout_s, void (*on_timeout)(void))
 	log_info("server: stopped; socket %s removed", s->socket_path);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->sub_lock);
 	free(s->routes);
 	free(s);
 }

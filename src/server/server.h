@@ -3,11 +3,16 @@
  * UNIMPLEMENTED for everything else.
  *
  * Two completion queues.  One polling thread owns the socket and runs every fast method
- * (dispatch.c: slow = 0 — database reads, small answers) start to finish the moment it arrives,
- * with no hand-over to another thread.  Slow methods (slow = 1: pulls, removals, runtime work)
+ * (dispatch.h: DISPATCH_FAST — database reads, small answers) start to finish the moment it arrives,
+ * with no hand-over to another thread.  Slow methods (DISPATCH_SLOW: pulls, removals, runtime work)
  * are requested on a non-polling queue served by a pool of worker threads; a call occupies one
  * worker, and when every worker is busy the pool grows (up to SERVER_MAX_WORKERS), so a slow
  * call never holds up the others, fast or slow; workers beyond --workers end after a minute idle.
+ *
+ * Server-streaming methods (dispatch.h: DISPATCH_STREAM, GetContainerEvents) hold no thread: a
+ * subscribed call has a bounded queue ([events] queue) that one feed thread fills with each event
+ * (cri/events.h) and the poller drains, one send batch at a time; a client whose queue is full is
+ * cut off (RESOURCE_EXHAUSTED), and server_stop ends every stream (UNAVAILABLE).  See docs/events.md.
  */
 #ifndef LITECRI_SERVER_SERVER_H
 #define LITECRI_SERVER_SERVER_H

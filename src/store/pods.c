@@ -79,6 +79,17 @@ static int run_update(struct store *s, sqlite3_stmt *st, int *changed, struct lc
 	return 0;
 }
 
+/* run_update of a container transition the events table's triggers may record: store_notify after
+ * it committed (store/events.h). */
+static int event_update(struct store *s, sqlite3_stmt *st, int *changed, struct lc_err *err, const char *what,
+			const char *id)
+{
+	if (run_update(s, st, changed, err, what, id) < 0)
+		return -1;
+	store_notify(s);
+	return 0;
+}
+
 /* Run the statement sql whose one parameter (?1) is id (a transition or delete); *changed as run_update. */
 static int update_id(struct store *s, const char *sql, const char *id, int *changed, const char *what,
 		     struct lc_err *err)
@@ -733,7 +744,10 @@ int store_container_created(struct store *s, const char *id, int64_t pid, int64_
 	int changed = 0;
 	if (run_update(s, st, &changed, err, "record container created", id) < 0)
 		return -1;
-	return changed == 1 ? 0 : lc_fail(err, ENOENT, "container %s: no create in flight to finish", id);
+	if (changed != 1)
+		return lc_fail(err, ENOENT, "container %s: no create in flight to finish", id);
+	store_notify(s); /* an event CREATED */
+	return 0;
 }
 
 int store_container_resolve(struct store *s, const char *ref, char id[OBJ_ID_BUF], struct lc_err *err)
@@ -796,7 +810,7 @@ int store_container_started(struct store *s, const char *id, int64_t started_at,
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, started_at);
-	return run_update(s, st, NULL, err, "record container started", id);
+	return event_update(s, st, NULL, err, "record container started", id);
 }
 
 int store_container_start_failed(struct store *s, const char *id, int64_t finished_at, int exit_code,
@@ -813,7 +827,7 @@ int store_container_start_failed(struct store *s, const char *id, int64_t finish
 	sqlite3_bind_int(st, 3, exit_code);
 	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, message, -1, SQLITE_STATIC);
-	return run_update(s, st, NULL, err, "record container start failure", id);
+	return event_update(s, st, NULL, err, "record container start failure", id);
 }
 
 int store_container_exited(struct store *s, const char *id, int exit_code, int64_t finished_at, const char *reason,
@@ -831,7 +845,7 @@ int store_container_exited(struct store *s, const char *id, int exit_code, int64
 	sqlite3_bind_int(st, 2, exit_code);
 	sqlite3_bind_int64(st, 3, finished_at);
 	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	return run_update(s, st, changed, err, "record container exit", id);
+	return event_update(s, st, changed, err, "record container exit", id);
 }
 
 int store_container_updated(struct store *s, const char *id, const void *resources, size_t len, struct lc_err *err)
@@ -847,7 +861,10 @@ int store_container_updated(struct store *s, const char *id, const void *resourc
 
 int store_container_delete(struct store *s, const char *id, struct lc_err *err)
 {
-	return update_id(s, "DELETE FROM containers WHERE id = ?1", id, NULL, "delete container", err);
+	if (update_id(s, "DELETE FROM containers WHERE id = ?1", id, NULL, "delete container", err) < 0)
+		return -1;
+	store_notify(s); /* an event DELETED, unless its create never finished */
+	return 0;
 }
 
 /* --- in-flight flags ------------------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "util/log.h"
 
@@ -30,6 +31,9 @@ struct store {
 	pthread_key_t key;     /* this thread's struct conn */
 	pthread_mutex_t lock;  /* guards conns (the list, not the connections) */
 	struct conn *conns;
+	pthread_mutex_t gen_lock; /* guards gen */
+	pthread_cond_t gen_cond;  /* broadcast when gen changes */
+	uint64_t gen;             /* store_notify */
 };
 
 /* Run one PRAGMA that returns a single text value and compare it (case-insensitively). */
@@ -103,6 +107,8 @@ int store_open(const char *path, int version, struct store **out, struct lc_err 
 		return lc_fail(err, EAGAIN, "open store %s: pthread_key_create", path);
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->gen_lock, NULL);
+	pthread_cond_init(&s->gen_cond, NULL);
 	sqlite3 *db = store_conn(s, err);
 	int have = 0;
 	if (!db || store_user_version(db, &have, err) < 0) {
@@ -206,6 +212,40 @@ sqlite3 *store_conn(struct store *s, struct lc_err *err)
 	return c->db;
 }
 
+void store_notify(struct store *s)
+{
+	pthread_mutex_lock(&s->gen_lock);
+	s->gen++;
+	pthread_cond_broadcast(&s->gen_cond);
+	pthread_mutex_unlock(&s->gen_lock);
+}
+
+uint64_t store_gen(struct store *s)
+{
+	pthread_mutex_lock(&s->gen_lock);
+	uint64_t g = s->gen;
+	pthread_mutex_unlock(&s->gen_lock);
+	return g;
+}
+
+uint64_t store_gen_wait(struct store *s, uint64_t seen, int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->gen_lock);
+	while (s->gen == seen && pthread_cond_clockwait(&s->gen_cond, &s->gen_lock, CLOCK_MONOTONIC, &until) == 0)
+		;
+	uint64_t g = s->gen;
+	pthread_mutex_unlock(&s->gen_lock);
+	return g;
+}
+
 int store_ping(struct store *s, struct lc_err *err)
 {
 	if (same_file(s, err) < 0)
@@ -258,6 +298,8 @@ void store_close(struct store *s)
 	}
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->gen_cond);
+	pthread_mutex_destroy(&s->gen_lock);
 	free(s->path);
 	free(s);
 }

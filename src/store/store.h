@@ -10,6 +10,7 @@
 #define LITECRI_STORE_STORE_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -65,6 +66,16 @@ void store_conn_release(struct store *s);
  * cannot run.
  */
 int store_check(struct store *s, void (*fn)(void *arg, const char *problem), void *arg, struct lc_err *err);
+
+/*
+ * Commit notifications: a write that may have added rows to the events table (store/events.h) calls
+ * store_notify once it committed, which advances a counter.  store_gen reads it; store_gen_wait
+ * blocks until it differs from `seen` or timeout_ms passes, and returns it.  A reader takes
+ * store_gen before it reads the table, then waits with that value: no commit is missed.
+ */
+void store_notify(struct store *s);
+uint64_t store_gen(struct store *s);
+uint64_t store_gen_wait(struct store *s, uint64_t seen, int timeout_ms);
 
 /* 0 if the database file store_open opened is still at its path and this thread's connection
  * answers a trivial query (the database is usable). */

@@ -32,6 +32,8 @@ void config_defaults(struct lc_config *c)
 	strcpy(c->cni_bin_dirs, "/opt/cni/bin:/usr/lib/cni");
 	c->cni_max_conf_num = 1;
 	c->cni_plugin_timeout = 60;
+	c->events_retain = 10000;
+	c->events_queue = 1024;
 }
 
 void config_free(struct lc_config *c)
@@ -279,6 +281,10 @@ int config_set(struct lc_config *c, const char *key, const char *v, struct lc_er
 		strcpy(c->metrics_address, v);
 		return 0;
 	}
+	if (!strcmp(key, "events_retain"))
+		return set_int(&c->events_retain, key, v, 1, 100000000, err);
+	if (!strcmp(key, "events_queue"))
+		return set_int(&c->events_queue, key, v, 1, 1000000, err);
 	if (!strcmp(key, "conmon") || !strcmp(key, "pause")) {
 		char *dst = key[0] == 'c' ? c->conmon : c->pause;
 		if (!*v || strlen(v) >= sizeof c->conmon)
@@ -344,16 +350,22 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 		return 0;
 	int rc;
 	size_t sl = strlen(section);
-	if (!strcmp(section, "daemon") && (!strncmp(name, "cni_", 4) || !strncmp(name, "metrics_", 8))) {
-		rc = lc_fail(x->err, 0, "unknown setting '%s' in [daemon] (it belongs in [%.*s])", name,
-			     (int)(strchr(name, '_') - name), name);
+	/* [cni], [events] and [metrics] keys are config_set's keys with the section's name and "_" before them */
+	static const char *const prefixed[] = { "cni", "events", "metrics" };
+	const char *pfx = NULL;
+	for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++)
+		if (!strncmp(name, prefixed[i], strlen(prefixed[i])) && name[strlen(prefixed[i])] == '_')
+			pfx = prefixed[i];
+	int prefixed_section = 0;
+	for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++)
+		prefixed_section |= !strcmp(section, prefixed[i]);
+	if (!strcmp(section, "daemon") && pfx) {
+		rc = lc_fail(x->err, 0, "unknown setting '%s' in [daemon] (it belongs in [%s])", name, pfx);
 	} else if (!strcmp(section, "daemon")) {
 		rc = config_set(x->c, name, value, x->err);
-	} else if (!strcmp(section, "cni") || !strcmp(section, "metrics")) {
-		/* the keys of these sections are config_set's with the section's name as a prefix */
+	} else if (prefixed_section) {
 		char key[64];
-		if (snprintf(key, sizeof key, "%s_%s", section, name) >= (int)sizeof key ||
-		    (!strncmp(name, section, sl) && name[sl] == '_'))
+		if (snprintf(key, sizeof key, "%s_%s", section, name) >= (int)sizeof key || pfx)
 			rc = lc_fail(x->err, 0, "unknown setting '%s' in [%s]", name, section);
 		else
 			rc = config_set(x->c, key, value, x->err);
@@ -367,7 +379,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 			rc = config_registry_set(x->c, host, name, value, x->err);
 		}
 	} else {
-		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni], [metrics] or [registry \"HOST\"])", section);
+		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni], [events], [metrics] or [registry \"HOST\"])", section);
 	}
 	if (rc < 0) {
 		x->failed = x->line;

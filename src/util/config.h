@@ -24,6 +24,11 @@
  *   max_conf_num = 1               how many configs (in name order) a pod is added to
  *   plugin_timeout = 60            seconds one plugin run may take (then it is killed)
  *
+ *   [events]                       container events (see docs/events.md)
+ *   retain = 10000                 rows the events table keeps (older ones are pruned)
+ *   queue = 1024                   events a GetContainerEvents client may fall behind by before
+ *                                  it is disconnected
+ *
  *   [registry "*"]                 where images are fetched from (see docs/images.md)
  *   mirror = https://mirror.example:5000          tried in order, before the registry itself
  *   mirror = http://127.0.0.1:5000 insecure       plain HTTP / unverified TLS only when marked
@@ -84,6 +89,9 @@ struct lc_config {
 	/* [metrics] address (key metrics_address, flag --metrics-address): HOST:PORT of the Prometheus
 	 * endpoint, IPv6 as [ADDR]:PORT; "" = off (the default) */
 	char metrics_address[128];
+	/* [events]: keys events_retain, events_queue */
+	int events_retain;
+	int events_queue;
 	/* Where the kernel's boot ID is read at startup (default /proc/sys/kernel/random/boot_id).  For
 	 * tests only, which fake a reboot with a file of their own: the hidden flag --boot-id-path (not
 	 * in --help) or the key boot_id_path. */

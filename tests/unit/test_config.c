@@ -148,6 +148,8 @@ static void test_defaults(void **state)
 	assert_string_equal(c.cni_bin_dirs, "/opt/cni/bin:/usr/lib/cni");
 	assert_int_equal(c.cni_max_conf_num, 1);
 	assert_int_equal(c.cni_plugin_timeout, 60);
+	assert_int_equal(c.events_retain, 10000);
+	assert_int_equal(c.events_queue, 1024);
 	assert_string_equal(LITECRI_DEFAULT_CONFIG, "/etc/litecri/litecri.conf");
 }
 
@@ -172,7 +174,10 @@ static void test_load_file(void **state)
 			    "max_conf_num = 2\n"
 			    "plugin_timeout = 5\n"
 			    "[metrics]\n"
-			    "address = [::1]:9100\n");
+			    "address = [::1]:9100\n"
+			    "[events]\n"
+			    "retain = 50\n"
+			    "queue = 8\n");
 	struct lc_config c;
 	config_defaults(&c);
 	struct lc_err err = { 0 };
@@ -192,6 +197,8 @@ static void test_load_file(void **state)
 	assert_int_equal(c.cni_max_conf_num, 2);
 	assert_int_equal(c.cni_plugin_timeout, 5);
 	assert_string_equal(c.metrics_address, "[::1]:9100");
+	assert_int_equal(c.events_retain, 50);
+	assert_int_equal(c.events_queue, 8);
 	/* the flags (--cni-conf-dir, --cni-bin-dirs) set the same keys, after the file */
 	assert_int_equal(config_set(&c, "cni_conf_dir", "/flag/net.d", &err), 0);
 	assert_int_equal(config_set(&c, "cni_bin_dirs", "/flag/bin", &err), 0);
@@ -321,6 +328,12 @@ static void test_file_errors(void **state)
 	expect_load_error(f, "[metrics]\naddress = 1338\n", (const char *const[]){ "metrics_address", "line 2", NULL });
 	expect_load_error(f, "[metrics]\nport = 1\n", (const char *const[]){ "metrics_port", "line 2", NULL });
 	expect_load_error(f, "[daemon]\nmetrics_address = x:1\n", (const char *const[]){ "[metrics]", "line 2", NULL });
+	/* [events] likewise */
+	expect_load_error(f, "[events]\nretain = 0\n", (const char *const[]){ "events_retain", "line 2", NULL });
+	expect_load_error(f, "[events]\nqueue = 0\n", (const char *const[]){ "events_queue", "line 2", NULL });
+	expect_load_error(f, "[events]\nevents_retain = 5\n", (const char *const[]){ "events_retain", "line 2", NULL });
+	expect_load_error(f, "[events]\nconf_dir = /x\n", (const char *const[]){ "conf_dir", "line 2", NULL });
+	expect_load_error(f, "[daemon]\nevents_queue = 5\n", (const char *const[]){ "[events]", "line 2", NULL });
 	/* a key before any section */
 	expect_load_error(f, "workers = 2\n", (const char *const[]){ f->conf, "line 1", NULL });
 	/* syntax errors */
@@ -642,9 +655,9 @@ static void test_installed_config(void **state)
 	assert_string_equal(c.cni_bin_dirs, d.cni_bin_dirs);
 	assert_memory_equal(&c, &d, sizeof c);
 	/* listen db root state runtime conmon log_level log_format workers shutdown_timeout
-	 * max_concurrent_downloads; [cni] conf_dir bin_dirs max_conf_num plugin_timeout; [metrics]
-	 * address */
-	assert_int_equal(settings, 16);
+	 * max_concurrent_downloads; [cni] conf_dir bin_dirs max_conf_num plugin_timeout; [events]
+	 * retain queue; [metrics] address */
+	assert_int_equal(settings, 18);
 }
 
 int main(void)

@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "../common/tmpdir.h"
+#include "store/events.h"
 #include "store/migrate.h"
 #include "store/pods.h"
 #include "store/store.h"
@@ -2121,6 +2122,147 @@ static void test_migration_0004_resources(void **state)
 	store_close(s);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* the event history (table events, migration 0006)                                           */
+
+/* The events after `after` as "KIND:container-id-suffix" words (kind names of events_v). */
+static char *events_words(struct store *s, int64_t after)
+{
+	struct arena a;
+	arena_init(&a);
+	struct event_row *r;
+	size_t n;
+	struct lc_err err = { 0 };
+	if (store_events_after(s, after, 1000, &a, &r, &n, &err) < 0)
+		fail_msg("store_events_after: %s", err.msg);
+	static const char *const kinds[] = { "CREATED", "STARTED", "STOPPED", "DELETED" };
+	char *out = calloc(1, 16 * n + 1);
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			assert_true(r[i].seq > r[i - 1].seq);
+		sprintf(out + strlen(out), "%s%s:%s", i ? " " : "", kinds[r[i].kind], r[i].container_id + 62);
+	}
+	arena_release(&a);
+	return out;
+}
+
+static void assert_events(struct store *s, int64_t after, const char *want)
+{
+	char *got = events_words(s, after);
+	if (strcmp(got, want) != 0)
+		fail_msg("events after %lld: got \"%s\", want \"%s\"", (long long)after, got, want);
+	free(got);
+}
+
+/* Events are written with the change that commits, and only then: a transition that changes nothing,
+ * a rolled-back transaction and a create that never finished leave none; store_notify follows. */
+static void test_events_on_commit(void **state)
+{
+	struct fx *f = *state;
+	char sb[65], c1[65], c2[65];
+	struct store *s = pods_open(f, sb);
+	struct lc_err err = { 0 };
+	int64_t last = -1;
+	assert_int_equal(store_events_last(s, &last, &err), 0);
+	assert_int_equal(last, 0);
+	uint64_t g0 = store_gen(s);
+	pods_container(s, sb, 1, CTR_EXITED, c1); /* id ends "65" (make_id(101)) */
+	assert_true(store_gen(s) >= g0 + 3);
+	assert_events(s, 0, "CREATED:65 STARTED:65 STOPPED:65");
+
+	/* an exit recorded twice (watcher and recovery): one event */
+	int changed = -1;
+	assert_int_equal(store_container_exited(s, c1, 1, T_NS + 9, "Error", &changed, &err), 0);
+	assert_int_equal(changed, 0);
+	/* a create finished twice: refused, no event */
+	assert_int_equal(store_container_created(s, c1, 1, T_NS, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_events(s, 0, "CREATED:65 STARTED:65 STOPPED:65");
+
+	/* exit code and reason of STOPPED, names copied */
+	struct arena a;
+	arena_init(&a);
+	struct event_row *r;
+	size_t n;
+	assert_int_equal(store_events_after(s, 2, 10, &a, &r, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].seq, 3);
+	assert_int_equal(r[0].kind, EVENT_STOPPED);
+	assert_int_equal(r[0].has_exit, 1);
+	assert_int_equal(r[0].exit_code, 0);
+	assert_string_equal(r[0].reason, "Completed");
+	assert_int_equal(r[0].at, T_NS + 2);
+	assert_string_equal(r[0].container, "c1_pod_ns_uid_0");
+	assert_string_equal(r[0].pod, "pod");
+	assert_string_equal(r[0].namespace, "ns");
+	assert_string_equal(r[0].sandbox_id, sb);
+	arena_release(&a);
+
+	/* a change rolled back leaves no event (the trigger's row goes with it) */
+	sqlite3 *db = db_open(f->db, SQLITE_OPEN_READWRITE);
+	pods_container(s, sb, 2, CTR_RUNNING, c2); /* "66" */
+	exec_ok(db, "BEGIN IMMEDIATE");
+	char *sql = sqlite3_mprintf("UPDATE containers SET state = 2, exit_code = 137 WHERE id = %Q", c2);
+	exec_ok(db, sql);
+	sqlite3_free(sql);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM events WHERE kind = 2 AND container_id = '%s'", c2), 1);
+	exec_ok(db, "ROLLBACK");
+	db_close(db);
+	assert_events(s, 3, "CREATED:66 STARTED:66");
+
+	/* a start failure is STOPPED with StartError; a delete is DELETED */
+	uint64_t g1 = store_gen(s);
+	assert_int_equal(store_container_start_failed(s, c2, T_NS + 5, 128, "StartError", "no", &err), 0);
+	assert_int_equal(store_container_delete(s, c2, &err), 0);
+	assert_true(store_gen(s) >= g1 + 2);
+	assert_events(s, 5, "STOPPED:66 DELETED:66");
+
+	/* a container whose create never finished: neither CREATED nor DELETED */
+	char c3[65];
+	pods_container(s, sb, 3, -1, c3);
+	assert_int_equal(store_container_delete(s, c3, &err), 0);
+	assert_events(s, 7, "");
+	assert_int_equal(store_events_last(s, &last, &err), 0);
+	assert_int_equal(last, 7);
+	store_close(s);
+}
+
+/* [events] retain: each insert prunes the rows beyond the bound; lowering it prunes at once;
+ * seq goes on after pruning; events_v names kinds and times. */
+static void test_events_prune(void **state)
+{
+	struct fx *f = *state;
+	char sb[65], id[65];
+	struct store *s = pods_open(f, sb);
+	struct lc_err err = { 0 };
+	assert_int_equal(store_events_retain(s, 4, &err), 0);
+	for (unsigned k = 1; k <= 3; k++)
+		pods_container(s, sb, k, CTR_EXITED, id); /* 9 events */
+	sqlite3 *db = db_open(f->db, SQLITE_OPEN_READWRITE);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM events"), 4);
+	assert_int_equal(q_int(db, "SELECT min(seq) FROM events"), 6);
+	assert_events(s, 0, "STOPPED:66 CREATED:67 STARTED:67 STOPPED:67");
+	int64_t last = 0;
+	assert_int_equal(store_events_last(s, &last, &err), 0);
+	assert_int_equal(last, 9);
+
+	assert_int_equal(store_events_retain(s, 2, &err), 0);
+	assert_events(s, 0, "STARTED:67 STOPPED:67");
+	assert_int_equal(q_int(db, "SELECT CAST(value AS INTEGER) FROM host WHERE key = 'events_retain'"), 2);
+
+	/* even emptied by hand, seq is not reused */
+	exec_ok(db, "DELETE FROM events");
+	assert_int_equal(store_container_delete(s, id, &err), 0);
+	assert_int_equal(q_int(db, "SELECT seq FROM events"), 10);
+	char *v = q_text(db, "SELECT kind || ' ' || container || ' ' || pod || ' ' || namespace || ' ' || "
+			     "(time LIKE '____-__-__T__:__:__._________Z') FROM events_v");
+	assert_string_equal(v, "DELETED c3_pod_ns_uid_0 pod ns 1");
+	sqlite3_free(v);
+	db_close(db);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2146,6 +2288,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flag_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flag_refusal_same_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_on_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
