@@ -10,6 +10,11 @@
 --     time of that change (created_at, started_at, finished_at), the commit's for DELETED.  The
 --     object's names are copied: the history outlives the rows.  exit_code and reason: STOPPED
 --     only.
+--   * a pod sandbox's changes are events too (as containerd sends them: kubelet's evented PLEG
+--     notices a pod's infra exit by them), with container_id = the sandbox's ID and container =
+--     '': CREATED and STARTED when RunPodSandbox commits (the pod is READY then), STOPPED when it
+--     becomes NOTREADY (StopPodSandbox, its infra process' exit, recovery), DELETED when a
+--     created pod's row goes.
 --   * host key 'events_retain': how many rows are kept (the daemon writes [events] retain at
 --     startup); each insert deletes the rows that many before it.  No key: nothing is pruned.
 --   * events_v: the rows with ISO times and kind names.
@@ -60,6 +65,31 @@ BEGIN
     SELECT CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER) * 1000000, 3, OLD.id, OLD.meta_name,
            OLD.meta_attempt, OLD.sandbox_id, s.meta_name, s.meta_namespace
     FROM sandboxes s WHERE s.id = OLD.sandbox_id;
+END;
+
+CREATE TRIGGER events_pod_created AFTER UPDATE OF creating ON sandboxes
+WHEN OLD.creating = 1 AND NEW.creating = 0
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    VALUES (NEW.created_at, 0, NEW.id, '', NEW.meta_attempt, NEW.id, NEW.meta_name, NEW.meta_namespace);
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    SELECT NEW.created_at, 1, NEW.id, '', NEW.meta_attempt, NEW.id, NEW.meta_name, NEW.meta_namespace
+    WHERE NEW.state = 0;
+END;
+
+CREATE TRIGGER events_pod_stopped AFTER UPDATE OF state ON sandboxes
+WHEN NEW.creating = 0 AND OLD.state = 0 AND NEW.state = 1
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    VALUES (NEW.finished_at, 2, NEW.id, '', NEW.meta_attempt, NEW.id, NEW.meta_name, NEW.meta_namespace);
+END;
+
+CREATE TRIGGER events_pod_deleted AFTER DELETE ON sandboxes
+WHEN OLD.creating = 0
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    VALUES (CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER) * 1000000, 3, OLD.id, '',
+            OLD.meta_attempt, OLD.id, OLD.meta_name, OLD.meta_namespace);
 END;
 
 CREATE TRIGGER events_prune AFTER INSERT ON events

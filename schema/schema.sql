@@ -243,8 +243,9 @@ CREATE TABLE host (
 
 -- The container event history (migrations/0006_events.sql, docs/events.md): one row per state
 -- change — kind 0 CREATED, 1 STARTED, 2 STOPPED, 3 DELETED (the CRI ContainerEventType) — written
--- by the triggers below in the statement that changes the container's row; seq is the commit
--- order; host key 'events_retain' bounds the rows kept.
+-- by the triggers below in the statement that changes the container's (or pod's) row; a pod's
+-- rows have container_id = its sandbox ID and container = ''; seq is the commit order; host key
+-- 'events_retain' bounds the rows kept.
 CREATE TABLE events (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     at           INTEGER NOT NULL,                   -- ns since the epoch
@@ -291,6 +292,31 @@ BEGIN
     SELECT CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER) * 1000000, 3, OLD.id, OLD.meta_name,
            OLD.meta_attempt, OLD.sandbox_id, s.meta_name, s.meta_namespace
     FROM sandboxes s WHERE s.id = OLD.sandbox_id;
+END;
+
+CREATE TRIGGER events_pod_created AFTER UPDATE OF creating ON sandboxes
+WHEN OLD.creating = 1 AND NEW.creating = 0
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    VALUES (NEW.created_at, 0, NEW.id, '', NEW.meta_attempt, NEW.id, NEW.meta_name, NEW.meta_namespace);
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    SELECT NEW.created_at, 1, NEW.id, '', NEW.meta_attempt, NEW.id, NEW.meta_name, NEW.meta_namespace
+    WHERE NEW.state = 0;
+END;
+
+CREATE TRIGGER events_pod_stopped AFTER UPDATE OF state ON sandboxes
+WHEN NEW.creating = 0 AND OLD.state = 0 AND NEW.state = 1
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    VALUES (NEW.finished_at, 2, NEW.id, '', NEW.meta_attempt, NEW.id, NEW.meta_name, NEW.meta_namespace);
+END;
+
+CREATE TRIGGER events_pod_deleted AFTER DELETE ON sandboxes
+WHEN OLD.creating = 0
+BEGIN
+    INSERT INTO events (at, kind, container_id, container, attempt, sandbox_id, pod, namespace)
+    VALUES (CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER) * 1000000, 3, OLD.id, '',
+            OLD.meta_attempt, OLD.id, OLD.meta_name, OLD.meta_namespace);
 END;
 
 CREATE TRIGGER events_prune AFTER INSERT ON events

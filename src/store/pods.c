@@ -79,7 +79,7 @@ static int run_update(struct store *s, sqlite3_stmt *st, int *changed, struct lc
 	return 0;
 }
 
-/* run_update of a container transition the events table's triggers may record: store_notify after
+/* run_update of a container or pod transition the events table's triggers may record: store_notify after
  * it committed (store/events.h). */
 static int event_update(struct store *s, sqlite3_stmt *st, int *changed, struct lc_err *err, const char *what,
 			const char *id)
@@ -362,7 +362,7 @@ int store_sandbox_created(struct store *s, const char *id, int64_t pid, const ch
 	bind_text(st, 8, net ? (net->n_ips ? net->ips[0] : "") : NULL);
 	bind_text(st, 9, extra);
 	int changed = 0;
-	if (run_update(s, st, &changed, err, "record sandbox created", id) < 0)
+	if (event_update(s, st, &changed, err, "record sandbox created", id) < 0)
 		return -1;
 	return changed == 1 ? 0 : lc_fail(err, ENOENT, "sandbox %s: no create in flight to finish", id);
 }
@@ -543,7 +543,7 @@ int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, 
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, finished_at);
-	return run_update(s, st, NULL, err, "record sandbox stopped", id);
+	return event_update(s, st, NULL, err, "record sandbox stopped", id);
 }
 
 int store_sandbox_infra_exited(struct store *s, const char *id, int64_t finished_at, int *changed, struct lc_err *err)
@@ -557,7 +557,7 @@ int store_sandbox_infra_exited(struct store *s, const char *id, int64_t finished
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, finished_at);
-	return run_update(s, st, changed, err, "record infra exit", id);
+	return event_update(s, st, changed, err, "record infra exit", id);
 }
 
 int store_sandbox_delete(struct store *s, const char *id, struct lc_err *err)
@@ -572,6 +572,7 @@ int store_sandbox_delete(struct store *s, const char *id, struct lc_err *err)
 			return lc_fail(err, EBUSY, "sandbox %s still has containers", id);
 		return db_fail(db, err, "delete sandbox") < 0 ? lc_wrap(err, "%s", id) : -1;
 	}
+	store_notify(s); /* an event DELETED, unless its create never finished */
 	return 0;
 }
 

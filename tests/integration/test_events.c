@@ -124,6 +124,35 @@ static void assert_event(const Runtime__V1__ContainerEventResponse *e, int kind,
 		fail_msg("%s event of %s: the container's state in it is %d, expected %d", KIND[kind], id, found, state);
 }
 
+/* Assert e is `kind` of pod `pod` itself (container_id = the sandbox's ID), with the pod's status but
+ * for DELETED (the row is gone). */
+static void assert_pod_event(const Runtime__V1__ContainerEventResponse *e, int kind, const char *pod)
+{
+	if ((int)e->container_event_type != kind || strcmp(e->container_id, pod) != 0)
+		fail_msg("event %s of %s, expected %s of pod %s", KIND[e->container_event_type], e->container_id, KIND[kind],
+			 pod);
+	assert_true(e->created_at > 0);
+	if (kind == 3) {
+		assert_null(e->pod_sandbox_status);
+		return;
+	}
+	assert_non_null(e->pod_sandbox_status);
+	assert_string_equal(e->pod_sandbox_status->id, pod);
+	assert_int_equal(e->pod_sandbox_status->state, kind == 2 ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY
+								  : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+}
+
+/* The next event of a and of b: the same, to the byte; a's decoded. */
+static Runtime__V1__ContainerEventResponse *next_both(struct sub *a, struct sub *b)
+{
+	void *ra, *rb;
+	size_t la, lb;
+	Runtime__V1__ContainerEventResponse *ea = next_event(a, &ra, &la);
+	next_event(b, &rb, &lb);
+	assert_true(la == lb && memcmp(ra, rb, la) == 0);
+	return ea;
+}
+
 /* One text value of the daemon's database (read-only), owned. */
 static char *db_text(const char *sql, const char *arg)
 {
@@ -180,33 +209,37 @@ static void test_two_clients_lifecycle(void **state)
 	struct sub *a = subscribe_to(EVENTS), *b = subscribe_to(EVENTS);
 	Runtime__V1__PodSandboxConfig *pcfg = pod_config("evpod", NULL);
 	char *pod = run_pod(pcfg);
+	assert_pod_event(next_both(a, b), 0, pod);
+	assert_pod_event(next_both(a, b), 1, pod);
 	char *id = ctr_life(pod, pcfg, ctr_config("web", SLEEP_FOREVER, NULL));
 	static const int states[] = { RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED,
 				      RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING,
 				      RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, -1 };
 	for (int k = 0; k < 4; k++) {
-		void *ra, *rb;
-		size_t la, lb;
-		Runtime__V1__ContainerEventResponse *ea = next_event(a, &ra, &la), *eb = next_event(b, &rb, &lb);
+		Runtime__V1__ContainerEventResponse *ea = next_both(a, b);
 		assert_event(ea, k, id, pod, states[k]);
-		assert_true(la == lb && memcmp(ra, rb, la) == 0); /* the same event, to the byte */
-		(void)eb;
 		if (k == 2) { /* the stop: exit code and reason in the container's status */
 			for (size_t i = 0; i < ea->n_containers_statuses; i++)
 				if (!strcmp(ea->containers_statuses[i]->id, id))
 					assert_string_equal(ea->containers_statuses[i]->reason, "Error"); /* SIGKILLed: 137 */
 		}
 	}
-	/* the table holds the same history; events_v answers by container name */
+	stop_pod(pod);
+	assert_pod_event(next_both(a, b), 2, pod);
+	remove_pod(pod);
+	assert_pod_event(next_both(a, b), 3, pod);
+	/* the table holds the same history; events_v answers by container name, a pod's rows by '' */
 	assert_string_equal(db_text("SELECT group_concat(kind, ' ') FROM (SELECT kind FROM events_v WHERE container = "
 				    "'web' ORDER BY seq)", NULL),
 			    "CREATED STARTED STOPPED DELETED");
-	assert_string_equal(db_text("SELECT group_concat(DISTINCT container_id) FROM events", NULL), id);
+	assert_string_equal(db_text("SELECT group_concat(kind, ' ') FROM (SELECT kind FROM events_v WHERE container = '' "
+				    "AND pod = 'evpod' ORDER BY seq)", NULL),
+			    "CREATED STARTED STOPPED DELETED");
+	assert_string_equal(db_text("SELECT group_concat(DISTINCT container_id) FROM events WHERE container <> ''", NULL),
+			    id);
 	assert_string_equal(db_text("SELECT exit_code || ' ' || reason || ' ' || pod || ' ' || namespace FROM events_v "
-				    "WHERE kind = 'STOPPED'", NULL),
+				    "WHERE kind = 'STOPPED' AND container = 'web'", NULL),
 			    tprintf("137 Error evpod %s", POD_NAMESPACE));
-	stop_pod(pod);
-	remove_pod(pod);
 }
 
 /* An exit the exit watcher notices, while the client is connected: STOPPED with its exit code. */
@@ -216,6 +249,8 @@ static void test_exit_watcher_event(void **state)
 	struct sub *a = subscribe_to(EVENTS);
 	Runtime__V1__PodSandboxConfig *pcfg = pod_config("exitpod", NULL);
 	char *pod = run_pod(pcfg);
+	assert_pod_event(next_event(a, NULL, NULL), 0, pod);
+	assert_pod_event(next_event(a, NULL, NULL), 1, pod);
 	char *id = create_ctr(pod, ctr_config("quits", "sleep 1; exit 3", NULL), pcfg);
 	start_ctr(id);
 	assert_event(next_event(a, NULL, NULL), 0, id, pod, RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
@@ -258,17 +293,18 @@ static long long version_p50_us(struct cri_client *c, int n)
 	return v[n / 2];
 }
 
-/* A reading client's thread: up to 20 events (no assertions off the main thread). */
+/* A reading client's thread: up to 22 events, the pod's 2 and 20 of containers (no assertions off
+ * the main thread). */
 struct reader {
 	struct sub *sub;
-	Runtime__V1__ContainerEventResponse *ev[20];
+	Runtime__V1__ContainerEventResponse *ev[22];
 	int n;
 };
 
-static void *read_20(void *p)
+static void *read_22(void *p)
 {
 	struct reader *r = p;
-	while (r->n < 20) {
+	while (r->n < 22) {
 		void *msg;
 		size_t len;
 		grpc_status_code code;
@@ -287,7 +323,7 @@ static void *read_20(void *p)
 /*
  * A client that never reads: each event is ~800 KB (large annotations), so the transport's flow
  * control window fills after a few and the daemon's queue for it ([events] queue = 4) after a few
- * more; it is then cut off with RESOURCE_EXHAUSTED.  A reading client meanwhile gets all 20 events,
+ * more; it is then cut off with RESOURCE_EXHAUSTED.  A reading client meanwhile gets all 22 events,
  * and Version calls of a third client are timed before and while the stuck client is connected.
  */
 static void test_slow_client_cut_off(void **state)
@@ -301,7 +337,7 @@ static void test_slow_client_cut_off(void **state)
 	struct sub *stuck = subscribe_to(EVENTS);
 	struct reader rd = { .sub = subscribe_to(EVENTS) };
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, read_20, &rd), 0);
+	assert_int_equal(pthread_create(&t, NULL, read_22, &rd), 0);
 	Runtime__V1__PodSandboxConfig *pcfg = pod_config("slowpod", NULL);
 	char *pod = run_pod(pcfg);
 	char *big = talloc(200 * 1024 + 1);
@@ -323,10 +359,12 @@ static void test_slow_client_cut_off(void **state)
 		assert_non_null(rd.ev[i]);
 		own(rd.ev[i], free_msg);
 	}
-	assert_int_equal(rd.n, 20);
+	assert_int_equal(rd.n, 22);
+	assert_pod_event(rd.ev[0], 0, pod);
+	assert_pod_event(rd.ev[1], 1, pod);
 	for (int k = 0; k < 5; k++)
 		for (int j = 0; j < 4; j++)
-			assert_event(rd.ev[4 * k + j], j, ids[k], pod,
+			assert_event(rd.ev[2 + 4 * k + j], j, ids[k], pod,
 				     j == 0 ? RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED
 				     : j == 1 ? RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING
 				     : j == 2 ? RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED
@@ -334,11 +372,11 @@ static void test_slow_client_cut_off(void **state)
 	char *details = NULL;
 	int got = 0;
 	grpc_status_code code = stream_end_status(stuck, &details, &got);
-	print_message("a client that never reads: cut off with %s (\"%s\") after %d of 20 events reached it; "
+	print_message("a client that never reads: cut off with %s (\"%s\") after %d of 22 events reached it; "
 		      "Version p50 of another client: %lld us before, %lld us while it was stuck\n",
 		      cri_status_name(code), details ? details : "", got, before, during);
 	assert_int_equal(code, GRPC_STATUS_RESOURCE_EXHAUSTED);
-	assert_true(got < 20);
+	assert_true(got < 22);
 	char *log = harness_slurp(fx.d.log);
 	assert_non_null(log);
 	own(log, free);
