@@ -15,7 +15,7 @@
 --   * `config` is the CRI request config, protobuf-encoded exactly as received;
 --     `config_digest` is the SHA-256 of it, used to recognise a retried identical request.
 
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;
 
 CREATE TABLE sandboxes (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -46,7 +46,9 @@ CREATE TABLE sandboxes (
                                                       -- in flight or failed: retried)
     net_config      TEXT    NOT NULL DEFAULT '',      -- the CNI config lists of the ADD (JSON array)
     net_result      TEXT    NOT NULL DEFAULT '',      -- the ADD's results (JSON array): DEL's prevResult
-    additional_ips  TEXT    NOT NULL DEFAULT ''       -- addresses beyond ip, space-separated
+    additional_ips  TEXT    NOT NULL DEFAULT '',      -- addresses beyond ip, space-separated
+    list_entry      BLOB                              -- its ListPodSandbox entry, encoded at insert
+                                                      -- (no id, state, created_at); NULL = build it
 );
 
 CREATE INDEX sandboxes_state ON sandboxes (state);
@@ -80,7 +82,9 @@ CREATE TABLE containers (
                             CHECK (stop_signal BETWEEN 1 AND 64),
     resources       BLOB,                             -- LinuxContainerResources last applied by
                                                       -- UpdateContainerResources; NULL = the config's
-    updating        INTEGER NOT NULL DEFAULT 0 CHECK (updating IN (0, 1))  -- UpdateContainerResources in flight
+    updating        INTEGER NOT NULL DEFAULT 0 CHECK (updating IN (0, 1)), -- UpdateContainerResources in flight
+    list_entry      BLOB                              -- its ListContainers entry, encoded at insert
+                                                      -- (no id, state, created_at); NULL = build it
 );
 
 CREATE INDEX containers_sandbox ON containers (sandbox_id);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cri/lifecycle.h"
+#include "cri/list.h"
 #include "cri/reserve.h"
 #include "cri/sandbox.h"
 #include "cri/spec/spec.h"
@@ -208,6 +209,7 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 		.image = cfg->image->image, .image_ref = arena_strdup(call->arena, image_id), .log_path = log_path,
 		.stop_signal = spec_stop_signal(img.config), .layers = layers, .n_layers = img.n_layers,
 	};
+	n.list_entry = list_container_entry(call->arena, sbid, n.image_ref, cfg, &n.list_entry_len);
 	Runtime__V1__CreateContainerResponse *out = cri_new(call, &runtime__v1__create_container_response__descriptor);
 	*resp = &out->base;
 	/* The request as received, and its digest with the sandbox's ID: an identical retry is
@@ -418,49 +420,6 @@ grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call
 					    &runtime__v1__container_status_response__info_entry__descriptor, &out->n_info);
 	}
 	*resp = &out->base;
-	return GRPC_STATUS_OK;
-}
-
-grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
-				     ProtobufCMessage **resp)
-{
-	const Runtime__V1__ListContainersRequest *r = (const void *)req;
-	const Runtime__V1__ContainerFilter *f = r->filter;
-	struct obj_filter pf = { .state = -1 };
-	Runtime__V1__ListContainersResponse *out = cri_new(call, &runtime__v1__list_containers_response__descriptor);
-	*resp = &out->base;
-	if (f && life_list_filter(call, f->id, f->pod_sandbox_id, f->state ? (int)f->state->state : -1,
-				  (void *const *)f->label_selector, f->n_label_selector, &pf))
-		return GRPC_STATUS_OK; /* nothing has such an ID */
-	struct lc_err err = { 0 };
-	struct container_row *rows;
-	size_t n;
-	if (store_container_list(env->store, &pf, call->arena, &rows, &n, &err) < 0)
-		return cri_fail(call, cri_work_code(err.errnum), "ListContainers: %s", err.msg);
-	out->containers = arena_alloc(call->arena, (n + 1) * sizeof *out->containers);
-	for (size_t i = 0; i < n; i++) {
-		const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, &rows[i]);
-		if (!cfg) {
-			log_error("container %s: the recorded config does not decode; left out of ListContainers", rows[i].id);
-			continue;
-		}
-		Runtime__V1__Container *c = cri_new(call, &runtime__v1__container__descriptor);
-		c->id = rows[i].id;
-		c->pod_sandbox_id = rows[i].sandbox_id;
-		c->metadata = cfg->metadata;
-		c->image = cfg->image;
-		c->image_ref = (char *)rows[i].image_ref;
-		c->image_id = (char *)rows[i].image_ref;
-		c->state = cri_state(rows[i].state);
-		c->created_at = rows[i].created_at;
-		c->n_labels = cfg->n_labels;
-		c->labels = cri_map_copy(call, &runtime__v1__container__labels_entry__descriptor, (void *const *)cfg->labels,
-					 cfg->n_labels);
-		c->n_annotations = cfg->n_annotations;
-		c->annotations = cri_map_copy(call, &runtime__v1__container__annotations_entry__descriptor,
-					      (void *const *)cfg->annotations, cfg->n_annotations);
-		out->containers[out->n_containers++] = c;
-	}
 	return GRPC_STATUS_OK;
 }
 

@@ -18,8 +18,6 @@ grpc_status_code cri_remove_container(struct cri_env *env, struct cri_call *call
 				      ProtobufCMessage **resp);
 grpc_status_code cri_container_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 				      ProtobufCMessage **resp);
-grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
-				     ProtobufCMessage **resp);
 /*
  * The CRI ContainerStatus of row c (ContainerStatus, GetContainerEvents), built in the call's
  * arena; its strings are c's (allocated there too).  NULL when the recorded config does not decode.

@@ -49,6 +49,10 @@ struct cri_call {
 	 * 0: not watched (fast methods, unit tests).  Owned by the server.
 	 */
 	int cancel_fd;
+	/* A handler that answers OK with *resp NULL may set this: the response message already
+	 * encoded, sent as it is (cri/list.c splices lists).  In the arena. */
+	const void *raw_response;
+	size_t raw_response_len;
 };
 
 typedef grpc_status_code (*cri_handler)(struct cri_env *env, struct cri_call *call,

@@ -20,6 +20,7 @@
 #include <sys/vfs.h>
 
 #include "cri/lifecycle.h"
+#include "cri/list.h"
 #include "cri/reserve.h"
 #include "cri/runtime_info.h"
 #include "cri/spec/spec.h"
@@ -361,6 +362,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 		.annotations = life_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations),
 		.n_annotations = cfg->n_annotations, .runtime_handler = handler, .log_directory = cfg->log_directory,
 	};
+	n.list_entry = list_sandbox_entry(call->arena, handler, cfg, &n.list_entry_len);
 	/* The request as received, and its digest with the runtime handler (after a NUL): an identical
 	 * retry is recognised by it. */
 	size_t hlen = strlen(handler);
@@ -668,43 +670,3 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 	return GRPC_STATUS_OK;
 }
 
-grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
-				      ProtobufCMessage **resp)
-{
-	const Runtime__V1__ListPodSandboxRequest *r = (const void *)req;
-	const Runtime__V1__PodSandboxFilter *f = r->filter;
-	struct obj_filter pf = { .state = -1 };
-	Runtime__V1__ListPodSandboxResponse *out = cri_new(call, &runtime__v1__list_pod_sandbox_response__descriptor);
-	*resp = &out->base;
-	if (f && life_list_filter(call, f->id, NULL, f->state ? (int)f->state->state : -1,
-				  (void *const *)f->label_selector, f->n_label_selector, &pf))
-		return GRPC_STATUS_OK; /* no sandbox has such an ID */
-	struct lc_err err = { 0 };
-	struct sandbox_row *rows;
-	size_t n;
-	if (store_sandbox_list(env->store, &pf, call->arena, &rows, &n, &err) < 0)
-		return cri_fail(call, cri_work_code(err.errnum), "ListPodSandbox: %s", err.msg);
-	out->items = arena_alloc(call->arena, (n + 1) * sizeof *out->items);
-	for (size_t i = 0; i < n; i++) {
-		const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(call->arena, &rows[i]);
-		if (!cfg) {
-			log_error("sandbox %s: the recorded config does not decode; left out of ListPodSandbox", rows[i].id);
-			continue;
-		}
-		Runtime__V1__PodSandbox *p = cri_new(call, &runtime__v1__pod_sandbox__descriptor);
-		p->id = rows[i].id;
-		p->metadata = cfg->metadata;
-		p->state = rows[i].state == SANDBOX_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
-							  : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
-		p->created_at = rows[i].created_at;
-		p->n_labels = cfg->n_labels;
-		p->labels = cri_map_copy(call, &runtime__v1__pod_sandbox__labels_entry__descriptor,
-					 (void *const *)cfg->labels, cfg->n_labels);
-		p->n_annotations = cfg->n_annotations;
-		p->annotations = cri_map_copy(call, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
-					      (void *const *)cfg->annotations, cfg->n_annotations);
-		p->runtime_handler = (char *)rows[i].runtime_handler;
-		out->items[out->n_items++] = p;
-	}
-	return GRPC_STATUS_OK;
-}

@@ -17,8 +17,6 @@ grpc_status_code cri_remove_pod_sandbox(struct cri_env *env, struct cri_call *ca
 					ProtobufCMessage **resp);
 grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 					ProtobufCMessage **resp);
-grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
-				      ProtobufCMessage **resp);
 
 /*
  * What a pod gives its containers (namespaces, files, cgroup parent), from its row and config;

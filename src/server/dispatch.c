@@ -7,6 +7,7 @@
 #include "cri/events.h"
 #include "cri/exec.h"
 #include "cri/image.h"
+#include "cri/list.h"
 #include "cri/runtime_info.h"
 #include "cri/sandbox.h"
 #include "cri/stats.h"

@@ -276,6 +276,15 @@ static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	assert(r->creating + r->stopping + r->removing <= 1);
 }
 
+/* Bind n's list entry (NULL when it has none). */
+static void bind_entry(sqlite3_stmt *st, int i, const struct obj_new *n)
+{
+	if (n->list_entry)
+		sqlite3_bind_blob(st, i, n->list_entry, (int)n->list_entry_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_holder *holder, struct lc_err *err)
 {
 	assert(strlen(n->id) == OBJ_ID_LEN && !n->sandbox_id);
@@ -296,8 +305,8 @@ int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_ho
 		cleanup_stmt sqlite3_stmt *st = NULL;
 		if (prepare(s,
 			    "INSERT INTO sandboxes (id, name, meta_name, meta_namespace, meta_uid, meta_attempt, "
-			    "state, creating, runtime_handler, log_directory, config, config_digest) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " SQL_INT(SANDBOX_NOTREADY) ", 1, ?7, ?8, ?9, ?10)",
+			    "state, creating, runtime_handler, log_directory, config, config_digest, list_entry) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " SQL_INT(SANDBOX_NOTREADY) ", 1, ?7, ?8, ?9, ?10, ?11)",
 			    &st, err) < 0)
 			return rollback(db);
 		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -310,6 +319,7 @@ int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_ho
 		sqlite3_bind_text(st, 8, n->log_directory ? n->log_directory : "", -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 9, n->config_len ? n->config : "", (int)n->config_len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, n->config_digest, -1, SQLITE_STATIC);
+		bind_entry(st, 11, n);
 		if (step_done(db, st, err, "insert sandbox") < 0)
 			return rollback(db);
 	}
@@ -517,20 +527,43 @@ static int list_rows(struct store *s, const char *sql, const struct obj_filter *
 	" AND s.creating = 0 AND (?1 IS NULL OR (s.id >= ?1 AND s.id < ?1 || 'g')) AND (?2 < 0 OR s.state = ?2) " \
 	"AND (?4 IS NULL OR s.id IN (" SB_LABELS ")) ORDER BY s.rowid"
 
+/* The statement of a sandbox list with columns cols, by its driving filter (see above). */
+#define SB_LIST(cols)                                                                                    \
+	{ "SELECT " cols " FROM sandboxes s WHERE s.id >= ?1 AND s.id < ?1 || 'g'" SB_REST,                 \
+	  "SELECT " cols " FROM sandboxes s WHERE s.id IN (" SB_LABELS ")" SB_REST,                         \
+	  "SELECT " cols " FROM sandboxes s WHERE s.state = ?2" SB_REST,                                     \
+	  "SELECT " cols " FROM sandboxes s WHERE 1" SB_REST }
+
+static const char *sb_list_sql(const char *const sql[4], const struct obj_filter *f)
+{
+	return sql[f->id_prefix ? 0 : f->n_labels ? 1 : f->state >= 0 ? 2 : 3];
+}
+
 int store_sandbox_list(struct store *s, const struct obj_filter *f, struct arena *a, struct sandbox_row **out,
 		       size_t *n, struct lc_err *err)
 {
-	const char *sql;
-	if (f->id_prefix)
-		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE s.id >= ?1 AND s.id < ?1 || 'g'" SB_REST;
-	else if (f->n_labels)
-		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE s.id IN (" SB_LABELS ")" SB_REST;
-	else if (f->state >= 0)
-		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE s.state = ?2" SB_REST;
-	else
-		sql = "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE 1" SB_REST;
-	return list_rows(s, sql, f, a, sandbox_fill, sizeof **out,
-			 (void **)out, n, err);
+	static const char *const sql[4] = SB_LIST(SANDBOX_COLS);
+	return list_rows(s, sb_list_sql(sql, f), f, a, sandbox_fill, sizeof **out, (void **)out, n, err);
+}
+
+#define ITEM_COLS(t) t ".id, " t ".list_entry, " t ".state, " t ".created_at"
+
+static void item_fill(struct arena *a, sqlite3_stmt *st, void *out)
+{
+	struct list_item *it = out;
+	it->id = arena_text(a, st, 0);
+	it->entry = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : arena_blob(a, st, 1, &it->entry_len);
+	if (!it->entry)
+		it->entry_len = 0;
+	it->state = sqlite3_column_int(st, 2);
+	it->created_at = sqlite3_column_int64(st, 3);
+}
+
+int store_sandbox_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
+			     size_t *n, struct lc_err *err)
+{
+	static const char *const sql[4] = SB_LIST(ITEM_COLS("s"));
+	return list_rows(s, sb_list_sql(sql, f), f, a, item_fill, sizeof **out, (void **)out, n, err);
 }
 
 int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, struct lc_err *err)
@@ -692,8 +725,8 @@ int store_container_insert(struct store *s, const struct obj_new *n, struct obj_
 		cleanup_stmt sqlite3_stmt *st = NULL;
 		if (prepare(s,
 			    "INSERT INTO containers (id, sandbox_id, name, meta_name, meta_attempt, state, creating, "
-			    "image, image_ref, log_path, config, config_digest, stop_signal) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, " SQL_INT(CTR_CREATED) ", 1, ?6, ?7, ?8, ?9, ?10, ?11)",
+			    "image, image_ref, log_path, config, config_digest, stop_signal, list_entry) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, " SQL_INT(CTR_CREATED) ", 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 			    &st, err) < 0)
 			return rollback(db);
 		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -707,6 +740,7 @@ int store_container_insert(struct store *s, const struct obj_new *n, struct obj_
 		sqlite3_bind_blob(st, 9, n->config_len ? n->config : "", (int)n->config_len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, n->config_digest, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 11, n->stop_signal > 0 ? n->stop_signal : 15);
+		bind_entry(st, 12, n);
 		if (step_done(db, st, err, "insert container") < 0)
 			return rollback(db);
 	}
@@ -780,23 +814,31 @@ int store_container_get(struct store *s, const char *id, struct arena *a, struct
 	"AND (?3 IS NULL OR (c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g')) "                             \
 	"AND (?4 IS NULL OR c.id IN (" CT_LABELS ")) ORDER BY c.rowid"
 
+/* The statement of a container list with columns cols, by its driving filter (see above). */
+#define CT_LIST(cols)                                                                                    \
+	{ "SELECT " cols " FROM containers c WHERE c.id >= ?1 AND c.id < ?1 || 'g'" CT_REST,                \
+	  "SELECT " cols " FROM containers c WHERE c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g'" CT_REST, \
+	  "SELECT " cols " FROM containers c WHERE c.id IN (" CT_LABELS ")" CT_REST,                         \
+	  "SELECT " cols " FROM containers c WHERE c.state = ?2" CT_REST,                                    \
+	  "SELECT " cols " FROM containers c WHERE 1" CT_REST }
+
+static const char *ct_list_sql(const char *const sql[5], const struct obj_filter *f)
+{
+	return sql[f->id_prefix ? 0 : f->sandbox_id_prefix ? 1 : f->n_labels ? 2 : f->state >= 0 ? 3 : 4];
+}
+
 int store_container_list(struct store *s, const struct obj_filter *f, struct arena *a, struct container_row **out,
 			 size_t *n, struct lc_err *err)
 {
-	const char *sql;
-	if (f->id_prefix)
-		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE c.id >= ?1 AND c.id < ?1 || 'g'" CT_REST;
-	else if (f->sandbox_id_prefix)
-		sql = "SELECT " CONTAINER_COLS " FROM containers c "
-		      "WHERE c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g'" CT_REST;
-	else if (f->n_labels)
-		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE c.id IN (" CT_LABELS ")" CT_REST;
-	else if (f->state >= 0)
-		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE c.state = ?2" CT_REST;
-	else
-		sql = "SELECT " CONTAINER_COLS " FROM containers c WHERE 1" CT_REST;
-	return list_rows(s, sql, f, a, container_fill,
-			 sizeof **out, (void **)out, n, err);
+	static const char *const sql[5] = CT_LIST(CONTAINER_COLS);
+	return list_rows(s, ct_list_sql(sql, f), f, a, container_fill, sizeof **out, (void **)out, n, err);
+}
+
+int store_container_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
+			       size_t *n, struct lc_err *err)
+{
+	static const char *const sql[5] = CT_LIST(ITEM_COLS("c"));
+	return list_rows(s, ct_list_sql(sql, f), f, a, item_fill, sizeof **out, (void **)out, n, err);
 }
 
 int store_container_started(struct store *s, const char *id, int64_t started_at, struct lc_err *err)

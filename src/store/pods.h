@@ -93,6 +93,9 @@ struct obj_new {
 	const char *meta_name, *meta_namespace, *meta_uid; /* namespace/uid: sandboxes only */
 	uint32_t meta_attempt;
 	const void *config; size_t config_len; /* the CRI config, protobuf-encoded as received */
+	/* its list entry (migration 0007): the CRI Container / PodSandbox message without id, state
+	 * and created_at, protobuf-encoded; NULL: none (a list builds it from config) */
+	const void *list_entry; size_t list_entry_len;
 	const char *config_digest;   /* sha256 hex of config (with the sandbox id for containers) */
 	const struct kv *labels; size_t n_labels;
 	const struct kv *annotations; size_t n_annotations;
@@ -201,6 +204,20 @@ int store_sandbox_get(struct store *s, const char *id, struct arena *a, struct s
 int store_sandbox_list(struct store *s, const struct obj_filter *f, struct arena *a, struct sandbox_row **out,
 		       size_t *n, struct lc_err *err);
 
+/*
+ * What a list needs of each row, no more: its ID, its encoded list entry (NULL for rows inserted
+ * before migration 0007), state and created_at.  The filters and order of store_*_list.
+ */
+struct list_item {
+	const char *id;
+	const void *entry;
+	size_t entry_len;
+	int state;
+	int64_t created_at;
+};
+int store_sandbox_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
+			     size_t *n, struct lc_err *err);
+
 /* StopPodSandbox finished: NOTREADY (finished_at set once), pid = 0, stopping = 0. */
 int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, struct lc_err *err);
 
@@ -241,6 +258,10 @@ int store_container_get(struct store *s, const char *id, struct arena *a, struct
 /* Containers matching f (creating ones excluded), in creation order. */
 int store_container_list(struct store *s, const struct obj_filter *f, struct arena *a, struct container_row **out,
 			 size_t *n, struct lc_err *err);
+
+/* As store_sandbox_list_items, for containers. */
+int store_container_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
+			       size_t *n, struct lc_err *err);
 
 /*
  * StartContainer succeeded (only while starting is set; else nothing changes): starting = 0;

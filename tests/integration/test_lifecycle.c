@@ -1490,6 +1490,71 @@ static void test_metrics(void **state)
 	assert_true(sample(m, "litecri_grpc_requests_total{method=\"RemoveContainer\",code=\"OK\"}") == 1);
 }
 
+/* Every item of a list response, re-packed by protobuf-c (canonical field order), in one string. */
+static char *packed_items(ProtobufCMessage *const *items, size_t n)
+{
+	char *all = tprintf("%zu:", n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = protobuf_c_message_get_packed_size(items[i]);
+		uint8_t *b = talloc(len + 1);
+		protobuf_c_message_pack(items[i], b);
+		char *hex = talloc(2 * len + 1);
+		for (size_t k = 0; k < len; k++)
+			sprintf(hex + 2 * k, "%02x", b[k]);
+		all = tprintf("%s%s;", all, hex);
+	}
+	return all;
+}
+
+static char *list_ctrs_packed(void)
+{
+	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	Runtime__V1__ListContainersResponse *r =
+		call_ok(RT "ListContainers", &req.base, &runtime__v1__list_containers_response__descriptor);
+	return packed_items((ProtobufCMessage *const *)r->containers, r->n_containers);
+}
+
+static char *list_pods_packed(void)
+{
+	Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+	Runtime__V1__ListPodSandboxResponse *r =
+		call_ok(RT "ListPodSandbox", &req.base, &runtime__v1__list_pod_sandbox_response__descriptor);
+	return packed_items((ProtobufCMessage *const *)r->items, r->n_items);
+}
+
+/*
+ * ListContainers and ListPodSandbox splice each row's list entry (encoded at its create) with its
+ * id, state and created_at: the items equal, field for field, those built from the rows' configs —
+ * which is what a row from before migration 0007 (list_entry NULL) gets — for labels, annotations,
+ * image, metadata, every state and a zero created_at of a created container.
+ */
+static void test_list_entries(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-list", POD_LABELS);
+	char *pod = run_pod(pc);
+	char *c1 = create_ctr(pod, ctr_config("runs", SLEEP_FOREVER, NULL), pc);
+	char *c2 = create_ctr(pod, ctr_config("created", SLEEP_FOREVER, NULL), pc);
+	start_ctr(c1);
+	wait_ctr_state(c1, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	Runtime__V1__PodSandboxConfig *pc2 = pod_config("pod-list-2", POD_LABELS);
+	char *pod2 = run_pod(pc2);
+	stop_pod(pod2);
+	char *ctrs = list_ctrs_packed(), *pods = list_pods_packed();
+	assert_true(strncmp(ctrs, "2:", 2) == 0);
+	assert_true(strncmp(pods, "2:", 2) == 0);
+	const char *sql[] = { "/usr/bin/sqlite3", fx.d.db,
+			      "UPDATE containers SET list_entry = NULL; UPDATE sandboxes SET list_entry = NULL", NULL };
+	assert_int_equal(harness_run(sql, tprintf("%s/sql.out", fx.d.dir)), 0);
+	assert_string_equal(list_ctrs_packed(), ctrs);
+	assert_string_equal(list_pods_packed(), pods);
+	remove_pod(pod2);
+	stop_pod(pod);
+	remove_pod(pod);
+	const char *const all[] = { pod, pod2, c1, c2, NULL };
+	assert_nothing_left(all);
+}
+
 /* SIGKILL every process whose command line names id (conmon has its container's ID on its own). */
 static void kill_procs_naming(const char *id)
 {
@@ -2198,6 +2263,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_sweeps_orphans, up, down),
 		cmocka_unit_test_setup_teardown(test_check, up, down),
 		cmocka_unit_test_setup_teardown(test_metrics, up, down),
+		cmocka_unit_test_setup_teardown(test_list_entries, up, down),
 		cmocka_unit_test_setup_teardown(test_grpc_codes, up, down),
 		cmocka_unit_test_setup_teardown(test_reopen_log, up, down),
 		cmocka_unit_test_setup_teardown(test_disk_full, up_small_root, down),

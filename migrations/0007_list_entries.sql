@@ -1,0 +1,7 @@
+-- 0007_list_entries: each container's and pod sandbox's entry of ListContainers / ListPodSandbox,
+-- protobuf-encoded once when the row is inserted: the CRI Container (PodSandbox) message without
+-- its id, state and created_at, which a list appends from their columns.  So a list splices bytes
+-- instead of decoding every row's config (kubelet relists every second).  NULL for rows inserted
+-- before this version: a list builds theirs from the config.
+ALTER TABLE containers ADD COLUMN list_entry BLOB;
+ALTER TABLE sandboxes ADD COLUMN list_entry BLOB;

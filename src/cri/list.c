@@ -1,0 +1,221 @@
+/* list.c — see list.h. */
+#include "cri/list.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "cri/lifecycle.h"
+#include "util/log.h"
+
+/* The database's states are the CRI's numbers (schema.sql): a state column is spliced as it is. */
+_Static_assert(CTR_CREATED == RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED &&
+		       CTR_RUNNING == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING &&
+		       CTR_EXITED == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED &&
+		       CTR_UNKNOWN == RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN &&
+		       SANDBOX_READY == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY &&
+		       SANDBOX_NOTREADY == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY,
+	       "database states are CRI states");
+
+/* Pack m into a. */
+static void *pack(struct arena *a, const ProtobufCMessage *m, size_t *len)
+{
+	*len = protobuf_c_message_get_packed_size(m);
+	uint8_t *b = arena_alloc(a, *len + 1);
+	size_t n = protobuf_c_message_pack(m, b);
+	assert(n == *len);
+	(void)n;
+	return b;
+}
+
+/* Map entries of a config copied as another message's map entries (same key/value layout). */
+static void *map_as(struct arena *a, const ProtobufCMessageDescriptor *d, void *const *src, size_t n)
+{
+	struct cri_call c = { .arena = a };
+	return cri_map_copy(&c, d, src, n);
+}
+
+void *list_container_entry(struct arena *a, const char *sandbox_id, const char *image_ref,
+			   const Runtime__V1__ContainerConfig *cfg, size_t *len)
+{
+	Runtime__V1__Container c = RUNTIME__V1__CONTAINER__INIT;
+	c.pod_sandbox_id = (char *)sandbox_id;
+	c.metadata = cfg->metadata;
+	c.image = cfg->image;
+	c.image_ref = (char *)image_ref;
+	c.image_id = (char *)image_ref;
+	c.n_labels = cfg->n_labels;
+	c.labels = map_as(a, &runtime__v1__container__labels_entry__descriptor, (void *const *)cfg->labels, cfg->n_labels);
+	c.n_annotations = cfg->n_annotations;
+	c.annotations = map_as(a, &runtime__v1__container__annotations_entry__descriptor,
+			       (void *const *)cfg->annotations, cfg->n_annotations);
+	return pack(a, &c.base, len);
+}
+
+void *list_sandbox_entry(struct arena *a, const char *runtime_handler, const Runtime__V1__PodSandboxConfig *cfg,
+			 size_t *len)
+{
+	Runtime__V1__PodSandbox p = RUNTIME__V1__POD_SANDBOX__INIT;
+	p.metadata = cfg->metadata;
+	p.n_labels = cfg->n_labels;
+	p.labels = map_as(a, &runtime__v1__pod_sandbox__labels_entry__descriptor, (void *const *)cfg->labels,
+			  cfg->n_labels);
+	p.n_annotations = cfg->n_annotations;
+	p.annotations = map_as(a, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
+			       (void *const *)cfg->annotations, cfg->n_annotations);
+	p.runtime_handler = (char *)runtime_handler;
+	return pack(a, &p.base, len);
+}
+
+static size_t varint_size(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Field numbers of the list messages: the entry's own fields and the response's repeated one. */
+struct list_fields {
+	unsigned id, state, created_at; /* in Container / PodSandbox */
+};
+#define RESPONSE_FIELD 1 /* ListContainersResponse.containers, ListPodSandboxResponse.items */
+#define TAG(field, wire) ((uint8_t)((field) << 3 | (wire)))
+
+/*
+ * The response: for each item, field 1 (length-delimited) holding the entry, then id (a string),
+ * state and created_at (varints; left out when 0, as protobuf's own packing leaves a proto3
+ * default out).  call->raw_response points at it.
+ */
+static void splice(struct cri_call *call, const struct list_item *items, size_t n, const struct list_fields *f)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct list_item *it = &items[i];
+		size_t idl = strlen(it->id);
+		size_t len = it->entry_len + 1 + varint_size(idl) + idl;
+		if (it->state)
+			len += 1 + varint_size((uint64_t)it->state);
+		if (it->created_at)
+			len += 1 + varint_size((uint64_t)it->created_at);
+		total += 1 + varint_size(len) + len;
+	}
+	uint8_t *b = arena_alloc(call->arena, total + 1), *p = b;
+	for (size_t i = 0; i < n; i++) {
+		const struct list_item *it = &items[i];
+		size_t idl = strlen(it->id);
+		size_t len = it->entry_len + 1 + varint_size(idl) + idl;
+		if (it->state)
+			len += 1 + varint_size((uint64_t)it->state);
+		if (it->created_at)
+			len += 1 + varint_size((uint64_t)it->created_at);
+		*p++ = TAG(RESPONSE_FIELD, 2);
+		p = put_varint(p, len);
+		if (it->entry_len)
+			memcpy(p, it->entry, it->entry_len);
+		p += it->entry_len;
+		*p++ = TAG(f->id, 2);
+		p = put_varint(p, idl);
+		memcpy(p, it->id, idl);
+		p += idl;
+		if (it->state) {
+			*p++ = TAG(f->state, 0);
+			p = put_varint(p, (uint64_t)it->state);
+		}
+		if (it->created_at) {
+			*p++ = TAG(f->created_at, 0);
+			p = put_varint(p, (uint64_t)it->created_at);
+		}
+	}
+	assert((size_t)(p - b) == total);
+	call->raw_response = b;
+	call->raw_response_len = total;
+}
+
+/* Items without an entry (rows from before migration 0007) get theirs from their config; an item
+ * whose row went meanwhile or whose config does not decode is left out.  Returns the count kept. */
+static size_t fill_entries(struct cri_env *env, struct cri_call *call, struct list_item *items, size_t n,
+			   int containers)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct list_item *it = &items[i];
+		if (!it->entry) {
+			struct lc_err err = { 0 };
+			struct container_row c;
+			struct sandbox_row s;
+			if (containers && store_container_get(env->store, it->id, call->arena, &c, &err) == 0) {
+				const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, &c);
+				if (cfg)
+					it->entry = list_container_entry(call->arena, c.sandbox_id, c.image_ref, cfg,
+									 &it->entry_len);
+			} else if (!containers && store_sandbox_get(env->store, it->id, call->arena, &s, &err) == 0) {
+				const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(call->arena, &s);
+				if (cfg)
+					it->entry = list_sandbox_entry(call->arena, s.runtime_handler, cfg, &it->entry_len);
+			}
+			if (!it->entry) {
+				log_error("%s %s: no list entry (%s); left out of the list", containers ? "container" : "sandbox",
+					  it->id, err.msg[0] ? err.msg : "its recorded config does not decode");
+				continue;
+			}
+		}
+		items[kept++] = *it;
+	}
+	return kept;
+}
+
+grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				     ProtobufCMessage **resp)
+{
+	const Runtime__V1__ListContainersRequest *r = (const void *)req;
+	const Runtime__V1__ContainerFilter *f = r->filter;
+	struct obj_filter pf = { .state = -1 };
+	*resp = NULL;
+	if (f && life_list_filter(call, f->id, f->pod_sandbox_id, f->state ? (int)f->state->state : -1,
+				  (void *const *)f->label_selector, f->n_label_selector, &pf)) {
+		splice(call, NULL, 0, NULL); /* nothing has such an ID */
+		return GRPC_STATUS_OK;
+	}
+	struct lc_err err = { 0 };
+	struct list_item *items;
+	size_t n;
+	if (store_container_list_items(env->store, &pf, call->arena, &items, &n, &err) < 0)
+		return cri_fail(call, cri_work_code(err.errnum), "ListContainers: %s", err.msg);
+	static const struct list_fields fields = { .id = 1, .state = 6, .created_at = 7 };
+	splice(call, items, fill_entries(env, call, items, n, 1), &fields);
+	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				      ProtobufCMessage **resp)
+{
+	const Runtime__V1__ListPodSandboxRequest *r = (const void *)req;
+	const Runtime__V1__PodSandboxFilter *f = r->filter;
+	struct obj_filter pf = { .state = -1 };
+	*resp = NULL;
+	if (f && life_list_filter(call, f->id, NULL, f->state ? (int)f->state->state : -1,
+				  (void *const *)f->label_selector, f->n_label_selector, &pf)) {
+		splice(call, NULL, 0, NULL); /* no sandbox has such an ID */
+		return GRPC_STATUS_OK;
+	}
+	struct lc_err err = { 0 };
+	struct list_item *items;
+	size_t n;
+	if (store_sandbox_list_items(env->store, &pf, call->arena, &items, &n, &err) < 0)
+		return cri_fail(call, cri_work_code(err.errnum), "ListPodSandbox: %s", err.msg);
+	static const struct list_fields fields = { .id = 1, .state = 3, .created_at = 4 };
+	splice(call, items, fill_entries(env, call, items, n, 0), &fields);
+	return GRPC_STATUS_OK;
+}
