@@ -7,8 +7,11 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,4 +555,77 @@ int podns_write_files(const char *dir, const struct podns_files *f, struct lc_er
 	if (write_file_atomic(dir, "hostname", line, (size_t)n, 0644, 0, err) < 0)
 		return -1;
 	return fsync_dir(dir, err);
+}
+
+/* What podns_connect's thread is given and reports. */
+struct connect_job {
+	int nsfd; /* -1: stay in the daemon's namespace */
+	int port;
+	int fd;     /* the connected socket, or -1 */
+	int errnum; /* why not */
+	int v4_errnum;
+};
+
+/* A TCP socket connected to addr, or -1 with errno. */
+static int tcp_connect(const struct sockaddr *addr, socklen_t len)
+{
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int r;
+	do
+		r = connect(fd, addr, len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* The thread: into the namespace (this thread's alone; it ends right after), then 127.0.0.1, ::1. */
+static void *connect_thread(void *arg)
+{
+	struct connect_job *j = arg;
+	if (j->nsfd >= 0 && setns(j->nsfd, CLONE_NEWNET) < 0) {
+		j->errnum = errno;
+		return NULL;
+	}
+	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)j->port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)j->port),
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	j->fd = tcp_connect((struct sockaddr *)&v4, sizeof v4);
+	if (j->fd >= 0)
+		return NULL;
+	j->v4_errnum = errno;
+	j->fd = tcp_connect((struct sockaddr *)&v6, sizeof v6);
+	if (j->fd < 0)
+		j->errnum = j->v4_errnum; /* IPv4's reason: ::1 may simply not exist there */
+	return NULL;
+}
+
+int podns_connect(const char *netns_path, int port, int *fd, struct lc_err *err)
+{
+	*fd = -1;
+	if (port < 1 || port > 65535)
+		return lc_failc(err, EINVAL, "port %d is not a TCP port", port);
+	struct connect_job j = { .nsfd = -1, .port = port, .fd = -1 };
+	if (netns_path && *netns_path && (j.nsfd = open(netns_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return lc_fail(err, errno, "open the network namespace %s", netns_path);
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, connect_thread, &j);
+	if (rc == 0)
+		pthread_join(t, NULL);
+	if (j.nsfd >= 0)
+		close(j.nsfd);
+	if (rc != 0)
+		return lc_fail(err, rc, "port %d: start a thread", port);
+	if (j.fd < 0)
+		return lc_fail(err, j.errnum, "connect to localhost:%d%s%s", port, netns_path && *netns_path ? " in " : "",
+			       netns_path && *netns_path ? netns_path : "");
+	*fd = j.fd;
+	return 0;
 }
