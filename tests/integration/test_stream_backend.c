@@ -69,17 +69,7 @@ static const char *bundle_of(const char *id)
 /* A RUNNING container of a new pod running script; fn adjusts its config. */
 static char *running(const char *name, const char *script, void (*fn)(Runtime__V1__ContainerConfig *), char **pod)
 {
-	Runtime__V1__PodSandboxConfig *pc = pod_config(tprintf("%s-pod", name), LABELS);
-	char *p = run_pod(pc);
-	Runtime__V1__ContainerConfig *cc = ctr_config(name, script, NULL);
-	if (fn)
-		fn(cc);
-	char *c = create_ctr(p, cc, pc);
-	start_ctr(c);
-	wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
-	if (pod)
-		*pod = p;
-	return c;
+	return running_ctr(LABELS, tprintf("%s-pod", name), name, script, fn, pod);
 }
 
 /* --- descriptors ---------------------------------------------------------------------------- */
@@ -158,6 +148,35 @@ static void close_fds(int fds[3])
 		if (fds[i] >= 0)
 			close(fds[i]);
 	fds[0] = fds[1] = fds[2] = -1;
+}
+
+/* --- terminals ------------------------------------------------------------------------------ */
+
+/* Resize the session's terminal to width x height; `stty size` run in it (after settle_ms) reports it. */
+static void stty_sees(struct rt_session *s, int fds[3], unsigned width, unsigned height, int settle_ms)
+{
+	struct lc_err err = { 0 };
+	if (rt_session_resize(rt, s, width, height, &err) < 0)
+		fail_msg("resize: %s", err.msg);
+	sleep_ms(settle_ms);
+	const char *cmd = "stty size; echo mark-$((6*7))\n";
+	write_all(fds[0], cmd, strlen(cmd));
+	char *seen = read_until(fds[1], "mark-42");
+	if (!strstr(seen, tprintf("%u %u", height, width)))
+		fail_msg("stty size did not report %u %u: \"%s\"", height, width, seen);
+}
+
+static int wait_ok(struct rt_session *s);
+
+/* The shell on the session's terminal exits with code: the output ends, wait says so, the session ends. */
+static void tty_exit(struct rt_session *s, int fds[3], int code)
+{
+	const char *cmd = tprintf("exit %d\n", code);
+	write_all(fds[0], cmd, strlen(cmd));
+	read_to_end(fds[1], NULL);
+	assert_int_equal(wait_ok(s), code);
+	rt_session_close(rt, s);
+	close_fds(fds);
 }
 
 /* --- exec ----------------------------------------------------------------------------------- */
@@ -259,30 +278,14 @@ static void test_exec_tty(void **state)
 	struct rt_session *s = exec_start_ok(c, (const char *const[]){ "sh", NULL }, &io, fds);
 	assert_true(fds[0] >= 0 && fds[1] >= 0);
 	assert_int_equal(fds[2], -1); /* a terminal has one stream */
-	struct lc_err err = { 0 };
-	if (rt_session_resize(rt, s, 111, 33, &err) < 0)
-		fail_msg("resize: %s", err.msg);
-	const char *cmd = "stty size; echo tty-$((6*7))\n";
-	write_all(fds[0], cmd, strlen(cmd));
-	char *seen = read_until(fds[1], "tty-42");
-	if (!strstr(seen, "33 111"))
-		fail_msg("stty size did not report 33 111: \"%s\"", seen);
-	if (rt_session_resize(rt, s, 100, 40, &err) < 0)
-		fail_msg("resize: %s", err.msg);
-	cmd = "stty size; echo again-$((6*7))\n";
-	write_all(fds[0], cmd, strlen(cmd));
-	seen = read_until(fds[1], "again-42");
-	if (!strstr(seen, "40 100"))
-		fail_msg("stty size did not report 40 100: \"%s\"", seen);
-	write_all(fds[0], "exit 5\n", 7);
-	read_to_end(fds[1], NULL);
-	assert_int_equal(wait_ok(s), 5);
-	rt_session_close(rt, s);
-	close_fds(fds);
+	stty_sees(s, fds, 111, 33, 0);
+	stty_sees(s, fds, 100, 40, 0);
+	tty_exit(s, fds, 5);
 
 	/* a session without a terminal cannot be resized */
 	const struct rt_stdio pipes = { .out = 1 };
 	s = exec_start_ok(c, (const char *const[]){ "sh", "-c", "true", NULL }, &pipes, fds);
+	struct lc_err err = { 0 };
 	assert_int_equal(rt_session_resize(rt, s, 80, 24, &err), -1);
 	assert_int_equal(err.errnum, EINVAL);
 	read_to_end(fds[1], NULL);
@@ -491,21 +494,9 @@ static void test_attach_tty(void **state)
 	const struct rt_stdio io = { .tty = 1, .in = 1, .out = 1 };
 	struct rt_session *s = attach_ok(c, &io, fds);
 	assert_int_equal(fds[2], -1);
-	struct lc_err err = { 0 };
-	if (rt_session_resize(rt, s, 123, 45, &err) < 0)
-		fail_msg("resize: %s", err.msg);
-	sleep_ms(200); /* conmon applies it asynchronously (its control FIFO) */
-	const char *cmd = "stty size; echo att-$((6*7))\n";
-	write_all(fds[0], cmd, strlen(cmd));
-	char *seen = read_until(fds[1], "att-42");
-	if (!strstr(seen, "45 123"))
-		fail_msg("stty size did not report 45 123: \"%s\"", seen);
-	write_all(fds[0], "exit 6\n", 7);
-	read_to_end(fds[1], NULL);
-	assert_int_equal(wait_ok(s), 6);
-	rt_session_close(rt, s);
-	close_fds(fds);
-	wait_log(log_path_of("ttyattach"), "att-42");
+	stty_sees(s, fds, 123, 45, 200); /* conmon applies it asynchronously (its control FIFO) */
+	tty_exit(s, fds, 6);
+	wait_log(log_path_of("ttyattach"), "mark-42"); /* the session's output is in the log too */
 }
 
 /* --- port_connect --------------------------------------------------------------------------- */
