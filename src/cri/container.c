@@ -149,7 +149,8 @@ static int container_setup(struct cri_env *env, struct cri_call *call, const cha
 		return -1;
 	if (*log_path && mkdir_parent(log_path, 0755, err) < 0)
 		return -1;
-	struct rt_create rc_ = { .id = id, .bundle = bundle, .spec = spec, .log_path = log_path };
+	struct rt_create rc_ = { .id = id, .bundle = bundle, .spec = spec, .log_path = log_path, .tty = cfg->tty,
+				 .stdin = cfg->stdin, .stdin_once = cfg->stdin_once };
 	return rt_create(env->lc->rt, &rc_, pid, err);
 }
 
@@ -167,9 +168,6 @@ grpc_status_code cri_create_container(struct cri_env *env, struct cri_call *call
 	if (!cfg->image || !cfg->image->image || !*cfg->image->image)
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
 				"CreateContainer %s: config.image.image is required", LC_Q(cname));
-	if (cfg->tty)
-		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-				"CreateContainer %s: tty containers are not supported (litecri has no attach yet)", LC_Q(cname));
 	if (cfg->log_path && *cfg->log_path && !relative_clean(cfg->log_path))
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
 				"CreateContainer %s: log_path \"%s\" must be relative to the sandbox's log_directory, "

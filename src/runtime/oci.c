@@ -47,11 +47,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/attach.h"
 #include "runtime/cgroup.h"
 #include "runtime/exits.h"
 #include "util/cleanup.h"
@@ -531,8 +533,15 @@ static int oci_create(void *impl, const struct rt_create *c, pid_t *pid, struct 
 		"--socket-dir-path", o->socket_dir,
 		"--runtime-arg", root_arg, "--runtime-arg", "--log-format=json",
 		"--log-level", o->debug ? "debug" : "info",
-		NULL,
+		NULL, NULL, NULL, NULL, /* -t, -i, --leave-stdin-open */
 	};
+	size_t argc = sizeof argv / sizeof argv[0] - 4;
+	if (c->tty)
+		argv[argc++] = "-t"; /* runtime create --console-socket: conmon holds the terminal */
+	if (c->stdin)
+		argv[argc++] = "-i"; /* a stdin pipe conmon feeds from attached clients */
+	if (c->stdin && !c->stdin_once)
+		argv[argc++] = "--leave-stdin-open"; /* else the end of an attachment ends stdin */
 
 	int sync[2];
 	if (pipe2(sync, O_CLOEXEC) < 0)
@@ -1084,8 +1093,8 @@ static void exec_timeout(void *arg)
 			 CONMON_KILL_WAIT_MS);
 }
 
-/* The process of the bundle's config.json with args replaced and no terminal, written to path. */
-static int exec_process(const struct rt_exec *x, const char *path, struct lc_err *err)
+/* The process of the bundle's config.json with args replaced and a terminal or none, written to path. */
+static int exec_process(const struct rt_exec *x, int tty, const char *path, struct lc_err *err)
 {
 	json_t *spec;
 	struct lc_err e;
@@ -1103,7 +1112,7 @@ static int exec_process(const struct rt_exec *x, const char *path, struct lc_err
 			rc = lc_fail(err, EINVAL, "exec in container %s: argument %zu is not UTF-8", x->id, i);
 			goto out;
 		}
-	if (json_object_set(proc, "args", args) < 0 || json_object_set_new(proc, "terminal", json_false()) < 0) {
+	if (json_object_set(proc, "args", args) < 0 || json_object_set_new(proc, "terminal", json_boolean(tty)) < 0) {
 		rc = lc_fail(err, ENOMEM, "exec in container %s: process", x->id);
 		goto out;
 	}
@@ -1134,6 +1143,43 @@ static void exec_sync_read(int fd, long long *pid, long long *status)
 	}
 }
 
+/* A private directory for one exec in x's bundle, <bundle>/exec-XXXXXX, into dir (PATH_MAX). */
+static int exec_dir_make(const struct rt_exec *x, char *dir, struct lc_err *err)
+{
+	if (snprintf(dir, PATH_MAX, "%s/exec-XXXXXX", x->bundle) >= PATH_MAX - 32)
+		return lc_fail(err, ENAMETOOLONG, "bundle %s", x->bundle);
+	if (!mkdtemp(dir))
+		return lc_fail(err, errno, "exec in container %s: create %s", x->id, dir);
+	return 0;
+}
+
+static void exec_dir_remove(const char *id, const char *dir)
+{
+	struct lc_err e = { 0 };
+	if (rmtree(dir, &e) < 0)
+		log_warn("exec in container %s: %s", id, e.msg);
+}
+
+/*
+ * Why a command the runtime was asked to exec in container id did not start (msg: the runtime's
+ * words): ENOENT the container does not exist, ESRCH it is not running, else ENOEXEC (the command
+ * itself: not found, not executable).  Sets *err and returns that errnum.
+ */
+static int exec_not_started(struct oci *o, const char *id, const char *msg, struct lc_err *err)
+{
+	enum rt_state st = RT_RUNNING;
+	pid_t p;
+	struct lc_err e2;
+	if (!known(o, id) || strstr(msg, "does not exist"))
+		lc_failc(err, ENOENT, "%s exec %s: container does not exist", o->name, id);
+	else if (strstr(msg, "stopped container") || strstr(msg, "not running") || strstr(msg, "created container") ||
+		 (oci_state(o, id, &st, &p, &e2) == 0 && st != RT_RUNNING))
+		lc_failc(err, ESRCH, "%s exec %s: container not running: %s", o->name, id, msg);
+	else
+		lc_failc(err, ENOEXEC, "%s exec %s: %s", o->name, id, msg);
+	return err->errnum;
+}
+
 /*
  * conmon in exec mode (`-e --sync`, logs "passthrough"): it runs `<runtime> exec -d --pid-file`,
  * is the subreaper that waits for the command, writes the command's pid and then its exit status
@@ -1153,10 +1199,8 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 	if (!known(o, x->id))
 		return lc_failc(err, ENOENT, "%s exec %s: container does not exist", o->name, x->id);
 	char dir[PATH_MAX];
-	if (snprintf(dir, sizeof dir, "%s/exec-XXXXXX", x->bundle) >= (int)sizeof dir - 32)
-		return lc_fail(err, ENAMETOOLONG, "bundle %s", x->bundle);
-	if (!mkdtemp(dir))
-		return lc_fail(err, errno, "exec in container %s: create %s", x->id, dir);
+	if (exec_dir_make(x, dir, err) < 0)
+		return -1;
 	char proc_path[PATH_MAX + 16], pidfile[PATH_MAX + 16], syncfile[PATH_MAX + 16], exits[PATH_MAX + 16],
 		root_arg[PATH_MAX + 16];
 	snprintf(proc_path, sizeof proc_path, "%s/process.json", dir);
@@ -1166,7 +1210,7 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 	snprintf(root_arg, sizeof root_arg, "--root=%s", o->root);
 	const char *uuid = strrchr(dir, '/') + 1; /* "exec-XXXXXX": unique while it runs */
 	struct proc_result r = { 0 };
-	int rc = exec_process(x, proc_path, err);
+	int rc = exec_process(x, 0, proc_path, err);
 	int sync_fd = -1;
 	if (rc == 0 && mkdir(exits, 0700) < 0)
 		rc = lc_fail(err, errno, "exec in container %s: create %s", x->id, exits);
@@ -1226,16 +1270,7 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 			runtime_msg(r.errout, msg, sizeof msg);
 			if (!msg[0])
 				snprintf(msg, sizeof msg, "conmon exited with status %d", r.status);
-			enum rt_state st = RT_RUNNING;
-			pid_t p;
-			struct lc_err e2;
-			if (!known(o, x->id) || strstr(msg, "does not exist")) {
-				lc_failc(err, ENOENT, "%s exec %s: container does not exist", o->name, x->id);
-			} else if (strstr(msg, "stopped container") || strstr(msg, "not running") ||
-				   strstr(msg, "created container") ||
-				   (oci_state(o, x->id, &st, &p, &e2) == 0 && st != RT_RUNNING)) {
-				lc_failc(err, ESRCH, "%s exec %s: container not running: %s", o->name, x->id, msg);
-			} else {
+			if (exec_not_started(o, x->id, msg, err) == ENOEXEC) {
 				/* 127 / 126 as a shell reports a command it cannot run */
 				res->exit_code = strstr(msg, "no such file") || strstr(msg, "not found") ? 127 : 126;
 				res->errout = strdup(msg);
@@ -1244,8 +1279,6 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 				if (!res->errout || !res->out) {
 					rt_exec_result_free(res);
 					lc_fail(err, ENOMEM, "exec in container %s", x->id);
-				} else {
-					lc_failc(err, ENOEXEC, "%s exec %s: %s", o->name, x->id, msg);
 				}
 			}
 			rc = -1;
@@ -1255,9 +1288,7 @@ static int oci_exec(void *impl, const struct rt_exec *x, struct rt_exec_result *
 		close(sync_fd);
 	proc_result_free(&r);
 	socket_link_remove(o, uuid);
-	struct lc_err e3 = { 0 };
-	if (rmtree(dir, &e3) < 0)
-		log_warn("exec in container %s: %s", x->id, e3.msg);
+	exec_dir_remove(x->id, dir);
 	return rc;
 }
 
@@ -1356,6 +1387,366 @@ static int oci_update(void *impl, const char *id, const char *bundle, const char
 	return 0;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* interactive sessions: exec_start, attach                                                   */
+
+#define EXEC_START_TIMEOUT_MS RUNTIME_TIMEOUT_MS /* `runtime exec` until the command runs */
+#define ATTACH_EXIT_WAIT_MS 10000                /* conmon's exit file after the attach socket closed */
+
+struct rt_session {
+	struct attach *att; /* attach: the relay; NULL for an exec */
+	/* exec: `<runtime> exec` in the foreground, the command's parent, which exits with its status */
+	pid_t runtime;
+	int runtime_pidfd;
+	int reaped, code;
+	int master;         /* a terminal's master side (resize), else -1 */
+	char dir[PATH_MAX]; /* the exec's private directory (process.json, pid, log) */
+	/* attach */
+	char id[ID_HEX_LEN + 1];
+	char bundle[PATH_MAX];
+	int tty;
+};
+
+/* A new pseudo-terminal: *master (non-blocking off) and *slave, both close-on-exec. */
+static int pty_open(int *master, int *slave, struct lc_err *err)
+{
+	char name[64];
+	*master = *slave = -1;
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		return lc_fail(err, errno, "exec: open a pseudo-terminal");
+	if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof name) != 0) {
+		int e = errno;
+		close(m);
+		return lc_fail(err, e, "exec: set up a pseudo-terminal");
+	}
+	int sl = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (sl < 0) {
+		int e = errno;
+		close(m);
+		return lc_fail(err, e, "exec: open %s", name);
+	}
+	*master = m;
+	*slave = sl;
+	return 0;
+}
+
+/* Is there a file at dir/name? */
+static int dir_has(const char *dir, const char *name)
+{
+	char p[PATH_MAX + 32];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+/*
+ * Wait until the runtime has written the pid file into s->dir (the command runs: 1) or has exited
+ * without (0, reaped, s->code its status), at most EXEC_START_TIMEOUT_MS (-1 ETIMEDOUT).
+ */
+static int exec_wait_started(struct rt_session *s, struct lc_err *err)
+{
+	cleanup_close int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0 || inotify_add_watch(ifd, s->dir, IN_CREATE | IN_MOVED_TO) < 0)
+		return lc_fail(err, errno, "exec: watch %s", s->dir);
+	int64_t deadline = metrics_now_us() + (int64_t)EXEC_START_TIMEOUT_MS * 1000;
+	for (;;) {
+		if (dir_has(s->dir, "pid"))
+			return 1;
+		struct pollfd pf[2] = { { .fd = ifd, .events = POLLIN }, { .fd = s->runtime_pidfd, .events = POLLIN } };
+		int64_t left = (deadline - metrics_now_us()) / 1000;
+		if (left <= 0)
+			return lc_fail(err, ETIMEDOUT, "exec: the runtime did not start the command within %d ms",
+				       EXEC_START_TIMEOUT_MS);
+		if (poll(pf, 2, (int)left) < 0 && errno != EINTR)
+			return lc_fail(err, errno, "exec: wait for the command to start");
+		if (pf[0].revents) {
+			char ev[4096];
+			while (read(ifd, ev, sizeof ev) > 0)
+				;
+		}
+		if (pf[1].revents) {
+			if (dir_has(s->dir, "pid"))
+				return 1; /* started, and already done */
+			s->code = proc_reap(s->runtime);
+			s->reaped = 1;
+			return 0;
+		}
+	}
+}
+
+/* Kill the runtime process of an exec (SIGKILL through its pidfd) and reap it. */
+static void exec_runtime_end(struct rt_session *s, int timeout_ms)
+{
+	if (s->reaped)
+		return;
+	if (!proc_wait_gone(s->runtime_pidfd, s->runtime, timeout_ms))
+		syscall(SYS_pidfd_send_signal, s->runtime_pidfd, SIGKILL, NULL, 0);
+	s->code = proc_reap(s->runtime);
+	s->reaped = 1;
+}
+
+static void session_free(struct rt_session *s)
+{
+	if (!s)
+		return;
+	if (s->runtime_pidfd >= 0)
+		close(s->runtime_pidfd);
+	if (s->master >= 0)
+		close(s->master);
+	if (s->dir[0])
+		exec_dir_remove(s->id, s->dir);
+	attach_close(s->att);
+	free(s);
+}
+
+static struct rt_session *session_new(const char *id, const char *bundle, int tty, struct lc_err *err)
+{
+	struct rt_session *s = calloc(1, sizeof *s);
+	if (!s) {
+		lc_fail(err, ENOMEM, "session of container %s", id);
+		return NULL;
+	}
+	s->runtime_pidfd = s->master = -1;
+	s->tty = tty;
+	snprintf(s->id, sizeof s->id, "%s", id);
+	if (snprintf(s->bundle, sizeof s->bundle, "%s", bundle) >= (int)sizeof s->bundle) {
+		lc_fail(err, ENAMETOOLONG, "bundle %s", bundle);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * `<runtime> exec --process <dir>/process.json --pid-file <dir>/pid <id>` in the foreground, run
+ * by the daemon: the runtime is the command's parent, forwards signals to it and exits with its
+ * status, so the session's wait is a waitpid of the runtime.  Without a terminal the command gets
+ * the daemon's pipes (or /dev/null) as its stdio, nothing copies its bytes.  With one, the
+ * runtime's stdio is the slave side of a pseudo-terminal the daemon opens (runc sets it raw and
+ * copies between it and the container's terminal); a resize sets the size on the master side
+ * and sends the runtime SIGWINCH, on which runc resizes the container's terminal to it.  The
+ * runtime's own errors go to <dir>/log (--log), not to the session's stderr.
+ */
+static int oci_exec_start(void *impl, const struct rt_exec *x, const struct rt_stdio *io, struct rt_session **out,
+			  int fds[3], struct lc_err *err)
+{
+	struct oci *o = impl;
+	*out = NULL;
+	fds[0] = fds[1] = fds[2] = -1;
+	assert(x->n_args >= 1);
+	if (!id_is_hex(x->id, ID_HEX_LEN, ID_HEX_LEN))
+		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", x->id);
+	if (io->tty && !io->out)
+		return lc_fail(err, EINVAL, "exec in container %s: a terminal needs stdout", x->id);
+	if (!known(o, x->id))
+		return lc_failc(err, ENOENT, "%s exec %s: container does not exist", o->name, x->id);
+	struct rt_session *s = session_new(x->id, x->bundle, io->tty, err);
+	if (!s)
+		return -1;
+	int child[3] = { -1, -1, -1 }, rc = 0;
+	cleanup_close int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	char proc_path[PATH_MAX + 16], pidfile[PATH_MAX + 16], logfile[PATH_MAX + 16], root_arg[PATH_MAX + 16],
+		log_arg[PATH_MAX + 32];
+	if (devnull < 0)
+		rc = lc_fail(err, errno, "open /dev/null");
+	else if (exec_dir_make(x, s->dir, err) < 0)
+		rc = -1;
+	if (rc == 0) {
+		snprintf(proc_path, sizeof proc_path, "%s/process.json", s->dir);
+		snprintf(pidfile, sizeof pidfile, "%s/pid", s->dir);
+		snprintf(logfile, sizeof logfile, "%s/log", s->dir);
+		snprintf(root_arg, sizeof root_arg, "--root=%s", o->root);
+		snprintf(log_arg, sizeof log_arg, "--log=%s", logfile);
+		rc = exec_process(x, io->tty, proc_path, err);
+	}
+	if (rc == 0 && io->tty) {
+		int slave;
+		rc = pty_open(&s->master, &slave, err);
+		child[0] = slave;
+		if (rc == 0 && ((fds[1] = fcntl(s->master, F_DUPFD_CLOEXEC, 0)) < 0 ||
+				(io->in && (fds[0] = fcntl(s->master, F_DUPFD_CLOEXEC, 0)) < 0)))
+			rc = lc_fail(err, errno, "exec: dup the terminal");
+		if (rc == 0 && ((child[1] = fcntl(slave, F_DUPFD_CLOEXEC, 0)) < 0 ||
+				(child[2] = fcntl(slave, F_DUPFD_CLOEXEC, 0)) < 0))
+			rc = lc_fail(err, errno, "exec: dup the terminal");
+	} else if (rc == 0) {
+		const int want[3] = { io->in, io->out, io->err };
+		for (int i = 0; i < 3 && rc == 0; i++) {
+			int p[2];
+			if (!want[i]) {
+				if ((child[i] = fcntl(devnull, F_DUPFD_CLOEXEC, 0)) < 0)
+					rc = lc_fail(err, errno, "exec: dup /dev/null");
+				continue;
+			}
+			if (pipe2(p, O_CLOEXEC) < 0) {
+				rc = lc_fail(err, errno, "exec: pipe");
+				break;
+			}
+			child[i] = p[i == 0 ? 0 : 1];
+			fds[i] = p[i == 0 ? 1 : 0];
+		}
+	}
+	if (rc == 0) {
+		const char *argv[] = { o->runtime_path, root_arg, "--log-format=json", log_arg, "exec", "--process",
+				       proc_path, "--pid-file", pidfile, x->id, NULL };
+		struct proc_opts po = { .env = (const char *const *)o->env };
+		rc = proc_spawn(argv, &po, child, &s->runtime, &s->runtime_pidfd, err);
+		if (rc < 0)
+			lc_wrap(err, "exec in container %s", x->id);
+	}
+	for (int i = 0; i < 3; i++)
+		if (child[i] >= 0)
+			close(child[i]);
+	int started = rc == 0 ? exec_wait_started(s, err) : -1;
+	if (started == 0) {
+		char text[8192], msg[800];
+		ssize_t n = read_small(s->dir, "log", text, sizeof text);
+		runtime_msg(n > 0 ? text : "", msg, sizeof msg);
+		if (!msg[0])
+			snprintf(msg, sizeof msg, "%s exec exited with status %d", o->name, s->code);
+		exec_not_started(o, x->id, msg, err);
+	}
+	if (started <= 0) {
+		if (s->runtime > 0)
+			exec_runtime_end(s, 0);
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		fds[0] = fds[1] = fds[2] = -1;
+		session_free(s);
+		return -1;
+	}
+	log_debug("%s exec %s: %s started (runtime pid %d)%s", o->name, x->id, x->args[0], (int)s->runtime,
+		  io->tty ? " with a terminal" : "");
+	*out = s;
+	return 0;
+}
+
+/*
+ * conmon's attach socket <bundle>/attach, reached through /proc/self/fd/<bundle's fd>/ as conmon
+ * binds it (so the bundle's path length does not matter); the relay is attach.c's.
+ */
+static int oci_attach(void *impl, const char *id, const char *bundle, const struct rt_stdio *io,
+		      struct rt_session **out, int fds[3], struct lc_err *err)
+{
+	struct oci *o = impl;
+	*out = NULL;
+	fds[0] = fds[1] = fds[2] = -1;
+	if (!id_is_hex(id, ID_HEX_LEN, ID_HEX_LEN))
+		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", id);
+	if (!known(o, id))
+		return lc_failc(err, ENOENT, "attach to %s: container does not exist", id);
+	cleanup_close int dfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return lc_fail(err, errno, "attach to %s: open %s", id, bundle);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d/attach", dfd);
+	struct rt_session *s = session_new(id, bundle, io->tty, err);
+	if (!s)
+		return -1;
+	if (attach_open(path, io, &s->att, fds, err) < 0) {
+		session_free(s);
+		if (err->errnum == ENOENT || err->errnum == ECONNREFUSED)
+			return lc_failc(err, ESRCH, "attach to %s: container not running (its conmon is gone)", id);
+		return lc_wrap(err, "attach to %s", id);
+	}
+	log_debug("attached to container %s%s", id, io->tty ? " (terminal)" : "");
+	*out = s;
+	return 0;
+}
+
+/*
+ * An exec's terminal: its size set on the master side, then SIGWINCH to the runtime, which copies
+ * it to the container's terminal.  An attachment's: conmon's control FIFO, "1 <height> <width>\n".
+ */
+static int oci_session_resize(void *impl, struct rt_session *s, unsigned width, unsigned height, struct lc_err *err)
+{
+	(void)impl;
+	if (!s->tty)
+		return lc_failc(err, EINVAL, "resize a session of container %s: it has no terminal", s->id);
+	if (width > 65535 || height > 65535)
+		return lc_failc(err, EINVAL, "resize a session of container %s: %ux%u is too large", s->id, width, height);
+	if (!s->att) {
+		struct winsize ws = { .ws_row = (unsigned short)height, .ws_col = (unsigned short)width };
+		if (ioctl(s->master, TIOCSWINSZ, &ws) < 0)
+			return lc_fail(err, errno, "resize the terminal of an exec in container %s", s->id);
+		if (!s->reaped && syscall(SYS_pidfd_send_signal, s->runtime_pidfd, SIGWINCH, NULL, 0) < 0 &&
+		    errno != ESRCH)
+			return lc_fail(err, errno, "resize the terminal of an exec in container %s: signal %s", s->id,
+				       "the runtime");
+		return 0;
+	}
+	char ctl[PATH_MAX + 8], msg[64];
+	snprintf(ctl, sizeof ctl, "%s/ctl", s->bundle);
+	cleanup_close int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return lc_failc(err, errno == ENXIO ? ESRCH : errno, "resize the terminal of container %s: open %s: %s",
+				s->id, ctl, strerror(errno));
+	int n = snprintf(msg, sizeof msg, "1 %u %u\n", height, width);
+	ssize_t w;
+	do
+		w = write(fd, msg, (size_t)n);
+	while (w < 0 && errno == EINTR);
+	if (w != n)
+		return lc_fail(err, w < 0 ? errno : EIO, "resize the terminal of container %s: write %s", s->id, ctl);
+	return 0;
+}
+
+static int oci_session_wait(void *impl, struct rt_session *s, int *exit_code, struct lc_err *err)
+{
+	struct oci *o = impl;
+	if (!s->att) {
+		if (!s->reaped) {
+			s->code = proc_reap(s->runtime);
+			s->reaped = 1;
+		}
+		if (s->code < 0)
+			return lc_fail(err, ECHILD, "exec in container %s: wait for the runtime", s->id);
+		*exit_code = s->code;
+		return 0;
+	}
+	/* conmon closed the socket, then writes the exit file */
+	int64_t deadline = metrics_now_us() + (int64_t)ATTACH_EXIT_WAIT_MS * 1000;
+	for (;;) {
+		int64_t at;
+		int gone = conmon_pid(s->bundle) == 0;
+		if (exit_file_read(o->exit_dir, s->id, exit_code, &at, err) == 0)
+			return 0;
+		if (err->errnum != ENOENT)
+			return -1;
+		if (gone)
+			return lc_failc(err, EIO, "container %s: its conmon has gone without recording the exit", s->id);
+		if (metrics_now_us() > deadline)
+			return lc_failc(err, ETIMEDOUT, "container %s: no exit recorded within %d ms", s->id,
+					ATTACH_EXIT_WAIT_MS);
+		struct timespec ts = { 0, 10 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* An exec's command still running: killed with its tree (proc_kill_tree, from its pid file, which
+ * proc_pidfile guards against a reused pid), then the runtime reaped. */
+static void oci_session_close(void *impl, struct rt_session *s)
+{
+	(void)impl;
+	if (!s)
+		return;
+	if (!s->att && !s->reaped) {
+		char pidfile[PATH_MAX + 16];
+		snprintf(pidfile, sizeof pidfile, "%s/pid", s->dir);
+		pid_t p = proc_pidfile(pidfile);
+		if (p > 0) {
+			if (!proc_kill_tree(p, CONMON_KILL_WAIT_MS))
+				log_warn("exec in container %s: command %d or one of its children outlived SIGKILL for %d ms",
+					 s->id, (int)p, CONMON_KILL_WAIT_MS);
+			else
+				log_debug("exec in container %s: command %d killed at the end of its session", s->id, (int)p);
+		}
+		exec_runtime_end(s, CONMON_KILL_WAIT_MS);
+	}
+	session_free(s);
+}
+
 static void oci_close(void *impl)
 {
 	struct oci *o = impl;
@@ -1390,6 +1781,11 @@ static const struct runtime_ops oci_ops = {
 	.monitor_alive = oci_monitor_alive,
 	.exit_status = oci_exit_status,
 	.watch_exits = oci_watch_exits,
+	.exec_start = oci_exec_start,
+	.attach = oci_attach,
+	.session_resize = oci_session_resize,
+	.session_wait = oci_session_wait,
+	.session_close = oci_session_close,
 	.close = oci_close,
 };
 

@@ -8,9 +8,11 @@
 #include <linux/magic.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,22 +558,60 @@ int podns_write_files(const char *dir, const struct podns_files *f, struct lc_er
 	return fsync_dir(dir, err);
 }
 
+/* --- inside a pod's network namespace ----------------------------------------------------- */
+
+struct in_netns {
+	int nsfd; /* -1: stay in the daemon's namespace */
+	void (*fn)(void *arg);
+	void *arg;
+	int errnum; /* setns's */
+};
+
+static void *in_netns_main(void *p)
+{
+	struct in_netns *j = p;
+	if (j->nsfd >= 0 && setns(j->nsfd, CLONE_NEWNET) < 0)
+		j->errnum = errno;
+	else
+		j->fn(j->arg);
+	return NULL;
+}
+
+/*
+ * Run fn(arg) on a short-lived thread that first joins the network namespace at ns_path (NULL or
+ * "": the daemon's own): the one way litecri acts inside a pod's network namespace.  The calling
+ * thread's namespaces never change (a thread's setns would stay with it in a pool), and what fn
+ * opens there — a socket, /proc/thread-self/net — keeps working from any thread.
+ */
+static int in_netns(const char *ns_path, void (*fn)(void *), void *arg, struct lc_err *err)
+{
+	struct in_netns j = { .nsfd = -1, .fn = fn, .arg = arg };
+	if (ns_path && *ns_path && (j.nsfd = open(ns_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return lc_fail(err, errno, "open the network namespace %s", ns_path);
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, in_netns_main, &j);
+	if (rc == 0)
+		pthread_join(t, NULL);
+	if (j.nsfd >= 0)
+		close(j.nsfd);
+	if (rc != 0)
+		return lc_fail(err, rc, "network namespace %s: start a thread", ns_path && *ns_path ? ns_path : "(host)");
+	if (j.errnum)
+		return lc_fail(err, j.errnum, "join the network namespace %s", ns_path);
+	return 0;
+}
+
 /* --- interface counters -------------------------------------------------------------------- */
 
 struct net_read {
-	int ns_fd;
 	char *text; /* malloc'ed /proc/net/dev of the namespace */
 	struct lc_err err;
 	int failed;
 };
 
-static void *net_read_main(void *arg)
+static void net_read(void *arg)
 {
 	struct net_read *r = arg;
-	if (setns(r->ns_fd, CLONE_NEWNET) < 0) {
-		r->failed = lc_fail(&r->err, errno, "join the network namespace");
-		return NULL;
-	}
 	cleanup_fclose FILE *f = fopen("/proc/thread-self/net/dev", "re");
 	size_t len = 0;
 	FILE *out = open_memstream(&r->text, &len);
@@ -579,7 +619,7 @@ static void *net_read_main(void *arg)
 		r->failed = lc_fail(&r->err, errno, "read /proc/thread-self/net/dev");
 		if (out)
 			fclose(out);
-		return NULL;
+		return;
 	}
 	char buf[4096];
 	size_t k;
@@ -587,7 +627,6 @@ static void *net_read_main(void *arg)
 		fwrite(buf, 1, k, out);
 	if (fclose(out) != 0 || ferror(f))
 		r->failed = lc_fail(&r->err, EIO, "read /proc/thread-self/net/dev");
-	return NULL;
 }
 
 /* /proc/net/dev: two header lines, then "  name: rx_bytes rx_packets rx_errs rx_drop fifo frame
@@ -639,20 +678,74 @@ int podns_net_stats(const char *dir, struct podns_iface **ifs, size_t *n, struct
 	*n = 0;
 	if (podns_path(dir, PODNS_NET, pin, sizeof pin, err) < 0)
 		return -1;
-	struct net_read r = { .ns_fd = open(pin, O_RDONLY | O_CLOEXEC) };
-	if (r.ns_fd < 0)
-		return lc_fail(err, errno, "network namespace %s", pin);
-	pthread_t t;
-	int rc = pthread_create(&t, NULL, net_read_main, &r);
-	if (rc == 0)
-		pthread_join(t, NULL);
-	close(r.ns_fd);
+	struct net_read r = { 0 };
+	int rc = in_netns(pin, net_read, &r, err);
 	cleanup_free char *text = r.text;
-	if (rc != 0)
-		return lc_fail(err, rc, "network namespace %s: thread", pin);
+	if (rc < 0)
+		return -1;
 	if (r.failed) {
 		*err = r.err;
 		return lc_wrap(err, "network namespace %s", pin);
 	}
 	return net_dev_parse(text ? text : "", ifs, n, err);
+}
+
+/* --- connecting inside ------------------------------------------------------------------------ */
+
+/* What podns_connect's fn is given and reports. */
+struct connect_job {
+	int port;
+	int fd;     /* the connected socket, or -1 */
+	int errnum; /* why not */
+};
+
+/* A TCP socket connected to addr, or -1 with errno. */
+static int tcp_connect(const struct sockaddr *addr, socklen_t len)
+{
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int r;
+	do
+		r = connect(fd, addr, len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* 127.0.0.1, then ::1 (in_netns's fn). */
+static void connect_local(void *arg)
+{
+	struct connect_job *j = arg;
+	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)j->port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)j->port),
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	j->fd = tcp_connect((struct sockaddr *)&v4, sizeof v4);
+	if (j->fd >= 0)
+		return;
+	int v4_errnum = errno;
+	j->fd = tcp_connect((struct sockaddr *)&v6, sizeof v6);
+	if (j->fd < 0)
+		j->errnum = v4_errnum; /* IPv4's reason: ::1 may simply not exist there */
+}
+
+int podns_connect(const char *netns_path, int port, int *fd, struct lc_err *err)
+{
+	*fd = -1;
+	if (port < 1 || port > 65535)
+		return lc_failc(err, EINVAL, "port %d is not a TCP port", port);
+	struct connect_job j = { .port = port, .fd = -1 };
+	if (in_netns(netns_path, connect_local, &j, err) < 0)
+		return lc_wrap(err, "port %d", port);
+	if (j.fd < 0)
+		return lc_fail(err, j.errnum, "connect to localhost:%d%s%s", port, netns_path && *netns_path ? " in " : "",
+			       netns_path && *netns_path ? netns_path : "");
+	*fd = j.fd;
+	return 0;
 }

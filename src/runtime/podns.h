@@ -108,5 +108,13 @@ struct podns_iface {
  * such pin (the pod has the host's network, or was removed).
  */
 int podns_net_stats(const char *dir, struct podns_iface **ifs, size_t *n, struct lc_err *err);
+/*
+ * A TCP socket (close-on-exec) connected to localhost port `port` (127.0.0.1, else ::1) inside the
+ * network namespace pinned at netns_path (NULL or "": the daemon's own, the host's).  A short-lived
+ * thread enters the namespace (setns) to create and connect the socket, which then works from any
+ * thread; the caller's namespaces never change.  errnum: connect(2)'s for 127.0.0.1 when neither
+ * address accepts (ECONNREFUSED ...); EINVAL for a port outside 1..65535; open(2)'s for the pin.
+ */
+int podns_connect(const char *netns_path, int port, int *fd, struct lc_err *err);
 
 #endif

@@ -41,6 +41,10 @@ struct rt_create {
 	const char *bundle;   /* an existing directory: config.json is written there; conmon leaves its files there */
 	json_t *spec;         /* the OCI runtime spec (config.json's content); not consumed */
 	const char *log_path; /* CRI-format log conmon writes ("" = the container's output is discarded) */
+	int tty;              /* the process has a terminal (spec's process.terminal must say so too): its
+			       * output is one stream, logged as stdout */
+	int stdin;            /* the process's stdin is kept open for attach (else it is /dev/null) */
+	int stdin_once;       /* with stdin: closed once the first attachment that wrote it ends */
 };
 
 /* How a container's init process ended, as its monitor recorded it (exit_status). */
@@ -67,6 +71,15 @@ struct rt_exec_result {
 	size_t out_len, errout_len;
 	size_t out_dropped, errout_dropped; /* bytes beyond out_max, dropped */
 };
+
+/* The streams of an interactive session (exec_start, attach): 1 = the session wants that stream. */
+struct rt_stdio {
+	int tty;          /* a terminal: in and out are its two directions, there is no separate err */
+	int in, out, err;
+};
+
+/* A running exec'd command or an attachment to a container's main process (exec_start, attach). */
+struct rt_session;
 
 struct runtime_ops {
 	/*
@@ -164,6 +177,43 @@ struct runtime_ops {
 	 * it (no callback runs after close returns).
 	 */
 	int (*watch_exits)(void *impl, void (*cb)(const char *id, void *arg), void *arg, struct lc_err *err);
+	/*
+	 * Start x->args in the running container x->id as exec does (its namespaces, cgroup and the
+	 * process of the bundle's config.json; x->timeout_ms, out_max and cancel_fd do not apply), with
+	 * the streams io asks for and, with io->tty, a terminal (io->tty needs io->out; io->err is then
+	 * ignored).  Returns once the command has started: *s the session, fds[0] written with its
+	 * stdin, fds[1] / fds[2] read for its stdout / stderr (a terminal: fds[0] and fds[1] are its
+	 * master side, whose read ends with EIO rather than 0 once the command and what it started have
+	 * closed the terminal), -1 where io did not ask; the caller closes them, after session_close.
+	 * ESRCH: the container is not running.  ENOENT: unknown.  ENOEXEC: the command could not be
+	 * started in it (the message says why).
+	 */
+	int (*exec_start)(void *impl, const struct rt_exec *x, const struct rt_stdio *io, struct rt_session **s,
+			  int fds[3], struct lc_err *err);
+	/*
+	 * Attach to the main process of the running container id (bundle: its): fds as exec_start's,
+	 * fds[1] / fds[2] getting what the process writes from now on (its log keeps getting it too)
+	 * until it exits, fds[0] feeding its stdin (only if it was created with stdin; closing fds[0]
+	 * ends that stdin when it was created stdin_once).  io must match how the container was created
+	 * (tty).  A reader that stops reading holds the process's output back (no unbounded buffer).
+	 * ESRCH: not running (its monitor is gone).  ENOENT: unknown.
+	 */
+	int (*attach)(void *impl, const char *id, const char *bundle, const struct rt_stdio *io, struct rt_session **s,
+		      int fds[3], struct lc_err *err);
+	/* Set the size of a terminal session's terminal (EINVAL: the session has none). */
+	int (*session_resize)(void *impl, struct rt_session *s, unsigned width, unsigned height, struct lc_err *err);
+	/*
+	 * Wait until the session's process has ended: *exit_code 0..255 (128+N: killed by signal N), of
+	 * the exec'd command, or of the main process as its monitor recorded it.  Call it once its
+	 * output has ended (EOF on fds[1] / fds[2]).
+	 */
+	int (*session_wait)(void *impl, struct rt_session *s, int *exit_code, struct lc_err *err);
+	/*
+	 * End the session and free s: an exec'd command still running is killed with every process it
+	 * started (and waited for); an attachment is detached (the container runs on).  The caller's
+	 * descriptors are not closed.
+	 */
+	void (*session_close)(void *impl, struct rt_session *s);
 	/* Stop watching exits, free impl. */
 	void (*close)(void *impl);
 };
@@ -219,6 +269,19 @@ static inline int rt_exit_status(struct runtime *rt, const char *id, const char 
 static inline int rt_watch_exits(struct runtime *rt, void (*cb)(const char *id, void *arg), void *arg,
 				 struct lc_err *err)
 { return rt->ops->watch_exits(rt->impl, cb, arg, err); }
+static inline int rt_exec_start(struct runtime *rt, const struct rt_exec *x, const struct rt_stdio *io,
+				struct rt_session **s, int fds[3], struct lc_err *err)
+{ return rt->ops->exec_start(rt->impl, x, io, s, fds, err); }
+static inline int rt_attach(struct runtime *rt, const char *id, const char *bundle, const struct rt_stdio *io,
+			    struct rt_session **s, int fds[3], struct lc_err *err)
+{ return rt->ops->attach(rt->impl, id, bundle, io, s, fds, err); }
+static inline int rt_session_resize(struct runtime *rt, struct rt_session *s, unsigned width, unsigned height,
+				    struct lc_err *err)
+{ return rt->ops->session_resize(rt->impl, s, width, height, err); }
+static inline int rt_session_wait(struct runtime *rt, struct rt_session *s, int *exit_code, struct lc_err *err)
+{ return rt->ops->session_wait(rt->impl, s, exit_code, err); }
+static inline void rt_session_close(struct runtime *rt, struct rt_session *s)
+{ rt->ops->session_close(rt->impl, s); }
 /* Close and free rt (NULL is fine). */
 void runtime_free(struct runtime *rt);
 

@@ -35,7 +35,9 @@ struct stream_target {
 struct stream_backend {
 	void *arg;
 	/* Start target->cmd in the container (Exec).  ESRCH: the container is not running; ENOENT:
-	 * it does not exist.  The descriptors in io are the session's to close (after close()). */
+	 * it does not exist; ENOEXEC: the command could not be started (the message says why).  The
+	 * descriptors in io are the session's to close (after close()).  With a tty, out_fd is a
+	 * terminal's master side: its end reads as EIO rather than 0. */
 	int (*exec_start)(void *arg, const struct stream_target *t, struct stream_io *io, struct lc_err *err);
 	/* Attach to the container's main process (Attach); stdin only if the container was created
 	 * with stdin.  Errors as exec_start. */

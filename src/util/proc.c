@@ -284,33 +284,21 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 	return 0;
 }
 
-int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_result *r, struct lc_err *err)
+int proc_spawn(const char *const *argv, const struct proc_opts *o, const int stdio[3], pid_t *pidp, int *pidfdp,
+	       struct lc_err *err)
 {
 	static const struct proc_opts defaults;
 	if (!o)
 		o = &defaults;
 	assert(argv && argv[0] && argv[0][0] == '/');
 	assert(o->n_keep_fds == 0 || o->keep_fds);
-	memset(r, 0, sizeof *r);
 	const char *path = argv[0];
-	struct pollfd cancel = { .fd = o->cancel_fd > 0 ? o->cancel_fd : -1, .events = POLLIN };
-	if (cancel.fd >= 0 && poll(&cancel, 1, 0) > 0)
-		return lc_fail(err, ECANCELED, "%s not started: its caller has gone", path);
-
 	cleanup_free int *high = calloc(o->n_keep_fds + 4, sizeof *high);
 	if (!high)
 		return lc_fail(err, ENOMEM, "run %s", path);
-	cleanup_close int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
-		return lc_fail(err, errno, "open /dev/null");
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, repp[2] = { -1, -1 };
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(repp, O_CLOEXEC) < 0) {
-		int e = errno;
-		close_pair(outp);
-		close_pair(errp);
-		close_pair(repp);
-		return lc_fail(err, e, "pipe for %s", path);
-	}
+	int repp[2] = { -1, -1 };
+	if (pipe2(repp, O_CLOEXEC) < 0)
+		return lc_fail(err, errno, "pipe for %s", path);
 
 	struct rlimit rl;
 	int max_fd = 65536;
@@ -322,9 +310,9 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 		.envp = o->env ? (char *const *)o->env : environ,
 		.cwd = o->cwd,
 		.own_group = o->own_group,
-		.devnull = o->stdin_fd > 0 ? o->stdin_fd : devnull,
-		.out_w = outp[1],
-		.err_w = errp[1],
+		.devnull = stdio[0],
+		.out_w = stdio[1],
+		.err_w = stdio[2],
 		.report_w = repp[1],
 		.keep = o->keep_fds,
 		.n_keep = o->n_keep_fds,
@@ -342,13 +330,9 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 		child(&a);
 	int fork_errno = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(outp[1]);
-	close(errp[1]);
 	close(repp[1]);
-	outp[1] = errp[1] = repp[1] = -1;
+	repp[1] = -1;
 	if (pid < 0) {
-		close_pair(outp);
-		close_pair(errp);
 		close_pair(repp);
 		return lc_fail(err, fork_errno, "fork for %s", path);
 	}
@@ -362,8 +346,6 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 	close_pair(repp);
 	int status = 0;
 	if (got != 0) {
-		close_pair(outp);
-		close_pair(errp);
 		reap(pid, &status);
 		if (got != (ssize_t)sizeof rep)
 			return lc_fail(err, got < 0 ? errno : EPROTO, "start %s", path);
@@ -375,19 +357,64 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 			return lc_fail(err, rep.errnum, "setpgid for %s", path);
 		return lc_fail(err, rep.errnum, "exec %s", path);
 	}
-
-	cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
 		int e = errno;
 		kill(pid, SIGKILL);
 		reap(pid, &status);
-		close_pair(outp);
-		close_pair(errp);
 		return lc_fail(err, e, "pidfd_open for %s", path);
 	}
+	*pidp = pid;
+	*pidfdp = pidfd;
+	return 0;
+}
+
+int proc_reap(pid_t pid)
+{
+	int status;
+	if (reap(pid, &status) < 0)
+		return -1;
+	return status_code(status);
+}
+
+int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_result *r, struct lc_err *err)
+{
+	static const struct proc_opts defaults;
+	if (!o)
+		o = &defaults;
+	memset(r, 0, sizeof *r);
+	const char *path = argv[0];
+	struct pollfd cancel = { .fd = o->cancel_fd > 0 ? o->cancel_fd : -1, .events = POLLIN };
+	if (cancel.fd >= 0 && poll(&cancel, 1, 0) > 0)
+		return lc_fail(err, ECANCELED, "%s not started: its caller has gone", path);
+
+	cleanup_close int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return lc_fail(err, errno, "open /dev/null");
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		int e = errno;
+		close_pair(outp);
+		close_pair(errp);
+		return lc_fail(err, e, "pipe for %s", path);
+	}
+	const int stdio[3] = { o->stdin_fd > 0 ? o->stdin_fd : devnull, outp[1], errp[1] };
+	pid_t pid;
+	int pidfd_;
+	int rc = proc_spawn(argv, o, stdio, &pid, &pidfd_, err);
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+	if (rc < 0) {
+		close_pair(outp);
+		close_pair(errp);
+		return -1;
+	}
+	cleanup_close int pidfd = pidfd_;
+	int status = 0;
 	size_t max = o->out_max ? o->out_max : OUT_MAX_DEFAULT;
 	struct sink out = { .fd = outp[0], .max = max }, errs = { .fd = errp[0], .max = max };
-	int rc = supervise(path, pid, pidfd, &out, &errs, o, &status, err);
+	rc = supervise(path, pid, pidfd, &out, &errs, o, &status, err);
 	if (out.fd >= 0)
 		close(out.fd);
 	if (errs.fd >= 0)

@@ -55,6 +55,18 @@ int proc_run(const char *const *argv, const struct proc_opts *o, struct proc_res
 void proc_result_free(struct proc_result *r);
 
 /*
+ * Start argv[0] (absolute path) and return at once: *pid is the child (the caller reaps it, with
+ * proc_reap), *pidfd a pidfd of it (close-on-exec, the caller's to close).  stdio: the child's
+ * descriptors 0, 1, 2 (the caller keeps its own copies).  Of o, only env, keep_fds, cwd and
+ * own_group apply.  -1 when it could not be started (nothing is left running then).
+ */
+int proc_spawn(const char *const *argv, const struct proc_opts *o, const int stdio[3], pid_t *pid, int *pidfd,
+	       struct lc_err *err);
+
+/* Wait for child pid (of proc_spawn) to exit and reap it: its status 0..255 (128+signal), or -1 with errno. */
+int proc_reap(pid_t pid);
+
+/*
  * What /proc/<pid>/stat says of process pid: its state letter (field 3: 'R', 'S', 'Z' zombie, 'X'
  * dead, ...) and its start time in clock ticks after boot (field 22: with the pid, it names the
  * process; a reused pid has a later one).  0, or -1 with errno: ENOENT (or ESRCH) when there is

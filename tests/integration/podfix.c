@@ -455,6 +455,23 @@ char *create_ctr(const char *pod_id, const Runtime__V1__ContainerConfig *cfg,
 	return id;
 }
 
+/* A READY pod (labels) and one RUNNING container of it running script (its config adjusted by fn). */
+char *running_ctr(const char *const *labels, const char *pod_name, const char *name, const char *script,
+		  void (*fn)(Runtime__V1__ContainerConfig *), char **pod_out)
+{
+	Runtime__V1__PodSandboxConfig *pc = pod_config(pod_name, labels);
+	char *pod = run_pod(pc);
+	Runtime__V1__ContainerConfig *cc = ctr_config(name, script, NULL);
+	if (fn)
+		fn(cc);
+	char *c = create_ctr(pod, cc, pc);
+	start_ctr(c);
+	wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	if (pod_out)
+		*pod_out = pod;
+	return c;
+}
+
 grpc_status_code start_ctr_st(const char *id, char **details)
 {
 	Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;

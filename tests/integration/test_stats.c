@@ -94,7 +94,7 @@ static Runtime__V1__ListPodSandboxStatsResponse *list_pod_stats(Runtime__V1__Pod
 
 /* A READY pod (labels `labels`) and one RUNNING container of it running script; cfg_fn may adjust
  * the container's config. */
-static char *running_ctr(const char *pod_name, const char *const *labels, const char *name, const char *script,
+static char *labelled_running_ctr(const char *pod_name, const char *const *labels, const char *name, const char *script,
 			 void (*cfg_fn)(Runtime__V1__ContainerConfig *), char **pod_out, Runtime__V1__PodSandboxConfig **pc_out)
 {
 	Runtime__V1__PodSandboxConfig *pc = pod_config(pod_name, labels);
@@ -156,7 +156,7 @@ static int v1_host(void)
 static void test_cpu_burner(void **state)
 {
 	(void)state;
-	char *c = running_ctr("pod-cpu", LABELS, "burner", "while :; do :; done", NULL, NULL, NULL);
+	char *c = labelled_running_ctr("pod-cpu", LABELS, "burner", "while :; do :; done", NULL, NULL, NULL);
 	/* the first sample: no previous one kept, so no rate yet (containerd's answer) */
 	uint64_t before = v1_host() ? cg_value("cpuacct", c, "cpuacct.usage", NULL) : 0;
 	Runtime__V1__ContainerStats *s = ctr_stats(c);
@@ -201,7 +201,7 @@ static void with_limit(Runtime__V1__ContainerConfig *cc)
 static void test_memory(void **state)
 {
 	(void)state;
-	char *c = running_ctr("pod-mem", LABELS, "shm",
+	char *c = labelled_running_ctr("pod-mem", LABELS, "shm",
 			      "dd if=/dev/zero of=/dev/shm/fill bs=1048576 count=64 2>/dev/null && touch /tmp/filled; "
 			      SLEEP_FOREVER,
 			      with_limit, NULL, NULL);
@@ -272,7 +272,7 @@ static void test_memory(void **state)
 static void test_writable_layer(void **state)
 {
 	(void)state;
-	char *c = running_ctr("pod-fs", LABELS, "writer",
+	char *c = labelled_running_ctr("pod-fs", LABELS, "writer",
 			      "dd if=/dev/zero of=/big bs=1048576 count=10 2>/dev/null && touch /written; " SLEEP_FOREVER,
 			      NULL, NULL, NULL);
 	/* the measure is kept STATS_FS_TTL_S (10 s): poll until it shows the write */
@@ -322,7 +322,7 @@ static void test_pod_stats(void **state)
 	(void)state;
 	char *pod;
 	Runtime__V1__PodSandboxConfig *pc;
-	char *web = running_ctr("pod-net", LABELS, "web",
+	char *web = labelled_running_ctr("pod-net", LABELS, "web",
 				"mkdir -p /www && dd if=/dev/zero of=/www/f bs=1048576 count=1 2>/dev/null && "
 				"exec httpd -f -p 127.0.0.1:8080 -h /www",
 				NULL, &pod, &pc);
@@ -450,8 +450,8 @@ static void test_filters_and_errors(void **state)
 	(void)state;
 	char *pod_a, *pod_b;
 	Runtime__V1__PodSandboxConfig *pc_a, *pc_b;
-	char *a1 = running_ctr("pod-a", LBL("app", "a"), "a1", SLEEP_FOREVER, NULL, &pod_a, &pc_a);
-	char *b1 = running_ctr("pod-b", LBL("app", "b"), "b1", SLEEP_FOREVER, NULL, &pod_b, &pc_b);
+	char *a1 = labelled_running_ctr("pod-a", LBL("app", "a"), "a1", SLEEP_FOREVER, NULL, &pod_a, &pc_a);
+	char *b1 = labelled_running_ctr("pod-b", LBL("app", "b"), "b1", SLEEP_FOREVER, NULL, &pod_b, &pc_b);
 	char *a2 = create_ctr(pod_a, ctr_config("a2", "exit 3", LBL("app", "a", "tier", "two")), pc_a);
 	start_ctr(a2);
 	wait_ctr_state(a2, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);

@@ -46,7 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,6 +59,7 @@
 #include "cri/exec.h"
 #include "cri/lifecycle.h"
 #include "cri/sandbox.h"
+#include "cri/stream_backend.h"
 #include "image/content.h"
 #include "image/digest.h"
 #include "image/images.h"
@@ -75,9 +78,11 @@
 /* ------------------------------------------------------------------------------------------ */
 /* the fake runtime                                                                           */
 
-enum fop { F_CREATE, F_START, F_KILL, F_DELETE, F_STATE, F_LIST, F_REOPEN, F_EXEC, F_UPDATE, F_SPEC, F_EXIT, F_NOPS };
+enum fop { F_CREATE, F_START, F_KILL, F_DELETE, F_STATE, F_LIST, F_REOPEN, F_EXEC, F_UPDATE, F_SPEC, F_EXIT,
+	   F_SESSION, F_NOPS };
 static const char *const fop_name[F_NOPS] = { "create", "start",  "kill",      "delete", "state",      "list",
-					      "reopen_log", "exec", "update", "read_spec", "exit_status" };
+					      "reopen_log", "exec", "update", "read_spec", "exit_status",
+					      "session" };
 
 /* How a container dies of a signal. */
 enum death {
@@ -143,6 +148,11 @@ struct fake {
 	char exec_id[OBJ_ID_BUF], exec_bundle[PATH_MAX], exec_arg0[64];
 	size_t exec_n_args, exec_out_max;
 	int exec_timeout_ms;
+	/* sessions (exec_start, attach): the last one asked for, how many are open, the last resize */
+	struct rt_stdio session_io;
+	int session_attach;
+	int sessions_open;
+	unsigned resize_w, resize_h;
 };
 
 static struct fctr *fake_find(struct fake *f, const char *id)
@@ -486,6 +496,113 @@ static void fake_close(void *impl)
 	f->ex = NULL;
 }
 
+/* A session of the fake: its output (f->exec_out / exec_err, then EOF) is already in the pipes; what
+ * is written to its stdin is never read; it ends with f->exec_code. */
+struct rt_session {
+	int tty;
+	int in_r; /* the stdin pipe's read end, held until close */
+	int code;
+};
+
+static int fake_session(struct fake *f, const char *id, const struct rt_stdio *io, int attach, struct rt_session **s,
+			int fds[3], struct lc_err *err)
+{
+	*s = NULL;
+	fds[0] = fds[1] = fds[2] = -1;
+	if (fake_enter(f, F_SESSION, id, 0, err) < 0)
+		return -1;
+	f->session_io = *io;
+	f->session_attach = attach;
+	struct fctr *c = fake_find(f, id);
+	int r = 0;
+	if (!c) {
+		r = lc_fail(err, ENOENT, "fake session %s: no such container", id);
+	} else if (c->st != RT_RUNNING) {
+		r = lc_fail(err, ESRCH, "fake session %s: container not running", id);
+	} else if (f->exec_errnum) {
+		r = lc_fail(err, f->exec_errnum, "fake session %s: configured failure", id);
+	} else {
+		struct rt_session *n = calloc(1, sizeof *n);
+		assert_non_null(n);
+		*n = (struct rt_session){ .tty = io->tty, .in_r = -1, .code = f->exec_code };
+		int p[2];
+		if (io->in) {
+			assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+			n->in_r = p[0];
+			fds[0] = p[1];
+		}
+		const char *text[2] = { f->exec_out, f->exec_err };
+		size_t len[2] = { f->exec_out_len, f->exec_err_len };
+		const int want[2] = { io->out, io->err && !io->tty };
+		for (int i = 0; i < 2; i++) {
+			if (!want[i])
+				continue;
+			assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+			assert_int_equal(write(p[1], text[i] ? text[i] : "", len[i]), (ssize_t)len[i]);
+			close(p[1]);
+			fds[1 + i] = p[0];
+		}
+		f->sessions_open++;
+		*s = n;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static int fake_exec_start(void *impl, const struct rt_exec *x, const struct rt_stdio *io, struct rt_session **s,
+			   int fds[3], struct lc_err *err)
+{
+	struct fake *f = impl;
+	pthread_mutex_lock(&f->mu);
+	snprintf(f->exec_id, sizeof f->exec_id, "%s", x->id);
+	snprintf(f->exec_bundle, sizeof f->exec_bundle, "%s", x->bundle);
+	snprintf(f->exec_arg0, sizeof f->exec_arg0, "%s", x->n_args ? x->args[0] : "");
+	f->exec_n_args = x->n_args;
+	pthread_mutex_unlock(&f->mu);
+	return fake_session(f, x->id, io, 0, s, fds, err);
+}
+
+static int fake_attach(void *impl, const char *id, const char *bundle, const struct rt_stdio *io,
+		       struct rt_session **s, int fds[3], struct lc_err *err)
+{
+	struct fake *f = impl;
+	pthread_mutex_lock(&f->mu);
+	snprintf(f->exec_bundle, sizeof f->exec_bundle, "%s", bundle);
+	pthread_mutex_unlock(&f->mu);
+	return fake_session(f, id, io, 1, s, fds, err);
+}
+
+static int fake_session_resize(void *impl, struct rt_session *s, unsigned width, unsigned height, struct lc_err *err)
+{
+	struct fake *f = impl;
+	if (!s->tty)
+		return lc_fail(err, EINVAL, "fake resize: no terminal");
+	pthread_mutex_lock(&f->mu);
+	f->resize_w = width;
+	f->resize_h = height;
+	pthread_mutex_unlock(&f->mu);
+	return 0;
+}
+
+static int fake_session_wait(void *impl, struct rt_session *s, int *exit_code, struct lc_err *err)
+{
+	(void)impl;
+	(void)err;
+	*exit_code = s->code;
+	return 0;
+}
+
+static void fake_session_close(void *impl, struct rt_session *s)
+{
+	struct fake *f = impl;
+	if (s->in_r >= 0)
+		close(s->in_r);
+	free(s);
+	pthread_mutex_lock(&f->mu);
+	f->sessions_open--;
+	pthread_mutex_unlock(&f->mu);
+}
+
 static const struct runtime_ops fake_ops = {
 	.create = fake_create,
 	.start = fake_start,
@@ -500,6 +617,11 @@ static const struct runtime_ops fake_ops = {
 	.monitor_alive = fake_monitor_alive,
 	.exit_status = fake_exit_status,
 	.watch_exits = fake_watch_exits,
+	.exec_start = fake_exec_start,
+	.attach = fake_attach,
+	.session_resize = fake_session_resize,
+	.session_wait = fake_session_wait,
+	.session_close = fake_session_close,
 	.close = fake_close,
 };
 
@@ -691,6 +813,7 @@ struct fx {
 	struct images *images; /* NULL unless a test adds an image (add_image) */
 	char sandbox[OBJ_ID_BUF];
 	unsigned seq; /* container names */
+	int ctr_stdin, ctr_tty; /* the configs of containers made from now on */
 };
 TMPDIR_FIXTURE_CHECK(struct fx);
 
@@ -832,6 +955,8 @@ static void insert_row_mem(struct fx *f, unsigned k, char id[OBJ_ID_BUF], int64_
 	Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
 	cfg.metadata = &md;
 	cfg.image = &img;
+	cfg.stdin = f->ctr_stdin;
+	cfg.tty = f->ctr_tty;
 	Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
 	Runtime__V1__LinuxContainerConfig lin = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
 	if (mem > 0) {
@@ -2880,6 +3005,143 @@ static void test_recover_updating(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* the streaming backend                                                                      */
+
+static void close3(const struct stream_io *io)
+{
+	const int fds[3] = { io->in_fd, io->out_fd, io->err_fd };
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* cri_stream_backend: lookups (ENOENT, ESRCH), the streams passed on (attach: stdin only for a
+ * container created with it, its own terminal), resize, wait and close reaching the runtime. */
+static void test_stream_backend(void **state)
+{
+	struct fx *f = *state;
+	struct fake *k = &f->fake;
+	struct stream_backend b;
+	cri_stream_backend(&f->env, &b);
+	char running[OBJ_ID_BUF], exited[OBJ_ID_BUF], with_stdin[OBJ_ID_BUF];
+	mk_container(f, CTR_RUNNING, running);
+	mk_container(f, CTR_EXITED, exited);
+	f->ctr_stdin = f->ctr_tty = 1;
+	mk_container(f, CTR_RUNNING, with_stdin);
+	char *const cmd[] = { "sh", "-c", "x" };
+	struct stream_target t = { .cmd = cmd, .n_cmd = 3, .in = 1, .out = 1, .err = 1 };
+	struct stream_io io;
+	struct lc_err err = { 0 };
+
+	t.container_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	assert_int_equal(b.exec_start(b.arg, &t, &io, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(b.attach_start(b.arg, &t, &io, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	t.container_id = exited;
+	assert_int_equal(b.exec_start(b.arg, &t, &io, &err), -1);
+	assert_int_equal(err.errnum, ESRCH);
+	assert_int_equal(b.attach_start(b.arg, &t, &io, &err), -1);
+	assert_int_equal(err.errnum, ESRCH);
+
+	/* exec: the command and the streams asked for; output, exit code, resize of a terminal */
+	k->exec_out = "hello";
+	k->exec_out_len = 5;
+	k->exec_err = "oops";
+	k->exec_err_len = 4;
+	k->exec_code = 7;
+	t.container_id = running;
+	if (b.exec_start(b.arg, &t, &io, &err) < 0)
+		fail_msg("exec_start: %s", err.msg);
+	assert_string_equal(k->exec_arg0, "sh");
+	assert_int_equal(k->exec_n_args, 3);
+	char bundle[PATH_MAX];
+	assert_int_equal(life_dir(&f->env, DIR_CTR_STATE, running, NULL, bundle, sizeof bundle, &err), 0);
+	assert_string_equal(k->exec_bundle, bundle);
+	assert_int_equal(k->session_attach, 0);
+	assert_true(io.in_fd >= 0 && io.out_fd >= 0 && io.err_fd >= 0 && !io.tty);
+	char buf[16] = "";
+	assert_int_equal(read(io.out_fd, buf, sizeof buf), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(read(io.err_fd, buf, sizeof buf), 4);
+	assert_int_equal(b.resize(b.arg, io.handle, 80, 24, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	int code = -1;
+	assert_int_equal(b.wait(b.arg, io.handle, &code, &err), 0);
+	assert_int_equal(code, 7);
+	b.close(b.arg, io.handle);
+	close3(&io);
+	t.tty = 1;
+	if (b.exec_start(b.arg, &t, &io, &err) < 0)
+		fail_msg("exec_start: %s", err.msg);
+	assert_true(io.tty && io.err_fd == -1);
+	assert_int_equal(k->session_io.err, 0);
+	assert_int_equal(b.resize(b.arg, io.handle, 132, 43, &err), 0);
+	assert_int_equal(k->resize_w, 132);
+	assert_int_equal(k->resize_h, 43);
+	b.close(b.arg, io.handle);
+	close3(&io);
+	t.tty = 0;
+
+	/* attach: stdin refused to a container created without it; the container's terminal decides */
+	if (b.attach_start(b.arg, &t, &io, &err) < 0)
+		fail_msg("attach_start: %s", err.msg);
+	assert_int_equal(k->session_attach, 1);
+	assert_int_equal(io.in_fd, -1);
+	assert_true(io.out_fd >= 0 && io.err_fd >= 0 && !io.tty);
+	b.close(b.arg, io.handle);
+	close3(&io);
+	t.container_id = with_stdin;
+	if (b.attach_start(b.arg, &t, &io, &err) < 0)
+		fail_msg("attach_start: %s", err.msg);
+	assert_true(io.in_fd >= 0 && io.out_fd >= 0 && io.err_fd == -1 && io.tty);
+	assert_int_equal(b.resize(b.arg, io.handle, 100, 30, &err), 0);
+	b.close(b.arg, io.handle);
+	close3(&io);
+
+	/* the runtime's refusal is passed on */
+	k->exec_errnum = ENOEXEC;
+	assert_int_equal(b.exec_start(b.arg, &t, &io, &err), -1);
+	assert_int_equal(err.errnum, ENOEXEC);
+	k->exec_errnum = 0;
+	assert_int_equal(k->sessions_open, 0);
+
+	/* port_connect: an unknown pod, a pod not ready */
+	int fd = -1;
+	assert_int_equal(b.port_connect(b.arg, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 80,
+					&fd, &err),
+			 -1);
+	assert_int_equal(err.errnum, ENOENT);
+	char sb[OBJ_ID_BUF], host[OBJ_ID_BUF];
+	mk_sandbox(f, 77, 0, sb); /* its create still in flight */
+	assert_int_equal(b.port_connect(b.arg, sb, 80, &fd, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(fd, -1);
+	/* a READY pod without a pinned network namespace (host network): the host's localhost */
+	mk_sandbox(f, 78, 1, host);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+	if (b.port_connect(b.arg, host, ntohs(sa.sin_port), &fd, &err) < 0)
+		fail_msg("port_connect: %s", err.msg);
+	int a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(fd, "ping", 4), 4);
+	assert_int_equal(read(a, buf, sizeof buf), 4);
+	close(a);
+	close(fd);
+	close(l); /* now refused */
+	assert_int_equal(b.port_connect(b.arg, host, ntohs(sa.sin_port), &fd, &err), -1);
+	assert_int_equal(err.errnum, ECONNREFUSED);
+	const char *all[] = { running, exited, with_stdin };
+	for (size_t i = 0; i < 3; i++)
+		remove_ok(f, all[i]);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* ExecSync                                                                                   */
 
 /* (15) What the runtime's exec says, as ExecSync answers it. */
@@ -3057,6 +3319,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_while_updating, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_updating, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_sync_mapping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_huge_timeout, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
