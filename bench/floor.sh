@@ -5,16 +5,15 @@
 #
 #   bench/floor.sh BUILD [ROUNDS] [CALLS]
 #
-# BUILD: a build directory of this tree (litecri, litecri-bench, grpc-floor, liblitecri_core.a
-# and gen/).  In a temporary directory: grpc-floor, and litecri on a fresh database with the
-# tests' busybox image imported (ContainerStatus: the bench makes one container per run, and removes it).  ROUNDS (3)
+# BUILD: a build directory of this tree (litecri, litecri-bench, grpc-floor, bench-image).  In a
+# temporary directory: grpc-floor, and litecri on a fresh database with the tests' busybox image
+# imported (for ContainerStatus the bench makes one container per run and removes it).  ROUNDS (3)
 # rounds of CALLS (20000) calls at concurrency 1 after 500 warmup: Version on the floor, Version
 # on litecri, ContainerStatus on litecri.  One line per run, then the p50 ratios of the medians.
 # Stops only what it started; removes what it made.  Root, runc and conmon needed.
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 BUILD [ROUNDS] [CALLS]" >&2; exit 2; }
 B=$(cd "$1" && pwd); R=${2:-3}; N=${3:-20000}
-SRC=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /tmp/litecri-floor.XXXXXX)
 FPID=; DPID=
 cleanup() {
@@ -33,18 +32,7 @@ mkdir "$W/root" "$W/state" "$W/cni"
 # pods with a loopback-only network (the CNI loopback plugin), as the tests' daemons
 echo '{"cniVersion": "1.0.0", "name": "litecri-floor-lo", "plugins": [{"type": "loopback"}]}' \
 	> "$W/cni/99-loopback.conflist"
-cat > "$W/mkimg.c" <<'END'
-#include "testimg.h"
-int main(int argc, char **argv)
-{
-	struct testimg img;
-	return argc == 3 && testimg_build(argv[1], TESTIMG_BASE, argv[2], &img) == 0 ? 0 : 1;
-}
-END
-gcc -O2 -D_GNU_SOURCE -I"$SRC/tests/common" -I"$SRC/src" -I"$B/gen" -o "$W/mkimg" "$W/mkimg.c" \
-	"$SRC/tests/common/testimg.c" "$SRC/tests/common/tmpdir.c" "$B/liblitecri_core.a" \
-	$(pkg-config --cflags --libs libarchive jansson libcrypto libcurl sqlite3) -lcrypt -lpthread
-"$W/mkimg" "$W/layout" localhost/bench/busybox:1
+"$B/bench-image" "$W/layout" localhost/bench/busybox:1
 D="--config $W/litecri.conf --db $W/root/litecri.db --root $W/root --state $W/state"
 "$B/litecri" image import $D "$W/layout" >/dev/null 2>"$W/import.log"
 "$B/grpc-floor" "unix://$W/floor.sock" 2>"$W/floor.log" &

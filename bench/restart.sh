@@ -4,8 +4,8 @@
 #
 #   bench/restart.sh BUILD CONTAINERS PODS RESTARTS LITECRI...
 #
-# BUILD: a build directory of this tree (its litecri-bench, liblitecri_core.a and gen/ make the
-# objects).  In a temporary directory, one daemon (the first LITECRI) gets the tests' busybox
+# BUILD: a build directory of this tree (its litecri-bench and bench-image make the objects).  In
+# a temporary directory, one daemon (the first LITECRI) gets the tests' busybox
 # image and, through `litecri-bench --rpc ContainerStatus --start --keep`, PODS pods holding
 # CONTAINERS running containers in all.  The daemon is stopped (SIGTERM; the containers live on
 # under conmon) and then each LITECRI in turn, RESTARTS rounds, is started on that database and
@@ -17,7 +17,6 @@
 set -eu
 [ $# -ge 5 ] || { echo "usage: $0 BUILD CONTAINERS PODS RESTARTS LITECRI..." >&2; exit 2; }
 B=$(cd "$1" && pwd); N=$2; P=$3; R=$4; shift 4
-SRC=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /tmp/litecri-restart.XXXXXX)
 DPID=
 stop() {
@@ -55,18 +54,7 @@ trap 'exit 1' INT TERM HUP
 
 mkdir "$W/root" "$W/state"
 : > "$W/litecri.conf"
-cat > "$W/mkimg.c" <<'END'
-#include "testimg.h"
-int main(int argc, char **argv)
-{
-	struct testimg img;
-	return argc == 3 && testimg_build(argv[1], TESTIMG_BASE, argv[2], &img) == 0 ? 0 : 1;
-}
-END
-gcc -O2 -D_GNU_SOURCE -I"$SRC/tests/common" -I"$SRC/src" -I"$B/gen" -o "$W/mkimg" "$W/mkimg.c" \
-	"$SRC/tests/common/testimg.c" "$SRC/tests/common/tmpdir.c" "$B/liblitecri_core.a" \
-	$(pkg-config --cflags --libs libarchive jansson libcrypto libcurl sqlite3) -lcrypt -lpthread
-"$W/mkimg" "$W/layout" localhost/bench/busybox:1
+"$B/bench-image" "$W/layout" localhost/bench/busybox:1
 FIRST=$1
 "$FIRST" image import --config "$W/litecri.conf" --db "$W/root/litecri.db" --root "$W/root" \
 	--state "$W/state" "$W/layout" >/dev/null 2>"$W/import.log"

@@ -143,6 +143,15 @@ static void splice(struct cri_call *call, const struct list_item *items, size_t 
 	call->raw_response_len = total;
 }
 
+/* A list request's filter, whichever message it came in. */
+typedef struct {
+	int given;
+	const char *id, *pod_sandbox_id;
+	int state; /* -1: any */
+	void *const *labels;
+	size_t n_labels;
+} list_filter;
+
 /* Items without an entry (rows from before migration 0007) get theirs from their config; an item
  * whose row went meanwhile or whose config does not decode is left out.  Returns the count kept. */
 static size_t fill_entries(struct cri_env *env, struct cri_call *call, struct list_item *items, size_t n,
@@ -176,46 +185,47 @@ static size_t fill_entries(struct cri_env *env, struct cri_call *call, struct li
 	return kept;
 }
 
-grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
-				     ProtobufCMessage **resp)
+/* A list: the rows matching the filter (life_list_filter's arguments), spliced. */
+static grpc_status_code list(struct cri_env *env, struct cri_call *call, int containers, const char *rpc,
+			     const list_filter *f)
 {
-	const Runtime__V1__ListContainersRequest *r = (const void *)req;
-	const Runtime__V1__ContainerFilter *f = r->filter;
 	struct obj_filter pf = { .state = -1 };
-	*resp = NULL;
-	if (f && life_list_filter(call, f->id, f->pod_sandbox_id, f->state ? (int)f->state->state : -1,
-				  (void *const *)f->label_selector, f->n_label_selector, &pf)) {
+	if (f->given && life_list_filter(call, f->id, f->pod_sandbox_id, f->state, f->labels, f->n_labels, &pf)) {
 		splice(call, NULL, 0, NULL); /* nothing has such an ID */
 		return GRPC_STATUS_OK;
 	}
 	struct lc_err err = { 0 };
 	struct list_item *items;
 	size_t n;
-	if (store_container_list_items(env->store, &pf, call->arena, &items, &n, &err) < 0)
-		return cri_fail(call, cri_work_code(err.errnum), "ListContainers: %s", err.msg);
-	static const struct list_fields fields = { .id = 1, .state = 6, .created_at = 7 };
-	splice(call, items, fill_entries(env, call, items, n, 1), &fields);
+	if ((containers ? store_container_list_items : store_sandbox_list_items)(env->store, &pf, call->arena, &items, &n,
+										&err) < 0)
+		return cri_fail(call, cri_work_code(err.errnum), "%s: %s", rpc, err.msg);
+	static const struct list_fields ctr = { .id = 1, .state = 6, .created_at = 7 },
+					pod = { .id = 1, .state = 3, .created_at = 4 };
+	splice(call, items, fill_entries(env, call, items, n, containers), containers ? &ctr : &pod);
 	return GRPC_STATUS_OK;
+}
+
+grpc_status_code cri_list_containers(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
+				     ProtobufCMessage **resp)
+{
+	const Runtime__V1__ContainerFilter *f = ((const Runtime__V1__ListContainersRequest *)req)->filter;
+	*resp = NULL;
+	list_filter fl = { 0 };
+	if (f)
+		fl = (list_filter){ 1, f->id, f->pod_sandbox_id, f->state ? (int)f->state->state : -1,
+						(void *const *)f->label_selector, f->n_label_selector };
+	return list(env, call, 1, "ListContainers", &fl);
 }
 
 grpc_status_code cri_list_pod_sandbox(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
 				      ProtobufCMessage **resp)
 {
-	const Runtime__V1__ListPodSandboxRequest *r = (const void *)req;
-	const Runtime__V1__PodSandboxFilter *f = r->filter;
-	struct obj_filter pf = { .state = -1 };
+	const Runtime__V1__PodSandboxFilter *f = ((const Runtime__V1__ListPodSandboxRequest *)req)->filter;
 	*resp = NULL;
-	if (f && life_list_filter(call, f->id, NULL, f->state ? (int)f->state->state : -1,
-				  (void *const *)f->label_selector, f->n_label_selector, &pf)) {
-		splice(call, NULL, 0, NULL); /* no sandbox has such an ID */
-		return GRPC_STATUS_OK;
-	}
-	struct lc_err err = { 0 };
-	struct list_item *items;
-	size_t n;
-	if (store_sandbox_list_items(env->store, &pf, call->arena, &items, &n, &err) < 0)
-		return cri_fail(call, cri_work_code(err.errnum), "ListPodSandbox: %s", err.msg);
-	static const struct list_fields fields = { .id = 1, .state = 3, .created_at = 4 };
-	splice(call, items, fill_entries(env, call, items, n, 0), &fields);
-	return GRPC_STATUS_OK;
+	list_filter fl = { 0 };
+	if (f)
+		fl = (list_filter){ 1, f->id, NULL, f->state ? (int)f->state->state : -1,
+						(void *const *)f->label_selector, f->n_label_selector };
+	return list(env, call, 0, "ListPodSandbox", &fl);
 }
