@@ -275,8 +275,16 @@ static Runtime__V1__SwapUsage *swap_usage(struct cri_call *call, const struct cg
  * but empty, as containerd answers.  *cg (unless NULL) receives what the cgroup read (with
  * `what`).
  */
-static int ctr_stats(struct pod_memo *m, const struct container_row *c, unsigned what, int keep_vanished,
-		     Runtime__V1__ContainerStats **out, struct cg_stats *cg)
+/* A cgroup read done ahead (ctrs_prefetch): its result, and when. */
+struct prefetched {
+	const char *path; /* NULL: no cgroup to read (EXITED, or its pod unreadable) */
+	int read;	  /* 1: s holds it */
+	struct cg_stats s;
+	int64_t at;
+};
+
+static int ctr_stats_pre(struct pod_memo *m, const struct container_row *c, unsigned what, int keep_vanished,
+			 const struct prefetched *pre, Runtime__V1__ContainerStats **out, struct cg_stats *cg)
 {
 	struct cri_call *call = m->call;
 	const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, c);
@@ -286,11 +294,17 @@ static int ctr_stats(struct pod_memo *m, const struct container_row *c, unsigned
 	}
 	struct cg_stats s_, *s = cg ? cg : &s_;
 	memset(s, 0, sizeof *s);
-	int64_t at = cri_now();
+	int64_t at = pre ? pre->at : cri_now();
 	int read = 0;
 	if (c->state != CTR_EXITED) {
-		const char *path = cgroup_of(m, c->sandbox_id, c->id);
-		read = path && cgroup_stats(path, what, s) == 0;
+		if (pre) {
+			read = pre->read;
+			if (read)
+				*s = pre->s;
+		} else {
+			const char *path = cgroup_of(m, c->sandbox_id, c->id);
+			read = path && cgroup_stats(path, what, s) == 0;
+		}
 		if (!read && !keep_vanished)
 			return 0;
 	}
@@ -321,6 +335,56 @@ static int ctr_stats(struct pod_memo *m, const struct container_row *c, unsigned
 	}
 	*out = st;
 	return 1;
+}
+
+static int ctr_stats(struct pod_memo *m, const struct container_row *c, unsigned what, int keep_vanished,
+		     Runtime__V1__ContainerStats **out, struct cg_stats *cg)
+{
+	return ctr_stats_pre(m, c, what, keep_vanished, NULL, out, cg);
+}
+
+/*
+ * Read the cgroups of many containers at once, on two threads: the reads are the kernel's cgroup
+ * files, 30-40 µs per container on this machine type, and are all a list of 100 costs beyond the
+ * database; a second core halves them.  Paths are resolved first, on the caller's thread (the
+ * pod memo and the arena are not shared).
+ */
+struct prefetch_job {
+	struct prefetched *p;
+	size_t from, n, step;
+	unsigned what;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct prefetch_job *j = arg;
+	for (size_t i = j->from; i < j->n; i += j->step) {
+		struct prefetched *p = &j->p[i];
+		p->at = cri_now();
+		p->read = p->path && cgroup_stats(p->path, j->what, &p->s) == 0;
+	}
+	return NULL;
+}
+
+#define PREFETCH_MIN 16 /* fewer: a thread's start (~50 µs) is not worth it */
+
+static struct prefetched *ctrs_prefetch(struct pod_memo *m, const struct container_row *rows, size_t n, unsigned what)
+{
+	struct prefetched *p = arena_alloc(m->call->arena, (n + 1) * sizeof *p);
+	memset(p, 0, (n + 1) * sizeof *p);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].state != CTR_EXITED)
+			p[i].path = cgroup_of(m, rows[i].sandbox_id, rows[i].id);
+	struct prefetch_job odd = { .p = p, .from = 1, .n = n, .step = 2, .what = what },
+			    even = { .p = p, .from = 0, .n = n, .step = 2, .what = what };
+	pthread_t t;
+	int two = n >= PREFETCH_MIN && pthread_create(&t, NULL, prefetch_main, &odd) == 0;
+	if (!two)
+		even.step = 1; /* all of them here */
+	prefetch_main(&even);
+	if (two)
+		pthread_join(t, NULL);
+	return p;
 }
 
 grpc_status_code cri_container_stats(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
@@ -357,8 +421,9 @@ grpc_status_code cri_list_container_stats(struct cri_env *env, struct cri_call *
 		return cri_fail(call, cri_work_code(err.errnum), "ListContainerStats: %s", err.msg);
 	struct pod_memo m = { .env = env, .call = call };
 	out->stats = arena_alloc(call->arena, (n + 1) * sizeof *out->stats);
+	const struct prefetched *pre = ctrs_prefetch(&m, rows, n, CGS_CPU | CGS_MEMORY);
 	for (size_t i = 0; i < n; i++)
-		if (ctr_stats(&m, &rows[i], CGS_CPU | CGS_MEMORY, 0, &out->stats[out->n_stats], NULL) > 0)
+		if (ctr_stats_pre(&m, &rows[i], CGS_CPU | CGS_MEMORY, 0, &pre[i], &out->stats[out->n_stats], NULL) > 0)
 			out->n_stats++;
 	return GRPC_STATUS_OK;
 }

@@ -295,8 +295,9 @@ int cgroup_stats_at(const char *root, int unified, const char *path, unsigned wh
 int cgroup_stats(const char *path, unsigned what, struct cg_stats *out)
 {
 	/* the host's layout, probed once: it does not change while the daemon runs */
-	static int unified = -1;
-	if (unified < 0)
-		unified = cgroup2_unified();
-	return cgroup_stats_at(CGROUP_ROOT, unified, path, what, out);
+	static _Atomic int unified = -1; /* callers run on several threads at once (stats lists) */
+	int u = unified;
+	if (u < 0)
+		unified = u = cgroup2_unified();
+	return cgroup_stats_at(CGROUP_ROOT, u, path, what, out);
 }
