@@ -29,7 +29,7 @@ stop() {
 start() {
 	t0=$(date +%s%N)
 	"$1" --config "$W/litecri.conf" --listen "unix://$W/state/litecri.sock" --db "$2" --root "$W/root" \
-		--state "$W/state" ${4:-} 2>"$3" &
+		--state "$W/state" --cni-conf-dir "$W/cni" --cni-bin-dirs /usr/lib/cni ${4:-} 2>"$3" &
 	DPID=$!
 	while ! grep -q " ready (pid" "$3" 2>/dev/null; do
 		kill -0 "$DPID" 2>/dev/null || { cat "$3" >&2; DPID=; return 1; }
@@ -52,8 +52,11 @@ cleanup() {
 trap 'cleanup "${FIRST:-}"' EXIT
 trap 'exit 1' INT TERM HUP
 
-mkdir "$W/root" "$W/state"
+mkdir "$W/root" "$W/state" "$W/cni"
 : > "$W/litecri.conf"
+# pods with a loopback-only network (the CNI loopback plugin), as the tests' daemons
+echo '{"cniVersion": "1.0.0", "name": "litecri-restart-lo", "plugins": [{"type": "loopback"}]}' \
+	> "$W/cni/99-loopback.conflist"
 "$B/bench-image" "$W/layout" localhost/bench/busybox:1
 FIRST=$1
 "$FIRST" image import --config "$W/litecri.conf" --db "$W/root/litecri.db" --root "$W/root" \
