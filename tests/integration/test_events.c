@@ -19,7 +19,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -400,6 +402,37 @@ static void test_sigterm_ends_stream(void **state)
 	assert_int_equal(start_daemon(), 0); /* for the teardown */
 }
 
+/* An exit that happened while the daemon was down: recorded at the next start (from conmon's exit
+ * file), and that records its STOPPED event like any other, code and reason included. */
+static void test_exit_while_down_event(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pcfg = pod_config("downpod", NULL);
+	char *pod = run_pod(pcfg);
+	char *id = create_ctr(pod, ctr_config("lost", SLEEP_FOREVER, NULL), pcfg);
+	start_ctr(id);
+	pid_t init = 0;
+	for (size_t i = 0; i < fx.n_procs; i++)
+		if (!strcmp(fx.procs[i].id, id) && !strcmp(fx.procs[i].what, "container init"))
+			init = fx.procs[i].pid;
+	assert_true(init > 0);
+	assert_int_equal(harness_stop(&fx.d), 0);
+	assert_int_equal(kill(init, SIGKILL), 0); /* the container this test started */
+	/* conmon writes the exit file once it reaped the process */
+	for (int64_t deadline = now_ms() + WAIT_MS; access(tprintf("%s/exits/%s", fx.d.state, id), F_OK) != 0;) {
+		assert_true(now_ms() < deadline);
+		sleep_ms(20);
+	}
+	assert_int_equal(db_int("SELECT count(*) FROM events WHERE container_id = ?1 AND kind = 2", id), 0);
+	assert_int_equal(start_daemon(), 0);
+	assert_string_equal(db_text("SELECT exit_code || ' ' || reason FROM events_v WHERE container_id = ?1 AND "
+				    "kind = 'STOPPED'", id),
+			    "137 Error");
+	stop_pod(pod);
+	remove_ctr(id);
+	remove_pod(pod);
+}
+
 /* [events] retain = 6: after 3 container lives (12 events) the table holds the last 6. */
 static void test_table_pruned(void **state)
 {
@@ -423,6 +456,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_two_clients_lifecycle, up, down),
 		cmocka_unit_test_setup_teardown(test_exit_watcher_event, up, down),
+		cmocka_unit_test_setup_teardown(test_exit_while_down_event, up, down),
 		cmocka_unit_test_setup_teardown(test_slow_client_cut_off, up, down),
 		cmocka_unit_test_setup_teardown(test_sigterm_ends_stream, up, down),
 		cmocka_unit_test_setup_teardown(test_table_pruned, up, down),
