@@ -515,6 +515,7 @@ static void sock_read(struct sess *s)
 		return;
 	if (n <= 0) {
 		sess_gone(s, n == 0 ? "the client closed the connection" : "reading from the client: %s", strerror(errno));
+		s->sock_dead = 1;
 		return;
 	}
 	s->last_ms = sess_now_ms();
@@ -697,6 +698,8 @@ void sess_run(struct sess *s)
 	if (s->why[0] && !s->status_sent)
 		log_info("stream %s: session ended: %s", r->id, s->why);
 	target_end(s);
+	if (!s->status_sent && !s->sock_dead)
+		s->wire->finish(s); /* ended here (idle, stopping, a protocol error): GOAWAY, close frame */
 	if (s->wait_fd >= 0)
 		close(s->wait_fd);
 	if (!s->sock_dead)

@@ -74,7 +74,7 @@ struct sess {
 	struct stream_req *req; /* owned */
 	enum wire_kind proto;
 	const struct wire *wire;
-	int sock_dead; /* the socket failed: nothing more can be written */
+	int sock_dead; /* the client closed the connection or it failed: nothing more is written */
 	int version;  /* exec/attach: 1..5 (channel.k8s.io .. v5.channel.k8s.io); port forward: 1 */
 	int base64;   /* WebSocket base64.channel.k8s.io flavours */
 	int fd;       /* the client's socket (MHD's: closed through urh) */
