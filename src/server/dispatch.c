@@ -8,6 +8,7 @@
 #include "cri/image.h"
 #include "cri/runtime_info.h"
 #include "cri/sandbox.h"
+#include "cri/stream.h"
 #include "util/log.h"
 
 static struct dispatch_method table[] = {
@@ -29,6 +30,9 @@ static struct dispatch_method table[] = {
 	{ "RuntimeService", "ReopenContainerLog", cri_reopen_container_log, 1, NULL, NULL },
 	{ "RuntimeService", "UpdateContainerResources", cri_update_container_resources, 1, NULL, NULL },
 	{ "RuntimeService", "ExecSync", cri_exec_sync, 1, NULL, NULL },
+	{ "RuntimeService", "Exec", cri_exec, 0, NULL, NULL },
+	{ "RuntimeService", "Attach", cri_attach, 0, NULL, NULL },
+	{ "RuntimeService", "PortForward", cri_port_forward, 0, NULL, NULL },
 	{ "ImageService", "PullImage", cri_pull_image, 1, NULL, NULL },
 	{ "ImageService", "ListImages", cri_list_images, 0, NULL, NULL },
 	{ "ImageService", "ImageStatus", cri_image_status, 0, NULL, NULL },

@@ -547,6 +547,13 @@ int stream_server_mint(struct stream_server *s, const struct stream_request *req
 	return 0;
 }
 
+int stream_server_serves(const struct stream_server *s, enum stream_kind kind)
+{
+	return kind == STREAM_EXEC	 ? s->be.exec_start && s->be.wait && s->be.close
+	       : kind == STREAM_ATTACH ? s->be.attach_start && s->be.wait && s->be.close
+				       : s->be.port_connect != NULL;
+}
+
 int stream_server_sessions(struct stream_server *s)
 {
 	pthread_mutex_lock(&s->mu);

@@ -71,6 +71,9 @@ const char *stream_server_url(const struct stream_server *s);
 int stream_server_mint(struct stream_server *s, const struct stream_request *req, char *url, size_t n,
 		       struct lc_err *err);
 
+/* 1 when the backend has what sessions of kind need (exec_start, attach_start, port_connect). */
+int stream_server_serves(const struct stream_server *s, enum stream_kind kind);
+
 /* Sessions running now (for Status and tests). */
 int stream_server_sessions(struct stream_server *s);
 

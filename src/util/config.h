@@ -22,6 +22,14 @@
  *   max_conf_num = 1               how many configs (in name order) a pod is added to
  *   plugin_timeout = 60            seconds one plugin run may take (then it is killed)
  *
+ *   [stream]                       Exec/Attach/PortForward sessions (see docs/streaming.md)
+ *   address = 127.0.0.1            listen address (IPv4 or IPv6 literal); loopback by default
+ *   port = 0                       0: any free port (logged, and in Status's verbose info)
+ *   tls_cert = /etc/litecri/stream.pem   both or neither: HTTPS instead of HTTP
+ *   tls_key = /etc/litecri/stream.key
+ *   idle_timeout = 14400           seconds without a byte either way before a session is ended
+ *   max_sessions = 128             sessions at once (more are answered 503)
+ *
  *   [registry "*"]                 where images are fetched from (see docs/images.md)
  *   mirror = https://mirror.example:5000          tried in order, before the registry itself
  *   mirror = http://127.0.0.1:5000 insecure       plain HTTP / unverified TLS only when marked
@@ -78,6 +86,14 @@ struct lc_config {
 	char cni_bin_dirs[PATH_MAX];
 	int cni_max_conf_num;
 	int cni_plugin_timeout; /* seconds */
+	/* [stream]: keys stream_address, stream_port, stream_tls_cert, stream_tls_key,
+	 * stream_idle_timeout, stream_max_sessions (flags --stream-address, --stream-port) */
+	char stream_address[64];
+	int stream_port;
+	char stream_tls_cert[PATH_MAX];
+	char stream_tls_key[PATH_MAX];
+	int stream_idle_timeout; /* seconds */
+	int stream_max_sessions;
 	/* Where the kernel's boot ID is read at startup (default /proc/sys/kernel/random/boot_id).  For
 	 * tests only, which fake a reboot with a file of their own: the hidden flag --boot-id-path (not
 	 * in --help) or the key boot_id_path. */

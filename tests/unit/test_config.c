@@ -147,6 +147,11 @@ static void test_defaults(void **state)
 	assert_string_equal(c.cni_bin_dirs, "/opt/cni/bin:/usr/lib/cni");
 	assert_int_equal(c.cni_max_conf_num, 1);
 	assert_int_equal(c.cni_plugin_timeout, 60);
+	assert_string_equal(c.stream_address, "127.0.0.1"); /* loopback: the endpoint trusts its tokens alone */
+	assert_int_equal(c.stream_port, 0);
+	assert_string_equal(c.stream_tls_cert, "");
+	assert_int_equal(c.stream_idle_timeout, 4 * 3600);
+	assert_int_equal(c.stream_max_sessions, 128);
 	assert_string_equal(LITECRI_DEFAULT_CONFIG, "/etc/litecri/litecri.conf");
 }
 
@@ -169,7 +174,14 @@ static void test_load_file(void **state)
 			    "conf_dir = /etc/x/net.d\n"
 			    "bin_dirs = /a:/b/c\n"
 			    "max_conf_num = 2\n"
-			    "plugin_timeout = 5\n");
+			    "plugin_timeout = 5\n"
+			    "[stream]\n"
+			    "address = ::1\n"
+			    "port = 10250\n"
+			    "tls_cert = /etc/x/s.pem\n"
+			    "tls_key = /etc/x/s.key\n"
+			    "idle_timeout = 60\n"
+			    "max_sessions = 7\n");
 	struct lc_config c;
 	config_defaults(&c);
 	struct lc_err err = { 0 };
@@ -188,6 +200,21 @@ static void test_load_file(void **state)
 	assert_string_equal(c.cni_bin_dirs, "/a:/b/c");
 	assert_int_equal(c.cni_max_conf_num, 2);
 	assert_int_equal(c.cni_plugin_timeout, 5);
+	assert_string_equal(c.stream_address, "::1");
+	assert_int_equal(c.stream_port, 10250);
+	assert_string_equal(c.stream_tls_cert, "/etc/x/s.pem");
+	assert_string_equal(c.stream_tls_key, "/etc/x/s.key");
+	assert_int_equal(c.stream_idle_timeout, 60);
+	assert_int_equal(c.stream_max_sessions, 7);
+	/* --stream-address, --stream-port; values checked */
+	assert_int_equal(config_set(&c, "stream_address", "127.0.0.2", &err), 0);
+	assert_int_equal(config_set(&c, "stream_port", "0", &err), 0);
+	assert_string_equal(c.stream_address, "127.0.0.2");
+	assert_int_equal(c.stream_port, 0);
+	assert_int_equal(config_set(&c, "stream_address", "localhost", &err), -1);
+	assert_int_equal(config_set(&c, "stream_port", "65536", &err), -1);
+	assert_int_equal(config_set(&c, "stream_tls_key", "rel.key", &err), -1);
+	assert_int_equal(config_set(&c, "stream_max_sessions", "0", &err), -1);
 	/* the flags (--cni-conf-dir, --cni-bin-dirs) set the same keys, after the file */
 	assert_int_equal(config_set(&c, "cni_conf_dir", "/flag/net.d", &err), 0);
 	assert_int_equal(config_set(&c, "cni_bin_dirs", "/flag/bin", &err), 0);
