@@ -305,6 +305,47 @@ def test_idle_timeout(h):
         h2.stop()
 
 
+def test_tls(h):
+    """tls_cert/tls_key: HTTPS, and the upgrade through libmicrohttpd's TLS (GnuTLS)."""
+    import shutil
+    import ssl
+    import tempfile
+    if not shutil.which("openssl"):
+        print("  (openssl missing: no certificate to test TLS with)")
+        return
+    d = tempfile.mkdtemp()
+    cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    h2 = Host("--tls", cert, key)
+    try:
+        url = h2.exec(0, 1, 1, 0, "cat")
+        assert url.startswith("https://127.0.0.1:"), url
+        data = os.urandom(300 << 10)
+
+        async def go():
+            ctx = ssl.create_default_context(cafile=cert)
+            got = {}
+            async with websockets.connect("wss" + url[len("https"):], subprotocols=["v5.channel.k8s.io"],
+                                          ssl=ctx, max_size=None) as ws:
+                for _, c in chunks(data):
+                    await ws.send(b"\x00" + c)
+                await ws.send(b"\xff\x00")
+                try:
+                    while True:
+                        m = await ws.recv()
+                        got[m[0]] = got.get(m[0], b"") + m[1:]
+                except websockets.exceptions.ConnectionClosedOK:
+                    pass
+            return got
+        got = run(go())
+        assert got.get(1) == data and exit_code(got[3]) == 0, len(got.get(1, b""))
+    finally:
+        h2.stop()
+        shutil.rmtree(d)
+
+
 def main():
     global HOST_BIN
     HOST_BIN = sys.argv[1]
