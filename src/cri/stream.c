@@ -44,24 +44,30 @@ static char *mint(struct cri_env *env, struct cri_call *call, const char *rpc, c
 	return arena_strdup(call->arena, url);
 }
 
-/* Exec and Attach: the streams asked for, and a running container. */
-static grpc_status_code container_request(struct cri_env *env, struct cri_call *call, const char *rpc,
-					  const char *ref, struct stream_request *sr, struct container_row *c)
+/* Exec and Attach: the streams asked for and a running container, then the URL (as mint). */
+static char *container_url(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+			   struct stream_request *sr, grpc_status_code *code)
 {
-	if (!sr->in && !sr->out && !sr->err)
-		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s %s: one of stdin, stdout, or stderr must be set",
-				rpc, LC_Q(ref));
-	if (sr->tty && sr->err)
-		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s %s: tty and stderr cannot both be true", rpc,
-				LC_Q(ref));
-	grpc_status_code code = life_container_find(env, call, rpc, ref, c);
-	if (code != GRPC_STATUS_OK)
-		return code;
-	if (c->state != CTR_RUNNING)
-		return cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "%s: container %s is not running (state %s)", rpc,
-				c->id, life_ctr_state_name(c->state));
-	sr->id = c->id;
-	return GRPC_STATUS_OK;
+	if (!sr->in && !sr->out && !sr->err) {
+		*code = cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s %s: one of stdin, stdout, or stderr must be set",
+				 rpc, LC_Q(ref));
+		return NULL;
+	}
+	if (sr->tty && sr->err) {
+		*code = cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s %s: tty and stderr cannot both be true", rpc,
+				 LC_Q(ref));
+		return NULL;
+	}
+	struct container_row c;
+	if ((*code = life_container_find(env, call, rpc, ref, &c)) != GRPC_STATUS_OK)
+		return NULL;
+	if (c.state != CTR_RUNNING) {
+		*code = cri_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "%s: container %s is not running (state %s)", rpc,
+				 c.id, life_ctr_state_name(c.state));
+		return NULL;
+	}
+	sr->id = c.id;
+	return mint(env, call, rpc, sr, code);
 }
 
 grpc_status_code cri_exec(struct cri_env *env, struct cri_call *call, const ProtobufCMessage *req,
@@ -73,11 +79,7 @@ grpc_status_code cri_exec(struct cri_env *env, struct cri_call *call, const Prot
 		return cri_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "Exec %s: cmd is empty", LC_Q(r->container_id));
 	struct stream_request sr = { .kind = STREAM_EXEC, .cmd = r->cmd, .n_cmd = r->n_cmd, .tty = r->tty,
 				     .in = r->stdin, .out = r->stdout, .err = r->stderr };
-	struct container_row c;
-	code = container_request(env, call, "Exec", r->container_id, &sr, &c);
-	if (code != GRPC_STATUS_OK)
-		return code;
-	char *url = mint(env, call, "Exec", &sr, &code);
+	char *url = container_url(env, call, "Exec", r->container_id, &sr, &code);
 	if (!url)
 		return code;
 	Runtime__V1__ExecResponse *out = cri_new(call, &runtime__v1__exec_response__descriptor);
@@ -93,11 +95,7 @@ grpc_status_code cri_attach(struct cri_env *env, struct cri_call *call, const Pr
 	grpc_status_code code;
 	struct stream_request sr = { .kind = STREAM_ATTACH, .tty = r->tty, .in = r->stdin, .out = r->stdout,
 				     .err = r->stderr };
-	struct container_row c;
-	code = container_request(env, call, "Attach", r->container_id, &sr, &c);
-	if (code != GRPC_STATUS_OK)
-		return code;
-	char *url = mint(env, call, "Attach", &sr, &code);
+	char *url = container_url(env, call, "Attach", r->container_id, &sr, &code);
 	if (!url)
 		return code;
 	Runtime__V1__AttachResponse *out = cri_new(call, &runtime__v1__attach_response__descriptor);

@@ -363,18 +363,15 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 			     name[0] == 'c' ? "cni" : "stream");
 	} else if (!strcmp(section, "daemon")) {
 		rc = config_set(x->c, name, value, x->err);
-	} else if (!strcmp(section, "cni")) {
+	} else if (!strcmp(section, "cni") || !strcmp(section, "stream")) {
+		/* key NAME of [SECTION] is setting SECTION_NAME */
 		char key[64];
-		if (snprintf(key, sizeof key, "cni_%s", name) >= (int)sizeof key || !strncmp(name, "cni_", 4))
-			rc = lc_fail(x->err, 0, "unknown setting '%s' in [cni]", name);
+		size_t pl = strlen(section);
+		if (snprintf(key, sizeof key, "%s_%s", section, name) >= (int)sizeof key ||
+		    (!strncmp(name, section, pl) && name[pl] == '_'))
+			rc = lc_fail(x->err, 0, "unknown setting '%s' in [%s]", name, section);
 		else
 			rc = config_set(x->c, key, value, x->err);
-	} else if (!strcmp(section, "stream")) {
-		char key[64];
-		if (snprintf(key, sizeof key, "stream_%s", name) >= (int)sizeof key || !strncmp(name, "stream_", 7))
-			rc = lc_fail(x->err, 0, "unknown setting '%s' in [stream]", name);
-		else
-			rc = set_stream(x->c, key, value, x->err);
 	} else if (!strncmp(section, "registry \"", 10) && sl > 11 && section[sl - 1] == '"') {
 		char host[256];
 		if (sl - 11 >= sizeof host) {
