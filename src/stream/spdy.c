@@ -178,7 +178,7 @@ static void hdr_value(char *dst, size_t cap, const uint8_t *v, uint32_t vl)
 /* The header block of a SYN_STREAM/HEADERS; -1 when it does not decode. */
 static int headers(struct sess *s, const uint8_t *p, size_t n, struct hdrs *h)
 {
-	static __thread uint8_t block[HEADER_BLOCK_MAX];
+	uint8_t block[HEADER_BLOCK_MAX]; /* on the session thread's stack */
 	long len = inflate_block(s, p, n, block, sizeof block);
 	if (len < 4)
 		return -1;
