@@ -4,7 +4,8 @@
 // portforward clients open.  Against stream_host (the server with a host backend).
 //
 // Build offline: GO111MODULE=off GOPATH=/usr/share/gocode go build spdyclient.go
-// Run: spdyclient PATH/TO/stream_host
+// Run: spdyclient PATH/TO/stream_host (the tests), or spdyclient exec [-i] [-t] [-e] URL (one
+// session on a URL the daemon answered, as kubectl exec runs it).
 package main
 
 import (
@@ -671,9 +672,45 @@ func testStop() error {
 	return nil
 }
 
+// kubectlExec is `spdyclient exec [-i] [-t] [-e] URL`: a session on a URL an Exec or Attach call
+// answered, as `kubectl exec` runs it — stdin from ours (-i), stdout to ours, stderr to ours (-e),
+// a terminal (-t); the exit status is the command's (1 with the message for any other failure).
+func kubectlExec(args []string) {
+	o := execOpts{stdout: true}
+	url := ""
+	for _, a := range args {
+		switch a {
+		case "-i":
+			o.stdin = os.Stdin
+		case "-t":
+			o.tty = true
+		case "-e":
+			o.stderr = true
+		default:
+			url = a
+		}
+	}
+	res, err := runExec(url, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spdyclient:", err)
+		os.Exit(1)
+	}
+	os.Stdout.Write(res.stdout)
+	os.Stderr.Write(res.stderr)
+	code, err := exitCode(res.status)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spdyclient:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
 func main() {
+	if len(os.Args) >= 3 && os.Args[1] == "exec" {
+		kubectlExec(os.Args[2:])
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: spdyclient PATH/TO/stream_host")
+		fmt.Fprintln(os.Stderr, "usage: spdyclient PATH/TO/stream_host\n       spdyclient exec [-i] [-t] [-e] URL")
 		os.Exit(2)
 	}
 	hostBin = os.Args[1]
