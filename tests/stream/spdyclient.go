@@ -5,7 +5,8 @@
 //
 // Build offline: GO111MODULE=off GOPATH=/usr/share/gocode go build spdyclient.go
 // Run: spdyclient PATH/TO/stream_host (the tests), or spdyclient exec [-i] [-t] [-e] URL (one
-// session on a URL the daemon answered, as kubectl exec runs it).
+// session on a URL the daemon answered, as kubectl exec runs it), or spdyclient portforward URL
+// PORT (one forwarded connection).
 package main
 
 import (
@@ -705,12 +706,40 @@ func kubectlExec(args []string) {
 	os.Exit(code)
 }
 
+// kubectlPortForward is `spdyclient portforward URL PORT`: one forwarded connection on a URL a
+// PortForward call answered, as kubectl port-forward opens it — our stdin to the pod's port, what
+// comes back to our stdout; the error stream's message to our stderr and exit status 1.
+func kubectlPortForward(rawurl, port string) {
+	conn, _, err := dial(rawurl, "portforward.k8s.io")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spdyclient:", err)
+		os.Exit(1)
+	}
+	defer conn.Close()
+	in, _ := io.ReadAll(os.Stdin)
+	p, _ := strconv.Atoi(port)
+	got, msg, err := forward(conn, p, "0", in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spdyclient:", err)
+		os.Exit(1)
+	}
+	os.Stdout.Write(got)
+	if len(msg) > 0 {
+		fmt.Fprintln(os.Stderr, string(msg))
+		os.Exit(1)
+	}
+}
+
 func main() {
 	if len(os.Args) >= 3 && os.Args[1] == "exec" {
 		kubectlExec(os.Args[2:])
 	}
+	if len(os.Args) == 4 && os.Args[1] == "portforward" {
+		kubectlPortForward(os.Args[2], os.Args[3])
+		return
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: spdyclient PATH/TO/stream_host\n       spdyclient exec [-i] [-t] [-e] URL")
+		fmt.Fprintln(os.Stderr, "usage: spdyclient PATH/TO/stream_host\n       spdyclient exec [-i] [-t] [-e] URL\n       spdyclient portforward URL PORT")
 		os.Exit(2)
 	}
 	hostBin = os.Args[1]

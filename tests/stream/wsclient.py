@@ -4,7 +4,8 @@ python3-websockets), against stream_host (the server with a host backend): the c
 v5, v4, v4.base64 and channel.k8s.io for exec and attach, port forward with its port prefix, and
 the HTTP errors.
 
-Usage: wsclient.py PATH/TO/stream_host
+Usage: wsclient.py PATH/TO/stream_host          the tests
+       wsclient.py exec [-i] PROTOCOL URL       one session on a URL the daemon answered
 """
 import asyncio
 import base64
@@ -346,8 +347,27 @@ def test_tls(h):
         shutil.rmtree(d)
 
 
+def exec_mode(args):
+    """wsclient.py exec [-i] PROTOCOL URL: one session on a URL the daemon answered — our stdin to
+    its stdin (-i; ended by v5's close signal), its stdout and stderr to ours; the exit status the
+    command's (1 with the message for another failure)."""
+    stdin = args[0] == "-i"
+    proto, url = args[-2], args[-1]
+    send = chunks(sys.stdin.buffer.read()) if stdin else ()
+    got, _ = run(session(url, proto, send=send, close_signal=0 if stdin and proto.startswith("v5") else None))
+    sys.stdout.buffer.write(got.get(1, b""))
+    sys.stderr.buffer.write(got.get(2, b""))
+    try:
+        sys.exit(exit_code(got.get(3, b"")))
+    except (ValueError, KeyError, AssertionError):
+        print(f"wsclient: status {got.get(3)!r}", file=sys.stderr)
+        sys.exit(1)
+
+
 def main():
     global HOST_BIN
+    if sys.argv[1] == "exec":
+        exec_mode(sys.argv[2:])
     HOST_BIN = sys.argv[1]
     h = Host()
     fds = h.num("fds")
