@@ -673,9 +673,10 @@ func testStop() error {
 	return nil
 }
 
-// kubectlExec is `spdyclient exec [-i] [-t] [-e] URL`: a session on a URL an Exec or Attach call
-// answered, as `kubectl exec` runs it — stdin from ours (-i), stdout to ours, stderr to ours (-e),
-// a terminal (-t); the exit status is the command's (1 with the message for any other failure).
+// kubectlExec is `spdyclient exec [-i] [-t] [-sWxH] [-e] URL`: a session on a URL an Exec or Attach
+// call answered, as `kubectl exec` runs it — stdin from ours (-i), stdout to ours, stderr to ours
+// (-e), a terminal (-t) of size WxH (-s, sent before stdin); the exit status is the command's (1
+// with the message for any other failure).
 func kubectlExec(args []string) {
 	o := execOpts{stdout: true}
 	url := ""
@@ -688,6 +689,12 @@ func kubectlExec(args []string) {
 		case "-e":
 			o.stderr = true
 		default:
+			if strings.HasPrefix(a, "-s") { // -sWxH: the terminal's size, sent before stdin
+				var w, h int
+				fmt.Sscanf(a[2:], "%dx%d", &w, &h)
+				o.resize = append(o.resize, fmt.Sprintf(`{"Width":%d,"Height":%d}`, w, h))
+				continue
+			}
 			url = a
 		}
 	}
@@ -739,7 +746,7 @@ func main() {
 		return
 	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: spdyclient PATH/TO/stream_host\n       spdyclient exec [-i] [-t] [-e] URL\n       spdyclient portforward URL PORT")
+		fmt.Fprintln(os.Stderr, "usage: spdyclient PATH/TO/stream_host\n       spdyclient exec [-i] [-t] [-sWxH] [-e] URL\n       spdyclient portforward URL PORT")
 		os.Exit(2)
 	}
 	hostBin = os.Args[1]

@@ -6,6 +6,7 @@ the HTTP errors.
 
 Usage: wsclient.py PATH/TO/stream_host          the tests
        wsclient.py exec [-i] PROTOCOL URL       one session on a URL the daemon answered
+       wsclient.py portforward URL PORT         one port forwarded over WebSocket
 """
 import asyncio
 import base64
@@ -364,10 +365,44 @@ def exec_mode(args):
         sys.exit(1)
 
 
+def portforward_mode(url, port):
+    """wsclient.py portforward URL PORT: one port forwarded over v4.channel.k8s.io — our stdin to
+    the pod's port, what comes back (until the pod's side closes) to our stdout; the error
+    channel's message to our stderr and exit status 1."""
+    async def go():
+        data, err = b"", b""
+        sep = "&" if "?" in url else "?"
+        async with websockets.connect(ws_url(url) + f"{sep}port={port}", subprotocols=["v4.channel.k8s.io"],
+                                      max_size=None, compression=None) as ws:
+            prefix = {0: True, 1: True}  # the first message of each channel is the port
+            for _, c in chunks(sys.stdin.buffer.read()):
+                await ws.send(b"\x00" + c)
+            try:
+                while True:
+                    m = await asyncio.wait_for(ws.recv(), 30)
+                    if prefix.pop(m[0], False):
+                        continue
+                    if m[0] == 0:
+                        data += m[1:]
+                    elif m[0] == 1:
+                        err += m[1:]
+            except websockets.exceptions.ConnectionClosedOK:
+                pass
+        return data, err
+    data, err = run(go())
+    sys.stdout.buffer.write(data)
+    if err:
+        sys.stderr.buffer.write(err + b"\n")
+        sys.exit(1)
+    sys.exit(0)
+
+
 def main():
     global HOST_BIN
     if sys.argv[1] == "exec":
         exec_mode(sys.argv[2:])
+    if sys.argv[1] == "portforward":
+        portforward_mode(sys.argv[2], sys.argv[3])
     HOST_BIN = sys.argv[1]
     h = Host()
     fds = h.num("fds")
