@@ -30,6 +30,7 @@
 #include "store/events.h"
 #include "store/migrate.h"
 #include "store/store.h"
+#include "stream/stream.h"
 #include "util/config.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -76,6 +77,9 @@ static const char usage[] =
 	"  --metrics-address HOST:PORT\n"
 	"                           serve Prometheus metrics at http://HOST:PORT/metrics\n"
 	"                           (e.g. 127.0.0.1:1338; default: off)\n"
+	"  --stream-address ADDR    Exec/Attach/PortForward server address (default 127.0.0.1:\n"
+	"                           unauthenticated but for its tokens: keep it on the node)\n"
+	"  --stream-port PORT       its port (default 0: any free port, logged and in Status)\n"
 	"  -h, --help               this text\n"
 	"  -V, --version            print the version\n";
 
@@ -100,6 +104,8 @@ static const struct option options[] = {
 	{ "cni-conf-dir", required_argument, NULL, OPT_SETTING },
 	{ "cni-bin-dirs", required_argument, NULL, OPT_SETTING },
 	{ "metrics-address", required_argument, NULL, OPT_SETTING },
+	{ "stream-address", required_argument, NULL, OPT_SETTING },
+	{ "stream-port", required_argument, NULL, OPT_SETTING },
 	{ "boot-id-path", required_argument, NULL, OPT_SETTING }, /* hidden, for tests: see config.h */
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -220,6 +226,26 @@ static int open_lifecycle(struct cri_env *env, int check, struct lc_err *err)
 	return lifecycle_open(env, rt, err);
 }
 
+/*
+ * The streaming server (Exec, Attach, PortForward sessions), before the gRPC server so that every
+ * URL a CRI call answers is served.  Its container side, the backend (stream/backend.h:
+ * src/cri/stream_backend.c), is not part of this build yet: without one the server listens but the
+ * three calls answer UNIMPLEMENTED (stream_server_serves).
+ */
+static int open_stream(struct cri_env *env, struct lc_err *err)
+{
+	static const struct stream_backend none = { 0 };
+	const struct lc_config *cfg = env->cfg;
+	const struct stream_config sc = { .address = cfg->stream_address, .port = cfg->stream_port,
+					  .tls_cert = cfg->stream_tls_cert, .tls_key = cfg->stream_tls_key,
+					  .idle_timeout_s = cfg->stream_idle_timeout,
+					  .max_sessions = cfg->stream_max_sessions };
+	if (stream_server_start(&sc, &none, &env->stream, err) < 0)
+		return -1;
+	log_info("streaming server (Exec, Attach, PortForward) on %s", stream_server_url(env->stream));
+	return 0;
+}
+
 /* Tell the service manager (systemd, Type=notify) `state`; a failure is logged, not fatal. */
 static void notify_manager(const char *state)
 {
@@ -268,7 +294,7 @@ static int daemon_main(const struct lc_config *cfg)
 				       .max_conf_num = cfg->cni_max_conf_num, .timeout_s = cfg->cni_plugin_timeout };
 	if (net_open(&nc, &env.net, &err) < 0) /* before recovery, which may DEL pods' networks */
 		goto fail;
-	if (open_lifecycle(&env, 0, &err) < 0)
+	if (open_lifecycle(&env, 0, &err) < 0 || open_stream(&env, &err) < 0)
 		goto fail;
 	grpc_init();
 	if (server_start(&env, &srv, &err) < 0) {
@@ -301,6 +327,7 @@ static int daemon_main(const struct lc_config *cfg)
 fail:
 	log_error("litecri: %s", err.msg);
 out:
+	stream_server_stop(env.stream); /* no call mints tokens any more: sessions end (exec'd commands killed) */
 	lifecycle_close(&env); /* containers keep running under conmon */
 	net_close(env.net);
 	images_close(images);

@@ -24,6 +24,7 @@
 struct store;
 struct images;
 struct lifecycle;
+struct stream_server;
 
 /* Process-wide state shared by all handlers (read-only after startup, or internally locked). */
 struct cri_env {
@@ -32,6 +33,7 @@ struct cri_env {
 	struct images *images; /* the image service (src/image/images.h) */
 	struct lifecycle *lc;  /* pods and containers (src/cri/lifecycle.h) */
 	struct net *net;       /* pod networking (src/net/net.h); NULL in unit tests without one */
+	struct stream_server *stream; /* Exec/Attach/PortForward sessions (src/stream/); NULL: none */
 	int schema_version;
 };
 

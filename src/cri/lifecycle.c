@@ -536,3 +536,22 @@ grpc_status_code life_container_find(struct cri_env *env, struct cri_call *call,
 		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "%s: container %s not found", rpc, LC_Q(ref));
 	return GRPC_STATUS_OK;
 }
+
+grpc_status_code life_sandbox_find(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+				   struct sandbox_row *sb)
+{
+	char id[OBJ_ID_BUF];
+	grpc_status_code code;
+	int found = life_resolve(env, call, rpc, 0, ref, id, &code);
+	if (found < 0)
+		return code;
+	struct lc_err err = { 0 };
+	if (found && store_sandbox_get(env->store, id, call->arena, sb, &err) < 0) {
+		if (err.errnum != ENOENT)
+			return cri_fail(call, cri_work_code(err.errnum), "%s %s: %s", rpc, id, err.msg);
+		found = 0;
+	}
+	if (!found || sb->creating) /* a sandbox is visible once RunPodSandbox has finished */
+		return cri_fail(call, GRPC_STATUS_NOT_FOUND, "%s: sandbox %s not found", rpc, LC_Q(ref));
+	return GRPC_STATUS_OK;
+}

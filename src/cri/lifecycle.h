@@ -155,6 +155,13 @@ grpc_status_code life_container_find(struct cri_env *env, struct cri_call *call,
 				   struct container_row *c);
 
 /*
+ * The sandbox `ref` names (full ID or unique prefix), read into *sb: GRPC_STATUS_OK, or the
+ * failure, set with cri_fail as life_container_find's.
+ */
+grpc_status_code life_sandbox_find(struct cri_env *env, struct cri_call *call, const char *rpc, const char *ref,
+				   struct sandbox_row *sb);
+
+/*
  * The `info` map of a verbose PodSandboxStatus / ContainerStatus: one entry "info" holding `info`
  * (a new reference, released here) with the object's OCI spec (rt_read_spec of its bundle
  * directory `which`; none without a runtime) added as "runtimeSpec".  Entries are made with

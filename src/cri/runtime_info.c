@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/fsutil.h"
+#include "stream/stream.h"
 
 /* The version of the kubelet runtime API (VersionResponse.version): "0.1.0" for every CRI version. */
 #define KUBELET_API_VERSION "0.1.0"
@@ -95,6 +96,11 @@ static char *config_json(struct cri_env *env, struct cri_call *call, const char 
 		json_object_set_new(o, "registries", registries_json(cfg));
 		json_object_set_new(o, "maxConcurrentDownloads", json_integer(cfg->max_concurrent_downloads));
 		json_object_set_new(o, "logFormat", json_string(log_format_name(cfg->log_format)));
+		if (env->stream) /* where Exec/Attach/PortForward URLs point (port 0 picks one) */
+			json_object_set_new(o, "streamServer",
+					    json_pack("{s:s, s:i, s:i, s:i}", "url", stream_server_url(env->stream),
+						      "sessions", stream_server_sessions(env->stream), "idleTimeout",
+						      cfg->stream_idle_timeout, "maxSessions", cfg->stream_max_sessions));
 	}
 	return cri_json(call, o);
 }

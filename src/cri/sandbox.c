@@ -637,21 +637,11 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 					ProtobufCMessage **resp)
 {
 	const Runtime__V1__PodSandboxStatusRequest *r = (const void *)req;
-	char id[OBJ_ID_BUF];
-	grpc_status_code code;
-	int found = life_resolve(env, call, "PodSandboxStatus", 0, r->pod_sandbox_id, id, &code);
-	if (found < 0)
-		return code;
-	struct lc_err err = { 0 };
 	struct sandbox_row sb;
-	if (found && store_sandbox_get(env->store, id, call->arena, &sb, &err) < 0) {
-		if (err.errnum != ENOENT)
-			return cri_fail(call, cri_work_code(err.errnum), "PodSandboxStatus %s: %s", id, err.msg);
-		found = 0;
-	}
-	if (!found || sb.creating) /* a sandbox is visible once RunPodSandbox has finished */
-		return cri_fail(call, GRPC_STATUS_NOT_FOUND,
-				"PodSandboxStatus: sandbox %s not found", LC_Q(r->pod_sandbox_id));
+	grpc_status_code code = life_sandbox_find(env, call, "PodSandboxStatus", r->pod_sandbox_id, &sb);
+	if (code != GRPC_STATUS_OK)
+		return code;
+	const char *id = sb.id;
 	Runtime__V1__PodSandboxStatusResponse *out = cri_new(call, &runtime__v1__pod_sandbox_status_response__descriptor);
 	out->status = sandbox_status_of(call, &sb);
 	if (!out->status)

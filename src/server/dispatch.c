@@ -11,6 +11,7 @@
 #include "cri/runtime_info.h"
 #include "cri/sandbox.h"
 #include "cri/stats.h"
+#include "cri/stream.h"
 #include "util/log.h"
 
 static struct dispatch_method table[] = {
@@ -39,6 +40,9 @@ static struct dispatch_method table[] = {
 	{ "RuntimeService", "ListMetricDescriptors", cri_list_metric_descriptors, 0, NULL, NULL },
 	{ "RuntimeService", "ListPodSandboxMetrics", cri_list_pod_sandbox_metrics, 1, NULL, NULL },
 	{ "RuntimeService", "GetContainerEvents", cri_get_container_events, DISPATCH_STREAM, NULL, NULL },
+	{ "RuntimeService", "Exec", cri_exec, 0, NULL, NULL },
+	{ "RuntimeService", "Attach", cri_attach, 0, NULL, NULL },
+	{ "RuntimeService", "PortForward", cri_port_forward, 0, NULL, NULL },
 	{ "ImageService", "PullImage", cri_pull_image, 1, NULL, NULL },
 	{ "ImageService", "ListImages", cri_list_images, 0, NULL, NULL },
 	{ "ImageService", "ImageStatus", cri_image_status, 0, NULL, NULL },

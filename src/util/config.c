@@ -1,6 +1,7 @@
 /* config.c — see config.h. */
 #include "util/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +35,9 @@ void config_defaults(struct lc_config *c)
 	c->cni_plugin_timeout = 60;
 	c->events_retain = 10000;
 	c->events_queue = 1024;
+	strcpy(c->stream_address, "127.0.0.1");
+	c->stream_idle_timeout = 4 * 3600; /* kubelet's streamingConnectionIdleTimeout */
+	c->stream_max_sessions = 128;
 }
 
 void config_free(struct lc_config *c)
@@ -255,8 +259,33 @@ static int set_listen(struct lc_config *c, const char *v, struct lc_err *err)
 	return 0;
 }
 
+/* The [stream] keys (stream_*). */
+static int set_stream(struct lc_config *c, const char *key, const char *v, struct lc_err *err)
+{
+	if (!strcmp(key, "stream_address")) {
+		unsigned char a[16];
+		if (inet_pton(AF_INET, v, a) != 1 && inet_pton(AF_INET6, v, a) != 1)
+			return lc_fail(err, 0, "%s: '%s' is not an IPv4 or IPv6 address", key, v);
+		strcpy(c->stream_address, v); /* INET6_ADDRSTRLEN < sizeof */
+		return 0;
+	}
+	if (!strcmp(key, "stream_port"))
+		return set_int(&c->stream_port, key, v, 0, 65535, err);
+	if (!strcmp(key, "stream_tls_cert"))
+		return set_path(c->stream_tls_cert, sizeof c->stream_tls_cert, key, v, err);
+	if (!strcmp(key, "stream_tls_key"))
+		return set_path(c->stream_tls_key, sizeof c->stream_tls_key, key, v, err);
+	if (!strcmp(key, "stream_idle_timeout"))
+		return set_int(&c->stream_idle_timeout, key, v, 1, 7 * 24 * 3600, err);
+	if (!strcmp(key, "stream_max_sessions"))
+		return set_int(&c->stream_max_sessions, key, v, 1, 4096, err);
+	return lc_fail(err, 0, "unknown setting '%s'", key);
+}
+
 int config_set(struct lc_config *c, const char *key, const char *v, struct lc_err *err)
 {
+	if (!strncmp(key, "stream_", 7))
+		return set_stream(c, key, v, err);
 	if (!strcmp(key, "listen"))
 		return set_listen(c, v, err);
 	if (!strcmp(key, "db"))
@@ -350,8 +379,8 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 		return 0;
 	int rc;
 	size_t sl = strlen(section);
-	/* [cni], [events] and [metrics] keys are config_set's keys with the section's name and "_" before them */
-	static const char *const prefixed[] = { "cni", "events", "metrics" };
+	/* [cni], [events], [metrics] and [stream] keys are config_set's keys with the section's name and "_" before them */
+	static const char *const prefixed[] = { "cni", "events", "metrics", "stream" };
 	const char *pfx = NULL;
 	for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++)
 		if (!strncmp(name, prefixed[i], strlen(prefixed[i])) && name[strlen(prefixed[i])] == '_')
@@ -379,7 +408,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 			rc = config_registry_set(x->c, host, name, value, x->err);
 		}
 	} else {
-		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni], [events], [metrics] or [registry \"HOST\"])", section);
+		rc = lc_fail(x->err, 0, "unknown section [%s] (expected [daemon], [cni], [events], [metrics], [stream] or [registry \"HOST\"])", section);
 	}
 	if (rc < 0) {
 		x->failed = x->line;

@@ -28,6 +28,13 @@
  *   retain = 10000                 rows the events table keeps (older ones are pruned)
  *   queue = 1024                   events a GetContainerEvents client may fall behind by before
  *                                  it is disconnected
+ *   [stream]                       Exec/Attach/PortForward sessions (see docs/streaming.md)
+ *   address = 127.0.0.1            listen address (IPv4 or IPv6 literal); loopback by default
+ *   port = 0                       0: any free port (logged, and in Status's verbose info)
+ *   tls_cert = /etc/litecri/stream.pem   both or neither: HTTPS instead of HTTP
+ *   tls_key = /etc/litecri/stream.key
+ *   idle_timeout = 14400           seconds without a byte either way before a session is ended
+ *   max_sessions = 128             sessions at once (more are answered 503)
  *
  *   [registry "*"]                 where images are fetched from (see docs/images.md)
  *   mirror = https://mirror.example:5000          tried in order, before the registry itself
@@ -92,6 +99,14 @@ struct lc_config {
 	/* [events]: keys events_retain, events_queue */
 	int events_retain;
 	int events_queue;
+	/* [stream]: keys stream_address, stream_port, stream_tls_cert, stream_tls_key,
+	 * stream_idle_timeout, stream_max_sessions (flags --stream-address, --stream-port) */
+	char stream_address[64];
+	int stream_port;
+	char stream_tls_cert[PATH_MAX];
+	char stream_tls_key[PATH_MAX];
+	int stream_idle_timeout; /* seconds */
+	int stream_max_sessions;
 	/* Where the kernel's boot ID is read at startup (default /proc/sys/kernel/random/boot_id).  For
 	 * tests only, which fake a reboot with a file of their own: the hidden flag --boot-id-path (not
 	 * in --help) or the key boot_id_path. */

@@ -65,6 +65,9 @@ static const struct idcase id_rpcs[] = {
 	{ "UpdateContainerResources", 1, GRPC_STATUS_NOT_FOUND },
 	{ "ReopenContainerLog", 1, GRPC_STATUS_NOT_FOUND },
 	{ "ExecSync", 1, GRPC_STATUS_NOT_FOUND },
+	{ "Exec", 1, GRPC_STATUS_NOT_FOUND },
+	{ "Attach", 1, GRPC_STATUS_NOT_FOUND },
+	{ "PortForward", 0, GRPC_STATUS_NOT_FOUND },
 	{ "StopPodSandbox", 0, GRPC_STATUS_OK },
 	{ "RemovePodSandbox", 0, GRPC_STATUS_OK },
 	{ "PodSandboxStatus", 0, GRPC_STATUS_NOT_FOUND },
@@ -120,6 +123,27 @@ static ProtobufCMessage *id_request(const char *rpc, char *id, Runtime__V1__PodS
 		r->cmd[0] = "/bin/true";
 		r->n_cmd = 1;
 		r->timeout = 10;
+		return &r->base;
+	}
+	if (!strcmp(rpc, "Exec")) {
+		Runtime__V1__ExecRequest *r = TNEW(Runtime__V1__ExecRequest, runtime__v1__exec_request__descriptor);
+		r->container_id = id;
+		r->cmd = talloc(sizeof(char *));
+		r->cmd[0] = "/bin/true";
+		r->n_cmd = 1;
+		r->stdout = 1;
+		return &r->base;
+	}
+	if (!strcmp(rpc, "Attach")) {
+		Runtime__V1__AttachRequest *r = TNEW(Runtime__V1__AttachRequest, runtime__v1__attach_request__descriptor);
+		r->container_id = id;
+		r->stdout = 1;
+		return &r->base;
+	}
+	if (!strcmp(rpc, "PortForward")) {
+		Runtime__V1__PortForwardRequest *r = TNEW(Runtime__V1__PortForwardRequest,
+							  runtime__v1__port_forward_request__descriptor);
+		r->pod_sandbox_id = id;
 		return &r->base;
 	}
 	if (!strcmp(rpc, "CreateContainer")) {

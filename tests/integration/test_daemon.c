@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -198,6 +200,77 @@ static void test_status_verbose(void **state)
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
+/* The HTTP status line of a GET on the streaming server (base "http://127.0.0.1:PORT"). */
+static int http_get_status(const char *base, const char *path)
+{
+	int port = atoi(strrchr(base, ':') + 1);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	char buf[512];
+	int n = snprintf(buf, sizeof buf, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+	assert_int_equal(write(fd, buf, (size_t)n), n);
+	ssize_t got = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	assert_true(got > 12);
+	buf[got] = 0;
+	return atoi(buf + 9); /* "HTTP/1.1 404 ..." */
+}
+
+/*
+ * The streaming server: listening on 127.0.0.1 (port 0: one picked, shown in Status verbose), its
+ * 404 for an unknown token; Exec/Attach/PortForward's validation before any token is minted.
+ */
+static void test_stream_server(void **state)
+{
+	(void)state;
+	Runtime__V1__StatusResponse *st = status(shared.endpoint, V1, 1);
+	json_t *o = json_loads(st->info[0]->value, 0, NULL);
+	const char *url = json_string_value(json_object_get(json_object_get(o, "streamServer"), "url"));
+	assert_non_null(url);
+	assert_int_equal(strncmp(url, "http://127.0.0.1:", 17), 0);
+	assert_true(atoi(url + 17) > 0);
+	assert_int_equal(http_get_status(url, "/exec/AAAAAAAAAAAAAAAAAAAAAA"), 404);
+	assert_int_equal(http_get_status(url, "/nothing"), 404);
+	json_decref(o);
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+
+	char *cmd[] = { "true" };
+	Runtime__V1__ExecRequest ex = RUNTIME__V1__EXEC_REQUEST__INIT;
+	ex.container_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	ex.cmd = cmd;
+	ex.n_cmd = 1;
+	ex.stdout = 1;
+	assert_null(call(shared.endpoint, V1 "Exec", &ex.base, &runtime__v1__exec_response__descriptor,
+			 GRPC_STATUS_NOT_FOUND, NULL));
+	ex.stdout = 0; /* no stream at all */
+	assert_null(call(shared.endpoint, V1 "Exec", &ex.base, &runtime__v1__exec_response__descriptor,
+			 GRPC_STATUS_INVALID_ARGUMENT, NULL));
+	ex.tty = ex.stdout = ex.stderr = 1; /* a terminal has one output */
+	assert_null(call(shared.endpoint, V1 "Exec", &ex.base, &runtime__v1__exec_response__descriptor,
+			 GRPC_STATUS_INVALID_ARGUMENT, NULL));
+	ex.tty = ex.stderr = 0;
+	ex.n_cmd = 0;
+	assert_null(call(shared.endpoint, V1 "Exec", &ex.base, &runtime__v1__exec_response__descriptor,
+			 GRPC_STATUS_INVALID_ARGUMENT, NULL));
+	Runtime__V1__AttachRequest at = RUNTIME__V1__ATTACH_REQUEST__INIT;
+	at.container_id = ex.container_id;
+	at.stdout = 1;
+	assert_null(call(shared.endpoint, V1ALPHA2 "Attach", &at.base, &runtime__v1__attach_response__descriptor,
+			 GRPC_STATUS_NOT_FOUND, NULL));
+	int32_t ports[] = { 80, 70000 };
+	Runtime__V1__PortForwardRequest pf = RUNTIME__V1__PORT_FORWARD_REQUEST__INIT;
+	pf.pod_sandbox_id = ex.container_id;
+	pf.port = ports;
+	pf.n_port = 1;
+	assert_null(call(shared.endpoint, V1 "PortForward", &pf.base, &runtime__v1__port_forward_response__descriptor,
+			 GRPC_STATUS_NOT_FOUND, NULL));
+	pf.n_port = 2;
+	assert_null(call(shared.endpoint, V1 "PortForward", &pf.base, &runtime__v1__port_forward_response__descriptor,
+			 GRPC_STATUS_INVALID_ARGUMENT, NULL));
+}
+
 static void test_runtime_config(void **state)
 {
 	(void)state;
@@ -215,8 +288,8 @@ static void test_unimplemented(void **state)
 	(void)state;
 	/* A CRI method not built yet, under both packages, and a path that is no CRI method at all. */
 	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
-	const char *methods[] = { V1 "PortForward", V1ALPHA2 "PortForward",
-				  "/runtime.v1.RuntimeService/Attach", "/no.such.Service/Nothing" };
+	const char *methods[] = { V1 "CheckpointContainer", V1ALPHA2 "UpdateRuntimeConfig",
+				  "/runtime.v1.RuntimeService/UpdateRuntimeConfig", "/no.such.Service/Nothing" };
 	for (size_t i = 0; i < 4; i++) {
 		char *details = NULL;
 		ProtobufCMessage *r = call(shared.endpoint, methods[i], &req.base,
@@ -1261,6 +1334,7 @@ int main(void)
 		cmocka_unit_test(test_status_conditions),
 		cmocka_unit_test(test_status_verbose),
 		cmocka_unit_test(test_runtime_config),
+		cmocka_unit_test(test_stream_server),
 		cmocka_unit_test(test_unimplemented),
 		cmocka_unit_test(test_garbage_is_invalid_argument),
 		cmocka_unit_test(test_too_large_request),

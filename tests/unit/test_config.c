@@ -150,6 +150,11 @@ static void test_defaults(void **state)
 	assert_int_equal(c.cni_plugin_timeout, 60);
 	assert_int_equal(c.events_retain, 10000);
 	assert_int_equal(c.events_queue, 1024);
+	assert_string_equal(c.stream_address, "127.0.0.1"); /* loopback: the endpoint trusts its tokens alone */
+	assert_int_equal(c.stream_port, 0);
+	assert_string_equal(c.stream_tls_cert, "");
+	assert_int_equal(c.stream_idle_timeout, 4 * 3600);
+	assert_int_equal(c.stream_max_sessions, 128);
 	assert_string_equal(LITECRI_DEFAULT_CONFIG, "/etc/litecri/litecri.conf");
 }
 
@@ -177,7 +182,14 @@ static void test_load_file(void **state)
 			    "address = [::1]:9100\n"
 			    "[events]\n"
 			    "retain = 50\n"
-			    "queue = 8\n");
+			    "queue = 8\n"
+			    "[stream]\n"
+			    "address = ::1\n"
+			    "port = 10250\n"
+			    "tls_cert = /etc/x/s.pem\n"
+			    "tls_key = /etc/x/s.key\n"
+			    "idle_timeout = 60\n"
+			    "max_sessions = 7\n");
 	struct lc_config c;
 	config_defaults(&c);
 	struct lc_err err = { 0 };
@@ -199,6 +211,21 @@ static void test_load_file(void **state)
 	assert_string_equal(c.metrics_address, "[::1]:9100");
 	assert_int_equal(c.events_retain, 50);
 	assert_int_equal(c.events_queue, 8);
+	assert_string_equal(c.stream_address, "::1");
+	assert_int_equal(c.stream_port, 10250);
+	assert_string_equal(c.stream_tls_cert, "/etc/x/s.pem");
+	assert_string_equal(c.stream_tls_key, "/etc/x/s.key");
+	assert_int_equal(c.stream_idle_timeout, 60);
+	assert_int_equal(c.stream_max_sessions, 7);
+	/* --stream-address, --stream-port; values checked */
+	assert_int_equal(config_set(&c, "stream_address", "127.0.0.2", &err), 0);
+	assert_int_equal(config_set(&c, "stream_port", "0", &err), 0);
+	assert_string_equal(c.stream_address, "127.0.0.2");
+	assert_int_equal(c.stream_port, 0);
+	assert_int_equal(config_set(&c, "stream_address", "localhost", &err), -1);
+	assert_int_equal(config_set(&c, "stream_port", "65536", &err), -1);
+	assert_int_equal(config_set(&c, "stream_tls_key", "rel.key", &err), -1);
+	assert_int_equal(config_set(&c, "stream_max_sessions", "0", &err), -1);
 	/* the flags (--cni-conf-dir, --cni-bin-dirs) set the same keys, after the file */
 	assert_int_equal(config_set(&c, "cni_conf_dir", "/flag/net.d", &err), 0);
 	assert_int_equal(config_set(&c, "cni_bin_dirs", "/flag/bin", &err), 0);
@@ -656,8 +683,9 @@ static void test_installed_config(void **state)
 	assert_memory_equal(&c, &d, sizeof c);
 	/* listen db root state runtime conmon log_level log_format workers shutdown_timeout
 	 * max_concurrent_downloads; [cni] conf_dir bin_dirs max_conf_num plugin_timeout; [events]
-	 * retain queue; [metrics] address */
-	assert_int_equal(settings, 18);
+	 * retain queue; [stream] address port tls_cert tls_key idle_timeout max_sessions; [metrics]
+	 * address */
+	assert_int_equal(settings, 24);
 }
 
 int main(void)
