@@ -21,6 +21,7 @@
 
 #include "cri/cri.h"
 #include "cri/lifecycle.h"
+#include "cri/stream_backend.h"
 #include "image/images.h"
 #include "image/registry.h"
 #include "net/net.h"
@@ -227,20 +228,20 @@ static int open_lifecycle(struct cri_env *env, int check, struct lc_err *err)
 }
 
 /*
- * The streaming server (Exec, Attach, PortForward sessions), before the gRPC server so that every
- * URL a CRI call answers is served.  Its container side, the backend (stream/backend.h:
- * src/cri/stream_backend.c), is not part of this build yet: without one the server listens but the
- * three calls answer UNIMPLEMENTED (stream_server_serves).
+ * The streaming server (Exec, Attach, PortForward sessions) with its container side
+ * (src/cri/stream_backend.c), before the gRPC server so that every URL a CRI call answers is
+ * served.
  */
 static int open_stream(struct cri_env *env, struct lc_err *err)
 {
-	static const struct stream_backend none = { 0 };
+	static struct stream_backend backend; /* its arg is env, which outlives the server */
+	cri_stream_backend(env, &backend);
 	const struct lc_config *cfg = env->cfg;
 	const struct stream_config sc = { .address = cfg->stream_address, .port = cfg->stream_port,
 					  .tls_cert = cfg->stream_tls_cert, .tls_key = cfg->stream_tls_key,
 					  .idle_timeout_s = cfg->stream_idle_timeout,
 					  .max_sessions = cfg->stream_max_sessions };
-	if (stream_server_start(&sc, &none, &env->stream, err) < 0)
+	if (stream_server_start(&sc, &backend, &env->stream, err) < 0)
 		return -1;
 	log_info("streaming server (Exec, Attach, PortForward) on %s", stream_server_url(env->stream));
 	return 0;
