@@ -4,9 +4,11 @@
  * library; tests/stream/spdyclient.go) and wsclient.py (Python's websockets, v4 and v5).
  *
  *   exec: stdout and stderr apart and the exit code, over SPDY and WebSocket v4/v5; 1 MiB of
- *   binary stdin back byte for byte; a client that goes away leaves no process in the container.
- *   attach: a `cat` container with stdin_once: input back on stdout, in the log, the container ends.
- *   port forward: a server on 127.0.0.1 inside the pod's own network namespace; a refused port.
+ *   binary stdin back byte for byte (SPDY, v5); a terminal resized (stty size); a client that goes
+ *   away leaves no process in the container.
+ *   attach: a `cat` container with stdin_once (SPDY, v5): input back on stdout, the container ends.
+ *   port forward (SPDY, WebSocket): a server on 127.0.0.1 inside the pod's own network namespace;
+ *   a refused port.
  *   load: 50 sessions streaming 10 MiB each at once, the daemon's RSS, Status and List meanwhile.
  *   errors: a stopped container, a missing pod, a reused token.
  */
@@ -180,6 +182,20 @@ static void test_exec_stdin_binary(void **state)
 	}
 }
 
+static void test_exec_tty_resize(void **state)
+{
+	(void)state;
+	if (!have_go())
+		return;
+	char *c = running_ctr(LABELS, "pod-stream-tty", "tty", SLEEP_FOREVER, NULL, NULL);
+	char *url = exec_url(c, LBL("/bin/sh", "-c", "read x; stty size; exit 7"), 1, 1, 1, 0, GRPC_STATUS_OK), *out;
+	int rc = run_client(LBL(SPDYCLIENT_BIN, "exec", "-i", "-t", "-s91x37", url), "go\n", 3, &out, NULL, NULL);
+	if (rc != 7 || !strstr(out, "37 91"))
+		fail_msg("tty: exit %d, output \"%s\" (wanted \"37 91\" from stty size)", rc, out);
+	/* a terminal has one output: stderr with tty is refused */
+	exec_url(c, LBL("/bin/sh"), 1, 1, 1, 1, GRPC_STATUS_INVALID_ARGUMENT);
+}
+
 /* Does a process of container c have needle in its command line (ExecSync ps)? */
 static int ctr_has_process(const char *c, const char *needle)
 {
@@ -242,6 +258,16 @@ static void test_attach_cat(void **state)
 		fail_msg("attach: exit %d, stdout \"%s\"", rc, out);
 	/* stdin_once: the end of our stdin ended the container's; cat has exited */
 	assert_exited(wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED), 0, "Completed");
+
+	/* the same over WebSocket v5, whose close signal ends stdin */
+	c = running_ctr(LABELS, "pod-stream-attach-ws", "cat-ws", "exec cat", stdin_once, NULL);
+	req.container_id = c;
+	r = call_ok(RT "Attach", &req.base, &runtime__v1__attach_response__descriptor);
+	rc = run_client(LBL(PYTHON3, WSCLIENT_PY, "exec", "-i", "v5.channel.k8s.io", r->url), "hello ws\n", 9, &out, NULL,
+			NULL);
+	if (rc != 0 || strcmp(out, "hello ws\n"))
+		fail_msg("attach over WebSocket: exit %d, stdout \"%s\"", rc, out);
+	assert_exited(wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED), 0, "Completed");
 }
 
 static char *pf_url(const char *pod, grpc_status_code want)
@@ -282,6 +308,15 @@ static void test_port_forward_pod_loopback(void **state)
 	rc = run_client(LBL(SPDYCLIENT_BIN, "portforward", pf_url(pod, GRPC_STATUS_OK), "8081"), "x", 1, &out, NULL, &err);
 	if (rc != 1 || !strstr(err, "error forwarding port 8081"))
 		fail_msg("refused port: exit %d, error \"%s\"", rc, err);
+	/* over WebSocket (v4.channel.k8s.io, the port in the query) */
+	rc = run_client(LBL(PYTHON3, WSCLIENT_PY, "portforward", pf_url(pod, GRPC_STATUS_OK), "8080"), get, strlen(get),
+			&out, NULL, &err);
+	if (rc != 0 || !strstr(out, "hello-from-the-pod"))
+		fail_msg("port forward over WebSocket: exit %d, got \"%s\", error \"%s\"", rc, out, err);
+	rc = run_client(LBL(PYTHON3, WSCLIENT_PY, "portforward", pf_url(pod, GRPC_STATUS_OK), "8081"), "x", 1, &out, NULL,
+			&err);
+	if (rc != 1 || !strstr(err, "error forwarding port 8081"))
+		fail_msg("refused port over WebSocket: exit %d, error \"%s\"", rc, err);
 }
 
 static long rss_kib(pid_t pid)
@@ -391,6 +426,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_exec_output_and_exit_code, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_stdin_binary, up, down),
+		cmocka_unit_test_setup_teardown(test_exec_tty_resize, up, down),
 		cmocka_unit_test_setup_teardown(test_exec_hangup_leaves_nothing, up, down),
 		cmocka_unit_test_setup_teardown(test_attach_cat, up, down),
 		cmocka_unit_test_setup_teardown(test_port_forward_pod_loopback, up, down),
