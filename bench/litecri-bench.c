@@ -7,8 +7,10 @@
  * RPC: Version, Status, PullImage, ImageStatus, ListImages, RemoveImage, ImageFsInfo; the pod and
  * container RPCs RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus,
  * ListPodSandbox, CreateContainer, StartContainer, StopContainer, RemoveContainer,
- * ContainerStatus, ListContainers, ListContainerStats, and ExecSync and UpdateContainerResources (on a running
- * container); and "lifecycle" (RunPodSandbox, CreateContainer, StartContainer, StopContainer,
+ * ContainerStatus, ListContainers, ListContainerStats, and ExecSync, Exec and
+ * UpdateContainerResources (on a running container: Exec times the URL and then a whole session on
+ * it — a WebSocket client of the v5.channel.k8s.io protocol, no stdin, until the exit status
+ * arrives); and "lifecycle" (RunPodSandbox, CreateContainer, StartContainer, StopContainer,
  * RemoveContainer, StopPodSandbox, RemovePodSandbox as one unit).
  * The image RPCs act on --image.  Repeated PullImage calls of a present image measure what
  * kubelet's "Always" pull policy costs; RemoveImage removes the image on the first call and
@@ -60,6 +62,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -70,6 +73,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,7 +125,7 @@ static const struct {
 enum op {
 	OP_RUN_POD, OP_STOP_POD, OP_REMOVE_POD, OP_POD_STATUS, OP_LIST_PODS,
 	OP_CREATE, OP_START, OP_STOP, OP_REMOVE, OP_STATUS, OP_LIST, OP_EXEC, OP_UPDATE,
-	OP_IMAGE_STATUS, OP_PULL,
+	OP_IMAGE_STATUS, OP_PULL, OP_EXEC_URL,
 	N_OPS
 };
 
@@ -145,6 +149,7 @@ static const struct {
 			&runtime__v1__update_container_resources_response__descriptor },
 	[OP_IMAGE_STATUS] = { "ImageService/ImageStatus", &runtime__v1__image_status_response__descriptor },
 	[OP_PULL] = { "ImageService/PullImage", &runtime__v1__pull_image_response__descriptor },
+	[OP_EXEC_URL] = { "RuntimeService/Exec", &runtime__v1__exec_response__descriptor },
 };
 
 /* The RPC's own name, e.g. "RunPodSandbox". */
@@ -534,6 +539,172 @@ static grpc_status_code exec_call(struct cri_client *cl, const char *id, char **
 	return st;
 }
 
+/* --- Exec: the URL, then a whole session over WebSocket ------------------------------------- */
+
+/* A connected TCP socket to the http://HOST:PORT of url (HOST an IPv4 or [IPv6] literal); *path
+ * points into url at the path.  -1 with *details on failure. */
+static int ws_connect(const char *url, const char **path, char **details)
+{
+	char host[64], port[8];
+	const char *h = url + strlen("http://");
+	if (strncmp(url, "http://", 7) != 0 || !(*path = strchr(h, '/'))) {
+		if (asprintf(details, "Exec: URL %s is not http://HOST:PORT/PATH", url) < 0)
+			*details = NULL;
+		return -1;
+	}
+	const char *colon = memrchr(h, ':', (size_t)(*path - h));
+	if (!colon || (size_t)(colon - h) >= sizeof host || (size_t)(*path - colon - 1) >= sizeof port) {
+		if (asprintf(details, "Exec: URL %s has no port", url) < 0)
+			*details = NULL;
+		return -1;
+	}
+	size_t hl = (size_t)(colon - h);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (host[0] == '[') {
+		memmove(host, host + 1, hl);
+		host[strlen(host) - 1] = '\0';
+	}
+	memcpy(port, colon + 1, (size_t)(*path - colon - 1));
+	port[*path - colon - 1] = '\0';
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
+	if (getaddrinfo(host, port, &hints, &ai) != 0) {
+		if (asprintf(details, "Exec: URL %s: not a numeric address", url) < 0)
+			*details = NULL;
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0 && asprintf(details, "Exec: connect to %s: %s", url, strerror(errno)) < 0)
+		*details = NULL;
+	return fd;
+}
+
+/* Read exactly n bytes (buffered: *have bytes wait at buf). */
+static int ws_read(int fd, uint8_t *buf, size_t *have, size_t cap, size_t n)
+{
+	while (*have < n) {
+		ssize_t r = read(fd, buf + *have, cap - *have);
+		if (r <= 0)
+			return -1;
+		*have += (size_t)r;
+	}
+	return 0;
+}
+
+static void ws_take(uint8_t *buf, size_t *have, size_t n)
+{
+	memmove(buf, buf + n, *have - n);
+	*have -= n;
+}
+
+/*
+ * One session on an Exec URL as a WebSocket client (subprotocol v5.channel.k8s.io, no stdin): the
+ * upgrade, every frame until the status on channel 3 (metav1.Status: Success, or the exit code),
+ * then the close.  What kubectl does for `kubectl exec POD -- true`, minus kubectl.
+ */
+static grpc_status_code ws_session(const char *url, char **details)
+{
+	const char *path;
+	int fd = ws_connect(url, &path, details);
+	if (fd < 0)
+		return GRPC_STATUS_UNAVAILABLE;
+	char req[512];
+	int n = snprintf(req, sizeof req,
+			 "GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "Sec-WebSocket-Key: bGl0ZWNyaS1iZW5jaC1rZXk=\r\nSec-WebSocket-Version: 13\r\n"
+			 "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n",
+			 path);
+	static __thread uint8_t buf[1 << 16];
+	size_t have = 0;
+	grpc_status_code st = GRPC_STATUS_UNKNOWN;
+	const char *why = "the session ended without a status";
+	if (n <= 0 || (size_t)n >= sizeof req || write(fd, req, (size_t)n) != n) {
+		why = "the upgrade request could not be sent";
+		goto out;
+	}
+	/* the 101 response: up to its blank line */
+	for (;;) {
+		uint8_t *end = have >= 4 ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
+		if (end) {
+			if (have < 12 || memcmp(buf + 9, "101", 3) != 0) {
+				why = "the server did not switch protocols";
+				goto out;
+			}
+			ws_take(buf, &have, (size_t)(end + 4 - buf));
+			break;
+		}
+		ssize_t r = read(fd, buf + have, sizeof buf - have);
+		if (r <= 0 || have + (size_t)r >= sizeof buf) {
+			why = "no upgrade response";
+			goto out;
+		}
+		have += (size_t)r;
+	}
+	for (;;) {
+		if (ws_read(fd, buf, &have, sizeof buf, 2) < 0)
+			goto out;
+		int op = buf[0] & 0x0f;
+		uint64_t len = buf[1] & 0x7f;
+		size_t hdr = 2;
+		if (len == 126 || len == 127) {
+			size_t ext = len == 126 ? 2 : 8;
+			if (ws_read(fd, buf, &have, sizeof buf, 2 + ext) < 0)
+				goto out;
+			len = 0;
+			for (size_t k = 0; k < ext; k++)
+				len = len << 8 | buf[2 + k];
+			hdr += ext;
+		}
+		if (len > sizeof buf - hdr || ws_read(fd, buf, &have, sizeof buf, hdr + (size_t)len) < 0) {
+			why = "a frame too large for the bench";
+			goto out;
+		}
+		const uint8_t *p = buf + hdr;
+		if (op == 8) /* close */
+			goto out;
+		if ((op == 1 || op == 2) && len >= 1 && p[0] == 3) { /* the error channel: the status */
+			if (memmem(p, (size_t)len, "\"Success\"", 9)) {
+				st = GRPC_STATUS_OK;
+			} else {
+				why = "the command failed";
+				if (asprintf(details, "Exec %s: %.*s", url, (int)(len - 1), (const char *)p + 1) < 0)
+					*details = NULL;
+			}
+			static const uint8_t close_frame[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8 };
+			(void)!write(fd, close_frame, sizeof close_frame);
+			goto out;
+		}
+		ws_take(buf, &have, hdr + (size_t)len);
+	}
+out:
+	close(fd);
+	if (st != GRPC_STATUS_OK && !*details && asprintf(details, "Exec session %s: %s", url, why) < 0)
+		*details = NULL;
+	return st;
+}
+
+/* Exec of --exec-command in container id (stdout only, no tty): the URL, then its session. */
+static grpc_status_code exec_session_call(struct cri_client *cl, const char *id, char **details)
+{
+	Runtime__V1__ExecRequest r = RUNTIME__V1__EXEC_REQUEST__INIT;
+	r.container_id = (char *)id;
+	r.cmd = ctx.exec_command;
+	r.n_cmd = ctx.n_exec_command;
+	r.stdout = true;
+	ProtobufCMessage *resp = NULL;
+	grpc_status_code st = call_op(cl, OP_EXEC_URL, &r.base, &resp, details, 0);
+	if (st == GRPC_STATUS_OK)
+		st = ws_session(((const Runtime__V1__ExecResponse *)resp)->url, details);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	return st;
+}
+
 /* UpdateContainerResources of container id to update_sets[set]. */
 static grpc_status_code update_call(struct cri_client *cl, const char *id, unsigned set, char **details)
 {
@@ -718,6 +889,7 @@ static void it_remove(struct worker *w, uint64_t i, const char *tag, struct samp
 static void it_status(struct worker *w, uint64_t i, const char *tag, struct sample *s);
 static void it_lifecycle(struct worker *w, uint64_t i, const char *tag, struct sample *s);
 static void it_exec(struct worker *w, uint64_t i, const char *tag, struct sample *s);
+static void it_exec_session(struct worker *w, uint64_t i, const char *tag, struct sample *s);
 static void it_update(struct worker *w, uint64_t i, const char *tag, struct sample *s);
 
 #define PLAIN(name, img, method, build, resp) { name, img, method, build, resp, NULL, OBJ_NONE, false, false, false }
@@ -754,6 +926,7 @@ static const struct rpc rpcs[] = {
 	{ "ListContainerStats", true, "RuntimeService/ListContainerStats", build_list_container_stats,
 	  &runtime__v1__list_container_stats_response__descriptor, NULL, OBJ_CONTAINERS, false, false, false },
 	ON_CONTAINER("ExecSync", it_exec),
+	ON_CONTAINER("Exec", it_exec_session),
 	ON_CONTAINER("UpdateContainerResources", it_update),
 	STATEFUL("lifecycle", true, it_lifecycle, OBJ_NONE, false, true),
 };
@@ -1408,6 +1581,17 @@ static void it_exec(struct worker *w, uint64_t i, const char *tag, struct sample
 	s->st = exec_call(w->client, w->ctr_id, &s->details);
 	s->lat_ns = now_ns() - t0;
 	s->failed_op = OP_EXEC;
+}
+
+/* Exec of --exec-command in the thread's running container: the URL and the whole session. */
+static void it_exec_session(struct worker *w, uint64_t i, const char *tag, struct sample *s)
+{
+	(void)i;
+	(void)tag;
+	uint64_t t0 = now_ns();
+	s->st = exec_session_call(w->client, w->ctr_id, &s->details);
+	s->lat_ns = now_ns() - t0;
+	s->failed_op = OP_EXEC_URL;
 }
 
 /* UpdateContainerResources of the thread's running container, to the other of update_sets than
