@@ -93,6 +93,18 @@ struct list_fields {
 #define RESPONSE_FIELD 1 /* ListContainersResponse.containers, ListPodSandboxResponse.items */
 #define TAG(field, wire) ((uint8_t)((field) << 3 | (wire)))
 
+/* The length of item's message: its entry, then id, state and created_at as splice writes them. */
+static size_t item_len(const struct list_item *it)
+{
+	size_t idl = strlen(it->id);
+	size_t len = it->entry_len + 1 + varint_size(idl) + idl;
+	if (it->state)
+		len += 1 + varint_size((uint64_t)it->state);
+	if (it->created_at)
+		len += 1 + varint_size((uint64_t)it->created_at);
+	return len;
+}
+
 /*
  * The response: for each item, field 1 (length-delimited) holding the entry, then id (a string),
  * state and created_at (varints; left out when 0, as protobuf's own packing leaves a proto3
@@ -102,24 +114,13 @@ static void splice(struct cri_call *call, const struct list_item *items, size_t 
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct list_item *it = &items[i];
-		size_t idl = strlen(it->id);
-		size_t len = it->entry_len + 1 + varint_size(idl) + idl;
-		if (it->state)
-			len += 1 + varint_size((uint64_t)it->state);
-		if (it->created_at)
-			len += 1 + varint_size((uint64_t)it->created_at);
+		size_t len = item_len(&items[i]);
 		total += 1 + varint_size(len) + len;
 	}
 	uint8_t *b = arena_alloc(call->arena, total + 1), *p = b;
 	for (size_t i = 0; i < n; i++) {
 		const struct list_item *it = &items[i];
-		size_t idl = strlen(it->id);
-		size_t len = it->entry_len + 1 + varint_size(idl) + idl;
-		if (it->state)
-			len += 1 + varint_size((uint64_t)it->state);
-		if (it->created_at)
-			len += 1 + varint_size((uint64_t)it->created_at);
+		size_t idl = strlen(it->id), len = item_len(it);
 		*p++ = TAG(RESPONSE_FIELD, 2);
 		p = put_varint(p, len);
 		if (it->entry_len)
