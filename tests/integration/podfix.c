@@ -1652,3 +1652,27 @@ int podfix_main(const char *name, const struct CMUnitTest *tests, size_t n)
 	grpc_shutdown();
 	return failed ? 1 : 0;
 }
+
+/* The daemon's open descriptors, leaving out its SQLite files (one connection per thread that used
+ * the database, opened on first use: a count that follows the worker pool, not the calls). */
+int daemon_fd_count(void)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)fx.d.pid);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[PATH_MAX], target[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		ssize_t l = readlink(p, target, sizeof target - 1);
+		target[l > 0 ? l : 0] = '\0';
+		if (!strstr(target, fx.d.db))
+			n++;
+	}
+	closedir(d);
+	return n;
+}

@@ -169,6 +169,10 @@ char *mounts_under(const char *dir);
 const char *runc_root(void);
 char *runc_ids(void);
 long long db_int(const char *sql, const char *arg);
+
+/* The daemon's open descriptors, leaving out its SQLite files (one connection per thread that used
+ * the database, opened on first use: a count that follows the worker pool, not the calls). */
+int daemon_fd_count(void);
 int subdirs(const char *dir);
 int entries(const char *dir);
 int files_naming(const char *dir, const char *const *ids);

@@ -247,30 +247,6 @@ static void test_exec_sync_bounded(void **state)
 	assert_int_equal(procs_cmdline_has("sleep 100001", ""), 1);
 }
 
-/* The daemon's open descriptors, leaving out its SQLite files (one connection per thread that used
- * the database, opened on first use: a count that follows the worker pool, not the calls). */
-static int daemon_fds(void)
-{
-	char dir[64];
-	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)fx.d.pid);
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char p[PATH_MAX], target[PATH_MAX];
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-		ssize_t l = readlink(p, target, sizeof target - 1);
-		target[l > 0 ? l : 0] = '\0';
-		if (!strstr(target, fx.d.db))
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
 /* Entries "exec-*" in the container's bundle: an exec's private directory. */
 static int exec_dirs(const char *id)
 {
@@ -363,7 +339,7 @@ static void assert_exec_cleaned_up(const char *id, const char *sleep_arg, int fd
 	for (;;) {
 		int cmd = procs_with_cmdline((const char *const[]){ "sleep", sleep_arg, NULL });
 		int conmon = procs_cmdline_has("conmon", tprintf("-c %s -n %s -u exec-", id, id));
-		int dirs = exec_dirs(id), fds = daemon_fds();
+		int dirs = exec_dirs(id), fds = daemon_fd_count();
 		if (!cmd && !conmon && !dirs && fds <= fds0)
 			break;
 		if (now_ms() >= deadline) {
@@ -388,7 +364,7 @@ static void test_exec_sync_caller_gone(void **state)
 	(void)state;
 	char *c = running_ctr(LABELS, "pod-exec-gone", "gone", SLEEP_FOREVER, NULL, NULL);
 	assert_string_equal(sh_out(c, "echo warm"), "warm\n"); /* the first exec's one-off costs */
-	int fds0 = daemon_fds();
+	int fds0 = daemon_fd_count();
 
 	/* 1. The client cancels the call while the command runs. */
 	const char *const cmd1[] = { "/bin/sh", "-c", "exec sleep 100003", NULL };

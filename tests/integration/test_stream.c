@@ -215,6 +215,7 @@ static void test_exec_hangup_leaves_nothing(void **state)
 	if (!have_go())
 		return;
 	char *c = running_ctr(LABELS, "pod-stream-hangup", "hangup", SLEEP_FOREVER, NULL, NULL);
+	int fds0 = daemon_fd_count();
 	char *url = exec_url(c, LBL("/bin/sh", "-c", "sleep 4321"), 0, 0, 1, 0, GRPC_STATUS_OK);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -234,6 +235,12 @@ static void test_exec_hangup_leaves_nothing(void **state)
 		sleep_ms(100);
 	if (ctr_has_process(c, "sleep 4321"))
 		fail_msg("the exec'd command still runs 10 s after its client went away");
+	/* and the daemon holds nothing of the session any more */
+	int fds = daemon_fd_count();
+	for (until = now_ms() + 10000; fds > fds0 && now_ms() < until; fds = daemon_fd_count())
+		sleep_ms(100);
+	if (fds > fds0)
+		fail_msg("the daemon holds %d descriptors 10 s after the session's client went away (before: %d)", fds, fds0);
 }
 
 static void stdin_once(Runtime__V1__ContainerConfig *cc)
@@ -413,11 +420,13 @@ static void test_errors(void **state)
 		if (rc != 1 || !strstr(err, "404"))
 			fail_msg("a reused token: exit %d, \"%s\"", rc, err);
 	}
+	int fds0 = daemon_fd_count();
 	stop_ctr(c, 0);
 	exec_url(c, LBL("/bin/sh", "-c", "true"), 0, 0, 1, 0, GRPC_STATUS_FAILED_PRECONDITION);
 	stop_pod(pod);
 	pf_url(pod, GRPC_STATUS_FAILED_PRECONDITION);
 	pf_url(random_id(), GRPC_STATUS_NOT_FOUND);
+	assert_true(daemon_fd_count() <= fds0); /* refusals hold nothing */
 }
 
 int main(void)
