@@ -100,6 +100,12 @@ static int backend_wait(void *arg, void *handle, int *exit_code, struct lc_err *
 	return rt_session_wait(env->lc->rt, handle, exit_code, err);
 }
 
+static void backend_kill(void *arg, void *handle)
+{
+	struct cri_env *env = arg;
+	rt_session_kill(env->lc->rt, handle);
+}
+
 static void backend_close(void *arg, void *handle)
 {
 	struct cri_env *env = arg;
@@ -134,6 +140,7 @@ void cri_stream_backend(struct cri_env *env, struct stream_backend *out)
 		.attach_start = backend_attach_start,
 		.resize = backend_resize,
 		.wait = backend_wait,
+		.kill = backend_kill,
 		.close = backend_close,
 		.port_connect = backend_port_connect,
 	};

@@ -1725,23 +1725,32 @@ static int oci_session_wait(void *impl, struct rt_session *s, int *exit_code, st
 }
 
 /* An exec's command still running: killed with its tree (proc_kill_tree, from its pid file, which
- * proc_pidfile guards against a reused pid), then the runtime reaped. */
-static void oci_session_close(void *impl, struct rt_session *s)
+ * proc_pidfile guards against a reused pid: once the command is reaped there is nothing to kill).
+ * Reads only what never changes in s, so a session_wait may run meanwhile. */
+static void oci_session_kill(void *impl, struct rt_session *s)
 {
 	(void)impl;
+	if (!s || s->att)
+		return;
+	char pidfile[PATH_MAX + 16];
+	snprintf(pidfile, sizeof pidfile, "%s/pid", s->dir);
+	pid_t p = proc_pidfile(pidfile);
+	if (p <= 0)
+		return;
+	if (!proc_kill_tree(p, CONMON_KILL_WAIT_MS))
+		log_warn("exec in container %s: command %d or one of its children outlived SIGKILL for %d ms", s->id,
+			 (int)p, CONMON_KILL_WAIT_MS);
+	else
+		log_debug("exec in container %s: command %d killed at the end of its session", s->id, (int)p);
+}
+
+/* The command killed (oci_session_kill) unless it ended, then the runtime reaped. */
+static void oci_session_close(void *impl, struct rt_session *s)
+{
 	if (!s)
 		return;
 	if (!s->att && !s->reaped) {
-		char pidfile[PATH_MAX + 16];
-		snprintf(pidfile, sizeof pidfile, "%s/pid", s->dir);
-		pid_t p = proc_pidfile(pidfile);
-		if (p > 0) {
-			if (!proc_kill_tree(p, CONMON_KILL_WAIT_MS))
-				log_warn("exec in container %s: command %d or one of its children outlived SIGKILL for %d ms",
-					 s->id, (int)p, CONMON_KILL_WAIT_MS);
-			else
-				log_debug("exec in container %s: command %d killed at the end of its session", s->id, (int)p);
-		}
+		oci_session_kill(impl, s);
 		exec_runtime_end(s, CONMON_KILL_WAIT_MS);
 	}
 	session_free(s);
@@ -1785,6 +1794,7 @@ static const struct runtime_ops oci_ops = {
 	.attach = oci_attach,
 	.session_resize = oci_session_resize,
 	.session_wait = oci_session_wait,
+	.session_kill = oci_session_kill,
 	.session_close = oci_session_close,
 	.close = oci_close,
 };

@@ -209,6 +209,12 @@ struct runtime_ops {
 	 */
 	int (*session_wait)(void *impl, struct rt_session *s, int *exit_code, struct lc_err *err);
 	/*
+	 * End an exec'd command now, killed with every process it started, without freeing s: safe
+	 * while session_wait blocks on another thread, which then returns.  An attachment: nothing
+	 * (its wait ends by itself).  session_close still follows.
+	 */
+	void (*session_kill)(void *impl, struct rt_session *s);
+	/*
 	 * End the session and free s: an exec'd command still running is killed with every process it
 	 * started (and waited for); an attachment is detached (the container runs on).  The caller's
 	 * descriptors are not closed.
@@ -280,6 +286,8 @@ static inline int rt_session_resize(struct runtime *rt, struct rt_session *s, un
 { return rt->ops->session_resize(rt->impl, s, width, height, err); }
 static inline int rt_session_wait(struct runtime *rt, struct rt_session *s, int *exit_code, struct lc_err *err)
 { return rt->ops->session_wait(rt->impl, s, exit_code, err); }
+static inline void rt_session_kill(struct runtime *rt, struct rt_session *s)
+{ rt->ops->session_kill(rt->impl, s); }
 static inline void rt_session_close(struct runtime *rt, struct rt_session *s)
 { rt->ops->session_close(rt->impl, s); }
 /* Close and free rt (NULL is fine). */

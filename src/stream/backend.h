@@ -47,6 +47,9 @@ struct stream_backend {
 	/* Block until the session's process has ended: exec → the command's exit code (0..255);
 	 * attach → the main process's.  Called once out_fd/err_fd reached EOF. */
 	int (*wait)(void *arg, void *handle, int *exit_code, struct lc_err *err);
+	/* End an exec'd command now, with every process it started, while wait may block on another
+	 * thread (which then returns); an attachment: nothing.  close still follows. */
+	void (*kill)(void *arg, void *handle);
 	/* End the session (normally or because the client went away): an exec'd command still running
 	 * is killed with every process it started; an attachment is detached (the container runs on).
 	 * Frees handle.  The session closes its descriptors itself. */

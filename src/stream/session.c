@@ -581,11 +581,13 @@ static void target_end(struct sess *s)
 {
 	if (s->have_io) {
 		if (s->waiting) {
-			/* the backend is waiting for the process; let it end (no input any more) */
+			/* the backend is waiting for the process: end it (a command that ignores the end of
+			 * its input would otherwise hold the session, and a daemon's stop, until it exits) */
 			if (s->io.in_fd >= 0 && s->io.in_fd != s->io.out_fd && s->io.in_fd != s->io.err_fd) {
 				close(s->io.in_fd);
 				s->io.in_fd = -1;
 			}
+			s->be->kill(s->be->arg, s->io.handle);
 			pthread_join(s->waiter, NULL);
 			s->waiting = 0;
 		}

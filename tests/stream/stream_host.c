@@ -145,6 +145,16 @@ static int host_wait(void *arg, void *handle, int *code, struct lc_err *err)
 	return 0;
 }
 
+/* While host_wait may run on another thread: the process group, not reaped yet (it is our child, so
+ * its pid cannot be reused before host_wait reaps it). */
+static void host_kill(void *arg, void *handle)
+{
+	(void)arg;
+	struct proc *p = handle;
+	kill(-p->pid, SIGKILL);
+	kill(p->pid, SIGKILL);
+}
+
 static void host_close(void *arg, void *handle)
 {
 	(void)arg;
@@ -220,7 +230,7 @@ int main(int argc, char **argv)
 	if (getenv("STREAM_HOST_DEBUG"))
 		log_set_level(LOG_DEBUG);
 	static const struct stream_backend be = { .exec_start = host_exec, .attach_start = host_attach,
-						  .resize = host_resize, .wait = host_wait, .close = host_close,
+						  .resize = host_resize, .wait = host_wait, .kill = host_kill, .close = host_close,
 						  .port_connect = host_connect };
 	struct stream_server *srv = NULL;
 	struct lc_err err = { 0 };

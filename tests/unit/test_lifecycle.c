@@ -152,6 +152,7 @@ struct fake {
 	struct rt_stdio session_io;
 	int session_attach;
 	int sessions_open;
+	int sessions_killed; /* session_kill calls */
 	unsigned resize_w, resize_h;
 };
 
@@ -592,6 +593,15 @@ static int fake_session_wait(void *impl, struct rt_session *s, int *exit_code, s
 	return 0;
 }
 
+static void fake_session_kill(void *impl, struct rt_session *s)
+{
+	struct fake *f = impl;
+	(void)s;
+	pthread_mutex_lock(&f->mu);
+	f->sessions_killed++;
+	pthread_mutex_unlock(&f->mu);
+}
+
 static void fake_session_close(void *impl, struct rt_session *s)
 {
 	struct fake *f = impl;
@@ -621,6 +631,7 @@ static const struct runtime_ops fake_ops = {
 	.attach = fake_attach,
 	.session_resize = fake_session_resize,
 	.session_wait = fake_session_wait,
+	.session_kill = fake_session_kill,
 	.session_close = fake_session_close,
 	.close = fake_close,
 };
