@@ -47,8 +47,10 @@ CREATE TABLE sandboxes (
     net_config      TEXT    NOT NULL DEFAULT '',      -- the CNI config lists of the ADD (JSON array)
     net_result      TEXT    NOT NULL DEFAULT '',      -- the ADD's results (JSON array): DEL's prevResult
     additional_ips  TEXT    NOT NULL DEFAULT '',      -- addresses beyond ip, space-separated
-    list_entry      BLOB                              -- its ListPodSandbox entry, encoded at insert
+    list_entry      BLOB,                             -- its ListPodSandbox entry, encoded at insert
                                                       -- (no id, state, created_at); NULL = build it
+    infra           INTEGER NOT NULL DEFAULT 1 CHECK (infra IN (0, 1))  -- 1: an infra container;
+                                                      -- 0: the pinned namespaces are the pod
 );
 
 CREATE INDEX sandboxes_state ON sandboxes (state);

@@ -234,7 +234,7 @@ static void recover_sandbox(struct recon *r, struct arena *a, const struct sandb
 		/* NOTREADY, the runtime not asked: as container_rebooted */
 		if (found(r, "sandbox", id, "recovery records it NOTREADY", "recorded READY before the host rebooted"))
 			life_record_lost_exit(env, id, NULL);
-	} else if (sb->state == SANDBOX_READY) {
+	} else if (sb->state == SANDBOX_READY && sb->infra) { /* without one, the pins are the pod */
 		enum rt_state st = runtime_state(env, id);
 		if (st == RT_MISSING || st == RT_STOPPED)
 			record_lost_exit(r, "sandbox", id, "READY");

@@ -43,6 +43,19 @@ static const Runtime__V1__NamespaceOption *ns_options(const Runtime__V1__PodSand
 	return NULL;
 }
 
+/*
+ * Whether the pod needs an infra container: only when its containers share one PID namespace,
+ * whose init the pause process is.  Otherwise (kubelet's default, PID mode CONTAINER, or the
+ * host's) the pinned namespaces are the pod, and no pause process, conmon or runc container is
+ * made for it (as CRI-O's drop_infra_ctr).  No namespace options at all: PID mode POD (the
+ * protobuf default).
+ */
+static int needs_infra(const Runtime__V1__PodSandboxConfig *cfg)
+{
+	const Runtime__V1__NamespaceOption *o = ns_options(cfg);
+	return !o || o->pid == RUNTIME__V1__NAMESPACE_MODE__POD;
+}
+
 /* Which namespaces the pod gets of its own (UTS follows the network, as in containerd). */
 static int pod_kinds(const Runtime__V1__PodSandboxConfig *cfg)
 {
@@ -275,6 +288,20 @@ static int sandbox_setup(struct cri_env *env, struct cri_call *call, const struc
 	struct spec_pod pod;
 	if (sandbox_spec_pod(env, call, sb, cfg, &pod, err) < 0)
 		return -1;
+	if (!sb->infra) {
+		/* the sysctls the infra container's runtime would have written, in the pinned namespaces
+		 * (checked by RunPodSandbox with spec_pause first) */
+		const Runtime__V1__LinuxPodSandboxConfig *l = cfg->linux;
+		size_t n = l ? l->n_sysctls : 0;
+		const char **keys = arena_alloc(call->arena, (n + 1) * sizeof *keys),
+			   **values = arena_alloc(call->arena, (n + 1) * sizeof *values);
+		for (size_t i = 0; i < n; i++) {
+			keys[i] = l->sysctls[i]->key;
+			values[i] = l->sysctls[i]->value;
+		}
+		*pid = 0;
+		return n ? podns_sysctls(ns, keys, values, n, err) : 0;
+	}
 	json_auto_t *spec = NULL;
 	if (spec_pause(&pod, env->lc->pause_rootfs, &spec, err) < 0)
 		return -1;
@@ -361,6 +388,7 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 		.labels = life_kvs(call, (void *const *)cfg->labels, cfg->n_labels), .n_labels = cfg->n_labels,
 		.annotations = life_kvs(call, (void *const *)cfg->annotations, cfg->n_annotations),
 		.n_annotations = cfg->n_annotations, .runtime_handler = handler, .log_directory = cfg->log_directory,
+		.no_infra = !needs_infra(cfg),
 	};
 	n.list_entry = list_sandbox_entry(call->arena, handler, cfg, &n.list_entry_len);
 	/* The request as received, and its digest with the runtime handler (after a NUL): an identical
@@ -408,7 +436,10 @@ grpc_status_code cri_run_pod_sandbox(struct cri_env *env, struct cri_call *call,
 		if (attached)
 			log_info("sandbox %s: network attached (%s)", n.id, att.n_ips ? att.ips[0] : "no IP");
 		net_attachment_free(&att);
-		log_info("sandbox %s ready (%s, infra pid %d)", n.id, name, (int)pid);
+		if (pid)
+			log_info("sandbox %s ready (%s, infra pid %d)", n.id, name, (int)pid);
+		else
+			log_info("sandbox %s ready (%s, no infra process: its pinned namespaces are the pod)", n.id, name);
 		life_wake(env); /* an identical retry waiting in reserve_name */
 	}
 	Runtime__V1__RunPodSandboxResponse *out = cri_new(call, &runtime__v1__run_pod_sandbox_response__descriptor);
@@ -463,12 +494,17 @@ static int sandbox_stop(struct cri_env *env, const char *id, struct arena *a, in
 	for (size_t i = 0; i < n; i++)
 		if (life_container_stop(env, ids[i], 0, answer_by, err) < 0)
 			return -1;
-	if (rt_kill(env->lc->rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
-		return lc_wrap(err, "stop infra container");
-	int callers;
-	if (life_wait(env, infra_gone, id, life_wait_end(INFRA_WAIT_NS, answer_by, &callers)) != 0)
-		return lc_fail(err, ETIMEDOUT, "infra container of sandbox %s did not exit%s", id,
-			       callers ? " before the caller's deadline passed" : "");
+	struct sandbox_row sb;
+	if (store_sandbox_get(env->store, id, a, &sb, err) < 0)
+		return -1;
+	if (sb.infra) {
+		if (rt_kill(env->lc->rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
+			return lc_wrap(err, "stop infra container");
+		int callers;
+		if (life_wait(env, infra_gone, id, life_wait_end(INFRA_WAIT_NS, answer_by, &callers)) != 0)
+			return lc_fail(err, ETIMEDOUT, "infra container of sandbox %s did not exit%s", id,
+				       callers ? " before the caller's deadline passed" : "");
+	}
 	if (sandbox_net_teardown(env, a, id, err) < 0) {
 		*net_failed = 1;
 		return lc_wrap(err, "network of sandbox %s not torn down", id);
@@ -648,8 +684,8 @@ grpc_status_code cri_pod_sandbox_status(struct cri_env *env, struct cri_call *ca
 		return cri_fail(call, GRPC_STATUS_DATA_LOSS, "PodSandboxStatus %s: the recorded config does not decode", id);
 	if (r->verbose) {
 		static const char *const net_states[] = { "NONE", "ADDING", "ATTACHED", "DELETING" };
-		json_t *info = json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o?}", "name", sb.name, "pid",
-					 (json_int_t)sb.pid, "netnsPath", sb.netns_path, "runtimeHandler", sb.runtime_handler,
+		json_t *info = json_pack("{s:s, s:b, s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o?}", "name", sb.name, "infra",
+					 sb.infra, "pid", (json_int_t)sb.pid, "netnsPath", sb.netns_path, "runtimeHandler", sb.runtime_handler,
 					 "logDirectory", sb.log_directory, "stopping", sb.stopping, "removing", sb.removing,
 					 "network", net_states[sb.network], "cniResult",
 					 sb.net_result[0] ? json_loads(sb.net_result, 0, NULL) : NULL);

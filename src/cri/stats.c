@@ -535,7 +535,7 @@ static Runtime__V1__PodSandboxStats *pod_stats(struct pod_memo *m, const struct 
 	if (own) {
 		read = cgroup_stats(parent, CGS_CPU | CGS_MEMORY | CGS_PIDS, &pod) == 0;
 	} else {
-		const char *infra = cgroup_of(m, sb->id, sb->id);
+		const char *infra = sb->infra ? cgroup_of(m, sb->id, sb->id) : NULL;
 		read = l->n_containers > 0;
 		if (infra && cgroup_stats(infra, CGS_CPU | CGS_MEMORY | CGS_PIDS, &one) == 0) {
 			cg_add(&pod, &one);

@@ -560,17 +560,18 @@ int podns_write_files(const char *dir, const struct podns_files *f, struct lc_er
 
 /* --- inside a pod's network namespace ----------------------------------------------------- */
 
-struct in_netns {
-	int nsfd; /* -1: stay in the daemon's namespace */
+struct in_ns {
+	int nsfd;   /* -1: stay in the daemon's namespace */
+	int nstype; /* CLONE_NEWNET, CLONE_NEWIPC or CLONE_NEWUTS */
 	void (*fn)(void *arg);
 	void *arg;
 	int errnum; /* setns's */
 };
 
-static void *in_netns_main(void *p)
+static void *in_ns_main(void *p)
 {
-	struct in_netns *j = p;
-	if (j->nsfd >= 0 && setns(j->nsfd, CLONE_NEWNET) < 0)
+	struct in_ns *j = p;
+	if (j->nsfd >= 0 && setns(j->nsfd, j->nstype) < 0)
 		j->errnum = errno;
 	else
 		j->fn(j->arg);
@@ -578,26 +579,83 @@ static void *in_netns_main(void *p)
 }
 
 /*
- * Run fn(arg) on a short-lived thread that first joins the network namespace at ns_path (NULL or
- * "": the daemon's own): the one way litecri acts inside a pod's network namespace.  The calling
- * thread's namespaces never change (a thread's setns would stay with it in a pool), and what fn
- * opens there — a socket, /proc/thread-self/net — keeps working from any thread.
+ * Run fn(arg) on a short-lived thread that first joins the namespace (network, IPC or UTS: one a
+ * thread may join alone) pinned at ns_path (NULL or "": the daemon's own): the one way litecri
+ * acts inside a pod's namespaces.  The calling thread's namespaces never change (a thread's setns
+ * would stay with it in a pool), and what fn opens there — a socket, /proc/thread-self/net —
+ * keeps working from any thread.
  */
-static int in_netns(const char *ns_path, void (*fn)(void *), void *arg, struct lc_err *err)
+static int in_ns(const char *ns_path, int nstype, void (*fn)(void *), void *arg, struct lc_err *err)
 {
-	struct in_netns j = { .nsfd = -1, .fn = fn, .arg = arg };
+	assert(nstype == CLONE_NEWNET || nstype == CLONE_NEWIPC || nstype == CLONE_NEWUTS);
+	struct in_ns j = { .nsfd = -1, .nstype = nstype, .fn = fn, .arg = arg };
 	if (ns_path && *ns_path && (j.nsfd = open(ns_path, O_RDONLY | O_CLOEXEC)) < 0)
-		return lc_fail(err, errno, "open the network namespace %s", ns_path);
+		return lc_fail(err, errno, "open the namespace %s", ns_path);
 	pthread_t t;
-	int rc = pthread_create(&t, NULL, in_netns_main, &j);
+	int rc = pthread_create(&t, NULL, in_ns_main, &j);
 	if (rc == 0)
 		pthread_join(t, NULL);
 	if (j.nsfd >= 0)
 		close(j.nsfd);
 	if (rc != 0)
-		return lc_fail(err, rc, "network namespace %s: start a thread", ns_path && *ns_path ? ns_path : "(host)");
+		return lc_fail(err, rc, "namespace %s: start a thread", ns_path && *ns_path ? ns_path : "(host)");
 	if (j.errnum)
-		return lc_fail(err, j.errnum, "join the network namespace %s", ns_path);
+		return lc_fail(err, j.errnum, "join the namespace %s", ns_path);
+	return 0;
+}
+
+static int in_netns(const char *ns_path, void (*fn)(void *), void *arg, struct lc_err *err)
+{
+	return in_ns(ns_path, CLONE_NEWNET, fn, arg, err);
+}
+
+/* --- sysctls of a pod without an infra process --------------------------------------------- */
+
+struct sysctl_job {
+	const char *path; /* under /proc/sys */
+	const char *value;
+	struct lc_err err;
+	int failed;
+};
+
+static void sysctl_write(void *arg)
+{
+	struct sysctl_job *j = arg;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "/proc/sys/%s", j->path);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t n = strlen(j->value);
+	ssize_t w = fd < 0 ? -1 : write(fd, j->value, n);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (w != (ssize_t)n)
+		j->failed = lc_fail(&j->err, w < 0 ? e : EIO, "write %s", path);
+}
+
+int podns_sysctls(const char *dir, const char *const *keys, const char *const *values, size_t n, struct lc_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* "net.ipv4.ip_forward", or already a path: "net/ipv4/conf/eth0.100/rp_filter" (a name
+		 * with a '/' is one, as spec_pause reads it) */
+		char path[256];
+		if (snprintf(path, sizeof path, "%s", keys[i]) >= (int)sizeof path)
+			return lc_failc(err, EINVAL, "sysctl %s: name too long", keys[i]);
+		if (!strchr(keys[i], '/'))
+			for (char *c = path; *c; c++)
+				*c = *c == '.' ? '/' : *c;
+		int kind = !strncmp(path, "net/", 4) ? PODNS_NET : !strcmp(path, "kernel/domainname") ? PODNS_UTS
+											     : PODNS_IPC;
+		int nstype = kind == PODNS_NET ? CLONE_NEWNET : kind == PODNS_UTS ? CLONE_NEWUTS : CLONE_NEWIPC;
+		char pin[PATH_MAX];
+		struct sysctl_job j = { .path = path, .value = values[i] };
+		if (podns_path(dir, kind, pin, sizeof pin, err) < 0 || in_ns(pin, nstype, sysctl_write, &j, err) < 0)
+			return lc_wrap(err, "sysctl %s", keys[i]);
+		if (j.failed) {
+			*err = j.err;
+			return lc_wrap(err, "sysctl %s", keys[i]);
+		}
+	}
 	return 0;
 }
 

@@ -57,6 +57,16 @@ int podns_remove(const char *dir, struct lc_err *err);
 int podns_path(const char *dir, int kind, char *out, size_t n, struct lc_err *err);
 
 /*
+ * Set namespaced sysctls in the namespaces pinned at dir (podns_create's): keys[i] (dotted,
+ * "net.ipv4.ip_unprivileged_port_start", or with '/', as the CRI allows) to values[i] — net.* in
+ * the network namespace, kernel.domainname in the UTS one, the rest (kernel.shm*, kernel.msg*,
+ * kernel.sem, fs.mqueue.*) in the IPC one, each written by a thread that joins it.  For a pod
+ * without an infra process, whose runtime would otherwise have written them; the caller has
+ * checked them (spec_pause's check).  Stops at the first that fails.
+ */
+int podns_sysctls(const char *dir, const char *const *keys, const char *const *values, size_t n, struct lc_err *err);
+
+/*
  * Mount a tmpfs ("shm") of size_bytes (> 0, rounded up to pages by the kernel; mode 1777, nosuid,
  * nodev, noexec) at path (created with its parents).  Idempotent: if a tmpfs is already mounted
  * at path, 0 (whatever its size); another file system mounted there is an error (EEXIST).

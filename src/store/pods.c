@@ -241,7 +241,7 @@ static int find_holder(struct store *s, const char *sql, const char *name, const
 	"s.id, s.name, s.meta_name, s.meta_namespace, s.meta_uid, s.meta_attempt, s.state, s.creating, "   \
 	"s.stopping, s.removing, s.created_at, s.finished_at, s.runtime_handler, s.netns_path, s.ip, "      \
 	"s.log_directory, s.reason, s.message, s.pid, s.config, s.network, s.net_config, s.net_result, "    \
-	"s.additional_ips"
+	"s.additional_ips, s.infra"
 
 static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 {
@@ -271,6 +271,7 @@ static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	r->net_config = arena_text(a, st, 21);
 	r->net_result = arena_text(a, st, 22);
 	r->additional_ips = arena_text(a, st, 23);
+	r->infra = sqlite3_column_int(st, 24);
 	assert(r->state == SANDBOX_READY || r->state == SANDBOX_NOTREADY);
 	assert(r->network >= NET_NONE && r->network <= NET_DELETING);
 	assert(r->creating + r->stopping + r->removing <= 1);
@@ -305,8 +306,8 @@ int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_ho
 		cleanup_stmt sqlite3_stmt *st = NULL;
 		if (prepare(s,
 			    "INSERT INTO sandboxes (id, name, meta_name, meta_namespace, meta_uid, meta_attempt, "
-			    "state, creating, runtime_handler, log_directory, config, config_digest, list_entry) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " SQL_INT(SANDBOX_NOTREADY) ", 1, ?7, ?8, ?9, ?10, ?11)",
+			    "state, creating, runtime_handler, log_directory, config, config_digest, list_entry, infra) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " SQL_INT(SANDBOX_NOTREADY) ", 1, ?7, ?8, ?9, ?10, ?11, ?12)",
 			    &st, err) < 0)
 			return rollback(db);
 		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -320,6 +321,7 @@ int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_ho
 		sqlite3_bind_blob(st, 9, n->config_len ? n->config : "", (int)n->config_len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, n->config_digest, -1, SQLITE_STATIC);
 		bind_entry(st, 11, n);
+		sqlite3_bind_int(st, 12, !n->no_infra);
 		if (step_done(db, st, err, "insert sandbox") < 0)
 			return rollback(db);
 	}

@@ -101,6 +101,7 @@ struct obj_new {
 	const struct kv *annotations; size_t n_annotations;
 	/* sandboxes */
 	const char *runtime_handler, *log_directory;
+	int no_infra;                /* 1: no infra container (the pinned namespaces are the pod) */
 	/* containers */
 	const char *image, *image_ref, *log_path;
 	int stop_signal;
@@ -126,6 +127,7 @@ struct sandbox_row {
 	int network;                   /* NET_* */
 	const char *net_config, *net_result; /* "" when not recorded */
 	const char *additional_ips;    /* space-separated, "" when none */
+	int infra;                     /* 1: an infra container; 0: the pinned namespaces are the pod */
 };
 
 /* A pod's CNI attachment as RunPodSandbox records it with READY. */

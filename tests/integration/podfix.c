@@ -293,6 +293,13 @@ Runtime__V1__PodSandboxConfig *pod_config(const char *name, const char *const *l
 	return c;
 }
 
+Runtime__V1__PodSandboxConfig *pod_config_infra(const char *name, const char *const *labels)
+{
+	Runtime__V1__PodSandboxConfig *c = pod_config(name, labels);
+	c->linux->security_context->namespace_options->pid = RUNTIME__V1__NAMESPACE_MODE__POD;
+	return c;
+}
+
 grpc_status_code run_pod_st(const Runtime__V1__PodSandboxConfig *cfg, char **id, char **details)
 {
 	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;

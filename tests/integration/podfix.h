@@ -119,6 +119,9 @@ void *call_ok_t(const char *method, const ProtobufCMessage *req, const ProtobufC
 void *call_ok(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd);
 const char *ctr_state_name(int s);
 Runtime__V1__PodSandboxConfig *pod_config(const char *name, const char *const *labels);
+/* pod_config with PID namespace mode POD: the containers share one PID namespace, so the pod has an
+ * infra container (its pause process the namespace's init); without it, a pod has none. */
+Runtime__V1__PodSandboxConfig *pod_config_infra(const char *name, const char *const *labels);
 grpc_status_code run_pod_st(const Runtime__V1__PodSandboxConfig *cfg, char **id, char **details);
 char *run_pod(const Runtime__V1__PodSandboxConfig *cfg);
 grpc_status_code pod_call(const char *rpc_name, const char *id, char **details);

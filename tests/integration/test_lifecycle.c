@@ -941,7 +941,8 @@ static void test_concurrent_retries(void **state)
 {
 	(void)state;
 	gate_install();
-	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-race", POD_LABELS);
+	/* an infra container: its runc create is what the gate holds */
+	Runtime__V1__PodSandboxConfig *pc = pod_config_infra("pod-race", POD_LABELS);
 	Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
 	rp.config = pc;
 	gate_hold("sandbox"); /* the calls' deadline allows for the gate's (when they do not overlap) */
@@ -1254,7 +1255,7 @@ static char *orphan_ctr(const char *name, size_t ann_size)
 static void test_restart_sweeps_orphans(void **state)
 {
 	(void)state;
-	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-kept", POD_LABELS);
+	Runtime__V1__PodSandboxConfig *pc = pod_config_infra("pod-kept", POD_LABELS); /* its infra stays too */
 	char *pod = run_pod(pc);
 	char *c = create_ctr(pod, ctr_config("kept", "echo kept-ready; " SLEEP_FOREVER, NULL), pc);
 	start_ctr(c);
@@ -1457,9 +1458,9 @@ static void test_metrics(void **state)
 	assert_true(sample(m, "litecri_containers{state=\"running\"}") == 1);
 	assert_true(sample(m, "litecri_pods{state=\"ready\"}") == 1);
 	assert_true(sample(m, "litecri_inflight_flags{flag=\"container_removing\"}") == 0);
-	/* the pod's infra container and the container: two conmon creates, two runc starts */
-	assert_true(sample(m, "litecri_operation_duration_seconds_count{operation=\"conmon_create\"}") == 2);
-	assert_true(sample(m, "litecri_operation_duration_seconds_count{operation=\"runc_start\"}") == 2);
+	/* the container (its pod has no infra container): one conmon create, one runc start */
+	assert_true(sample(m, "litecri_operation_duration_seconds_count{operation=\"conmon_create\"}") == 1);
+	assert_true(sample(m, "litecri_operation_duration_seconds_count{operation=\"runc_start\"}") == 1);
 	assert_true(sample(m, "litecri_operation_duration_seconds_count{operation=\"db_commit\"}") > 0);
 	assert_true(sample(m, "litecri_recovery_duration_seconds") >= 0);
 	assert_true(sample(m, "process_open_fds") > 0);
@@ -1841,10 +1842,9 @@ static void test_disk_full(void **state)
 	assert_int_equal(tmpdir_count(tprintf("%s/sandboxes", fx.d.state)), 1);
 	assert_int_equal(tmpdir_count(tprintf("%s/containers", fx.d.root)), 1);
 	assert_int_equal(tmpdir_count(tprintf("%s/containers", fx.d.state)), 1);
-	char *runc = runc_ids();
-	assert_non_null(strstr(runc, pod));
+	char *runc = runc_ids(); /* the container's alone: the pod has no infra container */
 	assert_non_null(strstr(runc, c));
-	assert_int_equal(strlen(runc), 2 * 65);
+	assert_int_equal(strlen(runc), 65);
 
 	/* space returns: the same calls succeed, no restart needed */
 	assert_int_equal(unlink(filler), 0);
@@ -1985,6 +1985,88 @@ static void wait_pod_state(const char *pod, Runtime__V1__PodSandboxState want)
 	}
 }
 
+/* PodSandboxStatus verbose info's "infra" (the pod has an infra container). */
+static int pod_has_infra(const char *pod)
+{
+	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+	req.pod_sandbox_id = (char *)pod;
+	req.verbose = 1;
+	Runtime__V1__PodSandboxStatusResponse *r =
+		call_ok(RT "PodSandboxStatus", &req.base, &runtime__v1__pod_sandbox_status_response__descriptor);
+	for (size_t i = 0; i < r->n_info; i++) {
+		json_t *j = json_loads(r->info[i]->value, 0, NULL);
+		if (!j)
+			continue;
+		own(j, free_json);
+		json_t *v = json_object_get(j, "infra");
+		if (json_is_boolean(v))
+			return json_is_true(v);
+	}
+	fail_msg("PodSandboxStatus %s verbose: no \"infra\"", pod);
+	return -1;
+}
+
+/* stdout of `sh -c script` run in container id (exit code 0). */
+static char *ctr_sh(const char *id, const char *script)
+{
+	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	req.container_id = (char *)id;
+	char *cmd[] = { "/bin/sh", "-c", (char *)script };
+	req.cmd = cmd;
+	req.n_cmd = 3;
+	req.timeout = 30;
+	Runtime__V1__ExecSyncResponse *r = call_ok(RT "ExecSync", &req.base, &runtime__v1__exec_sync_response__descriptor);
+	assert_int_equal(r->exit_code, 0);
+	return tprintf("%.*s", (int)r->stdout.len, (const char *)r->stdout.data);
+}
+
+/*
+ * A pod whose containers do not share a PID namespace (kubelet's default) has no infra container:
+ * no runc container, conmon or pause process of its own; its containers share its pinned
+ * network, IPC and UTS namespaces (and hostname) but not a PID namespace; it stays READY across a
+ * daemon restart; stop and removal leave nothing.  A pod with PID mode POD keeps one.
+ */
+static void test_pod_without_infra(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-bare", POD_LABELS);
+	pc->hostname = "bare-host";
+	char *pod = run_pod(pc);
+	assert_int_equal(pod_has_infra(pod), 0);
+	assert_null(strstr(runc_ids(), pod));
+	char *a = create_ctr(pod, ctr_config("a", SLEEP_FOREVER, NULL), pc);
+	char *b = create_ctr(pod, ctr_config("b", SLEEP_FOREVER, NULL), pc);
+	start_ctr(a);
+	start_ctr(b);
+	const char *ns = "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts; hostname";
+	char *na = ctr_sh(a, ns), *nb = ctr_sh(b, ns);
+	assert_string_equal(na, nb);
+	assert_non_null(strstr(na, "bare-host\n"));
+	assert_string_not_equal(ctr_sh(a, "readlink /proc/self/ns/pid"), ctr_sh(b, "readlink /proc/self/ns/pid"));
+
+	/* a restart: recovery has no runtime container to ask about and keeps the pod READY */
+	assert_int_equal(harness_stop(&fx.d), 0);
+	assert_int_equal(start_daemon(), 0);
+	assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+	assert_int_equal(ctr_status(a)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	assert_string_equal(ctr_sh(b, ns), na);
+
+	/* PID mode POD: an infra container, whose pause process is the shared PID namespace's init */
+	Runtime__V1__PodSandboxConfig *pc2 = pod_config_infra("pod-shared-pid", POD_LABELS);
+	char *pod2 = run_pod(pc2);
+	assert_int_equal(pod_has_infra(pod2), 1);
+	assert_non_null(strstr(runc_ids(), pod2));
+
+	stop_pod(pod);
+	assert_int_equal(pod_status(pod)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+	assert_int_equal(ctr_status(a)->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+	remove_pod(pod);
+	stop_pod(pod2);
+	remove_pod(pod2);
+	const char *const all[] = { pod, pod2, a, b, NULL };
+	assert_nothing_left(all);
+}
+
 /* Kill a pod's infra process (SIGKILL, as the OOM killer or an admin would) and wait until it is gone. */
 static void kill_infra(const char *pod, pid_t pid)
 {
@@ -2006,12 +2088,12 @@ static void kill_infra(const char *pod, pid_t pid)
 static void test_infra_gone_notready(void **state)
 {
 	(void)state;
-	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-infra-live", POD_LABELS);
+	Runtime__V1__PodSandboxConfig *pc = pod_config_infra("pod-infra-live", POD_LABELS);
 	char *live = run_pod(pc);
 	char *c = create_ctr(live, ctr_config("in-live", "echo in-live-ready; " SLEEP_FOREVER, NULL), pc);
 	start_ctr(c);
 	wait_log(log_path_of("in-live"), "in-live-ready");
-	char *down = run_pod(pod_config("pod-infra-down", POD_LABELS));
+	char *down = run_pod(pod_config_infra("pod-infra-down", POD_LABELS));
 	assert_int_equal(pod_status(live)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
 	assert_int_equal(pod_status(down)->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
 
@@ -2270,6 +2352,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reboot, up, down),
 		cmocka_unit_test_setup_teardown(test_reboot_state_kept, up, down),
 		cmocka_unit_test_setup_teardown(test_infra_gone_notready, up, down),
+		cmocka_unit_test_setup_teardown(test_pod_without_infra, up, down),
 		cmocka_unit_test_setup_teardown(test_stop_kills_every_process, up, down),
 		cmocka_unit_test_setup_teardown(test_lifecycle_v1alpha2, up, down),
 		cmocka_unit_test_setup_teardown(test_remove_image_in_use, up, down),
