@@ -1068,6 +1068,7 @@ static int oci_reopen_log(void *impl, const char *id, const char *bundle, struct
 /* exec and update                                                                            */
 
 #define EXEC_DRAIN_MS 2000 /* output a background process of an exec'ed command keeps open */
+#define EXEC_START_WAIT_MS 5000 /* a command still being started at its timeout: its pid file awaited */
 
 void rt_exec_result_free(struct rt_exec_result *r)
 {
@@ -1082,12 +1083,23 @@ void rt_exec_result_free(struct rt_exec_result *r)
  * file, written by the runtime once it started; conmon, still running at this point, is the
  * subreaper that waits for it, so the pid is still the command's) and wait until they have exited,
  * so that the call returns only once they are gone (SIGKILL alone is asynchronous, and a child of
- * the command would be re-parented to the container's init and run on).  Without a pid file the
- * command has not started, and killing conmon (done next by proc_run, which reaps it) ends it. */
+ * the command would be re-parented to the container's init and run on).  A command whose pid file
+ * does not come within EXEC_START_WAIT_MS never started: killing conmon (done next by proc_run,
+ * which reaps it) ends what is left. */
 static void exec_timeout(void *arg)
 {
 	const char *pidfile = arg;
 	pid_t p = proc_pidfile(pidfile);
+	/* No pid file yet: the runtime is still starting the command (seen under load: `runc exec`
+	 * past a 1 s timeout).  Killing conmon alone would leave runc to start it anyway, orphaned in
+	 * the container; so wait, bounded, for the pid file and kill what it names. */
+	int64_t until = metrics_now_us() + (int64_t)EXEC_START_WAIT_MS * 1000;
+	while (p <= 0 && access(pidfile, F_OK) != 0 && metrics_now_us() < until) {
+		struct timespec ts = { 0, 5 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (p <= 0)
+		p = proc_pidfile(pidfile);
 	if (p > 0 && !proc_kill_tree(p, CONMON_KILL_WAIT_MS))
 		log_warn("exec command %d or one of its children outlived SIGKILL for %d ms", (int)p,
 			 CONMON_KILL_WAIT_MS);

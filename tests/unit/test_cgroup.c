@@ -43,9 +43,9 @@ static void put(const char *root, const char *sub, const char *name, const char 
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	struct lc_err err;
-	snprintf(dir, sizeof dir, "%s%s", root, sub);
+	assert_true(snprintf(dir, sizeof dir, "%s%s", root, sub) < (int)sizeof dir);
 	assert_int_equal(mkdir_p(dir, 0755, &err), 0);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_true(snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path);
 	assert_int_equal(tmpdir_write(path, text, 0644), 0);
 }
 
