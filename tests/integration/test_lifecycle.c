@@ -1948,8 +1948,8 @@ static void test_reopen_log(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* issue 18: documented behaviours that had no test                                            */
 
-/* The infra (pause) process of a pod, as PodSandboxStatus verbose info reports it. */
-static pid_t infra_pid(const char *pod)
+/* The object of PodSandboxStatus verbose info of pod that has `key` (owned by the test). */
+static json_t *pod_info_with(const char *pod, const char *key)
 {
 	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
 	req.pod_sandbox_id = (char *)pod;
@@ -1961,12 +1961,20 @@ static pid_t infra_pid(const char *pod)
 		if (!j)
 			continue;
 		own(j, free_json);
-		json_t *pid = json_object_get(j, "pid");
-		if (json_is_integer(pid) && json_integer_value(pid) > 0)
-			return (pid_t)json_integer_value(pid);
+		if (json_object_get(j, key))
+			return j;
 	}
-	fail_msg("PodSandboxStatus %s verbose: no info with the infra pid", pod);
-	return 0;
+	fail_msg("PodSandboxStatus %s verbose: no info with \"%s\"", pod, key);
+	return NULL;
+}
+
+/* The infra (pause) process of a pod, as PodSandboxStatus verbose info reports it. */
+static pid_t infra_pid(const char *pod)
+{
+	json_t *pid = json_object_get(pod_info_with(pod, "pid"), "pid");
+	if (!json_is_integer(pid) || json_integer_value(pid) <= 0)
+		fail_msg("PodSandboxStatus %s verbose: no infra pid", pod);
+	return (pid_t)json_integer_value(pid);
 }
 
 /* Wait until the pod is in state `want` (deadline WAIT_MS). */
@@ -1988,22 +1996,9 @@ static void wait_pod_state(const char *pod, Runtime__V1__PodSandboxState want)
 /* PodSandboxStatus verbose info's "infra" (the pod has an infra container). */
 static int pod_has_infra(const char *pod)
 {
-	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
-	req.pod_sandbox_id = (char *)pod;
-	req.verbose = 1;
-	Runtime__V1__PodSandboxStatusResponse *r =
-		call_ok(RT "PodSandboxStatus", &req.base, &runtime__v1__pod_sandbox_status_response__descriptor);
-	for (size_t i = 0; i < r->n_info; i++) {
-		json_t *j = json_loads(r->info[i]->value, 0, NULL);
-		if (!j)
-			continue;
-		own(j, free_json);
-		json_t *v = json_object_get(j, "infra");
-		if (json_is_boolean(v))
-			return json_is_true(v);
-	}
-	fail_msg("PodSandboxStatus %s verbose: no \"infra\"", pod);
-	return -1;
+	json_t *v = json_object_get(pod_info_with(pod, "infra"), "infra");
+	assert_true(json_is_boolean(v));
+	return json_is_true(v);
 }
 
 /* stdout of `sh -c script` run in container id (exit code 0). */
