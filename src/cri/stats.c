@@ -277,17 +277,28 @@ static Runtime__V1__SwapUsage *swap_usage(struct cri_call *call, const struct cg
  */
 /* A cgroup read done ahead (ctrs_prefetch): its result, and when. */
 struct prefetched {
+	const Runtime__V1__ContainerConfig *cfg; /* decoded once, for ctr_stats_pre too */
 	const char *path; /* NULL: no cgroup to read (EXITED, or its pod unreadable) */
+	unsigned what;
 	int read;	  /* 1: s holds it */
 	struct cg_stats s;
 	int64_t at;
 };
 
+/* `what` for container c of config cfg: without its limit files when litecri set it no memory
+ * limit (its recorded resources, else its config's) — the cgroup's limit is the one it applied. */
+static unsigned ctr_what(struct cri_call *call, const struct container_row *c, const Runtime__V1__ContainerConfig *cfg,
+			 unsigned what)
+{
+	const Runtime__V1__LinuxContainerResources *r = life_container_resources(call->arena, c, cfg);
+	return (what & CGS_MEMORY) && (!r || r->memory_limit_in_bytes <= 0) ? what | CGS_NO_LIMIT : what;
+}
+
 static int ctr_stats_pre(struct pod_memo *m, const struct container_row *c, unsigned what, int keep_vanished,
 			 const struct prefetched *pre, Runtime__V1__ContainerStats **out, struct cg_stats *cg)
 {
 	struct cri_call *call = m->call;
-	const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, c);
+	const Runtime__V1__ContainerConfig *cfg = pre && pre->cfg ? pre->cfg : life_container_config(call->arena, c);
 	if (!cfg) {
 		log_error("container %s: the recorded config does not decode; no stats", c->id);
 		return -1;
@@ -303,7 +314,7 @@ static int ctr_stats_pre(struct pod_memo *m, const struct container_row *c, unsi
 				*s = pre->s;
 		} else {
 			const char *path = cgroup_of(m, c->sandbox_id, c->id);
-			read = path && cgroup_stats(path, what, s) == 0;
+			read = path && cgroup_stats(path, ctr_what(call, c, cfg, what), s) == 0;
 		}
 		if (!read && !keep_vanished)
 			return 0;
@@ -352,7 +363,6 @@ static int ctr_stats(struct pod_memo *m, const struct container_row *c, unsigned
 struct prefetch_job {
 	struct prefetched *p;
 	size_t from, n, step;
-	unsigned what;
 };
 
 static void *prefetch_main(void *arg)
@@ -361,7 +371,7 @@ static void *prefetch_main(void *arg)
 	for (size_t i = j->from; i < j->n; i += j->step) {
 		struct prefetched *p = &j->p[i];
 		p->at = cri_now();
-		p->read = p->path && cgroup_stats(p->path, j->what, &p->s) == 0;
+		p->read = p->path && cgroup_stats(p->path, p->what, &p->s) == 0;
 	}
 	return NULL;
 }
@@ -372,11 +382,13 @@ static struct prefetched *ctrs_prefetch(struct pod_memo *m, const struct contain
 {
 	struct prefetched *p = arena_alloc(m->call->arena, (n + 1) * sizeof *p);
 	memset(p, 0, (n + 1) * sizeof *p);
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].state != CTR_EXITED)
-			p[i].path = cgroup_of(m, rows[i].sandbox_id, rows[i].id);
-	struct prefetch_job odd = { .p = p, .from = 1, .n = n, .step = 2, .what = what },
-			    even = { .p = p, .from = 0, .n = n, .step = 2, .what = what };
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].state == CTR_EXITED || !(p[i].cfg = life_container_config(m->call->arena, &rows[i])))
+			continue; /* no cgroup; or no stats at all (ctr_stats_pre logs it) */
+		p[i].path = cgroup_of(m, rows[i].sandbox_id, rows[i].id);
+		p[i].what = ctr_what(m->call, &rows[i], p[i].cfg, what);
+	}
+	struct prefetch_job odd = { .p = p, .from = 1, .n = n, .step = 2 }, even = { .p = p, .from = 0, .n = n, .step = 2 };
 	pthread_t t;
 	int two = n >= PREFETCH_MIN && pthread_create(&t, NULL, prefetch_main, &odd) == 0;
 	if (!two)

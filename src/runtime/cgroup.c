@@ -220,7 +220,8 @@ static int stats_v1(const char *root, const char *path, unsigned what, struct cg
 			o->mem_pgfault = stat_key(buf, "total_pgfault");
 			o->mem_pgmajfault = stat_key(buf, "total_pgmajfault");
 			uint64_t lim = 0, sw_lim;
-			if (read_u64(dir, "memory.limit_in_bytes", 0, &lim) == 0 && lim < V1_UNLIMITED)
+			if (!(what & CGS_NO_LIMIT) && read_u64(dir, "memory.limit_in_bytes", 0, &lim) == 0 &&
+			    lim < V1_UNLIMITED)
 				o->mem_limit = lim;
 			/* with swap accounting on, memory.stat has the swap lines (memory.memsw.usage_in_bytes
 			 * - memory.usage_in_bytes, without two more files to open); a memory+swap limit is
@@ -269,11 +270,11 @@ static int stats_v2(const char *root, const char *path, unsigned what, struct cg
 			o->mem_cache = stat_key(buf, "file");
 			o->mem_pgfault = stat_key(buf, "pgfault");
 			o->mem_pgmajfault = stat_key(buf, "pgmajfault");
-			if (read_u64(dir, "memory.max", 1, &o->mem_limit) < 0)
+			if ((what & CGS_NO_LIMIT) || read_u64(dir, "memory.max", 1, &o->mem_limit) < 0)
 				o->mem_limit = 0;
 			if (read_u64(dir, "memory.swap.current", 0, &o->swap_usage) == 0) {
 				o->have_swap = 1;
-				if (read_u64(dir, "memory.swap.max", 1, &o->swap_limit) < 0)
+				if ((what & CGS_NO_LIMIT) || read_u64(dir, "memory.swap.max", 1, &o->swap_limit) < 0)
 					o->swap_limit = 0;
 			}
 		}

@@ -76,7 +76,14 @@ int cgroup_hugetlb_set(const char *v1, const char *v2, const char *page_size, lo
 		       struct lc_err *err);
 
 /* What cgroup_stats reads (an OR of them). */
-enum { CGS_CPU = 1, CGS_CPU_TIMES = 2 /* user and system too */, CGS_MEMORY = 4, CGS_PIDS = 8 };
+enum {
+	CGS_CPU = 1,
+	CGS_CPU_TIMES = 2, /* user and system too */
+	CGS_MEMORY = 4,
+	CGS_PIDS = 8,
+	CGS_NO_LIMIT = 16, /* with CGS_MEMORY: the caller set no memory limit on this cgroup, so its limit
+			    * files are not read (mem_limit, swap_limit 0): one file in four of a container */
+};
 
 /*
  * A cgroup's usage, as kubelet's summary API wants it (CRI ContainerStats, PodSandboxStats).

@@ -86,6 +86,10 @@ static void test_v2(void **state)
 	assert_int_equal(s.swap_usage, 4096);
 	assert_int_equal(s.swap_limit, 0); /* "max": none */
 	assert_int_equal(s.pids, 3);
+	/* CGS_NO_LIMIT: the limit files are not read, the rest is */
+	assert_int_equal(cgroup_stats_at(f->dir, 1, CG, CGS_MEMORY | CGS_NO_LIMIT, &s), 0);
+	assert_int_equal(s.mem_limit, 0);
+	assert_int_equal(s.mem_pgmajfault, 7);
 
 	/* no limit, no swap accounting, more inactive file than usage (floor 0), pids counted from
 	 * cgroup.procs */
@@ -163,6 +167,10 @@ static void test_v1(void **state)
 	assert_true(s.have_swap);
 	assert_int_equal(s.swap_usage, 115343360 - 104857600);
 	assert_int_equal(s.swap_limit, 314572800 - 209715200);
+	assert_int_equal(cgroup_stats_at(f->dir, 0, CG, CGS_MEMORY | CGS_NO_LIMIT, &s), 0);
+	assert_int_equal(s.mem_limit, 0);
+	assert_int_equal(s.swap_limit, 0);
+	assert_int_equal(s.swap_usage, 115343360 - 104857600);
 	/* swap accounting off: no swap lines */
 	put(f->dir, sub, "memory.stat", "total_rss 1\ntotal_inactive_file 0\n");
 	assert_int_equal(cgroup_stats_at(f->dir, 0, CG, CGS_MEMORY, &s), 0);
