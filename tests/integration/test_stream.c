@@ -188,7 +188,14 @@ static void test_exec_tty_resize(void **state)
 	if (!have_go())
 		return;
 	char *c = running_ctr(LABELS, "pod-stream-tty", "tty", SLEEP_FOREVER, NULL, NULL);
-	char *url = exec_url(c, LBL("/bin/sh", "-c", "read x; stty size; exit 7"), 1, 1, 1, 0, GRPC_STATUS_OK), *out;
+	/* the resize and stdin are separate streams, handled apart (as by kubelet's server): the
+	 * command waits (bounded) until the size has arrived rather than assume it came first */
+	char *url = exec_url(c,
+			     LBL("/bin/sh", "-c",
+				 "read x; i=0; while [ \"$(stty size)\" != '37 91' ] && [ $i -lt 100 ]; do "
+				 "sleep 0.1; i=$((i+1)); done; stty size; exit 7"),
+			     1, 1, 1, 0, GRPC_STATUS_OK),
+	     *out;
 	int rc = run_client(LBL(SPDYCLIENT_BIN, "exec", "-i", "-t", "-s91x37", url), "go\n", 3, &out, NULL, NULL);
 	if (rc != 7 || !strstr(out, "37 91"))
 		fail_msg("tty: exit %d, output \"%s\" (wanted \"37 91\" from stty size)", rc, out);
