@@ -809,8 +809,8 @@ func main() {
 // rssBoundKiB is how much the server's RSS may grow while 50 sessions stream 10 MiB each (500 MiB
 // in all): 64 MiB, far below what buffering the streams would take; LITECRI_TEST_RSS_BOUND_KIB
 // overrides it for an AddressSanitizer build, whose allocator keeps freed memory in quarantine.
-func rssBoundKiB() int64 {
-	if v, err := strconv.ParseInt(os.Getenv("LITECRI_TEST_RSS_BOUND_KIB"), 10, 64); err == nil && v > 0 {
+func rssBoundKiB() int {
+	if v, err := strconv.Atoi(os.Getenv("LITECRI_TEST_RSS_BOUND_KIB")); err == nil && v > 0 {
 		return v
 	}
 	return 64 << 10
