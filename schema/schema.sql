@@ -1,5 +1,5 @@
 -- schema/schema.sql — the litecri database schema as it stands after every migration in
--- migrations/ (schema version 6).  Documentation for operators: the daemon never runs this file;
+-- migrations/ (schema version 8).  Documentation for operators: the daemon never runs this file;
 -- it applies migrations/NNNN_*.sql.  tests/unit/test_store.c proves that this file and the
 -- migrations produce the same schema (compared statement by statement, comments and white space
 -- aside): a migration that changes the schema must change this file in the same commit.
@@ -15,7 +15,7 @@
 --   * `config` is the CRI request config, protobuf-encoded exactly as received;
 --     `config_digest` is the SHA-256 of it, used to recognise a retried identical request.
 
-PRAGMA user_version = 7;
+PRAGMA user_version = 8;
 
 CREATE TABLE sandboxes (
     id              TEXT    NOT NULL PRIMARY KEY
@@ -47,8 +47,6 @@ CREATE TABLE sandboxes (
     net_config      TEXT    NOT NULL DEFAULT '',      -- the CNI config lists of the ADD (JSON array)
     net_result      TEXT    NOT NULL DEFAULT '',      -- the ADD's results (JSON array): DEL's prevResult
     additional_ips  TEXT    NOT NULL DEFAULT '',      -- addresses beyond ip, space-separated
-    list_entry      BLOB,                             -- its ListPodSandbox entry, encoded at insert
-                                                      -- (no id, state, created_at); NULL = build it
     infra           INTEGER NOT NULL DEFAULT 1 CHECK (infra IN (0, 1))  -- 1: an infra container;
                                                       -- 0: the pinned namespaces are the pod
 );
@@ -84,13 +82,47 @@ CREATE TABLE containers (
                             CHECK (stop_signal BETWEEN 1 AND 64),
     resources       BLOB,                             -- LinuxContainerResources last applied by
                                                       -- UpdateContainerResources; NULL = the config's
-    updating        INTEGER NOT NULL DEFAULT 0 CHECK (updating IN (0, 1)), -- UpdateContainerResources in flight
-    list_entry      BLOB                              -- its ListContainers entry, encoded at insert
-                                                      -- (no id, state, created_at); NULL = build it
+    updating        INTEGER NOT NULL DEFAULT 0 CHECK (updating IN (0, 1)) -- UpdateContainerResources in flight
 );
 
 CREATE INDEX containers_sandbox ON containers (sandbox_id);
 CREATE INDEX containers_state ON containers (state);
+
+-- List entries (0008): each object's entry of ListContainers / ListPodSandbox, the CRI Container
+-- (PodSandbox) message without id, state and created_at, protobuf-encoded when the object is
+-- inserted (NULL = build it from the config: objects from before 0007), beside copies of the
+-- object's creating, state and created_at that the *_entries_sync triggers keep in the statement
+-- that changes them.  A row per object, inserted with it (same transaction) and deleted with it;
+-- in creation order, so a list without a filter scans only these narrow rows.
+CREATE TABLE sandbox_entries (
+    sandbox_id TEXT    NOT NULL UNIQUE REFERENCES sandboxes (id) ON DELETE CASCADE,
+    creating   INTEGER NOT NULL,
+    state      INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    entry      BLOB
+);
+
+CREATE TRIGGER sandbox_entries_sync AFTER UPDATE OF creating, state, created_at ON sandboxes
+WHEN OLD.creating IS NOT NEW.creating OR OLD.state IS NOT NEW.state OR OLD.created_at IS NOT NEW.created_at
+BEGIN
+    UPDATE sandbox_entries SET creating = NEW.creating, state = NEW.state, created_at = NEW.created_at
+    WHERE sandbox_id = NEW.id;
+END;
+
+CREATE TABLE container_entries (
+    container_id TEXT    NOT NULL UNIQUE REFERENCES containers (id) ON DELETE CASCADE,
+    creating     INTEGER NOT NULL,
+    state        INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    entry        BLOB
+);
+
+CREATE TRIGGER container_entries_sync AFTER UPDATE OF creating, state, created_at ON containers
+WHEN OLD.creating IS NOT NEW.creating OR OLD.state IS NOT NEW.state OR OLD.created_at IS NOT NEW.created_at
+BEGIN
+    UPDATE container_entries SET creating = NEW.creating, state = NEW.state, created_at = NEW.created_at
+    WHERE container_id = NEW.id;
+END;
 
 -- Labels and annotations: one row per key.  The (key, value) indexes make a label selector an
 -- index lookup: id IN (SELECT owner FROM ..._labels WHERE key = ? AND value = ?).

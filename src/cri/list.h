@@ -1,13 +1,13 @@
 /*
  * list.h — ListContainers and ListPodSandbox answered by splicing bytes.
  *
- * kubelet relists every second.  Each row keeps its entry of these lists protobuf-encoded (column
- * list_entry, migration 0007): the CRI Container (PodSandbox) message without id, state and
- * created_at, built once by the create from the request.  A list reads only those four columns
- * and writes the response itself — per row the repeated field's tag and length, the entry, then
+ * kubelet relists every second.  Each object keeps its entry of these lists protobuf-encoded (tables
+ * container_entries and sandbox_entries, migration 0008): the CRI Container (PodSandbox) message
+ * without id, state and created_at, built once by the create from the request.  A list reads only
+ * the entry and those three columns (from an index, never the object's row) and writes the response itself — per row the repeated field's tag and length, the entry, then
  * id, state and created_at as fields of their own (protobuf allows a message's fields in any
- * order; every parser takes them so).  No config is decoded and no message packed per row.  A row
- * inserted before 0007 has no entry: its own is built from its config on the way.
+ * order; every parser takes them so).  No config is decoded and no message packed per row.  An
+ * object inserted before 0007 has no entry (NULL): its own is built from its config on the way.
  */
 #ifndef LITECRI_CRI_LIST_H
 #define LITECRI_CRI_LIST_H

@@ -277,13 +277,19 @@ static void sandbox_fill(struct arena *a, sqlite3_stmt *st, void *out)
 	assert(r->creating + r->stopping + r->removing <= 1);
 }
 
-/* Bind n's list entry (NULL when it has none). */
-static void bind_entry(sqlite3_stmt *st, int i, const struct obj_new *n)
+/* Record n's list entry (NULL when it has none) in its table (`sql`: ?1 the object's ID, ?2 the
+ * entry; the rest copied from the object's row), inside the transaction inserting n. */
+static int insert_entry(struct store *s, sqlite3 *db, const char *sql, const struct obj_new *n, struct lc_err *err)
 {
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(s, sql, &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
 	if (n->list_entry)
-		sqlite3_bind_blob(st, i, n->list_entry, (int)n->list_entry_len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, n->list_entry, (int)n->list_entry_len, SQLITE_STATIC);
 	else
-		sqlite3_bind_null(st, i);
+		sqlite3_bind_null(st, 2);
+	return step_done(db, st, err, "record list entry");
 }
 
 int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_holder *holder, struct lc_err *err)
@@ -306,8 +312,8 @@ int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_ho
 		cleanup_stmt sqlite3_stmt *st = NULL;
 		if (prepare(s,
 			    "INSERT INTO sandboxes (id, name, meta_name, meta_namespace, meta_uid, meta_attempt, "
-			    "state, creating, runtime_handler, log_directory, config, config_digest, list_entry, infra) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " SQL_INT(SANDBOX_NOTREADY) ", 1, ?7, ?8, ?9, ?10, ?11, ?12)",
+			    "state, creating, runtime_handler, log_directory, config, config_digest, infra) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " SQL_INT(SANDBOX_NOTREADY) ", 1, ?7, ?8, ?9, ?10, ?11)",
 			    &st, err) < 0)
 			return rollback(db);
 		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -320,11 +326,13 @@ int store_sandbox_insert(struct store *s, const struct obj_new *n, struct obj_ho
 		sqlite3_bind_text(st, 8, n->log_directory ? n->log_directory : "", -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 9, n->config_len ? n->config : "", (int)n->config_len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, n->config_digest, -1, SQLITE_STATIC);
-		bind_entry(st, 11, n);
-		sqlite3_bind_int(st, 12, !n->no_infra);
+		sqlite3_bind_int(st, 11, !n->no_infra);
 		if (step_done(db, st, err, "insert sandbox") < 0)
 			return rollback(db);
 	}
+	if (insert_entry(s, db, "INSERT INTO sandbox_entries (sandbox_id, creating, state, created_at, entry) "
+				       "SELECT id, creating, state, created_at, ?2 FROM sandboxes WHERE id = ?1", n, err) < 0)
+		return rollback(db);
 	cleanup_stmt sqlite3_stmt *lab = NULL, *ann = NULL;
 	if (prepare(s, "INSERT INTO sandbox_labels (sandbox_id, key, value) VALUES (?1, ?2, ?3)", &lab, err) < 0 ||
 	    insert_kvs(db, lab, n->id, n->labels, n->n_labels, err) < 0 ||
@@ -529,12 +537,12 @@ static int list_rows(struct store *s, const char *sql, const struct obj_filter *
 	" AND s.creating = 0 AND (?1 IS NULL OR (s.id >= ?1 AND s.id < ?1 || 'g')) AND (?2 < 0 OR s.state = ?2) " \
 	"AND (?4 IS NULL OR s.id IN (" SB_LABELS ")) ORDER BY s.rowid"
 
-/* The statement of a sandbox list with columns cols, by its driving filter (see above). */
-#define SB_LIST(cols)                                                                                    \
-	{ "SELECT " cols " FROM sandboxes s WHERE s.id >= ?1 AND s.id < ?1 || 'g'" SB_REST,                 \
-	  "SELECT " cols " FROM sandboxes s WHERE s.id IN (" SB_LABELS ")" SB_REST,                         \
-	  "SELECT " cols " FROM sandboxes s WHERE s.state = ?2" SB_REST,                                     \
-	  "SELECT " cols " FROM sandboxes s WHERE 1" SB_REST }
+/* The statements of a sandbox list with columns cols from `from`, by its driving filter (see
+ * above); without one, `all`. */
+#define SB_LIST(cols, from, all)                                                                         \
+	{ "SELECT " cols from " WHERE s.id >= ?1 AND s.id < ?1 || 'g'" SB_REST,                             \
+	  "SELECT " cols from " WHERE s.id IN (" SB_LABELS ")" SB_REST,                                     \
+	  "SELECT " cols from " WHERE s.state = ?2" SB_REST, all }
 
 static const char *sb_list_sql(const char *const sql[4], const struct obj_filter *f)
 {
@@ -544,11 +552,22 @@ static const char *sb_list_sql(const char *const sql[4], const struct obj_filter
 int store_sandbox_list(struct store *s, const struct obj_filter *f, struct arena *a, struct sandbox_row **out,
 		       size_t *n, struct lc_err *err)
 {
-	static const char *const sql[4] = SB_LIST(SANDBOX_COLS);
+	static const char *const sql[4] =
+		SB_LIST(SANDBOX_COLS, " FROM sandboxes s", "SELECT " SANDBOX_COLS " FROM sandboxes s WHERE 1" SB_REST);
 	return list_rows(s, sb_list_sql(sql, f), f, a, sandbox_fill, sizeof **out, (void **)out, n, err);
 }
 
-#define ITEM_COLS(t) t ".id, " t ".list_entry, " t ".state, " t ".created_at"
+/*
+ * A list's items (migration 0008).  Driven by a filter's index, the object rows in rowid order as
+ * above, each with its entry.  Without a filter, the entries table alone, in its rowid order (the
+ * objects' creation order too: both rows are inserted together), with the copies of creating,
+ * state and created_at its trigger keeps: no object row is read.  The ?N IS NULL terms only hold
+ * the statement to its use (sb_list_sql / ct_list_sql pick it when no filter is given).
+ */
+#define ITEM_COLS(t) t ".id, e.entry, " t ".state, " t ".created_at"
+#define ITEM_ALL(entries, owner) \
+	"SELECT e." owner ", e.entry, e.state, e.created_at FROM " entries " e WHERE e.creating = 0 AND ?1 IS NULL " \
+	"AND ?2 < 0 AND ?3 IS NULL AND ?4 IS NULL AND ?5 = 0 ORDER BY e.rowid"
 
 static void item_fill(struct arena *a, sqlite3_stmt *st, void *out)
 {
@@ -564,7 +583,9 @@ static void item_fill(struct arena *a, sqlite3_stmt *st, void *out)
 int store_sandbox_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
 			     size_t *n, struct lc_err *err)
 {
-	static const char *const sql[4] = SB_LIST(ITEM_COLS("s"));
+	static const char *const sql[4] =
+		SB_LIST(ITEM_COLS("s"), " FROM sandboxes s JOIN sandbox_entries e ON e.sandbox_id = s.id",
+			ITEM_ALL("sandbox_entries", "sandbox_id"));
 	return list_rows(s, sb_list_sql(sql, f), f, a, item_fill, sizeof **out, (void **)out, n, err);
 }
 
@@ -727,8 +748,8 @@ int store_container_insert(struct store *s, const struct obj_new *n, struct obj_
 		cleanup_stmt sqlite3_stmt *st = NULL;
 		if (prepare(s,
 			    "INSERT INTO containers (id, sandbox_id, name, meta_name, meta_attempt, state, creating, "
-			    "image, image_ref, log_path, config, config_digest, stop_signal, list_entry) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, " SQL_INT(CTR_CREATED) ", 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			    "image, image_ref, log_path, config, config_digest, stop_signal) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, " SQL_INT(CTR_CREATED) ", 1, ?6, ?7, ?8, ?9, ?10, ?11)",
 			    &st, err) < 0)
 			return rollback(db);
 		sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -742,10 +763,12 @@ int store_container_insert(struct store *s, const struct obj_new *n, struct obj_
 		sqlite3_bind_blob(st, 9, n->config_len ? n->config : "", (int)n->config_len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, n->config_digest, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 11, n->stop_signal > 0 ? n->stop_signal : 15);
-		bind_entry(st, 12, n);
 		if (step_done(db, st, err, "insert container") < 0)
 			return rollback(db);
 	}
+	if (insert_entry(s, db, "INSERT INTO container_entries (container_id, creating, state, created_at, entry) "
+				       "SELECT id, creating, state, created_at, ?2 FROM containers WHERE id = ?1", n, err) < 0)
+		return rollback(db);
 	cleanup_stmt sqlite3_stmt *lab = NULL, *ann = NULL, *lay = NULL;
 	if (prepare(s, "INSERT INTO container_labels (container_id, key, value) VALUES (?1, ?2, ?3)", &lab, err) < 0 ||
 	    insert_kvs(db, lab, n->id, n->labels, n->n_labels, err) < 0 ||
@@ -816,13 +839,12 @@ int store_container_get(struct store *s, const char *id, struct arena *a, struct
 	"AND (?3 IS NULL OR (c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g')) "                             \
 	"AND (?4 IS NULL OR c.id IN (" CT_LABELS ")) ORDER BY c.rowid"
 
-/* The statement of a container list with columns cols, by its driving filter (see above). */
-#define CT_LIST(cols)                                                                                    \
-	{ "SELECT " cols " FROM containers c WHERE c.id >= ?1 AND c.id < ?1 || 'g'" CT_REST,                \
-	  "SELECT " cols " FROM containers c WHERE c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g'" CT_REST, \
-	  "SELECT " cols " FROM containers c WHERE c.id IN (" CT_LABELS ")" CT_REST,                         \
-	  "SELECT " cols " FROM containers c WHERE c.state = ?2" CT_REST,                                    \
-	  "SELECT " cols " FROM containers c WHERE 1" CT_REST }
+/* As SB_LIST, for containers. */
+#define CT_LIST(cols, from, all)                                                                         \
+	{ "SELECT " cols from " WHERE c.id >= ?1 AND c.id < ?1 || 'g'" CT_REST,                             \
+	  "SELECT " cols from " WHERE c.sandbox_id >= ?3 AND c.sandbox_id < ?3 || 'g'" CT_REST,             \
+	  "SELECT " cols from " WHERE c.id IN (" CT_LABELS ")" CT_REST,                                     \
+	  "SELECT " cols from " WHERE c.state = ?2" CT_REST, all }
 
 static const char *ct_list_sql(const char *const sql[5], const struct obj_filter *f)
 {
@@ -832,14 +854,17 @@ static const char *ct_list_sql(const char *const sql[5], const struct obj_filter
 int store_container_list(struct store *s, const struct obj_filter *f, struct arena *a, struct container_row **out,
 			 size_t *n, struct lc_err *err)
 {
-	static const char *const sql[5] = CT_LIST(CONTAINER_COLS);
+	static const char *const sql[5] =
+		CT_LIST(CONTAINER_COLS, " FROM containers c", "SELECT " CONTAINER_COLS " FROM containers c WHERE 1" CT_REST);
 	return list_rows(s, ct_list_sql(sql, f), f, a, container_fill, sizeof **out, (void **)out, n, err);
 }
 
 int store_container_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
 			       size_t *n, struct lc_err *err)
 {
-	static const char *const sql[5] = CT_LIST(ITEM_COLS("c"));
+	static const char *const sql[5] =
+		CT_LIST(ITEM_COLS("c"), " FROM containers c JOIN container_entries e ON e.container_id = c.id",
+			ITEM_ALL("container_entries", "container_id"));
 	return list_rows(s, ct_list_sql(sql, f), f, a, item_fill, sizeof **out, (void **)out, n, err);
 }
 

@@ -1,6 +1,7 @@
 /*
  * pods.h — pod sandbox and container records (tables sandboxes, containers, their labels and
- * annotations, container_layers; migrations 0001, 0003, 0004 and 0005).  All lifecycle SQL lives here.
+ * annotations, container_layers, their list entries; migrations 0001, 0003, 0004, 0005, 0007 and
+ * 0008).  All lifecycle SQL lives here.
  *
  * Every state change is one short transaction: a single statement, or several inside BEGIN
  * IMMEDIATE.  The in-flight flags (stopping, starting, removing, updating) are taken by
@@ -93,8 +94,9 @@ struct obj_new {
 	const char *meta_name, *meta_namespace, *meta_uid; /* namespace/uid: sandboxes only */
 	uint32_t meta_attempt;
 	const void *config; size_t config_len; /* the CRI config, protobuf-encoded as received */
-	/* its list entry (migration 0007): the CRI Container / PodSandbox message without id, state
-	 * and created_at, protobuf-encoded; NULL: none (a list builds it from config) */
+	/* its list entry (container_entries / sandbox_entries, migration 0008): the CRI Container /
+	 * PodSandbox message without id, state and created_at, protobuf-encoded; NULL: none (a list
+	 * builds it from config) */
 	const void *list_entry; size_t list_entry_len;
 	const char *config_digest;   /* sha256 hex of config (with the sandbox id for containers) */
 	const struct kv *labels; size_t n_labels;
@@ -207,8 +209,9 @@ int store_sandbox_list(struct store *s, const struct obj_filter *f, struct arena
 		       size_t *n, struct lc_err *err);
 
 /*
- * What a list needs of each row, no more: its ID, its encoded list entry (NULL for rows inserted
- * before migration 0007), state and created_at.  The filters and order of store_*_list.
+ * What a list needs of each object, no more: its ID, its encoded list entry (NULL for objects
+ * inserted before migration 0007), state and created_at, read from the entries table and the
+ * object's list index (never its row).  The filters and order of store_*_list.
  */
 struct list_item {
 	const char *id;

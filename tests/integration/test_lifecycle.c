@@ -1507,27 +1507,53 @@ static char *packed_items(ProtobufCMessage *const *items, size_t n)
 	return all;
 }
 
-static char *list_ctrs_packed(void)
+static char *list_ctrs_packed_f(Runtime__V1__ContainerFilter *f)
 {
 	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	req.filter = f;
 	Runtime__V1__ListContainersResponse *r =
 		call_ok(RT "ListContainers", &req.base, &runtime__v1__list_containers_response__descriptor);
 	return packed_items((ProtobufCMessage *const *)r->containers, r->n_containers);
 }
 
-static char *list_pods_packed(void)
+static char *list_pods_packed_f(Runtime__V1__PodSandboxFilter *f)
 {
 	Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+	req.filter = f;
 	Runtime__V1__ListPodSandboxResponse *r =
 		call_ok(RT "ListPodSandbox", &req.base, &runtime__v1__list_pod_sandbox_response__descriptor);
 	return packed_items((ProtobufCMessage *const *)r->items, r->n_items);
 }
 
+static char *list_ctrs_packed(void) { return list_ctrs_packed_f(NULL); }
+static char *list_pods_packed(void) { return list_pods_packed_f(NULL); }
+
+/*
+ * A list without a filter reads state and created_at from the entries' copies (migration 0008),
+ * one filtered by ID from the object rows: each object's item is the same in both.
+ */
+static void assert_lists_agree(const char *const *ctrs, const char *const *pods)
+{
+	char *all = list_ctrs_packed();
+	for (; *ctrs; ctrs++) {
+		char *one = list_ctrs_packed_f(cfilter(*ctrs, -1, "", NULL));
+		assert_true(strncmp(one, "1:", 2) == 0);
+		assert_non_null(strstr(all, one + 2));
+	}
+	all = list_pods_packed();
+	for (; *pods; pods++) {
+		char *one = list_pods_packed_f(pfilter(*pods, -1, NULL));
+		assert_true(strncmp(one, "1:", 2) == 0);
+		assert_non_null(strstr(all, one + 2));
+	}
+}
+
 /*
  * ListContainers and ListPodSandbox splice each row's list entry (encoded at its create) with its
  * id, state and created_at: the items equal, field for field, those built from the rows' configs —
- * which is what a row from before migration 0007 (list_entry NULL) gets — for labels, annotations,
- * image, metadata, every state and a zero created_at of a created container.
+ * which is what a row from before migration 0007 (its entry NULL) gets — for labels, annotations,
+ * image, metadata, every state and a zero created_at of a created container; and the state and
+ * created_at copies of the entries tables follow the objects' transitions.
  */
 static void test_list_entries(void **state)
 {
@@ -1544,11 +1570,15 @@ static void test_list_entries(void **state)
 	char *ctrs = list_ctrs_packed(), *pods = list_pods_packed();
 	assert_true(strncmp(ctrs, "2:", 2) == 0);
 	assert_true(strncmp(pods, "2:", 2) == 0);
+	assert_lists_agree((const char *const[]){ c1, c2, NULL }, (const char *const[]){ pod, pod2, NULL });
 	const char *sql[] = { "/usr/bin/sqlite3", fx.d.db,
-			      "UPDATE containers SET list_entry = NULL; UPDATE sandboxes SET list_entry = NULL", NULL };
+			      "UPDATE container_entries SET entry = NULL; UPDATE sandbox_entries SET entry = NULL", NULL };
 	assert_int_equal(harness_run(sql, tprintf("%s/sql.out", fx.d.dir)), 0);
 	assert_string_equal(list_ctrs_packed(), ctrs);
 	assert_string_equal(list_pods_packed(), pods);
+	stop_ctr(c1, 0);
+	assert_lists_agree((const char *const[]){ c1, c2, NULL }, (const char *const[]){ pod, pod2, NULL });
+	assert_string_not_equal(list_ctrs_packed(), ctrs); /* c1 EXITED now */
 	remove_pod(pod2);
 	stop_pod(pod);
 	remove_pod(pod);
