@@ -268,16 +268,9 @@ static Runtime__V1__SwapUsage *swap_usage(struct cri_call *call, const struct cg
 	return w;
 }
 
-/*
- * The stats of container c: 1 *out filled; 0 its cgroup vanished (an exit between the row's read
- * and the cgroup's: the List calls skip it); -1 its config does not decode (logged).  EXITED
- * containers, and with keep_vanished those whose cgroup vanished, have CPU and memory present
- * but empty, as containerd answers.  *cg (unless NULL) receives what the cgroup read (with
- * `what`).
- */
-/* A cgroup read done ahead (ctrs_prefetch): its result, and when. */
+/* A container's config and cgroup read done ahead (ctrs_prefetch): its result, and when. */
 struct prefetched {
-	const Runtime__V1__ContainerConfig *cfg; /* decoded once, for ctr_stats_pre too */
+	const Runtime__V1__ContainerConfig *cfg; /* decoded once, for ctr_stats_pre too; NULL: it does not */
 	const char *path; /* NULL: no cgroup to read (EXITED, or its pod unreadable) */
 	unsigned what;
 	int read;	  /* 1: s holds it */
@@ -294,11 +287,19 @@ static unsigned ctr_what(struct cri_call *call, const struct container_row *c, c
 	return (what & CGS_MEMORY) && (!r || r->memory_limit_in_bytes <= 0) ? what | CGS_NO_LIMIT : what;
 }
 
+/*
+ * The stats of container c: 1 *out filled; 0 its cgroup vanished (an exit between the row's read
+ * and the cgroup's: the List calls skip it); -1 its config does not decode (logged).  EXITED
+ * containers, and with keep_vanished those whose cgroup vanished, have CPU and memory present
+ * but empty, as containerd answers.  *cg (unless NULL) receives what the cgroup read (with
+ * `what`).  With pre (ctrs_prefetch's, for c), its config and cgroup read are used: nothing is
+ * decoded or read again.
+ */
 static int ctr_stats_pre(struct pod_memo *m, const struct container_row *c, unsigned what, int keep_vanished,
 			 const struct prefetched *pre, Runtime__V1__ContainerStats **out, struct cg_stats *cg)
 {
 	struct cri_call *call = m->call;
-	const Runtime__V1__ContainerConfig *cfg = pre && pre->cfg ? pre->cfg : life_container_config(call->arena, c);
+	const Runtime__V1__ContainerConfig *cfg = pre ? pre->cfg : life_container_config(call->arena, c);
 	if (!cfg) {
 		log_error("container %s: the recorded config does not decode; no stats", c->id);
 		return -1;
@@ -383,8 +384,9 @@ static struct prefetched *ctrs_prefetch(struct pod_memo *m, const struct contain
 	struct prefetched *p = arena_alloc(m->call->arena, (n + 1) * sizeof *p);
 	memset(p, 0, (n + 1) * sizeof *p);
 	for (size_t i = 0; i < n; i++) {
-		if (rows[i].state == CTR_EXITED || !(p[i].cfg = life_container_config(m->call->arena, &rows[i])))
-			continue; /* no cgroup; or no stats at all (ctr_stats_pre logs it) */
+		/* every row's config decoded here, once: ctr_stats_pre takes it from p[i] */
+		if (!(p[i].cfg = life_container_config(m->call->arena, &rows[i])) || rows[i].state == CTR_EXITED)
+			continue; /* no stats at all (ctr_stats_pre logs it); or no cgroup */
 		p[i].path = cgroup_of(m, rows[i].sandbox_id, rows[i].id);
 		p[i].what = ctr_what(m->call, &rows[i], p[i].cfg, what);
 	}
