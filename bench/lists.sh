@@ -12,7 +12,9 @@
 # rounds, the binaries in turn are started on their copy, timed with `litecri-bench --rpc
 # ListPodSandbox` and `--rpc ListContainers` (CALLS calls each, 5 warmup, concurrency 1; the bench
 # adds its own pod and container, so the lists hold PODS pods and CONTAINERS containers) and
-# stopped.  Each line is litecri-bench's, prefixed with the binary; with LISTS_LOG=DIR the daemons
+# stopped; then list-split (BUILD's) times the same calls' raw call (the daemon and the transfer)
+# and their decode apart.  Each line is litecri-bench's or list-split's, prefixed with the
+# binary (list-split's lists hold one pod and container fewer); with LISTS_LOG=DIR the daemons
 # run with --log-level debug and each round's log is kept there (per-call times); LISTS_DB=FILE
 # keeps a copy of the database as made (e.g. to time its queries with sqlite3).  At the end a
 # daemon on an empty database removes the real pod and container; the directory goes.
@@ -21,48 +23,13 @@ set -eu
 [ $# -ge 6 ] || { echo "usage: $0 BUILD PODS CONTAINERS ROUNDS CALLS LITECRI..." >&2; exit 2; }
 B=$(cd "$1" && pwd); P=$2; N=$3; R=$4; C=$5; shift 5
 W=$(mktemp -d /tmp/litecri-lists.XXXXXX)
-DPID=
-stop() {
-	[ -n "$DPID" ] || return 0
-	kill -TERM "$DPID"
-	wait "$DPID" || true
-	DPID=
-}
-# start BIN DB LOG [FLAGS]: the daemon in the background, back once it logged "ready"
-start() {
-	"$1" --config "$W/litecri.conf" --listen "unix://$W/state/litecri.sock" --db "$2" --root "$W/root" \
-		--state "$W/state" --cni-conf-dir "$W/cni" --cni-bin-dirs /usr/lib/cni --pause "$B/litecri-pause" \
-		${4:-} 2>"$3" &
-	DPID=$!
-	while ! grep -q " ready (pid" "$3" 2>/dev/null; do
-		kill -0 "$DPID" 2>/dev/null || { cat "$3" >&2; DPID=; return 1; }
-		sleep 0.01
-	done
-}
-cleanup() {
-	stop
-	rm -f "$W"/root/*.db "$W"/root/*.db-wal "$W"/root/*.db-shm
-	if [ -n "${1:-}" ] && start "$1" "$W/root/litecri.db" "$W/cleanup.log"; then
-		stop
-	fi
-	if grep -q " $W/" /proc/mounts; then
-		echo "lists.sh: mounts left under $W: not removed" >&2
-		return
-	fi
-	rm -rf "$W"
-}
+. "$(dirname "$0")/daemon.sh"
 trap 'cleanup "${FIRST:-}"' EXIT
 trap 'exit 1' INT TERM HUP
 
-mkdir "$W/root" "$W/state" "$W/cni"
-: > "$W/litecri.conf"
-echo '{"cniVersion": "1.0.0", "name": "litecri-lists-lo", "plugins": [{"type": "loopback"}]}' \
-	> "$W/cni/99-loopback.conflist"
-"$B/bench-image" "$W/layout" localhost/bench/busybox:1
 FIRST=$1
 DB=$W/root/litecri.db
-"$FIRST" image import --config "$W/litecri.conf" --db "$DB" --root "$W/root" \
-	--state "$W/state" "$W/layout" >/dev/null 2>"$W/import.log"
+setup "$FIRST"
 start "$FIRST" "$DB" "$W/setup.log"
 TMPDIR=$W "$B/litecri-bench" --endpoint "unix://$W/state/litecri.sock" --rpc ContainerStatus \
 	--image localhost/bench/busybox:1 --objects 1 --concurrency 1 --calls 1 --keep \
@@ -135,6 +102,9 @@ while [ "$r" -lt "$R" ]; do
 				--image localhost/bench/busybox:1 --objects 1 --concurrency 1 --calls "$C" --warmup 5 \
 				2>>"$W/bench.log") || { cat "$W/bench.log" >&2; exit 1; }
 			echo "$bin: $line"
+		done
+		for rpc in ListPodSandbox ListContainers; do
+			echo "$bin: $("$B/list-split" "unix://$W/state/litecri.sock" $rpc "$C")"
 		done
 		stop
 		[ -z "${LISTS_LOG:-}" ] || cp "$W/run.log" "$LISTS_LOG/$r-$i.log"

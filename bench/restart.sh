@@ -18,49 +18,12 @@ set -eu
 [ $# -ge 5 ] || { echo "usage: $0 BUILD CONTAINERS PODS RESTARTS LITECRI..." >&2; exit 2; }
 B=$(cd "$1" && pwd); N=$2; P=$3; R=$4; shift 4
 W=$(mktemp -d /tmp/litecri-restart.XXXXXX)
-DPID=
-stop() {
-	[ -n "$DPID" ] || return 0
-	kill -TERM "$DPID"
-	wait "$DPID" || true
-	DPID=
-}
-# start BIN DB LOG [FLAGS]: the daemon in the background, back once it logged "ready" (READY_MS: since its exec)
-start() {
-	t0=$(date +%s%N)
-	"$1" --config "$W/litecri.conf" --listen "unix://$W/state/litecri.sock" --db "$2" --root "$W/root" \
-		--state "$W/state" --cni-conf-dir "$W/cni" --cni-bin-dirs /usr/lib/cni ${4:-} 2>"$3" &
-	DPID=$!
-	while ! grep -q " ready (pid" "$3" 2>/dev/null; do
-		kill -0 "$DPID" 2>/dev/null || { cat "$3" >&2; DPID=; return 1; }
-		sleep 0.01
-	done
-	READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-}
-cleanup() {
-	stop
-	rm -f "$W/root/litecri.db" "$W/root/litecri.db-wal" "$W/root/litecri.db-shm"
-	if [ -n "${1:-}" ] && start "$1" "$W/root/litecri.db" "$W/cleanup.log"; then
-		stop
-	fi
-	if grep -q " $W/" /proc/mounts; then
-		echo "restart.sh: mounts left under $W: not removed" >&2
-		return
-	fi
-	rm -rf "$W"
-}
+. "$(dirname "$0")/daemon.sh"
 trap 'cleanup "${FIRST:-}"' EXIT
 trap 'exit 1' INT TERM HUP
 
-mkdir "$W/root" "$W/state" "$W/cni"
-: > "$W/litecri.conf"
-# pods with a loopback-only network (the CNI loopback plugin), as the tests' daemons
-echo '{"cniVersion": "1.0.0", "name": "litecri-restart-lo", "plugins": [{"type": "loopback"}]}' \
-	> "$W/cni/99-loopback.conflist"
-"$B/bench-image" "$W/layout" localhost/bench/busybox:1
 FIRST=$1
-"$FIRST" image import --config "$W/litecri.conf" --db "$W/root/litecri.db" --root "$W/root" \
-	--state "$W/state" "$W/layout" >/dev/null 2>"$W/import.log"
+setup "$FIRST"
 start "$FIRST" "$W/root/litecri.db" "$W/setup.log"
 # ten pods at a time (one per bench thread)
 pods=0; ctrs=0
