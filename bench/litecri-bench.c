@@ -273,7 +273,8 @@ static const ProtobufCMessage *build_list_container_stats(void)
 /*
  * A PodSandboxConfig with its parts (it points into itself: initialize in place, never copy).
  * tag makes the name and UID unique within the run: name "bench-<run id>-<tag>" (also the
- * hostname), UID "<run id>-<tag>", namespace "litecri-bench", label litecri-bench/run=<run id>,
+ * hostname, except with --host-network: kubelet sets none for a pod in the node's network, whose
+ * UTS namespace is the node's too, and runc refuses a hostname there), UID "<run id>-<tag>", namespace "litecri-bench", label litecri-bench/run=<run id>,
  * namespaces as kubelet sets them for a pod without hostPID/shareProcessNamespace (PID per
  * container; network of the pod, or the node's with --host-network).
  */
@@ -312,7 +313,8 @@ static void podcfg_init(struct podcfg *p, const char *tag)
 	p->md.uid = p->uid;
 	p->md.namespace_ = (char *)POD_NAMESPACE;
 	p->config.metadata = &p->md;
-	p->config.hostname = p->name;
+	if (!ctx.host_network)
+		p->config.hostname = p->name;
 	p->config.log_directory = ctx.log_dir;
 	p->label.key = (char *)RUN_LABEL;
 	p->label.value = ctx.run_id;
