@@ -723,6 +723,17 @@ static json_t *with_label(json_t *cfg, const char *key, const char *value)
 	return cfg;
 }
 
+/* PAUSE: the program as /pause.  arg: struct buf (the program). */
+static int fill_pause(struct archive *a, const void *arg)
+{
+	const struct buf *prog = arg;
+	const struct ent list[] = {
+		{ .path = "pause", .type = AE_IFREG, .mode = 0755, .data = prog->p, .size = prog->len },
+		{ 0 },
+	};
+	return tar_add_all(a, list);
+}
+
 /* Deterministic incompressible bytes (xorshift64*). */
 static int big_bytes(struct buf *b)
 {
@@ -812,6 +823,14 @@ static int build_index(const char *layout, const struct layer *base, struct test
 	return rc;
 }
 
+/* A built image's chain IDs, and its entry in <layout>/index.json under ref_name. */
+static int finish(const char *layout, const char *ref_name, struct testimg *out)
+{
+	if (chain_ids(out) < 0)
+		return -1;
+	return layout_add_ref(layout, out->media_type, out->digest, out->size, ref_name);
+}
+
 int testimg_build(const char *layout, enum testimg_kind kind, const char *ref_name, struct testimg *out)
 {
 	memset(out, 0, sizeof *out);
@@ -880,18 +899,48 @@ int testimg_build(const char *layout, enum testimg_kind kind, const char *ref_na
 		describe(out, layers, 1, &b);
 		break;
 	}
+	case TESTIMG_PAUSE:
+		fail("TESTIMG_PAUSE is built by testimg_build_pause");
+		goto out;
 	default:
 		fail("unknown image kind %d", (int)kind);
 		goto out;
 	}
-	if (chain_ids(out) < 0)
-		goto out;
-	if (layout_add_ref(layout, out->media_type, out->digest, out->size, ref_name) < 0)
+	if (finish(layout, ref_name, out) < 0)
 		goto out;
 	rc = 0;
 out:
 	buf_free(&bb);
 	buf_free(&big);
+	return rc;
+}
+
+int testimg_build_pause(const char *layout, const char *program, const char *ref_name, struct testimg *out)
+{
+	memset(out, 0, sizeof *out);
+	out->kind = TESTIMG_PAUSE;
+	snprintf(out->arch, sizeof out->arch, "%s", testimg_host_arch());
+	struct buf prog = { 0 };
+	struct layer layer;
+	struct built b;
+	int rc = -1;
+	memset(&layer, 0, sizeof layer);
+	if (layout_init(layout) < 0 || read_file(program, &prog) < 0 ||
+	    make_layer(layout, fill_pause, &prog, COMP_GZIP, 0, &layer) < 0)
+		goto out;
+	json_t *cfg = json_pack("{s:[s], s:[s]}", "Entrypoint", "/pause", "Env", DEFAULT_PATH);
+	if (!cfg) {
+		fail("json_pack PAUSE config failed");
+		goto out;
+	}
+	if (build_image(layout, out->arch, 0, cfg, &layer, 1, &b) < 0)
+		goto out;
+	describe(out, &layer, 1, &b);
+	if (finish(layout, ref_name, out) < 0)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&prog);
 	return rc;
 }
 

@@ -38,6 +38,9 @@ enum testimg_kind {
 	TESTIMG_BIG,
 	/* The BASE layer; config as BASE plus User "app" (a user name, not a number). */
 	TESTIMG_USERNAME,
+	/* Made by testimg_build_pause only: one gzip layer holding a static program as /pause
+	 * (mode 0755); config Entrypoint ["/pause"], no Cmd, Env PATH.  OCI. */
+	TESTIMG_PAUSE,
 };
 
 /*
@@ -73,6 +76,14 @@ const char *testimg_host_arch(void);
  * org.opencontainers.image.ref.name = ref_name.  Deterministic: same kind, same digests.
  */
 int testimg_build(const char *layout, enum testimg_kind kind, const char *ref_name, struct testimg *out);
+
+/*
+ * Build a TESTIMG_PAUSE image from `program` (a static executable, e.g. the build's
+ * litecri-pause) into the layout `layout`, as testimg_build does: a pod's infra ("pause") image
+ * for a runtime that runs one per pod (containerd's sandbox_image).  Deterministic: the same
+ * program, the same digests.
+ */
+int testimg_build_pause(const char *layout, const char *program, const char *ref_name, struct testimg *out);
 
 /* Pack a layout directory into a tar file (an "OCI archive"): blobs/ first, then index.json and
  * oci-layout (name order, as a directory walk would give), so importers cannot rely on order. */
