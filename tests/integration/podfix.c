@@ -462,13 +462,15 @@ char *create_ctr(const char *pod_id, const Runtime__V1__ContainerConfig *cfg,
 	return id;
 }
 
-/* A READY pod (labels) and one RUNNING container of it running script (its config adjusted by fn). */
+/* A READY pod (labels) and one RUNNING container of it running script (its config adjusted by fn,
+ * its labels ctr_labels); the pod's ID in *pod_out and its config in *pc_out unless NULL. */
 char *running_ctr(const char *const *labels, const char *pod_name, const char *name, const char *script,
-		  void (*fn)(Runtime__V1__ContainerConfig *), char **pod_out)
+		  void (*fn)(Runtime__V1__ContainerConfig *), char **pod_out, const char *const *ctr_labels,
+		  Runtime__V1__PodSandboxConfig **pc_out)
 {
 	Runtime__V1__PodSandboxConfig *pc = pod_config(pod_name, labels);
 	char *pod = run_pod(pc);
-	Runtime__V1__ContainerConfig *cc = ctr_config(name, script, NULL);
+	Runtime__V1__ContainerConfig *cc = ctr_config(name, script, ctr_labels);
 	if (fn)
 		fn(cc);
 	char *c = create_ctr(pod, cc, pc);
@@ -476,6 +478,8 @@ char *running_ctr(const char *const *labels, const char *pod_name, const char *n
 	wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
 	if (pod_out)
 		*pod_out = pod;
+	if (pc_out)
+		*pc_out = pc;
 	return c;
 }
 

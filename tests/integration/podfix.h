@@ -137,9 +137,11 @@ grpc_status_code create_ctr_st(const char *pod_id, const Runtime__V1__ContainerC
 				      const Runtime__V1__PodSandboxConfig *pod_cfg, char **id, char **details);
 char *create_ctr(const char *pod_id, const Runtime__V1__ContainerConfig *cfg,
 			const Runtime__V1__PodSandboxConfig *pod_cfg);
-/* A READY pod (labels) and one RUNNING container of it running script (its config adjusted by fn). */
+/* A READY pod (labels) and one RUNNING container of it running script (its config adjusted by fn,
+ * its labels ctr_labels); the pod's ID in *pod_out and its config in *pc_out unless NULL. */
 char *running_ctr(const char *const *labels, const char *pod_name, const char *name, const char *script,
-		  void (*fn)(Runtime__V1__ContainerConfig *), char **pod_out);
+		  void (*fn)(Runtime__V1__ContainerConfig *), char **pod_out, const char *const *ctr_labels,
+		  Runtime__V1__PodSandboxConfig **pc_out);
 grpc_status_code start_ctr_st(const char *id, char **details);
 void start_ctr(const char *id);
 grpc_status_code stop_ctr_st(const char *id, int64_t timeout, char **details);

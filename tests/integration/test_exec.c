@@ -166,7 +166,7 @@ static void as_user_1234(Runtime__V1__ContainerConfig *c)
 static void test_exec_sync_basics(void **state)
 {
 	(void)state;
-	char *c = running_ctr(LABELS, "pod-exec", "probe", SLEEP_FOREVER, as_user_1234, NULL);
+	char *c = running_ctr(LABELS, "pod-exec", "probe", SLEEP_FOREVER, as_user_1234, NULL, NULL, NULL);
 
 	Runtime__V1__ExecSyncResponse *r = exec_ok(c, LBL("/bin/sh", "-c", "echo out; echo err >&2"), 10);
 	assert_int_equal(r->exit_code, 0);
@@ -219,7 +219,7 @@ static void test_exec_sync_basics(void **state)
 static void test_exec_sync_bounded(void **state)
 {
 	(void)state;
-	char *c = running_ctr(LABELS, "pod-exec-big", "big", SLEEP_FOREVER, NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-exec-big", "big", SLEEP_FOREVER, NULL, NULL, NULL, NULL);
 	const size_t cap = 4u << 20;
 	Runtime__V1__ExecSyncResponse *r =
 		exec_ok(c, LBL("/bin/sh", "-c", "head -c 5000000 /dev/zero; head -c 4194304 /dev/zero | tr '\\000' e >&2"),
@@ -268,7 +268,7 @@ static int exec_dirs(const char *id)
 static void test_exec_sync_timeout(void **state)
 {
 	(void)state;
-	char *c = running_ctr(LABELS, "pod-exec-slow", "slow", SLEEP_FOREVER, NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-exec-slow", "slow", SLEEP_FOREVER, NULL, NULL, NULL, NULL);
 	const char *const cmd[] = { "/bin/sh", "-c", "echo ran > /tmp/marker; exec sleep 100002", NULL };
 	Runtime__V1__ExecSyncResponse *r;
 	char *details;
@@ -302,7 +302,7 @@ static void test_exec_sync_timeout(void **state)
 static void test_exec_sync_timeout_kills_tree(void **state)
 {
 	(void)state;
-	char *c = running_ctr(LABELS, "pod-exec-tree", "tree", "exec top -b -d 3600", NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-exec-tree", "tree", "exec top -b -d 3600", NULL, NULL, NULL, NULL);
 	Runtime__V1__ExecSyncResponse *r;
 	char *details;
 	assert_int_equal(exec_st(c, LBL("/bin/busybox", "sleep", "4321"), 1, &r, &details),
@@ -362,7 +362,7 @@ static void assert_exec_cleaned_up(const char *id, const char *sleep_arg, int fd
 static void test_exec_sync_caller_gone(void **state)
 {
 	(void)state;
-	char *c = running_ctr(LABELS, "pod-exec-gone", "gone", SLEEP_FOREVER, NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-exec-gone", "gone", SLEEP_FOREVER, NULL, NULL, NULL, NULL);
 	assert_string_equal(sh_out(c, "echo warm"), "warm\n"); /* the first exec's one-off costs */
 	int fds0 = daemon_fd_count();
 
@@ -484,7 +484,7 @@ static void test_exec_sync_concurrent(void **state)
 {
 	(void)state;
 	char *pod;
-	char *c = running_ctr(LABELS, "pod-exec-par", "par", SLEEP_FOREVER, NULL, &pod);
+	char *c = running_ctr(LABELS, "pod-exec-par", "par", SLEEP_FOREVER, NULL, &pod, NULL, NULL);
 	char *gate = tprintf("/tmp/gate-%s", random_id());
 	const char *const cmd[] = { "/bin/sh", "-c", tprintf("while [ ! -e %s ]; do sleep 0.05; done; exit 5", gate),
 				    NULL };
@@ -522,7 +522,7 @@ static void test_exec_sync_refused(void **state)
 {
 	(void)state;
 	char *pod;
-	char *c = running_ctr(LABELS, "pod-exec-bad", "bad", SLEEP_FOREVER, NULL, &pod);
+	char *c = running_ctr(LABELS, "pod-exec-bad", "bad", SLEEP_FOREVER, NULL, &pod, NULL, NULL);
 	Runtime__V1__ExecSyncResponse *r;
 	char *details;
 	assert_int_equal(exec_st(c, NULL, 1, &r, &details), GRPC_STATUS_INVALID_ARGUMENT);
@@ -654,7 +654,7 @@ static void test_update_resources(void **state)
 		skip();
 	}
 	initial = resources(512, 0, 0, 64 << 20, NULL);
-	char *c = running_ctr(LABELS, "pod-update", "resized", SLEEP_FOREVER, with_resources, NULL);
+	char *c = running_ctr(LABELS, "pod-update", "resized", SLEEP_FOREVER, with_resources, NULL, NULL, NULL);
 	pid_t pid = ctr_pid(c);
 	assert_int_equal(cgroup_value(pid, "memory", "memory.limit_in_bytes"), 64 << 20);
 	assert_int_equal(cgroup_value(pid, "cpu", "cpu.shares"), 512);
@@ -731,7 +731,7 @@ static void test_update_refused(void **state)
 	(void)state;
 	initial = resources(0, 0, 0, 64 << 20, NULL);
 	char *pod;
-	char *c = running_ctr(LABELS, "pod-update-bad", "short", SLEEP_FOREVER, with_resources, &pod);
+	char *c = running_ctr(LABELS, "pod-update-bad", "short", SLEEP_FOREVER, with_resources, &pod, NULL, NULL);
 	Runtime__V1__PodSandboxConfig *pc = pod_config("pod-update-bad", LABELS);
 	Runtime__V1__ContainerConfig *cc = ctr_config("waiting", SLEEP_FOREVER, NULL);
 	with_resources(cc);
@@ -811,7 +811,7 @@ static void test_exec_sync_security_context(void **state)
 	(void)state;
 	char *c = running_ctr(LABELS, "pod-exec-sec", "exec-sec",
 			      "grep -E '" STATUS_KEYS "' /proc/self/status; echo status-done; " SLEEP_FOREVER, confined,
-			      NULL);
+			      NULL, NULL, NULL);
 	/* The container's own lines, from its CRI log ("<time> stdout F <line>"). */
 	char *log = wait_log(log_path_of("exec-sec"), "status-done");
 	const char *mine = "";

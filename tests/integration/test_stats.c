@@ -92,26 +92,6 @@ static Runtime__V1__ListPodSandboxStatsResponse *list_pod_stats(Runtime__V1__Pod
 	return call_ok(RT "ListPodSandboxStats", &req.base, &runtime__v1__list_pod_sandbox_stats_response__descriptor);
 }
 
-/* A READY pod (labels `labels`) and one RUNNING container of it running script; cfg_fn may adjust
- * the container's config. */
-static char *labelled_running_ctr(const char *pod_name, const char *const *labels, const char *name, const char *script,
-			 void (*cfg_fn)(Runtime__V1__ContainerConfig *), char **pod_out, Runtime__V1__PodSandboxConfig **pc_out)
-{
-	Runtime__V1__PodSandboxConfig *pc = pod_config(pod_name, labels);
-	char *pod = run_pod(pc);
-	Runtime__V1__ContainerConfig *cc = ctr_config(name, script, labels);
-	if (cfg_fn)
-		cfg_fn(cc);
-	char *c = create_ctr(pod, cc, pc);
-	start_ctr(c);
-	wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
-	if (pod_out)
-		*pod_out = pod;
-	if (pc_out)
-		*pc_out = pc;
-	return c;
-}
-
 static Runtime__V1__ExecSyncResponse *exec_sh(const char *id, const char *script)
 {
 	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
@@ -156,7 +136,7 @@ static int v1_host(void)
 static void test_cpu_burner(void **state)
 {
 	(void)state;
-	char *c = labelled_running_ctr("pod-cpu", LABELS, "burner", "while :; do :; done", NULL, NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-cpu", "burner", "while :; do :; done", NULL, NULL, LABELS, NULL);
 	/* the first sample: no previous one kept, so no rate yet (containerd's answer) */
 	uint64_t before = v1_host() ? cg_value("cpuacct", c, "cpuacct.usage", NULL) : 0;
 	Runtime__V1__ContainerStats *s = ctr_stats(c);
@@ -201,10 +181,10 @@ static void with_limit(Runtime__V1__ContainerConfig *cc)
 static void test_memory(void **state)
 {
 	(void)state;
-	char *c = labelled_running_ctr("pod-mem", LABELS, "shm",
+	char *c = running_ctr(LABELS, "pod-mem", "shm",
 			      "dd if=/dev/zero of=/dev/shm/fill bs=1048576 count=64 2>/dev/null && touch /tmp/filled; "
 			      SLEEP_FOREVER,
-			      with_limit, NULL, NULL);
+			      with_limit, NULL, LABELS, NULL);
 	/* wait for dd: the marker file */
 	int64_t end = now_ms() + WAIT_MS;
 	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
@@ -272,9 +252,9 @@ static void test_memory(void **state)
 static void test_writable_layer(void **state)
 {
 	(void)state;
-	char *c = labelled_running_ctr("pod-fs", LABELS, "writer",
+	char *c = running_ctr(LABELS, "pod-fs", "writer",
 			      "dd if=/dev/zero of=/big bs=1048576 count=10 2>/dev/null && touch /written; " SLEEP_FOREVER,
-			      NULL, NULL, NULL);
+			      NULL, NULL, LABELS, NULL);
 	/* the measure is kept STATS_FS_TTL_S (10 s): poll until it shows the write */
 	int64_t end = now_ms() + WAIT_MS;
 	Runtime__V1__ContainerStats *s;
@@ -322,10 +302,10 @@ static void test_pod_stats(void **state)
 	(void)state;
 	char *pod;
 	Runtime__V1__PodSandboxConfig *pc;
-	char *web = labelled_running_ctr("pod-net", LABELS, "web",
+	char *web = running_ctr(LABELS, "pod-net", "web",
 				"mkdir -p /www && dd if=/dev/zero of=/www/f bs=1048576 count=1 2>/dev/null && "
 				"exec httpd -f -p 127.0.0.1:8080 -h /www",
-				NULL, &pod, &pc);
+				NULL, &pod, LABELS, &pc);
 	char *other = create_ctr(pod, ctr_config("other", SLEEP_FOREVER, LABELS), pc);
 	start_ctr(other);
 	wait_ctr_state(other, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
@@ -450,8 +430,8 @@ static void test_filters_and_errors(void **state)
 	(void)state;
 	char *pod_a, *pod_b;
 	Runtime__V1__PodSandboxConfig *pc_a, *pc_b;
-	char *a1 = labelled_running_ctr("pod-a", LBL("app", "a"), "a1", SLEEP_FOREVER, NULL, &pod_a, &pc_a);
-	char *b1 = labelled_running_ctr("pod-b", LBL("app", "b"), "b1", SLEEP_FOREVER, NULL, &pod_b, &pc_b);
+	char *a1 = running_ctr(LBL("app", "a"), "pod-a", "a1", SLEEP_FOREVER, NULL, &pod_a, LBL("app", "a"), &pc_a);
+	char *b1 = running_ctr(LBL("app", "b"), "pod-b", "b1", SLEEP_FOREVER, NULL, &pod_b, LBL("app", "b"), &pc_b);
 	char *a2 = create_ctr(pod_a, ctr_config("a2", "exit 3", LBL("app", "a", "tier", "two")), pc_a);
 	start_ctr(a2);
 	wait_ctr_state(a2, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);

@@ -152,7 +152,7 @@ static const char **argv_with(const char *const *prefix, const char *flag, const
 static void test_exec_output_and_exit_code(void **state)
 {
 	(void)state;
-	char *c = running_ctr(LABELS, "pod-stream-exec", "exec", SLEEP_FOREVER, NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-stream-exec", "exec", SLEEP_FOREVER, NULL, NULL, NULL, NULL);
 	for (size_t i = have_go() ? 0 : 1; i < 3; i++) {
 		char *url = exec_url(c, LBL("/bin/sh", "-c", "echo out; echo err >&2; exit 3"), 0, 0, 1, 1, GRPC_STATUS_OK);
 		char *out, *err;
@@ -165,7 +165,7 @@ static void test_exec_output_and_exit_code(void **state)
 static void test_exec_stdin_binary(void **state)
 {
 	(void)state;
-	char *c = running_ctr(LABELS, "pod-stream-stdin", "stdin", SLEEP_FOREVER, NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-stream-stdin", "stdin", SLEEP_FOREVER, NULL, NULL, NULL, NULL);
 	size_t n = 1 << 20;
 	unsigned char *data = talloc(n);
 	for (size_t got = 0; got < n;)
@@ -187,7 +187,7 @@ static void test_exec_tty_resize(void **state)
 	(void)state;
 	if (!have_go())
 		return;
-	char *c = running_ctr(LABELS, "pod-stream-tty", "tty", SLEEP_FOREVER, NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-stream-tty", "tty", SLEEP_FOREVER, NULL, NULL, NULL, NULL);
 	/* the resize and stdin are separate streams, handled apart (as by kubelet's server): the
 	 * command waits (bounded) until the size has arrived rather than assume it came first */
 	char *url = exec_url(c,
@@ -222,7 +222,7 @@ static void hangup_leaves_nothing(const char *name, int in, int out, const char 
 {
 	if (!have_go())
 		return;
-	char *c = running_ctr(LABELS, tprintf("pod-%s", name), name, SLEEP_FOREVER, NULL, NULL);
+	char *c = running_ctr(LABELS, tprintf("pod-%s", name), name, SLEEP_FOREVER, NULL, NULL, NULL, NULL);
 	int fds0 = daemon_fd_count();
 	char *url = exec_url(c, LBL("/bin/sh", "-c", tprintf("sleep %s", sleep_arg)), 0, in, out, 0, GRPC_STATUS_OK);
 	pid_t pid = fork();
@@ -275,7 +275,7 @@ static void test_attach_cat(void **state)
 	(void)state;
 	if (!have_go())
 		return;
-	char *c = running_ctr(LABELS, "pod-stream-attach", "cat", "exec cat", stdin_once, NULL);
+	char *c = running_ctr(LABELS, "pod-stream-attach", "cat", "exec cat", stdin_once, NULL, NULL, NULL);
 	Runtime__V1__AttachRequest req = RUNTIME__V1__ATTACH_REQUEST__INIT;
 	req.container_id = c;
 	req.stdin = req.stdout = 1;
@@ -288,7 +288,7 @@ static void test_attach_cat(void **state)
 	assert_exited(wait_ctr_state(c, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED), 0, "Completed");
 
 	/* the same over WebSocket v5, whose close signal ends stdin */
-	c = running_ctr(LABELS, "pod-stream-attach-ws", "cat-ws", "exec cat", stdin_once, NULL);
+	c = running_ctr(LABELS, "pod-stream-attach-ws", "cat-ws", "exec cat", stdin_once, NULL, NULL, NULL);
 	req.container_id = c;
 	r = call_ok(RT "Attach", &req.base, &runtime__v1__attach_response__descriptor);
 	rc = run_client(LBL(PYTHON3, WSCLIENT_PY, "exec", "-i", "v5.channel.k8s.io", r->url), "hello ws\n", 9, &out, NULL,
@@ -321,7 +321,7 @@ static void test_port_forward_pod_loopback(void **state)
 	char *pod;
 	running_ctr(LABELS, "pod-stream-pf", "httpd",
 		    "mkdir -p /www && echo hello-from-the-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www",
-		    NULL, &pod);
+		    NULL, &pod, NULL, NULL);
 	const char *get = "GET /index.html HTTP/1.0\r\n\r\n";
 	char *out = "", *err = "";
 	int rc = -1;
@@ -371,7 +371,7 @@ static void test_concurrent_sessions(void **state)
 		return;
 	enum { N = 50 };
 	const long size = 10L << 20;
-	char *c = running_ctr(LABELS, "pod-stream-many", "many", SLEEP_FOREVER, NULL, NULL);
+	char *c = running_ctr(LABELS, "pod-stream-many", "many", SLEEP_FOREVER, NULL, NULL, NULL, NULL);
 	long base = rss_kib(fx.d.pid), peak = base;
 	pid_t pids[N];
 	int outs[N];
@@ -433,7 +433,7 @@ static void test_errors(void **state)
 {
 	(void)state;
 	char *pod;
-	char *c = running_ctr(LABELS, "pod-stream-err", "err", SLEEP_FOREVER, NULL, &pod);
+	char *c = running_ctr(LABELS, "pod-stream-err", "err", SLEEP_FOREVER, NULL, &pod, NULL, NULL);
 	if (have_go()) {
 		char *url = exec_url(c, LBL("/bin/sh", "-c", "true"), 0, 0, 1, 0, GRPC_STATUS_OK), *out, *err;
 		assert_int_equal(run_client(LBL(SPDYCLIENT_BIN, "exec", url), NULL, 0, &out, NULL, &err), 0);

@@ -69,7 +69,7 @@ static const char *bundle_of(const char *id)
 /* A RUNNING container of a new pod running script; fn adjusts its config. */
 static char *running(const char *name, const char *script, void (*fn)(Runtime__V1__ContainerConfig *), char **pod)
 {
-	return running_ctr(LABELS, tprintf("%s-pod", name), name, script, fn, pod);
+	return running_ctr(LABELS, tprintf("%s-pod", name), name, script, fn, pod, NULL, NULL);
 }
 
 /* --- descriptors ---------------------------------------------------------------------------- */
