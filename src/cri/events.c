@@ -1,6 +1,7 @@
 /* events.c — see events.h. */
 #include "cri/events.h"
 
+#include <assert.h>
 #include <errno.h>
 
 #include "cri/container.h"
@@ -65,23 +66,36 @@ static Runtime__V1__ContainerEventResponse *event_response(struct cri_env *env, 
 }
 
 int cri_events_next(struct cri_env *env, struct cri_call *call, int64_t *cursor, int timeout_ms, size_t max,
-		    Runtime__V1__ContainerEventResponse ***out, size_t *n, int64_t *lost, struct lc_err *err)
+		    int (*readers)(void *arg), void *arg, Runtime__V1__ContainerEventResponse ***out, size_t *n,
+		    int64_t *lost, struct lc_err *err)
 {
 	*out = NULL;
 	*n = 0;
 	*lost = 0;
+	uint64_t gen = store_gen(env->store); /* before any read: a commit after it ends the wait */
+	if (!readers(arg)) {
+		int64_t last;
+		if (store_events_last(env->store, &last, err) < 0)
+			return -1;
+		/* asked after the read: one who subscribes from here on missed none of the rows up to last */
+		if (!readers(arg)) {
+			assert(last >= *cursor);
+			if (last > *cursor)
+				log_debug("events: %lld committed with no client subscribed: not read (up to %lld)",
+					  (long long)(last - *cursor), (long long)last);
+			*cursor = last;
+			store_gen_wait(env->store, gen, timeout_ms);
+			return 0;
+		}
+	}
 	struct event_row *rows = NULL;
 	size_t nrows = 0;
-	uint64_t gen = store_gen(env->store); /* before the read: a commit after it ends the wait */
 	if (store_events_after(env->store, *cursor, max, call->arena, &rows, &nrows, err) < 0)
 		return -1;
 	if (nrows == 0) {
 		store_gen_wait(env->store, gen, timeout_ms);
-		if (store_events_after(env->store, *cursor, max, call->arena, &rows, &nrows, err) < 0)
-			return -1;
-	}
-	if (nrows == 0)
 		return 0;
+	}
 	/* seq is gap-free in commit order: a jump is rows pruned before this read */
 	int64_t skipped = rows[0].seq - *cursor - 1;
 	Runtime__V1__ContainerEventResponse **v = arena_alloc(call->arena, nrows * sizeof *v);

@@ -569,7 +569,18 @@ static void streams_publish(struct server *s, grpc_slice msg)
 #define FEED_BATCH 64     /* events read and built at once */
 #define FEED_WAIT_MS 1000 /* a wait for events ends this often (server_stop also wakes it) */
 
-/* The feed thread: reads the events as they commit (cri_events_next) and publishes each. */
+/* For cri_events_next: 1 while a call is subscribed (the feed reads and builds events only then). */
+static int streams_any(void *arg)
+{
+	struct server *s = arg;
+	pthread_mutex_lock(&s->sub_lock);
+	int any = s->subs != NULL;
+	pthread_mutex_unlock(&s->sub_lock);
+	return any;
+}
+
+/* The feed thread: reads the events as they commit (cri_events_next) and publishes each; while no
+ * call is subscribed it only follows where they are. */
 static void *feed(void *arg)
 {
 	struct server *s = arg;
@@ -581,7 +592,8 @@ static void *feed(void *arg)
 		size_t n;
 		int64_t lost;
 		struct lc_err err = { 0 };
-		if (cri_events_next(s->env, &cc, &s->feed_cursor, FEED_WAIT_MS, FEED_BATCH, &ev, &n, &lost, &err) < 0) {
+		if (cri_events_next(s->env, &cc, &s->feed_cursor, FEED_WAIT_MS, FEED_BATCH, streams_any, s, &ev, &n, &lost,
+				    &err) < 0) {
 			log_error("server: events not read: %s (retried in a second)", err.msg);
 			arena_release(&a);
 			struct timespec t = { .tv_sec = 1 };

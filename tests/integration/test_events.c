@@ -6,6 +6,8 @@
  *   life (create, start, stop, remove), each with the pod's and its containers' statuses, and the
  *   events table holds the same history (events_v); runtime.v1alpha2 has no such method;
  *   an exit noticed by the exit watcher (not by a call) is sent while the client is connected;
+ *   events committed while no client is subscribed are not read; a client that subscribes after a
+ *   quiet period gets every later event, in order;
  *   a client that never reads is cut off (RESOURCE_EXHAUSTED) once [events] queue messages wait
  *   for it, while another client gets every event; the latency of other RPCs meanwhile is measured
  *   and printed (docs/events.md), never asserted;
@@ -244,6 +246,38 @@ static void test_two_clients_lifecycle(void **state)
 			    tprintf("137 Error evpod %s", POD_NAMESPACE));
 }
 
+/*
+ * Events committed while no client is subscribed are passed over, not read or built (the daemon
+ * logs how many); a client that subscribes after such a quiet period gets the events committed
+ * from then on, all of them and in order, and none of before.
+ */
+static void test_late_subscriber(void **state)
+{
+	(void)state;
+	Runtime__V1__PodSandboxConfig *pcfg = pod_config("latepod", NULL);
+	char *pod = run_pod(pcfg);
+	char *early = ctr_life(pod, pcfg, ctr_config("early", SLEEP_FOREVER, NULL));
+	/* the pod's CREATED and STARTED and the 4 of "early": followed, not read */
+	char *log = wait_log(fx.d.log, "with no client subscribed: not read");
+	assert_non_null(strstr(log, "not read (up to "));
+	sleep_ms(1500); /* quiet: the feed's wait (1 s) ends with nothing committed */
+	struct sub *a = subscribe_to(EVENTS);
+	char *late = create_ctr(pod, ctr_config("late", SLEEP_FOREVER, NULL), pcfg);
+	assert_event(next_event(a, NULL, NULL), 0, late, pod, RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+	start_ctr(late);
+	assert_event(next_event(a, NULL, NULL), 1, late, pod, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	stop_ctr(late, 0);
+	assert_event(next_event(a, NULL, NULL), 2, late, pod, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+	remove_ctr(late);
+	assert_event(next_event(a, NULL, NULL), 3, late, pod, -1);
+	stop_pod(pod);
+	assert_pod_event(next_event(a, NULL, NULL), 2, pod);
+	remove_pod(pod);
+	assert_pod_event(next_event(a, NULL, NULL), 3, pod);
+	/* the quiet period's events are in the table, as always */
+	assert_int_equal(db_int("SELECT count(*) FROM events WHERE container_id = ?1", early), 4);
+}
+
 /* An exit the exit watcher notices, while the client is connected: STOPPED with its exit code. */
 static void test_exit_watcher_event(void **state)
 {
@@ -456,6 +490,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_two_clients_lifecycle, up, down),
 		cmocka_unit_test_setup_teardown(test_exit_watcher_event, up, down),
+		cmocka_unit_test_setup_teardown(test_late_subscriber, up, down),
 		cmocka_unit_test_setup_teardown(test_exit_while_down_event, up, down),
 		cmocka_unit_test_setup_teardown(test_slow_client_cut_off, up, down),
 		cmocka_unit_test_setup_teardown(test_sigterm_ends_stream, up, down),
