@@ -1084,19 +1084,22 @@ void rt_exec_result_free(struct rt_exec_result *r)
  * subreaper that waits for it, so the pid is still the command's) and wait until they have exited,
  * so that the call returns only once they are gone (SIGKILL alone is asynchronous, and a child of
  * the command would be re-parented to the container's init and run on).  A command whose pid file
- * does not come within EXEC_START_WAIT_MS never started: killing conmon (done next by proc_run,
- * which reaps it) ends what is left. */
-static void exec_timeout(void *arg)
+ * has not come when conmon (conmon_pidfd) exits, or within EXEC_START_WAIT_MS, never started:
+ * killing conmon (done next by proc_run, which reaps it) ends what is left. */
+static void exec_timeout(void *arg, int conmon_pidfd)
 {
 	const char *pidfile = arg;
 	pid_t p = proc_pidfile(pidfile);
 	/* No pid file yet: the runtime is still starting the command (seen under load: `runc exec`
 	 * past a 1 s timeout).  Killing conmon alone would leave runc to start it anyway, orphaned in
-	 * the container; so wait, bounded, for the pid file and kill what it names. */
+	 * the container; so wait for the pid file and kill what it names.  Only while conmon runs:
+	 * it waits for `runc exec`, the pid file's writer, so once conmon has exited the pid file is
+	 * there or never comes (the command did not start). */
 	int64_t until = metrics_now_us() + (int64_t)EXEC_START_WAIT_MS * 1000;
 	while (p <= 0 && access(pidfile, F_OK) != 0 && metrics_now_us() < until) {
-		struct timespec ts = { 0, 5 * 1000000 };
-		nanosleep(&ts, NULL);
+		struct pollfd pf = { .fd = conmon_pidfd, .events = POLLIN };
+		if (poll(&pf, 1, 5) > 0)
+			break;
 	}
 	if (p <= 0)
 		p = proc_pidfile(pidfile);

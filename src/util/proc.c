@@ -226,7 +226,7 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 				if (reaped)
 					break; /* the child is done; a grandchild holds its output open */
 				if (o->on_timeout)
-					o->on_timeout(o->on_timeout_arg);
+					o->on_timeout(o->on_timeout_arg, pidfd);
 				kill_child(pid, o);
 				reap(pid, status);
 				return lc_fail(err, ETIMEDOUT, "%s did not finish within %d ms (killed)", path,
@@ -253,7 +253,7 @@ static int supervise(const char *path, pid_t pid, int pidfd, struct sink *out, s
 			if (reaped)
 				break; /* the child is done; no one waits for what a grandchild still writes */
 			if (o->on_timeout)
-				o->on_timeout(o->on_timeout_arg);
+				o->on_timeout(o->on_timeout_arg, pidfd);
 			kill_child(pid, o);
 			reap(pid, status);
 			return lc_fail(err, ECANCELED, "%s was cancelled (killed): its caller has gone", path);

@@ -24,8 +24,9 @@ struct proc_opts {
 	 * has gone: the child is then SIGKILLed and proc_run fails with errnum ECANCELED (already
 	 * readable: the child is not started).  0: none. */
 	int cancel_fd;
-	/* called at the timeout or the cancellation, before the child is killed (may be NULL) */
-	void (*on_timeout)(void *arg);
+	/* called at the timeout or the cancellation, before the child is killed (may be NULL), with a
+	 * pidfd of the child: readable once the child has exited (it is reaped only after the call) */
+	void (*on_timeout)(void *arg, int child_pidfd);
 	void *on_timeout_arg;
 	int drain_ms;            /* > 0: once the child exited, wait at most this long for EOF on its output */
 	const char *cwd;         /* NULL: the daemon's working directory */

@@ -612,8 +612,9 @@ struct timeout_probe {
 	int child_alive; /* the child was alive (not yet killed) when the callback ran */
 };
 
-static void on_timeout_cb(void *arg)
+static void on_timeout_cb(void *arg, int child_pidfd)
 {
+	(void)child_pidfd;
 	struct timeout_probe *p = arg;
 	p->calls++;
 	if (!p->pidfile[0])
@@ -2282,6 +2283,57 @@ static void test_exec_timeout(void **state)
 	rt_exec_result_free(&res);
 }
 
+/*
+ * An exec whose command never starts, and whose timeout passes while the runtime is still at it (a
+ * "runtime" whose exec takes 1 s and then fails, fault-injected): ETIMEDOUT soon after the runtime
+ * and conmon give up — the wait for the command's pid file ends with conmon, not EXEC_START_WAIT_MS
+ * (5 s) later.  Nothing is left and the container runs on.
+ */
+static void test_exec_timeout_never_started(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	size_t k = running_sleeper(f, "execns", 0);
+	char wrap[PATH_MAX + 32], gave_up[PATH_MAX + 32];
+	snprintf(wrap, sizeof wrap, "%s/slow-failing-runtime", f->dir);
+	snprintf(gave_up, sizeof gave_up, "%s/runtime-gave-up", f->dir);
+	FILE *fp = fopen(wrap, "w");
+	assert_non_null(fp);
+	fprintf(fp,
+		"#!/bin/sh\ncase \" $* \" in *\" exec \"*) sleep 1; echo 'injected: the command never starts' >&2; "
+		"date +%%s%%N > '%s'; exit 1 ;; esac\nexec '%s' \"$@\"\n",
+		gave_up, runc_path);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(wrap, 0755), 0);
+	struct rt_oci_config c = { .runtime_path = wrap, .conmon_path = conmon_path, .root = f->root,
+				   .exit_dir = f->exit_dir, .socket_dir = f->sock_dir };
+	struct runtime *rt;
+	must(runtime_oci_new(&c, &rt, &err), &err);
+	char *const never[] = { "/bin/busybox", "sleep", "4243", NULL };
+	struct rt_exec x = { .id = f->ids[k], .bundle = f->bundles[k], .args = never, .n_args = 3, .timeout_ms = 200 };
+	struct rt_exec_result res;
+	memset(&res, 0x5a, sizeof res);
+	int rc = rt_exec(rt, &x, &res, &err);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	runtime_free(rt);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_null(res.out);
+	char *t = slurp(gave_up);
+	assert_non_null(t);
+	long long after_ms = ((long long)now.tv_sec * 1000000000LL + now.tv_nsec - atoll(t)) / 1000000;
+	free(t);
+	print_message("the answer came %lld ms after the runtime gave up\n", after_ms);
+	/* conmon exits right after its runtime; the former wait went on to 5 s after the timeout */
+	if (after_ms > 2500)
+		fail_msg("the answer came %lld ms after the runtime gave up (the pid file was awaited)", after_ms);
+	assert_int_equal(find_process((const char *const *)never), 0);
+	assert_false(exec_conmon_running(f->ids[k]));
+	assert_no_exec_dirs(f->bundles[k]);
+	assert_int_equal(state_of(f, f->ids[k], NULL), RT_RUNNING);
+}
+
 /* The cgroup v1 file `file` of controller ctrl for pid (else cgroup v2's file2), read as a number. */
 static long long cgroup_value(pid_t pid, const char *ctrl, const char *file, const char *file2)
 {
@@ -2413,6 +2465,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oom, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_timeout_never_started, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 	};
 	if (getenv("LITECRI_TEST_FILTER")) /* e.g. LITECRI_TEST_FILTER='test_proc*' */
