@@ -6,7 +6,8 @@
 // Build offline: GO111MODULE=off GOPATH=/usr/share/gocode go build spdyclient.go
 // Run: spdyclient PATH/TO/stream_host (the tests), or spdyclient exec [-i] [-t] [-e] URL (one
 // session on a URL the daemon answered, as kubectl exec runs it), or spdyclient portforward URL
-// PORT (one forwarded connection).
+// PORT (one forwarded connection), or spdyclient load PID SIZE BOUND_KIB URL... (sessions at once on
+// URLs the daemon answered, the daemon's RSS bounded: test_stream's load test).
 package main
 
 import (
@@ -561,9 +562,27 @@ type counter struct{ n int64 }
 
 func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
-// 50 sessions streaming 10 MiB each at once; the server's RSS is sampled throughout.
-func testConcurrent(h *host) error {
-	base := h.num("rss")
+// rssKiB is the VmRSS of process pid in KiB (-1 when it cannot be read).
+func rssKiB(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(l[6:]), " kB"))
+			return n
+		}
+	}
+	return -1
+}
+
+// load runs one exec session on each of urls at once, each a command printing size bytes on
+// stdout (`head -c SIZE /dev/zero`), while the RSS of the server (process pid) is sampled: every
+// session must deliver every byte and exit 0, and the RSS may grow by bound KiB at most.  The one
+// load test of both stream_spdy (stream_host) and test_stream (the daemon: `spdyclient load`).
+func load(urls []string, size int64, pid, bound int) error {
+	base := rssKiB(pid)
 	var peak int
 	stopSampling := make(chan struct{})
 	sampled := make(chan struct{})
@@ -574,31 +593,29 @@ func testConcurrent(h *host) error {
 			case <-stopSampling:
 				return
 			case <-time.After(50 * time.Millisecond):
-				if r := h.num("rss"); r > peak {
+				if r := rssKiB(pid); r > peak {
 					peak = r
 				}
 			}
 		}
 	}()
-	const n, size = 50, 10 << 20
 	var wg sync.WaitGroup
-	errs := make(chan error, n)
+	errs := make(chan error, len(urls))
 	start := time.Now()
-	for i := 0; i < n; i++ {
+	for i, u := range urls {
 		wg.Add(1)
-		go func() {
+		go func(i int, u string) {
 			defer wg.Done()
 			c := &counter{}
-			res, err := runExec(h.exec(false, false, true, false, "head", "-c", strconv.Itoa(size), "/dev/zero"),
-				execOpts{stdout: true, stdoutSink: c})
+			res, err := runExec(u, execOpts{stdout: true, stdoutSink: c})
 			if err != nil {
-				errs <- err
+				errs <- fmt.Errorf("session %d: %v", i, err)
 				return
 			}
 			if code, err := exitCode(res.status); err != nil || code != 0 || c.n != size {
-				errs <- fmt.Errorf("%d bytes, exit %d (%v)", c.n, code, err)
+				errs <- fmt.Errorf("session %d: %d bytes of %d, exit %d (%v)", i, c.n, size, code, err)
 			}
-		}()
+		}(i, u)
 	}
 	wg.Wait()
 	close(stopSampling)
@@ -608,25 +625,53 @@ func testConcurrent(h *host) error {
 		return err
 	default:
 	}
-	fmt.Printf("  50 sessions x 10 MiB in %.1f s; server RSS %d KiB before, peak %d KiB\n",
+	fmt.Printf("  %d sessions x %d MiB in %.1f s; server RSS %d KiB before, peak %d KiB\n", len(urls), size>>20,
 		time.Since(start).Seconds(), base, peak)
-	if bound := rssBoundKiB(); peak-base > bound {
-		return fmt.Errorf("RSS grew by %d KiB (bound %d KiB)", peak-base, bound)
+	if base < 0 || peak-base > bound {
+		return fmt.Errorf("RSS grew by %d KiB (bound %d KiB; -1: not readable)", peak-base, bound)
 	}
 	return nil
+}
+
+// 50 sessions streaming 10 MiB each at once; the server's RSS is sampled throughout.
+func testConcurrent(h *host) error {
+	const n, size = 50, 10 << 20
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = h.exec(false, false, true, false, "head", "-c", strconv.Itoa(size), "/dev/zero")
+	}
+	return load(urls, size, h.cmd.Process.Pid, rssBoundKiB())
+}
+
+// loadCmd is `spdyclient load PID SIZE BOUND_KIB URL...`: load on the URLs the daemon (PID)
+// answered; exit status 1 with the reason when it fails.
+func loadCmd(args []string) {
+	pid, e1 := strconv.Atoi(args[0])
+	size, e2 := strconv.ParseInt(args[1], 10, 64)
+	bound, e3 := strconv.Atoi(args[2])
+	if e1 != nil || e2 != nil || e3 != nil {
+		fmt.Fprintln(os.Stderr, "spdyclient load: PID SIZE BOUND_KIB are numbers")
+		os.Exit(2)
+	}
+	if err := load(args[3:], size, pid, bound); err != nil {
+		fmt.Fprintln(os.Stderr, "spdyclient load:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 // A client that does not read: the server stops reading the command's output instead of
 // buffering it.
 func testBackPressure(h *host) error {
-	base := h.num("rss")
+	pid := h.cmd.Process.Pid
+	base := rssKiB(pid)
 	c := &counter{}
 	const size = 200 << 20
 	var peak int
 	go func() {
 		for i := 0; i < 20; i++ {
 			time.Sleep(100 * time.Millisecond)
-			if r := h.num("rss"); r > peak {
+			if r := rssKiB(pid); r > peak {
 				peak = r
 			}
 		}
@@ -741,12 +786,15 @@ func main() {
 	if len(os.Args) >= 3 && os.Args[1] == "exec" {
 		kubectlExec(os.Args[2:])
 	}
+	if len(os.Args) >= 5 && os.Args[1] == "load" {
+		loadCmd(os.Args[2:])
+	}
 	if len(os.Args) == 4 && os.Args[1] == "portforward" {
 		kubectlPortForward(os.Args[2], os.Args[3])
 		return
 	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: spdyclient PATH/TO/stream_host\n       spdyclient exec [-i] [-t] [-sWxH] [-e] URL\n       spdyclient portforward URL PORT")
+		fmt.Fprintln(os.Stderr, "usage: spdyclient PATH/TO/stream_host\n       spdyclient exec [-i] [-t] [-sWxH] [-e] URL\n       spdyclient portforward URL PORT\n       spdyclient load PID SIZE BOUND_KIB URL...")
 		os.Exit(2)
 	}
 	hostBin = os.Args[1]

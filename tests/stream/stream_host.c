@@ -12,7 +12,6 @@
  *   portforward [PORT...]        → URL
  *   sessions                     → running sessions
  *   fds                          → open descriptors of this process
- *   rss                          → VmRSS in KiB
  *   procs                        → processes the backend started and has not reaped
  * "ERR <message>" on failure.  EOF or "quit": stop the server (ending every session) and exit.
  */
@@ -198,19 +197,6 @@ static int count_fds(void)
 	return n - 1; /* the directory's own */
 }
 
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	long v = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			v = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -259,10 +245,6 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(words[0], "fds")) {
 			printf("%d\n", count_fds());
-			continue;
-		}
-		if (!strcmp(words[0], "rss")) {
-			printf("%ld\n", rss_kib());
 			continue;
 		}
 		if (!strcmp(words[0], "procs")) {
