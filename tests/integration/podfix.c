@@ -431,8 +431,7 @@ Runtime__V1__ContainerConfig *ctr_config(const char *name, const char *script, c
 	return c;
 }
 
-/* The annotations ctr_config gives container `name`. */
-
+/* CreateContainer of cfg in pod_id: the status; *id the new ID when OK, *details the message. */
 grpc_status_code create_ctr_st(const char *pod_id, const Runtime__V1__ContainerConfig *cfg,
 				      const Runtime__V1__PodSandboxConfig *pod_cfg, char **id, char **details)
 {
