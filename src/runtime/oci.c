@@ -21,8 +21,9 @@
  *                                            latter watched by watch_exits, removed by delete)
  *   <bundle>/oom                             empty, when the memory cgroup's OOM killer struck
  *                                            (exit_status: x->oom, with the cgroup's counter)
- *   <socket_dir>/<id>                        symlink to the bundle (removed by delete here, also
- *                                            when the runtime's container is gone already)
+ *   <socket_dir>/<id>                        symlink to the bundle (delete finds conmon by it;
+ *                                            removed by delete here, also when the runtime's
+ *                                            container is gone already)
  *
  * What runc 1.1 keeps, read here without running it (state, and delete's and update's init pid);
  * only when the runtime is named runc (crun keeps other files) and only what runc itself reads:
@@ -68,7 +69,8 @@ extern char **environ;
 #define RUNTIME_TIMEOUT_MS 60000 /* one runtime command */
 #define CONMON_TIMEOUT_MS 60000  /* conmon's report of the created container */
 #define REOPEN_TIMEOUT_MS 10000  /* conmon's new log file after a reopen request */
-#define CONMON_KILL_WAIT_MS 5000 /* a conmon killed after a failed create */
+#define CONMON_KILL_WAIT_MS 5000 /* a conmon killed (after a failed create, or at delete) */
+#define CONMON_EXIT_WAIT_MS 5000 /* a conmon finishing its records once the container is deleted */
 #define SUN_PATH_MAX 108         /* sizeof sockaddr_un.sun_path */
 /*
  * Output kept of one runtime command.  `state` prints the container's annotations: Kubernetes
@@ -319,19 +321,52 @@ static int socket_link_id(const struct oci *o, const char *name, char id[65])
 	return 1;
 }
 
+/*
+ * A pidfd of the conmon supervising the container of `bundle` (conmon_pid), *pid its pid: -1 when
+ * none runs.  The pidfile is read again once the pidfd is open, so that the pidfd names that conmon
+ * and not a process that got its pid by reuse in between.
+ */
+static int conmon_open(const char *bundle, pid_t *pid)
+{
+	*pid = conmon_pid(bundle);
+	if (*pid <= 0)
+		return -1;
+	int pfd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	if (pfd >= 0 && conmon_pid(bundle) != *pid) {
+		close(pfd);
+		return -1;
+	}
+	return pfd;
+}
+
+/*
+ * Wait at most wait_ms for conmon (pidfd pfd of pid cp, supervising container id) to exit, then
+ * SIGKILL it and wait CONMON_KILL_WAIT_MS more: 1 once it has exited (a zombie has: it writes
+ * nothing any more), 0 when it still runs (logged).
+ */
+static int conmon_end(int pfd, pid_t cp, const char *id, int wait_ms)
+{
+	assert(pfd >= 0 && cp > 0);
+	if (proc_wait_gone(pfd, cp, wait_ms))
+		return 1;
+	if (wait_ms > 0)
+		log_warn("conmon %d of container %s still runs %d ms after its container ended: killing it", (int)cp,
+			 id, wait_ms);
+	if (syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		log_warn("kill conmon %d of container %s: %s", (int)cp, id, strerror(errno));
+	if (proc_wait_gone(pfd, cp, CONMON_KILL_WAIT_MS))
+		return 1;
+	log_warn("conmon %d of container %s outlived SIGKILL for %d ms", (int)cp, id, CONMON_KILL_WAIT_MS);
+	return 0;
+}
+
 /* Undo a failed create: conmon first (so it writes no exit file), then the runtime's container. */
 static void create_undo(const struct oci *o, const struct rt_create *c)
 {
-	pid_t cp = conmon_pid(c->bundle);
-	if (cp > 0) {
-		cleanup_close int pfd = (int)syscall(SYS_pidfd_open, cp, 0);
-		if (kill(cp, SIGKILL) < 0 && errno != ESRCH)
-			log_warn("kill conmon %d of container %s: %s", (int)cp, c->id, strerror(errno));
-		if (pfd >= 0 && !proc_wait_gone(pfd, cp, CONMON_KILL_WAIT_MS))
-			log_warn("conmon %d of container %s outlived SIGKILL for %d ms", (int)cp, c->id,
-				 CONMON_KILL_WAIT_MS);
+	pid_t cp;
+	cleanup_close int pfd = conmon_open(c->bundle, &cp);
+	if (pfd >= 0 && conmon_end(pfd, cp, c->id, 0))
 		log_debug("killed conmon %d of container %s after a failed create", (int)cp, c->id);
-	}
 	if (known(o, c->id)) {
 		struct lc_err e;
 		struct proc_result r;
@@ -866,23 +901,43 @@ static void kill_before_delete(struct oci *o, const char *id)
 	proc_wait_gone(pfd, pid, 2000);
 }
 
-/* What conmon leaves of a container the runtime no longer has: its socket link, its exit file. */
-static int leftovers_remove(const struct oci *o, const char *id, struct lc_err *err)
+/*
+ * What conmon leaves of a container the runtime no longer has: conmon itself first (pidfd pfd of
+ * pid cp, -1 when none runs) — once the container's init has been reaped it still drains the
+ * output, fsyncs the log, writes <bundle>/exit (through a temporary exit.XXXXXX beside it) and
+ * <exit_dir>/<id>, and unlinks <bundle>/attach, which the caller's removal of the bundle would
+ * race — then its socket link and its exit file.  EBUSY when conmon outlives even SIGKILL.
+ */
+static int leftovers_remove(const struct oci *o, const char *id, int pfd, pid_t cp, struct lc_err *err)
 {
+	if (pfd >= 0 && !conmon_end(pfd, cp, id, CONMON_EXIT_WAIT_MS))
+		return lc_failc(err, EBUSY, "%s delete %s: its conmon %d still runs", o->name, id, (int)cp);
 	socket_link_remove(o, id);
 	return exit_file_remove(o->exit_dir, id, err);
 }
 
-/* Whenever the runtime's container is gone afterwards (deleted, or unknown: ENOENT), conmon's
- * leftovers are removed too: a removal interrupted between the two leaves nothing. */
+/*
+ * Whenever the runtime's container is gone afterwards (deleted, or unknown: ENOENT), conmon's
+ * leftovers are removed too: a removal interrupted between the two leaves nothing.  Its conmon is
+ * found through its socket link (to the bundle, holding conmon's pidfile), read before anything
+ * is removed.
+ */
 static int oci_delete(void *impl, const char *id, struct lc_err *err)
 {
 	struct oci *o = impl;
 	if (!id_is_hex(id, ID_HEX_LEN, ID_HEX_LEN))
 		return lc_fail(err, EINVAL, "container id \"%s\" is not 64 hex digits", id);
+	char link[PATH_MAX], bundle[PATH_MAX];
+	ssize_t n = socket_link_path(o, id, link) < 0 ? -1 : readlink(link, bundle, sizeof bundle - 1);
+	pid_t cp = 0;
+	cleanup_close int pfd = -1;
+	if (n > 0) {
+		bundle[n] = '\0';
+		pfd = conmon_open(bundle, &cp);
+	}
 	/* `delete --force` of an unknown container succeeds silently: tell ENOENT ourselves. */
 	if (!known(o, id)) {
-		if (leftovers_remove(o, id, err) < 0)
+		if (leftovers_remove(o, id, pfd, cp, err) < 0)
 			return -1;
 		return lc_failc(err, ENOENT, "%s delete %s: container does not exist", o->name, id);
 	}
@@ -895,7 +950,7 @@ static int oci_delete(void *impl, const char *id, struct lc_err *err)
 	if (r.status != 0)
 		rc = rt_fail(o, known(o, id) ? EIO : ENOENT, "delete", id, &r, err);
 	proc_result_free(&r);
-	if ((rc == 0 || err->errnum == ENOENT) && leftovers_remove(o, id, err) < 0)
+	if ((rc == 0 || err->errnum == ENOENT) && leftovers_remove(o, id, pfd, cp, err) < 0)
 		return -1;
 	return rc;
 }

@@ -102,7 +102,9 @@ struct runtime_ops {
 	 * Delete the container, killing it first if it still runs (`runtime delete --force`), and
 	 * whatever else the runtime kept for it (conmon's attach socket link, its exit record) — also
 	 * when the runtime itself no longer has the container: then ENOENT (unless removing those
-	 * failed: then that failure).
+	 * failed: then that failure).  On return, when the container is gone, no process of the
+	 * runtime writes into the bundle any more (its monitor has exited: it is waited for, bounded,
+	 * and killed if it lingers; EBUSY if it outlives that), so the caller may remove the bundle.
 	 */
 	int (*delete)(void *impl, const char *id, struct lc_err *err);
 	/*

@@ -2435,6 +2435,80 @@ static void test_update(void **state)
 	must(rt_delete(f->rt, f->ids[c], &err), &err);
 }
 
+struct delayed_cont {
+	pid_t pid;
+	int ms;
+};
+
+static void *cont_later(void *arg)
+{
+	const struct delayed_cont *d = arg;
+	sleep_ms(d->ms);
+	kill(d->pid, SIGCONT);
+	return NULL;
+}
+
+/*
+ * A created container's conmon, stopped (SIGSTOP) while delete kills the container: it is still
+ * to reap the init, write <bundle>/exit (through a temporary file beside it) and the exit record,
+ * and unlink <bundle>/attach.  delete returns only once that conmon has exited — continued after
+ * 300 ms, it has written its records, and delete removed the exit record after it; kept stopped,
+ * it is killed after delete's bound — so that nothing writes into the bundle afterwards and it
+ * can be removed.  (Under load, a conmon slow to fsync the log raced the bundle's removal:
+ * "Directory not empty".)
+ */
+static void test_delete_waits_for_conmon(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err;
+	const char *sleeper[] = { "/bin/busybox", "sleep", "1000", NULL };
+	for (int cont = 1; cont >= 0; cont--) {
+		size_t k = make_bundle(f, cont ? "conmon-cont" : "conmon-stopped", sleeper, 0, 0);
+		const char *id = f->ids[k];
+		char log[PATH_MAX], p[PATH_MAX + 80], exit_file[PATH_MAX + 80];
+		log_path_of(f, cont ? "conmon-cont" : "conmon-stopped", log);
+		create(f, k, log);
+		snprintf(p, sizeof p, "%s/conmon.pid", f->bundles[k]);
+		pid_t cp = read_pid(p);
+		assert_true(is_conmon_of(cp, id));
+		assert_int_equal(kill(cp, SIGSTOP), 0);
+		for (int64_t deadline = now_ms() + WAIT_MS; stat_state(cp) != 'T';) {
+			assert_true(now_ms() < deadline);
+			sleep_ms(1);
+		}
+		struct delayed_cont d = { .pid = cp, .ms = 300 };
+		pthread_t th;
+		if (cont)
+			assert_int_equal(pthread_create(&th, NULL, cont_later, &d), 0);
+		int64_t t0 = now_ms();
+		int rc = rt_delete(f->rt, id, &err);
+		int64_t took = now_ms() - t0;
+		int alive = proc_alive(cp);
+		if (cont)
+			assert_int_equal(pthread_join(th, NULL), 0);
+		else
+			kill(cp, SIGCONT); /* never left stopped, whatever happened */
+		must(rc, &err);
+		print_message("delete with conmon %s: %lld ms\n", cont ? "continued after 300 ms" : "stopped",
+			      (long long)took);
+		assert_false(alive);
+		snprintf(exit_file, sizeof exit_file, "%s/%s", f->exit_dir, id);
+		assert_int_equal(access(exit_file, F_OK), -1); /* written before delete removed it, if at all */
+		snprintf(p, sizeof p, "%s/exit", f->bundles[k]);
+		if (cont) {
+			char *code = slurp(p); /* conmon finished by itself */
+			assert_non_null(code);
+			assert_string_equal(code, "137");
+			free(code);
+		} else {
+			assert_int_equal(access(p, F_OK), -1); /* killed before it wrote anything */
+		}
+		must(rmtree(f->bundles[k], &err), &err);
+		assert_int_equal(access(f->bundles[k], F_OK), -1);
+		assert_int_equal(tmpdir_count(f->sock_dir), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2457,6 +2531,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_annotations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runtime_output_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_waits_for_conmon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_from_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
