@@ -43,7 +43,7 @@ while [ "$i" -lt "$R" ]; do
 		start "$bin" "$W/root/litecri.db" "$W/run.log" "${RESTART_FLAGS:-}"
 		stop
 		[ -z "${RESTART_LOG:-}" ] || cp "$W/run.log" "$RESTART_LOG/$i-$(echo "$bin" | tr / _).log"
-		line=$(grep -o "recovery: .*" "$W/run.log" || echo "recovery: (no line)")
+		line=$(grep -o "recovery: [0-9].*" "$W/run.log" || echo "recovery: (no line)")
 		echo "$bin: $line; exec to ready $READY_MS ms"
 	done
 	i=$((i + 1))
