@@ -1,6 +1,7 @@
 /* lifecycle.c — see lifecycle.h. */
 #include "cri/lifecycle.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "util/fsutil.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 int life_new_id(char id[OBJ_ID_BUF], struct lc_err *err)
 {
@@ -153,8 +155,10 @@ int life_record_exit(struct cri_env *env, const char *id, const struct rt_exit *
 		log_error("container %s: exit %d not recorded: %s", id, exit_code, err->msg);
 		return -1;
 	}
-	if (changed)
+	if (changed) {
 		log_info("container %s exited with code %d (%s)", id, exit_code, reason);
+		life_reap(env, id); /* x, the OOM verdict with it, was read from the runtime's container */
+	}
 	if (!changed) {
 		if (store_sandbox_infra_exited(env->store, id, x->at, &changed, err) < 0) {
 			log_error("sandbox %s: infra exit not recorded: %s", id, err->msg);
@@ -165,6 +169,77 @@ int life_record_exit(struct cri_env *env, const char *id, const struct rt_exit *
 	}
 	life_wake(env);
 	return 0;
+}
+
+/* The reaper's thread: one delete at a time, in the order the exits were recorded. */
+static void *reaper_run(void *arg)
+{
+	struct cri_env *env = arg;
+	struct lifecycle *lc = env->lc;
+	pthread_mutex_lock(&lc->reap_mu);
+	for (;;) {
+		while (!lc->reaper_stop && lc->reap_n == 0)
+			pthread_cond_wait(&lc->reap_cv, &lc->reap_mu);
+		if (lc->reaper_stop)
+			break;
+		memcpy(lc->reaping, lc->reap_q[0], OBJ_ID_BUF);
+		memmove(lc->reap_q, lc->reap_q + 1, --lc->reap_n * sizeof *lc->reap_q);
+		pthread_mutex_unlock(&lc->reap_mu);
+		struct lc_err err = { 0 };
+		int64_t t0 = metrics_now_us();
+		if (rt_delete(lc->rt, lc->reaping, &err) == 0)
+			log_debug("container %s: runtime container deleted after its exit in %.1f ms", lc->reaping,
+				  (double)(metrics_now_us() - t0) / 1000.0);
+		else if (err.errnum != ENOENT) /* removed meanwhile: fine */
+			log_warn("container %s: runtime container not deleted after its exit (RemoveContainer deletes "
+				 "it): %s", lc->reaping, err.msg);
+		pthread_mutex_lock(&lc->reap_mu);
+		lc->reaping[0] = '\0';
+		pthread_cond_broadcast(&lc->reap_cv);
+	}
+	pthread_mutex_unlock(&lc->reap_mu);
+	return NULL;
+}
+
+void life_reap(struct cri_env *env, const char *id)
+{
+	struct lifecycle *lc = env->lc;
+	assert(id_is_hex(id, OBJ_ID_LEN, OBJ_ID_LEN));
+	pthread_mutex_lock(&lc->reap_mu);
+	int queued = !lc->reaper_running || !strcmp(lc->reaping, id);
+	for (size_t i = 0; i < lc->reap_n && !queued; i++)
+		queued = !strcmp(lc->reap_q[i], id);
+	if (!queued && lc->reap_n == lc->reap_cap) {
+		size_t cap = lc->reap_cap ? 2 * lc->reap_cap : 16;
+		void *q = realloc(lc->reap_q, cap * sizeof *lc->reap_q);
+		if (q) {
+			lc->reap_q = q;
+			lc->reap_cap = cap;
+		} else {
+			log_warn("container %s: no memory to queue its runtime container's delete (RemoveContainer "
+				 "deletes it)", id);
+			queued = 1;
+		}
+	}
+	if (!queued) {
+		memcpy(lc->reap_q[lc->reap_n++], id, OBJ_ID_BUF);
+		pthread_cond_broadcast(&lc->reap_cv);
+	}
+	pthread_mutex_unlock(&lc->reap_mu);
+}
+
+/* Take id off the reaper's queue, and wait for its delete if it is under way. */
+static void reap_claim(struct lifecycle *lc, const char *id)
+{
+	pthread_mutex_lock(&lc->reap_mu);
+	for (size_t i = 0; i < lc->reap_n; i++)
+		if (!strcmp(lc->reap_q[i], id)) {
+			memmove(lc->reap_q + i, lc->reap_q + i + 1, (--lc->reap_n - i) * sizeof *lc->reap_q);
+			break;
+		}
+	while (!strcmp(lc->reaping, id))
+		pthread_cond_wait(&lc->reap_cv, &lc->reap_mu);
+	pthread_mutex_unlock(&lc->reap_mu);
 }
 
 void life_wake(struct cri_env *env)
@@ -345,6 +420,7 @@ int life_container_teardown(struct cri_env *env, const char *id, struct lc_err *
 	    life_dir(env, DIR_CTR_STATE, id, "rootfs", rootfs, sizeof rootfs, err) < 0 ||
 	    life_dir(env, DIR_CTR_ROOT, id, NULL, rw, sizeof rw, err) < 0)
 		return -1;
+	reap_claim(env->lc, id);
 	if (rt_delete(env->lc->rt, id, err) < 0) {
 		if (err->errnum != ENOENT)
 			return lc_wrap(err, "delete runtime container %s", id);
@@ -438,6 +514,8 @@ int lifecycle_open_check(struct cri_env *env, struct runtime *rt, struct lc_err 
 	lc->rt = rt;
 	pthread_mutex_init(&lc->mu, NULL);
 	pthread_cond_init(&lc->cv, NULL);
+	pthread_mutex_init(&lc->reap_mu, NULL);
+	pthread_cond_init(&lc->reap_cv, NULL);
 	env->lc = lc;
 	return 0;
 }
@@ -464,6 +542,12 @@ int lifecycle_open(struct cri_env *env, struct runtime *rt, struct lc_err *err)
 	}
 	if (pause_install(env->cfg->pause, lc->pause_rootfs, err) < 0)
 		goto fail;
+	int e = pthread_create(&lc->reaper, NULL, reaper_run, env);
+	if (e != 0) {
+		lc_fail(err, e, "start the reaper thread");
+		goto fail;
+	}
+	lc->reaper_running = 1;
 	/* First reported are the exits recorded while the daemon was down. */
 	if (rt_watch_exits(rt, exit_reported, env, err) < 0)
 		goto fail;
@@ -480,7 +564,20 @@ void lifecycle_close(struct cri_env *env)
 	struct lifecycle *lc = env->lc;
 	if (!lc)
 		return;
-	runtime_free(lc->rt); /* first: it ends the exit watch, whose callback uses lc */
+	if (lc->reaper_running) { /* first: it uses the runtime; what it leaves queued, recovery deletes */
+		pthread_mutex_lock(&lc->reap_mu);
+		lc->reaper_stop = 1;
+		pthread_cond_broadcast(&lc->reap_cv);
+		pthread_mutex_unlock(&lc->reap_mu);
+		pthread_join(lc->reaper, NULL);
+		pthread_mutex_lock(&lc->reap_mu);
+		lc->reaper_running = 0; /* life_reap from the exit watch, until it ends: nothing queued */
+		pthread_mutex_unlock(&lc->reap_mu);
+	}
+	runtime_free(lc->rt); /* then: it ends the exit watch, whose callback uses lc */
+	pthread_cond_destroy(&lc->reap_cv);
+	pthread_mutex_destroy(&lc->reap_mu);
+	free(lc->reap_q);
 	pthread_cond_destroy(&lc->cv);
 	pthread_mutex_destroy(&lc->mu);
 	free(lc);

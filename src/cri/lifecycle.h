@@ -38,6 +38,19 @@ struct lifecycle {
 	pthread_cond_t cv;
 	uint64_t gen;
 	char pause_rootfs[PATH_MAX];
+	/*
+	 * The reaper (life_reap): one thread deleting the runtime containers of recorded exits, off
+	 * every call's path.  reap_mu guards the queue and `reaping` (the ID being deleted now, "" when
+	 * none); it is never held across a runtime call.  reap_cv: work queued, a delete finished,
+	 * stop.
+	 */
+	pthread_mutex_t reap_mu;
+	pthread_cond_t reap_cv;
+	pthread_t reaper;
+	int reaper_running, reaper_stop;
+	char (*reap_q)[OBJ_ID_BUF];
+	size_t reap_n, reap_cap;
+	char reaping[OBJ_ID_BUF];
 };
 
 enum life_dir { DIR_CTR_ROOT, DIR_CTR_STATE, DIR_SB_ROOT, DIR_SB_STATE };
@@ -77,6 +90,16 @@ int life_new_id(char id[OBJ_ID_BUF], struct lc_err *err);
 int life_record_exit(struct cri_env *env, const char *id, const struct rt_exit *x, struct lc_err *err);
 
 /*
+ * Have the reaper delete container id's runtime container (rt_delete) in the background, as
+ * containerd deletes a task when its exit is handled: call it once the container's exit is
+ * recorded (EXITED, durable) and everything read from the runtime's container (the OOM verdict:
+ * its memory cgroup) has been read.  Nothing waits for it: a failed delete is logged and left to
+ * RemoveContainer (life_container_teardown deletes whatever the runtime still has), a daemon
+ * killed first to recovery.  Queued once however often it is asked; never blocks on the runtime.
+ */
+void life_reap(struct cri_env *env, const char *id);
+
+/*
  * 1 while the monitor supervising container (or infra container) id still runs
  * (rt_monitor_alive): its exit, not recorded by the runtime yet, may still come.
  */
@@ -110,7 +133,8 @@ int life_container_stop(struct cri_env *env, const char *id, int64_t timeout, in
 grpc_status_code life_container_remove(struct cri_env *env, struct cri_call *call, const char *id);
 
 /* Delete what a container has outside the database (runtime container and what the runtime kept
- * for it, mounts, dirs). */
+ * for it, mounts, dirs).  A reaper's delete of id still queued is taken off the queue, one under
+ * way is waited for (then the runtime has nothing left, found without running it). */
 int life_container_teardown(struct cri_env *env, const char *id, struct lc_err *err);
 /* The same for a sandbox (infra container, shm, pinned namespaces, dirs). */
 int life_sandbox_teardown(struct cri_env *env, const char *id, struct lc_err *err);

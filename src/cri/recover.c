@@ -8,6 +8,7 @@
  *               starting → RUNNING if the runtime runs it, CREATED if it is still created, else its exit;
  *               CREATED/RUNNING/UNKNOWN the runtime no longer runs → its exit (from conmon's exit
  *               file, else code 255);
+ *               EXITED whose runtime container is still there → the reaper deletes it (life_reap);
  *               updating → the recorded resources re-applied (the interrupted update may have
  *               reached the cgroup without being recorded), updating cleared.
  *   sandboxes   network ADDING or DELETING (a CNI ADD before its outcome was recorded, or a DEL
@@ -159,8 +160,14 @@ static void recover_container(struct recon *rc_, const struct container_row *c, 
 		else
 			log_info("container %s: resource update interrupted: %s", id, outcome);
 	}
-	if (c->state == CTR_EXITED && !c->starting)
+	if (c->state == CTR_EXITED && !c->starting) {
+		/* Its exit was recorded; the reaper's delete of its runtime container had not finished
+		 * (the daemon was stopped or killed first, or the delete failed): queued again.  Not a
+		 * finding: between an exit and its delete this is how things are. */
+		if (!rc_->report && !rebooted && runtime_state(env, id) != RT_MISSING)
+			life_reap(env, id);
 		return;
+	}
 	if (rebooted) {
 		container_rebooted(rc_, c);
 		return;

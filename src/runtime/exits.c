@@ -42,6 +42,11 @@ int exit_file_read(const char *dir, const char *id, int *exit_code, int64_t *fin
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof path, "%s/%s", dir, id) >= (int)sizeof path)
 		return lc_fail(err, ENAMETOOLONG, "exit file in %s", dir);
+	return exit_path_read(path, exit_code, finished_at, err);
+}
+
+int exit_path_read(const char *path, int *exit_code, int64_t *finished_at, struct lc_err *err)
+{
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return lc_fail(err, errno, "exit file %s", path);

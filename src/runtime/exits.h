@@ -29,6 +29,9 @@ void exits_stop(struct exits *x);
  * epoch.  Absent: -1 with errnum ENOENT. */
 int exit_file_read(const char *dir, const char *id, int *exit_code, int64_t *finished_at, struct lc_err *err);
 
+/* The same of an exit file at path (conmon's copy in its --persist-dir: "<bundle>/exit"). */
+int exit_path_read(const char *path, int *exit_code, int64_t *finished_at, struct lc_err *err);
+
 /* Remove "<dir>/<id>"; absent is fine. */
 int exit_file_remove(const char *dir, const char *id, struct lc_err *err);
 

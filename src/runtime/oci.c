@@ -18,7 +18,9 @@
  *   <bundle>/attach                          attach socket (removed when conmon exits normally)
  *   <bundle>/exit, <exit_dir>/<id>           exit code as decimal text, written to a temporary
  *                                            file and renamed into place (exit_status; the
- *                                            latter watched by watch_exits, removed by delete)
+ *                                            latter watched by watch_exits, removed by delete;
+ *                                            an attachment's wait reads the former once a delete
+ *                                            has removed the latter)
  *   <bundle>/oom                             empty, when the memory cgroup's OOM killer struck
  *                                            (exit_status: x->oom, with the cgroup's counter)
  *   <socket_dir>/<id>                        symlink to the bundle (delete finds conmon by it;
@@ -1775,12 +1777,17 @@ static int oci_session_wait(void *impl, struct rt_session *s, int *exit_code, st
 		*exit_code = s->code;
 		return 0;
 	}
-	/* conmon closed the socket, then writes the exit file */
+	/* conmon closed the socket, then writes the exit files: the one in exit_dir (which a delete
+	 * after the exit is recorded removes, maybe before this reads it) and the bundle's */
 	int64_t deadline = metrics_now_us() + (int64_t)ATTACH_EXIT_WAIT_MS * 1000;
+	char kept[PATH_MAX];
+	if (snprintf(kept, sizeof kept, "%s/exit", s->bundle) >= (int)sizeof kept)
+		return lc_fail(err, ENAMETOOLONG, "bundle %s", s->bundle);
 	for (;;) {
 		int64_t at;
 		int gone = conmon_pid(s->bundle) == 0;
-		if (exit_file_read(o->exit_dir, s->id, exit_code, &at, err) == 0)
+		if (exit_file_read(o->exit_dir, s->id, exit_code, &at, err) == 0 ||
+		    (err->errnum == ENOENT && exit_path_read(kept, exit_code, &at, err) == 0))
 			return 0;
 		if (err->errnum != ENOENT)
 			return -1;

@@ -358,10 +358,14 @@ static void test_exec_refused(void **state)
 	assert_int_equal(exec_start_st(unknown, (const char *const[]){ "true", NULL }, &io, &s, fds, &err), -1);
 	assert_int_equal(err.errnum, ENOENT);
 	stop_ctr(c, 0);
+	/* Stopped: not running (ESRCH) — or unknown (ENOENT) once the daemon has deleted its runtime
+	 * container, which it does in the background when the exit is recorded. */
 	assert_int_equal(exec_start_st(c, (const char *const[]){ "true", NULL }, &io, &s, fds, &err), -1);
-	assert_int_equal(err.errnum, ESRCH);
+	if (err.errnum != ESRCH && err.errnum != ENOENT)
+		fail_msg("exec in a stopped container: %s", err.msg);
 	assert_int_equal(rt_attach(rt, c, bundle_of(c), &io, &s, fds, &err), -1);
-	assert_int_equal(err.errnum, ESRCH);
+	if (err.errnum != ESRCH && err.errnum != ENOENT)
+		fail_msg("attach to a stopped container: %s", err.msg);
 	assert_int_equal(rt_attach(rt, unknown, bundle_of(c), &io, &s, fds, &err), -1);
 	assert_int_equal(err.errnum, ENOENT);
 }

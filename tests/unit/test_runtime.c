@@ -1276,6 +1276,13 @@ static void test_lifecycle(void **state)
 	assert_int_equal(err.errnum, ESRCH);
 	must(rt_delete(f->rt, id, &err), &err);
 	assert_int_equal(state_of(f, id, NULL), RT_MISSING);
+	/* The bundle keeps conmon's copy of the exit code (an attachment's wait reads it after a delete). */
+	char kept[PATH_MAX + 16];
+	snprintf(kept, sizeof kept, "%s/exit", f->bundles[k]);
+	s = slurp(kept);
+	assert_non_null(s);
+	assert_string_equal(s, "0");
+	free(s);
 	assert_int_equal(rt_delete(f->rt, id, &err), -1);
 	assert_int_equal(err.errnum, ENOENT);
 	assert_non_null(strstr(err.msg, id));
