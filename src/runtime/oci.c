@@ -27,11 +27,12 @@
  *                                            removed by delete here, also when the runtime's
  *                                            container is gone already)
  *
- * What runc 1.1 keeps, read here without running it (state, and delete's and update's init pid);
- * only when the runtime is named runc (crun keeps other files) and only what runc itself reads:
+ * What runc 1.1 keeps, read here without running it (state, kill of the init, whether kill --all
+ * of a stopped container has anything left to signal, delete's and update's init pid); only when
+ * the runtime is named runc (crun keeps other files) and only what runc itself reads:
  *   <root>/<id>/state.json                   init_process_pid, init_process_start (field 22 of
- *                                            /proc/<pid>/stat), cgroup_paths, config.cgroups;
- *                                            replaced whole by rename
+ *                                            /proc/<pid>/stat), cgroup_paths, config.cgroups,
+ *                                            config.namespaces; replaced whole by rename
  *   <root>/<id>/exec.fifo                    there while the container is created, not started
  */
 #include "runtime/runtime.h"
@@ -731,13 +732,12 @@ static int state_frozen(json_t *state)
  *            "init_process_start");
  *   created  the init process waits on <root>/<id>/exec.fifo, which `runc start` removes;
  *   running  otherwise.
- * *pid: the init process, 0 when stopped (as `runc state` prints it).  0, or -1 when this cannot
- * tell for sure (not runc, no state.json or an unexpected one, a file it could not read): then
- * the caller asks runc.
+ * *pid: the init process, 0 when stopped (as `runc state` prints it).  j: runc_state_file's
+ * record of id.  0, or -1 when this cannot tell for sure (not runc, no state.json or an unexpected
+ * one, a file it could not read): then the caller asks runc.
  */
-static int state_from_files(const struct oci *o, const char *id, enum rt_state *st, pid_t *pid)
+static int state_from_files(const struct oci *o, const char *id, json_t *j, enum rt_state *st, pid_t *pid)
 {
-	json_auto_t *j = runc_state_file(o, id);
 	json_t *jp = json_object_get(j, "init_process_pid"), *js = json_object_get(j, "init_process_start");
 	if (!json_is_integer(jp) || !json_is_integer(js))
 		return -1;
@@ -789,7 +789,8 @@ static int oci_state(void *impl, const char *id, enum rt_state *st, pid_t *pid, 
 	*pid = 0;
 	if (!known(o, id))
 		return 0;
-	if (state_from_files(o, id, st, pid) == 0) {
+	json_auto_t *rec = runc_state_file(o, id);
+	if (state_from_files(o, id, rec, st, pid) == 0) {
 		log_debug("%s state %s: %s, pid %d (from its files)", o->name, id,
 			  *st == RT_CREATED ? "created" : *st == RT_RUNNING ? "running" :
 			  *st == RT_PAUSED ? "paused" : "stopped", (int)*pid);
@@ -832,6 +833,48 @@ static int oci_state(void *impl, const char *id, enum rt_state *st, pid_t *pid, 
 	return rc;
 }
 
+/*
+ * Does runc's record j give the container a PID namespace of its own ("config"."namespaces" holds
+ * {"type": "NEWPID"} without a path)?  Then nothing of it outlives its init: the kernel kills the
+ * rest of the namespace when the init ends.  0 when it does not, or j does not say.
+ */
+static int state_own_pid_ns(json_t *j)
+{
+	json_t *ns = json_object_get(json_object_get(j, "config"), "namespaces"), *n;
+	size_t i;
+	json_array_foreach(ns, i, n) {
+		const char *t = json_string_value(json_object_get(n, "type"));
+		const char *path = json_string_value(json_object_get(n, "path"));
+		if (t && !strcmp(t, "NEWPID"))
+			return !path || !path[0];
+	}
+	return 0;
+}
+
+/*
+ * Without running runc, when its files tell for sure (state_from_files and j, runc_state_file's
+ * record): sig to the init of a created or running container, through a pidfd guarded by the
+ * init's start time ("init_process_start") — what `runc kill` without --all does (libcontainer's
+ * Signal: the init, if it is still the process runc started).  0 sent, -1 ESRCH not running (gone
+ * meanwhile too), 1 when runc must decide (not runc, a paused container: runc thaws it for
+ * SIGKILL, a record or file it could not read).
+ */
+static int kill_init(const struct oci *o, const char *id, json_t *j, int sig, struct lc_err *err)
+{
+	enum rt_state st;
+	pid_t pid;
+	json_int_t start = json_integer_value(json_object_get(j, "init_process_start"));
+	if (!j || state_from_files(o, id, j, &st, &pid) < 0 || st == RT_PAUSED)
+		return 1;
+	if (st == RT_STOPPED || proc_signal_started(pid, (unsigned long long)start, sig) < 0) {
+		if (st != RT_STOPPED && errno != ESRCH)
+			return 1;
+		return lc_failc(err, ESRCH, "%s kill %s: container not running", o->name, id);
+	}
+	log_debug("%s kill %s: signal %d to its init %d (pidfd)", o->name, id, sig, (int)pid);
+	return 0;
+}
+
 static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err *err)
 {
 	struct oci *o = impl;
@@ -840,17 +883,28 @@ static int oci_kill(void *impl, const char *id, int sig, int all, struct lc_err 
 	const char *args_all[] = { "kill", "--all", id, signum, NULL };
 	const char *args_one[] = { "kill", id, signum, NULL };
 	struct proc_result r;
+	if (!known(o, id))
+		return lc_failc(err, ENOENT, "%s kill %s: container does not exist", o->name, id);
+	json_auto_t *j = runc_state_file(o, id);
+	/* SIGKILL to every process of a container with a PID namespace of its own: its init's death
+	 * ends the rest (the kernel kills the namespace), as `kill --all` would. */
+	if (!all || (sig == SIGKILL && state_own_pid_ns(j))) {
+		int rc = kill_init(o, id, j, sig, err);
+		if (rc <= 0)
+			return rc;
+	}
 	if (all) {
 		/* `kill --all` succeeds on a stopped container: ask first, for ENOENT/ESRCH as without --all. */
 		enum rt_state st;
 		pid_t p;
-		if (oci_state(impl, id, &st, &p, err) < 0)
+		if ((!j || state_from_files(o, id, j, &st, &p) < 0) && oci_state(impl, id, &st, &p, err) < 0)
 			return -1;
 		if (st == RT_MISSING)
 			return lc_failc(err, ENOENT, "%s kill %s: container does not exist", o->name, id);
 		if (st == RT_STOPPED) {
-			/* The init is gone; what it left in the container's cgroup still gets the signal. */
-			if (rt_run(o, id, args_all, &r, err) == 0) {
+			/* The init is gone; what it left in the container's cgroup still gets the signal —
+			 * unless the container's PID namespace was its own, which ended with the init. */
+			if (!state_own_pid_ns(j) && rt_run(o, id, args_all, &r, err) == 0) {
 				if (r.status != 0)
 					log_debug("%s kill --all %s (stopped): %s", o->name, id, r.errout);
 				proc_result_free(&r);

@@ -538,6 +538,26 @@ pid_t proc_pidfile(const char *path)
 	return (pid_t)pid;
 }
 
+int proc_signal_started(pid_t pid, unsigned long long start_ticks, int sig)
+{
+	assert(pid > 0);
+	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return -1; /* ESRCH: no such process */
+	char state;
+	unsigned long long ticks;
+	if (proc_stat(pid, &state, &ticks) < 0) {
+		if (errno == ENOENT)
+			errno = ESRCH;
+		return -1;
+	}
+	if (state == 'Z' || state == 'X' || ticks != start_ticks) {
+		errno = ESRCH;
+		return -1;
+	}
+	return (int)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0 ? -1 : 0;
+}
+
 int proc_wait_gone(int pidfd, pid_t pid, int timeout_ms)
 {
 	assert(pid > 0 && timeout_ms >= 0);

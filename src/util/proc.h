@@ -92,6 +92,16 @@ int proc_alive(pid_t pid);
 pid_t proc_pidfile(const char *path);
 
 /*
+ * Send sig to process pid if it is still the one that started at start_ticks (proc_stat's field
+ * 22, recorded when it was started: a reused pid has a later one) and has not exited (a zombie
+ * has): through a pidfd opened before the check, so the signal cannot reach a process that took
+ * the pid meanwhile.  0 sent; -1 with errno ESRCH when that process has gone, another errno when
+ * it could not be told or signalled.  The other guard against a reused PID beside proc_pidfile,
+ * for callers that know when the process started.
+ */
+int proc_signal_started(pid_t pid, unsigned long long start_ticks, int sig);
+
+/*
  * Wait at most timeout_ms (0: just look) until process pid has exited, a zombie counting as
  * exited (proc_alive): 1 once it has, 0 when it still runs at the end.  pidfd: a pidfd of pid
  * opened before the process was signalled (it also guards against a reused pid), polled without

@@ -1162,6 +1162,46 @@ static void test_proc_pidfile(void **state)
 	assert_int_equal(proc_pidfile(path), 0); /* gone */
 }
 
+/* proc_signal_started: only the process that started at the ticks given, and not a zombie. */
+static void test_proc_signal_started(void **state)
+{
+	(void)state;
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	char st;
+	unsigned long long ticks;
+	assert_int_equal(proc_stat(child, &st, &ticks), 0);
+	/* Another start time: the pid is someone else's now; nothing is sent. */
+	assert_int_equal(proc_signal_started(child, ticks + 1, SIGTERM), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(proc_signal_started(child, ticks - 1, SIGTERM), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_true(proc_alive(child));
+	assert_int_equal(proc_signal_started(child, ticks, SIGTERM), 0);
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	assert_int_equal(proc_signal_started(child, ticks, SIGTERM), -1); /* gone */
+	assert_int_equal(errno, ESRCH);
+
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	for (int64_t deadline = now_ms() + WAIT_MS; stat_state(child) != 'Z';) {
+		assert_true(now_ms() < deadline);
+		sleep_ms(1);
+	}
+	assert_int_equal(proc_stat(child, &st, &ticks), 0);
+	assert_int_equal(proc_signal_started(child, ticks, SIGKILL), -1); /* a zombie has exited */
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+}
+
 /*
  * cgroup.h's resolution: a cgroupsPath per controller by the host's layout (refusing one that is
  * not absolute or climbs), a process's directories from /proc/<pid>/cgroup (this process is in
@@ -1342,6 +1382,24 @@ static void test_exit_codes_and_cycle(void **state)
 	assert_true(found_b && found_c);
 	must(rt_start(f->rt, f->ids[b], &err), &err);
 	assert_int_equal(wait_exit(f, f->ids[b]), 1);
+
+	/* The init's own signal (a pidfd, runc not run) ends a container that handles it. */
+	const char *trapper[] = { "/bin/busybox", "sh", "-c",
+				  "trap 'exit 7' TERM; cat /go; while :; do sleep 0.1; done", NULL };
+	size_t t = make_bundle(f, "trapper", trapper, 0, 0);
+	char go[PATH_MAX + 16];
+	snprintf(go, sizeof go, "%s/rootfs/go", f->bundles[t]);
+	assert_int_equal(mkfifo(go, 0600), 0);
+	create(f, t, "");
+	must(rt_start(f->rt, f->ids[t], &err), &err);
+	int gofd = open(go, O_WRONLY | O_CLOEXEC); /* returns once cat reads: the trap is set */
+	assert_true(gofd >= 0);
+	close(gofd);
+	must(rt_kill(f->rt, f->ids[t], SIGTERM, 0, &err), &err);
+	assert_int_equal(wait_exit(f, f->ids[t]), 7);
+	assert_int_equal(rt_kill(f->rt, f->ids[t], SIGTERM, 0, &err), -1);
+	assert_int_equal(err.errnum, ESRCH);
+	must(rt_delete(f->rt, f->ids[t], &err), &err);
 
 	/* kill --all of a running container; delete --force of a created one. */
 	must(rt_start(f->rt, f->ids[c], &err), &err);
@@ -2531,6 +2589,7 @@ int main(void)
 		cmocka_unit_test(test_proc_fds),
 		cmocka_unit_test(test_proc_zombie),
 		cmocka_unit_test_setup_teardown(test_exit_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_signal_started, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_pidfile, setup, teardown),
 		cmocka_unit_test(test_cgroup),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
