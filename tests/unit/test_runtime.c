@@ -1121,6 +1121,20 @@ static void test_exit_files(void **state)
  * started after it (the file's mtime set far back) got the PID by reuse; a zombie has exited; no
  * file, no PID, PID 1 or a PID that is not there: 0.
  */
+/* A child of this process that has exited and is not reaped yet (the caller reaps it). */
+static pid_t zombie_child(void)
+{
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	for (int64_t deadline = now_ms() + WAIT_MS; stat_state(child) != 'Z';) {
+		assert_true(now_ms() < deadline);
+		sleep_ms(1);
+	}
+	return child;
+}
+
 static void test_proc_pidfile(void **state)
 {
 	struct fx *f = *state;
@@ -1145,14 +1159,7 @@ static void test_proc_pidfile(void **state)
 	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
 	assert_int_equal(proc_pidfile(path), 0);
 
-	pid_t child = fork();
-	assert_true(child >= 0);
-	if (child == 0)
-		_exit(0);
-	for (int64_t deadline = now_ms() + WAIT_MS; stat_state(child) != 'Z';) {
-		assert_true(now_ms() < deadline);
-		sleep_ms(1);
-	}
+	pid_t child = zombie_child();
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	fprintf(fp, "%d", (int)child);
@@ -1188,14 +1195,7 @@ static void test_proc_signal_started(void **state)
 	assert_int_equal(proc_signal_started(child, ticks, SIGTERM), -1); /* gone */
 	assert_int_equal(errno, ESRCH);
 
-	child = fork();
-	assert_true(child >= 0);
-	if (child == 0)
-		_exit(0);
-	for (int64_t deadline = now_ms() + WAIT_MS; stat_state(child) != 'Z';) {
-		assert_true(now_ms() < deadline);
-		sleep_ms(1);
-	}
+	child = zombie_child();
 	assert_int_equal(proc_stat(child, &st, &ticks), 0);
 	assert_int_equal(proc_signal_started(child, ticks, SIGKILL), -1); /* a zombie has exited */
 	assert_int_equal(errno, ESRCH);
