@@ -171,6 +171,7 @@ static struct {
 	size_t n_command;
 	bool host_network;
 	int64_t stop_timeout;       /* StopContainer's timeout in seconds */
+	uint64_t remove_after_ms;   /* lifecycle: untimed pause between StopContainer and RemoveContainer */
 	char **exec_command;        /* ExecSync's cmd */
 	size_t n_exec_command;
 	int64_t exec_timeout;       /* ExecSync's timeout in seconds (0: none) */
@@ -995,6 +996,9 @@ static void usage(FILE *f)
 		"  --host-network      pods in the node's network namespace (no CNI needed)\n"
 		"  --stop-timeout S    StopContainer's timeout in the StopContainer and lifecycle\n"
 		"                      calls, 0..%llu seconds (default %d)\n"
+		"  --remove-after MS   lifecycle: wait MS (untimed) between StopContainer and\n"
+		"                      RemoveContainer, as kubelet removes an exited container\n"
+		"                      long after its stop, 0..60000 (default 0)\n"
 		"  --exec-command ARG  ExecSync's command, one argument per --exec-command\n"
 		"                      (default: /bin/sh -c true); it must exit 0\n"
 		"  --exec-timeout S    ExecSync's timeout, 0..%llu seconds, 0: none (default %d)\n"
@@ -1040,7 +1044,7 @@ static bool parse_count(const char *opt, const char *s, unsigned long long min, 
 
 enum {
 	OPT_ENDPOINT = 256, OPT_RPC, OPT_CALLS, OPT_CONCURRENCY, OPT_API, OPT_TIMEOUT, OPT_WARMUP, OPT_IMAGE,
-	OPT_PULL, OPT_OBJECTS, OPT_COMMAND, OPT_IMAGE_COMMAND, OPT_HOST_NETWORK, OPT_STOP_TIMEOUT, OPT_KEEP,
+	OPT_PULL, OPT_OBJECTS, OPT_COMMAND, OPT_IMAGE_COMMAND, OPT_HOST_NETWORK, OPT_STOP_TIMEOUT, OPT_REMOVE_AFTER, OPT_KEEP,
 	OPT_EXEC_COMMAND, OPT_EXEC_TIMEOUT, OPT_START
 };
 
@@ -1059,6 +1063,7 @@ static const struct option long_options[] = {
 	{ "image-command", no_argument, NULL, OPT_IMAGE_COMMAND },
 	{ "host-network", no_argument, NULL, OPT_HOST_NETWORK },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	{ "remove-after", required_argument, NULL, OPT_REMOVE_AFTER },
 	{ "keep", no_argument, NULL, OPT_KEEP },
 	{ "start", no_argument, NULL, OPT_START },
 	{ "exec-command", required_argument, NULL, OPT_EXEC_COMMAND },
@@ -1161,6 +1166,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (!parse_count("stop-timeout", optarg, 0, MAX_STOP_TIMEOUT, &v))
 				return -1;
 			ctx.stop_timeout = (int64_t)v;
+			break;
+		case OPT_REMOVE_AFTER:
+			if (!parse_count("remove-after", optarg, 0, 60000, &v))
+				return -1;
+			ctx.remove_after_ms = (uint64_t)v;
 			break;
 		case OPT_KEEP:
 			ctx.keep = true;
@@ -1510,6 +1520,12 @@ static void it_lifecycle(struct worker *w, uint64_t i, const char *tag, struct s
 		enum op op = lifecycle_steps[k];
 		char *details = NULL;
 		grpc_status_code st;
+		if (op == OP_REMOVE && ctx.remove_after_ms) {
+			struct timespec ts = { .tv_sec = (time_t)(ctx.remove_after_ms / 1000),
+					       .tv_nsec = (long)(ctx.remove_after_ms % 1000) * 1000000 };
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
 		uint64_t t0 = now_ns();
 		switch (op) {
 		case OP_RUN_POD:
