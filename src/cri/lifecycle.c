@@ -207,6 +207,9 @@ void life_reap(struct cri_env *env, const char *id)
 	assert(id_is_hex(id, OBJ_ID_LEN, OBJ_ID_LEN));
 	pthread_mutex_lock(&lc->reap_mu);
 	int queued = !lc->reaper_running || !strcmp(lc->reaping, id);
+	for (size_t i = 0; i < lc->stopping_n && !queued; i++)
+		if (!strcmp(lc->stopping[i].id, id))
+			queued = lc->stopping[i].deferred = 1; /* queued by the stop's end */
 	for (size_t i = 0; i < lc->reap_n && !queued; i++)
 		queued = !strcmp(lc->reap_q[i], id);
 	if (!queued && lc->reap_n == lc->reap_cap) {
@@ -228,18 +231,90 @@ void life_reap(struct cri_env *env, const char *id)
 	pthread_mutex_unlock(&lc->reap_mu);
 }
 
-/* Take id off the reaper's queue, and wait for its delete if it is under way. */
-static void reap_claim(struct lifecycle *lc, const char *id)
+/* Take id off the reaper's queue (1 if it was there), and wait for its delete if it is under way.
+ * reap_mu held. */
+static int reap_claim_locked(struct lifecycle *lc, const char *id)
 {
-	pthread_mutex_lock(&lc->reap_mu);
-	for (size_t i = 0; i < lc->reap_n; i++)
+	int queued = 0;
+	for (size_t i = 0; i < lc->reap_n && !queued; i++)
 		if (!strcmp(lc->reap_q[i], id)) {
 			memmove(lc->reap_q + i, lc->reap_q + i + 1, (--lc->reap_n - i) * sizeof *lc->reap_q);
-			break;
+			queued = 1;
 		}
 	while (!strcmp(lc->reaping, id))
 		pthread_cond_wait(&lc->reap_cv, &lc->reap_mu);
+	return queued;
+}
+
+static void reap_claim(struct lifecycle *lc, const char *id)
+{
+	pthread_mutex_lock(&lc->reap_mu);
+	reap_claim_locked(lc, id);
 	pthread_mutex_unlock(&lc->reap_mu);
+}
+
+/*
+ * SIGKILL to every process of container id (rt_kill with all), never beside the reaper's delete of
+ * it: two runtime commands on one container's cgroup at once (runc freezes it to signal) could
+ * leave a process alive.  A stop defers the delete of its container's recorded exit until it is
+ * done (stop_begin / stop_end); a delete queued before is taken off the queue and queued again
+ * afterwards, one under way is waited for (then the runtime has nothing of id left: its delete
+ * killed what the container had left, ENOENT).
+ */
+static int kill_all(struct cri_env *env, const char *id, struct lc_err *err)
+{
+	struct lifecycle *lc = env->lc;
+	pthread_mutex_lock(&lc->reap_mu);
+	int queued = reap_claim_locked(lc, id);
+	pthread_mutex_unlock(&lc->reap_mu);
+	int rc = rt_kill(lc->rt, id, SIGKILL, 1, err);
+	if (queued)
+		life_reap(env, id);
+	return rc;
+}
+
+/* A stop of container id begins: the delete of its exit waits for stop_end. */
+static void stop_begin(struct lifecycle *lc, const char *id)
+{
+	pthread_mutex_lock(&lc->reap_mu);
+	size_t i = 0;
+	while (i < lc->stopping_n && strcmp(lc->stopping[i].id, id))
+		i++;
+	if (i == lc->stopping_n && lc->stopping_n == lc->stopping_cap) {
+		size_t cap = lc->stopping_cap ? 2 * lc->stopping_cap : 8;
+		void *v = realloc(lc->stopping, cap * sizeof *lc->stopping);
+		if (!v) { /* then kill_all's claim alone keeps the two apart, as far as it can */
+			pthread_mutex_unlock(&lc->reap_mu);
+			log_warn("container %s: no memory to defer its runtime container's delete", id);
+			return;
+		}
+		lc->stopping = v;
+		lc->stopping_cap = cap;
+	}
+	if (i == lc->stopping_n)
+		lc->stopping[lc->stopping_n++] = (struct life_stopping){ .n = 0 };
+	memcpy(lc->stopping[i].id, id, OBJ_ID_BUF);
+	lc->stopping[i].n++;
+	pthread_mutex_unlock(&lc->reap_mu);
+}
+
+/* The stop of id is over: a delete deferred meanwhile is queued (once the last stop of it ends). */
+static void stop_end(struct cri_env *env, const char *id)
+{
+	struct lifecycle *lc = env->lc;
+	int deferred = 0;
+	pthread_mutex_lock(&lc->reap_mu);
+	for (size_t i = 0; i < lc->stopping_n; i++)
+		if (!strcmp(lc->stopping[i].id, id)) {
+			if (--lc->stopping[i].n == 0) {
+				deferred = lc->stopping[i].deferred;
+				lc->stopping[i] = lc->stopping[--lc->stopping_n];
+			}
+			break;
+		}
+	pthread_mutex_unlock(&lc->reap_mu);
+	if (deferred)
+		life_reap(env, id);
 }
 
 void life_wake(struct cri_env *env)
@@ -371,6 +446,40 @@ int life_record_lost_exit(struct cri_env *env, const char *id, struct lc_err *er
 /* How long StopContainer waits for a SIGKILLed container before it gives up. */
 #define KILL_WAIT_NS (120LL * 1000000000)
 
+/* life_container_stop of a RUNNING or UNKNOWN container, sig its stop signal. */
+static int stop_running(struct cri_env *env, const char *id, int sig, int64_t timeout, int64_t answer_by,
+			struct lc_err *err)
+{
+	struct runtime *rt = env->lc->rt;
+	if (timeout > 0) {
+		log_info("container %s: stopping with signal %d, %lld s before SIGKILL", id, sig, (long long)timeout);
+		if (rt_kill(rt, id, sig, 0, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
+			return -1;
+		/* kubelet's terminationGracePeriodSeconds is an int64: a timeout beyond a century is none */
+		int64_t deadline = timeout > 3155760000LL ? 0 : cri_now() + timeout * 1000000000;
+		if (life_wait(env, container_gone, id, deadline) == 0) {
+			/* The init ended; processes it left (a PID namespace shared with the pod keeps
+			 * them alive) are stopped too, as containerd does on the init's exit. */
+			struct lc_err e2 = { 0 };
+			if (kill_all(env, id, &e2) < 0 && e2.errnum != ESRCH && e2.errnum != ENOENT)
+				log_warn("container %s: SIGKILL to what its init left: %s", id, e2.msg);
+			return stop_recorded(env, id, err);
+		}
+	}
+	log_info("container %s: SIGKILL", id);
+	if (kill_all(env, id, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
+		return -1;
+	int callers;
+	if (life_wait(env, container_gone, id, life_wait_end(KILL_WAIT_NS, answer_by, &callers)) != 0) {
+		if (callers)
+			return lc_fail(err, ETIMEDOUT, "container %s: SIGKILL sent, its exit not seen yet when the "
+				       "caller's deadline passed", id);
+		return lc_fail(err, ETIMEDOUT, "container %s did not exit within %lld s of SIGKILL", id,
+			       KILL_WAIT_NS / 1000000000);
+	}
+	return stop_recorded(env, id, err);
+}
+
 int life_container_stop(struct cri_env *env, const char *id, int64_t timeout, int64_t answer_by, struct lc_err *err)
 {
 	struct arena a;
@@ -383,34 +492,10 @@ int life_container_stop(struct cri_env *env, const char *id, int64_t timeout, in
 		return err->errnum == ENOENT ? 0 : -1;
 	if (state != CTR_RUNNING && state != CTR_UNKNOWN)
 		return 0;
-	struct runtime *rt = env->lc->rt;
-	if (timeout > 0) {
-		log_info("container %s: stopping with signal %d, %lld s before SIGKILL", id, sig, (long long)timeout);
-		if (rt_kill(rt, id, sig, 0, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
-			return -1;
-		/* kubelet's terminationGracePeriodSeconds is an int64: a timeout beyond a century is none */
-		int64_t deadline = timeout > 3155760000LL ? 0 : cri_now() + timeout * 1000000000;
-		if (life_wait(env, container_gone, id, deadline) == 0) {
-			/* The init ended; processes it left (a PID namespace shared with the pod keeps
-			 * them alive) are stopped too, as containerd does on the init's exit. */
-			struct lc_err e2 = { 0 };
-			if (rt_kill(rt, id, SIGKILL, 1, &e2) < 0 && e2.errnum != ESRCH && e2.errnum != ENOENT)
-				log_warn("container %s: SIGKILL to what its init left: %s", id, e2.msg);
-			return stop_recorded(env, id, err);
-		}
-	}
-	log_info("container %s: SIGKILL", id);
-	if (rt_kill(rt, id, SIGKILL, 1, err) < 0 && err->errnum != ESRCH && err->errnum != ENOENT)
-		return -1;
-	int callers;
-	if (life_wait(env, container_gone, id, life_wait_end(KILL_WAIT_NS, answer_by, &callers)) != 0) {
-		if (callers)
-			return lc_fail(err, ETIMEDOUT, "container %s: SIGKILL sent, its exit not seen yet when the "
-				       "caller's deadline passed", id);
-		return lc_fail(err, ETIMEDOUT, "container %s did not exit within %lld s of SIGKILL", id,
-			       KILL_WAIT_NS / 1000000000);
-	}
-	return stop_recorded(env, id, err);
+	stop_begin(env->lc, id);
+	rc = stop_running(env, id, sig, timeout, answer_by, err);
+	stop_end(env, id);
+	return rc;
 }
 
 int life_container_teardown(struct cri_env *env, const char *id, struct lc_err *err)
@@ -578,6 +663,7 @@ void lifecycle_close(struct cri_env *env)
 	pthread_cond_destroy(&lc->reap_cv);
 	pthread_mutex_destroy(&lc->reap_mu);
 	free(lc->reap_q);
+	free(lc->stopping);
 	pthread_cond_destroy(&lc->cv);
 	pthread_mutex_destroy(&lc->mu);
 	free(lc);

@@ -42,7 +42,8 @@ struct lifecycle {
 	 * The reaper (life_reap): one thread deleting the runtime containers of recorded exits, off
 	 * every call's path.  reap_mu guards the queue and `reaping` (the ID being deleted now, "" when
 	 * none); it is never held across a runtime call.  reap_cv: work queued, a delete finished,
-	 * stop.
+	 * stop.  stopping: containers a StopContainer is stopping (n calls each), whose delete waits
+	 * (deferred) until the last of them has killed what the init left.
 	 */
 	pthread_mutex_t reap_mu;
 	pthread_cond_t reap_cv;
@@ -51,6 +52,11 @@ struct lifecycle {
 	char (*reap_q)[OBJ_ID_BUF];
 	size_t reap_n, reap_cap;
 	char reaping[OBJ_ID_BUF];
+	struct life_stopping {
+		char id[OBJ_ID_BUF];
+		int n, deferred;
+	} *stopping;
+	size_t stopping_n, stopping_cap;
 };
 
 enum life_dir { DIR_CTR_ROOT, DIR_CTR_STATE, DIR_SB_ROOT, DIR_SB_STATE };

@@ -1026,6 +1026,15 @@ static void test_remove_leaves_nothing(void **state)
 	Runtime__V1__ContainerStatus *s = ctr_status(run);
 	assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
 	assert_true(proc_gone(pid));
+	/* Its runc container goes with its recorded exit, in the background, before any removal; the
+	 * container stays, EXITED with its code. */
+	for (int64_t end = now_ms() + 10000; strstr(runc_ids(), run);) {
+		assert_true(now_ms() < end);
+		sleep_ms(20);
+	}
+	s = ctr_status(run);
+	assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+	assert_int_equal(s->exit_code, 128 + SIGKILL);
 	stop_pod(pod); /* as often as kubelet likes */
 	stop_pod(pod);
 	remove_pod(pod);

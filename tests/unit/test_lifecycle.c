@@ -130,6 +130,7 @@ struct fake {
 	size_t n_ev;
 	/* behaviour */
 	int ignore_stop_signal; /* signals other than SIGKILL do nothing */
+	unsigned kills_beside_delete; /* kill --all calls while a delete was held */
 	enum death death;
 	pid_t next_pid;
 	char exit_dir[PATH_MAX + 16];
@@ -276,9 +277,10 @@ static int fake_start(void *impl, const char *id, struct lc_err *err)
 static int fake_kill(void *impl, const char *id, int sig, int all, struct lc_err *err)
 {
 	struct fake *f = impl;
-	(void)all;
 	if (fake_enter(f, F_KILL, id, sig, err) < 0)
 		return -1;
+	if (all && f->waiting[F_DELETE])
+		f->kills_beside_delete++; /* of this container, where a test has only one in play */
 	int r = 0;
 	struct fctr *c = fake_find(f, id);
 	if (!c)
@@ -733,6 +735,15 @@ static void fake_wait_blocked(struct fake *f, enum fop op, int n)
 	while (f->waiting[op] < n)
 		pthread_cond_wait(&f->cv, &f->mu);
 	pthread_mutex_unlock(&f->mu);
+}
+
+/* Calls of op blocked now (fake_hold). */
+static int fake_waiting(struct fake *f, enum fop op)
+{
+	pthread_mutex_lock(&f->mu);
+	int n = f->waiting[op];
+	pthread_mutex_unlock(&f->mu);
+	return n;
 }
 
 static unsigned fake_calls(struct fake *f, enum fop op)
@@ -3396,6 +3407,35 @@ static void test_exit_reaped(void **state)
 	assert_int_equal(fake_events_of(&f->fake, e0, F_DELETE, other), 1);
 	assert_int_equal(row(f, other).state, CTR_EXITED);
 	remove_ok(f, other);
+
+	/* Stop's SIGKILL to what the init left never runs beside the reaper's delete: the delete of an
+	 * exit recorded during a stop waits for the stop's end. */
+	f->fake.death = DEATH_LAG; /* stopped at once, the exit file only at fake_reap */
+	mk_container(f, CTR_RUNNING, id);
+	f->fake.kills_beside_delete = 0; /* from here on one container: any delete held is its */
+	unsigned st0 = fake_calls(&f->fake, F_STATE);
+	fake_hold(&f->fake, F_DELETE, 1);
+	bg_run(&b, f, BG_STOP, id, 10);
+	wait_calls_or_done(f, F_STATE, 0, st0 + 1, &b); /* its first look is over: it waits */
+	fake_hold(&f->fake, F_KILL, 1);
+	fake_reap(&f->fake, id); /* the watcher records the exit */
+	/* the stop's SIGKILL to what the init left (or, were the delete not deferred, that delete) */
+	WAIT_UNTIL(fake_waiting(&f->fake, F_KILL) || fake_waiting(&f->fake, F_DELETE), "a kill or a delete");
+	assert_int_equal(row(f, id).state, CTR_EXITED);
+	pthread_mutex_lock(&f->env.lc->reap_mu);
+	int reaping = !strcmp(f->env.lc->reaping, id);
+	pthread_mutex_unlock(&f->env.lc->reap_mu);
+	if (reaping || reap_queued(f, id) || fake_waiting(&f->fake, F_DELETE))
+		fail_msg("container %s: its delete came before the stop's kill", id);
+	fake_hold(&f->fake, F_KILL, 0);
+	assert_res(bg_join(&b), GRPC_STATUS_OK, "");
+	fake_wait_blocked(&f->fake, F_DELETE, 1); /* queued at the stop's end */
+	fake_hold(&f->fake, F_DELETE, 0);
+	WAIT_UNTIL(fake_has(&f->fake, id) == RT_MISSING, "the reaper deletes it");
+	f->fake.death = DEATH_NOW;
+	assert_int_equal(f->fake.kills_beside_delete, 0);
+	assert_int_equal(row(f, id).state, CTR_EXITED);
+	remove_ok(f, id);
 	assert_int_equal(flagged_rows(f), 0);
 }
 
