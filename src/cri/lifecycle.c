@@ -171,7 +171,7 @@ int life_record_exit(struct cri_env *env, const char *id, const struct rt_exit *
 	return 0;
 }
 
-/* The reaper's thread: one delete at a time, in the order the exits were recorded. */
+/* The reaper's thread: one job at a time, in the order they were queued. */
 static void *reaper_run(void *arg)
 {
 	struct cri_env *env = arg;
@@ -182,36 +182,40 @@ static void *reaper_run(void *arg)
 			pthread_cond_wait(&lc->reap_cv, &lc->reap_mu);
 		if (lc->reaper_stop)
 			break;
-		memcpy(lc->reaping, lc->reap_q[0], OBJ_ID_BUF);
+		struct reap_job job = lc->reap_q[0];
 		memmove(lc->reap_q, lc->reap_q + 1, --lc->reap_n * sizeof *lc->reap_q);
+		if (!job.fn)
+			memcpy(lc->reaping, job.id, OBJ_ID_BUF);
+		lc->reap_busy = 1;
 		pthread_mutex_unlock(&lc->reap_mu);
 		struct lc_err err = { 0 };
 		int64_t t0 = metrics_now_us();
-		if (rt_delete(lc->rt, lc->reaping, &err) == 0)
-			log_debug("container %s: runtime container deleted after its exit in %.1f ms", lc->reaping,
+		if (job.fn)
+			job.fn(env, job.id);
+		else if (rt_delete(lc->rt, job.id, &err) == 0)
+			log_debug("container %s: runtime container deleted after its exit in %.1f ms", job.id,
 				  (double)(metrics_now_us() - t0) / 1000.0);
 		else if (err.errnum != ENOENT) /* removed meanwhile: fine */
 			log_warn("container %s: runtime container not deleted after its exit (RemoveContainer deletes "
-				 "it): %s", lc->reaping, err.msg);
+				 "it): %s", job.id, err.msg);
 		pthread_mutex_lock(&lc->reap_mu);
 		lc->reaping[0] = '\0';
+		lc->reap_busy = 0;
 		pthread_cond_broadcast(&lc->reap_cv);
 	}
 	pthread_mutex_unlock(&lc->reap_mu);
 	return NULL;
 }
 
-void life_reap(struct cri_env *env, const char *id)
+/* Queue (fn, id) once; reap_mu held. */
+static void reap_queue(struct lifecycle *lc, const char *id, life_job_fn fn)
 {
-	struct lifecycle *lc = env->lc;
-	assert(id_is_hex(id, OBJ_ID_LEN, OBJ_ID_LEN));
-	pthread_mutex_lock(&lc->reap_mu);
-	int queued = !lc->reaper_running || !strcmp(lc->reaping, id);
-	for (size_t i = 0; i < lc->stopping_n && !queued; i++)
+	int queued = !lc->reaper_running || (!fn && !strcmp(lc->reaping, id));
+	for (size_t i = 0; i < lc->stopping_n && !fn && !queued; i++)
 		if (!strcmp(lc->stopping[i].id, id))
 			queued = lc->stopping[i].deferred = 1; /* queued by the stop's end */
 	for (size_t i = 0; i < lc->reap_n && !queued; i++)
-		queued = !strcmp(lc->reap_q[i], id);
+		queued = lc->reap_q[i].fn == fn && !strcmp(lc->reap_q[i].id, id);
 	if (!queued && lc->reap_n == lc->reap_cap) {
 		size_t cap = lc->reap_cap ? 2 * lc->reap_cap : 16;
 		void *q = realloc(lc->reap_q, cap * sizeof *lc->reap_q);
@@ -219,25 +223,44 @@ void life_reap(struct cri_env *env, const char *id)
 			lc->reap_q = q;
 			lc->reap_cap = cap;
 		} else {
-			log_warn("container %s: no memory to queue its runtime container's delete (RemoveContainer "
-				 "deletes it)", id);
+			log_warn("%s%s: no memory to queue the reaper's work on it (%s)", fn ? "object " : "container ",
+				 *id ? id : "(none)", fn ? "the next start does it" : "RemoveContainer deletes it");
 			queued = 1;
 		}
 	}
 	if (!queued) {
-		memcpy(lc->reap_q[lc->reap_n++], id, OBJ_ID_BUF);
+		struct reap_job *j = &lc->reap_q[lc->reap_n++];
+		snprintf(j->id, sizeof j->id, "%s", id);
+		j->fn = fn;
 		pthread_cond_broadcast(&lc->reap_cv);
 	}
+}
+
+void life_reap(struct cri_env *env, const char *id)
+{
+	struct lifecycle *lc = env->lc;
+	assert(id_is_hex(id, OBJ_ID_LEN, OBJ_ID_LEN));
+	pthread_mutex_lock(&lc->reap_mu);
+	reap_queue(lc, id, NULL);
 	pthread_mutex_unlock(&lc->reap_mu);
 }
 
-/* Take id off the reaper's queue (1 if it was there), and wait for its delete if it is under way.
- * reap_mu held. */
+void life_later(struct cri_env *env, const char *id, life_job_fn fn)
+{
+	struct lifecycle *lc = env->lc;
+	assert(fn && (!*id || id_is_hex(id, OBJ_ID_LEN, OBJ_ID_LEN)));
+	pthread_mutex_lock(&lc->reap_mu);
+	reap_queue(lc, id, fn);
+	pthread_mutex_unlock(&lc->reap_mu);
+}
+
+/* Take id's runtime delete off the reaper's queue (1 if it was there), and wait for it if it is
+ * under way.  reap_mu held. */
 static int reap_claim_locked(struct lifecycle *lc, const char *id)
 {
 	int queued = 0;
 	for (size_t i = 0; i < lc->reap_n && !queued; i++)
-		if (!strcmp(lc->reap_q[i], id)) {
+		if (!lc->reap_q[i].fn && !strcmp(lc->reap_q[i].id, id)) {
 			memmove(lc->reap_q + i, lc->reap_q + i + 1, (--lc->reap_n - i) * sizeof *lc->reap_q);
 			queued = 1;
 		}

@@ -31,6 +31,10 @@
 #include "runtime/runtime.h"
 #include "store/pods.h"
 
+struct cri_env;
+/* A job for the reaper's thread (life_later): work on object id ("" for none). */
+typedef void (*life_job_fn)(struct cri_env *env, const char *id);
+
 struct lifecycle {
 	struct runtime *rt;
 	/* Broadcast by life_wake: waiters re-read the database. */
@@ -39,17 +43,21 @@ struct lifecycle {
 	uint64_t gen;
 	char pause_rootfs[PATH_MAX];
 	/*
-	 * The reaper (life_reap): one thread deleting the runtime containers of recorded exits, off
-	 * every call's path.  reap_mu guards the queue and `reaping` (the ID being deleted now, "" when
-	 * none); it is never held across a runtime call.  reap_cv: work queued, a delete finished,
-	 * stop.  stopping: containers a StopContainer is stopping (n calls each), whose delete waits
-	 * (deferred) until the last of them has killed what the init left.
+	 * The reaper (life_reap, life_later): one thread deleting the runtime containers of recorded
+	 * exits, and doing the runtime work startup recovery leaves behind it, off every call's path.
+	 * reap_mu guards the queue and `reaping` (the ID whose runtime container is being deleted
+	 * now, "" when none); it is never held across a runtime call.  reap_cv: work queued, a job
+	 * finished, stop.  stopping: containers a StopContainer is stopping (n calls each), whose
+	 * delete waits (deferred) until the last of them has killed what the init left.
 	 */
 	pthread_mutex_t reap_mu;
 	pthread_cond_t reap_cv;
 	pthread_t reaper;
 	int reaper_running, reaper_stop;
-	char (*reap_q)[OBJ_ID_BUF];
+	struct reap_job {
+		char id[OBJ_ID_BUF];
+		life_job_fn fn; /* NULL: delete id's runtime container (life_reap) */
+	} *reap_q;
 	size_t reap_n, reap_cap;
 	char reaping[OBJ_ID_BUF];
 	struct life_stopping {
@@ -57,6 +65,7 @@ struct lifecycle {
 		int n, deferred;
 	} *stopping;
 	size_t stopping_n, stopping_cap;
+	int reap_busy; /* a job under way */
 };
 
 enum life_dir { DIR_CTR_ROOT, DIR_CTR_STATE, DIR_SB_ROOT, DIR_SB_STATE };
@@ -104,6 +113,17 @@ int life_record_exit(struct cri_env *env, const char *id, const struct rt_exit *
  * killed first to recovery.  Queued once however often it is asked; never blocks on the runtime.
  */
 void life_reap(struct cri_env *env, const char *id);
+
+/*
+ * Run fn(env, id) on the reaper's thread, after what is queued before it: the runtime work startup
+ * recovery leaves behind it so that calls are served meanwhile (recover.c).  The caller makes sure
+ * that no call acts on what fn changes until fn has finished: the object's in-flight flag stays
+ * set (a call on it is refused FAILED_PRECONDITION or does not see it), or fn's work is on what no
+ * row owns.  A daemon stopped first drops what is queued: the flags it leaves make the next
+ * recovery queue it again.  Queued once per (fn, id).  Without a reaper (litecri check) nothing
+ * is queued.
+ */
+void life_later(struct cri_env *env, const char *id, life_job_fn fn);
 
 /*
  * 1 while the monitor supervising container (or infra container) id still runs

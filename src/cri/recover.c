@@ -1,6 +1,7 @@
 /*
  * recover.c — startup recovery: make the database and the host agree again after a crash, a kill
- * or a reboot, before the first call is served.  Never aborts on one object: each problem is
+ * or a reboot; the decisions before the first call is served, the runtime work they leave after
+ * it (below).  Never aborts on one object: each problem is
  * logged and the next object is looked at.
  *
  *   containers  creating → torn down and deleted (the create never finished);
@@ -23,6 +24,10 @@
  *               attach socket links and exit files, see rt_list) and directories no row owns →
  *               deleted (leaks of a crash between a row's deletion and its files'; never anything a
  *               row owns).
+ *
+ * The removals of creating/removing containers and pods and the orphan sweep run on the reaper's
+ * thread (life_later) once the daemon serves: their flags keep calls off those objects, the sweep
+ * touches only what no row owns, and a daemon stopped first leaves the flags for the next start.
  *
  * `litecri check` runs the same decisions without acting on them (life_check): each is reported as
  * a finding with what recovery would do, through found().  Beyond them check reports what no
@@ -119,21 +124,43 @@ static void container_rebooted(struct recon *r, const struct container_row *c)
 		log_error("container %s: %s", c->id, err.msg);
 }
 
+/*
+ * On the reaper's thread (life_later), after recovery: finish the removal of container id whose
+ * creating or removing flag recovery found set.  The flag keeps every call off it meanwhile; a
+ * failed removal resets `removing` (a call may retry it) and leaves `creating` for the next start.
+ */
+static void container_finish(struct cri_env *env, const char *id)
+{
+	struct lc_err err = { 0 };
+	struct arena a;
+	arena_init(&a);
+	struct container_row c;
+	if (store_container_get(env->store, id, &a, &c, &err) < 0) {
+		if (err.errnum != ENOENT) /* ENOENT: its pod's removal, finished first, took it */
+			log_error("recovery: container %s: %s", id, err.msg);
+	} else if (c.creating || c.removing) {
+		if (life_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
+			log_error("recovery: container %s: %s", id, err.msg);
+			if (c.removing && store_flag_reset(env->store, FLAG_CTR_REMOVING, id, &err) < 0)
+				log_error("recovery: container %s: %s", id, err.msg);
+		} else {
+			log_info("recovery: container %s removed (its interrupted %s finished)", id,
+				 c.creating ? "create" : "removal");
+		}
+	}
+	arena_release(&a);
+}
+
 static void recover_container(struct recon *rc_, const struct container_row *c, int rebooted)
 {
 	struct cri_env *env = rc_->env;
 	struct lc_err err = { 0 };
 	const char *id = c->id;
 	if (c->creating || c->removing) {
-		if (!found(rc_, "container", id, "recovery removes it (the removal a call would have finished)",
-			   "flag %s set: a %s in flight, or interrupted", c->creating ? "creating" : "removing",
-			   c->creating ? "create" : "removal"))
-			return;
-		if (life_container_teardown(env, id, &err) < 0 || store_container_delete(env->store, id, &err) < 0) {
-			log_error("container %s: %s", id, err.msg);
-			if (c->removing && store_flag_reset(env->store, FLAG_CTR_REMOVING, id, &err) < 0)
-				log_error("container %s: %s", id, err.msg);
-		}
+		if (found(rc_, "container", id, "recovery removes it (the removal a call would have finished)",
+			  "flag %s set: a %s in flight, or interrupted", c->creating ? "creating" : "removing",
+			  c->creating ? "create" : "removal"))
+			life_later(env, id, container_finish);
 		return;
 	}
 	if (c->updating && found(rc_, "container", id, "recovery re-applies the recorded resources and clears the flag",
@@ -197,42 +224,78 @@ static void recover_container(struct recon *rc_, const struct container_row *c, 
 		record_lost_exit(rc_, "container", id, life_ctr_state_name(c->state));
 }
 
+/* The DEL of pod id's network, with the configuration its row recorded; 0 or -1 (logged). */
+static int network_del(struct cri_env *env, struct arena *a, const char *id)
+{
+	struct lc_err err = { 0 };
+	if (sandbox_net_teardown(env, a, id, &err) == 0)
+		return 0;
+	log_error("sandbox %s: network DEL: %s (retried by StopPodSandbox, RemovePodSandbox and the next start)", id,
+		  err.msg);
+	return -1;
+}
+
+/*
+ * As container_finish, for pod id whose creating or removing flag recovery found set: the DEL of
+ * an interrupted or failed network ADD or DEL first (a DEL that fails keeps the row, whose
+ * recorded configuration the next DEL needs), then its containers and itself.
+ */
+static void sandbox_finish(struct cri_env *env, const char *id)
+{
+	struct lc_err err = { 0 };
+	struct arena a;
+	arena_init(&a);
+	struct sandbox_row sb;
+	if (store_sandbox_get(env->store, id, &a, &sb, &err) < 0) {
+		log_error("recovery: sandbox %s: %s", id, err.msg);
+		goto out;
+	}
+	if (!sb.creating && !sb.removing)
+		goto out;
+	int rc = 0;
+	if ((sb.network == NET_ADDING || sb.network == NET_DELETING) && network_del(env, &a, id) < 0)
+		rc = -1; /* never delete a row whose DEL is due: it would be lost */
+	char(*ids)[OBJ_ID_BUF];
+	size_t n = 0;
+	if (rc == 0)
+		rc = store_sandbox_containers(env->store, id, &a, &ids, &n, &err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (life_container_teardown(env, ids[i], &err) < 0 || store_container_delete(env->store, ids[i], &err) < 0)
+			rc = -1;
+	if (rc == 0 && (life_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0))
+		rc = -1;
+	if (rc == 0) {
+		log_info("recovery: sandbox %s removed (its interrupted %s finished)", id,
+			 sb.creating ? "create" : "removal");
+	} else {
+		if (err.msg[0])
+			log_error("recovery: sandbox %s: %s", id, err.msg);
+		if (sb.removing && store_flag_reset(env->store, FLAG_SANDBOX_REMOVING, id, &err) < 0)
+			log_error("recovery: sandbox %s: %s", id, err.msg);
+	}
+out:
+	arena_release(&a);
+}
+
 static void recover_sandbox(struct recon *r, struct arena *a, const struct sandbox_row *sb, int rebooted)
 {
 	struct cri_env *env = r->env;
 	struct lc_err err = { 0 };
 	const char *id = sb->id;
-	if ((sb->network == NET_ADDING || sb->network == NET_DELETING) &&
-	    found(r, "sandbox", id, "recovery runs the CNI DEL with the recorded configuration",
-		  "network %s interrupted or failed", sb->network == NET_ADDING ? "ADD" : "DEL")) {
-		if (sandbox_net_teardown(env, a, id, &err) < 0) {
-			log_error("sandbox %s: network DEL: %s (retried by StopPodSandbox, RemovePodSandbox and the "
-				  "next start)", id, err.msg);
-			if (sb->creating || sb->removing) {
-				if (sb->removing && store_flag_reset(env->store, FLAG_SANDBOX_REMOVING, id, &err) < 0)
-					log_error("sandbox %s: %s", id, err.msg);
-				return; /* never delete a row whose DEL is due: it would be lost */
-			}
-		}
-	}
+	int net_due = sb->network == NET_ADDING || sb->network == NET_DELETING;
 	if (sb->creating || sb->removing) {
-		if (!found(r, "sandbox", id, "recovery removes it and its containers",
-			   "flag %s set: a %s in flight, or interrupted", sb->creating ? "creating" : "removing",
-			   sb->creating ? "create" : "removal"))
-			return;
-		char (*ids)[OBJ_ID_BUF];
-		size_t n = 0;
-		int rc = store_sandbox_containers(env->store, id, a, &ids, &n, &err);
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			if (life_container_teardown(env, ids[i], &err) < 0 || store_container_delete(env->store, ids[i], &err) < 0)
-				rc = -1;
-		if (rc < 0 || life_sandbox_teardown(env, id, &err) < 0 || store_sandbox_delete(env->store, id, &err) < 0) {
-			log_error("sandbox %s: %s", id, err.msg);
-			if (sb->removing && store_flag_reset(env->store, FLAG_SANDBOX_REMOVING, id, &err) < 0)
-				log_error("sandbox %s: %s", id, err.msg);
-		}
+		/* both findings reported by check; recovery leaves the work to the reaper */
+		int del = net_due && found(r, "sandbox", id, "recovery runs the CNI DEL with the recorded configuration",
+					   "network %s interrupted or failed", sb->network == NET_ADDING ? "ADD" : "DEL");
+		if (found(r, "sandbox", id, "recovery removes it and its containers", "flag %s set: a %s in flight, or interrupted",
+			  sb->creating ? "creating" : "removing", sb->creating ? "create" : "removal") ||
+		    del)
+			life_later(env, id, sandbox_finish);
 		return;
 	}
+	if (net_due && found(r, "sandbox", id, "recovery runs the CNI DEL with the recorded configuration",
+			     "network %s interrupted or failed", sb->network == NET_ADDING ? "ADD" : "DEL"))
+		network_del(env, a, id);
 	if (sb->stopping &&
 	    found(r, "sandbox", id, "recovery clears the flag", "flag stopping set: a stop in flight, or interrupted") &&
 	    store_flag_reset(env->store, FLAG_SANDBOX_STOPPING, id, &err) < 0)
@@ -322,6 +385,65 @@ static int check_boot(struct cri_env *env, int record, int *rebooted, struct lc_
 	return strcmp(last, boot) ? store_host_set(env->store, "boot_id", boot, err) : 0;
 }
 
+/* Orphans: runtime containers first (they hold the mounts), then files. */
+static void orphans(struct recon *r, struct arena *a)
+{
+	struct cri_env *env = r->env;
+	char **rids = NULL;
+	size_t rn = 0;
+	struct lc_err e = { 0 };
+	if (rt_list(env->lc->rt, &rids, &rn, &e) < 0) {
+		log_warn("recovery: cannot list the runtime's containers: %s", e.msg);
+	} else {
+		for (size_t i = 0; i < rn; i++) {
+			if (id_is_hex(rids[i], OBJ_ID_LEN, OBJ_ID_LEN) && !owned(env, a, rids[i]) &&
+			    found(r, "runtime", rids[i], "recovery deletes it (and the runtime's leftovers of it)",
+				  "a runtime container (or its exit file or attach socket) no row owns")) {
+				if (rt_delete(env->lc->rt, rids[i], &e) == 0)
+					log_info("recovery: deleted orphan runtime container %s", rids[i]);
+				else if (e.errnum == ENOENT)
+					log_info("recovery: removed the runtime's leftovers of container %s", rids[i]);
+				else
+					log_error("recovery: orphan runtime container %s: %s", rids[i], e.msg);
+			}
+			free(rids[i]);
+		}
+		free(rids);
+	}
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof dir, "%s/containers", env->cfg->state);
+	sweep_dir(r, a, dir, life_container_teardown);
+	snprintf(dir, sizeof dir, "%s/containers", env->cfg->root);
+	sweep_dir(r, a, dir, life_container_teardown);
+	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->state);
+	sweep_dir(r, a, dir, life_sandbox_teardown);
+	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->root);
+	sweep_dir(r, a, dir, life_sandbox_teardown);
+}
+
+/* On the reaper's thread (life_later): recovery's orphan sweep.  Only what no row owns is
+ * deleted, and every object a call makes has its row before its runtime container or files. */
+static void orphans_job(struct cri_env *env, const char *id)
+{
+	assert(!*id);
+	(void)id;
+	struct recon r = { .env = env };
+	struct arena a;
+	arena_init(&a);
+	int64_t t0 = metrics_now_us();
+	orphans(&r, &a);
+	log_info("recovery: orphans swept in %.1f ms (%zu found)", (double)(metrics_now_us() - t0) / 1000.0, r.found);
+	arena_release(&a);
+}
+
+/* On the reaper's thread, after the work recovery left to it: say so. */
+static void recovered(struct cri_env *env, const char *id)
+{
+	(void)env;
+	(void)id;
+	log_info("recovery: the work left to the background is done");
+}
+
 /* The reconciliation recovery acts on and check reports (r->report set). */
 static int reconcile(struct recon *r, struct lc_err *err)
 {
@@ -356,42 +478,16 @@ static int reconcile(struct recon *r, struct lc_err *err)
 		else if (e.errnum != ENOENT)
 			log_error("recovery: sandbox %s: %s", ids[i], e.msg);
 	}
-	/* Orphans: runtime containers first (they hold the mounts), then files. */
-	char **rids = NULL;
-	size_t rn = 0;
-	struct lc_err e = { 0 };
-	if (rt_list(env->lc->rt, &rids, &rn, &e) < 0) {
-		log_warn("recovery: cannot list the runtime's containers: %s", e.msg);
-	} else {
-		for (size_t i = 0; i < rn; i++) {
-			if (id_is_hex(rids[i], OBJ_ID_LEN, OBJ_ID_LEN) && !owned(env, &a, rids[i]) &&
-			    found(r, "runtime", rids[i], "recovery deletes it (and the runtime's leftovers of it)",
-				  "a runtime container (or its exit file or attach socket) no row owns")) {
-				if (rt_delete(env->lc->rt, rids[i], &e) == 0)
-					log_info("recovery: deleted orphan runtime container %s", rids[i]);
-				else if (e.errnum == ENOENT)
-					log_info("recovery: removed the runtime's leftovers of container %s", rids[i]);
-				else
-					log_error("recovery: orphan runtime container %s: %s", rids[i], e.msg);
-			}
-			free(rids[i]);
-		}
-		free(rids);
-	}
-	char dir[PATH_MAX + 16];
-	snprintf(dir, sizeof dir, "%s/containers", env->cfg->state);
-	sweep_dir(r, &a, dir, life_container_teardown);
-	snprintf(dir, sizeof dir, "%s/containers", env->cfg->root);
-	sweep_dir(r, &a, dir, life_container_teardown);
-	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->state);
-	sweep_dir(r, &a, dir, life_sandbox_teardown);
-	snprintf(dir, sizeof dir, "%s/sandboxes", env->cfg->root);
-	sweep_dir(r, &a, dir, life_sandbox_teardown);
+	if (r->report)
+		orphans(r, &a);
+	else /* nothing a call makes is touched: a new object's row comes before its files */
+		life_later(env, "", orphans_job);
 	/* the daemon serves no call before this: the time a restart keeps kubelet waiting */
 	if (!r->report) {
 		log_info("recovery: %zu containers, %zu pods in %.1f ms", n_containers, n,
 			 (double)(metrics_now_us() - t0) / 1000.0);
 		metrics_recovery(metrics_now_us() - t0);
+		life_later(env, "", recovered); /* after every job queued above */
 	}
 	rc = 0;
 out:

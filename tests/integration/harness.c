@@ -2,6 +2,7 @@
 #include "harness.h"
 #include "../common/tmpdir.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -167,10 +168,21 @@ int harness_spawn(struct daemon *d, const char *const *extra)
 	for (size_t i = 0; extra && extra[i] && n < 63; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
+	struct stat st;
+	d->log_from = stat(d->log, &st) == 0 ? (long)st.st_size : 0;
 	d->pid = spawn(argv, d->log, d->no_stdin);
 	if (d->pid < 0)
 		return -1;
 	track_pid(d->pid, 1);
+	return 0;
+}
+
+/* 1 if log has recovery's own line ("recovery: N containers, M pods in X ms", info level). */
+static int recovery_logged(const char *log)
+{
+	for (const char *p = log; (p = strstr(p, "recovery: ")); p++)
+		if (isdigit((unsigned char)p[10]))
+			return 1;
 	return 0;
 }
 
@@ -190,7 +202,9 @@ int harness_wait_ready(struct daemon *d, int *exit_status)
 		}
 		/* Ready means this daemon said so: the socket may belong to another one. */
 		char *log = harness_slurp(d->log);
-		int ready = log && strstr(log, marker) != NULL;
+		const char *mine = log && (long)strlen(log) >= d->log_from ? log + d->log_from : NULL;
+		int ready = mine && strstr(mine, marker) != NULL &&
+			    (!recovery_logged(mine) || strstr(mine, "recovery: the work left to the background is done"));
 		free(log);
 		if (ready && harness_can_connect(d->sock))
 			return 0;

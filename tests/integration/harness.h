@@ -25,6 +25,7 @@ struct daemon {
 				  * NetworkReady is true; plugins from /usr/lib/cni (a test may pass
 				  * --cni-conf-dir / --cni-bin-dirs of its own: the later flag wins) */
 	int no_stdin;            /* start it with descriptor 0 closed (default: /dev/null) */
+	long log_from;           /* the log's size when this daemon was started (its lines follow) */
 	const char *const *wrap; /* run it through this command (argv, NULL-terminated; it must exec
 				  * the daemon in the same process), e.g. setpriv; NULL: directly */
 };
@@ -39,7 +40,9 @@ int harness_init(struct daemon *d);
  */
 int harness_start(struct daemon *d, const char *const *extra, int *exit_status);
 
-/* harness_start in two steps: start the daemon (no wait), then wait until it is serving. */
+/* harness_start in two steps: start the daemon (no wait), then wait until it is serving and, when
+ * its log shows recovery (info level), until the work recovery left to the background is done:
+ * tests see what recovery repaired (the unit tests show calls served before). */
 int harness_spawn(struct daemon *d, const char *const *extra);
 int harness_wait_ready(struct daemon *d, int *exit_status);
 

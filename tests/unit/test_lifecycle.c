@@ -1368,9 +1368,28 @@ static int reap_queued(struct fx *f, const char *id)
 	pthread_mutex_lock(&lc->reap_mu);
 	int q = 0;
 	for (size_t i = 0; i < lc->reap_n && !q; i++)
-		q = !strcmp(lc->reap_q[i], id);
+		q = !lc->reap_q[i].fn && !strcmp(lc->reap_q[i].id, id);
 	pthread_mutex_unlock(&lc->reap_mu);
 	return q;
+}
+
+/* Is the reaper's queue empty and no job under way? */
+static int reaper_idle(struct fx *f)
+{
+	struct lifecycle *lc = f->env.lc;
+	pthread_mutex_lock(&lc->reap_mu);
+	int idle = lc->reap_n == 0 && !lc->reap_busy;
+	pthread_mutex_unlock(&lc->reap_mu);
+	return idle;
+}
+/* The daemon starts again (lifecycle_open, its recovery) and the runtime work recovery leaves to
+ * the reaper (life_later) is done. */
+static void reopen(struct fx *f)
+{
+	struct lc_err err = { 0 };
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+	WAIT_UNTIL(reaper_idle(f), "recovery's work on the reaper is done");
 }
 
 /* How many runtime calls op were made for id since event `from`. */
@@ -2118,8 +2137,7 @@ static void test_recover_flags(void **state)
 	fake_fail(&f->fake, F_DELETE, 1, EIO, rm_fail);
 
 	/* The daemon starts again. */
-	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
-		fail_msg("lifecycle_open: %s", err.msg);
+	reopen(f);
 
 	struct snap s;
 	/* removing → removal finished; its runtime delete failing → kept, removing reset. */
@@ -2197,15 +2215,13 @@ static void test_recover_flags(void **state)
 static void test_recover_starting_state_unreadable(void **state)
 {
 	struct fx *f = *state;
-	struct lc_err err = { 0 };
 	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_CREATED, id);
 	lifecycle_close(&f->env);
 	set_flag(f, id, "starting");
 	fake_add(&f->fake, id, RT_RUNNING);
 	fake_fail(&f->fake, F_STATE, 1, EIO, id);
-	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
-		fail_msg("lifecycle_open: %s", err.msg);
+	reopen(f);
 	struct snap s = row(f, id);
 	assert_int_equal(s.starting, 0);
 	if (s.state == CTR_EXITED)
@@ -2249,8 +2265,7 @@ static void test_recover_after_reboot(void **state)
 	snprintf(f->cfg.boot_id_path, sizeof f->cfg.boot_id_path, "%s", boot);
 	unsigned states = fake_calls(&f->fake, F_STATE), updates = fake_calls(&f->fake, F_UPDATE);
 
-	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
-		fail_msg("lifecycle_open: %s", err.msg);
+	reopen(f);
 
 	assert_int_equal(fake_calls(&f->fake, F_STATE), states); /* the runtime's word not asked for */
 	assert_int_equal(fake_calls(&f->fake, F_UPDATE), updates);
@@ -2288,8 +2303,7 @@ static void test_recover_after_reboot(void **state)
 	assert_int_equal(sqlite3_exec(db, "UPDATE sandboxes SET state = 0", NULL, NULL, NULL), SQLITE_OK); /* READY */
 	mk_container(f, CTR_RUNNING, later);
 	lifecycle_close(&f->env);
-	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
-		fail_msg("lifecycle_open: %s", err.msg);
+	reopen(f);
 	assert_int_equal(row(f, later).state, CTR_RUNNING);
 
 	const char *all[] = { run, with_exit, created, starting, updating, exited };
@@ -2439,8 +2453,7 @@ static void test_recover_sandbox_flags(void **state)
 	unsigned lists = fake_calls(&f->fake, F_LIST);
 
 	/* The daemon starts again; the runtime cannot list its containers this time. */
-	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
-		fail_msg("lifecycle_open: %s", err.msg);
+	reopen(f);
 	struct sbsnap s;
 	/* creating → torn down, deleted. */
 	assert_false(sb_row(f, creating).exists);
@@ -2474,8 +2487,7 @@ static void test_recover_sandbox_flags(void **state)
 
 	/* ... until the next start. */
 	lifecycle_close(&f->env);
-	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
-		fail_msg("lifecycle_open: %s", err.msg);
+	reopen(f);
 	assert_int_equal(fake_has(&f->fake, orphan_rt), RT_MISSING);
 	assert_no_sb_dirs(f, orphan_rt);
 	/* Nothing else touched: the READY sandboxes keep their infra containers. */
@@ -3015,8 +3027,7 @@ static void test_recover_updating(void **state)
 	size_t u0 = fake_n_updates(&f->fake);
 	unsigned c0 = fake_calls(&f->fake, F_UPDATE);
 
-	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
-		fail_msg("lifecycle_open: %s", err.msg);
+	reopen(f);
 
 	/* The recorded resources, applied again; still recorded. */
 	assert_int_equal(fake_updates_of(&f->fake, u0, recorded, json, sizeof json), 1);
@@ -3447,7 +3458,6 @@ static void test_exit_reaped(void **state)
 static void test_recover_exited_not_reaped(void **state)
 {
 	struct fx *f = *state;
-	struct lc_err err = { 0 };
 	char id[OBJ_ID_BUF];
 	mk_container(f, CTR_RUNNING, id);
 	fake_fail(&f->fake, F_DELETE, 1, EIO, id);
@@ -3457,13 +3467,48 @@ static void test_recover_exited_not_reaped(void **state)
 	lifecycle_close(&f->env);
 	assert_int_equal(fake_has(&f->fake, id), RT_STOPPED);
 	assert_int_equal(row(f, id).state, CTR_EXITED);
-	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
-		fail_msg("lifecycle_open: %s", err.msg);
+	reopen(f);
 	WAIT_UNTIL(fake_has(&f->fake, id) == RT_MISSING, "recovery has the reaper delete it");
 	struct snap s = row(f, id);
 	assert_int_equal(s.state, CTR_EXITED);
 	assert_int_equal(s.exit_code, 128 + SIGKILL);
 	remove_ok(f, id);
+}
+
+/*
+ * (13) Recovery's runtime work is done by the reaper after the daemon serves: with the runtime's
+ * deletes held, lifecycle_open returns while the interrupted removal of one container waits in its
+ * delete; a call on another container is answered meanwhile, one on the container being removed is
+ * refused (its removing flag), and once the deletes go through the removal is finished and the
+ * orphan runtime container deleted.
+ */
+static void test_recover_in_background(void **state)
+{
+	struct fx *f = *state;
+	struct lc_err err = { 0 };
+	char rm[OBJ_ID_BUF], other[OBJ_ID_BUF], orphan[OBJ_ID_BUF];
+	mk_container(f, CTR_EXITED, rm);
+	mk_container(f, CTR_RUNNING, other);
+	assert_int_equal(life_new_id(orphan, &err), 0);
+	lifecycle_close(&f->env);
+	set_flag(f, rm, "removing");
+	fake_add(&f->fake, orphan, RT_RUNNING);
+	fake_hold(&f->fake, F_DELETE, 1);
+	if (lifecycle_open(&f->env, fake_runtime(&f->fake), &err) < 0)
+		fail_msg("lifecycle_open: %s", err.msg);
+	fake_wait_blocked(&f->fake, F_DELETE, 1); /* rm's, on the reaper; the orphan's is queued behind it */
+	assert_true(row(f, rm).exists);
+	assert_int_equal(fake_has(&f->fake, orphan), RT_RUNNING);
+	assert_res(call_stop(f, other, 0), GRPC_STATUS_OK, "");
+	assert_int_equal(row(f, other).state, CTR_EXITED);
+	assert_res(call_remove(f, rm), GRPC_STATUS_FAILED_PRECONDITION, rm);
+	fake_hold(&f->fake, F_DELETE, 0);
+	WAIT_UNTIL(reaper_idle(f), "the reaper finishes recovery's work");
+	assert_false(row(f, rm).exists);
+	assert_int_equal(fake_has(&f->fake, rm), RT_MISSING);
+	assert_int_equal(fake_has(&f->fake, orphan), RT_MISSING);
+	remove_ok(f, other);
+	assert_int_equal(flagged_rows(f), 0);
 }
 
 int main(void)
@@ -3499,6 +3544,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_huge_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_reaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_exited_not_reaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_in_background, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
