@@ -94,7 +94,10 @@ cleanup() {
 	# litecri's: a daemon on an empty database removes every container and pod no row owns
 	if [ -n "$LPID" ] && [ -n "$(ours "$W/lc")" ]; then
 		LPID=
-		litecri_start "$W/lc/empty.db" "$W/lc/sweep.log" && stop "$LPID"
+		# its recovery sweeps the orphans on its reaper after "ready": waited for
+		litecri_start "$W/lc/empty.db" "$W/lc/sweep.log" &&
+			wait_for "$W/lc/sweep.log" "recovery: the work left to the background is done" "$LPID" \
+				"$W/lc/sweep.log" && stop "$LPID"
 	fi
 	if [ -n "${COMPARE_LOGS:-}" ]; then
 		cp "$W"/lc/*.log "$W"/cd/containerd.log "$W"/strace.* "$COMPARE_LOGS"/ 2>/dev/null || true

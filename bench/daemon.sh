@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # daemon.sh — sourced by bench/restart.sh and bench/lists.sh: litecri daemons on a temporary
 # directory W (set by the caller, as B: a build directory of this tree), one at a time, with the
 # tests' busybox image and a loopback-only CNI config (pods need a network config since CNI).
@@ -18,6 +19,7 @@ stop() {
 start() {
 	rm -f "$3" # not an older daemon's "ready"
 	t0=$(date +%s%N)
+	# shellcheck disable=SC2086 # FLAGS: words on purpose
 	"$1" --config "$W/litecri.conf" --listen "unix://$W/state/litecri.sock" --db "$2" --root "$W/root" \
 		--state "$W/state" --cni-conf-dir "$W/cni" --cni-bin-dirs /usr/lib/cni --pause "$B/litecri-pause" \
 		${4:-} 2>"$3" &
@@ -26,15 +28,21 @@ start() {
 		kill -0 "$DPID" 2>/dev/null || { cat "$3" >&2; DPID=; return 1; }
 		sleep 0.01
 	done
+	# shellcheck disable=SC2034 # read by the caller
 	READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 }
 
 # cleanup [BIN]: stop; the databases go, and BIN started on an empty one removes every container,
-# pod and file as recovery removes what no row owns; then the directory goes.
+# pod and file as recovery removes what no row owns (after "ready", on its reaper: waited for);
+# then the directory goes.
 cleanup() {
 	stop
 	rm -f "$W"/root/*.db "$W"/root/*.db-wal "$W"/root/*.db-shm
 	if [ -n "${1:-}" ] && start "$1" "$W/root/litecri.db" "$W/cleanup.log"; then
+		while ! grep -q "recovery: the work left to the background is done" "$W/cleanup.log" &&
+			kill -0 "$DPID" 2>/dev/null; do
+			sleep 0.05
+		done
 		stop
 	fi
 	if grep -q " $W/" /proc/mounts; then
