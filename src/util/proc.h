@@ -1,7 +1,8 @@
 /*
  * proc.h — run a helper program (runc, conmon) from a multi-threaded daemon.
  *
- * fork + exec with only async-signal-safe calls in the child: the signal mask is emptied and
+ * clone (CLONE_VM | CLONE_VFORK, as posix_spawn: no copy of the daemon's memory) + exec with only
+ * async-signal-safe calls in the child: the signal mask is emptied and
  * every signal disposition reset to default (the daemon blocks SIGTERM/SIGINT and ignores
  * SIGPIPE; children must not inherit that), every descriptor but 0-2 and the ones passed is
  * closed, stdin is /dev/null unless proc_opts.stdin_fd names another.
