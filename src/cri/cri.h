@@ -51,9 +51,10 @@ struct cri_call {
 	 * 0: not watched (fast methods, unit tests).  Owned by the server.
 	 */
 	int cancel_fd;
-	/* A handler that answers OK with *resp NULL may set this: the response message already
-	 * encoded, sent as it is (cri/list.c splices lists).  In the arena. */
-	const void *raw_response;
+	/* A handler that answers OK with *resp NULL sets this: the response message already encoded
+	 * (cri/list.c splices lists), malloc'd; the server sends it as it is, without a copy, and
+	 * frees it. */
+	void *raw_response;
 	size_t raw_response_len;
 };
 

@@ -2,6 +2,9 @@
 #include "cri/list.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cri/lifecycle.h"
@@ -96,8 +99,7 @@ struct list_fields {
 /* The length of item's message: its entry, then id, state and created_at as splice writes them. */
 static size_t item_len(const struct list_item *it)
 {
-	size_t idl = strlen(it->id);
-	size_t len = it->entry_len + 1 + varint_size(idl) + idl;
+	size_t len = it->entry_len + 1 + varint_size(it->id_len) + it->id_len;
 	if (it->state)
 		len += 1 + varint_size((uint64_t)it->state);
 	if (it->created_at)
@@ -106,42 +108,98 @@ static size_t item_len(const struct list_item *it)
 }
 
 /*
- * The response: for each item, field 1 (length-delimited) holding the entry, then id (a string),
- * state and created_at (varints; left out when 0, as protobuf's own packing leaves a proto3
- * default out).  call->raw_response points at it.
+ * The response as its rows come: for each item, field 1 (length-delimited) holding the entry, then
+ * id (a string), state and created_at (varints; left out when 0, as protobuf's own packing leaves
+ * a proto3 default out), written straight into one malloc'd buffer that the server hands to gRPC
+ * as it is (struct cri_call.raw_response).  An unfiltered list's first size is the last one's
+ * length, so that a relist of an unchanged set never grows it.
  */
-static void splice(struct cri_call *call, const struct list_item *items, size_t n, const struct list_fields *f)
+struct splice {
+	struct cri_env *env;
+	struct cri_call *call;
+	int containers;
+	const struct list_fields *f;
+	uint8_t *b;
+	size_t len, cap;
+};
+
+static _Atomic size_t last_len[2]; /* [containers]: the last response's length */
+
+/* Room for n more bytes in sp's buffer.  0, or -1 (ENOMEM) in err. */
+static int splice_room(struct splice *sp, size_t n, struct lc_err *err)
 {
-	size_t total = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t len = item_len(&items[i]);
-		total += 1 + varint_size(len) + len;
+	if (sp->cap - sp->len >= n)
+		return 0;
+	size_t cap = sp->cap * 2 > sp->len + n ? sp->cap * 2 : sp->len + n;
+	uint8_t *b = realloc(sp->b, cap);
+	if (!b)
+		return lc_fail(err, ENOMEM, "list response (%zu bytes)", cap);
+	sp->b = b;
+	sp->cap = cap;
+	return 0;
+}
+
+/* Append it to sp's response. */
+static int splice_item(struct splice *sp, const struct list_item *it, struct lc_err *err)
+{
+	size_t len = item_len(it);
+	if (splice_room(sp, 1 + varint_size(len) + len, err) < 0)
+		return -1;
+	const struct list_fields *f = sp->f;
+	uint8_t *p = sp->b + sp->len, *start = p;
+	*p++ = TAG(RESPONSE_FIELD, 2);
+	p = put_varint(p, len);
+	if (it->entry_len)
+		memcpy(p, it->entry, it->entry_len);
+	p += it->entry_len;
+	*p++ = TAG(f->id, 2);
+	p = put_varint(p, it->id_len);
+	memcpy(p, it->id, it->id_len);
+	p += it->id_len;
+	if (it->state) {
+		*p++ = TAG(f->state, 0);
+		p = put_varint(p, (uint64_t)it->state);
 	}
-	uint8_t *b = arena_alloc(call->arena, total + 1), *p = b;
-	for (size_t i = 0; i < n; i++) {
-		const struct list_item *it = &items[i];
-		size_t idl = strlen(it->id), len = item_len(it);
-		*p++ = TAG(RESPONSE_FIELD, 2);
-		p = put_varint(p, len);
-		if (it->entry_len)
-			memcpy(p, it->entry, it->entry_len);
-		p += it->entry_len;
-		*p++ = TAG(f->id, 2);
-		p = put_varint(p, idl);
-		memcpy(p, it->id, idl);
-		p += idl;
-		if (it->state) {
-			*p++ = TAG(f->state, 0);
-			p = put_varint(p, (uint64_t)it->state);
-		}
-		if (it->created_at) {
-			*p++ = TAG(f->created_at, 0);
-			p = put_varint(p, (uint64_t)it->created_at);
-		}
+	if (it->created_at) {
+		*p++ = TAG(f->created_at, 0);
+		p = put_varint(p, (uint64_t)it->created_at);
 	}
-	assert((size_t)(p - b) == total);
-	call->raw_response = b;
-	call->raw_response_len = total;
+	assert((size_t)(p - start) == 1 + varint_size(len) + len);
+	(void)start;
+	sp->len = (size_t)(p - sp->b);
+	return 0;
+}
+
+/*
+ * One row of the list (list_item_fn).  A row without an entry (from before migration 0007) gets
+ * its entry from its config; one whose object went meanwhile or whose config does not decode is
+ * left out.
+ */
+static int splice_row(void *ctx, const struct list_item *row, struct lc_err *err)
+{
+	struct splice *sp = ctx;
+	if (row->entry)
+		return splice_item(sp, row, err);
+	struct list_item it = *row;
+	struct cri_call *call = sp->call;
+	struct lc_err gerr = { 0 };
+	struct container_row c;
+	struct sandbox_row s;
+	if (sp->containers && store_container_get(sp->env->store, it.id, call->arena, &c, &gerr) == 0) {
+		const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, &c);
+		if (cfg)
+			it.entry = list_container_entry(call->arena, c.sandbox_id, c.image_ref, cfg, &it.entry_len);
+	} else if (!sp->containers && store_sandbox_get(sp->env->store, it.id, call->arena, &s, &gerr) == 0) {
+		const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(call->arena, &s);
+		if (cfg)
+			it.entry = list_sandbox_entry(call->arena, s.runtime_handler, cfg, &it.entry_len);
+	}
+	if (!it.entry) {
+		log_error("%s %s: no list entry (%s); left out of the list", sp->containers ? "container" : "sandbox",
+			  it.id, gerr.msg[0] ? gerr.msg : "its recorded config does not decode");
+		return 0;
+	}
+	return splice_item(sp, &it, err);
 }
 
 /* A list request's filter, whichever message it came in. */
@@ -153,57 +211,28 @@ typedef struct {
 	size_t n_labels;
 } list_filter;
 
-/* Items without an entry (rows from before migration 0007) get theirs from their config; an item
- * whose row went meanwhile or whose config does not decode is left out.  Returns the count kept. */
-static size_t fill_entries(struct cri_env *env, struct cri_call *call, struct list_item *items, size_t n,
-			   int containers)
-{
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct list_item *it = &items[i];
-		if (!it->entry) {
-			struct lc_err err = { 0 };
-			struct container_row c;
-			struct sandbox_row s;
-			if (containers && store_container_get(env->store, it->id, call->arena, &c, &err) == 0) {
-				const Runtime__V1__ContainerConfig *cfg = life_container_config(call->arena, &c);
-				if (cfg)
-					it->entry = list_container_entry(call->arena, c.sandbox_id, c.image_ref, cfg,
-									 &it->entry_len);
-			} else if (!containers && store_sandbox_get(env->store, it->id, call->arena, &s, &err) == 0) {
-				const Runtime__V1__PodSandboxConfig *cfg = life_sandbox_config(call->arena, &s);
-				if (cfg)
-					it->entry = list_sandbox_entry(call->arena, s.runtime_handler, cfg, &it->entry_len);
-			}
-			if (!it->entry) {
-				log_error("%s %s: no list entry (%s); left out of the list", containers ? "container" : "sandbox",
-					  it->id, err.msg[0] ? err.msg : "its recorded config does not decode");
-				continue;
-			}
-		}
-		items[kept++] = *it;
-	}
-	return kept;
-}
-
 /* A list: the rows matching the filter (life_list_filter's arguments), spliced. */
 static grpc_status_code list(struct cri_env *env, struct cri_call *call, int containers, const char *rpc,
 			     const list_filter *f)
 {
-	struct obj_filter pf = { .state = -1 };
-	if (f->given && life_list_filter(call, f->id, f->pod_sandbox_id, f->state, f->labels, f->n_labels, &pf)) {
-		splice(call, NULL, 0, NULL); /* nothing has such an ID */
-		return GRPC_STATUS_OK;
-	}
-	struct lc_err err = { 0 };
-	struct list_item *items;
-	size_t n;
-	if ((containers ? store_container_list_items : store_sandbox_list_items)(env->store, &pf, call->arena, &items, &n,
-										&err) < 0)
-		return cri_fail(call, cri_work_code(err.errnum), "%s: %s", rpc, err.msg);
 	static const struct list_fields ctr = { .id = 1, .state = 6, .created_at = 7 },
 					pod = { .id = 1, .state = 3, .created_at = 4 };
-	splice(call, items, fill_entries(env, call, items, n, containers), containers ? &ctr : &pod);
+	struct lc_err err = { 0 };
+	struct splice sp = { env, call, containers, containers ? &ctr : &pod, NULL, 0, 0 };
+	struct obj_filter pf = { .state = -1 };
+	int none = f->given && life_list_filter(call, f->id, f->pod_sandbox_id, f->state, f->labels, f->n_labels, &pf);
+	/* never a NULL response, even an empty one; a filtered list starts small */
+	size_t first = none ? 1 : f->given ? 4096 : atomic_load(&last_len[containers]) + 1;
+	if (splice_room(&sp, first, &err) < 0 ||
+	    (!none && (containers ? store_container_list_items : store_sandbox_list_items)(env->store, &pf, splice_row,
+											     &sp, &err) < 0)) {
+		free(sp.b);
+		return cri_fail(call, cri_work_code(err.errnum), "%s: %s", rpc, err.msg);
+	}
+	if (!none && !f->given)
+		atomic_store(&last_len[containers], sp.len);
+	call->raw_response = sp.b;
+	call->raw_response_len = sp.len;
 	return GRPC_STATUS_OK;
 }
 

@@ -366,17 +366,22 @@ static grpc_status_code run_handler(struct server *s, struct call *c, const char
 	assert(resp ? resp->descriptor == m->output : cc.raw_response != NULL);
 	size_t len = resp ? protobuf_c_message_get_packed_size(resp) : cc.raw_response_len;
 	if (len > SERVER_MAX_MESSAGE) {
+		free(cc.raw_response);
 		*msg = arena_printf(&c->arena, "%s: the response (%zu bytes) exceeds the %d-byte message limit",
 				    r->path, len, SERVER_MAX_MESSAGE);
 		return GRPC_STATUS_RESOURCE_EXHAUSTED;
 	}
-	grpc_slice out = grpc_slice_malloc(len);
+	grpc_slice out;
 	if (resp) {
+		out = grpc_slice_malloc(len);
 		size_t packed = protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(out));
 		assert(packed == len);
 		(void)packed;
 	} else if (len) {
-		memcpy(GRPC_SLICE_START_PTR(out), cc.raw_response, len);
+		out = grpc_slice_new(cc.raw_response, len, free); /* gRPC owns it now */
+	} else {
+		free(cc.raw_response);
+		out = grpc_empty_slice();
 	}
 	c->response = grpc_raw_byte_buffer_create(&out, 1);
 	grpc_slice_unref(out);

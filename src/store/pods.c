@@ -493,11 +493,11 @@ static void *grow(struct arena *a, void *old, size_t n, size_t *cap, size_t size
 
 /*
  * Run a list statement (filters bound as ?1 id prefix, ?2 state, ?3 sandbox id prefix, ?4 labels
- * JSON, ?5 label count) and collect its rows, each `size` bytes, filled by fill().
+ * JSON, ?5 label count) and pass each of its rows to row(); a row() that returns -1 (its error in
+ * err) ends the list with -1.
  */
-static int list_rows(struct store *s, const char *sql, const struct obj_filter *f, struct arena *a,
-		     void (*fill)(struct arena *, sqlite3_stmt *, void *), size_t size, void **out, size_t *n,
-		     struct lc_err *err)
+static int list_each(struct store *s, const char *sql, const struct obj_filter *f,
+		     int (*row)(void *ctx, sqlite3_stmt *st, struct lc_err *err), void *ctx, struct lc_err *err)
 {
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (prepare(s, sql, &st, err) < 0)
@@ -510,17 +510,42 @@ static int list_rows(struct store *s, const char *sql, const struct obj_filter *
 	bind_text(st, 3, f->sandbox_id_prefix);
 	bind_text(st, 4, labels);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)labels_count(f));
-	unsigned char *rows = NULL;
-	size_t cnt = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows = grow(a, rows, cnt, &cap, size);
-		fill(a, st, rows + size * cnt++);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (row(ctx, st, err) < 0)
+			return -1;
 	if (rc != SQLITE_DONE)
 		return db_fail(sqlite3_db_handle(st), err, "list");
-	*out = rows;
-	*n = cnt;
+	return 0;
+}
+
+/* list_rows' rows so far. */
+struct rows {
+	struct arena *a;
+	void (*fill)(struct arena *, sqlite3_stmt *, void *);
+	size_t size, n, cap;
+	unsigned char *v;
+};
+
+static int collect_row(void *ctx, sqlite3_stmt *st, struct lc_err *err)
+{
+	(void)err;
+	struct rows *r = ctx;
+	r->v = grow(r->a, r->v, r->n, &r->cap, r->size);
+	r->fill(r->a, st, r->v + r->size * r->n++);
+	return 0;
+}
+
+/* list_each's rows collected in a, each `size` bytes, filled by fill(). */
+static int list_rows(struct store *s, const char *sql, const struct obj_filter *f, struct arena *a,
+		     void (*fill)(struct arena *, sqlite3_stmt *, void *), size_t size, void **out, size_t *n,
+		     struct lc_err *err)
+{
+	struct rows r = { .a = a, .fill = fill, .size = size };
+	if (list_each(s, sql, f, collect_row, &r, err) < 0)
+		return -1;
+	*out = r.v;
+	*n = r.n;
 	return 0;
 }
 
@@ -569,24 +594,38 @@ int store_sandbox_list(struct store *s, const struct obj_filter *f, struct arena
 	"SELECT e." owner ", e.entry, e.state, e.created_at FROM " entries " e WHERE e.creating = 0 AND ?1 IS NULL " \
 	"AND ?2 < 0 AND ?3 IS NULL AND ?4 IS NULL AND ?5 = 0 ORDER BY e.rowid"
 
-static void item_fill(struct arena *a, sqlite3_stmt *st, void *out)
+/* store_*_list_items' callback and its context, for list_each. */
+struct item_cb {
+	list_item_fn fn;
+	void *ctx;
+};
+
+static int item_row(void *ctx, sqlite3_stmt *st, struct lc_err *err)
 {
-	struct list_item *it = out;
-	it->id = arena_text(a, st, 0);
-	it->entry = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : arena_blob(a, st, 1, &it->entry_len);
-	if (!it->entry)
-		it->entry_len = 0;
-	it->state = sqlite3_column_int(st, 2);
-	it->created_at = sqlite3_column_int64(st, 3);
+	const struct item_cb *cb = ctx;
+	struct list_item it = { 0 };
+	it.id = (const char *)sqlite3_column_text(st, 0);
+	it.id_len = (size_t)sqlite3_column_bytes(st, 0);
+	if (!it.id)
+		it.id = "";
+	it.entry = sqlite3_column_blob(st, 1);
+	if (it.entry)
+		it.entry_len = (size_t)sqlite3_column_bytes(st, 1);
+	else if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+		it.entry = ""; /* an empty entry: an empty message */
+	it.state = sqlite3_column_int(st, 2);
+	it.created_at = sqlite3_column_int64(st, 3);
+	return cb->fn(cb->ctx, &it, err);
 }
 
-int store_sandbox_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
-			     size_t *n, struct lc_err *err)
+int store_sandbox_list_items(struct store *s, const struct obj_filter *f, list_item_fn fn, void *ctx,
+			     struct lc_err *err)
 {
 	static const char *const sql[4] =
 		SB_LIST(ITEM_COLS("s"), " FROM sandboxes s JOIN sandbox_entries e ON e.sandbox_id = s.id",
 			ITEM_ALL("sandbox_entries", "sandbox_id"));
-	return list_rows(s, sb_list_sql(sql, f), f, a, item_fill, sizeof **out, (void **)out, n, err);
+	struct item_cb cb = { fn, ctx };
+	return list_each(s, sb_list_sql(sql, f), f, item_row, &cb, err);
 }
 
 int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, struct lc_err *err)
@@ -859,13 +898,14 @@ int store_container_list(struct store *s, const struct obj_filter *f, struct are
 	return list_rows(s, ct_list_sql(sql, f), f, a, container_fill, sizeof **out, (void **)out, n, err);
 }
 
-int store_container_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
-			       size_t *n, struct lc_err *err)
+int store_container_list_items(struct store *s, const struct obj_filter *f, list_item_fn fn, void *ctx,
+			       struct lc_err *err)
 {
 	static const char *const sql[5] =
 		CT_LIST(ITEM_COLS("c"), " FROM containers c JOIN container_entries e ON e.container_id = c.id",
 			ITEM_ALL("container_entries", "container_id"));
-	return list_rows(s, ct_list_sql(sql, f), f, a, item_fill, sizeof **out, (void **)out, n, err);
+	struct item_cb cb = { fn, ctx };
+	return list_each(s, ct_list_sql(sql, f), f, item_row, &cb, err);
 }
 
 int store_container_started(struct store *s, const char *id, int64_t started_at, struct lc_err *err)

@@ -211,17 +211,22 @@ int store_sandbox_list(struct store *s, const struct obj_filter *f, struct arena
 /*
  * What a list needs of each object, no more: its ID, its encoded list entry (NULL for objects
  * inserted before migration 0007), state and created_at, read from the entries table and the
- * object's list index (never its row).  The filters and order of store_*_list.
+ * object's list index (never its row).  The filters and order of store_*_list.  Each row is
+ * passed to fn as it is read, nothing copied: id and entry point into SQLite's row and are valid
+ * only during that call.  fn returns 0 to go on or -1 (its error set in err) to stop the list,
+ * which then returns -1.
  */
 struct list_item {
 	const char *id;
+	size_t id_len;
 	const void *entry;
 	size_t entry_len;
 	int state;
 	int64_t created_at;
 };
-int store_sandbox_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
-			     size_t *n, struct lc_err *err);
+typedef int (*list_item_fn)(void *ctx, const struct list_item *it, struct lc_err *err);
+int store_sandbox_list_items(struct store *s, const struct obj_filter *f, list_item_fn fn, void *ctx,
+			     struct lc_err *err);
 
 /* StopPodSandbox finished: NOTREADY (finished_at set once), pid = 0, stopping = 0. */
 int store_sandbox_stopped(struct store *s, const char *id, int64_t finished_at, struct lc_err *err);
@@ -265,8 +270,8 @@ int store_container_list(struct store *s, const struct obj_filter *f, struct are
 			 size_t *n, struct lc_err *err);
 
 /* As store_sandbox_list_items, for containers. */
-int store_container_list_items(struct store *s, const struct obj_filter *f, struct arena *a, struct list_item **out,
-			       size_t *n, struct lc_err *err);
+int store_container_list_items(struct store *s, const struct obj_filter *f, list_item_fn fn, void *ctx,
+			       struct lc_err *err);
 
 /*
  * StartContainer succeeded (only while starting is set; else nothing changes): starting = 0;
