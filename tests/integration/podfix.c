@@ -1663,6 +1663,17 @@ int podfix_main(const char *name, const struct CMUnitTest *tests, size_t n)
 	return failed ? 1 : 0;
 }
 
+/* daemon_fd_count once it is at most `bound`, or after 10 s whatever it is then: what the daemon
+ * holds for work in the background (the reaper's runtime delete after an exit: its pipes, conmon's
+ * pidfd) goes when that work ends. */
+int daemon_fd_count_settled(int bound)
+{
+	int fds = daemon_fd_count();
+	for (int64_t until = now_ms() + 10000; fds > bound && now_ms() < until; fds = daemon_fd_count())
+		sleep_ms(100);
+	return fds;
+}
+
 /* The daemon's open descriptors, leaving out its SQLite files (one connection per thread that used
  * the database, opened on first use: a count that follows the worker pool, not the calls). */
 int daemon_fd_count(void)

@@ -178,6 +178,7 @@ long long db_int(const char *sql, const char *arg);
 /* The daemon's open descriptors, leaving out its SQLite files (one connection per thread that used
  * the database, opened on first use: a count that follows the worker pool, not the calls). */
 int daemon_fd_count(void);
+int daemon_fd_count_settled(int bound);
 int subdirs(const char *dir);
 int entries(const char *dir);
 int files_naming(const char *dir, const char *const *ids);
