@@ -30,18 +30,27 @@ static void track_procs(const char *id, int pod);
 /* ------------------------------------------------------------------------------------------ */
 /* memory a test hands to teardown (a failed assertion longjmps past any free)                */
 
+/* Tests call it (and track_pid) from threads of their own too (test_network's pods made in
+ * parallel): locked. */
+static pthread_mutex_t owned_mu = PTHREAD_MUTEX_INITIALIZER;
+
 void own(void *p, void (*free_fn)(void *))
 {
 	if (!p)
 		return;
+	pthread_mutex_lock(&owned_mu);
 	if (fx.n_owned == fx.cap_owned) {
 		size_t cap = fx.cap_owned ? fx.cap_owned * 2 : 256;
 		struct owned *n = realloc(fx.owned, cap * sizeof *n);
-		assert_non_null(n);
+		if (!n) {
+			pthread_mutex_unlock(&owned_mu);
+			fail_msg("out of memory");
+		}
 		fx.owned = n;
 		fx.cap_owned = cap;
 	}
 	fx.owned[fx.n_owned++] = (struct owned){ p, free_fn };
+	pthread_mutex_unlock(&owned_mu);
 }
 
 void free_msg(void *m)
@@ -861,13 +870,15 @@ static unsigned long long proc_start(pid_t pid)
 static void track_pid(const char *id, pid_t pid, const char *what)
 {
 	unsigned long long start = pid > 0 ? proc_start(pid) : 0;
-	if (!start || fx.n_procs == sizeof fx.procs / sizeof *fx.procs)
-		return; /* exited already (a short-lived container), or enough to go on */
-	struct tracked_proc *t = &fx.procs[fx.n_procs++];
-	snprintf(t->id, sizeof t->id, "%s", id);
-	t->pid = pid;
-	t->start = start;
-	t->what = what;
+	pthread_mutex_lock(&owned_mu); /* pods made on threads of a test's own, as own() */
+	if (start && fx.n_procs < sizeof fx.procs / sizeof *fx.procs) {
+		struct tracked_proc *t = &fx.procs[fx.n_procs++];
+		snprintf(t->id, sizeof t->id, "%s", id);
+		t->pid = pid;
+		t->start = start;
+		t->what = what;
+	} /* else exited already (a short-lived container), or enough to go on */
+	pthread_mutex_unlock(&owned_mu);
 }
 
 /* Once a pod or container runs: remember its init (pause) process as the database records it and
